@@ -1,0 +1,93 @@
+/**
+ * Label sets as Prometheus has them: names to values, no duplicates.
+ *
+ * A `Map` rather than a plain object, because label names are user data and a name such as
+ * `__proto__` or `constructor` is a valid Prometheus label name that must not touch an
+ * object's prototype.
+ */
+export type Labels = ReadonlyMap<string, string>;
+
+/** Reserved label names that Prometheus gives meaning to (`model/labels.go`). */
+export const LabelName = {
+  metricName: '__name__',
+  address: '__address__',
+  scheme: '__scheme__',
+  metricsPath: '__metrics_path__',
+  scrapeInterval: '__scrape_interval__',
+  scrapeTimeout: '__scrape_timeout__',
+  paramPrefix: '__param_',
+  metaPrefix: '__meta_',
+  tmpPrefix: '__tmp_',
+  reservedPrefix: '__',
+  job: 'job',
+  instance: 'instance',
+} as const;
+
+const legacyLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** How label names are validated: Prometheus 3 defaults to `utf8`; `legacy` is `[a-zA-Z_][a-zA-Z0-9_]*`. */
+export type NameValidationScheme = 'utf8' | 'legacy';
+
+/**
+ * Whether `name` is a valid label name under `scheme`, as Prometheus' `LabelName.IsValid`:
+ * under `utf8` any non-empty valid UTF-8 string, under `legacy` the classic pattern.
+ */
+export function isValidLabelName(name: string, scheme: NameValidationScheme): boolean {
+  if (scheme === 'legacy') return legacyLabelName.test(name);
+  return name.length > 0 && isWellFormedUtf16(name);
+}
+
+/** JS strings are UTF-16; a lone surrogate is the only thing that cannot become valid UTF-8. */
+function isWellFormedUtf16(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/** Builds a label set from a JSON-style object, keeping only string values. */
+export function labelsFromObject(obj: Readonly<Record<string, unknown>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of Object.entries(obj)) {
+    if (typeof value === 'string') out.set(name, value);
+  }
+  return out;
+}
+
+/**
+ * A JSON-ready object with the labels sorted by name. The object has no prototype, so any
+ * label name is an ordinary own property.
+ */
+export function labelsToObject(labels: Labels): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const name of sortedLabelNames(labels)) out[name] = labels.get(name) ?? '';
+  return out;
+}
+
+/** Label names in byte order of their UTF-8 encoding, which is Prometheus' sort order. */
+export function sortedLabelNames(labels: Labels): string[] {
+  return [...labels.keys()].sort(compareLabelNames);
+}
+
+/**
+ * Compares two strings as Go compares them: by UTF-8 bytes. For strings without astral
+ * characters this is UTF-16 code unit order; surrogate pairs sort after U+E000..U+FFFF in
+ * UTF-8 but before them in UTF-16, so those are compared by code point.
+ */
+export function compareLabelNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    if (ca >= 0xd800 && cb >= 0xd800) {
+      return (a.codePointAt(i) ?? ca) - (b.codePointAt(i) ?? cb);
+    }
+    return ca - cb;
+  }
+  return a.length - b.length;
+}
+
+/** `name="value", ...` in sorted order, for messages and logs. */
+export function formatLabels(labels: Labels): string {
+  return `{${sortedLabelNames(labels)
+    .map((n) => `${n}=${JSON.stringify(labels.get(n))}`)
+    .join(', ')}}`;
+}

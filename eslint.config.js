@@ -29,6 +29,11 @@ export default tseslint.config(
     },
   },
   {
+    // Table-driven tests destructure one row per call; the row's width is the table's, not an API's.
+    files: ['**/*.test.ts'],
+    rules: { 'max-params': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -1,0 +1,112 @@
+/**
+ * `promfleet`: one binary for the whole fleet. This module parses the command line and dispatches; each command
+ * lives beside it and takes a `CommandIO`, so the whole CLI runs in tests without spawning a process.
+ */
+import { type CommandIO, UsageError, write } from './io.js';
+import { checkConfig, relabelLines } from './tools.js';
+import { listTargets } from './targets.js';
+import { runDemo } from './demo.js';
+
+/** The version printed by `promfleet --version` and sent in the fleet protocol's hello. */
+export const VERSION = '0.1.0';
+
+const HELP = `promfleet ${VERSION}: Prometheus collection for large Kubernetes clusters.
+
+Usage: promfleet COMMAND [FLAGS]
+
+Commands:
+  demo                                   run the offline tools on the shipped example config and objects
+  check config FILE                      validate a Prometheus configuration file (exit 1 with every error)
+  relabel --rules RULES.yaml             relabel JSON label sets from stdin, one per line ("null" when dropped)
+  targets --config FILE --objects FILE   print the targets a config discovers from a Kubernetes JSON List
+          [--own-namespace NAME]         ("-" reads the objects from stdin)
+  help                                   show this help
+  --version                              print the version
+
+Every tool reads and writes JSON lines; bad input is reported as FILE:LINE: reason with a non-zero exit.
+`;
+
+interface Command {
+  readonly usage: string;
+  run(io: CommandIO, args: readonly string[]): Promise<number>;
+}
+
+const commands: Readonly<Record<string, Command>> = {
+  help: { usage: 'promfleet help', run: async (io) => (await write(io.stdout, HELP), 0) },
+  demo: { usage: 'promfleet demo', run: (io, args) => (expectNoArgs(args, 'promfleet demo'), runDemo(io)) },
+  check: {
+    usage: 'promfleet check config FILE',
+    run: (io, args) => {
+      const [what, file, ...rest] = args;
+      if (what !== 'config' || file === undefined || rest.length > 0) throw new UsageError('usage: promfleet check config FILE');
+      return checkConfig(io, file);
+    },
+  },
+  relabel: {
+    usage: 'promfleet relabel --rules RULES.yaml',
+    run: (io, args) => {
+      const { rules } = flags(args, { rules: true }, 'promfleet relabel --rules RULES.yaml');
+      return relabelLines(io, rules);
+    },
+  },
+  targets: {
+    usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]',
+    run: (io, args) => {
+      const f = flags(args, { config: true, objects: true, 'own-namespace': false }, 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]');
+      return listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'] });
+    },
+  },
+};
+
+/**
+ * Runs one command line and resolves to the process exit code: 0 success, 1 bad input (config or data), 2 bad
+ * usage. Never throws for user error: every such error is printed as one `promfleet: ...` message.
+ */
+export async function run(argv: readonly string[], io: CommandIO): Promise<number> {
+  const [name, ...args] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h') {
+      await write(io.stdout, HELP);
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === 'version') {
+      await write(io.stdout, `promfleet ${VERSION}\n`);
+      return 0;
+    }
+    const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; run "promfleet help"`);
+    return await command.run(io, args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      await write(io.stderr, `promfleet: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+function expectNoArgs(args: readonly string[], usage: string): void {
+  if (args.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args[0])}; usage: ${usage}`);
+}
+
+type FlagValues<S extends Record<string, boolean>> = { [K in keyof S]: S[K] extends true ? string : string | undefined };
+
+/** Parses `--name value` / `--name=value` string flags; `required` flags must be present, others are errors. */
+function flags<S extends Record<string, boolean>>(args: readonly string[], spec: S, usage: string): FlagValues<S> {
+  const values: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+    const name = m?.[1];
+    if (m === null || name === undefined) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; usage: ${usage}`);
+    if (!Object.hasOwn(spec, name)) throw new UsageError(`unknown flag --${name}; usage: ${usage}`);
+    const value = m[2] ?? args[++i];
+    if (value === undefined) throw new UsageError(`flag --${name} needs a value; usage: ${usage}`);
+    if (Object.hasOwn(values, name)) throw new UsageError(`flag --${name} given twice; usage: ${usage}`);
+    values[name] = value;
+  }
+  for (const [name, required] of Object.entries(spec)) {
+    if (required && !Object.hasOwn(values, name)) throw new UsageError(`missing --${name}; usage: ${usage}`);
+  }
+  return values as FlagValues<S>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The process edges a command touches, passed in so commands run in tests without spawning a process.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+
+/** Standard streams and the file system, as seen by one command invocation. */
+export interface CommandIO {
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Reads a UTF-8 file; `-` means standard input. */
+  readFile(path: string): Promise<string>;
+}
+
+/** A user error: printed as `promfleet: <message>` without a stack trace, exiting with `exitCode`. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'PROMFLEET_USAGE';
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+/** The real process's IO. */
+export function processIO(): CommandIO {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    async readFile(path) {
+      if (path === '-') return readAll(process.stdin);
+      try {
+        return await readFile(path, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${path}: ${describeFsError(err)}`, 1);
+      }
+    },
+  };
+}
+
+/** Reads a whole stream as UTF-8. */
+export async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describeFsError(err: unknown): string {
+  if (err instanceof Error && 'code' in err) {
+    switch (err.code) {
+      case 'ENOENT':
+        return 'no such file';
+      case 'EACCES':
+        return 'permission denied';
+      case 'EISDIR':
+        return 'is a directory';
+      default:
+        return err.message;
+    }
+  }
+  return String(err);
+}
+
+/** Writes and waits until the stream took it, so output is never lost on exit. */
+export function write(stream: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(text, (err) => (err ? reject(err) : resolve()));
+  });
+}

@@ -1,0 +1,58 @@
+/** Typed errors of Kubernetes discovery, each with a stable code. */
+
+/** The stable codes of the errors this module throws. */
+export const KubernetesErrorCode = {
+  badObject: 'PROMFLEET_K8S_BAD_OBJECT',
+  badSelector: 'PROMFLEET_K8S_BAD_SELECTOR',
+  /** Internal to the object converters, which turn it into `badObject`. */
+  badField: 'PROMFLEET_K8S_BAD_FIELD',
+} as const;
+
+/** The Kubernetes kinds discovery reads. */
+export type KubernetesKind = 'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node' | 'Ingress' | 'Namespace';
+
+/** What identifies a rejected object, as far as it could be read. */
+export interface BadObjectDetails {
+  readonly kind: KubernetesKind;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly reason: string;
+}
+
+/**
+ * An object from the API server that lacks a field discovery needs or has a field of the wrong type. Callers skip
+ * the object and count it; one bad object never stops discovery.
+ */
+export class BadObjectError extends Error {
+  override readonly name = 'BadObjectError';
+  readonly code = KubernetesErrorCode.badObject;
+  readonly kind: KubernetesKind;
+  readonly namespace: string | undefined;
+  readonly objectName: string | undefined;
+  readonly reason: string;
+
+  constructor(details: BadObjectDetails) {
+    const id = [details.namespace, details.name].filter((part) => part !== undefined && part !== '').join('/');
+    super(`bad ${details.kind}${id === '' ? '' : ` ${id}`}: ${details.reason}`);
+    this.kind = details.kind;
+    this.namespace = details.namespace;
+    this.objectName = details.name;
+    this.reason = details.reason;
+  }
+}
+
+/**
+ * A label or field selector that Kubernetes would reject: bad syntax, an invalid key or value, or a field the
+ * selector cannot be evaluated on. The message names the selector and what is wrong with it.
+ */
+export class SelectorError extends Error {
+  override readonly name = 'SelectorError';
+  readonly code = KubernetesErrorCode.badSelector;
+
+  constructor(
+    readonly selector: string,
+    readonly reason: string,
+  ) {
+    super(`invalid selector ${JSON.stringify(selector)}: ${reason}`);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Kubernetes discovery over a fixed set of objects: what `promfleet targets` runs on a `kubectl get -o json` dump.
+ * It applies a `kubernetes_sd_config` as Prometheus does against a live API server — namespaces, label and field
+ * selectors (which the API server would evaluate; here the local matcher does), the role's joins and
+ * `attach_metadata` — and returns the role's target groups.
+ */
+import type { KubernetesRole, KubernetesSDConfig, TargetGroup } from '@promfleet/model';
+import { BadObjectError, type KubernetesKind } from './errors.js';
+import { endpointsGroup } from './endpoints.js';
+import { endpointSliceGroup } from './endpointslice.js';
+import { ingressGroup } from './ingress.js';
+import { createStaticContext } from './meta.js';
+import { nodeGroup } from './node.js';
+import {
+  slimEndpointSlice,
+  slimEndpoints,
+  slimIngress,
+  slimNamespace,
+  slimNode,
+  slimPod,
+  slimService,
+  type SlimEndpointSlice,
+  type SlimEndpoints,
+  type SlimIngress,
+  type SlimNamespace,
+  type SlimNode,
+  type SlimObject,
+  type SlimPod,
+  type SlimService,
+} from './objects.js';
+import { podGroup } from './pod.js';
+import { compileObjectFilter } from './selector.js';
+import { serviceGroup } from './service.js';
+
+/** Every object discovery reads, by kind. */
+export interface ObjectSet {
+  readonly pods: readonly SlimPod[];
+  readonly services: readonly SlimService[];
+  readonly endpoints: readonly SlimEndpoints[];
+  readonly endpointSlices: readonly SlimEndpointSlice[];
+  readonly nodes: readonly SlimNode[];
+  readonly ingresses: readonly SlimIngress[];
+  readonly namespaces: readonly SlimNamespace[];
+}
+
+/** An item of a List that was not read, and why. Kinds discovery does not use are `ignored`, not errors. */
+export interface SkippedItem {
+  readonly index: number;
+  readonly reason: string;
+  readonly ignored: boolean;
+}
+
+/** A bad JSON document: not a Kubernetes List or single object. */
+export class ObjectListError extends Error {
+  override readonly name = 'ObjectListError';
+  readonly code = 'PROMFLEET_K8S_BAD_LIST';
+}
+
+const converters: Readonly<Record<KubernetesKind, (raw: unknown) => SlimObject>> = {
+  Pod: slimPod,
+  Service: slimService,
+  Endpoints: slimEndpoints,
+  EndpointSlice: slimEndpointSlice,
+  Node: slimNode,
+  Ingress: slimIngress,
+  Namespace: slimNamespace,
+};
+
+function isKind(kind: unknown): kind is KubernetesKind {
+  return typeof kind === 'string' && Object.hasOwn(converters, kind);
+}
+
+/**
+ * Reads a Kubernetes `List` (as `kubectl get pods,services,... -A -o json` prints), or a single object, into slim
+ * objects. Items of kinds discovery does not read are ignored; bad items are skipped with the reason — one bad
+ * object never loses the others.
+ */
+export function readObjectList(doc: unknown): { objects: ObjectSet; skipped: SkippedItem[] } {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ObjectListError('expected a JSON object: a Kubernetes List or one object');
+  const record = doc as Record<string, unknown>;
+  const items: unknown[] = Array.isArray(record['items']) ? (record['items'] as unknown[]) : [doc];
+  if (!Array.isArray(record['items']) && typeof record['kind'] === 'string' && record['kind'].endsWith('List')) {
+    throw new ObjectListError(`a ${record['kind']} without an "items" array`);
+  }
+  const out = { pods: [] as SlimPod[], services: [] as SlimService[], endpoints: [] as SlimEndpoints[], endpointSlices: [] as SlimEndpointSlice[], nodes: [] as SlimNode[], ingresses: [] as SlimIngress[], namespaces: [] as SlimNamespace[] };
+  const skipped: SkippedItem[] = [];
+  items.forEach((item, index) => {
+    const kind = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)['kind'] : undefined;
+    if (!isKind(kind)) {
+      skipped.push({ index, ignored: true, reason: typeof kind === 'string' ? `kind ${kind} is not used by discovery` : 'no "kind" field' });
+      return;
+    }
+    let object: SlimObject;
+    try {
+      object = converters[kind](item);
+    } catch (err) {
+      if (!(err instanceof BadObjectError)) throw err;
+      skipped.push({ index, ignored: false, reason: err.message });
+      return;
+    }
+    switch (object.kind) {
+      case 'Pod':
+        out.pods.push(object);
+        break;
+      case 'Service':
+        out.services.push(object);
+        break;
+      case 'Endpoints':
+        out.endpoints.push(object);
+        break;
+      case 'EndpointSlice':
+        out.endpointSlices.push(object);
+        break;
+      case 'Node':
+        out.nodes.push(object);
+        break;
+      case 'Ingress':
+        out.ingresses.push(object);
+        break;
+      case 'Namespace':
+        out.namespaces.push(object);
+        break;
+    }
+  });
+  return { objects: out, skipped };
+}
+
+const kindOfRole: Readonly<Record<KubernetesRole, KubernetesKind>> = {
+  pod: 'Pod',
+  service: 'Service',
+  endpoints: 'Endpoints',
+  endpointslice: 'EndpointSlice',
+  node: 'Node',
+  ingress: 'Ingress',
+};
+
+/**
+ * The target groups one `kubernetes_sd_config` discovers from `objects`. `ownNamespace` stands in for the
+ * namespace the master runs in (`namespaces.own_namespace: true`).
+ *
+ * As in Prometheus (`kubernetes.go` `getNamespaces`), no namespace names and no own namespace means every
+ * namespace; nodes are cluster-scoped. Each role reads the kinds it joins with (endpoints and endpointslice read
+ * pods and services too), each filtered by the selector of its own role.
+ *
+ * @throws SelectorError for a selector Kubernetes would reject, or that the offline matcher cannot evaluate.
+ */
+export function discoverFromObjects(config: KubernetesSDConfig, objects: ObjectSet, options: { ownNamespace?: string } = {}): TargetGroup[] {
+  const names = new Set(config.namespaces.names);
+  if (config.namespaces.ownNamespace && options.ownNamespace !== undefined) names.add(options.ownNamespace);
+  const inScope = (o: SlimObject): boolean => names.size === 0 || o.kind === 'Node' || o.kind === 'Namespace' || names.has(o.meta.namespace);
+  const select = <T extends SlimObject>(items: readonly T[], role: KubernetesRole): T[] => {
+    const selector = config.selectors.find((s) => s.role === role);
+    const matches = compileObjectFilter({
+      kind: kindOfRole[role],
+      ...(selector?.label === undefined ? {} : { label: selector.label }),
+      ...(selector?.field === undefined ? {} : { field: selector.field }),
+    });
+    return items.filter((o) => inScope(o) && matches(o));
+  };
+
+  const context = createStaticContext({
+    pods: select(objects.pods, 'pod'),
+    services: select(objects.services, 'service'),
+    nodes: select(objects.nodes, 'node'),
+    namespaces: objects.namespaces,
+    attachMetadata: config.attachMetadata,
+  });
+  switch (config.role) {
+    case 'pod':
+      return select(objects.pods, 'pod').map((o) => podGroup(o, context));
+    case 'service':
+      return select(objects.services, 'service').map((o) => serviceGroup(o, context));
+    case 'endpoints':
+      return select(objects.endpoints, 'endpoints').map((o) => endpointsGroup(o, context));
+    case 'endpointslice':
+      return select(objects.endpointSlices, 'endpointslice').map((o) => endpointSliceGroup(o, context));
+    case 'node':
+      return select(objects.nodes, 'node').flatMap((o) => nodeGroup(o) ?? []);
+    case 'ingress':
+      return select(objects.ingresses, 'ingress').map((o) => ingressGroup(o, context));
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * @promfleet/model: Prometheus' semantics with no I/O — labels, configuration, relabeling, target building and
+ * identity. Shared by the master, the worker and the offline tools.
+ */
+export {
+  LabelName,
+  compareLabelNames,
+  formatLabels,
+  isValidLabelName,
+  labelsFromObject,
+  labelsToObject,
+  sortedLabelNames,
+  type Labels,
+  type NameValidationScheme,
+} from './labels.js';
+export { DurationError, formatDuration, parseDuration } from './duration.js';
+export { Re2Regex, RegexSyntaxError } from './regex.js';
+export {
+  RelabelConfigSchema,
+  parseRelabelRules,
+  relabel,
+  relabelActions,
+  type RelabelAction,
+  type RelabelResult,
+  type RelabelRule,
+} from './relabel.js';
+export {
+  buildTarget,
+  discoveredLabels,
+  nextScrapeSlotMs,
+  publicLabels,
+  scrapeOffsetMs,
+  scrapeUrl,
+  targetId,
+  type Target,
+  type TargetBuildResult,
+  type TargetGroup,
+  type TargetId,
+  type TargetSettings,
+} from './target.js';
+export {
+  ConfigError,
+  Secret,
+  formatConfigIssue,
+  parseConfig,
+  type ConfigIssue,
+  type ConfigResult,
+  type FileSDConfig,
+  type GlobalConfig,
+  type HttpClientConfig,
+  type KubernetesRole,
+  type KubernetesSDConfig,
+  type KubernetesSelector,
+  type PrometheusConfig,
+  type RemoteWriteConfig,
+  type ScrapeConfig,
+  type StaticConfig,
+} from './config.js';

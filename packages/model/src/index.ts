@@ -1,6 +1,6 @@
 /**
  * @promfleet/model: Prometheus' semantics with no I/O — labels, configuration, relabeling, target building and
- * identity. Shared by the master, the worker and the offline tools.
+ * identity, and Kubernetes selectors. Shared by the master, the worker and the offline tools.
  */
 export {
   LabelName,
@@ -38,6 +38,19 @@ export {
   type TargetId,
   type TargetSettings,
 } from './target.js';
+export {
+  SelectorError,
+  matchesFieldSelector,
+  matchesLabelSelector,
+  parseFieldSelector,
+  parseLabelSelector,
+  type FieldSelector,
+  type FieldTerm,
+  type LabelRequirement,
+  type LabelSelector,
+  type LabelSelectorExpectation,
+  type SelectorProblem,
+} from './selector.js';
 export {
   ConfigError,
   Secret,

@@ -29,6 +29,11 @@ describe('parseFileSD', () => {
     ]);
   });
 
+  it('takes the extension case-insensitively, as Go does', () => {
+    expect(parseFileSD('[{"targets":["a:1"]}]', 'T.JSON')).toHaveLength(1);
+    expect(parseFileSD('- targets: [a:1]\n', 't.YML')).toHaveLength(1);
+  });
+
   it('reads an empty file as no groups', () => {
     expect(parseFileSD('', 'x.yaml')).toEqual([]);
   });

@@ -38,8 +38,10 @@ export class FileSDError extends Error {
  * @throws FileSDError naming the file, the line and the reason.
  */
 export function parseFileSD(text: string, path: string): TargetGroup[] {
-  const isJson = path.endsWith('.json');
-  if (!isJson && !path.endsWith('.yml') && !path.endsWith('.yaml')) throw new FileSDError(path, undefined, 'retrieval target groups from a file needs the .json, .yml or .yaml extension');
+  // Go's file SD lowercases the extension (`filepath.Ext`), so `targets.JSON` is JSON too.
+  const extension = path.slice(path.lastIndexOf('.')).toLowerCase();
+  const isJson = extension === '.json';
+  if (!isJson && extension !== '.yml' && extension !== '.yaml') throw new FileSDError(path, undefined, 'retrieval target groups from a file needs the .json, .yml or .yaml extension');
   let raw: unknown;
   let lineAt: (index: number, key?: string) => number | undefined = () => undefined;
   if (isJson) {

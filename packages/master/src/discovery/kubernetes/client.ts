@@ -22,8 +22,11 @@ export class ApiError extends Error {
 /** What to present to the API server: its URL, and the request options (agent with CA/cert/key, auth headers). */
 export interface ApiConnection {
   readonly server: string;
-  /** Applied to every request; from `KubeConfig.applyToHTTPSOptions` in production. */
-  readonly requestOptions: RequestOptions;
+  /**
+   * The options for the next request (agent with CA/cert/key, auth headers). Called per request, so a rotating
+   * service-account token or credentials file is read fresh, as client-go does.
+   */
+  readonly requestOptions: () => Promise<RequestOptions>;
   readonly userAgent: string;
 }
 
@@ -144,17 +147,23 @@ export class ApiClient {
     if (pending.trim() !== '') yield pending.trim();
   }
 
-  #send(pathAndQuery: string, options: { verb: 'list' | 'watch'; resource: string; signal: AbortSignal; timeoutMs: number }): Promise<IncomingMessage> {
+  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch'; resource: string; signal: AbortSignal; timeoutMs: number }): Promise<IncomingMessage> {
     const url = new URL(pathAndQuery, this.connection.server);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    let base: RequestOptions;
+    try {
+      base = await this.connection.requestOptions();
+    } catch (err) {
+      throw new ApiError(`${options.verb} ${options.resource}: credentials: ${errorMessage(err)}`, { status: 0, cause: err });
+    }
     return new Promise((resolve, reject) => {
       const req = request(
         url,
         {
-          ...this.connection.requestOptions,
+          ...base,
           method: 'GET',
           signal: options.signal,
-          headers: { ...this.connection.requestOptions.headers, accept: 'application/json', 'user-agent': this.connection.userAgent },
+          headers: { ...base.headers, accept: 'application/json', 'user-agent': this.connection.userAgent },
         },
         (res) => {
           this.onRequest({ verb: options.verb, resource: options.resource, status: res.statusCode ?? 0 });

@@ -1,9 +1,14 @@
 /** Typed errors of Kubernetes discovery, each with a stable code. */
+import type { SelectorError } from '@promfleet/model';
+
+/** Selectors are parsed in `@promfleet/model`; discovery code names its error from here with the others. */
+export { SelectorError } from '@promfleet/model';
 
 /** The stable codes of the errors this module throws. */
 export const KubernetesErrorCode = {
   badObject: 'PROMFLEET_K8S_BAD_OBJECT',
-  badSelector: 'PROMFLEET_K8S_BAD_SELECTOR',
+  /** The code of `@promfleet/model`'s {@link SelectorError}, which discovery throws for a bad selector. */
+  badSelector: 'PROMFLEET_K8S_BAD_SELECTOR' satisfies SelectorError['code'],
   /** Internal to the object converters, which turn it into `badObject`. */
   badField: 'PROMFLEET_K8S_BAD_FIELD',
 } as const;
@@ -38,21 +43,5 @@ export class BadObjectError extends Error {
     this.namespace = details.namespace;
     this.objectName = details.name;
     this.reason = details.reason;
-  }
-}
-
-/**
- * A label or field selector that Kubernetes would reject: bad syntax, an invalid key or value, or a field the
- * selector cannot be evaluated on. The message names the selector and what is wrong with it.
- */
-export class SelectorError extends Error {
-  override readonly name = 'SelectorError';
-  readonly code = KubernetesErrorCode.badSelector;
-
-  constructor(
-    readonly selector: string,
-    readonly reason: string,
-  ) {
-    super(`invalid selector ${JSON.stringify(selector)}: ${reason}`);
   }
 }

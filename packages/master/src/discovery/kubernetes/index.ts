@@ -51,15 +51,13 @@ export { EndpointSliceLabel, endpointSliceGroup } from './endpointslice.js';
 export { NodeLabel, nodeGroup } from './node.js';
 export { IngressLabel, ingressGroup } from './ingress.js';
 export {
-  compileObjectFilter,
   matchesFieldSelector,
   matchesLabelSelector,
-  objectFields,
   parseFieldSelector,
   parseLabelSelector,
   type FieldSelector,
   type FieldTerm,
   type LabelRequirement,
   type LabelSelector,
-  type ObjectFilterOptions,
-} from './selector.js';
+} from '@promfleet/model';
+export { compileObjectFilter, objectFields, type ObjectFilterOptions } from './selector.js';

@@ -66,7 +66,7 @@ afterEach(async () => {
 function start(url: string, options: { inactivityTimeoutMs?: number } = {}): Harness {
   const controller = new AbortController();
   const h = { changes: [] as string[], restarts: [] as RestartReason[], bad: [] as string[], synced: 0 };
-  const client = new ApiClient({ server: url, requestOptions: {}, userAgent: 'promfleet-test' }, new RateLimiter(1000, 1000));
+  const client = new ApiClient({ server: url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-test' }, new RateLimiter(1000, 1000));
   const reflector = new Reflector<SlimPod>({
     client,
     resource: kubeResources.pods,

@@ -1,0 +1,167 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { parseConfig, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';
+import { generateCluster, startFakeApiServer, type FakeApiServer, type KubeObject } from '@promfleet/testkit';
+import { ApiClient, RateLimiter } from './client.js';
+import { KubernetesDiscovery } from './discovery.js';
+import { discoverFromObjects, readObjectList } from './offline.js';
+
+const userAgent = 'promfleet-master/test';
+
+/** kubernetes_sd_configs as the config loader produces them, one job each. */
+function sdConfigs(...entries: Record<string, unknown>[]): KubernetesSDConfig[] {
+  const text = JSON.stringify({ scrape_configs: entries.map((sd, i) => ({ job_name: `job-${i}`, kubernetes_sd_configs: [sd] })) });
+  const result = parseConfig(text, { file: 'test.yml' });
+  if (!result.ok) throw new Error(result.errors.map((e) => `${e.keyPath}: ${e.message}`).join('; '));
+  return result.config.scrapeConfigs.map((j) => {
+    const sd = j.kubernetesSdConfigs[0];
+    if (sd === undefined) throw new Error('no sd');
+    return sd;
+  });
+}
+
+/** The groups each discoverer holds: source → group, applying updates as the manager will. */
+class GroupSink {
+  readonly groups = new Map<string, TargetGroup>();
+  updates = 0;
+  readonly update = (groups: readonly TargetGroup[]) => {
+    this.updates++;
+    for (const g of groups) {
+      if (g.targets.length === 0) this.groups.delete(g.source);
+      else this.groups.set(g.source, g);
+    }
+  };
+}
+
+function plain(groups: Iterable<TargetGroup>): unknown[] {
+  return [...groups]
+    .filter((g) => g.targets.length > 0)
+    .map((g) => ({ source: g.source, labels: Object.fromEntries([...g.labels].sort()), targets: g.targets.map((t) => Object.fromEntries([...t].sort())) }))
+    .sort((a, b) => (a.source < b.source ? -1 : 1));
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let api: FakeApiServer | undefined;
+const controllers: AbortController[] = [];
+afterEach(async () => {
+  for (const c of controllers.splice(0)) c.abort();
+  await api?.stop();
+  api = undefined;
+});
+
+async function startDiscovery(configs: KubernetesSDConfig[], options: { throttleMs?: number } = {}) {
+  const server = api;
+  if (server === undefined) throw new Error('no api server');
+  const discovery = new KubernetesDiscovery({
+    clientFor: () => new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(100, 100)),
+    throttleMs: options.throttleMs ?? 50,
+    reflector: { initialBackoffMs: 20, maxBackoffMs: 200, minWatchMs: 20 },
+  });
+  const sinks = configs.map((c) => ({ sink: new GroupSink(), discoverer: discovery.discoverer(c) }));
+  const controller = new AbortController();
+  controllers.push(controller);
+  const running = Promise.all([discovery.run(controller.signal), ...sinks.map((s) => s.discoverer.run(controller.signal, s.sink.update))]);
+  await until(() => sinks.every((s) => s.sink.updates > 0), 'the first full set');
+  return { discovery, sinks: sinks.map((s) => s.sink), running };
+}
+
+function offline(config: KubernetesSDConfig, objects: readonly KubeObject[]): unknown[] {
+  return plain(discoverFromObjects(config, readObjectList({ kind: 'List', items: objects }).objects));
+}
+
+function allObjects(server: FakeApiServer): KubeObject[] {
+  return ['namespaces', 'nodes', 'pods', 'services', 'endpointslices', 'endpoints', 'ingresses'].flatMap((r) => server.store.list(r));
+}
+
+describe('KubernetesDiscovery', () => {
+  it('discovers exactly what the offline tool finds, for every role', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 3, pods: 40, namespaces: 2, servicesPerNamespace: 2, seed: 7 }).objects());
+    const configs = sdConfigs(
+      { role: 'pod' },
+      { role: 'endpointslice', attach_metadata: { node: true } },
+      { role: 'service' },
+      { role: 'node' },
+      { role: 'pod', namespaces: { names: ['kube-system'] }, selectors: [{ role: 'pod', label: 'app.kubernetes.io/name' }] },
+    );
+    const { sinks } = await startDiscovery(configs);
+    const objects = allObjects(api);
+    configs.forEach((config, i) => {
+      const expected = offline(config, objects);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(plain(sinks[i]?.groups.values() ?? [])).toEqual(expected);
+    });
+  });
+
+  it('holds one watch per kind however many jobs use it, and the request count does not grow with jobs', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 2, pods: 10, namespaces: 1, servicesPerNamespace: 1, seed: 1 }).objects());
+    const jobs = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? { role: 'pod' } : { role: 'endpointslice' }));
+    const { discovery } = await startDiscovery(sdConfigs(...jobs));
+    expect(discovery.watches.map((w) => `${w.kind}:${w.namespace ?? '*'}`).sort()).toEqual(['EndpointSlice:*', 'Pod:*', 'Service:*']);
+    const server = api;
+    await until(() => server.watches().length === 3, 'three open watches');
+    const mine = server.requests().filter((r) => r.userAgent === userAgent);
+    expect(mine.map((r) => `${r.verb} ${r.resource} ${r.count}`).sort()).toEqual(['list endpointslices 1', 'list pods 1', 'list services 1', 'watch endpointslices 1', 'watch pods 1', 'watch services 1']);
+  });
+
+  it('coalesces a burst of changes into one update per source, and deletes groups of deleted objects', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 1, pods: 5, namespaces: 1, servicesPerNamespace: 1, seed: 3 }).objects());
+    const { sinks } = await startDiscovery(sdConfigs({ role: 'pod' }), { throttleMs: 300 });
+    const sink = sinks[0];
+    if (sink === undefined) throw new Error('no sink');
+    const pod = api.store.list('pods').find((p) => p.metadata.namespace !== 'kube-system');
+    if (pod === undefined) throw new Error('no pod');
+    const ref = { resource: 'pods', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' };
+    const before = sink.updates;
+    for (let i = 0; i < 200; i++) {
+      api.store.modify(ref, (p) => ({ ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, burst: String(i) } } }));
+    }
+    await until(() => sink.groups.get(`pod/${ref.namespace}/${ref.name}`)?.labels.get('__meta_kubernetes_pod_label_burst') === '199', 'the last burst value');
+    expect(sink.updates - before).toBeLessThanOrEqual(2);
+    api.store.delete(ref);
+    await until(() => !sink.groups.has(`pod/${ref.namespace}/${ref.name}`), 'the deleted group');
+  });
+
+  it('rebuilds a group when an object it joined with changes', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 1, pods: 4, namespaces: 1, servicesPerNamespace: 1, seed: 5 }).objects());
+    const { sinks } = await startDiscovery(sdConfigs({ role: 'pod', attach_metadata: { node: true } }));
+    const sink = sinks[0];
+    const node = api.store.list('nodes')[0];
+    if (sink === undefined || node === undefined) throw new Error('setup');
+    api.store.modify({ resource: 'nodes', name: node.metadata.name ?? '' }, (n) => ({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, rack: 'r42' } } }));
+    await until(
+      () => [...sink.groups.values()].every((g) => g.labels.get('__meta_kubernetes_node_label_rack') === 'r42'),
+      'node labels on every pod group',
+    );
+  });
+
+  it('recovers from an API server restart with no lost and no phantom targets', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 100 });
+    api.store.load(generateCluster({ nodes: 2, pods: 20, namespaces: 1, servicesPerNamespace: 2, seed: 11 }).objects());
+    const configs = sdConfigs({ role: 'pod' }, { role: 'endpointslice' });
+    const { sinks } = await startDiscovery(configs);
+    const server = api;
+    // Changes while the server is down: the watch cache is gone, so the master must relist to see them.
+    await server.stop();
+    const [gone, changed] = server.store.list('pods').filter((p) => p.metadata.namespace !== 'kube-system');
+    if (gone === undefined || changed === undefined) throw new Error('setup');
+    server.store.delete({ resource: 'pods', namespace: gone.metadata.namespace ?? '', name: gone.metadata.name ?? '' });
+    server.store.modify({ resource: 'pods', namespace: changed.metadata.namespace ?? '', name: changed.metadata.name ?? '' }, (p) => ({
+      ...p,
+      metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, moved: 'yes' } },
+    }));
+    await server.start();
+    const objects = () => allObjects(server);
+    await until(() => configs.every((c, i) => JSON.stringify(plain(sinks[i]?.groups.values() ?? [])) === JSON.stringify(offline(c, objects()))), 'discovery to match the restarted server');
+    expect(sinks[0]?.groups.has(`pod/${gone.metadata.namespace}/${gone.metadata.name}`)).toBe(false);
+  });
+});

@@ -1,0 +1,351 @@
+/**
+ * Kubernetes discovery at run time: one reflector per planned watch (see watches.ts), shared by every job's
+ * `kubernetes_sd_config`, and per SD config a role view that turns the shared stores into target groups.
+ *
+ * Updates are level-triggered and coalesced, as Prometheus' `process()` and the discovery manager's throttled
+ * sender: an event only marks a group source dirty; at most once per `throttleMs` each view rebuilds its dirty
+ * groups from the current objects and hands them on. A burst of 10,000 events on one pod costs one rebuild of
+ * that pod's group. Joins follow the lookups a group actually made: when a group is built, every object it looked
+ * up (the pod behind an endpoint, the node of a pod, the namespace) is recorded, and a change to any of them marks
+ * the group dirty again — also for lookups that found nothing yet.
+ */
+import type { KubernetesSDConfig, TargetGroup } from '@promfleet/model';
+import type { Discoverer } from '../discoverer.js';
+import type { ApiClient } from './client.js';
+import { endpointsGroup } from './endpoints.js';
+import { endpointSliceGroup } from './endpointslice.js';
+import type { BadObjectError, KubernetesKind } from './errors.js';
+import { ingressGroup } from './ingress.js';
+import { deletedGroup, groupSource, nodeGroupSource, type DiscoveryContext } from './meta.js';
+import { nodeGroup } from './node.js';
+import {
+  slimEndpointSlice,
+  slimEndpoints,
+  slimIngress,
+  slimNamespace,
+  slimNode,
+  slimPod,
+  slimService,
+  type SlimNamespace,
+  type SlimNode,
+  type SlimObject,
+  type SlimPod,
+  type SlimService,
+} from './objects.js';
+import { podGroup } from './pod.js';
+import { Reflector, type ReflectorOptions, type RestartReason } from './reflector.js';
+import { serviceGroup } from './service.js';
+import { needKey, needsOf, planWatches, type ServedNeed, type WatchNeed, type WatchSpec } from './watches.js';
+
+/** What Kubernetes discovery reports about itself; the master wires these to its /metrics. */
+export interface KubernetesDiscoveryObserver {
+  watchRestarted?(watch: WatchSpec, reason: RestartReason): void;
+  listed?(watch: WatchSpec): void;
+  badObject?(watch: WatchSpec, error: BadObjectError): void;
+  /** Seconds from the first event that dirtied a batch to the batch's groups being handed on. */
+  groupsUpdated?(seconds: number, groups: number): void;
+}
+
+/** Options of {@link KubernetesDiscovery}. */
+export interface KubernetesDiscoveryOptions {
+  /** The API client for a connection key (`in-cluster`, `api:<url>`, `kubeconfig:<file>`). */
+  readonly clientFor: (connection: string) => ApiClient;
+  /** Stands in for `own_namespace: true`: the namespace the master runs in. */
+  readonly ownNamespace?: string;
+  /** Minimum time between two updates of one view; 1 s by default. */
+  readonly throttleMs?: number;
+  /** Reflector tuning (timeouts, backoff); the defaults suit a production API server. */
+  readonly reflector?: Partial<Pick<ReflectorOptions<unknown>, 'pageSize' | 'watchTimeoutSeconds' | 'inactivityTimeoutMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'minWatchMs' | 'listTimeoutMs'>>;
+  readonly observer?: KubernetesDiscoveryObserver;
+}
+
+const converters: Readonly<Record<KubernetesKind, (raw: unknown) => SlimObject>> = {
+  Pod: slimPod,
+  Service: slimService,
+  Endpoints: slimEndpoints,
+  EndpointSlice: slimEndpointSlice,
+  Node: slimNode,
+  Namespace: slimNamespace,
+  Ingress: slimIngress,
+};
+
+const primaryKind = {
+  pod: 'Pod',
+  service: 'Service',
+  endpoints: 'Endpoints',
+  endpointslice: 'EndpointSlice',
+  node: 'Node',
+  ingress: 'Ingress',
+} as const satisfies Record<KubernetesSDConfig['role'], KubernetesKind>;
+
+interface SharedWatch {
+  readonly spec: WatchSpec;
+  readonly reflector: Reflector<SlimObject>;
+  synced: boolean;
+  readonly views: Set<RoleView>;
+}
+
+/**
+ * The master's Kubernetes discovery: register every SD config with {@link discoverer} first, then `run` opens the
+ * planned watches. Each discoverer's `run` starts sending once its watches have listed.
+ */
+export class KubernetesDiscovery {
+  readonly #views: RoleView[] = [];
+  readonly #watches = new Map<string, SharedWatch>();
+  #started = false;
+  readonly #syncWaiters = new Set<() => void>();
+
+  constructor(private readonly options: KubernetesDiscoveryOptions) {}
+
+  /** A Discoverer for one `kubernetes_sd_config`. Register them all before `run`. */
+  discoverer(config: KubernetesSDConfig): Discoverer {
+    if (this.#started) throw new Error('register every kubernetes_sd_config before KubernetesDiscovery.run');
+    const view = new RoleView(config, needsOf(config, this.options.ownNamespace === undefined ? {} : { ownNamespace: this.options.ownNamespace }), {
+      throttleMs: this.options.throttleMs ?? 1000,
+      whenSynced: (v) => this.#whenSynced(v),
+      ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
+    });
+    this.#views.push(view);
+    return view;
+  }
+
+  /** The watches in use (after `run` started): one per kind and scope, however many jobs. */
+  get watches(): readonly WatchSpec[] {
+    return [...this.#watches.values()].map((w) => w.spec);
+  }
+
+  /** How many objects each watch holds now. */
+  objectCounts(): { spec: WatchSpec; count: number }[] {
+    return [...this.#watches.values()].map((w) => ({ spec: w.spec, count: w.reflector.store.size }));
+  }
+
+  /** Plans and opens the watches, and keeps them until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.#started = true;
+    const needs = this.#views.flatMap((v) => v.needs());
+    const { watches, served } = planWatches(needs);
+    const observer = this.options.observer;
+    for (const spec of watches) {
+      const shared: SharedWatch = {
+        spec,
+        synced: false,
+        views: new Set(),
+        reflector: new Reflector<SlimObject>({
+          client: this.options.clientFor(spec.connection),
+          resource: spec.resource,
+          ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
+          ...(spec.labelSelector === '' ? {} : { labelSelector: spec.labelSelector }),
+          ...(spec.fieldSelector === '' ? {} : { fieldSelector: spec.fieldSelector }),
+          convert: converters[spec.kind],
+          ...this.options.reflector,
+          events: {
+            onChange: (key) => {
+              for (const view of shared.views) view.objectChanged(spec.kind, key);
+            },
+            onSynced: () => {
+              shared.synced = true;
+              for (const wake of [...this.#syncWaiters]) wake();
+            },
+            onRestart: (reason) => observer?.watchRestarted?.(spec, reason),
+            onList: () => observer?.listed?.(spec),
+            onBadObject: (err) => observer?.badObject?.(spec, err),
+          },
+        }),
+      };
+      this.#watches.set(spec.id, shared);
+    }
+    for (const view of this.#views) {
+      view.connect(
+        view.needs().map((need) => {
+          const s = served.get(needKey(need));
+          if (s === undefined) throw new Error(`no watch planned for ${needKey(need)}`);
+          const shared = this.#watches.get(s.watch.id);
+          if (shared === undefined) throw new Error(`watch ${s.watch.id} missing`);
+          shared.views.add(view);
+          return { need, served: s, shared };
+        }),
+      );
+    }
+    for (const wake of [...this.#syncWaiters]) wake();
+    await Promise.all([...this.#watches.values()].map((w) => w.reflector.run(signal)));
+  }
+
+  /** Resolves when every watch of `view` has listed once. */
+  #whenSynced(view: RoleView): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#started && view.isSynced()) {
+          this.#syncWaiters.delete(check);
+          resolve();
+        }
+      };
+      this.#syncWaiters.add(check);
+      check();
+    });
+  }
+}
+
+interface Connected {
+  readonly need: WatchNeed;
+  readonly served: ServedNeed;
+  readonly shared: SharedWatch;
+}
+
+/** One SD config's view of the shared stores: its role's groups, rebuilt as objects change. */
+class RoleView implements Discoverer {
+  readonly #kind: KubernetesKind;
+  #sources: Connected[] = [];
+  /** `kind|key` of a looked-up object → the primary keys whose groups looked it up. */
+  readonly #dependents = new Map<string, Set<string>>();
+  /** primary key → the `kind|key`s its group looked up. */
+  readonly #lookups = new Map<string, string[]>();
+  readonly #dirty = new Set<string>();
+  #dirtySince: number | undefined;
+  #flush: (() => void) | undefined;
+
+  constructor(
+    readonly config: KubernetesSDConfig,
+    private readonly needsByKind: Map<KubernetesKind, WatchNeed[]>,
+    private readonly options: { throttleMs: number; whenSynced: (v: RoleView) => Promise<void>; observer?: KubernetesDiscoveryObserver },
+  ) {
+    this.#kind = primaryKind[config.role];
+  }
+
+  needs(): WatchNeed[] {
+    return [...this.needsByKind.values()].flat();
+  }
+
+  connect(sources: Connected[]): void {
+    this.#sources = sources;
+  }
+
+  isSynced(): boolean {
+    return this.#sources.length > 0 && this.#sources.every((s) => s.shared.synced);
+  }
+
+  /** Called by the shared watch for every change of an object of `kind` it holds. */
+  objectChanged(kind: KubernetesKind, key: string): void {
+    let touched = false;
+    if (kind === this.#kind) {
+      this.#dirty.add(key);
+      touched = true;
+    }
+    for (const primary of this.#dependents.get(`${kind}|${key}`) ?? []) {
+      this.#dirty.add(primary);
+      touched = true;
+    }
+    if (touched) {
+      this.#dirtySince ??= performance.now();
+      this.#flush?.();
+    }
+  }
+
+  async run(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void> {
+    await Promise.race([this.options.whenSynced(this), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+    if (signal.aborted) return;
+    this.#dirty.clear();
+    this.#dirtySince = undefined;
+    const all: TargetGroup[] = [];
+    for (const key of this.#primaryKeys()) {
+      const group = this.#build(key);
+      if (group !== undefined) all.push(group);
+    }
+    update(all);
+
+    let last = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const flushNow = () => {
+      timer = undefined;
+      last = performance.now();
+      const keys = [...this.#dirty];
+      this.#dirty.clear();
+      const groups = keys.flatMap((k) => this.#build(k) ?? []);
+      const since = this.#dirtySince;
+      this.#dirtySince = undefined;
+      if (groups.length > 0) update(groups);
+      if (since !== undefined) this.options.observer?.groupsUpdated?.((performance.now() - since) / 1000, groups.length);
+    };
+    this.#flush = () => {
+      if (timer !== undefined || signal.aborted) return;
+      timer = setTimeout(flushNow, Math.max(0, last + this.options.throttleMs - performance.now()));
+    };
+    if (this.#dirty.size > 0) this.#flush();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    clearTimeout(timer);
+    this.#flush = undefined;
+  }
+
+  /** Every primary object this view selects. */
+  #primaryKeys(): string[] {
+    const keys: string[] = [];
+    for (const s of this.#sources) {
+      if (s.need.kind !== this.#kind) continue;
+      for (const [key, object] of s.shared.reflector.store) {
+        if (s.served.filter === undefined || s.served.filter(object)) keys.push(key);
+      }
+    }
+    return keys;
+  }
+
+  /** The object of `kind` at `key` as this view sees it (its namespaces and selectors), or undefined. */
+  #get(kind: KubernetesKind, key: string): SlimObject | undefined {
+    const namespace = key.slice(0, key.indexOf('/'));
+    for (const s of this.#sources) {
+      if (s.need.kind !== kind) continue;
+      if (s.need.namespace !== undefined && s.need.namespace !== namespace) continue;
+      const object = s.shared.reflector.store.get(key);
+      if (object !== undefined && (s.served.filter === undefined || s.served.filter(object))) return object;
+    }
+    return undefined;
+  }
+
+  /** Rebuilds the group of one primary key, recording what it looks up; a missing object gives the deleting group. */
+  #build(key: string): TargetGroup | undefined {
+    for (const dep of this.#lookups.get(key) ?? []) this.#dependents.get(dep)?.delete(key);
+    const looked: string[] = [];
+    this.#lookups.set(key, looked);
+    const object = this.#get(this.#kind, key);
+    if (object === undefined) {
+      this.#lookups.delete(key);
+      return deletedGroup(this.#sourceOf(key));
+    }
+    const lookup = <T extends SlimObject>(kind: KubernetesKind, k: string): T | undefined => {
+      const dep = `${kind}|${k}`;
+      looked.push(dep);
+      let set = this.#dependents.get(dep);
+      if (set === undefined) this.#dependents.set(dep, (set = new Set()));
+      set.add(key);
+      return this.#get(kind, k) as T | undefined;
+    };
+    const context: DiscoveryContext = {
+      pod: (ns, name) => lookup<SlimPod>('Pod', `${ns}/${name}`),
+      service: (ns, name) => lookup<SlimService>('Service', `${ns}/${name}`),
+      node: (name) => lookup<SlimNode>('Node', `/${name}`),
+      namespace: (name) => lookup<SlimNamespace>('Namespace', `/${name}`),
+      attachMetadata: this.config.attachMetadata,
+    };
+    switch (object.kind) {
+      case 'Pod':
+        return podGroup(object, context);
+      case 'Service':
+        return serviceGroup(object, context);
+      case 'Endpoints':
+        return endpointsGroup(object, context);
+      case 'EndpointSlice':
+        return endpointSliceGroup(object, context);
+      case 'Node':
+        return nodeGroup(object);
+      case 'Ingress':
+        return ingressGroup(object, context);
+      case 'Namespace':
+        return undefined;
+    }
+  }
+
+  #sourceOf(key: string): string {
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    return this.#kind === 'Node' ? nodeGroupSource(name) : groupSource(this.#kind as Exclude<KubernetesKind, 'Node' | 'Namespace'>, namespace, name);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Which list+watches the master opens. However many jobs use a role, the master holds one watch per resource kind
+ * and scope, shared by every job (and, through the fleet, by every worker).
+ *
+ * The rule for overlapping scopes: a watch that is *wider* than a job needs is shared, and the job's own namespace
+ * and selectors are applied in the master; two watches are opened only when neither covers the other. The reason
+ * is the API server's cost model: each watch is a separate watcher on the server's watch cache, and every event
+ * of the kind is filtered, serialized and sent once per watcher whose scope it matches. A narrow watch inside a
+ * wide one is therefore pure extra work for the server (every event it carries is sent twice), while filtering
+ * in the master costs the server nothing. Disjoint scopes (say, two namespaces in a large cluster) are not merged
+ * into one cluster-wide watch, which would ship the whole cluster's churn to read a corner of it. Selectors the
+ * master cannot evaluate itself (fields outside what the slim objects keep) always get their own watch.
+ */
+import type { KubernetesRole, KubernetesSDConfig } from '@promfleet/model';
+import type { KubernetesKind } from './errors.js';
+import { kubeResources, type KubeResource } from './reflector.js';
+import { compileObjectFilter } from './selector.js';
+import type { SlimObject } from './objects.js';
+
+/** One kind of objects a job's SD config reads, in one namespace (or all), with its role's selectors. */
+export interface WatchNeed {
+  /** Which API server and credentials: `in-cluster`, `api:<url>` or `kubeconfig:<file>`. */
+  readonly connection: string;
+  readonly kind: KubernetesKind;
+  /** Undefined for all namespaces (and always for cluster-scoped kinds). */
+  readonly namespace: string | undefined;
+  readonly labelSelector: string;
+  readonly fieldSelector: string;
+}
+
+/** A list+watch the master opens. */
+export interface WatchSpec extends WatchNeed {
+  readonly id: string;
+  readonly resource: KubeResource;
+}
+
+/** How a need is met: the watch, and the filter the master applies when the watch is wider than the need. */
+export interface ServedNeed {
+  readonly watch: WatchSpec;
+  readonly filter: ((object: SlimObject) => boolean) | undefined;
+}
+
+const resourceOfKind: Readonly<Record<KubernetesKind, KubeResource>> = {
+  Pod: kubeResources.pods,
+  Service: kubeResources.services,
+  Endpoints: kubeResources.endpoints,
+  EndpointSlice: kubeResources.endpointslices,
+  Node: kubeResources.nodes,
+  Namespace: kubeResources.namespaces,
+  Ingress: kubeResources.ingresses,
+};
+
+const kindOfRole: Readonly<Record<KubernetesRole, KubernetesKind>> = {
+  pod: 'Pod',
+  service: 'Service',
+  endpoints: 'Endpoints',
+  endpointslice: 'EndpointSlice',
+  node: 'Node',
+  ingress: 'Ingress',
+};
+
+/** The key identifying a need (or a watch) by all its fields. */
+export function needKey(need: WatchNeed): string {
+  return JSON.stringify([need.connection, need.kind, need.namespace ?? null, need.labelSelector, need.fieldSelector]);
+}
+
+/** Which API server an SD config talks to, as a key: jobs on the same server share watches. */
+export function connectionOf(config: KubernetesSDConfig): string {
+  if (config.apiServer !== undefined) return `api:${config.apiServer}`;
+  if (config.kubeconfigFile !== undefined) return `kubeconfig:${config.kubeconfigFile}`;
+  return 'in-cluster';
+}
+
+/**
+ * The kinds one SD config reads, as Prometheus' `kubernetes.go` `Run` sets up its informers: the role's own kind,
+ * plus pods and services for endpoints and endpointslice, nodes for `attach_metadata.node`, and namespaces for
+ * `attach_metadata.namespace`. Each kind in each namespace of the config, filtered by its role's selector.
+ */
+export function needsOf(config: KubernetesSDConfig, options: { ownNamespace?: string } = {}): Map<KubernetesKind, WatchNeed[]> {
+  const connection = connectionOf(config);
+  const names = new Set(config.namespaces.names);
+  if (config.namespaces.ownNamespace && options.ownNamespace !== undefined) names.add(options.ownNamespace);
+  const kinds = new Set<KubernetesKind>([kindOfRole[config.role]]);
+  if (config.role === 'endpoints' || config.role === 'endpointslice') {
+    kinds.add('Pod');
+    kinds.add('Service');
+  }
+  if (config.attachMetadata.node && ['pod', 'endpoints', 'endpointslice'].includes(config.role)) kinds.add('Node');
+  if (config.attachMetadata.namespace && config.role !== 'node') kinds.add('Namespace');
+
+  const out = new Map<KubernetesKind, WatchNeed[]>();
+  for (const kind of kinds) {
+    const role = (Object.keys(kindOfRole) as KubernetesRole[]).find((r) => kindOfRole[r] === kind);
+    const selector = role === undefined ? undefined : config.selectors.find((s) => s.role === role);
+    const base = { connection, kind, labelSelector: selector?.label ?? '', fieldSelector: selector?.field ?? '' };
+    const namespaced = resourceOfKind[kind].namespaced;
+    out.set(kind, namespaced && names.size > 0 ? [...names].sort().map((namespace) => ({ ...base, namespace })) : [{ ...base, namespace: undefined }]);
+  }
+  return out;
+}
+
+/**
+ * Plans the watches for a set of needs (see the module comment for the rule) and says how each need is served.
+ * Deterministic: the same needs in any order give the same watches and ids.
+ */
+export function planWatches(needs: readonly WatchNeed[]): { watches: WatchSpec[]; served: Map<string, ServedNeed> } {
+  const unique = [...new Map(needs.map((n) => [needKey(n), n])).values()].sort((a, b) => (needKey(a) < needKey(b) ? -1 : 1));
+  const watches = new Map<string, WatchSpec>();
+  const served = new Map<string, ServedNeed>();
+  const open = (need: WatchNeed): WatchSpec => {
+    const key = needKey(need);
+    let spec = watches.get(key);
+    if (spec === undefined) {
+      spec = { ...need, id: `${need.kind.toLowerCase()}-${watches.size}`, resource: resourceOfKind[need.kind] };
+      watches.set(key, spec);
+    }
+    return spec;
+  };
+  const unfiltered = (n: WatchNeed) => n.labelSelector === '' && n.fieldSelector === '';
+  for (const need of unique) {
+    const cover = unique.find(
+      (c) => c.connection === need.connection && c.kind === need.kind && unfiltered(c) && (c.namespace === undefined || c.namespace === need.namespace),
+    );
+    const wide = unique.find((c) => c.connection === need.connection && c.kind === need.kind && unfiltered(c) && c.namespace === undefined);
+    const host = wide ?? cover;
+    if (host === undefined || host === need) {
+      served.set(needKey(need), { watch: open(need), filter: undefined });
+      continue;
+    }
+    let filter: (object: SlimObject) => boolean;
+    try {
+      const selected = compileObjectFilter({ kind: need.kind, label: need.labelSelector, field: need.fieldSelector });
+      const namespace = need.namespace;
+      filter = namespace === undefined ? selected : (o) => o.meta.namespace === namespace && selected(o);
+    } catch {
+      // A selector the master cannot evaluate itself: let the API server do it, on a watch of its own.
+      served.set(needKey(need), { watch: open(need), filter: undefined });
+      continue;
+    }
+    served.set(needKey(need), { watch: open(host), filter });
+  }
+  return { watches: [...watches.values()], served };
+}

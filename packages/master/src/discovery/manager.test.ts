@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, publicLabels, type PrometheusConfig } from '@promfleet/model';
+import { generateCluster, startFakeApiServer, type FakeApiServer } from '@promfleet/testkit';
+import { ApiClient, RateLimiter } from './kubernetes/client.js';
+import { KubernetesDiscovery } from './kubernetes/discovery.js';
+import { DiscoveryManager, type JobTargets } from './manager.js';
+
+function config(text: string): PrometheusConfig {
+  const result = parseConfig(text, { file: '/etc/prometheus/prometheus.yml' });
+  if (!result.ok) throw new Error(result.errors.map((e) => `${e.keyPath}: ${e.message}`).join('; '));
+  return result.config;
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function run(manager: DiscoveryManager) {
+  const updates: (readonly JobTargets[])[] = [];
+  const controller = new AbortController();
+  const done = manager.run(controller.signal, (changed) => updates.push(changed));
+  cleanups.push(async () => {
+    controller.abort();
+    await done;
+  });
+  return updates;
+}
+
+describe('DiscoveryManager', () => {
+  it('builds each job’s distinct targets from static and file discovery, and follows file changes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-manager-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'a.json'), JSON.stringify([{ targets: ['f1:1', 'f2:2'], labels: { team: 'x' } }]));
+    const manager = new DiscoveryManager({
+      throttleMs: 50,
+      config: config(`
+scrape_configs:
+  - job_name: static
+    static_configs:
+      - targets: [a:1, a:1, b:2]
+      - targets: [c:3]
+        labels: {env: dev}
+    relabel_configs:
+      - {source_labels: [env], regex: dev, action: drop}
+  - job_name: files
+    file_sd_configs:
+      - files: [${dir}/*.json]
+`),
+    });
+    const updates = run(manager);
+    await until(() => updates.length > 0 && manager.jobs().every((j) => j.synced), 'both jobs');
+    const [statics, files] = manager.jobs();
+    expect(statics?.discovered).toBe(4);
+    expect(statics?.dropped).toBe(1);
+    expect([...(statics?.targets.values() ?? [])].map((t) => publicLabels(t.labels).get('instance')).sort()).toEqual(['a:1', 'b:2']);
+    expect(files?.targets.size).toBe(2);
+
+    await writeFile(join(dir, 'a.json'), JSON.stringify([{ targets: ['f1:1'], labels: { team: 'x' } }]));
+    await until(() => files?.targets.size === 1, 'the file change');
+    expect(updates.at(-1)?.map((j) => j.job.jobName)).toEqual(['files']);
+  });
+
+  it('reports a Kubernetes job as unsynced while its API server is unreachable, without holding back the others', async () => {
+    const kubernetes = new KubernetesDiscovery({
+      clientFor: () => new ApiClient({ server: 'http://127.0.0.1:9', requestOptions: () => Promise.resolve({}), userAgent: 't' }, new RateLimiter(100, 100)),
+      reflector: { initialBackoffMs: 10, maxBackoffMs: 50 },
+    });
+    const manager = new DiscoveryManager({
+      kubernetes,
+      throttleMs: 20,
+      config: config('scrape_configs:\n  - job_name: pods\n    kubernetes_sd_configs: [{role: pod}]\n  - job_name: static\n    static_configs: [{targets: [a:1]}]\n'),
+    });
+    const updates = run(manager);
+    await until(() => updates.length > 0, 'the first update');
+    const [pods, statics] = manager.jobs();
+    expect(statics?.synced).toBe(true);
+    expect(statics?.targets.size).toBe(1);
+    expect(pods?.synced).toBe(false);
+  });
+
+  it('builds Kubernetes targets with the job’s relabeling, and drops the targets of deleted pods', async () => {
+    const api: FakeApiServer = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    cleanups.push(() => api.stop());
+    api.store.load(generateCluster({ nodes: 2, pods: 12, namespaces: 1, servicesPerNamespace: 2, seed: 9 }).objects());
+    const kubernetes = new KubernetesDiscovery({
+      clientFor: () => new ApiClient({ server: api.url, requestOptions: () => Promise.resolve({}), userAgent: 't' }, new RateLimiter(100, 100)),
+      throttleMs: 20,
+    });
+    const manager = new DiscoveryManager({
+      kubernetes,
+      throttleMs: 20,
+      config: config(`
+scrape_configs:
+  - job_name: pods
+    kubernetes_sd_configs: [{role: pod}]
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_namespace], regex: kube-system, action: drop}
+      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+`),
+    });
+    run(manager);
+    const job = manager.jobs()[0];
+    await until(() => job?.synced === true, 'sync');
+    const pods = api.store.list('pods').filter((p) => p.metadata.namespace !== 'kube-system');
+    const withPorts = [...(job?.targets.values() ?? [])];
+    expect(new Set(withPorts.map((t) => t.labels.get('pod')))).toEqual(new Set(pods.map((p) => p.metadata.name)));
+    const victim = pods[0];
+    if (victim === undefined) throw new Error('no pod');
+    api.store.delete({ resource: 'pods', namespace: victim.metadata.namespace ?? '', name: victim.metadata.name ?? '' });
+    await until(() => ![...(job?.targets.values() ?? [])].some((t) => t.labels.get('pod') === victim.metadata.name), 'the deleted pod’s targets to go');
+  });
+});

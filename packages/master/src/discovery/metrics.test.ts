@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { Registry } from 'prom-client';
+import { parseConfig } from '@promfleet/model';
+import { generateCluster, startFakeApiServer, type FakeApiServer } from '@promfleet/testkit';
+import { ApiClient, RateLimiter } from './kubernetes/client.js';
+import { KubernetesDiscovery } from './kubernetes/discovery.js';
+import { DiscoveryManager } from './manager.js';
+import { DiscoveryMetrics } from './metrics.js';
+
+/** Runs `promtool check metrics` on an exposition; resolves to what it printed (nothing when clean). */
+function promtoolCheck(exposition: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('promtool', ['check', 'metrics'], (err, stdout, stderr) => {
+      if (err !== null && typeof err.code !== 'number') reject(new Error(`promtool did not run: ${err.message}`));
+      else resolve({ code: err === null ? 0 : Number(err.code), output: stdout + stderr });
+    });
+    child.stdin?.end(exposition);
+  });
+}
+
+let api: FakeApiServer | undefined;
+const controller = new AbortController();
+afterEach(async () => {
+  controller.abort();
+  await api?.stop();
+});
+
+describe('DiscoveryMetrics', () => {
+  it('counts requests, objects and targets, and passes promtool check metrics', async () => {
+    const server = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api = server;
+    server.store.load(generateCluster({ nodes: 2, pods: 8, namespaces: 1, servicesPerNamespace: 1, seed: 2 }).objects());
+    const registry = new Registry();
+    const metrics = new DiscoveryMetrics(registry);
+    const kubernetes = new KubernetesDiscovery({
+      clientFor: () => new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 't' }, new RateLimiter(100, 100), metrics.onRequest),
+      throttleMs: 20,
+      observer: metrics.observer,
+    });
+    metrics.track(kubernetes);
+    const parsed = parseConfig('scrape_configs:\n  - job_name: pods\n    kubernetes_sd_configs: [{role: pod}]\n', { file: 'p.yml' });
+    if (!parsed.ok) throw new Error('config');
+    const manager = new DiscoveryManager({ config: parsed.config, kubernetes, throttleMs: 20 });
+    let synced = false;
+    const done = manager.run(controller.signal, (jobs) => {
+      metrics.updateJobs(jobs);
+      synced ||= jobs.some((j) => j.synced);
+    });
+    const deadline = Date.now() + 10_000;
+    while (!synced && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(synced).toBe(true);
+
+    const text = await registry.metrics();
+    expect(text).toContain('promfleet_kubernetes_api_requests_total{verb="list",resource="pods",code="200"} 1');
+    expect(text).toContain(`promfleet_kubernetes_objects{resource="pods",namespace=""} ${server.store.count('pods')}`);
+    expect(text).toMatch(/promfleet_discovered_targets\{job="pods",state="active"\} [1-9]/);
+    expect(await promtoolCheck(text)).toEqual({ code: 0, output: '' });
+    controller.abort();
+    await done;
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * @promfleet/testkit: test and demo tools. A fake Kubernetes API server that speaks the real list/watch protocol
+ * (for client-node informers and promfleet's own reflector), and a synthetic cluster generator with churn. A dev
+ * dependency only: nothing in the product may import it.
+ */
+export {
+  FakeApiServer,
+  startFakeApiServer,
+  type FakeApiServerOptions,
+  type FaultControls,
+  type RestartOptions,
+  type WatchMatch,
+} from './kube/server.js';
+export { ObjectStore, type DeletePreconditions, type ObjectStoreOptions, type StoreEvent, type StoreEventType } from './kube/store.js';
+export { KubeApiError, type KubeStatus, type StatusCause, type StatusDetails, type StatusReason } from './kube/status.js';
+export type { KubeObject, ObjectMeta, ObjectRef, OwnerReference } from './kube/objects.js';
+export { resourceNames, type ResourceName } from './kube/resources.js';
+export type { RequestCount } from './kube/accounting.js';
+export type { Verb } from './kube/routing.js';
+export type { WatchEventType, WatchInfo } from './kube/watch.js';
+export type { FailNextOptions, LatencyOptions, RequestMatch } from './kube/faults.js';
+export type { KubeconfigOptions } from './kube/kubeconfig.js';
+export {
+  generateCluster,
+  maxEndpointsPerSlice,
+  type ClusterShape,
+  type GenerateClusterOptions,
+  type NodePlacement,
+  type PodStatusParts,
+  type SyntheticCluster,
+  type Workload,
+  type WorkloadPort,
+} from './kube/cluster.js';
+export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';

@@ -7,6 +7,7 @@
 import { buildTarget, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
+import { errorMessage, whenAborted } from './kubernetes/client.js';
 import type { KubernetesDiscovery } from './kubernetes/discovery.js';
 import { staticGroups } from './static.js';
 
@@ -39,8 +40,9 @@ export interface DiscoveryManagerOptions {
 class StaticDiscoverer implements Discoverer {
   constructor(private readonly groups: readonly TargetGroup[]) {}
   async run(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void> {
+    if (signal.aborted) return;
     update(this.groups);
-    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await whenAborted(signal);
   }
 }
 
@@ -68,7 +70,14 @@ class JobState implements JobTargets {
       this.#results.delete(key);
       return;
     }
-    const results = group.targets.map((labels) => buildTarget(this.job, labels, group.labels));
+    const results = group.targets.map((labels): TargetBuildResult => {
+      try {
+        return buildTarget(this.job, labels, group.labels);
+      } catch (err) {
+        // A bug, not bad input: keep going with the other targets, and say what happened in the target's place.
+        return { kind: 'invalid', discoveredLabels: labels, reason: `internal error: ${errorMessage(err)}` };
+      }
+    });
     for (const r of results) this.#count(r, +1);
     this.#results.set(key, results);
   }

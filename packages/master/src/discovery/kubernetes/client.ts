@@ -5,6 +5,9 @@
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createGunzip } from 'node:zlib';
+import { BadObjectError } from './errors.js';
+import { ListStreamParser } from './list-stream.js';
 
 /** A request the API server refused or that failed on the way; `status` is 0 for a network error. */
 export class ApiError extends Error {
@@ -77,6 +80,12 @@ export class RateLimiter {
   }
 }
 
+/** Resolves when `signal` aborts — at once if it already has. */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 /** Resolves after `ms`, or rejects with the abort reason when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -104,16 +113,27 @@ export class ApiClient {
     private readonly onRequest: (record: ApiRequestRecord) => void = () => undefined,
   ) {}
 
-  /** GETs `pathAndQuery` and parses the JSON body. Throws ApiError for any status but 200. */
-  async list(pathAndQuery: string, options: { resource: string; signal: AbortSignal; timeoutMs: number }): Promise<unknown> {
+  /**
+   * GETs a List, handing each item to `onItem` as it arrives (a large list never sits in memory as text), and
+   * returns the List's other fields (`metadata` with `resourceVersion` and `continue`). Asks for gzip. Throws
+   * ApiError for any status but 200 or a body that is not a List.
+   */
+  async list(pathAndQuery: string, options: { resource: string; signal: AbortSignal; timeoutMs: number; onItem: (item: unknown) => void }): Promise<Record<string, unknown>> {
     await this.limiter.take(options.signal);
-    const res = await this.#send(pathAndQuery, { ...options, verb: 'list' });
-    const body = await readBody(res, options.signal);
-    if (res.statusCode !== 200) throw statusError(res, body);
+    const res = await this.#send(pathAndQuery, { ...options, verb: 'list', gzip: true });
+    if (res.statusCode !== 200) throw statusError(res, await readBody(res, options.signal));
+    const body: AsyncIterable<string> = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()).setEncoding('utf8') : res.setEncoding('utf8');
+    const parser = new ListStreamParser(options.onItem);
     try {
-      return JSON.parse(body) as unknown;
+      for await (const chunk of body) parser.push(chunk);
+      return parser.finish();
     } catch (err) {
-      throw new ApiError(`list ${options.resource}: response is not JSON`, { status: 200, cause: err });
+      if (options.signal.aborted) throw options.signal.reason as Error;
+      if (err instanceof SyntaxError) throw new ApiError(`list ${options.resource}: not a List: ${err.message}`, { status: 200, cause: err });
+      if (err instanceof ApiError || err instanceof BadObjectError) throw err;
+      throw new ApiError(`list ${options.resource}: response broke: ${errorMessage(err)}`, { status: 0, cause: err });
+    } finally {
+      res.destroy();
     }
   }
 
@@ -147,7 +167,7 @@ export class ApiClient {
     if (pending.trim() !== '') yield pending.trim();
   }
 
-  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch'; resource: string; signal: AbortSignal; timeoutMs: number }): Promise<IncomingMessage> {
+  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch'; resource: string; signal: AbortSignal; timeoutMs: number; gzip?: boolean }): Promise<IncomingMessage> {
     const url = new URL(pathAndQuery, this.connection.server);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     let base: RequestOptions;
@@ -163,7 +183,12 @@ export class ApiClient {
           ...base,
           method: 'GET',
           signal: options.signal,
-          headers: { ...base.headers, accept: 'application/json', 'user-agent': this.connection.userAgent },
+          headers: {
+            ...base.headers,
+            accept: 'application/json',
+            'user-agent': this.connection.userAgent,
+            ...(options.gzip === true ? { 'accept-encoding': 'gzip' } : {}),
+          },
         },
         (res) => {
           this.onRequest({ verb: options.verb, resource: options.resource, status: res.statusCode ?? 0 });

@@ -7,6 +7,7 @@
  * never logged: errors name the file, not its content.
  */
 import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { HttpClientConfig, KubernetesSDConfig } from '@promfleet/model';
@@ -15,20 +16,39 @@ import type { ApiConnection } from './client.js';
 /** The connection for one SD config; `userAgent` identifies the master in the API server's audit log. */
 export function kubeConnection(config: KubernetesSDConfig, options: { userAgent: string }): ApiConnection {
   if (config.apiServer !== undefined) {
-    return { server: config.apiServer, userAgent: options.userAgent, requestOptions: httpClientOptions(config.httpClient) };
+    return { server: config.apiServer, userAgent: options.userAgent, requestOptions: httpClientOptions(config.httpClient, { plainHttp: config.apiServer.startsWith('http:') }) };
   }
   const kc = new KubeConfig();
-  if (config.kubeconfigFile !== undefined) kc.loadFromFile(config.kubeconfigFile);
-  else kc.loadFromCluster();
+  if (config.kubeconfigFile !== undefined) {
+    try {
+      kc.loadFromFile(config.kubeconfigFile);
+    } catch (err) {
+      // The YAML parser quotes the lines around an error, and a kubeconfig holds tokens: report only where.
+      const line = typeof err === 'object' && err !== null && 'mark' in err ? (err as { mark?: { line?: number } }).mark?.line : undefined;
+      // eslint-disable-next-line preserve-caught-error -- the cause's message quotes the file, tokens included.
+      throw new Error(`cannot load kubeconfig ${config.kubeconfigFile}${line === undefined ? '' : ` (near line ${line + 1})`}`);
+    }
+  } else {
+    kc.loadFromCluster();
+  }
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error(`no current cluster in ${config.kubeconfigFile ?? 'the in-cluster configuration'}`);
+  let agent: { key: string; agent: Agent } | undefined;
   return {
     server: cluster.server,
     userAgent: options.userAgent,
     requestOptions: async () => {
+      // client-node reads the token (and CA) per call, so rotation is seen; the TLS agent is kept while the
+      // CA and client certificate stay the same, so connections are reused.
       const opts: RequestOptions = {};
       await kc.applyToHTTPSOptions(opts);
-      return opts;
+      const key = JSON.stringify([opts.ca, opts.cert, opts.key, opts.rejectUnauthorized]);
+      if (agent?.key !== key) {
+        agent?.agent.destroy();
+        const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized };
+        agent = { key, agent: new Agent({ keepAlive: true, ...Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)) }) };
+      }
+      return { headers: opts.headers, agent: agent.agent };
     },
   };
 }
@@ -38,9 +58,14 @@ export function kubeConnection(config: KubernetesSDConfig, options: { userAgent:
  * (`<type> <credentials>`) or `basic_auth`. Files are read at each call; the TLS agent is rebuilt only when the
  * CA, certificate or key changed, so connections are reused.
  */
-export function httpClientOptions(http: HttpClientConfig): () => Promise<RequestOptions> {
+export function httpClientOptions(http: HttpClientConfig, options: { plainHttp: boolean }): () => Promise<RequestOptions> {
   let agent: { key: string; agent: Agent } | undefined;
+  const plainAgent = new HttpAgent({ keepAlive: true });
   return async () => {
+    if (options.plainHttp) {
+      const authorization = await authorizationHeader(http);
+      return { agent: plainAgent, headers: authorization === undefined ? {} : { authorization } };
+    }
     const tls = await tlsMaterial(http.tlsConfig);
     const key = JSON.stringify([tls.ca, tls.cert, tls.key]);
     if (agent?.key !== key) {
@@ -92,7 +117,7 @@ async function readFileNamed(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    const code = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'unreadable';
     throw new Error(`cannot read ${path}: ${code}`, { cause: err });
   }
 }

@@ -164,4 +164,58 @@ describe('KubernetesDiscovery', () => {
     await until(() => configs.every((c, i) => JSON.stringify(plain(sinks[i]?.groups.values() ?? [])) === JSON.stringify(offline(c, objects()))), 'discovery to match the restarted server');
     expect(sinks[0]?.groups.has(`pod/${gone.metadata.namespace}/${gone.metadata.name}`)).toBe(false);
   });
+
+  it('does not tell a narrow view about changes outside its scope, even on a shared watch', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 1, pods: 6, namespaces: 2, servicesPerNamespace: 1, seed: 4 }).objects());
+    const { discovery, sinks } = await startDiscovery(sdConfigs({ role: 'pod' }, { role: 'pod', namespaces: { names: ['kube-system'] } }), { throttleMs: 20 });
+    expect(discovery.watches).toHaveLength(1);
+    const [wide, narrow] = sinks;
+    const outside = api.store.list('pods').find((p) => p.metadata.namespace !== 'kube-system');
+    if (wide === undefined || narrow === undefined || outside === undefined) throw new Error('setup');
+    const narrowUpdates = narrow.updates;
+    const wideUpdates = wide.updates;
+    api.store.modify({ resource: 'pods', namespace: outside.metadata.namespace ?? '', name: outside.metadata.name ?? '' }, (p) => ({
+      ...p,
+      metadata: { ...p.metadata, labels: { ...p.metadata.labels, touched: 'yes' } },
+    }));
+    await until(() => wide.updates > wideUpdates, 'the wide view to see the change');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(narrow.updates).toBe(narrowUpdates);
+  });
+
+  it('returns at once when started with an aborted signal', async () => {
+    const discovery = new KubernetesDiscovery({ clientFor: () => new ApiClient({ server: 'http://127.0.0.1:9', requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(1, 1)) });
+    const [config] = sdConfigs({ role: 'pod' });
+    if (config === undefined) throw new Error('setup');
+    const view = discovery.discoverer(config);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(Promise.all([discovery.run(controller.signal), view.run(controller.signal, () => undefined)])).resolves.toBeDefined();
+  });
+
+  it('leaves jobs whose connection cannot be set up unsynced, and runs the others', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 1, pods: 2, namespaces: 1, servicesPerNamespace: 1, seed: 8 }).objects());
+    const server = api;
+    const failed: string[] = [];
+    const discovery = new KubernetesDiscovery({
+      clientFor: (connection) => {
+        if (connection.startsWith('kubeconfig:')) throw new Error('cannot load kubeconfig /missing');
+        return new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(100, 100));
+      },
+      throttleMs: 20,
+      observer: { watchFailed: (_w, error) => failed.push(error) },
+    });
+    const [good, bad] = sdConfigs({ role: 'node' }, { role: 'node', kubeconfig_file: '/missing' });
+    if (good === undefined || bad === undefined) throw new Error('setup');
+    const sinks = [new GroupSink(), new GroupSink()];
+    const controller = new AbortController();
+    controllers.push(controller);
+    const views = [discovery.discoverer(good), discovery.discoverer(bad)];
+    void Promise.all([discovery.run(controller.signal), ...views.map((v, i) => v.run(controller.signal, (g) => sinks[i]?.update(g)))]);
+    await until(() => (sinks[0]?.updates ?? 0) > 0, 'the good job');
+    expect(sinks[1]?.updates).toBe(0);
+    expect(failed).toEqual(['cannot load kubeconfig /missing']);
+  });
 });

@@ -11,7 +11,7 @@
  */
 import type { KubernetesSDConfig, TargetGroup } from '@promfleet/model';
 import type { Discoverer } from '../discoverer.js';
-import type { ApiClient } from './client.js';
+import { errorMessage, whenAborted, type ApiClient } from './client.js';
 import { endpointsGroup } from './endpoints.js';
 import { endpointSliceGroup } from './endpointslice.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
@@ -39,7 +39,12 @@ import { needKey, needsOf, planWatches, type ServedNeed, type WatchNeed, type Wa
 
 /** What Kubernetes discovery reports about itself; the master wires these to its /metrics. */
 export interface KubernetesDiscoveryObserver {
-  watchRestarted?(watch: WatchSpec, reason: RestartReason): void;
+  /** A watch ended and will be restarted; `error` says why when it failed (never holding credentials). */
+  watchRestarted?(watch: WatchSpec, reason: RestartReason, error?: string): void;
+  /** A watch cannot start at all (its connection could not be set up); its jobs stay unsynced. */
+  watchFailed?(watch: WatchSpec, error: string): void;
+  /** Building a group failed unexpectedly; the group keeps its previous state and is retried on its next change. */
+  groupFailed?(source: string, error: string): void;
   listed?(watch: WatchSpec): void;
   badObject?(watch: WatchSpec, error: BadObjectError): void;
   /** Seconds from the first event that dirtied a batch to the batch's groups being handed on. */
@@ -80,7 +85,8 @@ const primaryKind = {
 
 interface SharedWatch {
   readonly spec: WatchSpec;
-  readonly reflector: Reflector<SlimObject>;
+  /** Undefined when the watch's connection could not be set up: it never runs, and its views stay unsynced. */
+  readonly reflector: Reflector<SlimObject> | undefined;
   synced: boolean;
   readonly views: Set<RoleView>;
 }
@@ -116,7 +122,7 @@ export class KubernetesDiscovery {
 
   /** How many objects each watch holds now. */
   objectCounts(): { spec: WatchSpec; count: number }[] {
-    return [...this.#watches.values()].map((w) => ({ spec: w.spec, count: w.reflector.store.size }));
+    return [...this.#watches.values()].map((w) => ({ spec: w.spec, count: w.reflector?.store.size ?? 0 }));
   }
 
   /** Plans and opens the watches, and keeps them until `signal` aborts. */
@@ -125,13 +131,26 @@ export class KubernetesDiscovery {
     const needs = this.#views.flatMap((v) => v.needs());
     const { watches, served } = planWatches(needs);
     const observer = this.options.observer;
+    const clients = new Map<string, ApiClient | undefined>();
+    const clientFor = (spec: WatchSpec): ApiClient | undefined => {
+      if (!clients.has(spec.connection)) {
+        try {
+          clients.set(spec.connection, this.options.clientFor(spec.connection));
+        } catch (err) {
+          clients.set(spec.connection, undefined);
+          observer?.watchFailed?.(spec, errorMessage(err));
+        }
+      }
+      return clients.get(spec.connection);
+    };
     for (const spec of watches) {
+      const client = clientFor(spec);
       const shared: SharedWatch = {
         spec,
         synced: false,
         views: new Set(),
-        reflector: new Reflector<SlimObject>({
-          client: this.options.clientFor(spec.connection),
+        reflector: client === undefined ? undefined : new Reflector<SlimObject>({
+          client,
           resource: spec.resource,
           ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
           ...(spec.labelSelector === '' ? {} : { labelSelector: spec.labelSelector }),
@@ -146,7 +165,7 @@ export class KubernetesDiscovery {
               shared.synced = true;
               for (const wake of [...this.#syncWaiters]) wake();
             },
-            onRestart: (reason) => observer?.watchRestarted?.(spec, reason),
+            onRestart: (reason, error) => observer?.watchRestarted?.(spec, reason, error === undefined ? undefined : errorMessage(error)),
             onList: () => observer?.listed?.(spec),
             onBadObject: (err) => observer?.badObject?.(spec, err),
           },
@@ -167,7 +186,7 @@ export class KubernetesDiscovery {
       );
     }
     for (const wake of [...this.#syncWaiters]) wake();
-    await Promise.all([...this.#watches.values()].map((w) => w.reflector.run(signal)));
+    await Promise.all([...this.#watches.values()].map((w) => w.reflector?.run(signal) ?? whenAborted(signal)));
   }
 
   /** Resolves when every watch of `view` has listed once. */
@@ -200,6 +219,8 @@ class RoleView implements Discoverer {
   /** primary key → the `kind|key`s its group looked up. */
   readonly #lookups = new Map<string, string[]>();
   readonly #dirty = new Set<string>();
+  /** Primary keys whose last group sent had targets: only those need a deleting group when they go away. */
+  readonly #sent = new Set<string>();
   #dirtySince: number | undefined;
   #flush: (() => void) | undefined;
 
@@ -226,7 +247,9 @@ class RoleView implements Discoverer {
   /** Called by the shared watch for every change of an object of `kind` it holds. */
   objectChanged(kind: KubernetesKind, key: string): void {
     let touched = false;
-    if (kind === this.#kind) {
+    // An object of the primary kind matters if this view selects it now or had sent a group for it: a view that
+    // shares a wider watch is not told about every change in the cluster.
+    if (kind === this.#kind && (this.#sent.has(key) || this.#get(kind, key) !== undefined)) {
       this.#dirty.add(key);
       touched = true;
     }
@@ -241,13 +264,13 @@ class RoleView implements Discoverer {
   }
 
   async run(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void> {
-    await Promise.race([this.options.whenSynced(this), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+    await Promise.race([this.options.whenSynced(this), whenAborted(signal)]);
     if (signal.aborted) return;
     this.#dirty.clear();
     this.#dirtySince = undefined;
     const all: TargetGroup[] = [];
     for (const key of this.#primaryKeys()) {
-      const group = this.#build(key);
+      const group = this.#tryBuild(key);
       if (group !== undefined) all.push(group);
     }
     update(all);
@@ -259,7 +282,7 @@ class RoleView implements Discoverer {
       last = performance.now();
       const keys = [...this.#dirty];
       this.#dirty.clear();
-      const groups = keys.flatMap((k) => this.#build(k) ?? []);
+      const groups = keys.flatMap((k) => this.#tryBuild(k) ?? []);
       const since = this.#dirtySince;
       this.#dirtySince = undefined;
       if (groups.length > 0) update(groups);
@@ -270,9 +293,24 @@ class RoleView implements Discoverer {
       timer = setTimeout(flushNow, Math.max(0, last + this.options.throttleMs - performance.now()));
     };
     if (this.#dirty.size > 0) this.#flush();
-    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await whenAborted(signal);
     clearTimeout(timer);
     this.#flush = undefined;
+  }
+
+  /** {@link #build}, reporting instead of throwing: one bad object never stops discovery. */
+  #tryBuild(key: string): TargetGroup | undefined {
+    try {
+      const group = this.#build(key);
+      if (group !== undefined) {
+        if (group.targets.length > 0) this.#sent.add(key);
+        else this.#sent.delete(key);
+      }
+      return group;
+    } catch (err) {
+      this.options.observer?.groupFailed?.(this.#sourceOf(key), errorMessage(err));
+      return undefined;
+    }
   }
 
   /** Every primary object this view selects. */
@@ -280,7 +318,7 @@ class RoleView implements Discoverer {
     const keys: string[] = [];
     for (const s of this.#sources) {
       if (s.need.kind !== this.#kind) continue;
-      for (const [key, object] of s.shared.reflector.store) {
+      for (const [key, object] of s.shared.reflector?.store ?? []) {
         if (s.served.filter === undefined || s.served.filter(object)) keys.push(key);
       }
     }
@@ -293,7 +331,7 @@ class RoleView implements Discoverer {
     for (const s of this.#sources) {
       if (s.need.kind !== kind) continue;
       if (s.need.namespace !== undefined && s.need.namespace !== namespace) continue;
-      const object = s.shared.reflector.store.get(key);
+      const object = s.shared.reflector?.store.get(key);
       if (object !== undefined && (s.served.filter === undefined || s.served.filter(object))) return object;
     }
     return undefined;
@@ -301,7 +339,11 @@ class RoleView implements Discoverer {
 
   /** Rebuilds the group of one primary key, recording what it looks up; a missing object gives the deleting group. */
   #build(key: string): TargetGroup | undefined {
-    for (const dep of this.#lookups.get(key) ?? []) this.#dependents.get(dep)?.delete(key);
+    for (const dep of this.#lookups.get(key) ?? []) {
+      const set = this.#dependents.get(dep);
+      set?.delete(key);
+      if (set?.size === 0) this.#dependents.delete(dep);
+    }
     const looked: string[] = [];
     this.#lookups.set(key, looked);
     const object = this.#get(this.#kind, key);

@@ -63,7 +63,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-function start(url: string, options: { inactivityTimeoutMs?: number } = {}): Harness {
+function start(url: string, options: { inactivityTimeoutMs?: number; maxBackoffMs?: number } = {}): Harness {
   const controller = new AbortController();
   const h = { changes: [] as string[], restarts: [] as RestartReason[], bad: [] as string[], synced: 0 };
   const client = new ApiClient({ server: url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-test' }, new RateLimiter(1000, 1000));
@@ -72,7 +72,7 @@ function start(url: string, options: { inactivityTimeoutMs?: number } = {}): Har
     resource: kubeResources.pods,
     convert: slimPod,
     initialBackoffMs: 5,
-    maxBackoffMs: 20,
+    maxBackoffMs: options.maxBackoffMs ?? 20,
     minWatchMs: 50,
     watchTimeoutSeconds: [300, 300],
     inactivityTimeoutMs: options.inactivityTimeoutMs ?? 60_000,
@@ -140,7 +140,7 @@ describe('Reflector', () => {
     await h.stop();
   });
 
-  it('relists after 410 Gone, and reports only what changed', async () => {
+  it('relists after 410 Gone from no older than what it saw, and reports only what changed', async () => {
     const s = await scriptedServer([
       list('10', [pod('a', '5'), pod('b', '6')]),
       watch([{ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 10 (50)' } }]),
@@ -151,7 +151,7 @@ describe('Reflector', () => {
     await until(() => h.synced === 2, 'the relist');
     expect(h.restarts).toEqual(['expired']);
     expect(h.changes).toEqual(['set ns/a', 'set ns/b', 'delete ns/b', 'set ns/c']);
-    expect(s.requests[2]).toBe('/api/v1/pods?resourceVersion=0&limit=2');
+    expect(s.requests[2]).toBe('/api/v1/pods?resourceVersion=10&resourceVersionMatch=NotOlderThan&limit=2');
     await until(() => s.requests.length === 4, 'the watch after the relist');
     expect(s.requests[3]).toContain('resourceVersion=60');
     await h.stop();
@@ -164,7 +164,7 @@ describe('Reflector', () => {
       json({ kind: 'Status', code: 429, message: 'slow down' }, 429, { 'retry-after': '1' }),
     ]);
     servers.push(s);
-    const h = start(s.url);
+    const h = start(s.url, { maxBackoffMs: 5_000 });
     const t0 = Date.now();
     await until(() => s.requests.length === 4, 'the third watch');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
@@ -212,11 +212,34 @@ describe('Reflector', () => {
   it('stops promptly when aborted, even inside a backoff', async () => {
     const s = await scriptedServer([json({ message: 'down' }, 503, { 'retry-after': '3600' })]);
     servers.push(s);
-    const h = start(s.url);
+    const h = start(s.url, { maxBackoffMs: 60_000 });
     await until(() => h.restarts.length === 1, 'the first failure');
     const t0 = Date.now();
     await h.stop();
     expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  it('caps Retry-After at the maximum backoff, so a server asking for days cannot stall discovery', async () => {
+    const s = await scriptedServer([json({ message: 'later' }, 429, { 'retry-after': '86400' }), list('10', [pod('a', '5')])]);
+    servers.push(s);
+    const h = start(s.url, { maxBackoffMs: 100 });
+    await until(() => h.reflector.store.size === 1, 'the list after the capped wait');
+    await h.stop();
+  });
+
+  it('falls back to the watch cache when the version it had seen is gone too', async () => {
+    const gone = json({ kind: 'Status', code: 410, reason: 'Expired', message: 'too old' }, 410);
+    const s = await scriptedServer([
+      list('10', [pod('a', '5')]),
+      watch([{ type: 'ERROR', object: { kind: 'Status', code: 410, message: 'too old resource version' } }]),
+      gone,
+      list('99', [pod('a', '5')]),
+    ]);
+    servers.push(s);
+    const h = start(s.url);
+    await until(() => s.requests.length >= 4, 'the fallback list');
+    expect(s.requests.slice(2, 4)).toEqual(['/api/v1/pods?resourceVersion=10&resourceVersionMatch=NotOlderThan&limit=2', '/api/v1/pods?resourceVersion=0&limit=2']);
+    await h.stop();
   });
 });
 

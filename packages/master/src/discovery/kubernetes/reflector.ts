@@ -112,6 +112,8 @@ export class Reflector<T> {
   readonly store = new Map<string, T>();
   readonly #versions = new Map<string, string>();
   #resourceVersion: string | undefined;
+  /** The newest resourceVersion seen; kept across a 410, unlike `#resourceVersion`. */
+  #lastSeen: string | undefined;
   #failures = 0;
   readonly #o: Required<Omit<ReflectorOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector'>> & ReflectorOptions<T>;
 
@@ -163,7 +165,8 @@ export class Reflector<T> {
   async #pause(signal: AbortSignal, retryAfterMs: number | undefined): Promise<void> {
     this.#failures++;
     const step = Math.min(this.#o.maxBackoffMs, this.#o.initialBackoffMs * 2 ** (this.#failures - 1));
-    const delay = Math.max(step / 2 + (step / 2) * this.#o.random(), retryAfterMs ?? 0);
+    // Retry-After is honoured up to the backoff cap: a server asking for days would otherwise overflow setTimeout.
+    const delay = Math.max(step / 2 + (step / 2) * this.#o.random(), Math.min(retryAfterMs ?? 0, this.#o.maxBackoffMs));
     await sleep(delay, signal);
   }
 
@@ -175,37 +178,50 @@ export class Reflector<T> {
     return `${resourcePath(this.#o.resource, this.#o.namespace)}?${q.toString()}`;
   }
 
-  /** A paged list from the watch cache; replaces the store and reports the difference. */
+  /**
+   * A full list, replacing the store and reporting the difference. The first list reads the watch cache
+   * (`resourceVersion=0`); a relist after 410 asks for data no older than what this reflector has already seen
+   * (`resourceVersionMatch=NotOlderThan`), so a lagging API server behind a load balancer cannot take it back in
+   * time, and falls back to the watch cache if that version is gone too.
+   */
   async #list(signal: AbortSignal): Promise<void> {
     const fresh = new Map<string, T>();
     const versions = new Map<string, string>();
     let token: string | undefined;
     let listVersion = '';
-    do {
-      const page = await this.#o.client.list(
-        this.#query(token === undefined ? { resourceVersion: '0', limit: String(this.#o.pageSize) } : { limit: String(this.#o.pageSize), continue: token }),
-        { resource: this.#o.resource.plural, signal, timeoutMs: this.#o.listTimeoutMs },
-      );
-      const { items, metadata } = (page ?? {}) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
-      if (!Array.isArray(items)) throw new ApiError(`list ${this.#o.resource.plural}: no items in the response`, { status: 200 });
-      for (const raw of items) {
-        const meta = metaOf(raw);
-        if (meta === undefined) {
-          this.#o.events.onBadObject?.(new BadObjectError({ kind: this.#o.resource.kind, reason: 'metadata.name: missing' }));
-          continue;
-        }
-        const known = this.#versions.get(meta.key);
-        const current = this.store.get(meta.key);
-        if (known === meta.resourceVersion && current !== undefined) {
-          fresh.set(meta.key, current);
-          versions.set(meta.key, known);
-          continue;
-        }
-        const object = this.#convert(raw) ?? current;
-        if (object === undefined) continue;
-        fresh.set(meta.key, object);
-        versions.set(meta.key, meta.resourceVersion);
+    const seen = this.#lastSeen;
+    const first = seen === undefined ? { resourceVersion: '0' } : { resourceVersion: seen, resourceVersionMatch: 'NotOlderThan' };
+    const onItem = (raw: unknown) => {
+      const meta = metaOf(raw);
+      if (meta === undefined) {
+        this.#o.events.onBadObject?.(new BadObjectError({ kind: this.#o.resource.kind, reason: 'metadata.name: missing' }));
+        return;
       }
+      const known = this.#versions.get(meta.key);
+      const current = this.store.get(meta.key);
+      if (known === meta.resourceVersion && current !== undefined) {
+        fresh.set(meta.key, current);
+        versions.set(meta.key, known);
+        return;
+      }
+      const object = this.#convert(raw) ?? current;
+      if (object === undefined) return;
+      fresh.set(meta.key, object);
+      versions.set(meta.key, meta.resourceVersion);
+    };
+    do {
+      let page: Record<string, unknown>;
+      try {
+        page = await this.#o.client.list(
+          this.#query(token === undefined ? { ...first, limit: String(this.#o.pageSize) } : { limit: String(this.#o.pageSize), continue: token }),
+          { resource: this.#o.resource.plural, signal, timeoutMs: this.#o.listTimeoutMs, onItem },
+        );
+      } catch (err) {
+        // The version we had seen is gone as well (or our continue token expired): next time, start afresh.
+        if (err instanceof ApiError && err.status === 410) this.#lastSeen = undefined;
+        throw err;
+      }
+      const metadata = page['metadata'] as { resourceVersion?: unknown; continue?: unknown } | undefined;
       listVersion = typeof metadata?.resourceVersion === 'string' ? metadata.resourceVersion : listVersion;
       token = typeof metadata?.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
     } while (token !== undefined);
@@ -223,6 +239,7 @@ export class Reflector<T> {
       if (changed) this.#o.events.onChange(key, object);
     }
     this.#resourceVersion = listVersion;
+    this.#lastSeen = listVersion;
     this.#failures = 0;
   }
 
@@ -292,14 +309,20 @@ export class Reflector<T> {
     const meta = metaOf(object);
     if (type === 'BOOKMARK') {
       const rv = (object as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
-      if (typeof rv === 'string' && rv !== '') this.#resourceVersion = rv;
+      if (typeof rv === 'string' && rv !== '') {
+        this.#resourceVersion = rv;
+        this.#lastSeen = rv;
+      }
       return;
     }
     if (meta === undefined) {
       this.#o.events.onBadObject?.(new BadObjectError({ kind: this.#o.resource.kind, reason: `${String(type)} event without metadata.name` }));
       return;
     }
-    if (meta.resourceVersion !== '') this.#resourceVersion = meta.resourceVersion;
+    if (meta.resourceVersion !== '') {
+      this.#resourceVersion = meta.resourceVersion;
+      this.#lastSeen = meta.resourceVersion;
+    }
     if (type === 'DELETED') {
       if (this.store.delete(meta.key)) {
         this.#versions.delete(meta.key);

@@ -65,6 +65,14 @@ describe('planWatches', () => {
     expect(served.get(needKey(need('Pod', undefined, '', 'spec.restartPolicy=Always')))?.filter).toBeUndefined();
   });
 
+  it('keys api_server connections by their credentials too, without showing them', () => {
+    const a = needsOf(sd({ role: 'pod', api_server: 'https://k:6443', authorization: { credentials: 'token-a' } })).get('Pod')?.[0]?.connection ?? '';
+    const b = needsOf(sd({ role: 'pod', api_server: 'https://k:6443', authorization: { credentials: 'token-b' } })).get('Pod')?.[0]?.connection ?? '';
+    expect(a).toMatch(/^api:https:\/\/k:6443#[0-9a-f]{16}$/);
+    expect(a).not.toBe(b);
+    expect(a + b).not.toContain('token');
+  });
+
   it('never shares across API servers', () => {
     const { watches } = planWatches([need('Pod', undefined), { ...need('Pod', undefined), connection: 'api:https://other:6443' }]);
     expect(watches).toHaveLength(2);

@@ -11,7 +11,8 @@
  * into one cluster-wide watch, which would ship the whole cluster's churn to read a corner of it. Selectors the
  * master cannot evaluate itself (fields outside what the slim objects keep) always get their own watch.
  */
-import type { KubernetesRole, KubernetesSDConfig } from '@promfleet/model';
+import { createHash } from 'node:crypto';
+import { Secret, type KubernetesRole, type KubernetesSDConfig } from '@promfleet/model';
 import type { KubernetesKind } from './errors.js';
 import { kubeResources, type KubeResource } from './reflector.js';
 import { compileObjectFilter } from './selector.js';
@@ -64,11 +65,28 @@ export function needKey(need: WatchNeed): string {
   return JSON.stringify([need.connection, need.kind, need.namespace ?? null, need.labelSelector, need.fieldSelector]);
 }
 
-/** Which API server an SD config talks to, as a key: jobs on the same server share watches. */
+/**
+ * Which API server an SD config talks to, and as whom, as a key: jobs share watches only when both match. For
+ * `api_server` the key carries a digest of the HTTP client settings (credentials included, but only as a hash),
+ * so two jobs with different tokens never share a watch or each other's permissions.
+ */
 export function connectionOf(config: KubernetesSDConfig): string {
-  if (config.apiServer !== undefined) return `api:${config.apiServer}`;
+  if (config.apiServer !== undefined) {
+    return `api:${config.apiServer}#${createHash('sha256').update(canonical(config.httpClient)).digest('hex').slice(0, 16)}`;
+  }
   if (config.kubeconfigFile !== undefined) return `kubeconfig:${config.kubeconfigFile}`;
   return 'in-cluster';
+}
+
+/** A stable text of a config value with secrets revealed (for hashing only; `JSON.stringify` would hide them). */
+function canonical(value: unknown): string {
+  if (value instanceof Secret) return `secret:${JSON.stringify(value.reveal())}`;
+  if (value instanceof Map) return `map[${[...(value as Map<unknown, unknown>)].map(([k, v]) => `${canonical(k)}:${canonical(v)}`).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
 }
 
 /**

@@ -12,29 +12,11 @@
 import type { KubernetesSDConfig, TargetGroup } from '@promfleet/model';
 import type { Discoverer } from '../discoverer.js';
 import { errorMessage, whenAborted, type ApiClient } from './client.js';
-import { endpointsGroup } from './endpoints.js';
-import { endpointSliceGroup } from './endpointslice.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
-import { ingressGroup } from './ingress.js';
+import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { deletedGroup, groupSource, nodeGroupSource, type DiscoveryContext } from './meta.js';
-import { nodeGroup } from './node.js';
-import {
-  slimEndpointSlice,
-  slimEndpoints,
-  slimIngress,
-  slimNamespace,
-  slimNode,
-  slimPod,
-  slimService,
-  type SlimNamespace,
-  type SlimNode,
-  type SlimObject,
-  type SlimPod,
-  type SlimService,
-} from './objects.js';
-import { podGroup } from './pod.js';
+import type { SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService } from './objects.js';
 import { Reflector, type ReflectorOptions, type RestartReason } from './reflector.js';
-import { serviceGroup } from './service.js';
 import { needKey, needsOf, planWatches, type ServedNeed, type WatchNeed, type WatchSpec } from './watches.js';
 
 /** What Kubernetes discovery reports about itself; the master wires these to its /metrics. */
@@ -64,24 +46,7 @@ export interface KubernetesDiscoveryOptions {
   readonly observer?: KubernetesDiscoveryObserver;
 }
 
-const converters: Readonly<Record<KubernetesKind, (raw: unknown) => SlimObject>> = {
-  Pod: slimPod,
-  Service: slimService,
-  Endpoints: slimEndpoints,
-  EndpointSlice: slimEndpointSlice,
-  Node: slimNode,
-  Namespace: slimNamespace,
-  Ingress: slimIngress,
-};
 
-const primaryKind = {
-  pod: 'Pod',
-  service: 'Service',
-  endpoints: 'Endpoints',
-  endpointslice: 'EndpointSlice',
-  node: 'Node',
-  ingress: 'Ingress',
-} as const satisfies Record<KubernetesSDConfig['role'], KubernetesKind>;
 
 interface SharedWatch {
   readonly spec: WatchSpec;
@@ -155,7 +120,7 @@ export class KubernetesDiscovery {
           ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
           ...(spec.labelSelector === '' ? {} : { labelSelector: spec.labelSelector }),
           ...(spec.fieldSelector === '' ? {} : { fieldSelector: spec.fieldSelector }),
-          convert: converters[spec.kind],
+          convert: slimConverters[spec.kind],
           ...this.options.reflector,
           events: {
             onChange: (key) => {
@@ -229,7 +194,7 @@ class RoleView implements Discoverer {
     private readonly needsByKind: Map<KubernetesKind, WatchNeed[]>,
     private readonly options: { throttleMs: number; whenSynced: (v: RoleView) => Promise<void>; observer?: KubernetesDiscoveryObserver },
   ) {
-    this.#kind = primaryKind[config.role];
+    this.#kind = kindOfRole[config.role];
   }
 
   needs(): WatchNeed[] {
@@ -366,22 +331,7 @@ class RoleView implements Discoverer {
       namespace: (name) => lookup<SlimNamespace>('Namespace', `/${name}`),
       attachMetadata: this.config.attachMetadata,
     };
-    switch (object.kind) {
-      case 'Pod':
-        return podGroup(object, context);
-      case 'Service':
-        return serviceGroup(object, context);
-      case 'Endpoints':
-        return endpointsGroup(object, context);
-      case 'EndpointSlice':
-        return endpointSliceGroup(object, context);
-      case 'Node':
-        return nodeGroup(object);
-      case 'Ingress':
-        return ingressGroup(object, context);
-      case 'Namespace':
-        return undefined;
-    }
+    return objectGroup(object, context);
   }
 
   #sourceOf(key: string): string {

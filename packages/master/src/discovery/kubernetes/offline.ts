@@ -6,31 +6,10 @@
  */
 import type { KubernetesRole, KubernetesSDConfig, TargetGroup } from '@promfleet/model';
 import { BadObjectError, type KubernetesKind } from './errors.js';
-import { endpointsGroup } from './endpoints.js';
-import { endpointSliceGroup } from './endpointslice.js';
-import { ingressGroup } from './ingress.js';
+import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { createStaticContext } from './meta.js';
-import { nodeGroup } from './node.js';
-import {
-  slimEndpointSlice,
-  slimEndpoints,
-  slimIngress,
-  slimNamespace,
-  slimNode,
-  slimPod,
-  slimService,
-  type SlimEndpointSlice,
-  type SlimEndpoints,
-  type SlimIngress,
-  type SlimNamespace,
-  type SlimNode,
-  type SlimObject,
-  type SlimPod,
-  type SlimService,
-} from './objects.js';
-import { podGroup } from './pod.js';
+import type { SlimEndpointSlice, SlimEndpoints, SlimIngress, SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService } from './objects.js';
 import { compileObjectFilter } from './selector.js';
-import { serviceGroup } from './service.js';
 
 /** Every object discovery reads, by kind. */
 export interface ObjectSet {
@@ -56,18 +35,9 @@ export class ObjectListError extends Error {
   readonly code = 'PROMFLEET_K8S_BAD_LIST';
 }
 
-const converters: Readonly<Record<KubernetesKind, (raw: unknown) => SlimObject>> = {
-  Pod: slimPod,
-  Service: slimService,
-  Endpoints: slimEndpoints,
-  EndpointSlice: slimEndpointSlice,
-  Node: slimNode,
-  Ingress: slimIngress,
-  Namespace: slimNamespace,
-};
 
 function isKind(kind: unknown): kind is KubernetesKind {
-  return typeof kind === 'string' && Object.hasOwn(converters, kind);
+  return typeof kind === 'string' && Object.hasOwn(slimConverters, kind);
 }
 
 /**
@@ -92,7 +62,7 @@ export function readObjectList(doc: unknown): { objects: ObjectSet; skipped: Ski
     }
     let object: SlimObject;
     try {
-      object = converters[kind](item);
+      object = slimConverters[kind](item);
     } catch (err) {
       if (!(err instanceof BadObjectError)) throw err;
       skipped.push({ index, ignored: false, reason: err.message });
@@ -125,14 +95,6 @@ export function readObjectList(doc: unknown): { objects: ObjectSet; skipped: Ski
   return { objects: out, skipped };
 }
 
-const kindOfRole: Readonly<Record<KubernetesRole, KubernetesKind>> = {
-  pod: 'Pod',
-  service: 'Service',
-  endpoints: 'Endpoints',
-  endpointslice: 'EndpointSlice',
-  node: 'Node',
-  ingress: 'Ingress',
-};
 
 /**
  * The target groups one `kubernetes_sd_config` discovers from `objects`. `ownNamespace` stands in for the
@@ -165,18 +127,13 @@ export function discoverFromObjects(config: KubernetesSDConfig, objects: ObjectS
     namespaces: objects.namespaces,
     attachMetadata: config.attachMetadata,
   });
-  switch (config.role) {
-    case 'pod':
-      return select(objects.pods, 'pod').map((o) => podGroup(o, context));
-    case 'service':
-      return select(objects.services, 'service').map((o) => serviceGroup(o, context));
-    case 'endpoints':
-      return select(objects.endpoints, 'endpoints').map((o) => endpointsGroup(o, context));
-    case 'endpointslice':
-      return select(objects.endpointSlices, 'endpointslice').map((o) => endpointSliceGroup(o, context));
-    case 'node':
-      return select(objects.nodes, 'node').flatMap((o) => nodeGroup(o) ?? []);
-    case 'ingress':
-      return select(objects.ingresses, 'ingress').map((o) => ingressGroup(o, context));
-  }
+  const primary: Record<KubernetesRole, readonly SlimObject[]> = {
+    pod: objects.pods,
+    service: objects.services,
+    endpoints: objects.endpoints,
+    endpointslice: objects.endpointSlices,
+    node: objects.nodes,
+    ingress: objects.ingresses,
+  };
+  return select(primary[config.role], config.role).flatMap((o) => objectGroup(o, context) ?? []);
 }

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Secret, type KubernetesRole, type KubernetesSDConfig } from '@promfleet/model';
 import type { KubernetesKind } from './errors.js';
+import { kindOfRole } from './groups.js';
 import { kubeResources, type KubeResource } from './reflector.js';
 import { compileObjectFilter } from './selector.js';
 import type { SlimObject } from './objects.js';
@@ -51,14 +52,6 @@ const resourceOfKind: Readonly<Record<KubernetesKind, KubeResource>> = {
   Ingress: kubeResources.ingresses,
 };
 
-const kindOfRole: Readonly<Record<KubernetesRole, KubernetesKind>> = {
-  pod: 'Pod',
-  service: 'Service',
-  endpoints: 'Endpoints',
-  endpointslice: 'EndpointSlice',
-  node: 'Node',
-  ingress: 'Ingress',
-};
 
 /** The key identifying a need (or a watch) by all its fields. */
 export function needKey(need: WatchNeed): string {

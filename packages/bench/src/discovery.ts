@@ -1,0 +1,228 @@
+/**
+ * The discovery benchmark: promfleet's master discovery against a fake Kubernetes API server, side by side with
+ * vmagent on the same configuration and the same fake. Loopback only, bounded in time (`--budget`) and count
+ * (`--runs`), and it stops by itself. Prints a JSON summary, then markdown tables, to stdout; progress to stderr.
+ *
+ *   pnpm build && pnpm --filter @promfleet/bench discovery [flags]      (see `--help`; BENCHMARKS.md)
+ *
+ * Two comparisons, each in fresh processes per run:
+ * 1. scale (`--pods`, `--nodes`): the typical three jobs (pod, endpointslice and node roles). Time to the full
+ *    target set, memory, requests, then for promfleet a churn window (CPU per 1,000 watch events, change latency).
+ * 2. jobs (`--jobs-pods`, `--jobs-nodes`): N jobs on the endpointslice role (which reads EndpointSlices, Pods and
+ *    Services) for each N in `--jobs`, to show whether API requests grow with jobs.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs, usage, UsageError, type DiscoveryBenchOptions } from './args.js';
+import { ChildHandle } from './ipc.js';
+import { wallClockMs } from './measure.js';
+import { runPromfleet, type PromfleetRun } from './promfleet-run.js';
+import type { FakeCommands, FakeReady } from './protocol.js';
+import { markdownReport, type Comparison, type Summary, type VmagentResult } from './report.js';
+import { runVmagent } from './vmagent.js';
+import { scrapeConfigText, typicalRoles, type BenchRole } from './workload.js';
+
+const run = promisify(execFile);
+
+/** How long after reaching the full set both discoverers' memory and requests are read. */
+const settleMs = 3_000;
+
+function progress(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** A free TCP port on loopback (the kernel picks it; it is released before use, as every port-0 helper does). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port from the kernel');
+  return address.port;
+}
+
+/** The vmagent version from the Debian package, or why vmagent cannot be used. */
+async function vmagentVersion(binary: string | undefined): Promise<{ version: string; problem: string | undefined }> {
+  if (binary === undefined) return { version: 'not used', problem: 'disabled with --vmagent none' };
+  try {
+    await run(binary, ['-version'], { timeout: 10_000 });
+  } catch (err) {
+    return { version: 'missing', problem: `${binary} -version failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  try {
+    const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', 'victoria-metrics'], { timeout: 10_000 });
+    return { version: stdout.trim() === '' ? 'unknown' : `${stdout.trim()} (Debian victoria-metrics)`, problem: undefined };
+  } catch {
+    return { version: 'unknown', problem: undefined };
+  }
+}
+
+interface Fake {
+  readonly handle: ChildHandle<FakeCommands>;
+  readonly ready: FakeReady;
+}
+
+async function startFake(options: { readonly pods: number; readonly nodes: number; readonly seed: number }): Promise<Fake> {
+  progress(`fake API server: generating ${options.pods} pods on ${options.nodes} nodes`);
+  const handle = ChildHandle.fork<FakeCommands>({
+    module: new URL('./fake-apiserver.js', import.meta.url),
+    name: 'fake-apiserver',
+    args: [String(options.pods), String(options.nodes), String(options.seed)],
+    execArgv: ['--max-old-space-size=12288'],
+  });
+  try {
+    const ready = (await handle.event('ready', 600_000)) as FakeReady;
+    progress(`fake API server at ${ready.url} (generated in ${(ready.generateMs / 1000).toFixed(1)} s, loaded in ${(ready.loadMs / 1000).toFixed(1)} s)`);
+    return { handle, ready };
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+}
+
+interface CompareOptions {
+  readonly fake: Fake;
+  readonly label: string;
+  readonly roles: readonly BenchRole[];
+  readonly churn: boolean;
+  readonly dir: string;
+  readonly options: DiscoveryBenchOptions;
+  readonly deadline: number;
+  readonly vmagentProblem: string | undefined;
+  readonly skipped: string[];
+}
+
+/** Every run of both discoverers on one cluster and configuration. */
+async function compare(c: CompareOptions): Promise<Comparison> {
+  const { options } = c;
+  const promfleet: PromfleetRun[] = [];
+  const vmagent: VmagentResult[] = [];
+  let vmagentSkipped = c.vmagentProblem;
+  const timeoutMs = options.fullSetTimeoutSeconds * 1000;
+  for (let i = 1; i <= options.runs; i++) {
+    if (wallClockMs() > c.deadline) {
+      c.skipped.push(`${c.label}: runs ${i}..${options.runs} (time budget of ${options.budgetSeconds} s spent)`);
+      break;
+    }
+    progress(`${c.label}, run ${i}/${options.runs}: promfleet master`);
+    let ours: PromfleetRun;
+    try {
+      ours = await runPromfleet({
+        fake: c.fake.handle,
+        apiServer: c.fake.ready.url,
+        roles: c.roles,
+        dir: c.dir,
+        pods: c.fake.ready.objects.pods,
+        throttleMs: options.throttleMs,
+        timeoutMs,
+        settleMs,
+        cpuProfileDir: options.cpuProfileDir,
+        churn: c.churn ? { eventsPerSecond: options.churnEventsPerSecond, seconds: options.churnSeconds } : undefined,
+      });
+    } catch (err) {
+      c.skipped.push(`${c.label}, run ${i}: promfleet failed: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    promfleet.push(ours);
+    progress(`${c.label}, run ${i}: promfleet ${ours.targets} targets in ${(ours.spawnToFullSetMs / 1000).toFixed(2)} s, RSS ${(ours.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+    if (options.vmagent === undefined || vmagentSkipped !== undefined) continue;
+    progress(`${c.label}, run ${i}/${options.runs}: vmagent`);
+    try {
+      await c.fake.handle.call('resetRequests', null);
+      const configFile = join(c.dir, `vmagent-${c.roles.length}-jobs.json`);
+      await writeFile(configFile, scrapeConfigText({ apiServer: c.fake.ready.url, roles: c.roles }));
+      const vmDir = await mkdtemp(join(c.dir, 'vmagent-'));
+      const result = await runVmagent({
+        binary: options.vmagent,
+        configFile,
+        dir: vmDir,
+        listenPort: await freePort(),
+        expectedTargets: ours.targets,
+        timeoutMs,
+        settleMs,
+      });
+      // vmagent's Go HTTP client sends Go's default user agent; nothing else talks to the fake meanwhile.
+      const requests = await c.fake.handle.call('requests', null);
+      vmagent.push({ ...result, expectedTargets: ours.targets, requests });
+      if (result.discoveredMs === undefined) {
+        c.skipped.push(`${c.label}, run ${i}: vmagent reached ${result.scrapeWorks} of ${ours.targets} targets within ${options.fullSetTimeoutSeconds} s`);
+      }
+      progress(
+        `${c.label}, run ${i}: vmagent ${result.scrapeWorks} targets in ${result.discoveredMs === undefined ? 'never' : `${(result.discoveredMs / 1000).toFixed(2)} s`}, RSS ${(result.memory.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+      );
+    } catch (err) {
+      vmagentSkipped = `vmagent failed: ${err instanceof Error ? err.message : String(err)}`;
+      c.skipped.push(`${c.label}, run ${i}: ${vmagentSkipped}`);
+    }
+  }
+  return { label: c.label, roles: c.roles, cluster: c.fake.ready.objects, promfleet, vmagent, vmagentSkipped: vmagent.length > 0 ? undefined : vmagentSkipped };
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  let options: DiscoveryBenchOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  const started = wallClockMs();
+  const deadline = started + options.budgetSeconds * 1000;
+  const dir = await mkdtemp(join(tmpdir(), 'promfleet-bench-'));
+  const skipped: string[] = [];
+  const vm = await vmagentVersion(options.vmagent);
+  if (vm.problem !== undefined && options.vmagent !== undefined) progress(`vmagent unusable: ${vm.problem}`);
+  try {
+    let scale: Comparison | undefined;
+    {
+      const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed });
+      try {
+        scale = await compare({ fake, label: 'Scale', roles: typicalRoles, churn: true, dir, options, deadline, vmagentProblem: vm.problem, skipped });
+      } finally {
+        await fake.handle.stop();
+      }
+    }
+    const jobs: Comparison[] = [];
+    if (options.jobs.length > 0 && wallClockMs() < deadline) {
+      const fake = await startFake({ pods: options.jobsPods, nodes: options.jobsNodes, seed: options.seed });
+      try {
+        for (const n of options.jobs) {
+          const roles: BenchRole[] = Array.from({ length: n }, () => 'endpointslice');
+          jobs.push(await compare({ fake, label: `${n} job${n === 1 ? '' : 's'}`, roles, churn: false, dir, options, deadline, vmagentProblem: vm.problem, skipped }));
+        }
+      } finally {
+        await fake.handle.stop();
+      }
+    } else if (options.jobs.length > 0) {
+      skipped.push(`jobs comparison (time budget of ${options.budgetSeconds} s spent)`);
+    }
+    const cpu = cpus();
+    const summary: Summary = {
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, vmagent: vm.version },
+      command: `node dist/discovery.js ${argv.join(' ')}`.trim(),
+      startedAt: new Date(started).toISOString(),
+      wallSeconds: (wallClockMs() - started) / 1000,
+      scale,
+      jobs,
+      skipped,
+    };
+    const json = JSON.stringify(summary, null, 2);
+    process.stdout.write(`${json}\n\n${markdownReport(summary)}`);
+    if (options.jsonFile !== undefined) await writeFile(options.jsonFile, `${json}\n`);
+    return 0;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,204 @@
+/**
+ * The measured process: promfleet's master discovery as the master runs it — `KubernetesDiscovery` shared by every
+ * job, under the `DiscoveryManager` that builds each job's targets with `buildTarget` — against the fake API
+ * server, with nothing else in the process. Run with `--expose-gc` so heap figures are taken after a full GC.
+ *
+ * It sends `synced` once every job holds its full target set, then answers `windowStart` / `windowEnd`, which
+ * bracket a churn window: CPU used, watch events received, and when each pod-role group's targets were rebuilt.
+ *
+ * Usage (forked by discovery.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms>`.
+ */
+import { readFile } from 'node:fs/promises';
+import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type Discoverer } from '@promfleet/master';
+import { formatConfigIssue, parseConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
+import { emitToParent, serveParent, type Handlers } from './ipc.js';
+import { heapUsedAfterGc, wallClockMs } from './measure.js';
+import type { MasterCommands, MasterSynced, MasterWindow, PodWrite } from './protocol.js';
+
+/** client-go's default client-side rate limit, which the master's limiter copies. */
+const clientQps = 5;
+const clientBurst = 10;
+
+/** Counts the watch lines the master receives; bookmarks apart. Counting is all it adds. */
+class CountingApiClient extends ApiClient {
+  events = 0;
+  bookmarks = 0;
+
+  override async *watch(pathAndQuery: string, options: { resource: string; signal: AbortSignal }): AsyncGenerator<string> {
+    for await (const line of super.watch(pathAndQuery, options)) {
+      // The API server writes the type first: {"type":"BOOKMARK","object":…}.
+      if (line.startsWith('{"type":"BOOKMARK"')) this.bookmarks++;
+      else this.events++;
+      yield line;
+    }
+  }
+}
+
+/**
+ * Notes, while recording, when the targets of pod-role groups were rebuilt, when the consumer was told, and what
+ * the discovery observer reported per batch.
+ */
+class LatencyRecorder {
+  #podGroups: PodWrite[] | undefined;
+  #notified: number[] = [];
+  #batchSeconds: number[] = [];
+
+  start(): void {
+    this.#podGroups = [];
+    this.#notified = [];
+    this.#batchSeconds = [];
+  }
+
+  stop(): Pick<MasterWindow, 'podGroupUpdates' | 'consumerNotifiedAtMs' | 'batchSeconds'> {
+    const out = { podGroupUpdates: this.#podGroups ?? [], consumerNotifiedAtMs: this.#notified, batchSeconds: this.#batchSeconds };
+    this.#podGroups = undefined;
+    this.#notified = [];
+    this.#batchSeconds = [];
+    return out;
+  }
+
+  /** The discovery observer's hook: one batch of groups handed on, `seconds` after its first event. */
+  batchHandedOn(seconds: number): void {
+    if (this.#podGroups !== undefined) this.#batchSeconds.push(seconds);
+  }
+
+  /** Called right after the manager rebuilt the targets of `sources`. */
+  groupsRebuilt(sources: readonly string[]): void {
+    if (this.#podGroups === undefined) return;
+    const atMs = wallClockMs();
+    for (const source of sources) if (source.startsWith('pod/')) this.#podGroups.push({ key: source.slice('pod/'.length), atMs });
+  }
+
+  consumerNotified(): void {
+    if (this.#podGroups !== undefined) this.#notified.push(wallClockMs());
+  }
+}
+
+/**
+ * KubernetesDiscovery with a timing tap on the pod role: the manager's update callback builds the group's targets
+ * synchronously, so the moment it returns is the moment the targets are rebuilt.
+ */
+class TappedKubernetesDiscovery extends KubernetesDiscovery {
+  constructor(
+    options: ConstructorParameters<typeof KubernetesDiscovery>[0],
+    private readonly recorder: LatencyRecorder,
+  ) {
+    super(options);
+  }
+
+  override discoverer(config: KubernetesSDConfig): Discoverer {
+    const inner = super.discoverer(config);
+    if (config.role !== 'pod') return inner;
+    return {
+      run: (signal, update) =>
+        inner.run(signal, (groups) => {
+          update(groups);
+          this.recorder.groupsRebuilt(groups.map((g) => g.source));
+        }),
+    };
+  }
+}
+
+async function loadConfig(file: string): Promise<PrometheusConfig> {
+  const result = parseConfig(await readFile(file, 'utf8'), { file });
+  if (!result.ok) throw new Error(result.errors.map(formatConfigIssue).join('\n'));
+  return result.config;
+}
+
+async function main(): Promise<void> {
+  const [configFile, userAgent, throttleArg] = process.argv.slice(2);
+  if (configFile === undefined || userAgent === undefined) throw new Error('usage: master-process.js <config-file> <user-agent> <throttle-ms>');
+  const throttleMs = Number(throttleArg ?? '1000');
+  const baselineHeapBytes = heapUsedAfterGc();
+  if (baselineHeapBytes === undefined) throw new Error('master-process.js needs node --expose-gc');
+  const config = await loadConfig(configFile);
+
+  const clients = new Map<string, CountingApiClient>();
+  const clientFor = (connection: string): CountingApiClient => {
+    if (!connection.startsWith('api:')) throw new Error(`the benchmark uses api_server only, got ${connection}`);
+    let client = clients.get(connection);
+    if (client === undefined) {
+      const server = connection.slice('api:'.length);
+      client = new CountingApiClient({ server, requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(clientQps, clientBurst));
+      clients.set(connection, client);
+    }
+    return client;
+  };
+  const recorder = new LatencyRecorder();
+  const kubernetes = new TappedKubernetesDiscovery({ clientFor, throttleMs, observer: { groupsUpdated: (seconds) => recorder.batchHandedOn(seconds) } }, recorder);
+  const manager = new DiscoveryManager({ config, kubernetes, throttleMs });
+
+  const controller = new AbortController();
+  const started = performance.now();
+  let fullSetMs: number | undefined;
+  let onSynced: () => void = () => undefined;
+  const synced = new Promise<void>((resolve) => (onSynced = resolve));
+  manager
+    .run(controller.signal, () => {
+      recorder.consumerNotified();
+      if (fullSetMs === undefined && manager.jobs().every((j) => j.synced)) {
+        fullSetMs = performance.now() - started;
+        onSynced();
+      }
+    })
+    .catch((err: unknown) => {
+      // Discovery never rejects for API-server trouble; anything else is a bug the run must not hide.
+      process.stderr.write(`master-process: discovery failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    });
+  // A master behind on a churn backlog can take long to wind down; nothing is measured any more, so exit at once
+  // (which is also when `--cpu-prof` writes its profile).
+  const stop = () => {
+    controller.abort();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('disconnect', stop);
+
+  await synced;
+  const heldHeapBytes = heapUsedAfterGc() ?? 0;
+  const jobs = manager.jobs().map((j) => ({
+    job: j.job.jobName,
+    role: j.job.kubernetesSdConfigs[0]?.role ?? 'none',
+    discovered: j.discovered,
+    targets: j.targets.size,
+    dropped: j.dropped,
+    invalid: j.invalid,
+  }));
+  const report: MasterSynced = {
+    fullSetMs: fullSetMs ?? 0,
+    jobs,
+    baselineHeapBytes,
+    heldHeapBytes,
+    rssBytes: process.memoryUsage().rss,
+  };
+
+  const counted = () => [...clients.values()].reduce((acc, c) => ({ events: acc.events + c.events, bookmarks: acc.bookmarks + c.bookmarks }), { events: 0, bookmarks: 0 });
+  let window: { cpu: NodeJS.CpuUsage; events: number; bookmarks: number } | undefined;
+  const handlers: Handlers<MasterCommands> = {
+    windowStart: () => {
+      const c = counted();
+      window = { cpu: process.cpuUsage(), events: c.events, bookmarks: c.bookmarks };
+      recorder.start();
+      return Promise.resolve(null);
+    },
+    windowEnd: () => {
+      if (window === undefined) return Promise.reject(new Error('windowEnd without windowStart'));
+      const cpu = process.cpuUsage(window.cpu);
+      const c = counted();
+      const result: MasterWindow = {
+        cpuUserMs: cpu.user / 1000,
+        cpuSystemMs: cpu.system / 1000,
+        watchEvents: c.events - window.events,
+        bookmarks: c.bookmarks - window.bookmarks,
+        ...recorder.stop(),
+      };
+      window = undefined;
+      return Promise.resolve(result);
+    },
+  };
+  serveParent(handlers);
+  emitToParent('synced', report);
+}
+
+await main();

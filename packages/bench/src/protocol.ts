@@ -1,0 +1,73 @@
+/**
+ * What the benchmark's processes say to each other: the commands of the fake API server's process and of the
+ * measured master's process, and the events they send when ready.
+ */
+import type { ChurnStats, RequestCount } from '@promfleet/testkit';
+
+/** One pod write in the fake API server: `namespace/name` and when it happened ({@link wallClockMs}). */
+export interface PodWrite {
+  readonly key: string;
+  readonly atMs: number;
+}
+
+/** The fake API server's `ready` event. */
+export interface FakeReady {
+  readonly url: string;
+  readonly objects: { readonly nodes: number; readonly pods: number; readonly services: number; readonly endpointSlices: number };
+  readonly generateMs: number;
+  readonly loadMs: number;
+}
+
+/** The fake API server process's commands. */
+export type FakeCommands = {
+  /** Churns the cluster at `eventsPerSecond` store writes for `durationMs`; returns what it did and every pod write. */
+  churn: { request: { readonly eventsPerSecond: number; readonly durationMs: number }; reply: { readonly stats: ChurnStats; readonly podWrites: PodWrite[] } };
+  /** Request counts by user agent, verb and resource since the start or the last reset. */
+  requests: { request: null; reply: RequestCount[] };
+  resetRequests: { request: null; reply: null };
+};
+
+/** One job's outcome once the master holds the full target set. */
+export interface JobTargets {
+  readonly job: string;
+  readonly role: string;
+  /** Discovered label sets before relabeling. */
+  readonly discovered: number;
+  /** Distinct targets kept by relabeling (by target id). */
+  readonly targets: number;
+  readonly dropped: number;
+  readonly invalid: number;
+}
+
+/** The measured master's `synced` event: it holds every job's full target set. */
+export interface MasterSynced {
+  /** From the start of discovery to the last job's targets built, in the master's process. */
+  readonly fullSetMs: number;
+  readonly jobs: readonly JobTargets[];
+  /** Heap in use after GC before discovery started (module code, config). */
+  readonly baselineHeapBytes: number;
+  /** Heap in use after GC while holding the full set. */
+  readonly heldHeapBytes: number;
+  readonly rssBytes: number;
+}
+
+/** What the master did during a measurement window. */
+export interface MasterWindow {
+  readonly cpuUserMs: number;
+  readonly cpuSystemMs: number;
+  /** Watch events received (ADDED, MODIFIED, DELETED), bookmarks not counted. */
+  readonly watchEvents: number;
+  readonly bookmarks: number;
+  /** Every pod-role group whose targets were rebuilt: the pod's `namespace/name` and when the targets were ready. */
+  readonly podGroupUpdates: PodWrite[];
+  /** When the discovery manager told its consumer (the allocator) which jobs changed ({@link wallClockMs}). */
+  readonly consumerNotifiedAtMs: number[];
+  /** What the discovery observer reported: seconds from a batch's first event to its groups being handed on. */
+  readonly batchSeconds: number[];
+}
+
+/** The measured master process's commands. */
+export type MasterCommands = {
+  windowStart: { request: null; reply: null };
+  windowEnd: { request: null; reply: MasterWindow };
+};

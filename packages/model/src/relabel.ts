@@ -412,13 +412,28 @@ function applyRule({ rule, builder, scheme }: ApplyContext): boolean {
       if (rule.modulus === undefined) throw new InvalidRelabelRuleError('hashmod rule without a modulus', rule);
       builder.set(rule.targetLabel, hashMod(value, rule.modulus));
       return true;
-    case 'labelmap':
-      // Snapshot first: labels written here are not matched again in this rule (Builder.Range).
-      for (const [name, labelValue] of builder.snapshot(true)) {
+    case 'labelmap': {
+      // Snapshot first: labels written here are not matched again in this rule (Builder.Range). The order of
+      // writes only matters when two names map to one; only then is Go's order (sorted names) worth a sort.
+      const writes: [target: string, value: string][] = [];
+      const targets = new Set<string>();
+      for (const [name, labelValue] of builder.snapshot(false)) {
         const match = rule.regex.exec(name);
-        if (match !== null) builder.set(rule.regex.expand(rule.replacement, match), labelValue);
+        if (match === null) continue;
+        const target = rule.regex.expand(rule.replacement, match);
+        if (targets.has(target)) {
+          for (const [n, v] of builder.snapshot(true)) {
+            const m = rule.regex.exec(n);
+            if (m !== null) builder.set(rule.regex.expand(rule.replacement, m), v);
+          }
+          return true;
+        }
+        targets.add(target);
+        writes.push([target, labelValue]);
       }
+      for (const [target, value] of writes) builder.set(target, value);
       return true;
+    }
     case 'labeldrop':
       for (const [name] of builder.snapshot(false)) {
         if (rule.regex.test(name)) builder.del(name);

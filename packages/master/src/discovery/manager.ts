@@ -4,10 +4,11 @@
  * relabel_configs (`buildTarget`). Work is incremental: a changed group rebuilds only its own targets, and the
  * consumer is told which jobs changed at most once per `throttleMs` (Prometheus' `sender` throttles the same way).
  */
+import { setMaxListeners } from 'node:events';
 import { buildTarget, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
-import { errorMessage, whenAborted } from './kubernetes/client.js';
+import { whenAborted } from './kubernetes/client.js';
 import type { KubernetesDiscovery } from './kubernetes/discovery.js';
 import { staticGroups } from './static.js';
 
@@ -34,6 +35,8 @@ export interface DiscoveryManagerOptions {
   /** Minimum time between two updates to the consumer; 1 s by default. */
   readonly throttleMs?: number;
   readonly onFileError?: (file: string, err: Error) => void;
+  /** A target could not be built because of a bug (never bad input, which is counted as invalid). */
+  readonly onInternalError?: (job: string, err: unknown) => void;
 }
 
 /** Sends a job's static_configs once, then holds. */
@@ -46,8 +49,16 @@ class StaticDiscoverer implements Discoverer {
   }
 }
 
+/**
+ * What a job keeps per discovered label set: the kept target's id, or the outcome. Not the discovered labels:
+ * they are the discoverer's, and a copy per target (about 50 labels each) would dominate the master's memory.
+ */
+type Outcome = TargetId | typeof DROPPED | typeof INVALID;
+const DROPPED = 0;
+const INVALID = 1;
+
 class JobState implements JobTargets {
-  readonly #results = new Map<string, readonly TargetBuildResult[]>();
+  readonly #results = new Map<string, readonly Outcome[]>();
   readonly #refs = new Map<TargetId, number>();
   readonly targets = new Map<TargetId, Target>();
   discovered = 0;
@@ -70,30 +81,37 @@ class JobState implements JobTargets {
       this.#results.delete(key);
       return;
     }
-    const results = group.targets.map((labels): TargetBuildResult => {
+    const results = group.targets.map((labels): Outcome => {
+      let result: TargetBuildResult;
       try {
-        return buildTarget(this.job, labels, group.labels);
+        result = buildTarget(this.job, labels, group.labels);
       } catch (err) {
-        // A bug, not bad input: keep going with the other targets, and say what happened in the target's place.
-        return { kind: 'invalid', discoveredLabels: labels, reason: `internal error: ${errorMessage(err)}` };
+        // A bug, not bad input: keep going with the other targets.
+        this.onInternalError?.(err);
+        return INVALID;
       }
+      if (result.kind !== 'kept') return result.kind === 'dropped' ? DROPPED : INVALID;
+      if (!this.targets.has(result.target.id)) this.targets.set(result.target.id, result.target);
+      return result.target.id;
     });
     for (const r of results) this.#count(r, +1);
     this.#results.set(key, results);
   }
 
-  #count(r: TargetBuildResult, delta: 1 | -1): void {
+  /** Reports a target that could not be built because of a bug; set by the manager. */
+  onInternalError: ((err: unknown) => void) | undefined;
+
+  #count(outcome: Outcome, delta: 1 | -1): void {
     this.discovered += delta;
-    if (r.kind === 'dropped') this.dropped += delta;
-    else if (r.kind === 'invalid') this.invalid += delta;
+    if (outcome === DROPPED) this.dropped += delta;
+    else if (outcome === INVALID) this.invalid += delta;
     else {
-      const n = (this.#refs.get(r.target.id) ?? 0) + delta;
+      const n = (this.#refs.get(outcome) ?? 0) + delta;
       if (n === 0) {
-        this.#refs.delete(r.target.id);
-        this.targets.delete(r.target.id);
+        this.#refs.delete(outcome);
+        this.targets.delete(outcome);
       } else {
-        this.#refs.set(r.target.id, n);
-        if (delta > 0 && !this.targets.has(r.target.id)) this.targets.set(r.target.id, r.target);
+        this.#refs.set(outcome, n);
       }
     }
   }
@@ -105,7 +123,12 @@ export class DiscoveryManager {
   readonly #providers: { job: JobState; name: string; discoverer: Discoverer }[] = [];
 
   constructor(private readonly options: DiscoveryManagerOptions) {
-    this.#jobs = options.config.scrapeConfigs.map((job) => new JobState(job));
+    this.#jobs = options.config.scrapeConfigs.map((job) => {
+      const state = new JobState(job);
+      const report = options.onInternalError;
+      if (report !== undefined) state.onInternalError = (err) => report(job.jobName, err);
+      return state;
+    });
     for (const state of this.#jobs) {
       const { job } = state;
       if (job.staticConfigs.length > 0) this.#providers.push({ job: state, name: 'static', discoverer: new StaticDiscoverer(staticGroups(job.staticConfigs)) });
@@ -132,6 +155,8 @@ export class DiscoveryManager {
    */
   async run(signal: AbortSignal, onUpdate: (changed: readonly JobTargets[]) => void): Promise<void> {
     const throttleMs = this.options.throttleMs ?? 1000;
+    // Every discoverer waits on this one signal: dozens of listeners are expected, not a leak.
+    setMaxListeners(0, signal);
     const changed = new Set<JobState>();
     const waiting = new Set(this.#providers);
     for (const p of this.#providers) p.job.pending++;

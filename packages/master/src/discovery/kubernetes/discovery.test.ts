@@ -218,4 +218,16 @@ describe('KubernetesDiscovery', () => {
     expect(sinks[1]?.updates).toBe(0);
     expect(failed).toEqual(['cannot load kubeconfig /missing']);
   });
+
+  it('builds the groups of identical SD configs once, for every job that has one', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 1, pods: 4, namespaces: 1, servicesPerNamespace: 1, seed: 6 }).objects());
+    const { sinks } = await startDiscovery(sdConfigs(...Array.from({ length: 10 }, () => ({ role: 'endpointslice' }))));
+    const [first, ...rest] = sinks;
+    if (first === undefined) throw new Error('setup');
+    expect(first.groups.size).toBeGreaterThan(0);
+    for (const sink of rest) {
+      for (const [source, group] of first.groups) expect(sink.groups.get(source)).toBe(group);
+    }
+  });
 });

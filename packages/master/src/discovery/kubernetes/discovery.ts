@@ -61,23 +61,33 @@ interface SharedWatch {
  * planned watches. Each discoverer's `run` starts sending once its watches have listed.
  */
 export class KubernetesDiscovery {
-  readonly #views: RoleView[] = [];
+  readonly #views = new Map<string, RoleView>();
   readonly #watches = new Map<string, SharedWatch>();
   #started = false;
   readonly #syncWaiters = new Set<() => void>();
 
   constructor(private readonly options: KubernetesDiscoveryOptions) {}
 
-  /** A Discoverer for one `kubernetes_sd_config`. Register them all before `run`. */
+  /**
+   * A Discoverer for one `kubernetes_sd_config`. Register them all before `run`. Jobs whose SD configs are the
+   * same (role, API server and credentials, namespaces, selectors, attach_metadata) share one view: its groups are
+   * built once and handed to each of them; only relabeling is per job.
+   */
   discoverer(config: KubernetesSDConfig): Discoverer {
     if (this.#started) throw new Error('register every kubernetes_sd_config before KubernetesDiscovery.run');
-    const view = new RoleView(config, needsOf(config, this.options.ownNamespace === undefined ? {} : { ownNamespace: this.options.ownNamespace }), {
-      throttleMs: this.options.throttleMs ?? 1000,
-      whenSynced: (v) => this.#whenSynced(v),
-      ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
-    });
-    this.#views.push(view);
-    return view;
+    const needs = needsOf(config, this.options.ownNamespace === undefined ? {} : { ownNamespace: this.options.ownNamespace });
+    const key = JSON.stringify([config.role, config.attachMetadata.node, config.attachMetadata.namespace, [...needs.values()].flat().map(needKey)]);
+    let view = this.#views.get(key);
+    if (view === undefined) {
+      view = new RoleView(config, needs, {
+        throttleMs: this.options.throttleMs ?? 1000,
+        whenSynced: (v) => this.#whenSynced(v),
+        ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
+      });
+      this.#views.set(key, view);
+    }
+    const shared = view;
+    return { run: (signal, update) => shared.subscribe(signal, update) };
   }
 
   /** The watches in use (after `run` started): one per kind and scope, however many jobs. */
@@ -93,7 +103,8 @@ export class KubernetesDiscovery {
   /** Plans and opens the watches, and keeps them until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     this.#started = true;
-    const needs = this.#views.flatMap((v) => v.needs());
+    const views = [...this.#views.values()];
+    const needs = views.flatMap((v) => v.needs());
     const { watches, served } = planWatches(needs);
     const observer = this.options.observer;
     const clients = new Map<string, ApiClient | undefined>();
@@ -138,7 +149,7 @@ export class KubernetesDiscovery {
       };
       this.#watches.set(spec.id, shared);
     }
-    for (const view of this.#views) {
+    for (const view of views) {
       view.connect(
         view.needs().map((need) => {
           const s = served.get(needKey(need));
@@ -151,7 +162,10 @@ export class KubernetesDiscovery {
       );
     }
     for (const wake of [...this.#syncWaiters]) wake();
-    await Promise.all([...this.#watches.values()].map((w) => w.reflector?.run(signal) ?? whenAborted(signal)));
+    await Promise.all([
+      ...[...this.#watches.values()].map((w) => w.reflector?.run(signal) ?? whenAborted(signal)),
+      ...views.map((v) => v.run(signal)),
+    ]);
   }
 
   /** Resolves when every watch of `view` has listed once. */
@@ -175,8 +189,11 @@ interface Connected {
   readonly shared: SharedWatch;
 }
 
-/** One SD config's view of the shared stores: its role's groups, rebuilt as objects change. */
-class RoleView implements Discoverer {
+/** One SD config's view of the shared stores: its role's groups, rebuilt as objects change, for its subscribers. */
+class RoleView {
+  readonly #subscribers = new Set<(groups: readonly TargetGroup[]) => void>();
+  /** Whether the initial full set has gone out; a subscriber that comes later gets a full set of its own. */
+  #started = false;
   readonly #kind: KubernetesKind;
   #sources: Connected[] = [];
   /** `kind|key` of a looked-up object → the primary keys whose groups looked it up. */
@@ -228,17 +245,36 @@ class RoleView implements Discoverer {
     }
   }
 
-  async run(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void> {
-    await Promise.race([this.options.whenSynced(this), whenAborted(signal)]);
+  /** One Discoverer's run: the full set once the view has synced, then every change, until `signal` aborts. */
+  async subscribe(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void> {
     if (signal.aborted) return;
-    this.#dirty.clear();
-    this.#dirtySince = undefined;
+    if (this.#started) update(this.#fullSet());
+    this.#subscribers.add(update);
+    await whenAborted(signal);
+    this.#subscribers.delete(update);
+  }
+
+  #send(groups: readonly TargetGroup[]): void {
+    for (const update of this.#subscribers) update(groups);
+  }
+
+  #fullSet(): TargetGroup[] {
     const all: TargetGroup[] = [];
     for (const key of this.#primaryKeys()) {
       const group = this.#tryBuild(key);
       if (group !== undefined) all.push(group);
     }
-    update(all);
+    return all;
+  }
+
+  /** Builds and sends the groups, started once by KubernetesDiscovery.run. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.race([this.options.whenSynced(this), whenAborted(signal)]);
+    if (signal.aborted) return;
+    this.#dirty.clear();
+    this.#dirtySince = undefined;
+    this.#send(this.#fullSet());
+    this.#started = true;
 
     let last = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -250,7 +286,7 @@ class RoleView implements Discoverer {
       const groups = keys.flatMap((k) => this.#tryBuild(k) ?? []);
       const since = this.#dirtySince;
       this.#dirtySince = undefined;
-      if (groups.length > 0) update(groups);
+      if (groups.length > 0) this.#send(groups);
       if (since !== undefined) this.options.observer?.groupsUpdated?.((performance.now() - since) / 1000, groups.length);
     };
     this.#flush = () => {

@@ -1,7 +1,8 @@
 /**
  * @promfleet/master: the only component that talks to the Kubernetes API server. So far: service discovery —
  * Kubernetes roles as pure functions, shared list/watches, static and file discovery — and the discovery manager
- * that turns it all into each job's targets, with self-metrics.
+ * that turns it all into each job's targets, with self-metrics — and target allocation: a load-aware assignment
+ * table, repaired minimally as workers and targets come and go.
  */
 export type { Discoverer } from './discovery/discoverer.js';
 export { DiscoveryManager, type DiscoveryManagerOptions, type JobTargets } from './discovery/manager.js';
@@ -14,3 +15,18 @@ export { KubernetesDiscovery, type KubernetesDiscoveryObserver, type KubernetesD
 export { discoverFromObjects, readObjectList, ObjectListError, type ObjectSet, type SkippedItem } from './discovery/kubernetes/offline.js';
 export { BadObjectError, SelectorError } from './discovery/kubernetes/index.js';
 export type { WatchSpec } from './discovery/kubernetes/watches.js';
+export {
+  Allocator,
+  AllocationErrorCode,
+  AllocationInputError,
+  AllocationStateError,
+  type AllocatorOptions,
+  type Assignment,
+  type MoveReason,
+  type RebalanceOptions,
+  type TargetUpdate,
+  type WorkerCapacity,
+  type WorkerId,
+  type WorkerInfo,
+  type WorkerLoad,
+} from './allocation/index.js';

@@ -121,4 +121,35 @@ scrape_configs:
     api.store.delete({ resource: 'pods', namespace: victim.metadata.namespace ?? '', name: victim.metadata.name ?? '' });
     await until(() => ![...(job?.targets.values() ?? [])].some((t) => t.labels.get('pod') === victim.metadata.name), 'the deleted pod’s targets to go');
   });
+
+  it('follows a rebuilt group exactly: changed group labels relabel every target, a changed target only itself', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-manager-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'g.json');
+    const write = (team: string, targets: string[]) => writeFile(file, JSON.stringify([{ targets, labels: { team } }]));
+    await write('a', ['x:1', 'y:2', 'z:3']);
+    const manager = new DiscoveryManager({
+      throttleMs: 20,
+      config: config(`
+scrape_configs:
+  - job_name: files
+    file_sd_configs: [{files: [${dir}/*.json]}]
+    relabel_configs:
+      - {source_labels: [team], target_label: owner}
+      - {source_labels: [__address__], regex: "z:.*", action: drop}
+`),
+    });
+    const updates = run(manager);
+    const job = manager.jobs()[0];
+    const owners = () => [...(job?.targets.values() ?? [])].map((t) => `${t.labels.get('instance') ?? ''}=${t.labels.get('owner') ?? ''}`).sort();
+    await until(() => updates.length > 0 && job?.synced === true, 'sync');
+    expect(owners()).toEqual(['x:1=a', 'y:2=a']);
+    expect(job?.dropped).toBe(1);
+    await write('b', ['x:1', 'y:2', 'z:3']);
+    await until(() => owners().join() === 'x:1=b,y:2=b', 'the new group labels on every target');
+    await write('b', ['x:1', 'w:4', 'z:3']);
+    await until(() => owners().join() === 'w:4=b,x:1=b', 'the changed target');
+    expect(job?.discovered).toBe(3);
+    expect(job?.dropped).toBe(1);
+  });
 });

@@ -5,7 +5,7 @@
  * consumer is told which jobs changed at most once per `throttleMs` (Prometheus' `sender` throttles the same way).
  */
 import { setMaxListeners } from 'node:events';
-import { buildTarget, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
+import { buildTarget, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
 import { whenAborted } from './kubernetes/client.js';
@@ -57,8 +57,39 @@ type Outcome = TargetId | typeof DROPPED | typeof INVALID;
 const DROPPED = 0;
 const INVALID = 1;
 
+/**
+ * One group's outcomes, with a fingerprint of each discovered label set: when a group is rebuilt (an EndpointSlice
+ * of ~230 targets rebuilt because one endpoint changed), label sets whose fingerprint is unchanged keep their
+ * outcome instead of being relabeled again. `buildTarget` is a pure function of the job and the labels, so this is
+ * exact up to a fingerprint collision between two label sets of one group (53-bit fingerprints: about one in
+ * 10^11 for the largest groups).
+ */
+interface GroupOutcomes {
+  readonly groupFingerprint: number;
+  readonly fingerprints: Float64Array;
+  readonly outcomes: readonly Outcome[];
+}
+
+/** A 53-bit fingerprint of a label set (two 32-bit FNV-1a hashes over names and values with separators). */
+function fingerprint(labels: Labels): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (const [name, value] of labels) {
+    for (const text of [name, value]) {
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      }
+      h1 = Math.imul(h1 ^ 0xffff, 0x01000193);
+      h2 = Math.imul(h2 ^ 0xffff, 0x5bd1e995);
+    }
+  }
+  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
+}
+
 class JobState implements JobTargets {
-  readonly #results = new Map<string, readonly Outcome[]>();
+  readonly #results = new Map<string, GroupOutcomes>();
   readonly #refs = new Map<TargetId, number>();
   readonly targets = new Map<TargetId, Target>();
   discovered = 0;
@@ -73,29 +104,47 @@ class JobState implements JobTargets {
     return this.pending === 0;
   }
 
-  /** Replaces the targets of one provider's group. */
+  /** Replaces the targets of one provider's group, relabeling only the label sets that changed. */
   apply(provider: string, group: TargetGroup): void {
     const key = `${provider}\u0000${group.source}`;
-    for (const r of this.#results.get(key) ?? []) this.#count(r, -1);
+    const old = this.#results.get(key);
     if (group.targets.length === 0) {
+      for (const o of old?.outcomes ?? []) this.#count(o, -1);
       this.#results.delete(key);
       return;
     }
-    const results = group.targets.map((labels): Outcome => {
-      let result: TargetBuildResult;
-      try {
-        result = buildTarget(this.job, labels, group.labels);
-      } catch (err) {
-        // A bug, not bad input: keep going with the other targets.
-        this.onInternalError?.(err);
-        return INVALID;
-      }
-      if (result.kind !== 'kept') return result.kind === 'dropped' ? DROPPED : INVALID;
-      if (!this.targets.has(result.target.id)) this.targets.set(result.target.id, result.target);
-      return result.target.id;
+    const groupFingerprint = fingerprint(group.labels);
+    const previous = new Map<number, Outcome>();
+    if (old !== undefined && old.groupFingerprint === groupFingerprint) {
+      old.fingerprints.forEach((f, i) => {
+        const outcome = old.outcomes[i];
+        if (outcome !== undefined) previous.set(f, outcome);
+      });
+    }
+    const fingerprints = new Float64Array(group.targets.length);
+    const outcomes = group.targets.map((labels, i): Outcome => {
+      const f = fingerprint(labels);
+      fingerprints[i] = f;
+      return previous.get(f) ?? this.#build(labels, group.labels);
     });
-    for (const r of results) this.#count(r, +1);
-    this.#results.set(key, results);
+    // New counts first: a target kept by both versions never drops to zero references on the way.
+    for (const o of outcomes) this.#count(o, +1);
+    for (const o of old?.outcomes ?? []) this.#count(o, -1);
+    this.#results.set(key, { groupFingerprint, fingerprints, outcomes });
+  }
+
+  #build(labels: Labels, groupLabels: Labels): Outcome {
+    let result: TargetBuildResult;
+    try {
+      result = buildTarget(this.job, labels, groupLabels);
+    } catch (err) {
+      // A bug, not bad input: keep going with the other targets.
+      this.onInternalError?.(err);
+      return INVALID;
+    }
+    if (result.kind !== 'kept') return result.kind === 'dropped' ? DROPPED : INVALID;
+    if (!this.targets.has(result.target.id)) this.targets.set(result.target.id, result.target);
+    return result.target.id;
   }
 
   /** Reports a target that could not be built because of a bug; set by the manager. */

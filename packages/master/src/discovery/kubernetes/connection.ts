@@ -78,6 +78,8 @@ export function httpClientOptions(http: HttpClientConfig, options: { plainHttp: 
           ...(tls.cert === undefined ? {} : { cert: tls.cert }),
           ...(tls.key === undefined ? {} : { key: tls.key }),
           ...(http.tlsConfig.serverName === undefined ? {} : { servername: http.tlsConfig.serverName }),
+          ...(http.tlsConfig.minVersion === undefined ? {} : { minVersion: tlsVersions[http.tlsConfig.minVersion] }),
+          ...(http.tlsConfig.maxVersion === undefined ? {} : { maxVersion: tlsVersions[http.tlsConfig.maxVersion] }),
           rejectUnauthorized: !http.tlsConfig.insecureSkipVerify,
         }),
       };
@@ -88,6 +90,9 @@ export function httpClientOptions(http: HttpClientConfig, options: { plainHttp: 
     return { agent: agent.agent, headers };
   };
 }
+
+/** prometheus/common's TLS version names as Node's. */
+const tlsVersions = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 
 async function tlsMaterial(tls: HttpClientConfig['tlsConfig']): Promise<{ ca?: string; cert?: string; key?: string }> {
   const read = async (inline: string | undefined, file: string | undefined) => inline ?? (file === undefined ? undefined : await readFileNamed(file));

@@ -36,7 +36,7 @@ interface Row {
   readonly movedLeave: number;
 }
 
-/** promfleet's rate-limited rebalancing once real costs replace the placeholder it placed with. */
+/** promfleet's rate-limited rebalancing once real costs replace the mean cost it placed every target with. */
 interface DriftRow {
   readonly targets: number;
   readonly workers: number;

@@ -190,11 +190,6 @@ export function isOneOf<T extends string>(value: string, options: readonly T[]):
   return (options as readonly string[]).includes(value);
 }
 
-/** Whether a JavaScript string is valid UTF-16, so valid UTF-8 once encoded (no lone surrogates). */
-export function isWellFormed(value: string): boolean {
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
-}
-
 /** Whether the value parses as an absolute URL. */
 export function isUrl(value: string): boolean {
   return URL.canParse(value);

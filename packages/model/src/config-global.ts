@@ -4,7 +4,7 @@
  * that jobs share with it.
  */
 import { formatDuration } from './duration.js';
-import { isValidLabelName, type Labels, type NameValidationScheme } from './labels.js';
+import { isValidLabelName, isWellFormedUtf16, type Labels, type NameValidationScheme } from './labels.js';
 import {
   bool,
   duration,
@@ -12,7 +12,6 @@ import {
   goMap,
   goObject,
   isOneOf,
-  isWellFormed,
   joinDir,
   optional,
   reporter,
@@ -160,7 +159,7 @@ export function globalSchema({ dir, env }: SchemaOptions) {
     for (const [name, value] of raw.external_labels ?? new Map<string, string>()) {
       if (!isValidLabelName(name, scheme)) {
         report(['external_labels', name], `${JSON.stringify(name)} is not a valid label name`);
-      } else if (!isWellFormed(value)) report(['external_labels', name], 'the label value is not valid UTF-8');
+      } else if (!isWellFormedUtf16(value)) report(['external_labels', name], 'the label value is not valid UTF-8');
       externalLabels.set(name, env === undefined ? value : expandEnv(value, env));
     }
     // First the interval, then the timeout (explicit or inferred) must not exceed it.

@@ -3,7 +3,7 @@
  * (discovery/file/file.go) and `kubernetes_sd_configs` (discovery/kubernetes/kubernetes.go), and the other
  * `*_sd_configs` keys Prometheus knows, which promfleet accepts without acting on them.
  */
-import { isValidLabelName, type Labels } from './labels.js';
+import { isValidLabelName, isWellFormedUtf16, type Labels } from './labels.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError, type SelectorProblem } from './selector.js';
 import {
   bool,
@@ -13,7 +13,6 @@ import {
   goMap,
   isOneOf,
   isUrl,
-  isWellFormed,
   joinDir,
   nonEmpty,
   optional,
@@ -102,7 +101,7 @@ export const staticConfigSchema = goObject({ targets: goList(text), labels: goMa
     for (const [name, value] of labels) {
       if (!isValidLabelName(name, 'utf8')) {
         report(['labels', name], `${JSON.stringify(name)} is not a valid label name`);
-      } else if (!isWellFormed(value)) report(['labels', name], 'the label value is not valid UTF-8');
+      } else if (!isWellFormedUtf16(value)) report(['labels', name], 'the label value is not valid UTF-8');
     }
     return { targets: raw.targets ?? [], labels };
   },

@@ -37,8 +37,11 @@ export function isValidLabelName(name: string, scheme: NameValidationScheme): bo
   return name.length > 0 && isWellFormedUtf16(name);
 }
 
-/** JS strings are UTF-16; a lone surrogate is the only thing that cannot become valid UTF-8. */
-function isWellFormedUtf16(s: string): boolean {
+/**
+ * Whether `s` is valid UTF-8 once encoded, as Prometheus' `LabelValue.IsValid` asks. JS strings are UTF-16; a lone
+ * surrogate is the only thing that cannot become valid UTF-8.
+ */
+export function isWellFormedUtf16(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { formatDuration, parseDuration } from './duration.js';
-import { LabelName, type Labels, type NameValidationScheme } from './labels.js';
+import { compareLabelNames, isWellFormedUtf16, LabelName, type Labels, type NameValidationScheme } from './labels.js';
 import { relabel, type RelabelRule } from './relabel.js';
 
 /**
@@ -111,7 +111,7 @@ export function buildTarget(settings: TargetSettings, targetLabels: Labels, grou
   if (!lb.get(LabelName.instance)) lb.set(LabelName.instance, addr);
 
   for (const [name, value] of lb) {
-    if (!isWellFormed(value)) return invalid(`invalid label value for ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
+    if (!isWellFormedUtf16(value)) return invalid(`invalid label value for ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
   }
   return { kind: 'kept', target: { id: targetId(settings.jobName, lb), job: settings.jobName, labels: lb }, discoveredLabels: discovered };
 }
@@ -126,9 +126,6 @@ function parseDurationLabel(text: string, what: 'interval' | 'timeout'): number 
   return ms === 0 ? `scrape ${what} cannot be 0` : ms;
 }
 
-function isWellFormed(s: string): boolean {
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
-}
 
 /**
  * The stable 64-bit identity of a target: the first 8 bytes of SHA-256 over the job name and the sorted final
@@ -141,15 +138,12 @@ export function targetId(job: string, labels: Labels): TargetId {
   // 0xff never occurs in UTF-8, so it separates fields unambiguously.
   const sep = Buffer.from([0xff]);
   hash.update(job).update(sep);
-  for (const name of [...labels.keys()].sort(compareUtf8)) {
+  for (const name of [...labels.keys()].sort(compareLabelNames)) {
     hash.update(name).update(sep).update(labels.get(name) ?? '').update(sep);
   }
   return hash.digest('hex').slice(0, 16);
 }
 
-function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /**
  * The target's scrape phase within its interval: `id mod interval`, so every owner of a target scrapes it at the
@@ -192,7 +186,7 @@ export function scrapeUrl(labels: Labels, params: ReadonlyMap<string, readonly s
     else merged.set(key, [value]);
   }
   const query = [...merged.keys()]
-    .sort(compareUtf8)
+    .sort(compareLabelNames)
     .flatMap((key) => (merged.get(key) ?? []).map((v) => `${formEncode(key)}=${formEncode(v)}`))
     .join('&');
   const host = labels.get(LabelName.address) ?? '';

@@ -288,6 +288,8 @@ const passiveScrapeKeys: Readonly<Record<string, PassiveRule>> = {
   native_histogram_min_bucket_factor: 'present',
   extra_scrape_metrics: 'true',
   oauth2: 'present',
+  // The fleet protocol does not carry these to workers (proto/promfleet/fleet/v1/fleet.proto HttpClient).
+  proxy_connect_header: 'present',
   ...Object.fromEntries(otherSdKeys.map((key) => [key, 'present' as const])),
 };
 
@@ -297,6 +299,10 @@ const passiveRemoteWriteKeys: Readonly<Record<string, PassiveRule>> = {
   azuread: 'present',
   google_iam: 'present',
   send_native_histograms: 'true',
+  // Not carried to workers by the fleet protocol: workers send no metadata and resolve receivers plainly.
+  metadata_config: 'present',
+  round_robin_dns: 'true',
+  proxy_connect_header: 'present',
 };
 
 interface NoticeInput {

@@ -11,6 +11,25 @@ export { DuplicateLabelError, InvalidTargetIdError, ProtocolErrorCode } from './
 export { targetIdFromBytes, targetIdToBytes } from './ids.js';
 export { labelsFromProto, labelsToProto } from './labels.js';
 export { HEARTBEAT_DEAD_AFTER_INTERVALS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './version.js';
+export {
+  SettingsDecodeError,
+  SettingsEncodeError,
+  SettingsErrorCode,
+  httpClientFromProto,
+  httpClientToProto,
+  relabelRuleFromProto,
+  relabelRuleToProto,
+  remoteWriteFromProto,
+  remoteWriteToProto,
+  scrapeJobFromProto,
+  scrapeJobToProto,
+  targetFromProto,
+  targetToProto,
+  type RelabelRuleFromProtoOptions,
+  type RemoteWriteToProtoOptions,
+  type SettingsDecodeProblem,
+  type TargetToProtoOptions,
+} from './settings.js';
 
 export {
   Ack,

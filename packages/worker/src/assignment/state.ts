@@ -1,0 +1,481 @@
+/**
+ * The worker's assignment as the master last gave it, and the rules for changing it (docs/protocol.md,
+ * "Generations" and "Slots and handover"). Pure: no I/O and no timers; the caller passes the time to `prune`.
+ *
+ * The state outlives every stream: nothing here is cleared because the master went away (static stability).
+ */
+import type { Target, TargetId } from '@promfleet/model';
+import {
+  RemoteWriteEndpoint,
+  RemovalReason,
+  ScrapeJob,
+  labelsFromProto,
+  targetIdFromBytes,
+  type AssignmentDelta,
+  type AssignmentSnapshot,
+  type Target as WireTarget,
+} from '@promfleet/protocol';
+import { AssignmentOutOfSyncError, AssignmentProtocolError, errorMessage } from './errors.js';
+
+/** A target the worker holds: the target and the first slot (Unix ms, inclusive) it owns it from. */
+export interface HeldTarget extends Target {
+  /**
+   * The first scheduled scrape this worker owns, in Unix milliseconds; 0 means from the first slot at or after the
+   * moment the scrape manager schedules the target (see `nextScrapeSlotMs` in @promfleet/model).
+   */
+  readonly firstSlotUnixMs: number;
+}
+
+/** A target moved to another worker that this worker still scrapes up to and including its last slot. */
+export interface PendingRemoval {
+  readonly target: HeldTarget;
+  /** The last slot this worker owns, in Unix milliseconds, inclusive. Always above 0. */
+  readonly lastSlotUnixMs: number;
+}
+
+/** One target leaving the worker. */
+export interface TargetRemoval {
+  readonly id: TargetId;
+  /** `gone`: stop now and write staleness markers. `moved`: scrape through `lastSlotUnixMs`, write no markers. */
+  readonly reason: 'gone' | 'moved';
+  /** For `moved`, the last slot owned (inclusive), or 0 for "stop now"; always 0 for `gone`. */
+  readonly lastSlotUnixMs: number;
+}
+
+/** What one applied snapshot or delta changed, for the scrape manager to act on. */
+export interface AssignmentChange {
+  /** The generation now held. */
+  readonly generation: number;
+  /**
+   * Targets to scrape from now on: newly held ones, and held ones whose pending MOVED removal was cancelled (the
+   * scrape manager keeps such a target's running loop and forgets its stop time).
+   */
+  readonly added: readonly HeldTarget[];
+  /** Targets leaving, in the order the message listed them (a snapshot lists its GONE targets in held order). */
+  readonly removed: readonly TargetRemoval[];
+  /** Whether `jobs` differs from before: a job was added, removed or has other settings. */
+  readonly jobsChanged: boolean;
+  /** Whether `remoteWrite` differs from before. */
+  readonly remoteWriteChanged: boolean;
+}
+
+/** The parts of a split snapshot received so far; applied once the last part arrives. */
+interface PartialSnapshot {
+  readonly generation: number;
+  readonly jobs: ScrapeJob[];
+  readonly remoteWrite: RemoteWriteEndpoint[];
+  readonly targets: Map<TargetId, HeldTarget>;
+  /** How many targets the parts carried so far: the index of the next part's first target in error messages. */
+  received: number;
+}
+
+/**
+ * The assignment a worker holds: its generation, scrape jobs, remote-write endpoints, the targets it scrapes, and the
+ * targets it still scrapes under a pending MOVED removal.
+ *
+ * Every `apply*` method either applies the whole message and returns what changed, or throws and leaves the state as
+ * it was. The caller (the assignment client) owns the instance; the getters return live read-only views.
+ */
+export class AssignmentState {
+  #generation = 0;
+  readonly #jobs = new Map<string, ScrapeJob>();
+  /**
+   * Jobs the master removed that a pending MOVED removal still scrapes with. They stay in `jobs` until the last such
+   * target is pruned: the protocol lets the master remove a job in the same delta that moves its targets away, but
+   * the worker keeps scraping those targets up to their last slot and needs the job's settings to do so.
+   */
+  readonly #retiredJobs = new Set<string>();
+  #remoteWrite: readonly RemoteWriteEndpoint[] = [];
+  readonly #targets = new Map<TargetId, HeldTarget>();
+  readonly #pending = new Map<TargetId, PendingRemoval>();
+  #partial: PartialSnapshot | undefined;
+
+  /** The generation of the assignment held; 0 before the first one. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * The scrape jobs by name: those of the assignment, plus removed jobs that targets under a pending MOVED removal
+   * still use.
+   */
+  get jobs(): ReadonlyMap<string, ScrapeJob> {
+    return this.#jobs;
+  }
+
+  /** The remote-write endpoints, in the master's order. */
+  get remoteWrite(): readonly RemoteWriteEndpoint[] {
+    return this.#remoteWrite;
+  }
+
+  /** The targets held, by id, not counting those under a pending MOVED removal. */
+  get targets(): ReadonlyMap<TargetId, HeldTarget> {
+    return this.#targets;
+  }
+
+  /** Targets moved away that are still scraped until their last slot, by id. */
+  get pendingRemovals(): ReadonlyMap<TargetId, PendingRemoval> {
+    return this.#pending;
+  }
+
+  /** Whether some parts of a split snapshot arrived and the last one has not. */
+  get snapshotInProgress(): boolean {
+    return this.#partial !== undefined;
+  }
+
+  /**
+   * What goes into `Hello.held_targets`: every target held that is not under a pending MOVED removal. Those are
+   * already decided to leave, so a new master must not count them as this worker's.
+   */
+  held(): HeldTarget[] {
+    return [...this.#targets.values()];
+  }
+
+  /**
+   * Takes one part of a snapshot. Parts with `continued` set accumulate; the last part applies the whole snapshot,
+   * which replaces jobs and endpoints and removes as GONE every held target it lacks. Targets under a pending MOVED
+   * removal that the snapshot lacks stay pending: their handover was decided and acknowledged (and Hello leaves them
+   * out), so they stop at their last slot without staleness markers rather than as GONE. A snapshot that lists one cancels its removal.
+   *
+   * @returns What changed, or `undefined` while more parts are due.
+   * @throws AssignmentProtocolError for a malformed part; the state, including the parts received before, is
+   *   unchanged.
+   */
+  applySnapshot(part: AssignmentSnapshot): AssignmentChange | undefined {
+    const partial = this.#partial;
+    if (partial !== undefined && part.generation !== partial.generation) {
+      throw new AssignmentProtocolError(
+        'assignment_snapshot.generation',
+        `a part of generation ${part.generation} arrived before the last part of generation ${partial.generation}`,
+      );
+    }
+    if (partial === undefined && part.generation <= this.#generation) {
+      throw new AssignmentProtocolError(
+        'assignment_snapshot.generation',
+        `generation ${part.generation} is not above the held generation ${this.#generation}`,
+      );
+    }
+    const received = partial?.received ?? 0;
+    const targets = decodeTargets(part.targets, {
+      field: (i) => `assignment_snapshot.targets[${received + i}]`,
+      taken: partial?.targets,
+    });
+    const next: PartialSnapshot = partial ?? {
+      generation: part.generation,
+      jobs: [],
+      remoteWrite: [],
+      targets: new Map(),
+      received: 0,
+    };
+    if (part.continued) {
+      this.#partial = next;
+      next.jobs.push(...part.jobs);
+      next.remoteWrite.push(...part.remoteWrite);
+      for (const [id, target] of targets) next.targets.set(id, target);
+      next.received += part.targets.length;
+      return undefined;
+    }
+    const jobs = indexJobs([...next.jobs, ...part.jobs], 'assignment_snapshot.jobs');
+    const remoteWrite = [...next.remoteWrite, ...part.remoteWrite];
+    checkUniqueNames(remoteWrite, 'assignment_snapshot.remote_write');
+    const all = new Map([...next.targets, ...targets]);
+    let index = 0;
+    for (const target of all.values()) {
+      if (!jobs.has(target.job)) {
+        throw new AssignmentProtocolError(`assignment_snapshot.targets[${index}].job`, `job ${JSON.stringify(target.job)} is not in the snapshot's jobs`);
+      }
+      index++;
+    }
+    this.#partial = undefined;
+    return this.#commitSnapshot({ generation: part.generation, jobs, remoteWrite, targets: all });
+  }
+
+  /**
+   * Applies a delta in the protocol's order: upsert jobs, remove targets, add targets, remove jobs. Removing a target
+   * the worker does not hold is a no-op (the outcome is what the master wants); adding one it already holds keeps the
+   * running one; adding one under a pending MOVED removal cancels the removal.
+   *
+   * @throws AssignmentOutOfSyncError when `base_generation` is not the held generation (checked first: the delta is
+   *   ignored, whatever it holds).
+   * @throws AssignmentProtocolError for a malformed delta. Either way the state is unchanged.
+   */
+  applyDelta(delta: AssignmentDelta): AssignmentChange {
+    if (this.#partial !== undefined) {
+      throw new AssignmentProtocolError('assignment_delta', `arrived before the last part of snapshot ${this.#partial.generation}`);
+    }
+    if (delta.baseGeneration !== this.#generation) {
+      throw new AssignmentOutOfSyncError({
+        heldGeneration: this.#generation,
+        baseGeneration: delta.baseGeneration,
+        generation: delta.generation,
+      });
+    }
+    if (delta.generation <= delta.baseGeneration) {
+      throw new AssignmentProtocolError(
+        'assignment_delta.generation',
+        `generation ${delta.generation} is not above its base generation ${delta.baseGeneration}`,
+      );
+    }
+    const upserted = indexJobs(delta.upsertedJobs, 'assignment_delta.upserted_jobs');
+    const removals = decodeRemovals(delta.removedTargets);
+    const additions = decodeTargets(delta.addedTargets, {
+      field: (i) => `assignment_delta.added_targets[${i}]`,
+      taken: removals,
+    });
+    let index = 0;
+    for (const target of additions.values()) {
+      const known = upserted.has(target.job) || (this.#jobs.has(target.job) && !this.#retiredJobs.has(target.job));
+      if (!known) {
+        throw new AssignmentProtocolError(`assignment_delta.added_targets[${index}].job`, `job ${JSON.stringify(target.job)} is not assigned`);
+      }
+      index++;
+    }
+    delta.removedJobs.forEach((name, i) => {
+      const stillUsed =
+        [...additions.values()].some((t) => t.job === name) ||
+        [...this.#targets.values()].some((t) => t.job === name && !removals.has(t.id));
+      if (stillUsed) {
+        throw new AssignmentProtocolError(`assignment_delta.removed_jobs[${i}]`, `job ${JSON.stringify(name)} still has targets on this worker`);
+      }
+    });
+    return this.#commitDelta({ generation: delta.generation, upserted, removals, additions, removedJobs: delta.removedJobs });
+  }
+
+  /**
+   * Drops every pending MOVED removal whose last slot has passed (is before `nowMs`), and the removed jobs no pending
+   * removal needs any longer. The scrape manager stops those targets on its own at their last slot; this only keeps
+   * the state in step.
+   *
+   * @returns The ids dropped.
+   */
+  prune(nowMs: number): TargetId[] {
+    const dropped: TargetId[] = [];
+    for (const [id, pending] of this.#pending) {
+      if (pending.lastSlotUnixMs < nowMs) {
+        this.#pending.delete(id);
+        dropped.push(id);
+      }
+    }
+    if (dropped.length > 0) this.#dropUnusedRetiredJobs();
+    return dropped;
+  }
+
+  /** The earliest last slot of the pending MOVED removals, or `undefined` when there are none: when to prune next. */
+  nextPruneUnixMs(): number | undefined {
+    let earliest: number | undefined;
+    for (const pending of this.#pending.values()) {
+      if (earliest === undefined || pending.lastSlotUnixMs < earliest) earliest = pending.lastSlotUnixMs;
+    }
+    return earliest;
+  }
+
+  /**
+   * Forgets the parts of an incomplete snapshot. Called when a stream ends: the next stream starts its own snapshot
+   * (or delta) from the held generation.
+   */
+  discardPartialSnapshot(): void {
+    this.#partial = undefined;
+  }
+
+  #commitSnapshot(snapshot: {
+    generation: number;
+    jobs: Map<string, ScrapeJob>;
+    remoteWrite: RemoteWriteEndpoint[];
+    targets: Map<TargetId, HeldTarget>;
+  }): AssignmentChange {
+    const added: HeldTarget[] = [];
+    const removed: TargetRemoval[] = [];
+    for (const id of this.#targets.keys()) {
+      if (!snapshot.targets.has(id)) {
+        this.#targets.delete(id);
+        removed.push({ id, reason: 'gone', lastSlotUnixMs: 0 });
+      }
+    }
+    for (const [id, target] of snapshot.targets) {
+      if (this.#targets.has(id)) continue;
+      this.#pending.delete(id);
+      this.#targets.set(id, target);
+      added.push(target);
+    }
+
+    const jobs = new Map(snapshot.jobs);
+    const retired = new Set<string>();
+    for (const { target } of this.#pending.values()) {
+      const job = this.#jobs.get(target.job);
+      if (!jobs.has(target.job) && job !== undefined) {
+        jobs.set(target.job, job);
+        retired.add(target.job);
+      }
+    }
+    const jobsChanged = !sameMessages(this.#jobs, jobs, ScrapeJob);
+    this.#jobs.clear();
+    for (const [name, job] of jobs) this.#jobs.set(name, job);
+    this.#retiredJobs.clear();
+    for (const name of retired) this.#retiredJobs.add(name);
+
+    const remoteWriteChanged = !sameMessages(byName(this.#remoteWrite), byName(snapshot.remoteWrite), RemoteWriteEndpoint);
+    this.#remoteWrite = snapshot.remoteWrite;
+    this.#generation = snapshot.generation;
+    return { generation: snapshot.generation, added, removed, jobsChanged, remoteWriteChanged };
+  }
+
+  #commitDelta(delta: {
+    generation: number;
+    upserted: Map<string, ScrapeJob>;
+    removals: Map<TargetId, Omit<TargetRemoval, 'id'>>;
+    additions: Map<TargetId, HeldTarget>;
+    removedJobs: readonly string[];
+  }): AssignmentChange {
+    let jobsChanged = false;
+    for (const [name, job] of delta.upserted) {
+      const old = this.#jobs.get(name);
+      if (old === undefined || !sameMessage(old, job, ScrapeJob)) jobsChanged = true;
+      this.#jobs.set(name, job);
+      this.#retiredJobs.delete(name);
+    }
+
+    const removed: TargetRemoval[] = [];
+    for (const [id, removal] of delta.removals) {
+      const target = this.#targets.get(id) ?? this.#pending.get(id)?.target;
+      if (target === undefined) continue;
+      this.#targets.delete(id);
+      this.#pending.delete(id);
+      // MOVED with last slot 0 means "stop now": nothing stays pending.
+      if (removal.reason === 'moved' && removal.lastSlotUnixMs > 0) {
+        this.#pending.set(id, { target, lastSlotUnixMs: removal.lastSlotUnixMs });
+      }
+      removed.push({ id, ...removal });
+    }
+
+    const added: HeldTarget[] = [];
+    for (const [id, target] of delta.additions) {
+      if (this.#targets.has(id)) continue;
+      this.#pending.delete(id);
+      this.#targets.set(id, target);
+      added.push(target);
+    }
+
+    // A removed job stays (retired) only while a pending removal still uses it.
+    for (const name of delta.removedJobs) if (this.#jobs.has(name)) this.#retiredJobs.add(name);
+    if (this.#dropUnusedRetiredJobs() > 0) jobsChanged = true;
+
+    this.#generation = delta.generation;
+    return { generation: delta.generation, added, removed, jobsChanged, remoteWriteChanged: false };
+  }
+
+  /** Deletes the retired jobs no pending removal uses; returns how many. */
+  #dropUnusedRetiredJobs(): number {
+    if (this.#retiredJobs.size === 0) return 0;
+    const used = new Set<string>();
+    for (const { target } of this.#pending.values()) used.add(target.job);
+    let dropped = 0;
+    for (const name of this.#retiredJobs) {
+      if (used.has(name)) continue;
+      this.#retiredJobs.delete(name);
+      this.#jobs.delete(name);
+      dropped++;
+    }
+    return dropped;
+  }
+}
+
+/** Decodes wire targets, checking ids, labels and that no id repeats within them or appears in `taken`. */
+function decodeTargets(
+  targets: readonly WireTarget[],
+  options: { field: (index: number) => string; taken: ReadonlyMap<TargetId, unknown> | undefined },
+): Map<TargetId, HeldTarget> {
+  const out = new Map<TargetId, HeldTarget>();
+  targets.forEach((wire, i) => {
+    const field = options.field(i);
+    const id = decodeId(wire.id, `${field}.id`);
+    if (out.has(id) || options.taken?.has(id) === true) {
+      throw new AssignmentProtocolError(`${field}.id`, `target ${id} appears more than once`);
+    }
+    if (wire.job === '') throw new AssignmentProtocolError(`${field}.job`, 'is empty');
+    if (wire.firstSlotUnixMs < 0) throw new AssignmentProtocolError(`${field}.first_slot_unix_ms`, `${wire.firstSlotUnixMs} is negative`);
+    let labels: Map<string, string>;
+    try {
+      labels = labelsFromProto(wire.labels);
+    } catch (err) {
+      throw new AssignmentProtocolError(`${field}.labels`, errorMessage(err), { cause: err });
+    }
+    out.set(id, { id, job: wire.job, labels, firstSlotUnixMs: wire.firstSlotUnixMs });
+  });
+  return out;
+}
+
+/** Decodes a delta's removals, checking ids, reasons, last slots and that no id repeats. */
+function decodeRemovals(removals: AssignmentDelta['removedTargets']): Map<TargetId, Omit<TargetRemoval, 'id'>> {
+  const out = new Map<TargetId, Omit<TargetRemoval, 'id'>>();
+  removals.forEach((wire, i) => {
+    const field = `assignment_delta.removed_targets[${i}]`;
+    const id = decodeId(wire.id, `${field}.id`);
+    if (out.has(id)) throw new AssignmentProtocolError(`${field}.id`, `target ${id} appears more than once`);
+    let reason: TargetRemoval['reason'];
+    switch (wire.reason) {
+      case RemovalReason.GONE:
+        reason = 'gone';
+        break;
+      case RemovalReason.MOVED:
+        reason = 'moved';
+        break;
+      case RemovalReason.UNSPECIFIED:
+      case RemovalReason.UNRECOGNIZED:
+      default:
+        // fleet.proto: an unspecified or unknown value of a required enum is a protocol error.
+        throw new AssignmentProtocolError(`${field}.reason`, `${wire.reason} is not GONE or MOVED`);
+    }
+    if (wire.lastSlotUnixMs < 0) throw new AssignmentProtocolError(`${field}.last_slot_unix_ms`, `${wire.lastSlotUnixMs} is negative`);
+    out.set(id, { reason, lastSlotUnixMs: reason === 'gone' ? 0 : wire.lastSlotUnixMs });
+  });
+  return out;
+}
+
+function decodeId(bytes: Uint8Array, field: string): TargetId {
+  try {
+    return targetIdFromBytes(bytes);
+  } catch (err) {
+    throw new AssignmentProtocolError(field, errorMessage(err), { cause: err });
+  }
+}
+
+/** Indexes jobs by name, rejecting an empty or repeated name. */
+function indexJobs(jobs: readonly ScrapeJob[], field: string): Map<string, ScrapeJob> {
+  checkUniqueNames(jobs, field);
+  return new Map(jobs.map((job) => [job.name, job]));
+}
+
+function checkUniqueNames(items: readonly { readonly name: string }[], field: string): void {
+  const seen = new Set<string>();
+  items.forEach(({ name }, i) => {
+    if (name === '') throw new AssignmentProtocolError(`${field}[${i}].name`, 'is empty');
+    if (seen.has(name)) throw new AssignmentProtocolError(`${field}[${i}].name`, `${JSON.stringify(name)} appears more than once`);
+    seen.add(name);
+  });
+}
+
+function byName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((item) => [item.name, item]));
+}
+
+/** Something that encodes a message to its wire bytes, as every generated message type does. */
+interface Encoder<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/**
+ * Whether two messages are equal, judged by their wire bytes: the generated encoder writes fields in number order
+ * and map entries in insertion order, which decoding the same bytes reproduces.
+ */
+function sameMessage<T>(a: T, b: T, type: Encoder<T>): boolean {
+  return a === b || Buffer.from(type.encode(a).finish()).equals(type.encode(b).finish());
+}
+
+function sameMessages<T>(a: ReadonlyMap<string, T>, b: ReadonlyMap<string, T>, type: Encoder<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, message] of a) {
+    const other = b.get(name);
+    if (other === undefined || !sameMessage(message, other, type)) return false;
+  }
+  return true;
+}

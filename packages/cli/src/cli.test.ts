@@ -4,7 +4,7 @@ import { run, VERSION } from './cli.js';
 import { type CommandIO, UsageError } from './io.js';
 
 /** Runs the CLI in memory: stdin from a string, files from a map, stdout/stderr captured. */
-async function cli(argv: string[], options: { files?: Record<string, string>; stdin?: string } = {}) {
+async function cli(argv: string[], options: { files?: Record<string, string>; stdin?: string; shutdown?: AbortSignal } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const sink = (into: string[]) => new PassThrough().on('data', (chunk: Buffer) => into.push(chunk.toString('utf8')));
@@ -14,6 +14,7 @@ async function cli(argv: string[], options: { files?: Record<string, string>; st
     stdin: Readable.from([stdin]),
     stdout: sink(out),
     stderr: sink(err),
+    shutdown: options.shutdown ?? new AbortController().signal,
     readFile: (path) => {
       if (path === '-') return Promise.resolve(stdin);
       const text = Object.hasOwn(files, path) ? files[path] : undefined;

@@ -6,6 +6,7 @@ import { type CommandIO, UsageError, write } from './io.js';
 import { checkConfig, relabelLines } from './tools.js';
 import { listTargets } from './targets.js';
 import { runDemo } from './demo.js';
+import { masterFlags, runMasterCommand } from './serve.js';
 
 /** The version printed by `promfleet --version` and sent in the fleet protocol's hello. */
 export const VERSION = '0.1.0';
@@ -15,6 +16,10 @@ const HELP = `promfleet ${VERSION}: Prometheus collection for large Kubernetes c
 Usage: promfleet COMMAND [FLAGS]
 
 Commands:
+  master --config.file=FILE              run the master: discovery, allocation, the fleet protocol, status API
+         [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
+         [--fleet.grace-period=10s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
+         [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] (docs/operations.md)
   demo                                   run the offline tools on the shipped example config and objects
   check config FILE                      validate a Prometheus configuration file (exit 1 with every error)
   relabel --rules RULES.yaml             relabel JSON label sets from stdin, one per line ("null" when dropped)
@@ -32,6 +37,10 @@ interface Command {
 }
 
 const commands: Readonly<Record<string, Command>> = {
+  master: {
+    usage: 'promfleet master --config.file=FILE [FLAGS]',
+    run: (io, args) => runMasterCommand(io, flags(args, masterFlags, 'promfleet master --config.file=FILE [FLAGS]; see promfleet help'), VERSION),
+  },
   help: { usage: 'promfleet help', run: async (io) => (await write(io.stdout, HELP), 0) },
   demo: { usage: 'promfleet demo', run: (io, args) => (expectNoArgs(args, 'promfleet demo'), runDemo(io)) },
   check: {

@@ -58,7 +58,7 @@ async function capture(io: CommandIO, argv: string[], stdin = ''): Promise<{ cod
   const out: string[] = [];
   const err: string[] = [];
   const sink = (into: string[]) => new PassThrough().on('data', (chunk: Buffer) => into.push(chunk.toString('utf8')));
-  const code = await run(argv, { stdin: Readable.from([stdin]), stdout: sink(out), stderr: sink(err), readFile: (path) => io.readFile(path) });
+  const code = await run(argv, { stdin: Readable.from([stdin]), stdout: sink(out), stderr: sink(err), readFile: (path) => io.readFile(path), shutdown: io.shutdown });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 

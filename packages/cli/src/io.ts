@@ -11,6 +11,8 @@ export interface CommandIO {
   readonly stderr: Writable;
   /** Reads a UTF-8 file; `-` means standard input. */
   readFile(path: string): Promise<string>;
+  /** Aborts when the process is asked to stop (SIGINT, SIGTERM): long-running commands then shut down cleanly. */
+  readonly shutdown: AbortSignal;
 }
 
 /** A user error: printed as `promfleet: <message>` without a stack trace, exiting with `exitCode`. */
@@ -27,7 +29,10 @@ export class UsageError extends Error {
 
 /** The real process's IO. */
 export function processIO(): CommandIO {
+  const shutdown = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => shutdown.abort());
   return {
+    shutdown: shutdown.signal,
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,

@@ -52,6 +52,7 @@ async function targets(files: Record<string, string>, dirs: Record<string, strin
     stdin: Readable.from(['']),
     stdout: sink(out),
     stderr: sink(err),
+    shutdown: new AbortController().signal,
     readFile: (path) => (Object.hasOwn(files, path) ? Promise.resolve(files[path] ?? '') : Promise.reject(new UsageError(`cannot read ${path}: no such file`, 1))),
   };
   const code = await listTargets(io, {

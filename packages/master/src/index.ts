@@ -1,9 +1,15 @@
 /**
- * @promfleet/master: the only component that talks to the Kubernetes API server. So far: service discovery —
- * Kubernetes roles as pure functions, shared list/watches, static and file discovery — and the discovery manager
- * that turns it all into each job's targets, with self-metrics — and target allocation: a load-aware assignment
- * table, repaired minimally as workers and targets come and go.
+ * @promfleet/master: the only component that talks to the Kubernetes API server. Service discovery — Kubernetes
+ * roles as pure functions, shared list/watches, static and file discovery — and the discovery manager that turns
+ * it all into each job's targets; target allocation — a load-aware assignment table, repaired minimally as workers
+ * and targets come and go; the fleet — worker membership and assignment streaming over gRPC; and the HTTP status
+ * API. `startMaster` assembles them into the running process.
  */
+export { startMaster, type MasterLog, type MasterOptions, type RunningMaster } from './master.js';
+export { Fleet, type FleetObserver, type FleetOptions, type WorkerSession } from './fleet/fleet.js';
+export { FleetGrpcServer, type FleetGrpcServerOptions } from './fleet/server.js';
+export { FleetMetrics } from './fleet/metrics.js';
+export type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './fleet/status.js';
 export type { Discoverer } from './discovery/discoverer.js';
 export { DiscoveryManager, type DiscoveryManagerOptions, type JobTargets } from './discovery/manager.js';
 export { DiscoveryMetrics } from './discovery/metrics.js';

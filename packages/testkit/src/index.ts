@@ -32,3 +32,4 @@ export {
   type WorkloadPort,
 } from './kube/cluster.js';
 export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';
+export { promtoolCheckMetrics } from './promtool.js';

@@ -14,4 +14,11 @@ import type { TargetGroup } from '@promfleet/model';
  */
 export interface Discoverer {
   run(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void>;
+  /**
+   * The non-empty groups the discoverer holds now (what its updates so far add up to, or newer), built on demand
+   * from what it keeps anyway, for the status API's discovered labels. Lazy: a caller that stops iterating early
+   * builds no more groups, and no group is kept after it was handed out. Empty before the first update is sent.
+   * Optional: a discoverer without it contributes no discovered labels.
+   */
+  groups?(): Iterable<TargetGroup>;
 }

@@ -381,3 +381,26 @@ describe('FileDiscoverer: stopping', () => {
     await done;
   });
 });
+
+describe('FileDiscoverer: the groups it holds', () => {
+  it('parses the last good content of every file again, without the empty groups, and nothing when stopped', async () => {
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.yml');
+    await writeFile(a, JSON.stringify([{ targets: ['a:1'], labels: { env: 'prod' } }, { targets: [] }]));
+    await writeFile(b, '- targets: [b:1, b:2]\n');
+    const run = start([join(dir, '*.json'), b]);
+    expect(plain([...run.discoverer.groups()])).toEqual([]);
+    await run.updates.next();
+    expect(plain([...run.discoverer.groups()])).toEqual([group(a, 0, ['a:1'], { env: 'prod' }), group(b, 0, ['b:1', 'b:2'])]);
+
+    // A file that no longer parses keeps its last good groups, as the consumer does.
+    await writeFile(b, '- targets: [b:1\n');
+    await run.errors.next();
+    await writeFile(a, sd(['a:2']));
+    await run.updates.next();
+    expect(plain([...run.discoverer.groups()])).toEqual([group(a, 0, ['a:2']), group(b, 0, ['b:1', 'b:2'])]);
+
+    await run.stop();
+    expect([...run.discoverer.groups()]).toEqual([]);
+  });
+});

@@ -51,6 +51,8 @@ export class FileDiscoverer implements Discoverer {
   readonly #config: FileSDConfig;
   readonly #debounceMs: number;
   readonly #onError: ((file: string, err: Error) => void) | undefined;
+  /** The running session, whose files' last good content {@link groups} parses again. */
+  #session: Session | undefined;
   #readErrors = 0;
   #watchErrors = 0;
 
@@ -86,7 +88,20 @@ export class FileDiscoverer implements Discoverer {
         this.#onError?.(file, err);
       },
     });
-    await session.run(signal, update);
+    this.#session = session;
+    try {
+      await session.run(signal, update);
+    } finally {
+      if (this.#session === session) this.#session = undefined;
+    }
+  }
+
+  /**
+   * The non-empty groups of every file's last good content, parsed again from the text the discoverer keeps to
+   * detect changes (it keeps no parsed groups). Empty when not running.
+   */
+  *groups(): Generator<TargetGroup> {
+    yield* this.#session?.groups() ?? [];
   }
 }
 
@@ -131,6 +146,14 @@ class Session {
       clearInterval(ticker);
       clearTimeout(this.#debounce);
       for (const dir of [...this.#watches.keys()]) this.#unwatch(dir);
+    }
+  }
+
+  /** The non-empty groups of the files as last sent, parsed again from their text. */
+  *groups(): Generator<TargetGroup> {
+    for (const [file, state] of this.#files) {
+      // The text parsed before, and parsing is pure: it cannot fail now.
+      for (const group of parseFileSD(state.text, file)) if (group.targets.length > 0) yield group;
     }
   }
 

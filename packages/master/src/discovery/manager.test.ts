@@ -152,4 +152,48 @@ scrape_configs:
     expect(job?.discovered).toBe(3);
     expect(job?.dropped).toBe(1);
   });
+
+  it('rebuilds each job’s discovered label sets on demand, with the outcome and id relabeling gives them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-manager-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'f.json');
+    await writeFile(file, JSON.stringify([{ targets: ['f:1'], labels: { team: 'x' } }]));
+    const manager = new DiscoveryManager({
+      throttleMs: 20,
+      config: config(`
+scrape_configs:
+  - job_name: mixed
+    scrape_interval: 30s
+    static_configs:
+      - targets: [a:1, a:1, 'b:2']
+      - targets: [c:3]
+        labels: {env: dev}
+    file_sd_configs: [{files: [${dir}/*.json]}]
+    relabel_configs:
+      - {source_labels: [env], regex: dev, action: drop}
+      - {source_labels: [__address__], regex: 'b:2', target_label: __address__, replacement: ''}
+`),
+    });
+    expect([...manager.discovered('mixed')]).toEqual([]);
+    const updates = run(manager);
+    const job = manager.jobs()[0];
+    await until(() => updates.length > 0 && job?.synced === true, 'sync');
+    const found = [...manager.discovered('mixed')];
+    const idOf = (address: string) => [...(job?.targets.values() ?? [])].find((t) => t.labels.get('__address__') === address)?.id;
+    const seeded = (labels: Record<string, string>) => new Map(Object.entries({ __address__: '', __metrics_path__: '/metrics', __scheme__: 'http', __scrape_interval__: '30s', __scrape_timeout__: '10s', job: 'mixed', ...labels }));
+    expect(found).toEqual([
+      { outcome: 'kept', labels: seeded({ __address__: 'a:1' }), targetId: idOf('a:1') },
+      { outcome: 'kept', labels: seeded({ __address__: 'a:1' }), targetId: idOf('a:1') },
+      { outcome: 'invalid', labels: seeded({ __address__: 'b:2' }), reason: 'no address' },
+      { outcome: 'dropped', labels: seeded({ __address__: 'c:3', env: 'dev' }) },
+      { outcome: 'kept', labels: seeded({ __address__: 'f:1', __meta_filepath: file, team: 'x' }), targetId: idOf('f:1') },
+    ]);
+    expect(new Set(found.flatMap((d) => (d.outcome === 'kept' ? [d.targetId] : [])))).toEqual(new Set(job?.targets.keys()));
+    expect([job?.discovered, job?.dropped, job?.invalid]).toEqual([5, 1, 1]);
+    expect([...manager.discovered('no-such-job')]).toEqual([]);
+
+    await writeFile(file, JSON.stringify([{ targets: ['f:2'] }]));
+    await until(() => [...manager.discovered('mixed')].some((d) => d.labels.get('__address__') === 'f:2'), 'the new file content');
+    expect([...manager.discovered('mixed')].filter((d) => d.labels.has('__meta_filepath')).map((d) => d.labels.get('__address__'))).toEqual(['f:2']);
+  });
 });

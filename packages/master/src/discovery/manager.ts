@@ -5,7 +5,7 @@
  * consumer is told which jobs changed at most once per `throttleMs` (Prometheus' `sender` throttles the same way).
  */
 import { setMaxListeners } from 'node:events';
-import { buildTarget, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
+import { buildTarget, discoveredLabels, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
 import { whenAborted } from './kubernetes/client.js';
@@ -39,13 +39,28 @@ export interface DiscoveryManagerOptions {
   readonly onInternalError?: (job: string, err: unknown) => void;
 }
 
+/**
+ * One discovered label set of a job as {@link DiscoveryManager.discovered} rebuilds it: the labels as Prometheus
+ * shows them (`discoveredLabels`: the group's and the target's labels seeded with the job's defaults, before
+ * relabeling), and what relabeling made of them.
+ */
+export type DiscoveredTarget =
+  | { readonly outcome: 'kept'; readonly labels: Labels; readonly targetId: TargetId }
+  | { readonly outcome: 'dropped'; readonly labels: Labels }
+  | { readonly outcome: 'invalid'; readonly labels: Labels; readonly reason: string };
+
 /** Sends a job's static_configs once, then holds. */
 class StaticDiscoverer implements Discoverer {
-  constructor(private readonly groups: readonly TargetGroup[]) {}
+  #sent = false;
+  constructor(private readonly all: readonly TargetGroup[]) {}
   async run(signal: AbortSignal, update: (groups: readonly TargetGroup[]) => void): Promise<void> {
     if (signal.aborted) return;
-    update(this.groups);
+    update(this.all);
+    this.#sent = true;
     await whenAborted(signal);
+  }
+  groups(): readonly TargetGroup[] {
+    return this.#sent ? this.all.filter((g) => g.targets.length > 0) : [];
   }
 }
 
@@ -198,6 +213,24 @@ export class DiscoveryManager {
   }
 
   /**
+   * Every label set the discoverers of `job` hold now, relabeled again to tell kept, dropped and invalid apart; empty
+   * for an unknown job. For the status API: the manager keeps no discovered labels (about 50 per target), so they
+   * are rebuilt here from the discoverers' own state (see {@link Discoverer.groups}), one group at a time. Costs a
+   * relabeling per label set; a caller that stops iterating early pays only for what it took. The discoverers may
+   * be a throttle interval ahead of {@link jobs}.
+   */
+  *discovered(job: string): Iterable<DiscoveredTarget> {
+    const state = this.#jobs.find((j) => j.job.jobName === job);
+    if (state === undefined) return;
+    for (const p of this.#providers) {
+      if (p.job !== state) continue;
+      for (const group of p.discoverer.groups?.() ?? []) {
+        for (const labels of group.targets) yield classify(state.job, labels, group.labels);
+      }
+    }
+  }
+
+  /**
    * Runs all discoverers until `signal` aborts. `onUpdate` gets the jobs whose targets changed, at most once per
    * throttle interval, from the first update on: a job whose API server is unreachable does not hold back the
    * others (see {@link JobTargets.synced}).
@@ -234,5 +267,24 @@ export class DiscoveryManager {
     if (this.#providers.length === 0) onUpdate([]);
     await Promise.all(runs);
     clearTimeout(timer);
+  }
+}
+
+/** One label set through `buildTarget`, as a {@link DiscoveredTarget}; a bug in building it shows as invalid. */
+function classify(job: ScrapeConfig, labels: Labels, groupLabels: Labels): DiscoveredTarget {
+  let result: TargetBuildResult;
+  try {
+    result = buildTarget(job, labels, groupLabels);
+  } catch (err) {
+    // The same label set failed in JobState.apply, which reported it through onInternalError.
+    return { outcome: 'invalid', labels: discoveredLabels(job, labels, groupLabels), reason: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  switch (result.kind) {
+    case 'kept':
+      return { outcome: 'kept', labels: result.discoveredLabels, targetId: result.target.id };
+    case 'dropped':
+      return { outcome: 'dropped', labels: result.discoveredLabels };
+    case 'invalid':
+      return { outcome: 'invalid', labels: result.discoveredLabels, reason: result.reason };
   }
 }

@@ -1,23 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@promfleet/model';
-import { generateCluster, startFakeApiServer, type FakeApiServer } from '@promfleet/testkit';
+import { generateCluster, promtoolCheckMetrics, startFakeApiServer, type FakeApiServer } from '@promfleet/testkit';
 import { ApiClient, RateLimiter } from './kubernetes/client.js';
 import { KubernetesDiscovery } from './kubernetes/discovery.js';
 import { DiscoveryManager } from './manager.js';
 import { DiscoveryMetrics } from './metrics.js';
-
-/** Runs `promtool check metrics` on an exposition; resolves to what it printed (nothing when clean). */
-function promtoolCheck(exposition: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('promtool', ['check', 'metrics'], (err, stdout, stderr) => {
-      if (err !== null && typeof err.code !== 'number') reject(new Error(`promtool did not run: ${err.message}`));
-      else resolve({ code: err === null ? 0 : Number(err.code), output: stdout + stderr });
-    });
-    child.stdin?.end(exposition);
-  });
-}
 
 let api: FakeApiServer | undefined;
 const controller = new AbortController();
@@ -55,7 +43,7 @@ describe('DiscoveryMetrics', () => {
     expect(text).toContain('promfleet_kubernetes_api_requests_total{verb="list",resource="pods",code="200"} 1');
     expect(text).toContain(`promfleet_kubernetes_objects{resource="pods",namespace=""} ${server.store.count('pods')}`);
     expect(text).toMatch(/promfleet_discovered_targets\{job="pods",state="active"\} [1-9]/);
-    expect(await promtoolCheck(text)).toEqual({ code: 0, output: '' });
+    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
     controller.abort();
     await done;
   });

@@ -68,7 +68,7 @@ async function startDiscovery(configs: KubernetesSDConfig[], options: { throttle
   controllers.push(controller);
   const running = Promise.all([discovery.run(controller.signal), ...sinks.map((s) => s.discoverer.run(controller.signal, s.sink.update))]);
   await until(() => sinks.every((s) => s.sink.updates > 0), 'the first full set');
-  return { discovery, sinks: sinks.map((s) => s.sink), running };
+  return { discovery, sinks: sinks.map((s) => s.sink), discoverers: sinks.map((s) => s.discoverer), running };
 }
 
 function offline(config: KubernetesSDConfig, objects: readonly KubeObject[]): unknown[] {
@@ -182,6 +182,37 @@ describe('KubernetesDiscovery', () => {
     await until(() => wide.updates > wideUpdates, 'the wide view to see the change');
     await new Promise((r) => setTimeout(r, 60));
     expect(narrow.updates).toBe(narrowUpdates);
+  });
+
+  it('rebuilds the groups it holds on demand, as sent, and recording nothing that would change later updates', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 2, pods: 12, namespaces: 2, servicesPerNamespace: 2, seed: 12 }).objects());
+    const configs = sdConfigs({ role: 'pod', attach_metadata: { node: true } }, { role: 'endpointslice' }, { role: 'pod', namespaces: { names: ['kube-system'] } });
+    const { sinks, discoverers } = await startDiscovery(configs, { throttleMs: 20 });
+    const onDemand = (i: number) => plain(discoverers[i]?.groups?.() ?? []);
+    configs.forEach((_, i) => {
+      expect(onDemand(i).length).toBeGreaterThan(0);
+      expect(onDemand(i)).toEqual(plain(sinks[i]?.groups.values() ?? []));
+    });
+    // Lazy: taking one group builds one.
+    const [firstGroup] = discoverers[0]?.groups?.() ?? [];
+    expect(firstGroup?.targets.length).toBeGreaterThan(0);
+    // The joined node still dirties the pod groups after the on-demand builds, and both ways show the change.
+    const node = api.store.list('nodes')[0];
+    const sink = sinks[0];
+    if (node === undefined || sink === undefined) throw new Error('setup');
+    api.store.modify({ resource: 'nodes', name: node.metadata.name ?? '' }, (n) => ({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, rack: 'r7' } } }));
+    const onNode = (groups: Iterable<TargetGroup>) => [...groups].filter((g) => g.labels.get('__meta_kubernetes_pod_node_name') === node.metadata.name);
+    await until(() => onNode(sink.groups.values()).every((g) => g.labels.get('__meta_kubernetes_node_label_rack') === 'r7'), 'the node label on its pods’ groups');
+    expect(onNode(sink.groups.values()).length).toBeGreaterThan(0);
+    expect(onDemand(0)).toEqual(plain(sink.groups.values()));
+  });
+
+  it('holds no groups before its view has sent the full set', () => {
+    const discovery = new KubernetesDiscovery({ clientFor: () => new ApiClient({ server: 'http://127.0.0.1:9', requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(1, 1)) });
+    const [config] = sdConfigs({ role: 'pod' });
+    if (config === undefined) throw new Error('setup');
+    expect([...(discovery.discoverer(config).groups?.() ?? ['not implemented'])]).toEqual([]);
   });
 
   it('returns at once when started with an aborted signal', async () => {

@@ -87,7 +87,7 @@ export class KubernetesDiscovery {
       this.#views.set(key, view);
     }
     const shared = view;
-    return { run: (signal, update) => shared.subscribe(signal, update) };
+    return { run: (signal, update) => shared.subscribe(signal, update), groups: () => shared.groups() };
   }
 
   /** The watches in use (after `run` started): one per kind and scope, however many jobs. */
@@ -254,6 +254,27 @@ class RoleView {
     this.#subscribers.delete(update);
   }
 
+  /**
+   * The view's non-empty groups, rebuilt one at a time from the objects the shared stores hold now: at least as new
+   * as what was sent (a change still waiting for the throttle shows here first). Nothing is recorded: neither the
+   * lookups (the next real build of a group records its own) nor what was sent. Empty until the full set went out.
+   */
+  *groups(): Generator<TargetGroup> {
+    if (!this.#started) return;
+    for (const key of this.#primaryKeys()) {
+      const object = this.#get(this.#kind, key);
+      if (object === undefined) continue;
+      let group: TargetGroup | undefined;
+      try {
+        group = objectGroup(object, this.#context((kind, k) => this.#get(kind, k)));
+      } catch {
+        // The same build fails in #tryBuild, which reports it to the observer; this read-only walk skips the group.
+        continue;
+      }
+      if (group !== undefined && group.targets.length > 0) yield group;
+    }
+  }
+
   #send(groups: readonly TargetGroup[]): void {
     for (const update of this.#subscribers) update(groups);
   }
@@ -352,22 +373,26 @@ class RoleView {
       this.#lookups.delete(key);
       return deletedGroup(this.#sourceOf(key));
     }
-    const lookup = <T extends SlimObject>(kind: KubernetesKind, k: string): T | undefined => {
+    const lookup = (kind: KubernetesKind, k: string): SlimObject | undefined => {
       const dep = `${kind}|${k}`;
       looked.push(dep);
       let set = this.#dependents.get(dep);
       if (set === undefined) this.#dependents.set(dep, (set = new Set()));
       set.add(key);
-      return this.#get(kind, k) as T | undefined;
+      return this.#get(kind, k);
     };
-    const context: DiscoveryContext = {
-      pod: (ns, name) => lookup<SlimPod>('Pod', `${ns}/${name}`),
-      service: (ns, name) => lookup<SlimService>('Service', `${ns}/${name}`),
-      node: (name) => lookup<SlimNode>('Node', `/${name}`),
-      namespace: (name) => lookup<SlimNamespace>('Namespace', `/${name}`),
+    return objectGroup(object, this.#context(lookup));
+  }
+
+  /** The lookups a group build makes, each through `lookup` (by kind and `namespace/name` key). */
+  #context(lookup: (kind: KubernetesKind, key: string) => SlimObject | undefined): DiscoveryContext {
+    return {
+      pod: (ns, name) => lookup('Pod', `${ns}/${name}`) as SlimPod | undefined,
+      service: (ns, name) => lookup('Service', `${ns}/${name}`) as SlimService | undefined,
+      node: (name) => lookup('Node', `/${name}`) as SlimNode | undefined,
+      namespace: (name) => lookup('Namespace', `/${name}`) as SlimNamespace | undefined,
       attachMetadata: this.config.attachMetadata,
     };
-    return objectGroup(object, context);
   }
 
   #sourceOf(key: string): string {

@@ -1,0 +1,327 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { buildTarget, parseConfig, type ScrapeConfig, type Target, type TargetId } from '@promfleet/model';
+import {
+  PROTOCOL_VERSION,
+  RefusalReason,
+  RemovalReason,
+  targetIdFromBytes,
+  targetIdToBytes,
+  type AssignmentDelta,
+  type AssignmentSnapshot,
+  type Hello,
+  type MasterMessage,
+} from '@promfleet/protocol';
+import type { JobTargets } from '../discovery/manager.js';
+import { Fleet, type FleetOptions, type WorkerSession } from './fleet.js';
+
+const config = (() => {
+  const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    scrape_interval: 10s\n', { file: 't.yml' });
+  if (!parsed.ok) throw new Error('config');
+  return parsed.config;
+})();
+const job = config.scrapeConfigs[0] as ScrapeConfig;
+
+function makeTarget(i: number): Target {
+  const result = buildTarget(job, new Map([['__address__', `10.0.${Math.floor(i / 250)}.${i % 250}:9100`]]), new Map());
+  if (result.kind !== 'kept') throw new Error('target');
+  return result.target;
+}
+
+function jobTargets(targets: readonly Target[], synced = true): JobTargets {
+  return { job, targets: new Map(targets.map((t) => [t.id, t])), discovered: targets.length, dropped: 0, invalid: 0, synced };
+}
+
+/** A session that records what the fleet sends; `full` makes it report a full buffer. */
+class FakeSession implements WorkerSession {
+  readonly messages: MasterMessage[] = [];
+  closedWith: string | undefined;
+  full = false;
+  constructor(readonly peer: string) {}
+  send(message: MasterMessage): boolean {
+    this.messages.push(message);
+    return !this.full;
+  }
+  close(reason: string): void {
+    this.closedWith = reason;
+  }
+  kinds(): string[] {
+    return this.messages.map((m) => m.kind?.$case ?? 'none');
+  }
+  snapshots(): AssignmentSnapshot[] {
+    return this.messages.flatMap((m) => (m.kind?.$case === 'assignmentSnapshot' ? [m.kind.assignmentSnapshot] : []));
+  }
+  deltas(): AssignmentDelta[] {
+    return this.messages.flatMap((m) => (m.kind?.$case === 'assignmentDelta' ? [m.kind.assignmentDelta] : []));
+  }
+  /** What the worker holds after applying every snapshot and delta received, as the protocol says. */
+  held(): Map<TargetId, { firstSlot: number }> {
+    const held = new Map<TargetId, { firstSlot: number }>();
+    for (const m of this.messages) {
+      if (m.kind?.$case === 'assignmentSnapshot') {
+        held.clear();
+        for (const t of m.kind.assignmentSnapshot.targets) held.set(targetIdFromBytes(t.id), { firstSlot: t.firstSlotUnixMs });
+      } else if (m.kind?.$case === 'assignmentDelta') {
+        for (const r of m.kind.assignmentDelta.removedTargets) held.delete(targetIdFromBytes(r.id));
+        for (const t of m.kind.assignmentDelta.addedTargets) held.set(targetIdFromBytes(t.id), { firstSlot: t.firstSlotUnixMs });
+      }
+    }
+    return held;
+  }
+  lastGeneration(): number {
+    let g = 0;
+    for (const m of this.messages) {
+      if (m.kind?.$case === 'assignmentSnapshot') g = m.kind.assignmentSnapshot.generation;
+      if (m.kind?.$case === 'assignmentDelta') g = m.kind.assignmentDelta.generation;
+    }
+    return g;
+  }
+}
+
+function hello(workerId: string, extra: Partial<Hello> = {}): Hello {
+  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], ...extra };
+}
+
+const fleets: Fleet[] = [];
+afterEach(() => {
+  for (const f of fleets.splice(0)) f.stop();
+});
+
+function newFleet(options: Partial<FleetOptions> = {}): Fleet {
+  const fleet = new Fleet({ masterId: 'm', softwareVersion: 'test', graceMs: 40, startupWaitMs: 200, heartbeatIntervalMs: 1_000, ...options });
+  fleet.configure({ jobs: [{ name: 'node' } as never], remoteWrite: [] });
+  fleets.push(fleet);
+  return fleet;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Lets setImmediate-scheduled flushes run. */
+const tick = () => new Promise((r) => setImmediate(r));
+
+function ack(fleet: Fleet, session: FakeSession): void {
+  fleet.receive(session, { kind: { $case: 'ack', ack: { generation: session.lastGeneration() } } });
+}
+
+describe('Fleet membership', () => {
+  it('refuses a second stream with a live worker id, a protocol mismatch and a bad id, with reasons', () => {
+    const fleet = newFleet();
+    const a = new FakeSession('a:1');
+    expect(fleet.accept(a, hello('w1'))).toBe(true);
+    const dup = new FakeSession('b:1');
+    expect(fleet.accept(dup, hello('w1'))).toBe(false);
+    const old = new FakeSession('c:1');
+    expect(fleet.accept(old, hello('w2', { protocolVersion: 7 }))).toBe(false);
+    const bad = new FakeSession('d:1');
+    expect(fleet.accept(bad, hello('no spaces allowed'))).toBe(false);
+    const reasons = [dup, old, bad].map((s) => (s.messages[0]?.kind?.$case === 'refusal' ? s.messages[0].kind.refusal.reason : undefined));
+    expect(reasons).toEqual([RefusalReason.DUPLICATE_WORKER_ID, RefusalReason.PROTOCOL_VERSION_MISMATCH, RefusalReason.INVALID_HELLO]);
+    expect(a.kinds()).toEqual(['welcome']);
+  });
+
+  it('gives an empty worker id a name in the Welcome', () => {
+    const fleet = newFleet();
+    const s = new FakeSession('a:1');
+    fleet.accept(s, hello(''));
+    const welcome = s.messages[0]?.kind;
+    expect(welcome?.$case === 'welcome' ? welcome.welcome.workerId : '').toMatch(/^worker-[0-9a-f]{8}$/);
+  });
+});
+
+describe('Fleet recovery', () => {
+  it('sends nothing until it settles, then each worker its share', async () => {
+    const fleet = newFleet();
+    fleet.start();
+    const targets = Array.from({ length: 20 }, (_, i) => makeTarget(i));
+    fleet.updateJobs([jobTargets(targets)]);
+    const a = new FakeSession('a:1');
+    const b = new FakeSession('b:1');
+    fleet.accept(a, hello('a'));
+    fleet.accept(b, hello('b'));
+    expect(fleet.ready()).toBe(false);
+    expect(a.kinds()).toEqual(['welcome']);
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    const heldA = a.held();
+    const heldB = b.held();
+    expect(heldA.size + heldB.size).toBe(20);
+    expect(heldA.size).toBe(10);
+    for (const id of heldA.keys()) expect(heldB.has(id)).toBe(false);
+  });
+
+  it('keeps what reconnecting workers hold after a master restart: nothing moves', async () => {
+    const targets = Array.from({ length: 12 }, (_, i) => makeTarget(i));
+    // Worker a holds an unbalanced 9, b holds 3: a restarted master adopts that as it is.
+    const heldBy = { a: targets.slice(0, 9), b: targets.slice(9) };
+    const fleet = newFleet();
+    fleet.start();
+    const sessions = { a: new FakeSession('a:1'), b: new FakeSession('b:1') };
+    for (const name of ['a', 'b'] as const) {
+      fleet.accept(sessions[name], hello(name, { heldGeneration: 41, heldTargets: heldBy[name].map((t) => ({ id: targetIdToBytes(t.id), job: t.job })) }));
+    }
+    fleet.updateJobs([jobTargets(targets)]);
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    for (const name of ['a', 'b'] as const) {
+      const s = sessions[name];
+      expect(s.snapshots()).toHaveLength(1);
+      expect(s.snapshots()[0]?.generation).toBe(42);
+      expect(s.deltas()).toEqual([]);
+      expect([...s.held().keys()].sort()).toEqual(heldBy[name].map((t) => t.id).sort());
+      // Targets it already scrapes carry no first slot: they continue without a gap.
+      for (const { firstSlot } of s.held().values()) expect(firstSlot).toBe(0);
+    }
+  });
+
+  it('waits for discovery to sync before settling, up to the startup wait', async () => {
+    const fleet = newFleet({ graceMs: 10, startupWaitMs: 150 });
+    fleet.configure({ jobs: [{ name: 'node' } as never], remoteWrite: [] });
+    fleet.start();
+    fleet.updateJobs([jobTargets([makeTarget(1)], false)]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(fleet.ready()).toBe(false);
+    await until(() => fleet.ready(), 'settle after the startup wait');
+  });
+});
+
+describe('Fleet assignment', () => {
+  async function settled(workers: string[], targetCount: number, options: Partial<FleetOptions> = {}) {
+    const fleet = newFleet(options);
+    fleet.start();
+    const targets = Array.from({ length: targetCount }, (_, i) => makeTarget(i));
+    fleet.updateJobs([jobTargets(targets)]);
+    const sessions = new Map(workers.map((w) => [w, new FakeSession(`${w}:1`)]));
+    for (const [w, s] of sessions) fleet.accept(s, hello(w));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    for (const s of sessions.values()) ack(fleet, s);
+    return { fleet, targets, sessions };
+  }
+
+  it('hands targets over to a joining worker with adjacent last and first slots', async () => {
+    const { fleet, sessions } = await settled(['a'], 10, { handoverLeadMs: 2_000 });
+    const a = sessions.get('a') as FakeSession;
+    const b = new FakeSession('b:1');
+    const before = Date.now();
+    fleet.accept(b, hello('b'));
+    await tick();
+    const moved = a.deltas().flatMap((d) => d.removedTargets);
+    expect(moved).toHaveLength(5);
+    const added = new Map(b.snapshots().flatMap((s) => s.targets).map((t) => [targetIdFromBytes(t.id), t.firstSlotUnixMs]));
+    for (const r of moved) {
+      expect(r.reason).toBe(RemovalReason.MOVED);
+      const first = added.get(targetIdFromBytes(r.id));
+      expect(first).toBe(r.lastSlotUnixMs + 10_000);
+      expect(first).toBeGreaterThanOrEqual(before + 2_000);
+      expect(first).toBeLessThan(Date.now() + 2_000 + 10_000);
+    }
+  });
+
+  it('moves nothing when a worker comes back within its grace period, and resumes with only what changed', async () => {
+    const { fleet, targets, sessions } = await settled(['a', 'b'], 10);
+    const a = sessions.get('a') as FakeSession;
+    const b = sessions.get('b') as FakeSession;
+    const generation = a.lastGeneration();
+    fleet.closed(a);
+    // While a is away, one of its targets disappears from discovery.
+    const gone = [...a.held().keys()][0] as TargetId;
+    fleet.updateJobs([jobTargets(targets.filter((t) => t.id !== gone))]);
+    const back = new FakeSession('a:2');
+    fleet.accept(back, hello('a', { heldGeneration: generation, heldTargets: [...a.held().keys()].map((id) => ({ id: targetIdToBytes(id), job: 'node' })) }));
+    await tick();
+    expect(back.snapshots()).toEqual([]);
+    expect(back.deltas()).toEqual([expect.objectContaining({ baseGeneration: generation, addedTargets: [], removedTargets: [expect.objectContaining({ reason: RemovalReason.GONE })] })]);
+    expect(b.deltas()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(fleet.workers().map((w) => [w.id, w.state, w.targets])).toEqual([
+      ['a', 'connected', 4],
+      ['b', 'connected', 5],
+    ]);
+  });
+
+  it('moves a worker’s targets once its grace period ends', async () => {
+    const { fleet, sessions } = await settled(['a', 'b'], 10);
+    const a = sessions.get('a') as FakeSession;
+    const b = sessions.get('b') as FakeSession;
+    fleet.closed(a);
+    await until(() => fleet.workers().length === 1, 'a to leave');
+    await tick();
+    expect(b.held().size).toBe(10);
+    const t = fleet.target([...a.held().keys()][0] as TargetId);
+    expect(t?.owner).toBe('b');
+    expect(t?.history.at(-1)).toEqual(expect.objectContaining({ from: 'a', to: 'b', reason: 'worker-left' }));
+  });
+
+  it('drains: every target moves with a last slot, and the drained worker leaves when its stream ends', async () => {
+    const { fleet, sessions } = await settled(['a', 'b'], 10);
+    const a = sessions.get('a') as FakeSession;
+    const b = sessions.get('b') as FakeSession;
+    const fromA = [...a.held().keys()];
+    fleet.receive(a, { kind: { $case: 'drainRequest', drainRequest: { deadlineUnixMs: Date.now() + 30_000, reason: 'SIGTERM' } } });
+    await tick();
+    expect(a.held().size).toBe(0);
+    expect(a.deltas().flatMap((d) => d.removedTargets).every((r) => r.reason === RemovalReason.MOVED && r.lastSlotUnixMs > 0)).toBe(true);
+    expect(b.held().size).toBe(10);
+    for (const id of fromA) expect(fleet.target(id)?.history.at(-1)).toEqual(expect.objectContaining({ from: 'a', to: 'b', reason: 'drained' }));
+    fleet.closed(a);
+    expect(fleet.workers().map((w) => w.id)).toEqual(['b']);
+  });
+
+  it('coalesces changes for a worker that does not ack, and bounds what it holds back', async () => {
+    const { fleet, targets, sessions } = await settled(['a'], 4, { maxUnackedGenerations: 1 });
+    const a = sessions.get('a') as FakeSession;
+    const extra = Array.from({ length: 6 }, (_, i) => makeTarget(100 + i));
+    fleet.updateJobs([jobTargets([...targets, ...extra.slice(0, 3)])]);
+    await tick();
+    expect(a.deltas()).toHaveLength(1);
+    // Unacknowledged: these wait. Target 100 comes and goes, 103–105 arrive.
+    fleet.updateJobs([jobTargets([...targets, ...extra.slice(1)])]);
+    fleet.updateJobs([jobTargets([...targets, ...extra.slice(1, 5)])]);
+    await tick();
+    expect(a.deltas()).toHaveLength(1);
+    ack(fleet, a);
+    await tick();
+    const second = a.deltas()[1];
+    expect(second?.addedTargets.map((t) => targetIdFromBytes(t.id)).sort()).toEqual([extra[3], extra[4]].map((t) => t?.id).sort());
+    expect(second?.removedTargets.map((r) => targetIdFromBytes(r.id))).toEqual([extra[0]?.id]);
+    expect([...a.held().keys()].sort()).toEqual([...targets, ...extra.slice(1, 5)].map((t) => t.id).sort());
+  });
+
+  it('records health reports and uses reported samples as cost', async () => {
+    const { fleet, sessions } = await settled(['a', 'b'], 4);
+    const a = sessions.get('a') as FakeSession;
+    const [first] = [...a.held().keys()];
+    fleet.receive(a, {
+      kind: {
+        $case: 'healthReport',
+        healthReport: { generation: a.lastGeneration(), targets: [{ targetId: targetIdToBytes(first as TargetId), lastScrapeUnixMs: 1_000, lastScrapeDurationSeconds: 0.5, samplesScraped: 900, samplesPostMetricRelabeling: 800, up: true, lastError: '' }] },
+      },
+    });
+    expect(fleet.target(first as TargetId)?.health).toEqual(expect.objectContaining({ health: 'up', samplesScraped: 900 }));
+    expect(fleet.workers().find((w) => w.id === 'a')?.cost).toBe(900 + 1);
+  });
+
+  it('disconnects a worker that leaves a generation unacknowledged', async () => {
+    const fleet = newFleet({ ackTimeoutMs: 50, heartbeatIntervalMs: 20 });
+    fleet.start();
+    fleet.updateJobs([jobTargets([makeTarget(1)])]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => a.closedWith !== undefined, 'the ack timeout');
+    expect(a.closedWith).toMatch(/unacknowledged/);
+  });
+
+  it('removes a target that left discovery as GONE', async () => {
+    const { fleet, targets, sessions } = await settled(['a'], 3);
+    const a = sessions.get('a') as FakeSession;
+    fleet.updateJobs([jobTargets(targets.slice(1))]);
+    await tick();
+    expect(a.deltas().at(-1)?.removedTargets).toEqual([{ id: targetIdToBytes((targets[0] as Target).id), reason: RemovalReason.GONE, lastSlotUnixMs: 0 }]);
+    expect(fleet.target((targets[0] as Target).id)).toBeUndefined();
+  });
+});

@@ -1,0 +1,638 @@
+/**
+ * The fleet: the master's members (one per open worker stream), the allocator that assigns discovered targets to
+ * them, and each member's outbox. Transport-free: the gRPC layer (server.ts) hands it sessions and messages, and
+ * it writes MasterMessages back through {@link WorkerSession}; so membership, handover and flow control are tested
+ * without sockets.
+ *
+ * Lifecycle of a master: it starts *recovering*. Workers that connect are welcomed and keep scraping what they
+ * hold (they get no assignment yet); what they report holding is adopted. Once the grace period has passed and
+ * every job's discovery has synced (or the startup wait ran out), the allocator settles and every member gets its
+ * snapshot: a master restart moves nothing. From then on, every discovery update, membership change, cost report
+ * and rebalance turns into the few owner changes the allocator makes, and each into a delta for the workers
+ * concerned.
+ */
+import { LabelName, nextScrapeSlotMs, parseDuration, type Target, type TargetId } from '@promfleet/model';
+import {
+  MasterMessage,
+  PROTOCOL_VERSION,
+  RefusalReason,
+  targetIdFromBytes,
+  type HealthReport,
+  type Hello,
+  type WorkerMessage,
+} from '@promfleet/protocol';
+import { randomBytes } from 'node:crypto';
+import { Allocator, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
+import type { JobTargets } from '../discovery/manager.js';
+import { WorkerOutbox, type FleetSettings } from './outbox.js';
+import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
+
+/** One worker's open stream, as the transport exposes it to the fleet. */
+export interface WorkerSession {
+  /** The peer address (host:port). */
+  readonly peer: string;
+  /** Writes one message. False when the transport's buffer is full: the fleet waits for {@link Fleet.writable}. */
+  send(message: MasterMessage): boolean;
+  /** Ends the stream; `reason` is for logs and metrics. */
+  close(reason: string): void;
+}
+
+/** Things the fleet reports as they happen: for metrics and logs. */
+export interface FleetObserver {
+  refused?(reason: keyof typeof RefusalReason, workerId: string): void;
+  disconnected?(reason: 'ack-timeout' | 'protocol-error', workerId: string): void;
+  moved?(reason: TargetMove['reason'], count: number): void;
+  allocated?(operation: string, seconds: number): void;
+  acked?(seconds: number): void;
+  sent?(kind: 'snapshot' | 'delta', count: number): void;
+  settled?(assigned: number): void;
+  memberLeft?(workerId: string, cause: 'grace-expired' | 'drained'): void;
+}
+
+/** Options of {@link Fleet}. */
+export interface FleetOptions {
+  /** The master's identity (its pod name), sent in Welcome. */
+  readonly masterId: string;
+  readonly softwareVersion: string;
+  /** How long a worker whose stream broke may take to come back before its targets move; 10 s by default. */
+  readonly graceMs?: number;
+  /** The longest a starting master waits for discovery to sync before it settles anyway; 120 s by default. */
+  readonly startupWaitMs?: number;
+  /** Heartbeat interval both sides use; 5 s by default. */
+  readonly heartbeatIntervalMs?: number;
+  /** How often workers report target health; 15 s by default. */
+  readonly healthReportIntervalMs?: number;
+  /** How far ahead of now a handover's first slot must lie, so both workers have it in time; 2 s by default. */
+  readonly handoverLeadMs?: number;
+  /** Generations a worker may have unacknowledged before changes wait (coalesced) for its acks; 4 by default. */
+  readonly maxUnackedGenerations?: number;
+  /** A worker that leaves a generation unacknowledged this long is disconnected; 60 s by default. */
+  readonly ackTimeoutMs?: number;
+  /** How often cost drift is rebalanced, and how many targets each time (default: 1 % of targets per minute). */
+  readonly rebalanceIntervalMs?: number;
+  readonly rebalanceMovesPerMinute?: number;
+  /** Limits that apply to every worker. */
+  readonly workerMaxTargets?: number;
+  readonly workerMaxSamples?: number;
+  /** Owner changes kept per target; 4 by default. */
+  readonly historyPerTarget?: number;
+  readonly observer?: FleetObserver;
+  /** The wall clock (Unix ms); Date.now by default. */
+  readonly now?: () => number;
+}
+
+interface Member {
+  readonly id: WorkerId;
+  readonly outbox: WorkerOutbox;
+  session: WorkerSession | undefined;
+  state: WorkerState;
+  hello: Hello;
+  connectedSinceUnixMs: number;
+  lastSeenUnixMs: number;
+  writable: boolean;
+  /** Sent generation → when; for ack latency and the ack timeout. */
+  readonly unacked: Map<number, number>;
+  grace: NodeJS.Timeout | undefined;
+}
+
+interface TargetEntry {
+  readonly target: Target;
+  readonly intervalMs: number;
+  owner: WorkerId | undefined;
+  /** The current owner's first slot (Unix ms), 0 when it started at once; a handover in flight has it ahead. */
+  firstSlotUnixMs: number;
+  sinceUnixMs: number;
+  history: TargetMove[];
+  health: TargetHealthStatus | undefined;
+  /** The cost the allocator counts; `reported` once a worker reported samples for it. */
+  cost: number;
+  reported: boolean;
+}
+
+/** Reported costs of a job's targets, for the cost of its targets not yet reported. */
+interface JobCosts {
+  sum: number;
+  count: number;
+}
+
+const workerIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/;
+
+function intervalOf(target: Target): number {
+  const text = target.labels.get(LabelName.scrapeInterval);
+  const ms = text === undefined ? 0 : parseDuration(text);
+  // buildTarget rejected targets without a positive interval; 1 m is Prometheus' default should one slip through.
+  return ms > 0 ? ms : 60_000;
+}
+
+/** The master's fleet of workers. One instance per master process. */
+export class Fleet implements FleetStatusSource {
+  readonly #allocator = new Allocator({ recovering: true });
+  readonly #members = new Map<WorkerId, Member>();
+  readonly #bySession = new Map<WorkerSession, Member>();
+  readonly #targets = new Map<TargetId, TargetEntry>();
+  readonly #jobIds = new Map<string, Set<TargetId>>();
+  readonly #jobCosts = new Map<string, JobCosts>();
+  readonly #synced = new Map<string, boolean>();
+  readonly #now: () => number;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #settings: FleetSettings = { jobs: [], remoteWrite: [] };
+  #startedAt = 0;
+  #stopping = false;
+  #flushScheduled = false;
+
+  constructor(private readonly options: FleetOptions) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  get #graceMs(): number {
+    return this.options.graceMs ?? 10_000;
+  }
+
+  get heartbeatIntervalMs(): number {
+    return this.options.heartbeatIntervalMs ?? 5_000;
+  }
+
+  /** Sets the jobs and remote-write endpoints every worker receives; call before {@link Fleet.start}. */
+  configure(settings: FleetSettings): void {
+    this.#settings = settings;
+    for (const job of settings.jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
+  }
+
+  /** Starts the settle timer and the periodic work (rebalancing, ack timeouts). */
+  start(): void {
+    this.#startedAt = this.#now();
+    this.#settleWhenReady();
+    const rebalanceMs = this.options.rebalanceIntervalMs ?? 10_000;
+    this.#timers.push(setInterval(() => this.#rebalance(rebalanceMs), rebalanceMs));
+    this.#timers.push(setInterval(() => this.#checkAcks(), Math.min(this.heartbeatIntervalMs, 1_000)));
+  }
+
+  /** Stops timers and refuses new workers; open sessions are left to the transport to close. */
+  stop(): void {
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    for (const m of this.#members.values()) clearTimeout(m.grace);
+  }
+
+  // ---- discovery ----------------------------------------------------------------------------------------------
+
+  /** Applies the jobs whose targets changed (DiscoveryManager.run's callback). */
+  updateJobs(changed: readonly JobTargets[]): void {
+    const upsert = new Map<TargetId, number>();
+    const remove: TargetId[] = [];
+    const now = this.#now();
+    for (const job of changed) {
+      const name = job.job.jobName;
+      this.#synced.set(name, job.synced);
+      const previous = this.#jobIds.get(name) ?? new Set<TargetId>();
+      const current = new Set<TargetId>();
+      for (const [id, target] of job.targets) {
+        current.add(id);
+        if (this.#targets.has(id)) continue;
+        const cost = this.#defaultCost(name);
+        this.#targets.set(id, { target, intervalMs: intervalOf(target), owner: undefined, firstSlotUnixMs: 0, sinceUnixMs: now, history: [], health: undefined, cost, reported: false });
+        upsert.set(id, cost);
+      }
+      for (const id of previous) if (!current.has(id)) remove.push(id);
+      this.#jobIds.set(name, current);
+    }
+    if (upsert.size === 0 && remove.length === 0) return;
+    const changes = this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
+    this.#apply(changes);
+    for (const id of remove) this.#forget(id);
+  }
+
+  #defaultCost(job: string): number {
+    const costs = this.#jobCosts.get(job);
+    return costs === undefined || costs.count === 0 ? 1 : Math.max(1, Math.round(costs.sum / costs.count));
+  }
+
+  #forget(id: TargetId): void {
+    const entry = this.#targets.get(id);
+    if (entry === undefined) return;
+    if (entry.reported) {
+      const costs = this.#jobCosts.get(entry.target.job);
+      if (costs !== undefined) {
+        costs.sum -= entry.cost;
+        costs.count--;
+      }
+    }
+    this.#targets.delete(id);
+  }
+
+  // ---- sessions -----------------------------------------------------------------------------------------------
+
+  /**
+   * Handles a stream's Hello: welcomes the worker (and, once settled, sends its assignment) or refuses it. Returns
+   * false when refused: the transport ends the call after the Refusal.
+   */
+  accept(session: WorkerSession, hello: Hello): boolean {
+    const refuse = (reason: keyof typeof RefusalReason, message: string, extra: { retryAfterMs?: number } = {}): false => {
+      this.options.observer?.refused?.(reason, hello.workerId);
+      session.send(
+        MasterMessage.fromPartial({
+          kind: {
+            $case: 'refusal',
+            refusal: { reason: RefusalReason[reason], message, retryAfterMs: extra.retryAfterMs ?? 0, minProtocolVersion: PROTOCOL_VERSION, maxProtocolVersion: PROTOCOL_VERSION },
+          },
+        }),
+      );
+      return false;
+    };
+    if (this.#stopping) return refuse('UNAVAILABLE', 'the master is shutting down', { retryAfterMs: 5_000 });
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      return refuse('PROTOCOL_VERSION_MISMATCH', `protocol version ${hello.protocolVersion} is not supported; this master speaks ${PROTOCOL_VERSION}`);
+    }
+    const id = hello.workerId === '' ? `worker-${randomBytes(4).toString('hex')}` : hello.workerId;
+    if (!workerIdPattern.test(id)) return refuse('INVALID_HELLO', `worker id ${JSON.stringify(id)} is not a valid name (letters, digits, ".", "_", ":", "-"; at most 253)`);
+    const held: TargetId[] = [];
+    try {
+      for (const h of hello.heldTargets) held.push(targetIdFromBytes(h.id));
+    } catch (err) {
+      return refuse('INVALID_HELLO', `held_targets: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    let member = this.#members.get(id);
+    if (member?.session !== undefined) {
+      return refuse('DUPLICATE_WORKER_ID', `worker id ${JSON.stringify(id)} is held by a live stream from ${member.session.peer}`, {
+        retryAfterMs: this.heartbeatIntervalMs * 3,
+      });
+    }
+    const now = this.#now();
+    session.send(
+      MasterMessage.fromPartial({
+        kind: {
+          $case: 'welcome',
+          welcome: {
+            masterId: this.options.masterId,
+            leaderTerm: 1,
+            protocolVersion: PROTOCOL_VERSION,
+            heartbeatIntervalMs: this.heartbeatIntervalMs,
+            workerId: id,
+            healthReportIntervalMs: this.options.healthReportIntervalMs ?? 15_000,
+            softwareVersion: this.options.softwareVersion,
+          },
+        },
+      }),
+    );
+    if (member === undefined) {
+      member = { id, outbox: new WorkerOutbox(), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
+      this.#members.set(id, member);
+    } else {
+      clearTimeout(member.grace);
+      member.grace = undefined;
+      Object.assign(member, { session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true });
+      member.unacked.clear();
+    }
+    this.#bySession.set(session, member);
+    if (this.#allocator.recovering) {
+      this.#setWorkers();
+      this.#allocator.adopt(id, held);
+      return true;
+    }
+    // A new worker joins; one back within its grace period, or from a drain, gets its capacity back.
+    this.#apply(this.#setWorkers());
+    this.#startStream(member);
+    return true;
+  }
+
+  /** Handles one message of an accepted session. */
+  receive(session: WorkerSession, message: WorkerMessage): void {
+    const member = this.#bySession.get(session);
+    if (member === undefined) return;
+    member.lastSeenUnixMs = this.#now();
+    const kind = message.kind;
+    switch (kind?.$case) {
+      case 'ack':
+        this.#ack(member, kind.ack.generation);
+        break;
+      case 'healthReport':
+        this.#health(member, kind.healthReport);
+        break;
+      case 'drainRequest':
+        this.#drain(member);
+        break;
+      case 'hello':
+        this.options.observer?.disconnected?.('protocol-error', member.id);
+        session.close('a second Hello on the stream');
+        break;
+      case 'heartbeat':
+      case undefined:
+        // Heartbeats (and kinds from newer peers) only prove liveness.
+        break;
+    }
+  }
+
+  /** The session's transport can take more messages again. */
+  writable(session: WorkerSession): void {
+    const member = this.#bySession.get(session);
+    if (member === undefined) return;
+    member.writable = true;
+    this.#flush(member);
+  }
+
+  /** The session ended, for whatever reason. A drained worker leaves now; any other gets its grace period. */
+  closed(session: WorkerSession): void {
+    const member = this.#bySession.get(session);
+    this.#bySession.delete(session);
+    if (member?.session !== session) return;
+    member.session = undefined;
+    member.lastSeenUnixMs = this.#now();
+    if (member.state === 'draining' && member.outbox.size === 0) {
+      this.#leave(member, 'drained');
+      return;
+    }
+    member.state = 'disconnected';
+    member.grace = setTimeout(() => this.#leave(member, 'grace-expired'), this.#graceMs);
+    member.grace.unref();
+  }
+
+  #leave(member: Member, cause: 'grace-expired' | 'drained'): void {
+    if (this.#members.get(member.id) !== member || member.session !== undefined) return;
+    clearTimeout(member.grace);
+    this.#members.delete(member.id);
+    this.options.observer?.memberLeft?.(member.id, cause);
+    this.#apply(this.#setWorkers());
+  }
+
+  #setWorkers(): Assignment[] {
+    const workers: WorkerInfo[] = [];
+    const { workerMaxTargets, workerMaxSamples } = this.options;
+    for (const m of this.#members.values()) {
+      const maxTargets = m.state === 'draining' ? 0 : workerMaxTargets;
+      const capacity = { ...(maxTargets === undefined ? {} : { maxTargets }), ...(workerMaxSamples === undefined ? {} : { maxSamples: workerMaxSamples }) };
+      workers.push({ id: m.id, capacity });
+    }
+    return this.#allocate('workers', () => this.#allocator.setWorkers(workers));
+  }
+
+  #startStream(member: Member): void {
+    const { outbox } = member;
+    if (outbox.canResume(member.hello.heldGeneration)) {
+      outbox.resume();
+    } else {
+      const held = new Map<TargetId, Target>();
+      for (const h of member.hello.heldTargets) {
+        const id = targetIdFromBytes(h.id);
+        const entry = this.#targets.get(id);
+        if (entry !== undefined) held.set(id, entry.target);
+      }
+      const parts = outbox.snapshot({ settings: this.#settings, heldGeneration: member.hello.heldGeneration, held });
+      for (const part of parts) this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentSnapshot', assignmentSnapshot: part } }));
+      member.unacked.set(outbox.generation, this.#now());
+      this.options.observer?.sent?.('snapshot', 1);
+    }
+    this.#flush(member);
+  }
+
+  #send(member: Member, message: MasterMessage): void {
+    if (member.session !== undefined && !member.session.send(message)) member.writable = false;
+  }
+
+  #flush(member: Member): void {
+    const { outbox } = member;
+    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering) return;
+    if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4)) return;
+    const deltas = outbox.deltas();
+    const now = this.#now();
+    for (const delta of deltas) {
+      this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentDelta', assignmentDelta: delta } }));
+      member.unacked.set(delta.generation, now);
+    }
+    this.options.observer?.sent?.('delta', deltas.length);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      for (const m of this.#members.values()) this.#flush(m);
+    });
+  }
+
+  #ack(member: Member, generation: number): void {
+    member.outbox.ack(generation);
+    const now = this.#now();
+    for (const [g, sentAt] of member.unacked) {
+      if (g > generation) continue;
+      member.unacked.delete(g);
+      this.options.observer?.acked?.((now - sentAt) / 1000);
+    }
+    this.#flush(member);
+  }
+
+  #checkAcks(): void {
+    const limit = this.options.ackTimeoutMs ?? 60_000;
+    const now = this.#now();
+    for (const m of this.#members.values()) {
+      if (m.session === undefined) continue;
+      const oldest = Math.min(...m.unacked.values());
+      if (now - oldest > limit) {
+        this.options.observer?.disconnected?.('ack-timeout', m.id);
+        m.session.close(`generation unacknowledged for ${Math.round((now - oldest) / 1000)} s`);
+      }
+    }
+  }
+
+  #health(member: Member, report: HealthReport): void {
+    const upsert = new Map<TargetId, number>();
+    for (const h of report.targets) {
+      let id: TargetId;
+      try {
+        id = targetIdFromBytes(h.targetId);
+      } catch {
+        continue;
+      }
+      const entry = this.#targets.get(id);
+      if (entry?.owner !== member.id) continue;
+      entry.health = {
+        health: h.lastScrapeUnixMs === 0 ? 'unknown' : h.up ? 'up' : 'down',
+        lastScrapeUnixMs: h.lastScrapeUnixMs,
+        lastScrapeDurationSeconds: h.lastScrapeDurationSeconds,
+        samplesScraped: h.samplesScraped,
+        samplesPostMetricRelabeling: h.samplesPostMetricRelabeling,
+        lastError: h.lastError,
+      };
+      // Only a successful scrape says what a target costs: a failing one reports 0 samples.
+      if (!h.up || h.lastScrapeUnixMs === 0) continue;
+      const cost = Math.max(1, h.samplesScraped);
+      const costs = this.#jobCosts.get(entry.target.job) ?? { sum: 0, count: 0 };
+      this.#jobCosts.set(entry.target.job, costs);
+      if (entry.reported) costs.sum -= entry.cost;
+      else costs.count++;
+      costs.sum += cost;
+      entry.reported = true;
+      if (entry.cost !== cost) {
+        entry.cost = cost;
+        upsert.set(id, cost);
+      }
+    }
+    if (upsert.size > 0) this.#apply(this.#allocate('costs', () => this.#allocator.updateTargets({ upsert })));
+  }
+
+  #drain(member: Member): void {
+    if (member.state === 'draining') return;
+    member.state = 'draining';
+    this.#apply(this.#setWorkers());
+  }
+
+  // ---- allocation ---------------------------------------------------------------------------------------------
+
+  #allocate(operation: string, run: () => Assignment[]): Assignment[] {
+    const start = performance.now();
+    const changes = run();
+    this.options.observer?.allocated?.(operation, (performance.now() - start) / 1000);
+    return changes;
+  }
+
+  #settleWhenReady(): void {
+    const synced = [...this.#synced.values()].every(Boolean);
+    const elapsed = this.#now() - this.#startedAt;
+    const waitMs = this.options.startupWaitMs ?? 120_000;
+    if (this.#stopping || !this.#allocator.recovering) return;
+    if (elapsed < this.#graceMs || (!synced && elapsed < waitMs)) {
+      const timer = setTimeout(() => this.#settleWhenReady(), Math.min(250, this.#graceMs));
+      timer.unref();
+      this.#timers.push(timer);
+      return;
+    }
+    const changes = this.#allocate('settle', () => this.#allocator.settle());
+    this.#apply(changes);
+    this.options.observer?.settled?.(this.#allocator.assignment().size);
+    for (const m of this.#members.values()) if (m.session !== undefined) this.#startStream(m);
+  }
+
+  #rebalance(intervalMs: number): void {
+    if (this.#allocator.recovering) return;
+    const perMinute = this.options.rebalanceMovesPerMinute ?? Math.max(1, Math.ceil(this.#targets.size / 100));
+    const moveBudget = Math.max(1, Math.floor((perMinute * intervalMs) / 60_000));
+    this.#apply(this.#allocate('rebalance', () => this.#allocator.rebalance({ moveBudget })));
+  }
+
+  /** Turns owner changes into outbox entries: handovers with slots, additions, removals. */
+  #apply(changes: readonly Assignment[]): void {
+    if (changes.length === 0) return;
+    const now = this.#now();
+    const lead = this.options.handoverLeadMs ?? 2_000;
+    const limit = this.options.historyPerTarget ?? 4;
+    const counts = new Map<TargetMove['reason'], number>();
+    for (const change of changes) {
+      const entry = this.#targets.get(change.target);
+      if (entry === undefined) continue;
+      const from = change.from === undefined ? undefined : this.#members.get(change.from);
+      const to = change.to === undefined ? undefined : this.#members.get(change.to);
+      // A handover still in flight (its first slot ahead) binds whoever owns the target next: the owner before it
+      // scrapes through the slot before that first slot.
+      const pendingFirst = entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0;
+      if (from !== undefined && to !== undefined) {
+        // Handover: the new owner starts at the first slot that lies at least `lead` ahead; the old owner scrapes
+        // up to the slot before it. Each slot has one owner (docs/protocol.md, "Slots and handover").
+        const first = Math.max(pendingFirst, nextScrapeSlotMs({ id: change.target, intervalMs: entry.intervalMs, nowMs: now + lead }));
+        from.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: first - entry.intervalMs });
+        to.outbox.add(entry.target, first);
+        entry.firstSlotUnixMs = first;
+      } else if (to !== undefined) {
+        // New, or its owner left: from the next slot, or from where a handover in flight had it start.
+        to.outbox.add(entry.target, pendingFirst);
+        entry.firstSlotUnixMs = pendingFirst;
+      } else if (from !== undefined) {
+        from.outbox.remove(change.target, { reason: 'gone', lastSlotUnixMs: 0 });
+      }
+      const reason: TargetMove['reason'] = from?.state === 'draining' && change.reason === 'capacity' ? 'drained' : change.reason;
+      counts.set(reason, (counts.get(reason) ?? 0) + 1);
+      entry.owner = change.to;
+      entry.sinceUnixMs = now;
+      if (change.to !== undefined || change.from !== undefined) {
+        entry.history.push({ atUnixMs: now, ...(change.from === undefined ? {} : { from: change.from }), ...(change.to === undefined ? {} : { to: change.to }), reason });
+        if (entry.history.length > limit) entry.history.splice(0, entry.history.length - limit);
+      }
+    }
+    for (const [reason, count] of counts) this.options.observer?.moved?.(reason, count);
+    this.#scheduleFlush();
+  }
+
+  // ---- status -------------------------------------------------------------------------------------------------
+
+  /** Whether the allocator is still waiting for workers and discovery after start. */
+  get recovering(): boolean {
+    return this.#allocator.recovering;
+  }
+
+  /** Targets no worker holds. */
+  unassigned(): number {
+    return this.#allocator.unassigned().length;
+  }
+
+  /** How many targets each job has, and how many of them are assigned. */
+  jobCounts(): Map<string, { targets: number; assigned: number }> {
+    const out = new Map<string, { targets: number; assigned: number }>();
+    for (const entry of this.#targets.values()) {
+      const c = out.get(entry.target.job) ?? { targets: 0, assigned: 0 };
+      c.targets++;
+      if (entry.owner !== undefined) c.assigned++;
+      out.set(entry.target.job, c);
+    }
+    return out;
+  }
+
+  /** Number of open streams. */
+  streams(): number {
+    return this.#bySession.size;
+  }
+
+  workers(): WorkerStatus[] {
+    const loads = this.#allocator.loads();
+    return [...this.#members.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((m) => {
+        const load = loads.get(m.id);
+        const maxTargets = m.state === 'draining' ? 0 : this.options.workerMaxTargets;
+        return {
+          id: m.id,
+          state: m.state,
+          address: m.session?.peer ?? '',
+          softwareVersion: m.hello.softwareVersion,
+          connectedSinceUnixMs: m.connectedSinceUnixMs,
+          lastSeenUnixMs: m.lastSeenUnixMs,
+          generation: m.outbox.generation,
+          ackedGeneration: m.outbox.ackedGeneration,
+          targets: load?.targets ?? 0,
+          cost: load?.cost ?? 0,
+          ...(maxTargets === undefined ? {} : { maxTargets }),
+          ...(this.options.workerMaxSamples === undefined ? {} : { maxSamples: this.options.workerMaxSamples }),
+        };
+      });
+  }
+
+  *targets(job?: string): Iterable<TargetStatus> {
+    if (job === undefined) {
+      for (const entry of this.#targets.values()) yield statusOf(entry);
+      return;
+    }
+    for (const id of this.#jobIds.get(job) ?? []) {
+      const entry = this.#targets.get(id);
+      if (entry !== undefined) yield statusOf(entry);
+    }
+  }
+
+  target(id: TargetId): TargetStatus | undefined {
+    const entry = this.#targets.get(id);
+    return entry === undefined ? undefined : statusOf(entry);
+  }
+
+  ready(): boolean {
+    return !this.#allocator.recovering && !this.#stopping;
+  }
+}
+
+function statusOf(entry: TargetEntry): TargetStatus {
+  return {
+    id: entry.target.id,
+    job: entry.target.job,
+    labels: entry.target.labels,
+    ...(entry.owner === undefined ? {} : { owner: entry.owner }),
+    sinceUnixMs: entry.sinceUnixMs,
+    ...(entry.health === undefined ? {} : { health: entry.health }),
+    history: entry.history,
+  };
+}

@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Registry } from 'prom-client';
+import { buildTarget, parseConfig } from '@promfleet/model';
+import { PROTOCOL_VERSION, type MasterMessage } from '@promfleet/protocol';
+import { promtoolCheckMetrics } from '@promfleet/testkit';
+import { Fleet, type WorkerSession } from './fleet.js';
+import { FleetMetrics } from './metrics.js';
+
+const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    static_configs: [{targets: [a:1, b:1, c:1]}]\n', { file: 'm.yml' });
+if (!parsed.ok) throw new Error('config');
+const job = parsed.config.scrapeConfigs[0];
+if (job === undefined) throw new Error('job');
+const targets = ['a:1', 'b:1', 'c:1'].map((address) => {
+  const result = buildTarget(job, new Map([['__address__', address]]), new Map());
+  if (result.kind !== 'kept') throw new Error('target');
+  return result.target;
+});
+
+const session = (peer: string): WorkerSession => ({ peer, send: (_m: MasterMessage) => true, close: () => undefined });
+
+let fleet: Fleet | undefined;
+afterEach(() => fleet?.stop());
+
+describe('FleetMetrics', () => {
+  it('reports workers, targets, moves, refusals and allocation time, and passes promtool check metrics', async () => {
+    const registry = new Registry();
+    const metrics = new FleetMetrics(registry);
+    const f = new Fleet({ masterId: 'm', softwareVersion: 't', graceMs: 10, startupWaitMs: 10, observer: metrics.observer });
+    fleet = f;
+    metrics.track(f);
+    f.configure({ jobs: [], remoteWrite: [] });
+    f.start();
+    f.updateJobs([{ job, targets: new Map(targets.map((t) => [t.id, t])), discovered: 3, dropped: 0, invalid: 0, synced: true }]);
+    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [] };
+    f.accept(session('a:1'), hello);
+    f.accept(session('b:1'), hello);
+    const text0 = await registry.metrics();
+    expect(text0).toContain('promfleet_fleet_recovering 1');
+    expect(text0).toContain('promfleet_fleet_unassigned_targets 3');
+    while (!f.ready()) await new Promise((r) => setTimeout(r, 5));
+
+    const text = await registry.metrics();
+    expect(text).toContain('promfleet_fleet_recovering 0');
+    expect(text).toContain('promfleet_fleet_workers{state="connected"} 1');
+    expect(text).toContain('promfleet_fleet_worker_targets{worker="w1"} 3');
+    expect(text).toContain('promfleet_fleet_worker_generation_lag{worker="w1"} 1');
+    expect(text).toContain('promfleet_fleet_job_targets{job="node",state="assigned"} 3');
+    expect(text).toContain('promfleet_fleet_target_moves_total{reason="added"} 3');
+    expect(text).toContain('promfleet_fleet_refusals_total{reason="duplicate_worker_id"} 1');
+    expect(text).toMatch(/promfleet_fleet_allocation_duration_seconds_count\{operation="settle"\} 1/);
+    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+  });
+});

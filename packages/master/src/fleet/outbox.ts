@@ -1,0 +1,210 @@
+/**
+ * One worker's outbox: what the master wants the worker to scrape, what the worker holds as far as the master
+ * knows, and the generations between them. Pure: no I/O, no timers. The stream code asks it for the next message
+ * when the stream can take one.
+ *
+ * Coalescing is built in rather than queued: the outbox records only which targets changed since the last message
+ * (a set of ids), and a delta is the difference between "wanted" and "sent" for those ids at the moment it is
+ * built. A target that is added and removed again before a slow worker takes its next delta costs nothing, and the
+ * memory an outbox holds is bounded by the worker's targets, however far behind the worker is.
+ */
+import { MAX_MESSAGE_BYTES, RemovalReason, targetIdToBytes, targetToProto, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint, type RemovedTarget, type ScrapeJob, type Target as ProtoTarget } from '@promfleet/protocol';
+import type { Target, TargetId } from '@promfleet/model';
+
+/** How a target leaves a worker: `gone` gets staleness markers, `moved` continues on its new owner after `lastSlot`. */
+export interface Removal {
+  readonly reason: 'gone' | 'moved';
+  /** For `moved`: the last slot the worker scrapes (Unix ms, inclusive); 0 is "stop now". */
+  readonly lastSlotUnixMs: number;
+}
+
+interface Wanted {
+  readonly target: Target;
+  /** The first slot the worker owns the target from (Unix ms); 0 is "from the next slot". */
+  readonly firstSlotUnixMs: number;
+}
+
+/** Snapshot parts stay under half the receive limit: the estimate below is conservative, but not exact. */
+const snapshotPartBudget = MAX_MESSAGE_BYTES / 2;
+
+/** An upper bound of a target's encoded size: every UTF-16 unit can take 3 UTF-8 bytes, plus field overheads. */
+function estimatedSize(target: ProtoTarget): number {
+  let size = 40 + target.job.length * 3;
+  for (const label of target.labels) size += 10 + (label.name.length + label.value.length) * 3;
+  return size;
+}
+
+/** The settings every worker receives with a snapshot: all jobs and all remote-write endpoints. */
+export interface FleetSettings {
+  readonly jobs: readonly ScrapeJob[];
+  readonly remoteWrite: readonly RemoteWriteEndpoint[];
+}
+
+/** The outbox of one worker. */
+export class WorkerOutbox {
+  readonly #wanted = new Map<TargetId, Wanted>();
+  /** What the worker holds as of the newest generation sent (targets under a MOVED removal excluded). */
+  readonly #sent = new Map<TargetId, Target>();
+  readonly #removals = new Map<TargetId, Removal>();
+  readonly #dirty = new Set<TargetId>();
+  #generation = 0;
+  #acked = 0;
+  /** Whether the stream has had its first assignment message; until then, changes only accumulate. */
+  #started = false;
+
+  /** The newest generation sent to the worker, 0 before the first. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The newest generation the worker acknowledged. */
+  get ackedGeneration(): number {
+    return this.#acked;
+  }
+
+  /** How many targets the master wants the worker to scrape. */
+  get size(): number {
+    return this.#wanted.size;
+  }
+
+  /** Whether a delta is waiting to be sent. */
+  get hasChanges(): boolean {
+    return this.#started && this.#dirty.size > 0;
+  }
+
+  /** The targets the master wants the worker to scrape. */
+  wanted(): IterableIterator<TargetId> {
+    return this.#wanted.keys();
+  }
+
+  /** The worker is to scrape `target` from `firstSlotUnixMs` (0: its next slot). */
+  add(target: Target, firstSlotUnixMs: number): void {
+    this.#wanted.set(target.id, { target, firstSlotUnixMs });
+    this.#removals.delete(target.id);
+    this.#dirty.add(target.id);
+  }
+
+  /** The worker is to stop scraping `id`. */
+  remove(id: TargetId, removal: Removal): void {
+    if (!this.#wanted.delete(id)) return;
+    this.#removals.set(id, removal);
+    this.#dirty.add(id);
+  }
+
+  /** Records a cumulative acknowledgement; acks of generations never sent or older than the last are ignored. */
+  ack(generation: number): void {
+    if (generation <= this.#generation && generation > this.#acked) this.#acked = generation;
+  }
+
+  /**
+   * Whether a new stream can continue from what the worker says it holds: it applied exactly the newest generation
+   * this outbox sent. Then {@link WorkerOutbox.resume} sends only what changed since.
+   */
+  canResume(heldGeneration: number): boolean {
+    return this.#started && heldGeneration > 0 && heldGeneration === this.#generation;
+  }
+
+  /** Continues on a new stream from the newest generation sent: the next message is a delta based on it. */
+  resume(): void {
+    this.#acked = this.#generation;
+  }
+
+  /**
+   * Starts a new stream with a snapshot. `held` is what the worker reported holding, with each id's target where
+   * the master knows it: held targets the worker is no longer to scrape stay in the snapshot and leave in the next
+   * delta as MOVED, stopping at once, so that a worker whose targets moved while it was away writes no staleness
+   * markers into series its successors continue. Held ids the master does not know are left out, and so are GONE.
+   *
+   * Returns the snapshot split into parts (see AssignmentSnapshot.continued).
+   */
+  snapshot(options: { settings: FleetSettings; heldGeneration: number; held: ReadonlyMap<TargetId, Target> }): AssignmentSnapshot[] {
+    this.#sent.clear();
+    this.#dirty.clear();
+    for (const [id, target] of options.held) {
+      if (this.#wanted.has(id)) continue;
+      this.#sent.set(id, target);
+      this.#removals.set(id, { reason: 'moved', lastSlotUnixMs: 0 });
+      this.#dirty.add(id);
+    }
+    const targets: ProtoTarget[] = [];
+    for (const target of this.#sent.values()) targets.push(targetToProto({ target, firstSlotUnixMs: 0 }));
+    for (const [id, wanted] of this.#wanted) {
+      // A target the worker already holds keeps running from where it is: no first slot.
+      const firstSlotUnixMs = options.held.has(id) ? 0 : wanted.firstSlotUnixMs;
+      targets.push(targetToProto({ target: wanted.target, firstSlotUnixMs }));
+      this.#sent.set(id, wanted.target);
+    }
+    this.#generation = Math.max(this.#generation, options.heldGeneration) + 1;
+    this.#acked = Math.min(this.#acked, options.heldGeneration);
+    this.#started = true;
+    return splitSnapshot({ generation: this.#generation, settings: options.settings, targets });
+  }
+
+  /**
+   * The next delta, or undefined when nothing changed. Large changes are split: each returned delta has its own
+   * generation, based on the one before.
+   */
+  deltas(): AssignmentDelta[] {
+    if (!this.hasChanges) return [];
+    const out: AssignmentDelta[] = [];
+    let delta = this.#newDelta();
+    let size = 0;
+    for (const id of this.#dirty) {
+      const wanted = this.#wanted.get(id);
+      const held = this.#sent.has(id);
+      if (wanted !== undefined && !held) {
+        const target = targetToProto({ target: wanted.target, firstSlotUnixMs: wanted.firstSlotUnixMs });
+        delta.addedTargets.push(target);
+        this.#sent.set(id, wanted.target);
+        size += estimatedSize(target);
+      } else if (wanted === undefined && held) {
+        delta.removedTargets.push(removedTarget(id, this.#removals.get(id)));
+        this.#sent.delete(id);
+        size += 40;
+      }
+      this.#removals.delete(id);
+      if (size > snapshotPartBudget) {
+        out.push(delta);
+        delta = this.#newDelta();
+        size = 0;
+      }
+    }
+    this.#dirty.clear();
+    if (delta.addedTargets.length > 0 || delta.removedTargets.length > 0) out.push(delta);
+    return out;
+  }
+
+  #newDelta(): AssignmentDelta {
+    const base = this.#generation;
+    this.#generation++;
+    return { generation: this.#generation, baseGeneration: base, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [] };
+  }
+}
+
+function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarget {
+  const moved = removal?.reason === 'moved';
+  return {
+    id: targetIdToBytes(id),
+    reason: moved ? RemovalReason.MOVED : RemovalReason.GONE,
+    lastSlotUnixMs: moved ? removal.lastSlotUnixMs : 0,
+  };
+}
+
+/** Splits a snapshot into parts under the size budget; the first part carries the settings. */
+function splitSnapshot(options: { generation: number; settings: FleetSettings; targets: readonly ProtoTarget[] }): AssignmentSnapshot[] {
+  const parts: AssignmentSnapshot[] = [];
+  let part: AssignmentSnapshot = { generation: options.generation, jobs: [...options.settings.jobs], remoteWrite: [...options.settings.remoteWrite], targets: [], continued: false };
+  let size = 0;
+  for (const target of options.targets) {
+    const bytes = estimatedSize(target);
+    if (size + bytes > snapshotPartBudget && part.targets.length > 0) {
+      parts.push({ ...part, continued: true });
+      part = { generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false };
+      size = 0;
+    }
+    part.targets.push(target);
+    size += bytes;
+  }
+  parts.push(part);
+  return parts;
+}

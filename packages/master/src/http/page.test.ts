@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { TargetHealthStatus } from '../fleet/status.js';
+import { FakeFleet, startStatus, worker, type RunningStatus } from './fixtures.js';
+import { escapeHtml, maxUnhealthyShown, renderStatusPage, statusPageView } from './page.js';
+
+const now = Date.UTC(2024, 0, 2, 12, 0, 0);
+
+const running: RunningStatus[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.stop();
+});
+
+async function start(config: string): Promise<RunningStatus> {
+  const status = await startStatus(config, { now: () => now });
+  running.push(status);
+  return status;
+}
+
+function down(lastError: string): TargetHealthStatus {
+  return { health: 'down', lastScrapeUnixMs: now - 15_000, lastScrapeDurationSeconds: 0.2, samplesScraped: 0, samplesPostMetricRelabeling: 0, lastError };
+}
+
+const up: TargetHealthStatus = { health: 'up', lastScrapeUnixMs: now - 5_000, lastScrapeDurationSeconds: 0.01, samplesScraped: 10, samplesPostMetricRelabeling: 10, lastError: '' };
+
+describe('the status page', () => {
+  it('shows workers, per-job health and the unhealthy targets, as plain HTML', async () => {
+    const status = await start(`
+scrape_configs:
+  - job_name: node
+    static_configs: [{targets: ['a:9100', 'b:9100', 'c:9100', 'd:9100']}]
+  - job_name: empty
+    static_configs: [{targets: ['x:1']}]
+    relabel_configs: [{action: drop, source_labels: [__address__], regex: 'x:1'}]
+`);
+    const [a, b, c] = [...status.fleet.targets('node')];
+    if (a === undefined || b === undefined || c === undefined) throw new Error('targets missing');
+    status.fleet.update(a.id, { owner: 'w-1', health: up });
+    status.fleet.update(b.id, { owner: 'w-1', health: down('connection refused') });
+    status.fleet.update(c.id, { owner: 'w-2' });
+    status.fleet.setWorkers([
+      worker({ id: 'w-1', targets: 2, cost: 20, generation: 5, ackedGeneration: 4, lastSeenUnixMs: now - 90_000 }),
+      worker({ id: 'w-2', targets: 1, cost: 0, maxTargets: 10 }),
+    ]);
+    const res = await fetch(`${status.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script|<link|src=/i);
+    expect(html).toContain('<strong>Not ready</strong>');
+    expect(html).toContain('<h2>Workers (2)</h2>');
+    expect(html).toContain('<tr><td>w-1</td><td>connected</td><td>10.0.0.9:40000</td><td>0.1.0</td><td>2</td><td>20</td><td>5 / 4</td>');
+    expect(html).toContain('1m30s ago');
+    expect(html).toContain('<td>1 / 10</td>');
+    // node: 4 targets, 1 up, 1 down, 2 unknown, 1 unassigned; empty: its one target dropped by relabeling.
+    expect(html).toContain('>node</a></td><td>4</td><td>1</td><td><span class="down">1</span></td><td>2</td><td>1</td><td>4</td><td>0</td><td>0</td><td>yes</td>');
+    expect(html).toContain('>empty</a></td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>1</td><td>0</td><td>yes</td>');
+    expect(html).toContain('<h2>Unhealthy targets (1)</h2>');
+    expect(html).toContain(`<a href="/api/v1/targets/${b.id}">b:9100</a></td><td>http://b:9100/metrics</td><td>w-1</td>`);
+    expect(html).toContain('<span class="error">connection refused</span>');
+
+    status.fleet.isReady = true;
+    expect(await (await fetch(`${status.url}/`)).text()).toContain('<p>Ready.');
+  });
+
+  it('escapes every value it shows', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    const status = await start(`
+scrape_configs:
+  - job_name: '<b>job</b>'
+    static_configs: [{targets: ['${hostile}:80']}]
+`);
+    const [target] = [...status.fleet.targets()];
+    if (target === undefined) throw new Error('no target');
+    status.fleet.update(target.id, { owner: 'w"1\'&', health: down('<script>alert("x")</script>') });
+    status.fleet.setWorkers([worker({ id: 'w"1\'&', address: '<i>addr</i>', softwareVersion: '<u>v</u>' })]);
+    const html = await (await fetch(`${status.url}/`)).text();
+    expect(html).not.toMatch(/<(script|img|b>|i>|u>)/);
+    for (const text of [hostile, '<b>job</b>', '<script>alert("x")</script>', 'w"1\'&', '<i>addr</i>', '<u>v</u>']) expect(html).toContain(escapeHtml(text));
+    expect(html).toContain(`href="/api/v1/targets?scrapePool=${escapeHtml(encodeURIComponent('<b>job</b>'))}"`);
+  });
+
+  it('shows no configuration secret anywhere', async () => {
+    const status = await start(`
+scrape_configs:
+  - job_name: secured
+    basic_auth: {username: scraper, password: pa55-not-for-eyes}
+    static_configs: [{targets: ['a:9100']}]
+`);
+    const [target] = [...status.fleet.targets()];
+    for (const path of ['/', '/api/v1/targets', `/api/v1/targets/${target?.id ?? ''}`, '/api/v1/workers']) {
+      const res = await fetch(`${status.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).not.toContain('pa55-not-for-eyes');
+    }
+  });
+});
+
+describe('statusPageView', () => {
+  it(`lists at most ${maxUnhealthyShown} unhealthy targets, by job in config order, and counts them all`, async () => {
+    const status = await start(`
+scrape_configs:
+  - job_name: zeta
+    static_configs: [{targets: [${Array.from({ length: 80 }, (_, i) => `'z${i}:1'`).join(', ')}]}]
+  - job_name: alpha
+    static_configs: [{targets: [${Array.from({ length: 70 }, (_, i) => `'a${i}:1'`).join(', ')}]}]
+`);
+    for (const t of [...status.fleet.targets()]) status.fleet.update(t.id, { health: down(`failed ${t.labels.get('instance') ?? ''}`) });
+    const view = statusPageView({ fleet: status.fleet, discovery: status.discovery }, now);
+    expect(view.unhealthyTotal).toBe(150);
+    expect(view.unhealthy).toHaveLength(maxUnhealthyShown);
+    expect(view.unhealthy.filter((t) => t.job === 'zeta')).toHaveLength(80);
+    expect(view.unhealthy.map((t) => t.job).indexOf('alpha')).toBe(80);
+    expect(renderStatusPage(view)).toContain(`<h2>Unhealthy targets (first ${maxUnhealthyShown} of 150)</h2>`);
+  });
+
+  it('renders an empty fleet', () => {
+    const fleet = new FakeFleet();
+    const html = renderStatusPage(statusPageView({ fleet, discovery: { jobs: () => [], discovered: () => [] } }, now));
+    expect(html).toContain('<p>No workers.</p>');
+    expect(html).toContain('<p>No scrape jobs.</p>');
+    expect(html).toContain('<h2>Unhealthy targets (0)</h2>\n<p>None.</p>');
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The master process, assembled: discovery (static, file, Kubernetes with one shared list/watch per resource) feeds
+ * the fleet, the fleet assigns targets to the workers connected over gRPC, and an HTTP server shows it all.
+ */
+import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
+import type { KubernetesSDConfig, PrometheusConfig } from '@promfleet/model';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { DiscoveryManager } from './discovery/manager.js';
+import { DiscoveryMetrics } from './discovery/metrics.js';
+import { ApiClient, RateLimiter, errorMessage } from './discovery/kubernetes/client.js';
+import { kubeConnection } from './discovery/kubernetes/connection.js';
+import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
+import { connectionOf } from './discovery/kubernetes/watches.js';
+import { Fleet, type FleetOptions } from './fleet/fleet.js';
+import { FleetMetrics } from './fleet/metrics.js';
+import { FleetGrpcServer } from './fleet/server.js';
+import { StatusServer } from './http/status-server.js';
+
+/** A log record: a level, a message and a few fields (never secrets). */
+export type MasterLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
+
+/** Options of {@link startMaster}. */
+export interface MasterOptions {
+  readonly config: PrometheusConfig;
+  /** HTTP status and metrics address (host:port; port 0 picks one). */
+  readonly webListenAddress: string;
+  /** Fleet protocol address (host:port; port 0 picks one). */
+  readonly grpcListenAddress: string;
+  /** A kubeconfig to use for kubernetes_sd_configs that name neither api_server nor kubeconfig_file. */
+  readonly kubeconfig?: string;
+  /** The namespace the master runs in, for `own_namespace`. */
+  readonly ownNamespace?: string;
+  /** The fleet's settings (grace period, limits, ...); masterId and softwareVersion are required. */
+  readonly fleet: FleetOptions;
+  /** Discovery throttle; 1 s by default (Prometheus' updatert). */
+  readonly discoveryThrottleMs?: number;
+  readonly log: MasterLog;
+}
+
+/** A running master. */
+export interface RunningMaster {
+  readonly webPort: number;
+  readonly grpcPort: number;
+  readonly fleet: Fleet;
+  readonly registry: Registry;
+  /** Stops serving and discovery; workers keep scraping and reconnect to the next master. */
+  stop(): Promise<void>;
+}
+
+/** Starts a master: binds both servers, then runs discovery until {@link RunningMaster.stop}. */
+export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
+  const { config, log } = options;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const discoveryMetrics = new DiscoveryMetrics(registry);
+  const fleetMetrics = new FleetMetrics(registry);
+  const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
+  const throttleMs = options.discoveryThrottleMs ?? 1_000;
+
+  const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
+  if (kubernetes !== undefined) discoveryMetrics.track(kubernetes);
+  const discovery = new DiscoveryManager({
+    config,
+    ...(kubernetes === undefined ? {} : { kubernetes }),
+    throttleMs,
+    onFileError: (file, err) => log('warn', 'file_sd: keeping the last good targets', { file, err: err.message }),
+    onInternalError: (job, err) => log('error', 'target could not be built (a bug, please report)', { job, err: errorMessage(err) }),
+  });
+
+  const fleet = new Fleet({ ...options.fleet, observer: fleetObserver(fleetMetrics.observer, log) });
+  fleetMetrics.track(fleet);
+  fleet.configure({
+    jobs: config.scrapeConfigs.map((job) => scrapeJobToProto(job)),
+    remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
+  });
+
+  const grpc = new FleetGrpcServer({ fleet });
+  const status = new StatusServer({ fleet, discovery, registry });
+  let grpcPort: number;
+  let webPort: number;
+  try {
+    grpcPort = await grpc.listen(options.grpcListenAddress);
+    webPort = (await status.listen(options.webListenAddress)).port;
+  } catch (err) {
+    await Promise.allSettled([grpc.close(), status.close()]);
+    throw err;
+  }
+  fleet.start();
+  const controller = new AbortController();
+  const running = discovery.run(controller.signal, (changed) => {
+    discoveryMetrics.updateJobs(changed);
+    fleet.updateJobs(changed);
+  });
+  log('info', 'master started', { web: webPort, grpc: grpcPort, jobs: config.scrapeConfigs.length });
+  return {
+    webPort,
+    grpcPort,
+    fleet,
+    registry,
+    async stop() {
+      fleet.stop();
+      controller.abort();
+      await Promise.allSettled([running, grpc.close(), status.close()]);
+      log('info', 'master stopped');
+    },
+  };
+}
+
+function needsKubernetes(config: PrometheusConfig): boolean {
+  return config.scrapeConfigs.some((job) => job.kubernetesSdConfigs.length > 0);
+}
+
+/** One API client per connection key (API server and credentials), shared by every watch that uses it. */
+function kubernetesDiscovery(context: { options: MasterOptions; userAgent: string; metrics: DiscoveryMetrics; throttleMs: number }): KubernetesDiscovery {
+  const { options, userAgent, metrics } = context;
+  const sdConfigs = new Map<string, KubernetesSDConfig>();
+  for (const job of options.config.scrapeConfigs) for (const sd of job.kubernetesSdConfigs) sdConfigs.set(connectionOf(sd), sd);
+  return new KubernetesDiscovery({
+    clientFor: (key) => {
+      const sd = sdConfigs.get(key);
+      if (sd === undefined) throw new Error(`no kubernetes_sd_config for connection ${key}`);
+      const useFlag = key === 'in-cluster' && options.kubeconfig !== undefined;
+      const connection = kubeConnection(useFlag ? { ...sd, kubeconfigFile: options.kubeconfig } : sd, { userAgent });
+      // client-go's defaults: 5 requests/s, bursts of 10, per connection.
+      return new ApiClient(connection, new RateLimiter(5, 10), metrics.onRequest);
+    },
+    ...(options.ownNamespace === undefined ? {} : { ownNamespace: options.ownNamespace }),
+    throttleMs: context.throttleMs,
+    observer: {
+      ...metrics.observer,
+      watchFailed: (watch, reason) => options.log('warn', 'kubernetes watch failed; retrying', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason }),
+    },
+  });
+}
+
+/** Logs membership events besides counting them. */
+function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, log: MasterLog): NonNullable<FleetOptions['observer']> {
+  return {
+    ...metrics,
+    refused: (reason, workerId) => {
+      metrics.refused?.(reason, workerId);
+      log('warn', 'worker refused', { worker: workerId, reason });
+    },
+    disconnected: (reason, workerId) => {
+      metrics.disconnected?.(reason, workerId);
+      log('warn', 'worker disconnected', { worker: workerId, reason });
+    },
+    memberLeft: (workerId, cause) => {
+      metrics.memberLeft?.(workerId, cause);
+      log('info', 'worker left the fleet', { worker: workerId, cause });
+    },
+    settled: (assigned) => {
+      metrics.settled?.(assigned);
+      log('info', 'assignment settled', { assigned });
+    },
+  };
+}

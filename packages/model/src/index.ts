@@ -7,12 +7,14 @@ export {
   compareLabelNames,
   formatLabels,
   isValidLabelName,
+  isWellFormedUtf16,
   labelsFromObject,
   labelsToObject,
   sortedLabelNames,
   type Labels,
   type NameValidationScheme,
 } from './labels.js';
+export { ListenAddressError, parseListenAddress } from './address.js';
 export { DurationError, formatDuration, parseDuration } from './duration.js';
 export { Re2Regex, RegexSyntaxError } from './regex.js';
 export {

@@ -223,6 +223,11 @@ describe('notices for what promfleet accepts but does not act on', () => {
     [y('scrape_configs:', '  - job_name: a', '    oauth2: {client_id: i, client_secret: s, token_url: http://t/}'), ['p.yml:3: scrape_configs[0].oauth2: accepted but not acted on by promfleet']],
     [y('remote_write:', '  - url: http://x/', '    sigv4: {region: eu}'), ['p.yml:3: remote_write[0].sigv4: accepted but not acted on by promfleet']],
     [
+      y('scrape_configs:', '  - job_name: a', '    scrape_protocols: [PrometheusProto, PrometheusText0.0.4]'),
+      ['p.yml:3: scrape_configs[0].scrape_protocols: accepted but not acted on by promfleet: PrometheusProto (workers read the text formats and do not ask for protobuf)'],
+    ],
+    [y('remote_write:', '  - url: http://x/', '    round_robin_dns: true', '    metadata_config: {send: false}'), ['p.yml:3: remote_write[0].round_robin_dns: accepted but not acted on by promfleet', 'p.yml:4: remote_write[0].metadata_config: accepted but not acted on by promfleet']],
+    [
       y('scrape_configs:', '  - job_name: a', '    kubernetes_sd_configs:', '      - {role: pod, api_server: "https://k", oauth2: {client_id: i, token_url: "http://t"}}'),
       ['p.yml:4: scrape_configs[0].kubernetes_sd_configs[0].oauth2: accepted but not acted on by promfleet'],
     ],

@@ -122,6 +122,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   const parsedGlobal = parseSection(report, { schema: schemas.global, value: root['global'] ?? {}, path: ['global'] });
   const global = parsedGlobal ?? defaultGlobalConfig();
   noticeUnused(report, root['global'], { path: ['global'], keys: passiveGlobalKeys });
+  noticeProtobuf(report, root['global'], ['global']);
 
   const scrapeConfigs = parseScrapeConfigs(report, { root, schemas, global, globalValid: parsedGlobal !== undefined });
   const remoteWrite = parseRemoteWrite(report, { root, schemas, global });
@@ -180,6 +181,7 @@ function parseScrapeConfigs(report: Reporter, { root, schemas, global, globalVal
     const scheme = jobNameValidation(entry, global);
     const draft = parseSection(report, { schema: schemas.scrape(scheme), value: entry, path });
     noticeUnused(report, entry, { path, keys: passiveScrapeKeys });
+    noticeProtobuf(report, entry, path);
     const sdConfigs = isMapping(entry) ? entry['kubernetes_sd_configs'] : undefined;
     if (Array.isArray(sdConfigs)) {
       sdConfigs.forEach((sd: unknown, j) => {
@@ -304,6 +306,14 @@ const passiveRemoteWriteKeys: Readonly<Record<string, PassiveRule>> = {
   round_robin_dns: 'true',
   proxy_connect_header: 'present',
 };
+
+/** promfleet reads the text formats only, so its workers never ask for the protobuf format (`PrometheusProto`). */
+function noticeProtobuf(report: Reporter, section: unknown, path: Path): void {
+  const protocols = isMapping(section) ? section['scrape_protocols'] : undefined;
+  if (Array.isArray(protocols) && protocols.includes('PrometheusProto')) {
+    report.notice([...path, 'scrape_protocols'], `${NOT_ACTED_ON}: PrometheusProto (workers read the text formats and do not ask for protobuf)`);
+  }
+}
 
 interface NoticeInput {
   readonly path: Path;

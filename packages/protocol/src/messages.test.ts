@@ -128,6 +128,7 @@ const nodesJob: ScrapeJob = {
     enableHttp2: true,
     headers: new Map([['X-Scope', { values: ['cluster-a'], secrets: ['s3cr3t'], files: ['/etc/promfleet/tenant'] }]]),
   },
+  forcedError: '',
 };
 
 const mimir: RemoteWriteEndpoint = {

@@ -265,7 +265,8 @@ function relabelRulesFromProto(
  * Converts a scrape job to the `ScrapeJob` a worker needs: everything that shapes a scrape, its limits, metric
  * relabeling and the HTTP client, with every default and global inheritance already applied by the loader.
  * Discovery (`static_configs`, `file_sd_configs`, `kubernetes_sd_configs`), target relabeling (`relabel_configs`)
- * and the master-side limits (`target_limit`, `keep_dropped_targets`) stay on the master and are not sent.
+ * and the master-side limits (`target_limit`, `keep_dropped_targets`) stay on the master and are not sent;
+ * `forced_error` is empty here: the master sets it while the job is over its target_limit.
  *
  * @throws SettingsEncodeError if a value does not fit its wire field (an interval or limit above 2^32-1).
  */
@@ -295,6 +296,7 @@ export function scrapeJobToProto(job: ScrapeConfig): ScrapeJob {
     metricNameEscapingScheme: escapingToProto[job.metricNameEscapingScheme],
     metricRelabelConfigs: job.metricRelabelConfigs.map(relabelRuleToProto),
     httpClient: httpClientToProto(job.httpClient),
+    forcedError: '',
   };
 }
 

@@ -550,7 +550,17 @@ export interface ScrapeJob {
   /** metric_relabel_configs, applied in order to every scraped series. */
   metricRelabelConfigs: RelabelRule[];
   /** The HTTP client settings used to scrape the job's targets. */
-  httpClient?: HttpClient | undefined;
+  httpClient?:
+    | HttpClient
+    | undefined;
+  /**
+   * An error that replaces every scrape of the job's targets while set, as Prometheus'
+   * forced error of a scrape pool: the worker does not scrape them and reports `up` 0
+   * with this error. The master sets it while the job has more targets than its
+   * target_limit ("target_limit exceeded (number of targets: N, limit: L)"). Empty
+   * normally.
+   */
+  forcedError: string;
 }
 
 export interface ScrapeJob_ParamsEntry {
@@ -2329,6 +2339,7 @@ function createBaseScrapeJob(): ScrapeJob {
     metricNameEscapingScheme: 0,
     metricRelabelConfigs: [],
     httpClient: undefined,
+    forcedError: "",
   };
 }
 
@@ -2400,6 +2411,9 @@ export const ScrapeJob: MessageFns<ScrapeJob> = {
     }
     if (message.httpClient !== undefined) {
       HttpClient.encode(message.httpClient, writer.uint32(170).fork()).join();
+    }
+    if (message.forcedError !== "") {
+      writer.uint32(178).string(message.forcedError);
     }
     return writer;
   },
@@ -2598,6 +2612,14 @@ export const ScrapeJob: MessageFns<ScrapeJob> = {
             message.httpClient = HttpClient.decode(reader, reader.uint32());
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.forcedError = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2646,6 +2668,7 @@ export const ScrapeJob: MessageFns<ScrapeJob> = {
     message.httpClient = (object.httpClient !== undefined && object.httpClient !== null)
       ? HttpClient.fromPartial(object.httpClient)
       : undefined;
+    message.forcedError = object.forcedError ?? "";
     return message;
   },
 };

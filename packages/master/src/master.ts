@@ -128,7 +128,13 @@ function kubernetesDiscovery(context: { options: MasterOptions; userAgent: strin
     throttleMs: context.throttleMs,
     observer: {
       ...metrics.observer,
-      watchFailed: (watch, reason) => options.log('warn', 'kubernetes watch failed; retrying', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason }),
+      watchRestarted: (watch, reason, error) => {
+        metrics.observer.watchRestarted?.(watch, reason, error);
+        // A server that ends a watch is routine; a failure is worth a line (rate-limited by the reflector's backoff).
+        if (error !== undefined) options.log('warn', 'kubernetes list/watch failed; retrying with backoff', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason, err: error });
+      },
+      watchFailed: (watch, reason) => options.log('error', 'kubernetes watch cannot start; its jobs stay unsynced', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason }),
+      groupFailed: (source, error) => options.log('error', 'building a target group failed (a bug, please report)', { source, err: error }),
     },
   });
 }

@@ -25,6 +25,12 @@ export interface JobTargets {
    * must not treat a target missing from an unsynced job as gone (for example, must not write staleness markers).
    */
   readonly synced: boolean;
+  /**
+   * The targets added to and removed from `targets` since the previous update, so a consumer pays for the change,
+   * not for the job's size. Valid during the update callback only: they start over after it returns.
+   */
+  readonly added: ReadonlySet<TargetId>;
+  readonly removed: ReadonlySet<TargetId>;
 }
 
 /** Options of {@link DiscoveryManager}. */
@@ -107,6 +113,8 @@ class JobState implements JobTargets {
   readonly #results = new Map<string, GroupOutcomes>();
   readonly #refs = new Map<TargetId, number>();
   readonly targets = new Map<TargetId, Target>();
+  readonly added = new Set<TargetId>();
+  readonly removed = new Set<TargetId>();
   discovered = 0;
   dropped = 0;
   invalid = 0;
@@ -174,7 +182,9 @@ class JobState implements JobTargets {
       if (n === 0) {
         this.#refs.delete(outcome);
         this.targets.delete(outcome);
+        if (!this.added.delete(outcome)) this.removed.add(outcome);
       } else {
+        if (n === 1 && delta === 1 && !this.removed.delete(outcome)) this.added.add(outcome);
         this.#refs.set(outcome, n);
       }
     }
@@ -250,6 +260,10 @@ export class DiscoveryManager {
       const jobs = [...changed];
       changed.clear();
       onUpdate(jobs);
+      for (const job of jobs) {
+        job.added.clear();
+        job.removed.clear();
+      }
     };
     const schedule = () => {
       if (timer !== undefined || signal.aborted) return;

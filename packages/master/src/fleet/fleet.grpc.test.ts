@@ -10,6 +10,7 @@ import { scrapeJobToProto } from '@promfleet/protocol';
 import { AssignmentClient, type AssignmentChange } from '@promfleet/worker';
 import type { JobTargets } from '../discovery/manager.js';
 import { Fleet } from './fleet.js';
+import { JobFeed } from './fixtures.js';
 import { FleetGrpcServer } from './server.js';
 
 const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    scrape_interval: 5s\n', { file: 'g.yml' });
@@ -23,10 +24,9 @@ function makeTarget(i: number): Target {
   return result.target;
 }
 
+const feed = new JobFeed(job);
 function jobTargets(targets: Iterable<Target>): JobTargets {
-  const map = new Map<TargetId, Target>();
-  for (const t of targets) map.set(t.id, t);
-  return { job, targets: map, discovered: map.size, dropped: 0, invalid: 0, synced: true };
+  return feed.update(targets);
 }
 
 /** A deterministic PRNG, so a failure reproduces. */

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { buildTarget, parseConfig, type ScrapeConfig, type Target, type TargetId } from '@promfleet/model';
 import {
   PROTOCOL_VERSION,
+  scrapeJobToProto,
   RefusalReason,
   RemovalReason,
   targetIdFromBytes,
@@ -13,6 +14,7 @@ import {
 } from '@promfleet/protocol';
 import type { JobTargets } from '../discovery/manager.js';
 import { Fleet, type FleetOptions, type WorkerSession } from './fleet.js';
+import { JobFeed } from './fixtures.js';
 
 const config = (() => {
   const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    scrape_interval: 10s\n', { file: 't.yml' });
@@ -27,8 +29,14 @@ function makeTarget(i: number): Target {
   return result.target;
 }
 
+/** The job's feed in the current test: each update says what changed since the one before. */
+let feed = new JobFeed(job);
+beforeEach(() => {
+  feed = new JobFeed(job);
+});
+
 function jobTargets(targets: readonly Target[], synced = true): JobTargets {
-  return { job, targets: new Map(targets.map((t) => [t.id, t])), discovered: targets.length, dropped: 0, invalid: 0, synced };
+  return feed.update(targets, { synced });
 }
 
 /** A session that records what the fleet sends; `full` makes it report a full buffer. */
@@ -323,5 +331,32 @@ describe('Fleet assignment', () => {
     await tick();
     expect(a.deltas().at(-1)?.removedTargets).toEqual([{ id: targetIdToBytes((targets[0] as Target).id), reason: RemovalReason.GONE, lastSlotUnixMs: 0 }]);
     expect(fleet.target((targets[0] as Target).id)).toBeUndefined();
+  });
+});
+
+describe('Fleet target_limit', () => {
+  it('tells every worker that the job is over its target_limit, and that it is back under it', async () => {
+    const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    target_limit: 2\n', { file: 'l.yml' });
+    if (!parsed.ok) throw new Error('config');
+    const limited = parsed.config.scrapeConfigs[0] as ScrapeConfig;
+    const limitedFeed = new JobFeed(limited);
+    const fleet = newFleet();
+    fleet.configure({ jobs: [scrapeJobToProto(limited)], remoteWrite: [] });
+    fleet.start();
+    const targets = [1, 2, 3].map(makeTarget);
+    fleet.updateJobs([limitedFeed.update(targets)]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    expect(a.snapshots()[0]?.jobs.map((j) => j.forcedError)).toEqual(['target_limit exceeded (number of targets: 3, limit: 2)']);
+    // The targets stay assigned: they resume where they are once the job is under its limit.
+    expect(a.held().size).toBe(3);
+    ack(fleet, a);
+    fleet.updateJobs([limitedFeed.update(targets.slice(0, 2))]);
+    await tick();
+    const delta = a.deltas().at(-1);
+    expect(delta?.upsertedJobs.map((j) => [j.name, j.forcedError])).toEqual([['node', '']]);
+    expect(delta?.removedTargets).toHaveLength(1);
   });
 });

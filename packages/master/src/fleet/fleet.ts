@@ -176,7 +176,10 @@ export class Fleet implements FleetStatusSource {
 
   // ---- discovery ----------------------------------------------------------------------------------------------
 
-  /** Applies the jobs whose targets changed (DiscoveryManager.run's callback). */
+  /**
+   * Applies the jobs whose targets changed (DiscoveryManager.run's callback). Costs what changed: each job's
+   * `added` and `removed`, not its size.
+   */
   updateJobs(changed: readonly JobTargets[]): void {
     const upsert = new Map<TargetId, number>();
     const remove: TargetId[] = [];
@@ -184,22 +187,47 @@ export class Fleet implements FleetStatusSource {
     for (const job of changed) {
       const name = job.job.jobName;
       this.#synced.set(name, job.synced);
-      const previous = this.#jobIds.get(name) ?? new Set<TargetId>();
-      const current = new Set<TargetId>();
-      for (const [id, target] of job.targets) {
-        current.add(id);
-        if (this.#targets.has(id)) continue;
+      let ids = this.#jobIds.get(name);
+      if (ids === undefined) {
+        ids = new Set();
+        this.#jobIds.set(name, ids);
+      }
+      for (const id of job.removed) {
+        if (ids.delete(id)) remove.push(id);
+      }
+      for (const id of job.added) {
+        const target = job.targets.get(id);
+        if (target === undefined || ids.has(id)) continue;
+        ids.add(id);
         const cost = this.#defaultCost(name);
         this.#targets.set(id, { target, intervalMs: intervalOf(target), owner: undefined, firstSlotUnixMs: 0, sinceUnixMs: now, history: [], health: undefined, cost, reported: false });
         upsert.set(id, cost);
       }
-      for (const id of previous) if (!current.has(id)) remove.push(id);
-      this.#jobIds.set(name, current);
     }
+    for (const job of changed) this.#checkTargetLimit(job);
     if (upsert.size === 0 && remove.length === 0) return;
     const changes = this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
     this.#apply(changes);
     for (const id of remove) this.#forget(id);
+  }
+
+  /**
+   * Prometheus' target_limit: a scrape pool with more targets than the limit scrapes none of them, and each reports
+   * `up` 0 with the error (`scrapePool.sync` sets a forced error on every loop). The master counts the job's
+   * targets and tells every worker through the job's `forced_error`; the targets stay assigned, so they resume
+   * where they are once the job is back under its limit.
+   */
+  #checkTargetLimit(job: JobTargets): void {
+    const limit = job.job.targetLimit;
+    const count = this.#jobIds.get(job.job.jobName)?.size ?? 0;
+    const forcedError = limit > 0 && count > limit ? `target_limit exceeded (number of targets: ${count}, limit: ${limit})` : '';
+    const index = this.#settings.jobs.findIndex((j) => j.name === job.job.jobName);
+    const current = this.#settings.jobs[index];
+    if (current === undefined || current.forcedError === forcedError) return;
+    const updated = { ...current, forcedError };
+    this.#settings = { ...this.#settings, jobs: this.#settings.jobs.map((j, i) => (i === index ? updated : j)) };
+    for (const m of this.#members.values()) m.outbox.upsertJob(updated);
+    this.#scheduleFlush();
   }
 
   #defaultCost(job: string): number {

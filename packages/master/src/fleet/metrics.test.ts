@@ -4,6 +4,7 @@ import { buildTarget, parseConfig } from '@promfleet/model';
 import { PROTOCOL_VERSION, type MasterMessage } from '@promfleet/protocol';
 import { promtoolCheckMetrics } from '@promfleet/testkit';
 import { Fleet, type WorkerSession } from './fleet.js';
+import { JobFeed } from './fixtures.js';
 import { FleetMetrics } from './metrics.js';
 
 const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    static_configs: [{targets: [a:1, b:1, c:1]}]\n', { file: 'm.yml' });
@@ -30,7 +31,7 @@ describe('FleetMetrics', () => {
     metrics.track(f);
     f.configure({ jobs: [], remoteWrite: [] });
     f.start();
-    f.updateJobs([{ job, targets: new Map(targets.map((t) => [t.id, t])), discovered: 3, dropped: 0, invalid: 0, synced: true }]);
+    f.updateJobs([new JobFeed(job).update(targets)]);
     const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [] };
     f.accept(session('a:1'), hello);
     f.accept(session('b:1'), hello);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { targetId, type Target } from '@promfleet/model';
-import { AssignmentDelta, AssignmentSnapshot, MAX_MESSAGE_BYTES, RemovalReason, targetIdFromBytes } from '@promfleet/protocol';
+import { AssignmentDelta, AssignmentSnapshot, MAX_MESSAGE_BYTES, RemovalReason, targetIdFromBytes, type ScrapeJob } from '@promfleet/protocol';
 import { WorkerOutbox } from './outbox.js';
 
 function target(i: number, padding = 0): Target {
@@ -55,6 +55,20 @@ describe('WorkerOutbox', () => {
     outbox.remove(a.id, { reason: 'moved', lastSlotUnixMs: 789 });
     const [delta] = outbox.deltas();
     expect(delta?.removedTargets.map((r) => [targetIdFromBytes(r.id), r.reason, r.lastSlotUnixMs])).toEqual([[a.id, RemovalReason.MOVED, 789]]);
+    // The changes that cancelled out used no generation: this delta applies to the snapshot the worker holds.
+    expect([delta?.baseGeneration, delta?.generation]).toEqual([42, 43]);
+  });
+
+  it('carries changed job settings in the next delta, before its targets', () => {
+    const outbox = new WorkerOutbox();
+    outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
+    outbox.upsertJob({ name: 'node', forcedError: 'first' } as ScrapeJob);
+    outbox.upsertJob({ name: 'node', forcedError: 'second' } as ScrapeJob);
+    expect(outbox.hasChanges).toBe(true);
+    const [delta, ...rest] = outbox.deltas();
+    expect(rest).toEqual([]);
+    expect(delta).toEqual(expect.objectContaining({ baseGeneration: 1, generation: 2, addedTargets: [], upsertedJobs: [{ name: 'node', forcedError: 'second' }] }));
+    expect(outbox.hasChanges).toBe(false);
   });
 
   it('ignores acks of generations never sent and acks older than the newest', () => {

@@ -47,6 +47,8 @@ export class WorkerOutbox {
   readonly #sent = new Map<TargetId, Target>();
   readonly #removals = new Map<TargetId, Removal>();
   readonly #dirty = new Set<TargetId>();
+  /** Jobs whose settings changed since the last message, by name. */
+  readonly #jobs = new Map<string, ScrapeJob>();
   #generation = 0;
   #acked = 0;
   /** Whether the stream has had its first assignment message; until then, changes only accumulate. */
@@ -69,7 +71,7 @@ export class WorkerOutbox {
 
   /** Whether a delta is waiting to be sent. */
   get hasChanges(): boolean {
-    return this.#started && this.#dirty.size > 0;
+    return this.#started && (this.#dirty.size > 0 || this.#jobs.size > 0);
   }
 
   /** The targets the master wants the worker to scrape. */
@@ -89,6 +91,11 @@ export class WorkerOutbox {
     if (!this.#wanted.delete(id)) return;
     this.#removals.set(id, removal);
     this.#dirty.add(id);
+  }
+
+  /** A job's settings changed: the next delta carries them (a later change of the same job replaces this one). */
+  upsertJob(job: ScrapeJob): void {
+    this.#jobs.set(job.name, job);
   }
 
   /** Records a cumulative acknowledgement; acks of generations never sent or older than the last are ignored. */
@@ -120,6 +127,7 @@ export class WorkerOutbox {
   snapshot(options: { settings: FleetSettings; heldGeneration: number; held: ReadonlyMap<TargetId, Target> }): AssignmentSnapshot[] {
     this.#sent.clear();
     this.#dirty.clear();
+    this.#jobs.clear();
     for (const [id, target] of options.held) {
       if (this.#wanted.has(id)) continue;
       this.#sent.set(id, target);
@@ -141,14 +149,23 @@ export class WorkerOutbox {
   }
 
   /**
-   * The next delta, or undefined when nothing changed. Large changes are split: each returned delta has its own
-   * generation, based on the one before.
+   * The deltas that bring the worker to what is wanted now; none when nothing changed (changes that cancelled out
+   * included). Large changes are split: each delta has its own generation, based on the one before.
    */
   deltas(): AssignmentDelta[] {
     if (!this.hasChanges) return [];
     const out: AssignmentDelta[] = [];
-    let delta = this.#newDelta();
+    // Settings first: the worker upserts jobs before it adds targets.
+    let delta = emptyDelta([...this.#jobs.values()]);
+    this.#jobs.clear();
     let size = 0;
+    const push = () => {
+      if (delta.addedTargets.length === 0 && delta.removedTargets.length === 0 && delta.upsertedJobs.length === 0) return;
+      // A generation is used only by a delta that is sent: the next delta's base must be one the worker got.
+      delta.baseGeneration = this.#generation;
+      delta.generation = ++this.#generation;
+      out.push(delta);
+    };
     for (const id of this.#dirty) {
       const wanted = this.#wanted.get(id);
       const held = this.#sent.has(id);
@@ -164,21 +181,19 @@ export class WorkerOutbox {
       }
       this.#removals.delete(id);
       if (size > snapshotPartBudget) {
-        out.push(delta);
-        delta = this.#newDelta();
+        push();
+        delta = emptyDelta([]);
         size = 0;
       }
     }
     this.#dirty.clear();
-    if (delta.addedTargets.length > 0 || delta.removedTargets.length > 0) out.push(delta);
+    push();
     return out;
   }
+}
 
-  #newDelta(): AssignmentDelta {
-    const base = this.#generation;
-    this.#generation++;
-    return { generation: this.#generation, baseGeneration: base, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [] };
-  }
+function emptyDelta(upsertedJobs: ScrapeJob[]): AssignmentDelta {
+  return { generation: 0, baseGeneration: 0, upsertedJobs, removedJobs: [], addedTargets: [], removedTargets: [] };
 }
 
 function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarget {

@@ -48,6 +48,36 @@ describe('kubeConnection', () => {
     expect(seen[0]?.['accept-encoding']).toBe('gzip');
   });
 
+  it('reaches a plain-http server named in a kubeconfig (a local proxy), with the kubeconfig\'s token', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"kind":"PodList","metadata":{"resourceVersion":"1"},"items":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-conn-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'kubeconfig');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await writeFile(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "' + url + '"}}]',
+        'users: [{name: u, user: {token: kube-token}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u}}]',
+        'current-context: x',
+        '',
+      ].join('\n'),
+    );
+    const client = new ApiClient(kubeConnection(sd({ kubeconfig_file: file }), { userAgent: 't' }), new RateLimiter(100, 100));
+    await client.list('/api/v1/pods', { resource: 'pods', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
+    expect(seen.map((h) => h.authorization)).toEqual(['Bearer kube-token']);
+  });
+
   it('names an unreadable credentials file without reading anything into the error', async () => {
     const connection = kubeConnection(sd({ api_server: 'http://127.0.0.1:9', authorization: { credentials_file: '/nonexistent/token' } }), { userAgent: 't' });
     await expect(connection.requestOptions()).rejects.toThrow('cannot read /nonexistent/token: ENOENT');

@@ -34,6 +34,18 @@ export function kubeConnection(config: KubernetesSDConfig, options: { userAgent:
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error(`no current cluster in ${config.kubeconfigFile ?? 'the in-cluster configuration'}`);
   let agent: { key: string; agent: Agent } | undefined;
+  // A kubeconfig may name a plain-http server (a local proxy, `kubectl proxy`), which kubectl accepts. client-node
+  // refuses one unless TLS verification is switched off, which means nothing without TLS: switch it off for that
+  // cluster, and use a plain agent.
+  const plainAgent = cluster.server.startsWith('http:') ? new HttpAgent({ keepAlive: true }) : undefined;
+  if (plainAgent !== undefined) {
+    kc.loadFromOptions({
+      clusters: kc.clusters.map((c) => (c.name === cluster.name ? { ...c, skipTLSVerify: true } : c)),
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
+  }
   return {
     server: cluster.server,
     userAgent: options.userAgent,
@@ -42,6 +54,7 @@ export function kubeConnection(config: KubernetesSDConfig, options: { userAgent:
       // CA and client certificate stay the same, so connections are reused.
       const opts: RequestOptions = {};
       await kc.applyToHTTPSOptions(opts);
+      if (plainAgent !== undefined) return { headers: opts.headers, agent: plainAgent };
       const key = JSON.stringify([opts.ca, opts.cert, opts.key, opts.rejectUnauthorized]);
       if (agent?.key !== key) {
         agent?.agent.destroy();

@@ -33,8 +33,8 @@ describe('promfleet binary', () => {
     expect(r).toEqual({ code: 0, stdout: expect.stringMatching(/^promfleet \d+\.\d+\.\d+\n$/) as unknown, stderr: '' });
   });
 
-  it('runs the demo on the shipped example', async () => {
-    const r = await promfleet(['demo']);
+  it('runs the offline demo on the shipped example', async () => {
+    const r = await promfleet(['demo', '--offline']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('examples/prometheus.yml: valid: 5 scrape configs, 1 remote_write endpoint');
@@ -50,6 +50,21 @@ describe('promfleet binary', () => {
     const jobsWithTargets = new Set(lines.filter((l) => l.labels !== null).map((l) => l.job));
     expect(jobsWithTargets).toEqual(new Set(['kubernetes-pods', 'kubernetes-service-endpoints', 'kubernetes-nodes', 'node']));
     expect(lines.filter((l) => l.job === 'kubernetes-services').map((l) => l.labels)).toEqual([null, null]);
+  });
+
+  it('parses an exposition from stdin into JSON lines', async () => {
+    const exposition = '# TYPE http_requests_total counter\nhttp_requests_total{code="200"} 1027 1700000000000\nup{"my.label"="x"} NaN\n';
+    const r = await promfleet(['parse'], exposition);
+    expect(r).toEqual({
+      code: 0,
+      stdout:
+        '{"type":"http_requests_total","kind":"counter"}\n' +
+        '{"name":"http_requests_total","labels":{"code":"200"},"value":1027,"timestampMs":1700000000000}\n' +
+        '{"name":"up","labels":{"my.label":"x"},"value":"NaN","timestampMs":null}\n',
+      stderr: '',
+    });
+    const bad = await promfleet(['parse', '--format', 'openmetrics'], 'up 1\n');
+    expect(bad).toEqual({ code: 1, stdout: '{"name":"up","labels":{},"value":1,"timestampMs":null}\n', stderr: 'stdin:2: data does not end with # EOF\n' });
   });
 
   describe('bad input: a clear message, a non-zero exit, never a stack trace', () => {

@@ -1,20 +1,28 @@
 /**
- * deploy/: the master's Kubernetes manifest and the image, checked against the code they configure. No cluster and
- * no container engine are needed: the RBAC rules are compared with the watches the master's own discovery plans,
- * the container's flags with the CLI's, and the Dockerfile's paths with the repository.
+ * deploy/: the master's and the workers' Kubernetes manifests and the image, checked against the code they configure.
+ * No cluster and no container engine are needed: the RBAC rules are compared with the watches the master's own
+ * discovery plans and with what the configuration's jobs scrape, the containers' flags with the CLI's, the files the
+ * configuration names with the workers' mounts, and the Dockerfile's paths with the repository.
  */
 import { describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { formatConfigIssue, parseConfig } from '../packages/model/src/index.js';
-import { KubernetesDiscovery } from '../packages/master/src/index.js';
-import { masterFlags } from '../packages/cli/src/serve.js';
+import {
+  buildTarget,
+  formatConfigIssue,
+  parseConfig,
+  parseDuration,
+  scrapeUrl,
+  type HttpClientConfig,
+  type PrometheusConfig,
+} from '../packages/model/src/index.js';
+import { KubernetesDiscovery, discoverFromObjects, readObjectList } from '../packages/master/src/index.js';
+import { masterFlags, workerFlags } from '../packages/cli/src/serve.js';
 import { VERSION } from '../packages/cli/src/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const manifestFile = 'deploy/master.yaml';
 const dockerfile = 'deploy/Dockerfile';
 
 /** A value inside a parsed manifest, with reads that fail naming where they looked. */
@@ -59,42 +67,80 @@ class Node {
   }
 }
 
-function readManifest(): Node[] {
-  const docs = parseAllDocuments(readFileSync(join(root, manifestFile), 'utf8'));
-  if (!Array.isArray(docs)) throw new Error(`${manifestFile}: no YAML documents`);
-  return docs.map((doc, i) => {
-    if (doc.errors.length > 0) throw new Error(`${manifestFile} document ${i + 1}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    return new Node(doc.toJS(), `${manifestFile}[${i}]`);
-  });
+/** The objects of one manifest file. */
+class Manifest {
+  readonly objects: Node[];
+
+  constructor(readonly file: string) {
+    const docs = parseAllDocuments(readFileSync(join(root, file), 'utf8'));
+    if (!Array.isArray(docs)) throw new Error(`${file}: no YAML documents`);
+    this.objects = docs.map((doc, i) => {
+      if (doc.errors.length > 0) throw new Error(`${file} document ${i + 1}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return new Node(doc.toJS(), `${file}[${i}]`);
+    });
+  }
+
+  /** The one object of `kind` named `name`. */
+  object(kind: string, name: string): Node {
+    const found = this.objects.filter((o) => o.get('kind').value === kind && o.get('metadata').get('name').value === name);
+    if (found.length !== 1) throw new Error(`${this.file}: want one ${kind} ${name}, found ${found.length}`);
+    return found[0] as Node;
+  }
 }
 
-const objects = readManifest();
+/** A Deployment of one container running a `promfleet` subcommand with `--name=value` flags. */
+class Workload {
+  readonly podSpec: Node;
+  readonly podLabels: Map<string, string>;
+  readonly container: Node;
+  readonly args: string[];
+  /** The container's `--name=value` flags, after the subcommand. */
+  readonly flags: Map<string, string>;
+  /** Container ports by name. */
+  readonly ports: Map<string, number>;
 
-function object(kind: string, name: string): Node {
-  const found = objects.filter((o) => o.get('kind').value === kind && o.get('metadata').get('name').value === name);
-  if (found.length !== 1) throw new Error(`${manifestFile}: want one ${kind} ${name}, found ${found.length}`);
-  return found[0] as Node;
-}
+  constructor(readonly deployment: Node) {
+    this.podSpec = deployment.get('spec').get('template').get('spec');
+    this.podLabels = deployment.get('spec').get('template').get('metadata').get('labels').labels();
+    const containers = this.podSpec.get('containers').list();
+    if (containers.length !== 1) throw new Error(`${this.podSpec.where}.containers: want one container, found ${containers.length}`);
+    this.container = containers[0] as Node;
+    this.args = this.container.get('args').texts();
+    this.flags = new Map(
+      this.args.slice(1).map((arg) => {
+        const m = /^--([^=]+)=(.*)$/s.exec(arg);
+        if (m === null || m[1] === undefined || m[2] === undefined) throw new Error(`${this.container.where}.args: ${JSON.stringify(arg)} is not --name=value`);
+        return [m[1], m[2]];
+      }),
+    );
+    this.ports = new Map(this.container.get('ports').list().map((p) => [p.get('name').text(), p.get('containerPort').number()]));
+  }
 
-const deployment = object('Deployment', 'promfleet-master');
-const podSpec = deployment.get('spec').get('template').get('spec');
-const container = (() => {
-  const containers = podSpec.get('containers').list();
-  if (containers.length !== 1) throw new Error(`${podSpec.where}.containers: want one container, found ${containers.length}`);
-  return containers[0] as Node;
-})();
-const args = container.get('args').texts();
-const containerPorts = new Map(container.get('ports').list().map((p) => [p.get('name').text(), p.get('containerPort').number()]));
+  /** The value of `--name`; fails when the container does not set it. */
+  flag(name: string): string {
+    const value = this.flags.get(name);
+    if (value === undefined) throw new Error(`${this.container.where}.args: no --${name}`);
+    return value;
+  }
 
-/** The container's `--name=value` flags. */
-function flagValues(): Map<string, string> {
-  return new Map(
-    args.slice(1).map((arg) => {
-      const m = /^--([^=]+)=(.*)$/s.exec(arg);
-      if (m === null || m[1] === undefined || m[2] === undefined) throw new Error(`${container.where}.args: ${JSON.stringify(arg)} is not --name=value`);
-      return [m[1], m[2]];
-    }),
-  );
+  /** A probe's or Service's port, by number or by the container port's name. */
+  port(port: Node): number {
+    if (typeof port.value === 'number') return port.value;
+    const byName = this.ports.get(port.text());
+    if (byName === undefined) throw new Error(`${port.where}: no container port named ${JSON.stringify(port.value)}`);
+    return byName;
+  }
+
+  /** The container's environment variables by name; fails when one is set twice. */
+  env(): Map<string, Node> {
+    const vars = new Map<string, Node>();
+    for (const e of this.container.get('env').list()) {
+      const name = e.get('name').text();
+      if (vars.has(name)) throw new Error(`${e.where}: ${name} is set twice`);
+      vars.set(name, e);
+    }
+    return vars;
+  }
 }
 
 /** The port of a `host:port` listen address. */
@@ -104,13 +150,24 @@ function listenPort(address: string): number {
   return Number(m[1]);
 }
 
-/** A probe's or Service's port, by number or by the container port's name. */
-function containerPort(port: Node): number {
-  if (typeof port.value === 'number') return port.value;
-  const byName = containerPorts.get(port.text());
-  if (byName === undefined) throw new Error(`${port.where}: no container port named ${JSON.stringify(port.value)}`);
-  return byName;
+/** A memory quantity in Mi or Gi, in MiB. */
+function mib(q: Node): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(q.text());
+  if (m === null) throw new Error(`${q.where}: want a quantity in Mi or Gi`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
 }
+
+/** Whether a selector's labels all hold on `labels`. */
+function selects(selector: ReadonlyMap<string, string>, labels: ReadonlyMap<string, string>): boolean {
+  return [...selector].every(([k, v]) => labels.get(k) === v);
+}
+
+const masterManifest = new Manifest('deploy/master.yaml');
+const master = new Workload(masterManifest.object('Deployment', 'promfleet-master'));
+const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+const namespace = masterManifest.object('Namespace', 'promfleet').get('metadata').get('name').text();
+const configMapName = 'promfleet-config';
+const configText = masterManifest.object('ConfigMap', configMapName).get('data').get('prometheus.yml').text();
 
 /**
  * Every `group/resource` the master's discovery lists and watches, whatever the configuration: one job per role,
@@ -134,9 +191,10 @@ async function resourcesDiscoveryReads(): Promise<Set<string>> {
   return new Set(discovery.watches.map((w) => `${w.resource.group}/${w.resource.plural}`));
 }
 
-describe(manifestFile, () => {
-  const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
-  const namespace = object('Namespace', 'promfleet').get('metadata').get('name').text();
+describe(masterManifest.file, () => {
+  const { objects } = masterManifest;
+  const deployment = master.deployment;
+  const { podSpec, container } = master;
 
   it('holds the objects the master needs, each once', () => {
     expect(objects.map((o) => o.get('kind').text()).sort()).toEqual(
@@ -153,7 +211,7 @@ describe(manifestFile, () => {
   });
 
   describe('RBAC', () => {
-    const role = object('ClusterRole', 'promfleet-master');
+    const role = masterManifest.object('ClusterRole', 'promfleet-master');
     const rules = role.get('rules').list();
 
     it('grants list and watch, and nothing else, on exactly the resources discovery reads', async () => {
@@ -168,9 +226,9 @@ describe(manifestFile, () => {
     });
 
     it('binds the role to the service account the master runs as', () => {
-      const binding = object('ClusterRoleBinding', 'promfleet-master');
+      const binding = masterManifest.object('ClusterRoleBinding', 'promfleet-master');
       const account = podSpec.get('serviceAccountName').text();
-      object('ServiceAccount', account);
+      masterManifest.object('ServiceAccount', account);
       expect(binding.get('roleRef').get('kind').text()).toBe('ClusterRole');
       expect(binding.get('roleRef').get('name').text()).toBe(role.get('metadata').get('name').text());
       expect(binding.get('subjects').list().map((s) => [s.get('kind').text(), s.get('name').text(), s.get('namespace').text()])).toEqual([
@@ -186,26 +244,22 @@ describe(manifestFile, () => {
     });
 
     it('selects its own pods', () => {
-      const template = deployment.get('spec').get('template').get('metadata').get('labels').labels();
       const selector = deployment.get('spec').get('selector').get('matchLabels').labels();
-      for (const [k, v] of selector) expect([k, template.get(k)]).toEqual([k, v]);
+      for (const [k, v] of selector) expect([k, master.podLabels.get(k)]).toEqual([k, v]);
     });
 
     it('runs `promfleet master` with flags the CLI accepts, required ones included', () => {
-      expect(args[0]).toBe('master');
-      const flags = flagValues();
+      expect(master.args[0]).toBe('master');
       const known: Readonly<Record<string, boolean>> = masterFlags;
-      for (const name of flags.keys()) expect([name, Object.hasOwn(known, name)]).toEqual([name, true]);
-      for (const [name, required] of Object.entries(known)) if (required) expect([name, flags.has(name)]).toEqual([name, true]);
+      for (const name of master.flags.keys()) expect([name, Object.hasOwn(known, name)]).toEqual([name, true]);
+      for (const [name, required] of Object.entries(known)) if (required) expect([name, master.flags.has(name)]).toEqual([name, true]);
     });
 
     it.each([
       ['http', 'web.listen-address'],
       ['grpc', 'grpc.listen-address'],
     ])('exposes the %s port the --%s flag listens on', (name, flag) => {
-      const address = flagValues().get(flag);
-      if (address === undefined) throw new Error(`${container.where}.args: no --${flag}`);
-      expect(containerPorts.get(name)).toBe(listenPort(address));
+      expect(master.ports.get(name)).toBe(listenPort(master.flag(flag)));
     });
 
     it.each([
@@ -214,16 +268,15 @@ describe(manifestFile, () => {
     ])('points its %s at %s on the web port', (probe, path) => {
       const get = container.get(probe).get('httpGet');
       expect(get.get('path').text()).toBe(path);
-      expect(containerPort(get.get('port'))).toBe(listenPort(flagValues().get('web.listen-address') ?? ''));
+      expect(master.port(get.get('port'))).toBe(listenPort(master.flag('web.listen-address')));
     });
 
     it('gives the master its pod name (POD_NAME, its id) from the downward API', () => {
-      const env = container.get('env').list().filter((e) => e.get('name').value === 'POD_NAME');
-      expect(env.map((e) => e.get('valueFrom').get('fieldRef').get('fieldPath').text())).toEqual(['metadata.name']);
+      expect(master.env().get('POD_NAME')?.get('valueFrom').get('fieldRef').get('fieldPath').text()).toBe('metadata.name');
     });
 
     it('reads --config.file from the ConfigMap, mounted', () => {
-      const file = flagValues().get('config.file') ?? '';
+      const file = master.flag('config.file');
       const mount = container
         .get('volumeMounts')
         .list()
@@ -234,7 +287,7 @@ describe(manifestFile, () => {
         .list()
         .find((v) => v.get('name').value === mount.get('name').value);
       if (volume === undefined) throw new Error(`no volume ${JSON.stringify(mount.get('name').value)}`);
-      const configMap = object('ConfigMap', volume.get('configMap').get('name').text());
+      const configMap = masterManifest.object('ConfigMap', volume.get('configMap').get('name').text());
       expect(configMap.get('data').has(posix.relative(mount.get('mountPath').text(), file))).toBe(true);
     });
 
@@ -250,16 +303,10 @@ describe(manifestFile, () => {
 
     it('sets memory requests and limits, and a heap limit below the memory limit', () => {
       const resources = container.get('resources');
-      const mib = (q: Node) => {
-        const m = /^(\d+)(Mi|Gi)$/.exec(q.text());
-        if (m === null) throw new Error(`${q.where}: want a quantity in Mi or Gi`);
-        return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
-      };
       const request = mib(resources.get('requests').get('memory'));
       const limit = mib(resources.get('limits').get('memory'));
       expect(request).toBeLessThanOrEqual(limit);
-      const options = container.get('env').list().find((e) => e.get('name').value === 'NODE_OPTIONS');
-      const heap = /--max-old-space-size=(\d+)/.exec(options?.get('value').text() ?? '');
+      const heap = /--max-old-space-size=(\d+)/.exec(master.env().get('NODE_OPTIONS')?.get('value').text() ?? '');
       expect(Number(heap?.[1])).toBeLessThan(limit);
     });
 
@@ -269,21 +316,20 @@ describe(manifestFile, () => {
   });
 
   describe('the Service', () => {
-    const service = object('Service', 'promfleet-master');
+    const service = masterManifest.object('Service', 'promfleet-master');
     const ports = service.get('spec').get('ports').list();
 
     it('selects the master pods', () => {
-      const template = deployment.get('spec').get('template').get('metadata').get('labels').labels();
       const selector = service.get('spec').get('selector').labels();
       expect(selector.size).toBeGreaterThan(0);
-      for (const [k, v] of selector) expect([k, template.get(k)]).toEqual([k, v]);
+      for (const [k, v] of selector) expect([k, master.podLabels.get(k)]).toEqual([k, v]);
     });
 
     it('exposes both ports by name, each targeting the container port of that name', () => {
       expect(ports.map((p) => p.get('name').text()).sort()).toEqual(['grpc', 'http']);
       for (const p of ports) {
         const target = p.get('targetPort').text();
-        expect([target, containerPorts.has(target)]).toEqual([p.get('name').text(), true]);
+        expect([target, master.ports.has(target)]).toEqual([p.get('name').text(), true]);
       }
     });
 
@@ -293,13 +339,291 @@ describe(manifestFile, () => {
   });
 
   it('ships a prometheus.yml that loads with no error and no notice', () => {
-    const file = 'promfleet-config/prometheus.yml';
-    const result = parseConfig(object('ConfigMap', 'promfleet-config').get('data').get('prometheus.yml').text(), { file });
+    const result = parseConfig(configText, { file: `${configMapName}/prometheus.yml` });
     expect(result.ok ? [] : result.errors.map(formatConfigIssue)).toEqual([]);
     expect(result.notices.map(formatConfigIssue)).toEqual([]);
     if (!result.ok) return;
     expect(result.config.remoteWrite.map((rw) => rw.url)).toEqual(['http://prometheus.monitoring.svc:9090/api/v1/write']);
     expect(result.config.scrapeConfigs.flatMap((j) => j.kubernetesSdConfigs).length).toBeGreaterThan(0);
+  });
+});
+
+/** Where Kubernetes mounts a pod's service-account token, with the cluster CA and the namespace beside it. */
+const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+const serviceAccountFiles = new Set(['token', 'ca.crt', 'namespace']);
+/** How long a stopping worker may spend flushing its remote-write queues (`ScrapeManager`'s `flushDeadlineMs`). */
+const queueFlushMs = 10_000;
+
+/** The master's configuration as the master reads it: relative `*_file` paths join its --config.file's directory. */
+const masterConfig: PrometheusConfig = (() => {
+  const parsed = parseConfig(configText, { file: master.flag('config.file') });
+  if (!parsed.ok) throw new Error(parsed.errors.map(formatConfigIssue).join('\n'));
+  return parsed.config;
+})();
+
+/**
+ * Every file the configuration names that a worker reads: the scrape jobs' and the remote-write endpoints' HTTP
+ * client files (credentials, TLS, header values). The master sends the paths, not the contents, and the worker reads
+ * them at each request. The files of `kubernetes_sd_configs` are the master's own, so they are not listed.
+ */
+function filesWorkersRead(config: PrometheusConfig): { file: string; where: string }[] {
+  const clients: [string, HttpClientConfig][] = [
+    ...config.scrapeConfigs.map((j): [string, HttpClientConfig] => [`job ${j.jobName}`, j.httpClient]),
+    ...config.remoteWrite.map((rw, i): [string, HttpClientConfig] => [`remote_write[${i}]`, rw.httpClient]),
+  ];
+  return clients.flatMap(([owner, c]) => {
+    const named: [string, string | undefined][] = [
+      ['tls_config.ca_file', c.tlsConfig.caFile],
+      ['tls_config.cert_file', c.tlsConfig.certFile],
+      ['tls_config.key_file', c.tlsConfig.keyFile],
+      ['basic_auth.username_file', c.basicAuth?.usernameFile],
+      ['basic_auth.password_file', c.basicAuth?.passwordFile],
+      ['authorization.credentials_file', c.authorization?.credentialsFile],
+      ...[...c.httpHeaders].flatMap(([name, h]) => h.files.map((f): [string, string] => [`http_headers.${name}.files`, f])),
+    ];
+    return named.flatMap(([key, file]) => (file === undefined ? [] : [{ file, where: `${owner}: ${key}` }]));
+  });
+}
+
+/** One node, its kubelet at `kubeletAddress`, for running node-role jobs offline. */
+const kubeletAddress = '10.0.0.1:10250';
+const oneNode = {
+  kind: 'List',
+  items: [
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node-a', uid: 'uid-node-a', resourceVersion: '1', labels: { 'kubernetes.io/hostname': 'node-a' } },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '10.0.0.1' },
+          { type: 'Hostname', address: 'node-a' },
+        ],
+        daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      },
+    },
+  ],
+};
+
+/**
+ * The `nodes` subresource a kubelet API path is authorized as: /stats, /metrics, /logs, /spec, /checkpoint and
+ * their subpaths, `proxy` for any other path (kubelet `server/auth.go` `GetRequestAttributes`; "Kubelet
+ * authentication/authorization" in the Kubernetes documentation). The verb of a GET is `get`.
+ */
+function kubeletSubresource(path: string): string {
+  const prefixes = [
+    ['/stats', 'stats'],
+    ['/metrics', 'metrics'],
+    ['/logs', 'log'],
+    ['/spec', 'spec'],
+    ['/checkpoint', 'checkpoint'],
+  ] as const;
+  return prefixes.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1] ?? 'proxy';
+}
+
+/**
+ * The `group/resource`s a worker's service account needs `get` on for the jobs that send its token. Each such job
+ * runs against one node, and the scrape URL its relabeling builds says what the token reaches: the kubelet directly
+ * (a subresource of nodes, by path) or the API server's node proxy (nodes/proxy). A job that sends the token to
+ * anything else fails here: what such a target allows is not a grant this test can work out, so someone must decide.
+ */
+function grantsJobsNeed(config: PrometheusConfig): Set<string> {
+  const { objects } = readObjectList(oneNode);
+  const grants = new Set<string>();
+  for (const job of config.scrapeConfigs) {
+    if (job.httpClient.authorization?.credentialsFile !== `${serviceAccountDir}/token`) continue;
+    if (job.staticConfigs.length > 0 || job.fileSdConfigs.length > 0 || job.kubernetesSdConfigs.some((sd) => sd.role !== 'node')) {
+      throw new Error(`job ${job.jobName} sends the service-account token to targets other than nodes: decide what it needs`);
+    }
+    for (const sd of job.kubernetesSdConfigs) {
+      for (const group of discoverFromObjects(sd, objects)) {
+        for (const labels of group.targets) {
+          const built = buildTarget(job, labels, group.labels);
+          if (built.kind !== 'kept') continue;
+          const url = new URL(scrapeUrl(built.target.labels, job.params));
+          if (url.host === kubeletAddress) grants.add(`/nodes/${kubeletSubresource(url.pathname)}`);
+          else if (/^\/api\/v1\/nodes\/[^/]+\/proxy(\/|$)/.test(url.pathname)) grants.add('/nodes/proxy');
+          else throw new Error(`job ${job.jobName} sends the service-account token to ${url.origin}${url.pathname}: decide what it needs`);
+        }
+      }
+    }
+  }
+  return grants;
+}
+
+const workerManifest = new Manifest('deploy/worker.yaml');
+const worker = new Workload(workerManifest.object('Deployment', 'promfleet-worker'));
+
+describe(workerManifest.file, () => {
+  const { objects } = workerManifest;
+  const { podSpec, container } = worker;
+  const grants = grantsJobsNeed(masterConfig);
+  const files = filesWorkersRead(masterConfig);
+  const key = (o: Node) => `${o.get('kind').text()}/${o.get('metadata').get('name').text()}`;
+
+  it('holds the objects the workers need, each once, and no namespace (deploy/master.yaml has it)', () => {
+    const rbac = grants.size > 0 ? ['ClusterRole', 'ClusterRoleBinding'] : [];
+    expect(objects.map((o) => o.get('kind').text()).sort()).toEqual([...rbac, 'Deployment', 'PodDisruptionBudget', 'ServiceAccount'].sort());
+  });
+
+  it.each(objects.map((o) => [o.where, o] as const))("%s has apiVersion, kind, metadata.name and the master's namespace", (_where, o) => {
+    expect(o.get('apiVersion').text()).toMatch(/^([a-z0-9.-]+\/)?v\d+$/);
+    expect(o.get('metadata').get('name').text()).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    if (clusterScoped.has(o.get('kind').text())) expect(o.get('metadata').has('namespace')).toBe(false);
+    else expect(o.get('metadata').get('namespace').text()).toBe(namespace);
+  });
+
+  it('shares no object with deploy/master.yaml, so that neither apply nor delete of one touches the other', () => {
+    const masters = new Set(masterManifest.objects.map(key));
+    expect(objects.map(key).filter((k) => masters.has(k))).toEqual([]);
+  });
+
+  describe('RBAC', () => {
+    const roles = objects.filter((o) => o.get('kind').value === 'ClusterRole' || o.get('kind').value === 'Role');
+
+    it("grants get, and nothing else, on exactly what the configuration's jobs reach with the token", () => {
+      const granted = new Set<string>();
+      for (const rule of roles.flatMap((r) => r.get('rules').list())) {
+        expect(rule.get('verbs').texts()).toEqual(['get']);
+        expect(rule.has('resourceNames') || rule.has('nonResourceURLs')).toBe(false);
+        for (const group of rule.get('apiGroups').texts()) for (const resource of rule.get('resources').texts()) granted.add(`${group}/${resource}`);
+      }
+      expect([...granted].sort()).toEqual([...grants].sort());
+    });
+
+    it('binds each role to the service account the workers run as', () => {
+      const account = podSpec.get('serviceAccountName').text();
+      workerManifest.object('ServiceAccount', account);
+      const bindings = objects.filter((o) => o.get('kind').value === 'ClusterRoleBinding');
+      expect(bindings.map((b) => b.get('roleRef').get('name').text()).sort()).toEqual(roles.map((r) => r.get('metadata').get('name').text()).sort());
+      for (const binding of bindings) {
+        expect(binding.get('roleRef').get('kind').text()).toBe('ClusterRole');
+        expect(binding.get('subjects').list().map((s) => [s.get('kind').text(), s.get('name').text(), s.get('namespace').text()])).toEqual([
+          ['ServiceAccount', account, namespace],
+        ]);
+      }
+    });
+  });
+
+  describe('the Deployment', () => {
+    it('selects its own pods, and no selector of the master selects them', () => {
+      const selector = worker.deployment.get('spec').get('selector').get('matchLabels').labels();
+      expect(selects(selector, worker.podLabels)).toBe(true);
+      expect(selects(selector, master.podLabels)).toBe(false);
+      expect(selects(master.deployment.get('spec').get('selector').get('matchLabels').labels(), worker.podLabels)).toBe(false);
+      expect(selects(masterManifest.object('Service', 'promfleet-master').get('spec').get('selector').labels(), worker.podLabels)).toBe(false);
+    });
+
+    it('runs `promfleet worker` with flags the CLI accepts', () => {
+      expect(worker.args[0]).toBe('worker');
+      const known: Readonly<Record<string, boolean>> = workerFlags;
+      for (const name of worker.flags.keys()) expect([name, Object.hasOwn(known, name)]).toEqual([name, true]);
+      for (const [name, required] of Object.entries(known)) if (required) expect([name, worker.flags.has(name)]).toEqual([name, true]);
+    });
+
+    it("connects to the grpc port of deploy/master.yaml's Service (--master or PROMFLEET_MASTER)", () => {
+      const service = masterManifest.object('Service', 'promfleet-master');
+      const name = service.get('metadata').get('name').text();
+      const port = service
+        .get('spec')
+        .get('ports')
+        .list()
+        .find((p) => p.get('name').value === 'grpc')
+        ?.get('port')
+        .number();
+      const hosts = [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}`, name];
+      const address = worker.flags.get('master') ?? worker.env().get('PROMFLEET_MASTER')?.get('value').text();
+      expect(hosts.map((h) => `${h}:${port}`)).toContain(address);
+    });
+
+    it('exposes the http port the --web.listen-address flag listens on', () => {
+      expect([...worker.ports]).toEqual([['http', listenPort(worker.flag('web.listen-address'))]]);
+    });
+
+    it.each([
+      ['readinessProbe', '/-/ready'],
+      ['livenessProbe', '/-/healthy'],
+    ])('points its %s at %s on the web port', (probe, path) => {
+      const get = container.get(probe).get('httpGet');
+      expect(get.get('path').text()).toBe(path);
+      expect(worker.port(get.get('port'))).toBe(listenPort(worker.flag('web.listen-address')));
+    });
+
+    it('gives each worker its pod name (POD_NAME, its id) from the downward API', () => {
+      expect(worker.flags.has('worker.id')).toBe(false);
+      expect(worker.env().get('POD_NAME')?.get('valueFrom').get('fieldRef').get('fieldPath').text()).toBe('metadata.name');
+    });
+
+    it('gives a drain (--worker.drain-timeout) and the queue flush (10 s) the time to finish before Kubernetes kills it', () => {
+      const drainMs = parseDuration(worker.flag('worker.drain-timeout'));
+      expect(podSpec.get('terminationGracePeriodSeconds').number() * 1000).toBeGreaterThanOrEqual(drainMs + queueFlushMs);
+    });
+
+    it('starts a new worker before an old one drains, and never runs short of one', () => {
+      const strategy = worker.deployment.get('spec').get('strategy');
+      expect(strategy.get('type').text()).toBe('RollingUpdate');
+      expect(strategy.get('rollingUpdate').get('maxUnavailable').value).toBe(0);
+      expect(worker.deployment.get('spec').get('replicas').number()).toBeGreaterThan(1);
+    });
+
+    it('spreads its workers over nodes', () => {
+      const spreads = podSpec
+        .get('topologySpreadConstraints')
+        .list()
+        .filter((c) => c.get('topologyKey').value === 'kubernetes.io/hostname' && selects(c.get('labelSelector').get('matchLabels').labels(), worker.podLabels));
+      expect(spreads.map((c) => c.get('maxSkew').number())).toEqual([1]);
+    });
+
+    it("runs the master's image, as the master's non-root user with its security settings", () => {
+      expect(container.get('image').text()).toBe(master.container.get('image').text());
+      expect(podSpec.get('securityContext').value).toEqual(master.podSpec.get('securityContext').value);
+      expect(container.get('securityContext').value).toEqual(master.container.get('securityContext').value);
+    });
+
+    it('sets memory requests and limits, and a heap limit below the memory limit', () => {
+      const resources = container.get('resources');
+      const limit = mib(resources.get('limits').get('memory'));
+      expect(mib(resources.get('requests').get('memory'))).toBeLessThanOrEqual(limit);
+      const heap = /--max-old-space-size=(\d+)/.exec(worker.env().get('NODE_OPTIONS')?.get('value').text() ?? '');
+      expect(Number(heap?.[1])).toBeLessThan(limit);
+    });
+  });
+
+  describe('the files the configuration names', () => {
+    const mounts = container.has('volumeMounts') ? container.get('volumeMounts').list() : [];
+    const volumes = new Set(podSpec.has('volumes') ? podSpec.get('volumes').list().map((v) => v.get('name').text()) : []);
+    // The pod's setting wins over its service account's; Kubernetes mounts the token when neither says.
+    const account = workerManifest.object('ServiceAccount', podSpec.get('serviceAccountName').text());
+    const automount = [podSpec, account].find((o) => o.has('automountServiceAccountToken'))?.get('automountServiceAccountToken').value ?? true;
+
+    it('has the service-account token mounted if and only if the configuration names a file in its directory', () => {
+      expect(automount).toBe(files.some((f) => f.file.startsWith(`${serviceAccountDir}/`)));
+    });
+
+    it('finds each at the same path in the worker: in the token mount, or under a volume mount', () => {
+      expect(files.length).toBeGreaterThan(0);
+      for (const { file, where } of files) {
+        const inAccount = automount === true && posix.dirname(file) === serviceAccountDir && serviceAccountFiles.has(posix.basename(file));
+        const mount = mounts.find((m) => file.startsWith(`${m.get('mountPath').text()}/`));
+        const mounted = mount !== undefined && volumes.has(mount.get('name').text());
+        expect([where, file, inAccount || mounted]).toEqual([where, file, true]);
+      }
+    });
+  });
+
+  describe('the PodDisruptionBudget', () => {
+    const budget = workerManifest.object('PodDisruptionBudget', 'promfleet-worker');
+
+    it('lets a node drain move one worker at a time', () => {
+      expect(budget.get('apiVersion').text()).toBe('policy/v1');
+      expect(budget.get('spec').get('maxUnavailable').value).toBe(1);
+    });
+
+    it('covers the worker pods and not the master', () => {
+      const selector = budget.get('spec').get('selector').get('matchLabels').labels();
+      expect(selects(selector, worker.podLabels)).toBe(true);
+      expect(selects(selector, master.podLabels)).toBe(false);
+    });
   });
 });
 
@@ -349,7 +673,7 @@ describe(dockerfile, () => {
 
   it('runs as the non-root uid the Deployment declares', () => {
     const user = instructions.filter((i) => i.op === 'USER').at(-1)?.rest ?? '';
-    expect(user.split(':')[0]).toBe(String(podSpec.get('securityContext').get('runAsUser').number()));
+    expect(user.split(':')[0]).toBe(String(master.podSpec.get('securityContext').get('runAsUser').number()));
   });
 
   it("starts the CLI's bin, from the package `pnpm deploy` put in the image", () => {

@@ -86,7 +86,7 @@ describe('promfleet master', () => {
     }
     await until(ready, 'the master to be ready');
     const held = () => new Map(clients.flatMap((c) => c.state.held().map((t) => [t.id, c.workerId] as const)));
-    await until(async () => (held().size === 30 && clients.every((c) => c.state.held().length === 10) ? true : undefined), 'every target to reach a worker');
+    await until(() => Promise.resolve(held().size === 30 && clients.every((c) => c.state.held().length === 10) ? true : undefined), 'every target to reach a worker');
     const before = held();
 
     type Targets = { data: { activeTargets: { targetId: string; worker: string; labels: Record<string, string> }[] } };

@@ -9,14 +9,21 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$P
   npm install --global --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
-# Debian packages the tests use: promtool (from `prometheus`) checks our self-metrics. Installed only when
-# missing; the package's service is never started by us.
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "bootstrap: installing Debian package prometheus (for promtool)" >&2
+# Debian packages the tests and the demo use, each installed only when missing (the packages' services are never
+# started by us): `prometheus` gives promtool, which checks our self-metrics, and the Prometheus that e2e and the
+# demo remote-write to; `prometheus-node-exporter` is their real scrape target.
+apt_install() {
+  local package=$1 why=$2 command missing=0
+  shift 2
+  for command in "$@"; do command -v "$command" >/dev/null 2>&1 || missing=1; done
+  [ "$missing" -eq 1 ] || return 0
+  echo "bootstrap: installing Debian package $package ($why)" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
-    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends prometheus >/dev/null; }
-fi
+  apt-get install -y --no-install-recommends "$package" >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "$package" >/dev/null; }
+}
+apt_install prometheus "promtool, and the receiver of e2e and the demo" promtool prometheus
+apt_install prometheus-node-exporter "a real scrape target for e2e and the demo" prometheus-node-exporter
 
 # The lockfile is the source of truth; this is a no-op when node_modules already matches it.
 pnpm install --frozen-lockfile --reporter=silent

@@ -52,7 +52,8 @@ describe('promfleet', () => {
     [['relabel', '--rules=a', '--rules', 'b'], 'promfleet: flag --rules given twice; usage: promfleet relabel --rules RULES.yaml\n'],
     [['relabel', 'x.yml'], 'promfleet: unexpected argument "x.yml"; usage: promfleet relabel --rules RULES.yaml\n'],
     [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME]\n'],
-    [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo\n'],
+    [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
+    [['demo', '--offline', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
   ])('%j is a usage error with exit 2', async (argv, message) => {
     expect(await cli(argv)).toEqual({ code: 2, stdout: '', stderr: message });
   });

@@ -5,8 +5,9 @@
 import { type CommandIO, UsageError, write } from './io.js';
 import { checkConfig, relabelLines } from './tools.js';
 import { listTargets } from './targets.js';
-import { runDemo } from './demo.js';
-import { masterFlags, runMasterCommand } from './serve.js';
+import { runDemo, runLiveDemoCommand } from './demo.js';
+import { masterFlags, runMasterCommand, runWorkerCommand, workerFlags } from './serve.js';
+import { parseExposition } from './parse.js';
 
 /** The version printed by `promfleet --version` and sent in the fleet protocol's hello. */
 export const VERSION = '0.1.0';
@@ -19,12 +20,18 @@ Commands:
   master --config.file=FILE              run the master: discovery, allocation, the fleet protocol, status API
          [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
          [--fleet.grace-period=10s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
-         [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] (docs/operations.md)
-  demo                                   run the offline tools on the shipped example config and objects
+         [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
+  worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
+         [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]
+  demo                                   run the whole system on this machine: a fake Kubernetes API, targets,
+                                         a real Prometheus, one master and three workers (Ctrl-C stops it)
+  demo --offline                         run the offline tools on the shipped example config and objects
   check config FILE                      validate a Prometheus configuration file (exit 1 with every error)
   relabel --rules RULES.yaml             relabel JSON label sets from stdin, one per line ("null" when dropped)
   targets --config FILE --objects FILE   print the targets a config discovers from a Kubernetes JSON List
           [--own-namespace NAME]         ("-" reads the objects from stdin)
+  parse [--format text|openmetrics]      parse a metrics exposition from stdin: one JSON line per sample and
+                                         per HELP, TYPE or UNIT line, as the worker reads it (default text)
   help                                   show this help
   --version                              print the version
 
@@ -37,12 +44,23 @@ interface Command {
 }
 
 const commands: Readonly<Record<string, Command>> = {
+  worker: {
+    usage: 'promfleet worker --master=HOST:PORT [FLAGS]',
+    run: (io, args) => runWorkerCommand(io, flags(args, workerFlags, 'promfleet worker --master=HOST:PORT [FLAGS]; see promfleet help'), VERSION),
+  },
   master: {
     usage: 'promfleet master --config.file=FILE [FLAGS]',
     run: (io, args) => runMasterCommand(io, flags(args, masterFlags, 'promfleet master --config.file=FILE [FLAGS]; see promfleet help'), VERSION),
   },
   help: { usage: 'promfleet help', run: async (io) => (await write(io.stdout, HELP), 0) },
-  demo: { usage: 'promfleet demo', run: (io, args) => (expectNoArgs(args, 'promfleet demo'), runDemo(io)) },
+  demo: {
+    usage: 'promfleet demo [--offline]',
+    run: (io, args) => {
+      const offline = args[0] === '--offline';
+      expectNoArgs(offline ? args.slice(1) : args, 'promfleet demo [--offline]');
+      return offline ? runDemo(io) : runLiveDemoCommand(io);
+    },
+  },
   check: {
     usage: 'promfleet check config FILE',
     run: (io, args) => {
@@ -56,6 +74,15 @@ const commands: Readonly<Record<string, Command>> = {
     run: (io, args) => {
       const { rules } = flags(args, { rules: true }, 'promfleet relabel --rules RULES.yaml');
       return relabelLines(io, rules);
+    },
+  },
+  parse: {
+    usage: 'promfleet parse [--format text|openmetrics]',
+    run: (io, args) => {
+      const usage = 'promfleet parse [--format text|openmetrics]';
+      const format = flags(args, { format: false }, usage).format ?? 'text';
+      if (format !== 'text' && format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got ${JSON.stringify(format)}; usage: ${usage}`);
+      return parseExposition(io, format);
     },
   },
   targets: {

@@ -1,13 +1,13 @@
 /**
- * `promfleet demo`: runs the offline tools on the shipped example (examples/prometheus.yml and a dump of a small
- * cluster, examples/objects.json) and shows what each prints, so a new user sees promfleet's view of a real
+ * `promfleet demo --offline`: runs the offline tools on the shipped example (examples/prometheus.yml and a dump of a
+ * small cluster, examples/objects.json) and shows what each prints, so a new user sees promfleet's view of a real
  * Prometheus config in one command.
  */
 import { fileURLToPath } from 'node:url';
 import { PassThrough, Readable } from 'node:stream';
 import { relative } from 'node:path';
 import { run } from './cli.js';
-import { type CommandIO, write } from './io.js';
+import { type CommandIO, UsageError, write } from './io.js';
 
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
@@ -95,4 +95,19 @@ function summarise(jsonLines: string): string {
     `${lines.length} discovered: ${kept.length} kept (${distinct.length} distinct targets; duplicates share an id and are scraped once), ` +
     `${dropped} dropped by relabeling${invalid.length > 0 ? `, ${invalid.length} invalid` : ''}.`;
   return [`${'JOB'.padEnd(30)} ${'SCRAPE URL'.padEnd(44)} LABELS`, ...rows, summary, ''].join('\n');
+}
+
+/**
+ * `promfleet demo`: the live demo (demo-live.ts), loaded only when asked for. It needs @promfleet/testkit, a dev
+ * dependency that a production install (such as the image) leaves out; there it ends with a message, and the
+ * product's commands never load it.
+ */
+export async function runLiveDemoCommand(io: CommandIO): Promise<number> {
+  const live = await import('./demo-live.js').catch((err: unknown) => {
+    if (err instanceof Error && 'code' in err && err.code === 'ERR_MODULE_NOT_FOUND') {
+      throw new UsageError(`the live demo needs the source checkout's dev dependencies (${err.message}); run bash scripts/demo.sh from the repository, or promfleet demo --offline`, 1);
+    }
+    throw err;
+  });
+  return live.runLiveDemo(io);
 }

@@ -1,23 +1,41 @@
 /**
- * The long-running commands: `promfleet master` (and, with issue #5, `promfleet worker`). They log logfmt lines to
- * stderr, as Prometheus does, and stop cleanly when the process is asked to (SIGINT, SIGTERM).
+ * The long-running commands: `promfleet master` and `promfleet worker`. They log logfmt lines to stderr, as
+ * Prometheus does, and stop cleanly when the process is asked to (SIGINT, SIGTERM): a worker first hands its
+ * targets over.
  */
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { DurationError, parseDuration } from '@promfleet/model';
 import { startMaster, type MasterLog } from '@promfleet/master';
+import { startWorker } from '@promfleet/worker';
 import { type CommandIO, UsageError } from './io.js';
 import { loadValidConfig } from './tools.js';
 
-/** A logfmt line writer: `time=… level=… msg="…" key=value`. Values are quoted when they need it. */
-export function logfmt(out: CommandIO['stderr'], now: () => Date = () => new Date()): MasterLog {
+const levels = ['debug', 'info', 'warn', 'error'] as const;
+type Level = (typeof levels)[number];
+
+/** `--log.level` as Prometheus spells it. */
+function logLevel(value: string | undefined): Level {
+  const level = value ?? 'info';
+  if (!(levels as readonly string[]).includes(level)) throw new UsageError(`--log.level: want one of ${levels.join(', ')}, got ${JSON.stringify(level)}`);
+  return level as Level;
+}
+
+/**
+ * A logfmt line writer, `time=… level=… msg="…" key=value`, that drops records below `minimum`. Values are quoted
+ * when they need it.
+ */
+export function logfmt(out: CommandIO['stderr'], options: { minimum?: Level; now?: () => Date } = {}): MasterLog {
   const quote = (v: string | number) => {
     const text = String(v);
     return /^[^\s"=\\]+$/.test(text) ? text : JSON.stringify(text);
   };
+  const floor = levels.indexOf(options.minimum ?? 'info');
+  const now = options.now ?? (() => new Date());
   return (level, message, fields = {}) => {
+    if (levels.indexOf(level) < floor) return;
     const pairs = Object.entries(fields).map(([k, v]) => `${k}=${quote(v)}`);
-    out.write(`${['time=' + now().toISOString(), `level=${level}`, `msg=${quote(message)}`, ...pairs].join(' ')}\n`);
+    out.write(`${[`time=${now().toISOString()}`, `level=${level}`, `msg=${quote(message)}`, ...pairs].join(' ')}\n`);
   };
 }
 
@@ -36,6 +54,7 @@ export const masterFlags = {
   'fleet.worker-max-targets': false,
   'fleet.worker-max-samples': false,
   'fleet.rebalance-moves-per-minute': false,
+  'log.level': false,
 } as const;
 
 type MasterFlags = { [K in keyof typeof masterFlags]: (typeof masterFlags)[K] extends true ? string : string | undefined };
@@ -65,6 +84,52 @@ async function podNamespace(): Promise<string | undefined> {
   }
 }
 
+/** The worker's flags. */
+export const workerFlags = {
+  master: false,
+  'worker.id': false,
+  'web.listen-address': false,
+  'worker.drain-timeout': false,
+  'log.level': false,
+} as const;
+
+type WorkerFlags = { [K in keyof typeof workerFlags]: (typeof workerFlags)[K] extends true ? string : string | undefined };
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * `promfleet worker`: runs until `io.shutdown` aborts, then drains (hands its targets over, scrapes each through
+ * its last slot) and flushes its queues; exit 0 then, 1 when it cannot start, 2 for bad flags.
+ */
+export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: string): Promise<number> {
+  const master = f.master ?? process.env['PROMFLEET_MASTER'];
+  if (master === undefined) throw new UsageError('missing --master=HOST:PORT (or PROMFLEET_MASTER in the environment)');
+  if (!/^[^:\s]+:\d{1,5}$/.test(master) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(master)) {
+    throw new UsageError(`--master: want host:port, got ${JSON.stringify(master)}`);
+  }
+  const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  const worker = await startWorker({
+    master,
+    workerId: f['worker.id'] ?? process.env['POD_NAME'] ?? hostname(),
+    webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9097',
+    softwareVersion: version,
+    drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout'], 20_000),
+    log,
+  }).catch((err: unknown) => {
+    throw new UsageError(`cannot start the worker: ${err instanceof Error ? err.message : String(err)}`, 1);
+  });
+  await aborted(io.shutdown);
+  log('info', 'shutting down: handing targets over');
+  await worker.drainAndStop();
+  return 0;
+}
+
 /** `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. */
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
   const config = await loadValidConfig(io, f['config.file']);
@@ -72,7 +137,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const workerMaxSamples = count('fleet.worker-max-samples', f['fleet.worker-max-samples']);
   const rebalanceMovesPerMinute = count('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
-  const log = logfmt(io.stderr);
+  const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
   const master = await startMaster({
     config,
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9095',
@@ -94,10 +159,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   }).catch((err: unknown) => {
     throw new UsageError(`cannot start the master: ${err instanceof Error ? err.message : String(err)}`, 1);
   });
-  await new Promise<void>((resolve) => {
-    if (io.shutdown.aborted) resolve();
-    io.shutdown.addEventListener('abort', () => resolve(), { once: true });
-  });
+  await aborted(io.shutdown);
   log('info', 'shutting down');
   await master.stop();
   return 0;

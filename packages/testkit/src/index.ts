@@ -1,7 +1,7 @@
 /**
  * @promfleet/testkit: test and demo tools. A fake Kubernetes API server that speaks the real list/watch protocol
- * (for client-node informers and promfleet's own reflector), and a synthetic cluster generator with churn. A dev
- * dependency only: nothing in the product may import it.
+ * (for client-node informers and promfleet's own reflector), a synthetic cluster generator with churn, and a farm of
+ * scrape targets that records every request. A dev dependency only: nothing in the product may import it.
  */
 export {
   FakeApiServer,
@@ -33,3 +33,4 @@ export {
 } from './kube/cluster.js';
 export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';
 export { promtoolCheckMetrics } from './promtool.js';
+export { TargetFarm, startTargetFarm, type FarmTarget, type TargetFarmOptions } from './farm.js';

@@ -1,6 +1,8 @@
 /**
- * @promfleet/worker: the data plane. So far: the assignment client, which holds the worker's one stream to the
- * master and keeps the assignment it was given, through master restarts and network failures.
+ * @promfleet/worker: the data plane. The assignment client holds the worker's one stream to the master and keeps
+ * the assignment it was given through master restarts and network failures; the scrape manager runs one
+ * Prometheus-exact scrape loop per target (parser, metric relabeling, limits, staleness); remote-write queues send
+ * the samples to every receiver. `startWorker` assembles them into the running process.
  */
 export { AssignmentClient, type AssignmentClientOptions, type ClientEvent } from './assignment/client.js';
 export { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError } from './assignment/errors.js';
@@ -11,3 +13,45 @@ export {
   type PendingRemoval,
   type TargetRemoval,
 } from './assignment/state.js';
+export {
+  HttpClientConfigError,
+  HttpClientErrorCode,
+  configureHttpClient,
+  noProxyMatcher,
+  type ConfiguredHttpClient,
+} from './http-client.js';
+export {
+  RemoteWriteQueue,
+  type RemoteWriteEvent,
+  type RemoteWriteQueueOptions,
+  type RemoteWriteStopOptions,
+} from './remote/queue.js';
+export { RemoteWriteMetrics, type DropReason } from './remote/metrics.js';
+export type { SeriesRef } from './remote/series.js';
+export {
+  ContentTypeError,
+  ExpositionErrorCode,
+  ParseError,
+  ParserMisuseError,
+  createParser,
+  formatOf,
+  type Entry,
+  type ExpositionFormat,
+  type ExpositionParser,
+  type FallbackFormat,
+  type MetricType,
+} from './scrape/parser.js';
+export {
+  ScrapeError,
+  ScrapeErrorCode,
+  TargetScraper,
+  acceptHeader,
+  type ScrapeFailureReason,
+  type ScrapeRequest,
+  type ScrapeResponse,
+} from './scrape/scraper.js';
+export { ScrapeLoop, type SampleSink, type ScrapeHealth, type ScrapeLoopOptions, type ScrapeObserver, type Scraper } from './scrape/loop.js';
+export { ScrapeManager, type ScrapeManagerEvent, type ScrapeManagerOptions } from './scrape/manager.js';
+export { ScrapeMetrics } from './scrape/metrics.js';
+export { WorkerStatusServer, redactUrl, type WorkerStatusSource } from './status-server.js';
+export { startWorker, type RunningWorker, type WorkerLog, type WorkerOptions } from './worker.js';

@@ -4,7 +4,9 @@
  * disconnect.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { PROTOCOL_VERSION, targetIdFromBytes, targetIdToBytes, type TargetHealth } from '@promfleet/protocol';
+import { Server, ServerCredentials, type ClientOptions } from '@grpc/grpc-js';
+import { FleetService, PROTOCOL_VERSION, labelsToProto, targetIdFromBytes, targetIdToBytes, type FleetServerStream, type TargetHealth } from '@promfleet/protocol';
+import { AssignmentClient } from './client.js';
 import {
   A,
   B,
@@ -256,5 +258,47 @@ describe('AssignmentClient static stability', () => {
     expect(connection.endedByWorker).toBe(true);
     expect(client.connected).toBe(false);
     expect([...client.state.targets.keys()].sort()).toEqual([A, B]);
+  });
+});
+
+describe('AssignmentClient channel options', () => {
+  it('lets channelOptions override the client\'s own settings', async () => {
+    const master = await startMaster(resources);
+    const { client, events } = startClient(resources, master, { channelOptions: { 'grpc.max_receive_message_length': 1_024 } });
+    const connection = await master.connection(0);
+    await connection.next('hello');
+    connection.welcome();
+    const big = { ...target(A), labels: labelsToProto(new Map([['__address__', '10.0.0.1:9100'], ['padding', 'x'.repeat(2_000)]])) };
+    connection.snapshot({ generation: 1, jobs: [job('node')], targets: [big] });
+    await waitFor(() => disconnects(events).length > 0, 'the disconnect');
+    expect(disconnects(events)[0]?.reason).toMatch(/larger than max/);
+    expect(client.state.generation).toBe(0);
+  });
+
+  it.each<[string, Partial<ClientOptions> | undefined, number]>([
+    ['share one connection by default', undefined, 1],
+    ['open a connection each with a local subchannel pool', { 'grpc.use_local_subchannel_pool': 1 }, 2],
+  ])('two clients in one process %s', async (_, channelOptions, connections) => {
+    const peers: string[] = [];
+    const server = new Server();
+    server.addService(FleetService, {
+      connect: (call: FleetServerStream) => {
+        peers.push(call.getPeer());
+        // Read the Hello and end the call when the client half-closes it, as the master does.
+        call.resume();
+        call.on('end', () => call.end());
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    resources.add(() => server.forceShutdown());
+    for (const workerId of ['worker-0', 'worker-1']) {
+      const client = new AssignmentClient({ address: `127.0.0.1:${port}`, workerId, softwareVersion: '0.1.0', ...(channelOptions === undefined ? {} : { channelOptions }) });
+      client.start();
+      resources.add(() => client.stop());
+    }
+    await waitFor(() => peers.length === 2, 'both calls');
+    expect(new Set(peers).size).toBe(connections);
   });
 });

@@ -34,6 +34,13 @@ export interface AssignmentClientOptions {
   /** The channel credentials; insecure when absent. Production runs TLS: the stream carries secrets. */
   readonly credentials?: ChannelCredentials;
   /**
+   * grpc-js channel options merged over the client's own (keepalive, receive limit, reconnect backoff): a key given
+   * here wins. For example, grpc-js shares one HTTP/2 connection among the channels of a process that have the same
+   * address and options; `{ 'grpc.use_local_subchannel_pool': 1 }` gives this client a connection of its own, as a
+   * worker in its own pod has (the streaming benchmark runs many clients in one process that way).
+   */
+  readonly channelOptions?: Partial<ClientOptions>;
+  /**
    * The health of every held target, called every `Welcome.health_report_interval_ms`. When absent, reports carry
    * no targets. It must not throw; if it does, that report is skipped.
    */
@@ -201,6 +208,7 @@ export class AssignmentClient {
       // is back; keep it within ours.
       'grpc.initial_reconnect_backoff_ms': this.#initialBackoffMs,
       'grpc.max_reconnect_backoff_ms': this.#maxBackoffMs,
+      ...this.#options.channelOptions,
     };
     this.#grpc = new FleetClient(this.#options.address, this.#options.credentials ?? grpcCredentials.createInsecure(), options);
     this.#schedulePrune();

@@ -1,0 +1,126 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { startTargetFarm, type TargetFarm } from './farm.js';
+import { promtoolCheckMetrics } from './promtool.js';
+
+const farms: TargetFarm[] = [];
+afterAll(async () => {
+  await Promise.all(farms.map((f) => f.stop()));
+});
+
+async function farm(targets: number, series: number): Promise<TargetFarm> {
+  const started = await startTargetFarm({ targets, series });
+  farms.push(started);
+  return started;
+}
+
+async function scrape(address: string, path = '/metrics'): Promise<{ status: number; contentType: string; body: string }> {
+  const res = await fetch(`http://${address}${path}`);
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: await res.text() };
+}
+
+/** The sample lines of an exposition: name and labels → value. */
+function samples(body: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of body.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const cut = line.lastIndexOf(' ');
+    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return out;
+}
+
+describe('startTargetFarm', () => {
+  it.each([
+    [1, ['http_requests_total']],
+    [6, ['http_requests_total', 'app_jobs_processed_total']],
+    [7, ['http_requests_total', 'process_resident_memory_bytes', 'process_open_fds', 'app_queue_depth']],
+    [15, ['http_requests_total', 'process_resident_memory_bytes', 'process_open_fds', 'app_queue_depth', 'http_request_duration_seconds_bucket', 'http_request_duration_seconds_sum', 'http_request_duration_seconds_count']],
+    [40, ['http_requests_total', 'process_resident_memory_bytes', 'process_open_fds', 'app_queue_depth', 'http_request_duration_seconds_bucket', 'http_request_duration_seconds_sum', 'http_request_duration_seconds_count', 'app_jobs_processed_total']],
+  ])('serves exactly %i series per target, of the families it names', async (series, names) => {
+    const f = await farm(2, series);
+    expect(f.metricNames).toEqual(names);
+    for (const target of f.targets) {
+      const r = await scrape(target.address);
+      expect(r.status).toBe(200);
+      expect(r.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const lines = samples(r.body);
+      expect(lines.size).toBe(series);
+      expect(new Set([...lines.keys()].map((k) => k.replace(/\{.*$/, '')))).toEqual(new Set(names));
+    }
+  });
+
+  it('passes promtool check metrics', async () => {
+    const f = await farm(1, 40);
+    const target = f.targets[0];
+    if (target === undefined) throw new Error('no target');
+    await scrape(target.address);
+    expect(await promtoolCheckMetrics((await scrape(target.address)).body)).toEqual({ code: 0, output: '' });
+  });
+
+  it('counts every request of each target on its own, with the time it arrived', async () => {
+    const f = await farm(3, 15);
+    const [a, b, c] = f.targets;
+    if (a === undefined || b === undefined || c === undefined) throw new Error('want 3 targets');
+    expect(new Set(f.targets.map((t) => t.port)).size).toBe(3);
+    expect(a.address).toBe(`127.0.0.1:${a.port}`);
+    const before = Date.now();
+    const first = samples((await scrape(a.address)).body);
+    const second = samples((await scrape(a.address)).body);
+    const other = samples((await scrape(b.address)).body);
+    const after = Date.now();
+    const counter = 'http_requests_total{code="200",handler="/metrics",method="get"}';
+    expect([first.get(counter), second.get(counter), other.get(counter)]).toEqual([1, 2, 1]);
+    expect(second.get('http_request_duration_seconds_count{handler="/metrics"}')).toBe(2);
+    expect(second.get('http_request_duration_seconds_bucket{handler="/metrics",le="+Inf"}')).toBe(2);
+    expect([a.requests.length, b.requests.length, c.requests.length]).toEqual([2, 1, 0]);
+    for (const t of [...a.requests, ...b.requests]) {
+      expect(t).toBeGreaterThanOrEqual(before);
+      expect(t).toBeLessThanOrEqual(after);
+    }
+    expect(f.target(b.port)).toBe(b);
+    expect(f.target(1)).toBeUndefined();
+  });
+
+  it('keeps histogram buckets cumulative', async () => {
+    const f = await farm(1, 15);
+    const target = f.targets[0];
+    if (target === undefined) throw new Error('no target');
+    let last = new Map<string, number>();
+    for (let i = 0; i < 20; i++) last = samples((await scrape(target.address)).body);
+    const buckets = [...last].filter(([k]) => k.startsWith('http_request_duration_seconds_bucket')).map(([, v]) => v);
+    expect(buckets).toEqual([...buckets].sort((x, y) => x - y));
+    expect(buckets.at(-1)).toBe(20);
+    expect(buckets[0]).toBeGreaterThan(0);
+    expect(buckets.at(-2)).toBeLessThan(20);
+  });
+
+  it('answers 404 elsewhere, without counting it', async () => {
+    const f = await farm(1, 1);
+    const target = f.targets[0];
+    if (target === undefined) throw new Error('no target');
+    expect((await scrape(target.address, '/')).status).toBe(404);
+    expect((await scrape(target.address, '/metrics/x')).status).toBe(404);
+    expect(target.requests).toEqual([]);
+    expect((await scrape(target.address, '/metrics?x=1')).status).toBe(200);
+    expect(target.requests).toHaveLength(1);
+  });
+
+  it('releases its ports on stop, and keeps the request logs', async () => {
+    const f = await startTargetFarm({ targets: 2, series: 3 });
+    const target = f.targets[0];
+    if (target === undefined) throw new Error('no target');
+    await scrape(target.address);
+    await f.stop();
+    await f.stop();
+    await expect(fetch(`http://${target.address}/metrics`)).rejects.toThrow();
+    expect(target.requests).toHaveLength(1);
+  });
+
+  it.each([
+    [{ targets: -1, series: 1 }, 'targets must be an integer ≥ 0, got -1'],
+    [{ targets: 1, series: 0 }, 'series must be an integer ≥ 1, got 0'],
+    [{ targets: 1.5, series: 1 }, 'targets must be an integer ≥ 0, got 1.5'],
+  ])('rejects %j', async (options, message) => {
+    await expect(startTargetFarm(options)).rejects.toThrow(new RangeError(message));
+  });
+});

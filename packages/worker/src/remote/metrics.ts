@@ -1,0 +1,169 @@
+/**
+ * Remote-write self-metrics, one set for all queues, each series labelled `remote_name` and `url` (redacted). The
+ * counterparts of Prometheus' `prometheus_remote_storage_*` (`storage/remote/queue_manager.go` `newQueueManagerMetrics`).
+ *
+ * Queues count in plain numbers and the metrics read them when scraped, so the hot path never hashes a label set;
+ * a stopped queue's series disappear, as Prometheus unregisters a stopped queue's metrics.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/**
+ * Why samples were dropped: `queue_full` (beyond the hard bound), `too_old` (`sample_age_limit`), `shutdown` (after
+ * stop, or left at the flush deadline), `http_<status>` (a batch the receiver rejected), `error` (a batch that could
+ * not be compressed).
+ */
+export type DropReason = 'queue_full' | 'too_old' | 'shutdown' | 'error' | `http_${number}`;
+
+/** A queue's counts, as {@link RemoteWriteMetrics} reads them. Counters only ever grow. */
+export interface QueueStats {
+  /** Samples the receiver accepted. */
+  readonly samplesSent: number;
+  /** Samples of batches that failed for good (a non-recoverable status); also counted as dropped with their reason. */
+  readonly samplesFailed: number;
+  /** Samples sent again after a recoverable failure, once per retry. */
+  readonly samplesRetried: number;
+  /** Samples that will never be sent, by reason. */
+  readonly samplesDropped: ReadonlyMap<DropReason, number>;
+  /** Samples queued or in flight. */
+  readonly pendingSamples: number;
+  /** The soft bound: `hasRoom()` is false from here on. */
+  readonly capacitySamples: number;
+  readonly shards: number;
+  /** The newest sample timestamp the receiver accepted, in Unix seconds; 0 before the first. */
+  readonly highestSentTimestampSeconds: number;
+  /** Compressed request bytes the receiver accepted. */
+  readonly bytesSent: number;
+}
+
+/** What the metrics need from a queue. */
+export interface MeteredQueue {
+  /** The endpoint's name. */
+  readonly name: string;
+  /** The endpoint's URL, redacted. */
+  readonly redactedUrl: string;
+  stats(): QueueStats;
+}
+
+/** Reasons whose series exist (at 0) from a queue's start, so that alerts on them need no `or vector(0)`. */
+const alwaysReported: readonly DropReason[] = ['queue_full', 'too_old', 'shutdown'];
+
+/**
+ * The remote-write metrics on a prom-client registry. Create one per process; every `RemoteWriteQueue` given it
+ * reports through it from `start()` until `stop()` resolves.
+ */
+export class RemoteWriteMetrics {
+  readonly #queues = new Set<MeteredQueue>();
+  readonly #batchDuration: Histogram<'remote_name' | 'url'>;
+
+  /** Registers the metrics on `registry`. */
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const queues = this.#queues;
+    const labelsOf = (q: MeteredQueue) => ({ remote_name: q.name, url: q.redactedUrl });
+    const perQueue = (options: {
+      readonly name: string;
+      readonly help: string;
+      readonly kind: 'counter' | 'gauge';
+      readonly value: (stats: QueueStats) => number;
+    }): void => {
+      const collect = function (this: Counter<'remote_name' | 'url'> | Gauge<'remote_name' | 'url'>): void {
+        this.reset();
+        for (const q of queues) {
+          const value = options.value(q.stats());
+          if (this instanceof Counter) this.inc(labelsOf(q), value);
+          else this.set(labelsOf(q), value);
+        }
+      };
+      const config = { name: options.name, help: options.help, labelNames: ['remote_name', 'url'] as const, registers, collect };
+      if (options.kind === 'counter') new Counter(config);
+      else new Gauge(config);
+    };
+    perQueue({
+      name: 'promfleet_remote_write_samples_total',
+      help: 'Samples the remote-write receiver accepted.',
+      kind: 'counter',
+      value: (s) => s.samplesSent,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_samples_failed_total',
+      help: 'Samples of batches that failed for good, mostly rejected by the receiver with a non-recoverable status (also counted as dropped, reason http_<status> or error).',
+      kind: 'counter',
+      value: (s) => s.samplesFailed,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_samples_retried_total',
+      help: 'Samples sent again after a recoverable failure (network error, 5xx, 429 with retry_on_http_429), once per retry.',
+      kind: 'counter',
+      value: (s) => s.samplesRetried,
+    });
+    new Counter({
+      name: 'promfleet_remote_write_samples_dropped_total',
+      help: 'Samples that will never be sent, by reason (queue_full, too_old, shutdown, http_<status>, error).',
+      labelNames: ['remote_name', 'url', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of queues) {
+          const dropped = q.stats().samplesDropped;
+          for (const reason of alwaysReported) this.inc({ ...labelsOf(q), reason }, dropped.get(reason) ?? 0);
+          for (const [reason, count] of dropped) {
+            if (!alwaysReported.includes(reason)) this.inc({ ...labelsOf(q), reason }, count);
+          }
+        }
+      },
+    });
+    perQueue({
+      name: 'promfleet_remote_write_queue_samples',
+      help: 'Samples queued or in flight.',
+      kind: 'gauge',
+      value: (s) => s.pendingSamples,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_queue_capacity_samples',
+      help: 'Queued samples from which scrapes are skipped (queue_config.capacity times max_shards); samples beyond twice this are dropped.',
+      kind: 'gauge',
+      value: (s) => s.capacitySamples,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_shards',
+      help: 'Shards sending in parallel.',
+      kind: 'gauge',
+      value: (s) => s.shards,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_highest_sent_timestamp_seconds',
+      help: 'The newest sample timestamp the receiver accepted, in Unix seconds.',
+      kind: 'gauge',
+      value: (s) => s.highestSentTimestampSeconds,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_bytes_total',
+      help: 'Compressed request bytes the receiver accepted.',
+      kind: 'counter',
+      value: (s) => s.bytesSent,
+    });
+    this.#batchDuration = new Histogram({
+      name: 'promfleet_remote_write_sent_batch_duration_seconds',
+      help: 'Duration of one remote-write request, whatever its outcome.',
+      labelNames: ['remote_name', 'url'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60],
+      registers,
+    });
+  }
+
+  /** Reports `queue` from now on. Called by the queue when it starts. */
+  track(queue: MeteredQueue): void {
+    this.#queues.add(queue);
+  }
+
+  /** Stops reporting `queue` and removes its series. Called by the queue when it has stopped. */
+  untrack(queue: MeteredQueue): void {
+    this.#queues.delete(queue);
+    this.#batchDuration.remove({ remote_name: queue.name, url: queue.redactedUrl });
+  }
+
+  /** Records one request's duration. */
+  observeBatch(queue: MeteredQueue, seconds: number): void {
+    this.#batchDuration.observe({ remote_name: queue.name, url: queue.redactedUrl }, seconds);
+  }
+}

@@ -1,0 +1,275 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { buildTarget, formatLabels, nextScrapeSlotMs, parseConfig, scrapeOffsetMs, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
+import { ScrapeLoop, type SampleSink, type Scraper } from './loop.js';
+import type { ScrapeRequest, ScrapeResponse } from './scraper.js';
+
+const intervalMs = 200;
+
+function job(extra = ''): ScrapeConfig {
+  const parsed = parseConfig(`scrape_configs:\n  - job_name: node\n    scrape_interval: ${intervalMs}ms\n    scrape_timeout: 100ms\n${extra}`, { file: 'l.yml' });
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('; '));
+  return parsed.config.scrapeConfigs[0] as ScrapeConfig;
+}
+
+function target(config: ScrapeConfig): Target {
+  const result = buildTarget(config, new Map([['__address__', 'a:9100']]), new Map());
+  if (result.kind !== 'kept') throw new Error('target');
+  return result.target;
+}
+
+interface Appended {
+  readonly series: string;
+  readonly t: number;
+  readonly v: number;
+  readonly stale: boolean;
+}
+
+/** A sink that records what it gets; refs are the series' printed labels. */
+class RecordingSink implements SampleSink {
+  readonly samples: Appended[] = [];
+  room = true;
+  seriesRef(labels: Labels): unknown {
+    return labels.get('drop_me') === undefined ? formatLabels(labels) : undefined;
+  }
+  append(ref: unknown, t: number, v: number, stale = false): void {
+    this.samples.push({ series: String(ref), t, v, stale });
+  }
+  hasRoom(): boolean {
+    return this.room;
+  }
+  named(name: string): Appended[] {
+    return this.samples.filter((s) => s.series.includes(`__name__="${name}"`));
+  }
+}
+
+/** Serves the bodies in turn (the last one forever); a body that is an Error fails the scrape. */
+class ScriptedScraper implements Scraper {
+  readonly requests: ScrapeRequest[] = [];
+  constructor(
+    private readonly bodies: (string | Error)[],
+    private readonly contentType = 'text/plain; version=0.0.4',
+  ) {}
+  scrape(request: ScrapeRequest): Promise<ScrapeResponse> {
+    this.requests.push(request);
+    const body = this.bodies.length > 1 ? this.bodies.shift() : this.bodies[0];
+    if (body instanceof Error) return Promise.reject(body);
+    return Promise.resolve({ body: body ?? '', contentType: this.contentType, bytes: (body ?? '').length });
+  }
+}
+
+const loops: ScrapeLoop[] = [];
+afterEach(async () => {
+  await Promise.all(loops.splice(0).map((l) => l.stop('shutdown')));
+});
+
+function start(options: { bodies: (string | Error)[]; config?: ScrapeConfig; sink?: RecordingSink; firstSlotUnixMs?: number }) {
+  const config = options.config ?? job();
+  const sink = options.sink ?? new RecordingSink();
+  const scraper = new ScriptedScraper(options.bodies);
+  const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: options.firstSlotUnixMs ?? 0, job: config, scraper, sinks: [sink] });
+  loops.push(loop);
+  loop.start();
+  return { loop, sink, scraper };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('ScrapeLoop', () => {
+  it('scrapes at the target’s slots, stamps samples with the slot, and reports the synthetic series', async () => {
+    const { loop, sink, scraper } = start({ bodies: ['# TYPE a counter\na_total{x="1"} 5\nb 7\n'] });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const offset = scrapeOffsetMs(loop.target.id, intervalMs);
+    const ups = sink.named('up');
+    for (const s of ups) expect((s.t - offset) % intervalMs).toBe(0);
+    expect((ups[1]?.t ?? 0) - (ups[0]?.t ?? 0)).toBe(intervalMs);
+    expect(ups[0]).toEqual({ series: '{__name__="up", instance="a:9100", job="node"}', t: ups[0]?.t, v: 1, stale: false });
+    const first = ups[0]?.t;
+    expect(sink.samples.filter((s) => s.t === first && !s.series.includes('scrape_') && s.series !== ups[0]?.series)).toEqual([
+      { series: '{__name__="a_total", instance="a:9100", job="node", x="1"}', t: first, v: 5, stale: false },
+      { series: '{__name__="b", instance="a:9100", job="node"}', t: first, v: 7, stale: false },
+    ]);
+    expect(sink.named('scrape_samples_scraped')[0]?.v).toBe(2);
+    expect(sink.named('scrape_samples_post_metric_relabeling')[0]?.v).toBe(2);
+    expect(sink.named('scrape_series_added').map((s) => s.v).slice(0, 2)).toEqual([2, 0]);
+    expect(scraper.requests[0]).toEqual(expect.objectContaining({ url: 'http://a:9100/metrics', timeoutMs: 100 }));
+    expect(loop.health()).toEqual(expect.objectContaining({ up: true, samplesScraped: 2, lastError: '' }));
+  });
+
+  it('writes a staleness marker for a series that disappears, at the slot of the scrape that lacks it', async () => {
+    const { sink } = start({ bodies: ['a 1\nb 2\n', 'a 1\n'] });
+    await until(() => sink.samples.some((s) => s.stale), 'a staleness marker');
+    const stale = sink.samples.filter((s) => s.stale);
+    const ups = sink.named('up');
+    expect(stale).toEqual([{ series: '{__name__="b", instance="a:9100", job="node"}', t: ups[1]?.t, v: 0, stale: true }]);
+  });
+
+  it('takes an empty body as an empty scrape: up=1 and every series stale', async () => {
+    const { sink } = start({ bodies: ['a 1\n', ''] });
+    await until(() => sink.samples.some((s) => s.stale), 'a staleness marker');
+    const second = sink.named('up').filter((s) => !s.stale)[1];
+    expect(second?.v).toBe(1);
+    expect(sink.samples.filter((s) => s.stale)).toEqual([{ series: '{__name__="a", instance="a:9100", job="node"}', t: second?.t, v: 0, stale: true }]);
+  });
+
+  it('marks every series stale and reports up=0 when a scrape fails, with the error as the health', async () => {
+    const { sink, loop } = start({ bodies: ['a 1\n', new Error('Get "http://a:9100/metrics": connection refused')] });
+    await until(() => sink.named('up').some((s) => s.v === 0), 'a failed scrape');
+    const failed = sink.named('up').find((s) => s.v === 0);
+    expect(sink.samples.filter((s) => s.stale)).toEqual([{ series: '{__name__="a", instance="a:9100", job="node"}', t: failed?.t, v: 0, stale: true }]);
+    expect(loop.health()).toEqual(expect.objectContaining({ up: false, lastError: 'Get "http://a:9100/metrics": connection refused', samplesScraped: 0 }));
+  });
+
+  it.each([
+    ['a parse error', 'a 1\nb{ 2\n', /^line 2: /],
+    ['sample_limit', 'a 1\nb 2\nc 3\n', /^sample limit exceeded$/],
+    ['label_limit', 'a{x="1",y="2"} 1\n', /^label_limit exceeded \(metric: a, number of labels: 5, limit: 4\)$/],
+  ])('fails the whole scrape on %s: up=0 and none of its samples', async (_what, body, error) => {
+    const config = job('    sample_limit: 2\n    label_limit: 4\n');
+    const { sink, loop } = start({ bodies: [body], config });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('up')[0]?.v).toBe(0);
+    expect(sink.samples.filter((s) => !/__name__="(up|scrape_[a-z_]+)"/.test(s.series))).toEqual([]);
+    expect(loop.health().lastError).toMatch(error);
+  });
+
+  it('applies metric_relabel_configs: dropped series count as scraped, not as kept', async () => {
+    const config = job("    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: go_.*\n        action: drop\n");
+    const { sink } = start({ bodies: ['go_gc 1\nkeep 2\n'], config });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('go_gc')).toEqual([]);
+    expect(sink.named('keep')).toHaveLength(1);
+    expect(sink.named('scrape_samples_scraped')[0]?.v).toBe(2);
+    expect(sink.named('scrape_samples_post_metric_relabeling')[0]?.v).toBe(1);
+  });
+
+  it('keeps explicit timestamps only with honor_timestamps, and leaves such series out of staleness', async () => {
+    const honored = start({ bodies: ['a 1 1000\n', '\n'] });
+    await until(() => honored.sink.named('up').length >= 2, 'two scrapes');
+    expect(honored.sink.named('a')).toEqual([{ series: '{__name__="a", instance="a:9100", job="node"}', t: 1000, v: 1, stale: false }]);
+    const ignored = start({ bodies: ['a 1 1000\n'], config: job('    honor_timestamps: false\n') });
+    await until(() => ignored.sink.named('up').length > 0, 'a scrape');
+    expect(ignored.sink.named('a')[0]?.t).toBe(ignored.sink.named('up')[0]?.t);
+  });
+
+  it('skips a scrape while a sink is full (backpressure)', async () => {
+    const sink = new RecordingSink();
+    sink.room = false;
+    const { scraper } = start({ bodies: ['a 1\n'], sink });
+    await new Promise((r) => setTimeout(r, intervalMs * 2.5));
+    expect(scraper.requests).toEqual([]);
+    sink.room = true;
+    await until(() => sink.named('up').length > 0, 'a scrape once there is room');
+  });
+
+  it('hands over: scrapes through its last slot, then ends without staleness markers', async () => {
+    const { loop, sink } = start({ bodies: ['a 1\n'] });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    const last = (sink.named('up')[0]?.t ?? 0) + intervalMs;
+    let finished = false;
+    loop.onFinished = () => (finished = true);
+    loop.handOver(last);
+    await until(() => finished, 'the handover');
+    await new Promise((r) => setTimeout(r, intervalMs * 1.5));
+    expect(sink.named('up').at(-1)?.t).toBe(last);
+    expect(sink.samples.filter((s) => s.stale)).toEqual([]);
+  });
+
+  it('starts at its first slot, not before', async () => {
+    const config = job();
+    const firstSlotUnixMs = Date.now() + 3 * intervalMs;
+    const { sink } = start({ bodies: ['a 1\n'], config, firstSlotUnixMs });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('up')[0]?.t).toBeGreaterThanOrEqual(firstSlotUnixMs);
+    expect(sink.named('up')[0]?.t).toBeLessThan(firstSlotUnixMs + intervalMs);
+  });
+
+  it('writes staleness markers for every series, report series included, when its target is gone', async () => {
+    const { loop, sink } = start({ bodies: ['a 1\n'] });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    loops.splice(loops.indexOf(loop), 1);
+    await loop.stop('gone');
+    const last = Math.max(...sink.named('up').filter((s) => !s.stale).map((s) => s.t));
+    const stale = sink.samples.filter((s) => s.stale);
+    expect(new Set(stale.map((s) => s.t))).toEqual(new Set([last + intervalMs]));
+    expect(stale.map((s) => /__name__="([a-z_]+)"/.exec(s.series)?.[1]).sort()).toEqual(['a', 'scrape_duration_seconds', 'scrape_samples_post_metric_relabeling', 'scrape_samples_scraped', 'scrape_series_added', 'up']);
+  });
+
+  it('writes nothing more after a shutdown stop', async () => {
+    const { loop, sink } = start({ bodies: ['a 1\n'] });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    await loop.stop('shutdown');
+    const count = sink.samples.length;
+    await new Promise((r) => setTimeout(r, intervalMs * 2));
+    expect(sink.samples.length).toBe(count);
+    expect(sink.samples.some((s) => s.stale)).toBe(false);
+  });
+
+  it('finishes the scrape in flight on a shutdown stop: that slot has no other owner', async () => {
+    const config = job();
+    const sink = new RecordingSink();
+    let started = 0;
+    const scraper: Scraper = {
+      scrape: () => {
+        started++;
+        return new Promise((resolve) => setTimeout(() => resolve({ body: 'a 1\n', contentType: 'text/plain; version=0.0.4', bytes: 4 }), 50));
+      },
+    };
+    const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: 0, job: config, scraper, sinks: [sink] });
+    loop.start();
+    await until(() => started === 1, 'a scrape to start');
+    await loop.stop('shutdown');
+    expect(sink.named('up').map((s) => s.v)).toEqual([1]);
+    expect(sink.named('a')).toHaveLength(1);
+    expect(started).toBe(1);
+  });
+
+  it('leaves series a sink drops out of that sink only', async () => {
+    const { sink } = start({ bodies: ['a{drop_me="1"} 1\nb 1\n'] });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('a')).toEqual([]);
+    expect(sink.named('b')).toHaveLength(1);
+  });
+});
+
+describe('ScrapeLoop forced error (target_limit)', () => {
+  it('does not scrape and reports up=0 with the error while the job is over its target_limit', async () => {
+    const config = job();
+    const sink = new RecordingSink();
+    const scraper = new ScriptedScraper(['a 1\n']);
+    const forcedError = 'target_limit exceeded (number of targets: 3, limit: 2)';
+    const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: 0, job: config, scraper, sinks: [sink], forcedError });
+    loops.push(loop);
+    loop.start();
+    await until(() => sink.named('up').length > 0, 'a report');
+    expect(scraper.requests).toEqual([]);
+    expect(sink.named('up')[0]?.v).toBe(0);
+    expect(loop.health().lastError).toBe(forcedError);
+    loop.reconfigure({ job: config, scraper, sinks: [sink], forcedError: '' });
+    await until(() => sink.named('a').length > 0, 'a scrape once under the limit');
+    expect(loop.health().up).toBe(true);
+  });
+});
+
+describe('ScrapeLoop.handedOver', () => {
+  it('waits until the last slot’s scrape has queued its samples', async () => {
+    const config = job();
+    const sink = new RecordingSink();
+    const slow: Scraper = {
+      scrape: () => new Promise((resolve) => setTimeout(() => resolve({ body: 'a 1\n', contentType: 'text/plain', bytes: 4 }), 60)),
+    };
+    const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: 0, job: config, scraper: slow, sinks: [sink] });
+    loops.push(loop);
+    loop.start();
+    const last = nextScrapeSlotMs({ id: loop.target.id, intervalMs, nowMs: Date.now() + 1 });
+    loop.handOver(last);
+    expect(loop.handingOver).toBe(true);
+    await loop.handedOver(5_000);
+    expect(sink.named('up').map((s) => s.t)).toEqual([last]);
+  });
+});

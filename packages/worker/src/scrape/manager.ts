@@ -1,0 +1,201 @@
+/**
+ * The scrape manager: turns the assignment the worker holds into running scrape loops, one per target, with one
+ * HTTP client per job and one remote-write queue per endpoint. It acts on each applied snapshot or delta
+ * (AssignmentChange) in the order the protocol gives, and answers the health report the master asks for.
+ */
+import type { ScrapeConfig, TargetId } from '@promfleet/model';
+import { remoteWriteFromProto, scrapeJobFromProto, targetIdToBytes, type RemoteWriteEndpoint, type ScrapeJob, type TargetHealth } from '@promfleet/protocol';
+import type { AssignmentChange, AssignmentState, HeldTarget } from '../assignment/state.js';
+import type { RemoteWriteMetrics } from '../remote/metrics.js';
+import { RemoteWriteQueue, type RemoteWriteEvent } from '../remote/queue.js';
+import { ScrapeLoop, type ScrapeHealth, type ScrapeObserver } from './loop.js';
+import { TargetScraper } from './scraper.js';
+
+/** Something the manager reports for logs; never a URL with credentials or a header value. */
+export type ScrapeManagerEvent =
+  | { readonly kind: 'job-rejected'; readonly job: string; readonly error: string }
+  | { readonly kind: 'endpoint-rejected'; readonly endpoint: string; readonly error: string }
+  | { readonly kind: 'target-without-job'; readonly target: TargetId; readonly job: string }
+  | { readonly kind: 'remote-write'; readonly endpoint: string; readonly event: RemoteWriteEvent };
+
+/** Options of {@link ScrapeManager}. */
+export interface ScrapeManagerOptions {
+  readonly userAgent: string;
+  readonly remoteWriteMetrics: RemoteWriteMetrics;
+  readonly observer?: ScrapeObserver;
+  readonly log?: (event: ScrapeManagerEvent) => void;
+  /** How long stopping may spend sending what the queues hold; 10 s by default. */
+  readonly flushDeadlineMs?: number;
+  readonly now?: () => number;
+}
+
+interface JobRuntime {
+  readonly config: ScrapeConfig;
+  readonly forcedError: string;
+  readonly encoded: string;
+  readonly scraper: TargetScraper;
+}
+
+/** A protobuf message's identity for change detection: its JSON (jobs and endpoints are small). */
+function identity(message: ScrapeJob | RemoteWriteEndpoint): string {
+  return JSON.stringify(message, (_key, value: unknown) => (value instanceof Map ? [...value] : value instanceof Uint8Array ? [...value] : value));
+}
+
+/** Runs the worker's scrape loops. One instance per worker. */
+export class ScrapeManager {
+  readonly #jobs = new Map<string, JobRuntime>();
+  readonly #loops = new Map<TargetId, ScrapeLoop>();
+  #queues: RemoteWriteQueue[] = [];
+  #endpoints = '';
+  #stopping = false;
+
+  constructor(private readonly options: ScrapeManagerOptions) {}
+
+  /** How many targets have a running loop (targets handed over but not past their last slot included). */
+  get targets(): number {
+    return this.#loops.size;
+  }
+
+  /** Acts on one applied assignment change; `state` is the assignment after it. */
+  apply(change: AssignmentChange, state: AssignmentState): void {
+    if (this.#stopping) return;
+    if (change.remoteWriteChanged) this.#setEndpoints(state.remoteWrite);
+    if (change.jobsChanged) this.#setJobs(state.jobs);
+    for (const removal of change.removed) {
+      const loop = this.#loops.get(removal.id);
+      if (loop === undefined) continue;
+      if (removal.reason === 'moved') {
+        loop.handOver(removal.lastSlotUnixMs);
+      } else {
+        this.#loops.delete(removal.id);
+        void loop.stop('gone');
+      }
+    }
+    for (const target of change.added) this.#add(target);
+  }
+
+  /** The health of every target with a loop, for the master's HealthReport. */
+  healthReport(): TargetHealth[] {
+    const out: TargetHealth[] = [];
+    for (const [id, loop] of this.#loops) {
+      const h = loop.health();
+      out.push({
+        targetId: targetIdToBytes(id),
+        lastScrapeUnixMs: h.lastScrapeUnixMs,
+        lastScrapeDurationSeconds: h.durationSeconds,
+        samplesScraped: h.samplesScraped,
+        samplesPostMetricRelabeling: h.samplesPostMetricRelabeling,
+        up: h.up,
+        lastError: h.lastError,
+      });
+    }
+    return out;
+  }
+
+  /** Every target's loop, for the status page. */
+  *loops(): Iterable<{ readonly id: TargetId; readonly job: string; readonly url: string; readonly health: ScrapeHealth }> {
+    for (const [id, loop] of this.#loops) yield { id, job: loop.target.job, url: loop.url, health: loop.health() };
+  }
+
+  /**
+   * Stops every loop without staleness markers (the series continue on a successor), then flushes the queues.
+   * Loops handing a target over first finish their last slot's scrape (at most `handoverWaitMs`), so a drained
+   * worker's last samples are not lost.
+   */
+  async stop(options: { handoverWaitMs?: number } = {}): Promise<void> {
+    this.#stopping = true;
+    const loops = [...this.#loops.values()];
+    await Promise.all(loops.map((l) => l.handedOver(options.handoverWaitMs ?? 0)));
+    await Promise.all(loops.map((l) => l.stop('shutdown')));
+    this.#loops.clear();
+    await Promise.all(this.#queues.map((q) => q.stop({ flushDeadlineMs: this.options.flushDeadlineMs ?? 10_000 })));
+    await Promise.all([...this.#jobs.values()].map((j) => j.scraper.close()));
+  }
+
+  #add(target: HeldTarget): void {
+    const existing = this.#loops.get(target.id);
+    if (existing !== undefined) {
+      existing.keep();
+      return;
+    }
+    const job = this.#jobs.get(target.job);
+    if (job === undefined) {
+      this.options.log?.({ kind: 'target-without-job', target: target.id, job: target.job });
+      return;
+    }
+    const loop = new ScrapeLoop({
+      target,
+      firstSlotUnixMs: target.firstSlotUnixMs,
+      job: job.config,
+      scraper: job.scraper,
+      sinks: this.#queues,
+      forcedError: job.forcedError,
+      ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
+      ...(this.options.now === undefined ? {} : { now: this.options.now }),
+    });
+    loop.onFinished = () => {
+      if (this.#loops.get(target.id) === loop) this.#loops.delete(target.id);
+    };
+    this.#loops.set(target.id, loop);
+    loop.start();
+  }
+
+  /** Builds each changed job's client and reconfigures its loops; a job that fails to decode keeps its old settings. */
+  #setJobs(jobs: ReadonlyMap<string, ScrapeJob>): void {
+    for (const [name, message] of jobs) {
+      const encoded = identity(message);
+      const current = this.#jobs.get(name);
+      if (current?.encoded === encoded) continue;
+      let config: ScrapeConfig;
+      try {
+        config = scrapeJobFromProto(message);
+      } catch (err) {
+        this.options.log?.({ kind: 'job-rejected', job: name, error: err instanceof Error ? err.message : String(err) });
+        continue;
+      }
+      const runtime = { config, encoded, forcedError: message.forcedError, scraper: new TargetScraper({ job: config, userAgent: this.options.userAgent }) };
+      this.#jobs.set(name, runtime);
+      for (const loop of this.#loops.values()) {
+        if (loop.target.job === name) loop.reconfigure({ job: config, scraper: runtime.scraper, sinks: this.#queues, forcedError: runtime.forcedError });
+      }
+      if (current !== undefined) void current.scraper.close();
+    }
+    for (const [name, runtime] of this.#jobs) {
+      if (jobs.has(name)) continue;
+      this.#jobs.delete(name);
+      void runtime.scraper.close();
+    }
+  }
+
+  /** Replaces the remote-write queues when the endpoints changed; loops start over with the new ones. */
+  #setEndpoints(endpoints: readonly RemoteWriteEndpoint[]): void {
+    const encoded = endpoints.map(identity).join('\n');
+    if (encoded === this.#endpoints) return;
+    this.#endpoints = encoded;
+    const old = this.#queues;
+    const queues: RemoteWriteQueue[] = [];
+    for (const endpoint of endpoints) {
+      try {
+        const { config, externalLabels } = remoteWriteFromProto(endpoint);
+        const queue = new RemoteWriteQueue({
+          config,
+          externalLabels,
+          metrics: this.options.remoteWriteMetrics,
+          userAgent: this.options.userAgent,
+          log: (event) => this.options.log?.({ kind: 'remote-write', endpoint: config.name, event }),
+          ...(this.options.now === undefined ? {} : { now: this.options.now }),
+        });
+        queue.start();
+        queues.push(queue);
+      } catch (err) {
+        this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    this.#queues = queues;
+    for (const loop of this.#loops.values()) {
+      const job = this.#jobs.get(loop.target.job);
+      if (job !== undefined) loop.reconfigure({ job: job.config, scraper: job.scraper, sinks: queues, forcedError: job.forcedError });
+    }
+    for (const queue of old) void queue.stop({ flushDeadlineMs: this.options.flushDeadlineMs ?? 10_000 });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The worker's scrape self-metrics. Names follow Prometheus' conventions (`promtool check metrics` clean).
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ScrapeObserver } from './loop.js';
+
+/** Scrape metrics on a prom-client registry; pass `observer` to every scrape loop. */
+export class ScrapeMetrics {
+  readonly #scrapes: Counter<'result'>;
+  readonly #duration: Histogram;
+  readonly #samples: Counter;
+  readonly #stale: Counter;
+
+  constructor(registry: Registry, targets: () => number) {
+    const registers = [registry];
+    this.#scrapes = new Counter({
+      name: 'promfleet_worker_scrapes_total',
+      help: 'Scrapes by result: success, failure (up=0), skipped (a remote-write queue was full: backpressure).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'promfleet_worker_scrape_duration_seconds',
+      help: 'Time from the start of a scrape to its samples being queued for remote write.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#samples = new Counter({
+      name: 'promfleet_worker_samples_scraped_total',
+      help: 'Samples queued for remote write by scrapes, synthetic series (up, scrape_*) included.',
+      registers,
+    });
+    this.#stale = new Counter({
+      name: 'promfleet_worker_staleness_markers_total',
+      help: 'Series that got a staleness marker: gone from a scrape, a failed scrape, or a target that left discovery.',
+      registers,
+    });
+    new Gauge({
+      name: 'promfleet_worker_targets',
+      help: 'Targets the worker scrapes, those handed over and scraped until their last slot included.',
+      registers,
+      collect() {
+        this.set(targets());
+      },
+    });
+  }
+
+  /** The observer to give each ScrapeLoop. */
+  readonly observer: ScrapeObserver = {
+    scraped: (result, seconds) => {
+      this.#scrapes.inc({ result });
+      if (result !== 'skipped') this.#duration.observe(seconds);
+    },
+    appended: (samples, staleMarkers) => {
+      this.#samples.inc(samples);
+      if (staleMarkers > 0) this.#stale.inc(staleMarkers);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseRelabelRules, type RelabelRule } from '@promfleet/model';
+import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
+
+const m = (o: Record<string, string>) => new Map(Object.entries(o));
+const target = m({ instance: 'a:9100', job: 'node' });
+
+function rules(raw: unknown[]): RelabelRule[] {
+  const parsed = parseRelabelRules(raw);
+  if (!parsed.ok) throw new Error('rules');
+  return parsed.rules;
+}
+
+describe('mutateSampleLabels', () => {
+  it.each([
+    ['no clash', { __name__: 'x', a: '1' }, false, { __name__: 'x', a: '1', instance: 'a:9100', job: 'node' }],
+    ['clash, not honored: scraped value kept as exported_', { __name__: 'x', job: 'other' }, false, { __name__: 'x', exported_job: 'other', instance: 'a:9100', job: 'node' }],
+    ['clash, honored: scraped value wins', { __name__: 'x', job: 'other' }, true, { __name__: 'x', instance: 'a:9100', job: 'other' }],
+    ['exported_ taken: prefixed again', { __name__: 'x', job: 'j', exported_job: 'e' }, false, { __name__: 'x', exported_exported_job: 'j', exported_job: 'e', instance: 'a:9100', job: 'node' }],
+    ['empty scraped value is no clash', { __name__: 'x', job: '' }, false, { __name__: 'x', instance: 'a:9100', job: 'node' }],
+  ])('%s', (_name, scraped, honorLabels, expected) => {
+    expect(Object.fromEntries(mutateSampleLabels({ scraped: m(scraped), targetLabels: target, honorLabels, rules: [], scheme: 'utf8' }) ?? [])).toEqual(expected);
+  });
+
+  it('renames shorter conflicting names first, as resolveConflictingExposedLabels sorts them', () => {
+    const t = m({ a: 't', exported_a: 't2' });
+    const out = mutateSampleLabels({ scraped: m({ __name__: 'x', a: 's', exported_a: 's2' }), targetLabels: t, honorLabels: false, rules: [], scheme: 'utf8' });
+    expect(Object.fromEntries(out ?? [])).toEqual({ __name__: 'x', a: 't', exported_a: 't2', exported_exported_a: 's', exported_exported_exported_a: 's2' });
+  });
+
+  it('runs metric relabeling after the target labels, and drops what it drops', () => {
+    const drop = rules([{ source_labels: ['__name__'], regex: 'go_.*', action: 'drop' }, { target_label: 'team', replacement: '${1}x', source_labels: ['job'] }]);
+    expect(mutateSampleLabels({ scraped: m({ __name__: 'go_gc' }), targetLabels: target, honorLabels: false, rules: drop, scheme: 'utf8' })).toBeUndefined();
+    expect(mutateSampleLabels({ scraped: m({ __name__: 'up2' }), targetLabels: target, honorLabels: false, rules: drop, scheme: 'utf8' })?.get('team')).toBe('nodex');
+  });
+});
+
+describe('reportLabels', () => {
+  it('is the target labels and the name', () => {
+    expect(Object.fromEntries(reportLabels('up', target))).toEqual({ __name__: 'up', instance: 'a:9100', job: 'node' });
+  });
+});
+
+describe('seriesProblem', () => {
+  const none = { labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0 };
+  it.each([
+    [{ __name__: 'x', a: 'b' }, none, 'utf8', undefined],
+    [{ __name__: 'my.metric' }, none, 'utf8', undefined],
+    [{ __name__: 'my.metric' }, none, 'legacy', 'invalid metric name or label names: {__name__="my.metric"}'],
+    [{ __name__: 'x', a: 'b\uFFFD' }, none, 'utf8', 'invalid metric name or label names: {__name__="x", a="b\uFFFD"}'],
+    [{ __name__: 'x', a: 'b', c: 'd' }, { ...none, labelLimit: 2 }, 'utf8', 'label_limit exceeded (metric: x, number of labels: 3, limit: 2)'],
+    [{ __name__: 'x', abcdefghi: 'b' }, { ...none, labelNameLengthLimit: 8 }, 'utf8', 'label_name_length_limit exceeded (metric: x, label name: abcdefghi, length: 9, limit: 8)'],
+    [{ __name__: 'x', a: 'b' }, { ...none, labelNameLengthLimit: 5 }, 'utf8', 'label_name_length_limit exceeded (metric: x, label name: __name__, length: 8, limit: 5)'],
+    [{ __name__: 'x', a: 'é' }, { ...none, labelValueLengthLimit: 1 }, 'utf8', 'label_value_length_limit exceeded (metric: x, label name: a, value: "é", length: 2, limit: 1)'],
+  ] as const)('%j %j %s', (labels, limits, scheme, expected) => {
+    expect(seriesProblem(m(labels), { limits, scheme })).toBe(expected);
+  });
+});

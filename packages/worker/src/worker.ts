@@ -1,0 +1,154 @@
+/**
+ * The worker process, assembled: the assignment client (one stream to the master), the scrape manager (one loop
+ * per target, one queue per remote-write endpoint), self-metrics and the status server. A worker needs no
+ * Kubernetes credentials and no configuration file: everything arrives from the master.
+ *
+ * Static stability: losing the master changes nothing the worker does; it keeps scraping its last assignment and
+ * writing, and reconnects with jittered backoff.
+ */
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { AssignmentClient, type ClientEvent } from './assignment/client.js';
+import { RemoteWriteMetrics } from './remote/metrics.js';
+import { ScrapeManager, type ScrapeManagerEvent } from './scrape/manager.js';
+import { ScrapeMetrics } from './scrape/metrics.js';
+import { WorkerStatusServer } from './status-server.js';
+
+/** A log record: a level, a message and a few fields (never secrets). */
+export type WorkerLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
+
+/** Options of {@link startWorker}. */
+export interface WorkerOptions {
+  /** The master's fleet address, `host:port` (a Kubernetes Service name resolves). */
+  readonly master: string;
+  /** The worker's stable id, usually its pod name. */
+  readonly workerId: string;
+  readonly webListenAddress: string;
+  readonly softwareVersion: string;
+  readonly log: WorkerLog;
+  /** How long a drain may take; 20 s by default, which with the 10 s queue flush fits Kubernetes' default 30 s grace period. */
+  readonly drainTimeoutMs?: number;
+}
+
+/** A running worker. */
+export interface RunningWorker {
+  readonly webPort: number;
+  readonly client: AssignmentClient;
+  readonly manager: ScrapeManager;
+  /**
+   * Shuts down as on SIGTERM: asks the master to hand every target over, keeps scraping each through its last slot,
+   * then stops the loops and flushes the remote-write queues.
+   */
+  drainAndStop(): Promise<void>;
+  /** Stops at once: no handover, no staleness markers (the master moves the targets after its grace period). */
+  stop(): Promise<void>;
+}
+
+function clientLog(log: WorkerLog, event: ClientEvent): void {
+  switch (event.kind) {
+    case 'welcomed':
+      log('info', 'connected to the master', { master: event.masterId, worker: event.workerId });
+      break;
+    case 'refused':
+      log('warn', 'the master refused the stream', { reason: event.reason, message: event.message, retry_after_ms: event.retryAfterMs });
+      break;
+    case 'disconnected':
+      log('warn', 'lost the master; scraping the last assignment', { reason: event.reason, reconnect_in_ms: event.reconnectInMs });
+      break;
+    case 'applied':
+      log('debug', 'assignment applied', { generation: event.generation, added: event.added, removed: event.removed });
+      break;
+    case 'callbackFailed':
+      log('error', 'assignment callback failed (a bug, please report)', { callback: event.callback, err: event.error });
+      break;
+    case 'draining':
+    case 'drained':
+    case 'stopped':
+    case 'connecting':
+    case 'pruned':
+      log('debug', `assignment client: ${event.kind}`);
+      break;
+  }
+}
+
+function managerLog(log: WorkerLog, event: ScrapeManagerEvent): void {
+  switch (event.kind) {
+    case 'job-rejected':
+      log('error', 'a scrape job from the master could not be used; its targets are not scraped', { job: event.job, err: event.error });
+      break;
+    case 'endpoint-rejected':
+      log('error', 'a remote_write endpoint from the master could not be used', { endpoint: event.endpoint, err: event.error });
+      break;
+    case 'target-without-job':
+      log('error', 'a target names a job the worker does not have', { target: event.target, job: event.job });
+      break;
+    case 'remote-write':
+      if (event.event.kind === 'dropped') log('warn', 'remote write dropped samples', { endpoint: event.endpoint, samples: event.event.samples, reason: event.event.reason, err: event.event.error });
+      else if (event.event.kind === 'retrying' && event.event.attempt === 1) log('warn', 'remote write failed; retrying', { endpoint: event.endpoint, err: event.event.error });
+      break;
+  }
+}
+
+/** Starts a worker: binds its HTTP server, then connects to the master. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { log } = options;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const userAgent = `promfleet/${options.softwareVersion}`;
+  const scrapeMetrics = new ScrapeMetrics(registry, () => scrapes.targets);
+  const scrapes: ScrapeManager = new ScrapeManager({
+    userAgent,
+    remoteWriteMetrics: new RemoteWriteMetrics(registry),
+    observer: scrapeMetrics.observer,
+    log: (event) => managerLog(log, event),
+  });
+  const client = new AssignmentClient({
+    address: options.master,
+    workerId: options.workerId,
+    softwareVersion: options.softwareVersion,
+    healthReport: () => scrapes.healthReport(),
+    onChange: (change) => scrapes.apply(change, client.state),
+    log: (event) => clientLog(log, event),
+  });
+  new Gauge({
+    name: 'promfleet_worker_assignment_generation',
+    help: 'The assignment generation the worker holds (0 before its first assignment).',
+    registers: [registry],
+    collect() {
+      this.set(client.state.generation);
+    },
+  });
+  new Gauge({
+    name: 'promfleet_worker_master_connected',
+    help: '1 while the worker has a welcomed stream to the master, else 0 (it keeps scraping its last assignment).',
+    registers: [registry],
+    collect() {
+      this.set(client.connected ? 1 : 0);
+    },
+  });
+  const status = new WorkerStatusServer({
+    registry,
+    source: {
+      workerId: options.workerId,
+      masterAddress: options.master,
+      connected: () => client.connected,
+      masterId: () => client.masterId,
+      lastError: () => client.lastError,
+      generation: () => client.state.generation,
+      ready: () => client.state.generation > 0,
+      loops: () => scrapes.loops(),
+    },
+  });
+  const webPort = await status.listen(options.webListenAddress);
+  client.start();
+  log('info', 'worker started', { worker: options.workerId, master: options.master, web: webPort });
+  const stop = async (drain: boolean) => {
+    const deadline = Date.now() + (options.drainTimeoutMs ?? 20_000);
+    if (drain) await client.drain({ deadlineUnixMs: deadline, reason: 'SIGTERM' });
+    await client.stop();
+    // The drain resolves once every last slot has passed; the scrapes of those slots may still be running.
+    await scrapes.stop({ handoverWaitMs: drain ? deadline - Date.now() : 0 });
+    await status.close();
+    log('info', 'worker stopped');
+  };
+  return { webPort, client, manager: scrapes, drainAndStop: () => stop(true), stop: () => stop(false) };
+}

@@ -74,7 +74,7 @@ describe('promfleet master', () => {
     const addresses = Array.from({ length: 30 }, (_, i) => `'10.0.0.${i + 1}:9100'`).join(', ');
     await writeFile(config, `global:\n  scrape_interval: 10s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: [${addresses}]\n`);
     const [web, grpc] = [await freePort(), await freePort()];
-    const args = [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${web}`, `--grpc.listen-address=127.0.0.1:${grpc}`, '--fleet.grace-period=1s', '--fleet.heartbeat-interval=500ms'];
+    const args = [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${web}`, `--grpc.listen-address=127.0.0.1:${grpc}`, '--fleet.grace-period=1s', '--fleet.startup-grace=1s', '--fleet.heartbeat-interval=500ms'];
     const api = async <T>(path: string): Promise<T> => (await (await fetch(`http://127.0.0.1:${web}${path}`)).json()) as T;
     const ready = async () => ((await fetch(`http://127.0.0.1:${web}/-/ready`)).ok ? true : undefined);
 

@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     masterId: 'bench-master',
     softwareVersion: 'bench',
     graceMs,
+    startupGraceMs: graceMs,
     // Settle only once the driver has set the targets (the job counts as synced from then on).
     startupWaitMs: 3_600_000,
     // Every target costs the default 1 and no worker reports health: rebalancing would find nothing to do.

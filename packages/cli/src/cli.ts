@@ -19,7 +19,7 @@ Usage: promfleet COMMAND [FLAGS]
 Commands:
   master --config.file=FILE              run the master: discovery, allocation, the fleet protocol, status API
          [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
-         [--fleet.grace-period=10s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
+         [--fleet.grace-period=10s] [--fleet.startup-grace=15s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
          [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
   worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
          [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]

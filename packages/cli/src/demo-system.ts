@@ -170,6 +170,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
       // A starting master gives workers this long to report what they hold before it assigns; the demo has none
       // yet, so 2 s rather than 10 s brings it up sooner.
       '--fleet.grace-period=2s',
+      '--fleet.startup-grace=2s',
       ...(options.masterFlags ?? []),
     ]);
     await wait('the master to serve its status page', ok(`${masterUrl}/-/healthy`));

@@ -48,6 +48,7 @@ const fleet = new Fleet({
   masterId: 'master-0',
   softwareVersion: 'test',
   graceMs: 300,
+  startupGraceMs: 0,
   startupWaitMs: 1_000,
   heartbeatIntervalMs: 200,
   handoverLeadMs: 500,

@@ -56,6 +56,12 @@ export interface FleetOptions {
   readonly softwareVersion: string;
   /** How long a worker whose stream broke may take to come back before its targets move; 10 s by default. */
   readonly graceMs?: number;
+  /**
+   * How long a starting master waits for workers to reconnect and report what they hold before it assigns; 15 s by
+   * default, above the workers' longest reconnect backoff (10 s), so that a restart moves nothing even when the
+   * master was away long enough for workers to back off fully. At least the grace period.
+   */
+  readonly startupGraceMs?: number;
   /** The longest a starting master waits for discovery to sync before it settles anyway; 120 s by default. */
   readonly startupWaitMs?: number;
   /** Heartbeat interval both sides use; 5 s by default. */
@@ -419,7 +425,9 @@ export class Fleet implements FleetStatusSource {
   #flush(member: Member): void {
     const { outbox } = member;
     if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering) return;
-    if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4)) return;
+    // A handover's removal goes out at once: its new owner starts at the first slot regardless, so holding the
+    // removal back behind flow control would have both scrape. Everything else waits for acks, merged.
+    if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4) && !outbox.hasRemovals) return;
     const deltas = outbox.deltas();
     const now = this.#now();
     for (const delta of deltas) {
@@ -518,7 +526,8 @@ export class Fleet implements FleetStatusSource {
     const elapsed = this.#now() - this.#startedAt;
     const waitMs = this.options.startupWaitMs ?? 120_000;
     if (this.#stopping || !this.#allocator.recovering) return;
-    if (elapsed < this.#graceMs || (!synced && elapsed < waitMs)) {
+    const startupGraceMs = Math.max(this.#graceMs, this.options.startupGraceMs ?? 15_000);
+    if (elapsed < startupGraceMs || (!synced && elapsed < waitMs)) {
       const timer = setTimeout(() => this.#settleWhenReady(), Math.min(250, this.#graceMs));
       timer.unref();
       this.#timers.push(timer);
@@ -531,7 +540,8 @@ export class Fleet implements FleetStatusSource {
   }
 
   #rebalance(intervalMs: number): void {
-    if (this.#allocator.recovering) return;
+    // Not while a member is away: it would keep scraping what is moved from it until it is back or gone.
+    if (this.#allocator.recovering || [...this.#members.values()].some((m) => m.session === undefined)) return;
     const perMinute = this.options.rebalanceMovesPerMinute ?? Math.max(1, Math.ceil(this.#targets.size / 100));
     const moveBudget = Math.max(1, Math.floor((perMinute * intervalMs) / 60_000));
     this.#apply(this.#allocate('rebalance', () => this.#allocator.rebalance({ moveBudget })));
@@ -564,7 +574,10 @@ export class Fleet implements FleetStatusSource {
         to.outbox.add(entry.target, pendingFirst);
         entry.firstSlotUnixMs = pendingFirst;
       } else if (from !== undefined) {
-        from.outbox.remove(change.target, { reason: 'gone', lastSlotUnixMs: 0 });
+        // Gone from discovery: staleness markers. Only left without room (a drain, limits): the target still
+        // exists, so, as when Prometheus shuts down, no markers.
+        const gone = change.reason === 'removed';
+        from.outbox.remove(change.target, gone ? { reason: 'gone', lastSlotUnixMs: 0 } : { reason: 'moved', lastSlotUnixMs: 0 });
       }
       const reason: TargetMove['reason'] = from?.state === 'draining' && change.reason === 'capacity' ? 'drained' : change.reason;
       counts.set(reason, (counts.get(reason) ?? 0) + 1);

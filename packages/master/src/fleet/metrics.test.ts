@@ -26,7 +26,7 @@ describe('FleetMetrics', () => {
   it('reports workers, targets, moves, refusals and allocation time, and passes promtool check metrics', async () => {
     const registry = new Registry();
     const metrics = new FleetMetrics(registry);
-    const f = new Fleet({ masterId: 'm', softwareVersion: 't', graceMs: 10, startupWaitMs: 10, observer: metrics.observer });
+    const f = new Fleet({ masterId: 'm', softwareVersion: 't', graceMs: 10, startupGraceMs: 0, startupWaitMs: 10, observer: metrics.observer });
     fleet = f;
     metrics.track(f);
     f.configure({ jobs: [], remoteWrite: [] });

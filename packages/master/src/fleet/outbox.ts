@@ -74,6 +74,13 @@ export class WorkerOutbox {
     return this.#started && (this.#dirty.size > 0 || this.#jobs.size > 0);
   }
 
+  /** Whether a target is waiting to be taken from the worker: handovers must not wait behind flow control. */
+  get hasRemovals(): boolean {
+    if (!this.#started) return false;
+    for (const id of this.#removals.keys()) if (this.#sent.has(id)) return true;
+    return false;
+  }
+
   /** The targets the master wants the worker to scrape. */
   wanted(): IterableIterator<TargetId> {
     return this.#wanted.keys();
@@ -128,10 +135,14 @@ export class WorkerOutbox {
     this.#sent.clear();
     this.#dirty.clear();
     this.#jobs.clear();
+    const pending = new Map(this.#removals);
+    this.#removals.clear();
     for (const [id, target] of options.held) {
       if (this.#wanted.has(id)) continue;
       this.#sent.set(id, target);
-      this.#removals.set(id, { reason: 'moved', lastSlotUnixMs: 0 });
+      // A handover already decided keeps its last slot; anything else the worker must stop now.
+      const removal = pending.get(id);
+      this.#removals.set(id, removal?.reason === 'moved' ? removal : { reason: 'moved', lastSlotUnixMs: 0 });
       this.#dirty.add(id);
     }
     const targets: ProtoTarget[] = [];

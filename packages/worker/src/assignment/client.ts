@@ -46,8 +46,10 @@ export interface AssignmentClientOptions {
    */
   readonly healthReport?: () => TargetHealth[];
   /**
-   * The reconnect backoff: full jitter over `[0, min(maxMs, initialMs · 2^attempt))`, defaults 500 ms and 30 s. The
-   * attempt count starts over once a stream stayed welcomed for `resetAfterMs` (default 10 s).
+   * The reconnect backoff: full jitter over `[0, min(maxMs, initialMs · 2^attempt))`, defaults 500 ms and 10 s (a
+   * starting master waits 15 s for workers to come back: `--fleet.startup-grace`; a thousand workers spread over 10 s
+   * make 100 connections a second). The attempt count starts over once a stream stayed welcomed for `resetAfterMs`
+   * (default 10 s).
    */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number; readonly resetAfterMs?: number };
   /** How long to wait for the Welcome (or Refusal) after Hello before giving up on the stream; default 30 s. */
@@ -161,7 +163,7 @@ export class AssignmentClient {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#initialBackoffMs = options.backoff?.initialMs ?? 500;
-    this.#maxBackoffMs = options.backoff?.maxMs ?? 30_000;
+    this.#maxBackoffMs = options.backoff?.maxMs ?? 10_000;
     this.#resetAfterMs = options.backoff?.resetAfterMs ?? 10_000;
     this.#welcomeTimeoutMs = options.welcomeTimeoutMs ?? 30_000;
     this.#workerId = options.workerId;

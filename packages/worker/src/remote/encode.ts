@@ -8,7 +8,7 @@ import { fieldSize, varintSize, writeVarint, type SeriesRef } from './series.js'
 
 /** One encoded, uncompressed `WriteRequest`. */
 export interface EncodedBatch {
-  /** The protobuf bytes; owned by the caller. */
+  /** The protobuf bytes, in the encoder's scratch buffer: valid until the encoder's next {@link BatchEncoder.encode}. */
   readonly body: Buffer;
   /** The samples in it (those flagged dropped are not). */
   readonly samples: number;
@@ -39,10 +39,12 @@ const STALE_NAN_LE = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 let nextBatch = 1;
 
 /**
- * Encodes batches of a shard's samples. One encoder per shard: it keeps scratch arrays for `maxSamples` samples
- * between calls, so a batch costs one output buffer, and grouping a sample costs a field check on its series.
+ * Encodes batches of a shard's samples. One encoder per shard: it keeps scratch arrays for `maxSamples` samples and
+ * its output buffer between calls, so a batch allocates no memory of its own once the buffer has grown to the
+ * batches' size, and grouping a sample costs a field check on its series.
  */
 export class BatchEncoder {
+  #scratch: Buffer = Buffer.alloc(0);
   readonly #groupRefs: (SeriesRef | undefined)[];
   readonly #first: Int32Array;
   readonly #last: Int32Array;
@@ -74,7 +76,7 @@ export class BatchEncoder {
     let samples = 0;
     let highest = -Infinity;
     for (let g = 0; g < groups; g++) {
-      let content = this.#groupRef(g).labels.length;
+      let content = this.#groupRef(g).size;
       for (let i = this.#first[g] ?? -1; i >= 0; i = this.#next[i] ?? -1) {
         const ts = timestamps[ring.index(i)] ?? 0;
         content += fieldSize(sampleSize(ts));
@@ -85,7 +87,8 @@ export class BatchEncoder {
       total += fieldSize(content);
     }
 
-    const body = Buffer.allocUnsafe(total);
+    if (this.#scratch.length < total) this.#scratch = Buffer.allocUnsafe(Math.max(total, Math.ceil(this.#scratch.length * 1.5)));
+    const body = this.#scratch.subarray(0, total);
     let pos = 0;
     for (let g = 0; g < groups; g++) {
       body[pos++] = TAG_TIMESERIES;

@@ -17,6 +17,8 @@ import { compareLabelNames, relabel, type Labels, type RelabelRule } from '@prom
 export interface SeriesRef {
   /** The encoded label fields as a latin1 string (each character one byte). Never empty. */
   readonly labels: string;
+  /** `labels.length`, kept here so sizing a batch reads only this object, not the string (a cache miss per series). */
+  readonly size: number;
   /**
    * FNV-1a over the encoded bytes, cut to 30 bits: which shard the series' samples go to. 30 bits keep it a small
    * integer in V8, stored in the object itself rather than in a separate 16-byte number box.
@@ -63,7 +65,7 @@ export function buildSeriesRef(labels: Labels, options: SeriesRefOptions): Serie
   const names = [...merged.keys()].filter((name) => merged.get(name) !== '').sort(compareLabelNames);
   if (names.length === 0) return undefined;
   const bytes = encodeLabels(names.map((name) => [name, merged.get(name) ?? '']));
-  return { labels: bytes.toString('latin1'), hash: fnv1a(bytes) & 0x3fffffff, batch: 0, group: 0 };
+  return { labels: bytes.toString('latin1'), size: bytes.length, hash: fnv1a(bytes) & 0x3fffffff, batch: 0, group: 0 };
 }
 
 /** The protobuf `TimeSeries.labels` fields for `pairs`, in the given order. */

@@ -273,3 +273,58 @@ describe('ScrapeLoop.handedOver', () => {
     expect(sink.named('up').map((s) => s.t)).toEqual([last]);
   });
 });
+
+describe('ScrapeLoop review cases', () => {
+  it('keeps one sample per slot when relabeling makes two raw series one', async () => {
+    const config = job('    metric_relabel_configs:\n      - action: labeldrop\n        regex: a\n');
+    const { sink } = start({ bodies: ['m{a="1"} 1\nm{a="2"} 2\n'], config });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const m = sink.named('m');
+    expect(new Set(m.map((s) => s.t)).size).toBe(m.length);
+    expect(m[0]?.v).toBe(1);
+  });
+
+  it('counts every sample of a scrape over sample_limit, and appends none', async () => {
+    const { sink } = start({ bodies: ['a 1\nb 2\nc 3\nd 4\n'], config: job('    sample_limit: 2\n') });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('scrape_samples_scraped')[0]?.v).toBe(4);
+    expect(sink.named('scrape_samples_post_metric_relabeling')[0]?.v).toBe(4);
+    expect(sink.named('a')).toEqual([]);
+  });
+
+  it('does not scrape a slot twice when a handover is cancelled during a scrape', async () => {
+    const config = job();
+    const sink = new RecordingSink();
+    const slow: Scraper = { scrape: () => new Promise((resolve) => setTimeout(() => resolve({ body: 'a 1\n', contentType: 'text/plain', bytes: 4 }), 80)) };
+    const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: 0, job: config, scraper: slow, sinks: [sink] });
+    loops.push(loop);
+    loop.start();
+    // Mid-scrape: the slot's scrape takes 80 ms.
+    const next = nextScrapeSlotMs({ id: loop.target.id, intervalMs, nowMs: Date.now() + 1 });
+    await new Promise((r) => setTimeout(r, next - Date.now() + 20));
+    loop.handOver(next + 10 * intervalMs);
+    expect(loop.keep(0)).toBe(true);
+    await new Promise((r) => setTimeout(r, intervalMs * 4));
+    const times = sink.named('up').map((s) => s.t);
+    expect(new Set(times).size).toBe(times.length);
+  });
+
+  it('skips the slots another worker owns when a target comes back with a first slot', async () => {
+    const { loop, sink } = start({ bodies: ['a 1\n'] });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    const last = (sink.named('up')[0]?.t ?? 0) + intervalMs;
+    loop.handOver(last);
+    const resume = last + 3 * intervalMs;
+    expect(loop.keep(resume)).toBe(true);
+    await until(() => sink.named('up').some((s) => s.t >= resume), 'the scrape at the resume slot');
+    expect(sink.named('up').map((s) => s.t).filter((t) => t > last && t < resume)).toEqual([]);
+  });
+
+  it('writes staleness markers when the job goes over its target_limit, keeping its cache', async () => {
+    const { loop, sink } = start({ bodies: ['a 1\n'] });
+    await until(() => sink.named('a').length > 0, 'a scrape');
+    loop.setForcedError('target_limit exceeded (number of targets: 3, limit: 2)');
+    await until(() => sink.samples.some((s) => s.stale), 'staleness markers');
+    expect(sink.samples.filter((s) => s.stale).map((s) => s.series)).toEqual(['{__name__="a", instance="a:9100", job="node"}']);
+  });
+});

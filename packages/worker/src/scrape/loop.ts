@@ -66,12 +66,50 @@ export interface ScrapeLoopOptions {
   readonly now?: () => number;
 }
 
-/** One series as the loop knows it: its references at each sink (undefined: dropped there), or dropped entirely. */
+/** The {@link SeriesEntry.ref} of a series metric relabeling dropped. */
+const DROPPED: unique symbol = Symbol('dropped by metric relabeling');
+
+/**
+ * One series as the loop knows it: its references at each sink (undefined: dropped there), or dropped entirely. The
+ * first sink's reference is held directly and only further sinks' in an array: one remote_write endpoint is the
+ * common case, and a one-element array would cost more than the rest of the entry (kept per cached series).
+ */
 interface SeriesEntry {
-  /** One per sink, or undefined when metric relabeling dropped the series. */
-  refs: unknown[] | undefined;
+  /** The raw series text the entry was made for (its key in the cache). */
+  readonly key: string;
+  /** The reference at the first sink, or {@link DROPPED} when metric relabeling dropped the series. */
+  readonly ref: unknown;
+  /** The references at the second and further sinks; undefined with one sink. */
+  readonly more: readonly unknown[] | undefined;
   /** The scrape iteration that last saw it. */
   seen: number;
+  /** The iteration of the last successful scrape that tracked it for staleness; 0 when none or after its marker. */
+  tracked: number;
+}
+
+/**
+ * One scrape's samples between parsing and appending, in columns: a scrape's samples are appended only once all of
+ * it passed (limits, bad series), as Prometheus commits a scrape's appender. One set for every loop, since a loop
+ * parses and appends in one synchronous stretch, so no two loops use it at once and no scrape allocates its own.
+ */
+const pending = { size: 0, entries: [] as (SeriesEntry | undefined)[], timestamps: [] as number[], values: [] as number[], tracked: [] as boolean[] };
+
+/** A 53-bit fingerprint of a label set in name order (two 32-bit FNV-1a style hashes). */
+function fingerprintOf(labels: Labels): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (const name of [...labels.keys()].sort()) {
+    for (const text of [name, labels.get(name) ?? '']) {
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      }
+      h1 = Math.imul(h1 ^ 0xffff, 0x01000193);
+      h2 = Math.imul(h2 ^ 0xffff, 0x5bd1e995);
+    }
+  }
+  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
 }
 
 const reportNames = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
@@ -108,12 +146,26 @@ export class ScrapeLoop {
   readonly #observer: ScrapeObserver | undefined;
   /** Raw series text → entry: Prometheus' scrape cache. */
   #cache = new Map<string, SeriesEntry>();
+  /**
+   * The entry of each position of the last scrapes' series. Exporters write their series in the same order every
+   * time, so the entry at a series' position is checked first, by comparing its text, before the cache is: a hit
+   * costs a string comparison rather than hashing the series text.
+   */
+  #order: SeriesEntry[] = [];
+  /** Final-label fingerprint → entry, for the raw series relabeling merges into one. */
+  #byLabels = new Map<number, SeriesEntry>();
   #report = new Map<string, unknown[]>();
-  /** Series of the previous successful scrape (for staleness), and of the one being built. */
-  #previous = new Set<SeriesEntry>();
+  /**
+   * The iteration of the last successful scrape, whose tracked series (`tracked` equal to it) are the ones staleness
+   * compares the next scrape with; 0 after a failed scrape or before the first.
+   */
+  #lastTracked = 0;
   #iteration = 0;
   #earliest: number;
   #lastSlot: number | undefined;
+  /** Slots after `after` and before `resume` belong to another worker (a target handed away and back). */
+  #gap: { readonly after: number; readonly resume: number } | undefined;
+  #scraping = false;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: AbortController | undefined;
   #running: Promise<void> = Promise.resolve();
@@ -181,11 +233,23 @@ export class ScrapeLoop {
     if (lastSlotUnixMs === 0 || this.#nextSlot() > lastSlotUnixMs) this.#finish();
   }
 
-  /** The target came back before its last slot: keep scraping. */
-  keep(): void {
-    if (this.#stopped) return;
+  /**
+   * The target came back while handing over. With `firstSlotUnixMs` 0 the loop simply keeps scraping. Otherwise
+   * the slots between the last one it owned and `firstSlotUnixMs` belong to another worker, so the loop skips them.
+   * Returns false when the loop has already ended (its last slot passed): the caller starts a new loop.
+   */
+  keep(firstSlotUnixMs: number): boolean {
+    if (this.#stopped) return false;
+    if (firstSlotUnixMs > 0 && this.#lastSlot !== undefined) this.#gap = { after: this.#lastSlot, resume: firstSlotUnixMs };
     this.#lastSlot = undefined;
-    if (this.#timer === undefined) this.#schedule();
+    // A scrape in flight schedules the next one when it ends; arming a timer now would scrape every slot twice.
+    if (this.#timer === undefined && !this.#scraping) this.#schedule();
+    return true;
+  }
+
+  /** The job went over (or back under) its target_limit: only the forced error changes, the series cache stays. */
+  setForcedError(forcedError: string): void {
+    this.#forcedError = forcedError;
   }
 
   /** New job settings or sinks: the series cache starts over (labels and references may differ now). */
@@ -196,8 +260,10 @@ export class ScrapeLoop {
     this.#sinks = options.sinks;
     this.#url = scrapeUrl(this.target.labels, options.job.params);
     this.#cache = new Map();
+    this.#order = [];
+    this.#byLabels = new Map();
     this.#report = new Map();
-    this.#previous = new Set();
+    this.#lastTracked = 0;
   }
 
   /**
@@ -222,12 +288,19 @@ export class ScrapeLoop {
       const timer = setTimeout(resolve, Math.max(0, writeAt - this.#now()));
       timer.unref();
     });
-    this.#appendStale(this.#previous, staleAt);
-    this.#appendStale(new Set([...this.#report.values()].map((refs) => ({ refs, seen: 0 }))), staleAt);
+    this.#appendStale(this.#lastTracked, staleAt);
+    for (const refs of this.#report.values()) {
+      for (let s = 0; s < refs.length; s++) if (refs[s] !== undefined) this.#sinks[s]?.append(refs[s], staleAt, 0, true);
+    }
   }
 
   #nextSlot(): number {
-    return nextScrapeSlotMs({ id: this.target.id, intervalMs: this.#intervalMs, nowMs: Math.max(this.#now(), this.#earliest) });
+    const slot = nextScrapeSlotMs({ id: this.target.id, intervalMs: this.#intervalMs, nowMs: Math.max(this.#now(), this.#earliest) });
+    const gap = this.#gap;
+    if (gap === undefined) return slot;
+    if (slot > gap.after && slot < gap.resume) return gap.resume;
+    if (slot >= gap.resume) this.#gap = undefined;
+    return slot;
   }
 
   #finish(): void {
@@ -250,10 +323,18 @@ export class ScrapeLoop {
     }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#running = this.#scrapeAt(slot).finally(() => {
-        this.#earliest = slot + 1;
-        this.#schedule();
-      });
+      this.#scraping = true;
+      this.#running = this.#scrapeAt(slot)
+        .catch((err: unknown) => {
+          // A bug, not bad input (that is a failed scrape): keep the loop and the process alive, and say so.
+          this.#health = { ...this.#health, lastScrapeUnixMs: slot, up: false, lastError: `internal error, please report: ${err instanceof Error ? err.message : String(err)}` };
+          this.#observer?.scraped?.('failure', 0);
+        })
+        .finally(() => {
+          this.#scraping = false;
+          this.#earliest = slot + 1;
+          this.#schedule();
+        });
     }, Math.max(0, slot - this.#now()));
   }
 
@@ -281,22 +362,27 @@ export class ScrapeLoop {
     let appended = 0;
     let stale = 0;
     if (response !== undefined) {
-      const batch = this.#parse(response, slot);
-      counts = batch.counts;
-      if (batch.error === undefined) {
-        const current = new Set<SeriesEntry>();
-        for (let i = 0; i < batch.entries.length; i++) {
-          const entry = batch.entries[i] as SeriesEntry;
-          this.#appendEntry(entry, batch.timestamps[i] as number, batch.values[i] as number);
-          if (batch.tracked[i] === true) current.add(entry);
+      const parsed = this.#parse(response, slot);
+      counts = parsed.counts;
+      if (parsed.error === undefined) {
+        let tracked = 0;
+        for (let i = 0; i < pending.size; i++) {
+          const entry = pending.entries[i] as SeriesEntry;
+          this.#append(entry, pending.timestamps[i] as number, pending.values[i] as number);
+          if (pending.tracked[i] === true) {
+            entry.tracked = this.#iteration;
+            tracked++;
+          }
         }
-        appended = batch.entries.length;
-        stale = this.#staleness(current, slot);
+        appended = pending.size;
+        stale = this.#staleness(tracked, slot);
       } else {
-        error = batch.error;
+        error = parsed.error;
       }
+      pending.entries.fill(undefined, 0, pending.size);
+      pending.size = 0;
     }
-    if (error !== undefined) stale = this.#staleness(new Set(), slot);
+    if (error !== undefined) stale = this.#staleness(-1, slot);
     const seconds = (performance.now() - started) / 1000;
     this.#health = {
       lastScrapeUnixMs: slot,
@@ -324,96 +410,137 @@ export class ScrapeLoop {
     return refs;
   }
 
-  #appendEntry(entry: SeriesEntry, timestampMs: number, value: number): void {
-    const refs = entry.refs;
-    if (refs === undefined) return;
-    for (let s = 0; s < refs.length; s++) {
-      const ref = refs[s];
-      if (ref !== undefined) this.#sinks[s]?.append(ref, timestampMs, value);
+  /** Hands one sample of `entry` to every sink that keeps the series (per sample: no options object). */
+  #append(entry: SeriesEntry, timestampMs: number, value: number): void {
+    const { ref, more } = entry;
+    if (ref === DROPPED) return;
+    if (ref !== undefined) this.#sinks[0]?.append(ref, timestampMs, value);
+    if (more === undefined) return;
+    for (let s = 0; s < more.length; s++) {
+      const other = more[s];
+      if (other !== undefined) this.#sinks[s + 1]?.append(other, timestampMs, value);
     }
   }
 
-  /** Writes staleness markers for the series of the previous scrape that `current` lacks; returns how many series. */
-  #staleness(current: Set<SeriesEntry>, slot: number): number {
-    const gone = new Set<SeriesEntry>();
-    for (const entry of this.#previous) if (!current.has(entry)) gone.add(entry);
-    this.#appendStale(gone, slot);
-    this.#previous = current;
-    if (this.#cache.size > 2 * current.size + 64) {
+  /** Hands a staleness marker of `entry` to every sink that keeps the series. */
+  #appendMarker(entry: SeriesEntry, timestampMs: number): void {
+    const { ref, more } = entry;
+    if (ref === DROPPED) return;
+    if (ref !== undefined) this.#sinks[0]?.append(ref, timestampMs, 0, true);
+    if (more === undefined) return;
+    for (let s = 0; s < more.length; s++) {
+      const other = more[s];
+      if (other !== undefined) this.#sinks[s + 1]?.append(other, timestampMs, 0, true);
+    }
+  }
+
+  /**
+   * After a scrape that tracked `current` series (-1: it failed), writes staleness markers for the series the
+   * previous successful scrape tracked and this one did not; returns how many series.
+   */
+  #staleness(current: number, slot: number): number {
+    const gone = this.#appendStale(this.#lastTracked, slot);
+    this.#lastTracked = current < 0 ? 0 : this.#iteration;
+    if (this.#cache.size > 2 * Math.max(0, current) + 64) {
       for (const [key, entry] of this.#cache) if (entry.seen < this.#iteration - 1) this.#cache.delete(key);
+      this.#order = [];
+      for (const [fingerprint, entry] of this.#byLabels) if (entry.seen < this.#iteration - 1) this.#byLabels.delete(fingerprint);
     }
-    return gone.size;
+    return gone;
   }
 
-  #appendStale(entries: Set<SeriesEntry>, timestampMs: number): void {
-    for (const entry of entries) {
-      const refs = entry.refs;
-      if (refs === undefined) continue;
-      for (let s = 0; s < refs.length; s++) {
-        const ref = refs[s];
-        if (ref !== undefined) this.#sinks[s]?.append(ref, timestampMs, 0, true);
-      }
+  /**
+   * Writes staleness markers at `timestampMs` for the series the scrape of iteration `of` tracked and no later one
+   * did (`tracked` still `of`); returns how many. Each is marked once, though two raw series may share its entry.
+   */
+  #appendStale(of: number, timestampMs: number): number {
+    if (of === 0) return 0;
+    let count = 0;
+    for (const entry of this.#cache.values()) {
+      if (entry.tracked !== of) continue;
+      entry.tracked = 0;
+      this.#appendMarker(entry, timestampMs);
+      count++;
     }
+    return count;
   }
 
   /**
    * Parses a response into a batch, nothing appended yet: a scrape that fails on a limit or a bad series appends
    * none of its samples, as Prometheus rolls back the scrape's appender.
    */
-  #parse(response: ScrapeResponse, slot: number): {
-    entries: SeriesEntry[];
-    timestamps: number[];
-    values: number[];
-    tracked: boolean[];
-    counts: { scraped: number; kept: number; added: number };
-    error?: string;
-  } {
+  /**
+   * A cache entry for a series not seen before: its final labels (target labels, metric relabeling), checked, and
+   * its references at every sink; the entry of an equal final label set when there is one.
+   *
+   * @throws ScrapeFailure for an invalid name or a label limit, which fails the scrape.
+   */
+  #newEntry(scraped: Map<string, string>, key: string): SeriesEntry {
     const job = this.#job;
-    const batch = { entries: [] as SeriesEntry[], timestamps: [] as number[], values: [] as number[], tracked: [] as boolean[], counts: { scraped: 0, kept: 0, added: 0 } };
+    const labels = mutateSampleLabels({ scraped, targetLabels: this.#targetLabels, honorLabels: job.honorLabels, rules: job.metricRelabelConfigs, scheme: job.metricNameValidationScheme });
+    if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0 };
+    const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
+    if (problem !== undefined) throw new ScrapeFailure(problem);
+    const fingerprint = fingerprintOf(labels);
+    const existing = this.#byLabels.get(fingerprint);
+    if (existing !== undefined) return existing;
+    const sinks = this.#sinks;
+    const entry = { key, ref: sinks[0]?.seriesRef(labels), more: sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels)) : undefined, seen: 0, tracked: 0 };
+    this.#byLabels.set(fingerprint, entry);
+    return entry;
+  }
+
+  #parse(response: ScrapeResponse, slot: number): { counts: { scraped: number; kept: number; added: number }; error?: string } {
+    const job = this.#job;
+    const batch = { counts: { scraped: 0, kept: 0, added: 0 } };
+    pending.size = 0;
     // An empty body is an empty scrape, whatever its Content-Type: every series goes stale (scrapeLoop.append).
     if (response.body === '') return batch;
     const format = formatOf(response.contentType, job.fallbackScrapeProtocol);
     if (format instanceof Error) return { ...batch, error: format.message };
     const iteration = this.#iteration;
+    // Past sample_limit the scrape has failed, but parsing goes on so the counts are right (scrapeLoop.append).
+    let limitExceeded = false;
+    const order = this.#order;
+    let positions = 0;
     try {
       const parser = createParser({ body: response.body, format });
       for (let kind = parser.next(); kind !== undefined; kind = parser.next()) {
         if (kind !== 'series') continue;
         batch.counts.scraped++;
         const key = parser.series();
-        let entry = this.#cache.get(key);
-        if (entry === undefined) {
-          const labels = mutateSampleLabels({
-            scraped: parser.labels(),
-            targetLabels: this.#targetLabels,
-            honorLabels: job.honorLabels,
-            rules: job.metricRelabelConfigs,
-            scheme: job.metricNameValidationScheme,
-          });
-          if (labels !== undefined) {
-            const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
-            if (problem !== undefined) throw new ScrapeFailure(problem);
+        const position = positions++;
+        let entry = order[position];
+        if (entry?.key !== key) {
+          entry = this.#cache.get(key);
+          if (entry === undefined) {
+            const detached = parser.detachedSeries();
+            entry = this.#newEntry(parser.labels(), detached);
+            this.#cache.set(detached, entry);
+            if (entry.ref !== DROPPED && entry.seen === 0) batch.counts.added++;
           }
-          entry = { refs: labels === undefined ? undefined : this.#sinks.map((s) => s.seriesRef(labels)), seen: 0 };
-          this.#cache.set(parser.detachedSeries(), entry);
-          if (labels !== undefined) batch.counts.added++;
+          order[position] = entry;
         }
-        if (entry.refs === undefined) continue;
-        // The same series twice in one scrape: Prometheus rejects the second as a duplicate sample.
+        // The same series twice in one scrape (also two raw series relabeling made one): Prometheus keeps the
+        // first and rejects the rest as duplicate samples.
         if (entry.seen === iteration) continue;
         entry.seen = iteration;
+        if (entry.ref === DROPPED) continue;
         batch.counts.kept++;
-        if (job.sampleLimit > 0 && batch.counts.kept > job.sampleLimit) throw new ScrapeFailure('sample limit exceeded');
+        if (job.sampleLimit > 0 && batch.counts.kept > job.sampleLimit) limitExceeded = true;
+        if (limitExceeded) continue;
         const explicit = job.honorTimestamps ? parser.timestampMs() : undefined;
-        batch.entries.push(entry);
-        batch.timestamps.push(explicit ?? slot);
-        batch.values.push(parser.value());
-        batch.tracked.push(explicit === undefined || job.trackTimestampsStaleness);
+        const at = pending.size++;
+        pending.entries[at] = entry;
+        pending.timestamps[at] = explicit ?? slot;
+        pending.values[at] = parser.value();
+        pending.tracked[at] = explicit === undefined || job.trackTimestampsStaleness;
       }
     } catch (err) {
       if (err instanceof ScrapeFailure || err instanceof ParseError) return { ...batch, error: err.message };
       throw err;
     }
+    if (limitExceeded) return { ...batch, error: 'sample limit exceeded' };
     return batch;
   }
 }

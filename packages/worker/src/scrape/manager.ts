@@ -60,7 +60,11 @@ export class ScrapeManager {
   apply(change: AssignmentChange, state: AssignmentState): void {
     if (this.#stopping) return;
     if (change.remoteWriteChanged) this.#setEndpoints(state.remoteWrite);
-    if (change.jobsChanged) this.#setJobs(state.jobs);
+    if (change.jobsChanged) {
+      this.#setJobs(state.jobs);
+      // Targets whose job was missing or unusable until now get their loops.
+      for (const target of state.targets.values()) if (!this.#loops.has(target.id)) this.#add(target);
+    }
     for (const removal of change.removed) {
       const loop = this.#loops.get(removal.id);
       if (loop === undefined) continue;
@@ -114,10 +118,7 @@ export class ScrapeManager {
 
   #add(target: HeldTarget): void {
     const existing = this.#loops.get(target.id);
-    if (existing !== undefined) {
-      existing.keep();
-      return;
-    }
+    if (existing?.keep(target.firstSlotUnixMs) === true) return;
     const job = this.#jobs.get(target.job);
     if (job === undefined) {
       this.options.log?.({ kind: 'target-without-job', target: target.id, job: target.job });
@@ -143,9 +144,17 @@ export class ScrapeManager {
   /** Builds each changed job's client and reconfigures its loops; a job that fails to decode keeps its old settings. */
   #setJobs(jobs: ReadonlyMap<string, ScrapeJob>): void {
     for (const [name, message] of jobs) {
-      const encoded = identity(message);
+      const encoded = identity({ ...message, forcedError: '' });
       const current = this.#jobs.get(name);
-      if (current?.encoded === encoded) continue;
+      if (current?.encoded === encoded) {
+        // Only the forced error (target_limit) changed: the loops keep their caches, so the staleness markers
+        // of a forced error cover every series, as in Prometheus.
+        if (current.forcedError !== message.forcedError) {
+          this.#jobs.set(name, { ...current, forcedError: message.forcedError });
+          for (const loop of this.#loops.values()) if (loop.target.job === name) loop.setForcedError(message.forcedError);
+        }
+        continue;
+      }
       let config: ScrapeConfig;
       try {
         config = scrapeJobFromProto(message);

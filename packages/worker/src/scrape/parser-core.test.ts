@@ -109,4 +109,12 @@ describe('detach', () => {
     expect(detach(slice)).toBe(slice);
     expect(detach('')).toBe('');
   });
+
+  it.each([
+    ['non-ASCII text', 'métrique_totale{ville="Zürich",emoji="🙂"}'],
+    ['a lone surrogate, which UTF-8 cannot carry', 'series_with_a_lone_\uD800_surrogate'],
+  ])('returns %s unchanged', (_what, s) => {
+    const body = `prefix ${s} suffix`;
+    expect(detach(body.slice(7, 7 + s.length))).toBe(s);
+  });
 });

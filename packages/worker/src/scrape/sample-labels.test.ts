@@ -56,3 +56,11 @@ describe('seriesProblem', () => {
     expect(seriesProblem(m(labels), { limits, scheme })).toBe(expected);
   });
 });
+
+describe('mutateSampleLabels and empty values', () => {
+  it('drops scraped labels with empty values, so they count for no limit', () => {
+    const out = mutateSampleLabels({ scraped: m({ __name__: 'm', a: '' }), targetLabels: m({ job: 'j' }), honorLabels: false, rules: [], scheme: 'utf8' });
+    expect(Object.fromEntries(out ?? [])).toEqual({ __name__: 'm', job: 'j' });
+    expect(seriesProblem(out ?? new Map(), { limits: { labelLimit: 2, labelNameLengthLimit: 0, labelValueLengthLimit: 0 }, scheme: 'utf8' })).toBeUndefined();
+  });
+});

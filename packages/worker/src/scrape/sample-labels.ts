@@ -20,7 +20,9 @@ export function mutateSampleLabels(options: {
   scheme: NameValidationScheme;
 }): Map<string, string> | undefined {
   const { scraped, targetLabels } = options;
-  const out = new Map(scraped);
+  // An empty value is no label, as Prometheus' labels.Builder has it: it counts for no limit and clashes with nothing.
+  const out = new Map<string, string>();
+  for (const [name, value] of scraped) if (value !== '') out.set(name, value);
   if (options.honorLabels) {
     for (const [name, value] of targetLabels) if (!scraped.has(name) && value !== '') out.set(name, value);
   } else {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -181,8 +182,11 @@ describe('responses', () => {
     ['a plain body of exactly the limit', 'plain', 100, true],
     ['a gzip body decompressing to the limit', 'gzip', 100, true],
     ['a gzip body decompressing to below the limit', 'gzip', 99, false],
-  ])('body_size_limit: %s', async (_name, encoding, size, fails) => {
-    const body = 'x'.repeat(size);
+    ['an incompressible gzip body, larger compressed than the limit, decompressing to below it', 'gzip', -99, false],
+  ])('body_size_limit: %s', async (_name, encoding, signedSize, fails) => {
+    // A negative size asks for random (incompressible) bytes rather than repeated ones.
+    const size = Math.abs(signedSize);
+    const body = signedSize < 0 ? randomBytes(size) : Buffer.from('x'.repeat(size));
     const headers: Record<string, string> = encoding === 'gzip' ? { 'content-encoding': 'gzip' } : {};
     await using server = await startServer(answer(encoding === 'gzip' ? gzipSync(body) : body, headers));
     const scraping = scraper('body_size_limit: 100B').scrape({ url: server.url, timeoutMs: 1000 });
@@ -191,6 +195,14 @@ describe('responses', () => {
     } else {
       expect((await scraping).bytes).toBe(size);
     }
+  });
+
+  it('stops reading a gzip body whose compressed size alone is more than a body under the limit compresses to', async () => {
+    const header = gzipSync('x').subarray(0, 10);
+    await using server = await startServer(answer(Buffer.concat([header, randomBytes(64 * 1024)]), { 'content-encoding': 'gzip' }));
+    // Decompressing would fail on the garbage after the header; the read stops first, at 1 KiB + 1 KiB + 1 bytes.
+    const error = await failure(scraper('body_size_limit: 1KB').scrape({ url: server.url, timeoutMs: 1000 }));
+    expect(error.reason).toBe('body_size_limit');
   });
 
   it('stops a gzip bomb at the limit', async () => {

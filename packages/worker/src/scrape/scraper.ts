@@ -5,8 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { formatDuration, type ScrapeConfig } from '@promfleet/model';
 import { configureHttpClient, HttpClientConfigError, type ConfiguredHttpClient } from '../http-client.js';
@@ -199,28 +198,68 @@ export class TargetScraper {
   /**
    * readResponse: gunzips only when `Content-Encoding` is exactly `gzip`, and fails once the decompressed body reaches
    * the limit (Go copies through `io.LimitReader(limit)` and fails when it read `limit` bytes, so a body of exactly
-   * the limit fails too). At most the limit plus one chunk is ever held.
+   * the limit fails too).
+   *
+   * A gzip body is read whole and then decompressed in one synchronous call: measured at a sixth of the CPU of a
+   * gunzip stream for a node-exporter body (15 KB → 100 KB) and under half for 1.8 MB, where the stream hands every
+   * 16 KB of output through the thread pool and stream machinery. Memory stays bounded as the stream bounded it:
+   * the output stops at the limit, and the compressed input may not exceed what a body under the limit compresses
+   * to (deflate's worst case, stored blocks, adds 5 bytes per 64 KB; gzip's header and trailer 18 bytes).
    */
   async #read(response: Dispatcher.ResponseData): Promise<ScrapeResponse> {
     const gzip = firstValue(response.headers, 'content-encoding') === 'gzip';
-    const source: Readable = gzip ? pipeline(response.body, createGunzip(), () => undefined) : response.body;
+    const limit = this.#bodySizeLimit;
+    const readLimit = gzip ? limit + Math.ceil(limit / 8192) + 1024 : limit;
+    const source = response.body;
     const chunks: Buffer[] = [];
-    let bytes = 0;
+    let read = 0;
     await new Promise<void>((resolve, reject) => {
       source.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes < this.#bodySizeLimit) {
+        read += chunk.length;
+        if (read < readLimit) {
           chunks.push(chunk);
           return;
         }
         source.destroy();
-        reject(new ScrapeError({ reason: 'body_size_limit', message: 'body size limit exceeded' }));
+        reject(bodySizeLimitError());
       });
       source.once('end', resolve);
       source.once('error', reject);
     });
-    return { body: Buffer.concat(chunks, bytes).toString('utf8'), contentType: firstValue(response.headers, 'content-type'), bytes };
+    const raw = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, read);
+    const body = gzip ? gunzipWithin(raw, limit) : raw;
+    return { body: body.toString('utf8'), contentType: firstValue(response.headers, 'content-type'), bytes: body.length };
   }
+}
+
+function bodySizeLimitError(): ScrapeError {
+  return new ScrapeError({ reason: 'body_size_limit', message: 'body size limit exceeded' });
+}
+
+/** The largest output chunk {@link gunzipWithin} asks zlib for at once. */
+const MAX_GUNZIP_CHUNK = 32 * 1024 * 1024;
+
+/**
+ * Decompresses a whole gzip body; fails with the body size limit error once the output reaches `limit`.
+ *
+ * zlib writes its output in chunks of `chunkSize` bytes (16 KiB by default) and then concatenates them. The gzip
+ * trailer states the (last member's) uncompressed size, so the output is asked for in one chunk of about that size,
+ * within bounds; a wrong or multi-member trailer only means more chunks.
+ */
+function gunzipWithin(raw: Buffer, limit: number): Buffer {
+  const stated = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
+  const chunkSize = Math.max(64, Math.min(stated + 64, MAX_GUNZIP_CHUNK, limit));
+  if (limit === Number.POSITIVE_INFINITY) return gunzipSync(raw, { chunkSize });
+  let out: Buffer;
+  try {
+    // One byte short of the limit fits; zlib refuses to produce more (maxOutputLength is at least 1).
+    out = gunzipSync(raw, { chunkSize, maxOutputLength: Math.max(1, limit - 1) });
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_BUFFER_TOO_LARGE') throw bodySizeLimitError();
+    throw err;
+  }
+  if (out.length >= limit) throw bodySizeLimitError();
+  return out;
 }
 
 function firstValue(headers: IncomingHttpHeaders, name: string): string | undefined {

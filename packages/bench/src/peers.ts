@@ -1,0 +1,290 @@
+/**
+ * The worker benchmark: promfleet (one master and one worker, `packages/bench/peers-promfleet.sh`) beside vmagent
+ * and Prometheus in agent mode, each scraping the same nginx target farm and remote-writing to the same kind of
+ * receiver, through the shared harness `/work/shared/bench/peer-scrape.sh` (README there). The harness measures CPU
+ * and RSS over the collector's whole process session and confirms every sample at the receiver; this driver runs it
+ * for every collector and scale, interleaved, reads `/proc` for promfleet's worker and master apart, and prints the
+ * medians and the ratios of promfleet to the peers measured in this invocation.
+ *
+ *   pnpm build && pnpm --filter @promfleet/bench peers [--repeats N] [--scales s1,s2] [--collectors ...]
+ *
+ * Scales (the issue's): s1 = 200 targets × 927 node-exporter series @ 5 s; s2 = 50 × 10,000 kube-state-metrics-like
+ * series @ 5 s. One run takes 2–3 minutes (warm-up, a 60 s window, drain); the default 2 repeats of 3 collectors at
+ * 2 scales take ~30 minutes. Raw results go to a JSON-lines file outside the repository (`--results`).
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median, procCpuSeconds, procMemory } from './measure.js';
+import { peersMarkdown, type HarnessRun, type ProcessSplit } from './peers-report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wrapper = resolve(here, '..', 'peers-promfleet.sh');
+
+/** The issue's two scales, with the harness's warm-up and window for each (bench/run-matrix.sh). */
+const scales: Readonly<Record<string, readonly string[]>> = {
+  s1: ['--payload', 'node', '--targets', '200', '--interval', '5', '--warmup', '30', '--duration', '60'],
+  s2: ['--payload', 'ksm', '--targets', '50', '--interval', '5', '--warmup', '60', '--duration', '60'],
+};
+
+const collectorNames = ['promfleet', 'vmagent', 'prom-agent'] as const;
+type CollectorName = (typeof collectorNames)[number];
+
+const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
+  --repeats N            runs of every collector at every scale, interleaved (default 2)
+  --scales LIST          s1 (200 × 927 node @ 5s), s2 (50 × 10k ksm @ 5s); default s1,s2
+  --collectors LIST      promfleet, vmagent, prom-agent (default all three)
+  --harness DIR          the shared harness (default /work/shared/bench)
+  --results FILE         JSON lines of the harness's results (default /tmp/promfleet-bench/peers-<time>.jsonl);
+                         promfleet's per-process split goes to FILE.split.jsonl
+  --quiet-wait S         seconds the harness waits for a quiet host before each run (default 45)
+  --worker-node-flags F  Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --report FILE          print the tables of an earlier results file (and its .split.jsonl) and exit`;
+
+interface Options {
+  readonly repeats: number;
+  readonly scales: readonly string[];
+  readonly collectors: readonly CollectorName[];
+  readonly harness: string;
+  readonly results: string;
+  readonly quietWait: number;
+  readonly workerNodeFlags: string;
+  readonly report: string | undefined;
+}
+
+function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(',').filter((s) => s !== '');
+  for (const item of items) {
+    if (!(allowed as readonly string[]).includes(item)) throw new Error(`${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}\n${usage}`);
+  }
+  return items as T[];
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      repeats: { type: 'string' },
+      scales: { type: 'string' },
+      collectors: { type: 'string' },
+      harness: { type: 'string' },
+      results: { type: 'string' },
+      'quiet-wait': { type: 'string' },
+      'worker-node-flags': { type: 'string' },
+      report: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  const repeats = Number(values.repeats ?? '2');
+  if (!Number.isSafeInteger(repeats) || repeats < 1 || repeats > 10) throw new Error(`--repeats: want 1..10, got ${values.repeats}\n${usage}`);
+  const quietWait = Number(values['quiet-wait'] ?? '45');
+  if (!Number.isSafeInteger(quietWait) || quietWait < 0) throw new Error(`--quiet-wait: want whole seconds ≥ 0, got ${values['quiet-wait']}\n${usage}`);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+  return {
+    repeats,
+    scales: list('--scales', values.scales ?? 's1,s2', Object.keys(scales)),
+    collectors: list('--collectors', values.collectors ?? collectorNames.join(','), collectorNames),
+    harness: values.harness ?? '/work/shared/bench',
+    results: values.results ?? `/tmp/promfleet-bench/peers-${stamp}.jsonl`,
+    quietWait,
+    workerNodeFlags: values['worker-node-flags'] ?? '',
+    report: values.report,
+  };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[peers ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** The harness's flags for one collector. */
+function collectorArgs(collector: CollectorName): string[] {
+  if (collector !== 'promfleet') return ['--collector', collector];
+  return [
+    '--collector', 'custom',
+    '--name', 'promfleet',
+    '--cmd', `bash ${wrapper}`,
+    '--version', promfleetVersion(),
+    '--scraped-metric', 'promfleet_worker_samples_scraped_total',
+    '--sent-samples-metric', 'promfleet_remote_write_samples_total',
+    '--sent-bytes-metric', 'promfleet_remote_write_bytes_total',
+  ];
+}
+
+/** The CLI package's version and the Node version that runs it, for the results. */
+function promfleetVersion(): string {
+  const cli = JSON.parse(readFileSync(resolve(here, '..', '..', 'cli', 'package.json'), 'utf8')) as { version?: string };
+  return `${cli.version ?? '?'} (node ${process.version})`;
+}
+
+interface ProcSample {
+  readonly t: number;
+  readonly workerCpu: number;
+  readonly masterCpu: number;
+  readonly workerRss: number;
+  readonly masterRss: number;
+}
+
+/**
+ * Samples promfleet's worker and master once a second from `/proc`, once the wrapper has written their PIDs into the
+ * run directory; stops when `done()` says so or the processes are gone.
+ */
+async function sampleProcesses(runDir: string, done: () => boolean): Promise<ProcSample[]> {
+  const samples: ProcSample[] = [];
+  let pids: { worker: number; master: number } | undefined;
+  while (!done()) {
+    if (pids === undefined && existsSync(join(runDir, 'worker.pid')) && existsSync(join(runDir, 'master.pid'))) {
+      pids = { worker: Number(readFileSync(join(runDir, 'worker.pid'), 'utf8')), master: Number(readFileSync(join(runDir, 'master.pid'), 'utf8')) };
+    }
+    if (pids !== undefined) {
+      try {
+        const [workerCpu, masterCpu, worker, master] = await Promise.all([
+          procCpuSeconds(pids.worker),
+          procCpuSeconds(pids.master),
+          procMemory(pids.worker),
+          procMemory(pids.master),
+        ]);
+        samples.push({ t: Date.now() / 1000, workerCpu, masterCpu, workerRss: worker.rssBytes, masterRss: master.rssBytes });
+      } catch {
+        pids = undefined;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return samples;
+}
+
+/** The value of `pick` at time `t`, interpolated between the samples around it. */
+function at(samples: readonly ProcSample[], t: number, pick: (s: ProcSample) => number): number | undefined {
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1] as ProcSample;
+    const b = samples[i] as ProcSample;
+    if (a.t <= t && t <= b.t) return pick(a) + ((pick(b) - pick(a)) * (t - a.t)) / (b.t - a.t || 1);
+  }
+  return undefined;
+}
+
+/**
+ * promfleet's processes over the harness's window. The harness logs "window done" right after its end snapshot and
+ * a host-speed probe (150 parses of the node payload, whose time it records), so the window ends that long before
+ * the log line arrived and spans the window length it records.
+ */
+function splitOf(run: HarnessRun, samples: readonly ProcSample[], doneAt: number): ProcessSplit | undefined {
+  const probeSeconds = ((run.calib_after?.wall_ns ?? 0) * 927 * 150) / 1e9;
+  const end = doneAt - probeSeconds;
+  const start = end - run.window_wall_s;
+  const w0 = at(samples, start, (s) => s.workerCpu);
+  const w1 = at(samples, end, (s) => s.workerCpu);
+  const m0 = at(samples, start, (s) => s.masterCpu);
+  const m1 = at(samples, end, (s) => s.masterCpu);
+  const inside = samples.filter((s) => s.t >= start && s.t <= end);
+  const workerRss = median(inside.map((s) => s.workerRss));
+  const masterRss = median(inside.map((s) => s.masterRss));
+  if (w0 === undefined || w1 === undefined || m0 === undefined || m1 === undefined || workerRss === undefined || masterRss === undefined) return undefined;
+  return {
+    run_id: run.run_id,
+    worker_cpu_s: w1 - w0,
+    master_cpu_s: m1 - m0,
+    worker_rss_steady_bytes: workerRss,
+    master_rss_steady_bytes: masterRss,
+    window_s: run.window_wall_s,
+  };
+}
+
+function readJsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+/** Runs the harness once; resolves to the run's result and, for promfleet, its per-process split. */
+async function runOnce(o: Options, job: { collector: CollectorName; scale: string; repeat: number }): Promise<{ run: HarnessRun; split: ProcessSplit | undefined } | undefined> {
+  const args = [
+    join(o.harness, 'peer-scrape.sh'),
+    ...collectorArgs(job.collector),
+    ...(scales[job.scale] ?? []),
+    '--first-rep', String(job.repeat),
+    '--quiet-wait', String(o.quietWait),
+    '--results', o.results,
+  ];
+  const env = { ...process.env, PEERS_WORKER_NODE_FLAGS: o.workerNodeFlags };
+  const child = spawn('bash', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let runId: string | undefined;
+  let doneAt: number | undefined;
+  let exited = false;
+  let sampling: Promise<ProcSample[]> = Promise.resolve([]);
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const started = /\[(\S+)\] start collector:/.exec(line);
+      if (started?.[1] !== undefined && runId === undefined) {
+        runId = started[1];
+        if (job.collector === 'promfleet') sampling = sampleProcesses(join('/tmp/bench/runs', runId), () => exited || (doneAt !== undefined && Date.now() / 1000 > doneAt + 2));
+      }
+      if (/window done/.test(line)) doneAt = Date.now() / 1000;
+    }
+  });
+  const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
+  exited = true;
+  const samples = await sampling;
+  const run = readJsonLines<HarnessRun>(o.results).find((r) => r.run_id === runId);
+  if (code !== 0 || run === undefined) {
+    progress(`run failed: ${job.collector} ${job.scale} repeat ${job.repeat} (exit ${String(code)}); see /tmp/bench/runs/${runId ?? '?'}`);
+    return undefined;
+  }
+  const split = job.collector === 'promfleet' && doneAt !== undefined ? splitOf(run, samples, doneAt) : undefined;
+  if (split !== undefined) appendFileSync(`${o.results}.split.jsonl`, `${JSON.stringify(split)}\n`);
+  return { run, split };
+}
+
+async function main(): Promise<number> {
+  const o = options();
+  if (o.report !== undefined) {
+    const runs = readJsonLines<HarnessRun>(o.report);
+    process.stdout.write(peersMarkdown({ runs, splits: readJsonLines<ProcessSplit>(`${o.report}.split.jsonl`), promfleet: 'promfleet' }));
+    return 0;
+  }
+  if (o.collectors.includes('promfleet') && !existsSync(resolve(here, '..', '..', 'cli', 'dist', 'main.js'))) {
+    throw new Error('packages/cli is not built: run `pnpm build` first');
+  }
+  mkdirSync(dirname(o.results), { recursive: true });
+  const started = Date.now();
+  const load = loadavg()[0] ?? 0;
+  const runs: HarnessRun[] = [];
+  const splits: ProcessSplit[] = [];
+  for (let repeat = 1; repeat <= o.repeats; repeat++) {
+    for (const scale of o.scales) {
+      // Interleaved, and the order turns each repeat, so drifts in the host's load hit every collector alike.
+      const order = o.collectors.map((_, i) => o.collectors[(i + repeat - 1) % o.collectors.length] as CollectorName);
+      for (const collector of order) {
+        progress(`${collector} ${scale} repeat ${repeat}/${o.repeats}`);
+        const result = await runOnce(o, { collector, scale, repeat });
+        if (result === undefined) continue;
+        runs.push(result.run);
+        if (result.split !== undefined) splits.push(result.split);
+      }
+    }
+  }
+  const loadAfter = loadavg()[0] ?? 0;
+  process.stdout.write(
+    `Worker benchmark: ${o.repeats} repeat(s) × ${o.scales.join(', ')} × ${o.collectors.join(', ')}, ${((Date.now() - started) / 60_000).toFixed(0)} min, ` +
+      `load average ${load.toFixed(2)} before and ${loadAfter.toFixed(2)} after; results ${o.results}\n\n`,
+  );
+  process.stdout.write(peersMarkdown({ runs, splits, promfleet: 'promfleet' }));
+  return runs.length === o.repeats * o.scales.length * o.collectors.length ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -32,7 +32,7 @@ node "$bin" master --config.file="$BENCH_PROM_CONFIG" --fleet.grace-period=1s \
   --web.listen-address="127.0.0.1:$web_port" --grpc.listen-address="127.0.0.1:$grpc_port" &
 master=$!
 # shellcheck disable=SC2086 # the flags are split on purpose
-${PEERS_WORKER_ENV:-} node ${PEERS_WORKER_NODE_FLAGS:-} "$bin" worker --master="127.0.0.1:$grpc_port" --worker.id=bench \
+node ${PEERS_WORKER_NODE_FLAGS:-} "$bin" worker --master="127.0.0.1:$grpc_port" --worker.id=bench \
   --web.listen-address="$BENCH_LISTEN_ADDR" --worker.drain-timeout=5s &
 worker=$!
 echo $$ > "$run_dir/wrapper.pid"

@@ -44,6 +44,12 @@ const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
   --worker-node-flags F  Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --report FILE          print the tables of an earlier results file (and its .split.jsonl) and exit`;
 
+/** A flag the benchmark does not know, or a value it cannot use. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'PROMFLEET_BENCH_USAGE';
+}
+
 interface Options {
   readonly repeats: number;
   readonly scales: readonly string[];
@@ -58,13 +64,15 @@ interface Options {
 function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
   const items = text.split(',').filter((s) => s !== '');
   for (const item of items) {
-    if (!(allowed as readonly string[]).includes(item)) throw new Error(`${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}\n${usage}`);
+    if (!(allowed as readonly string[]).includes(item)) throw new UsageError(`${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}\n${usage}`);
   }
   return items as T[];
 }
 
 function options(): Options {
-  const { values } = parseArgs({
+  let parsed;
+  try {
+    parsed = parseArgs({
     options: {
       repeats: { type: 'string' },
       scales: { type: 'string' },
@@ -78,14 +86,18 @@ function options(): Options {
     },
     strict: true,
   });
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+  }
+  const { values } = parsed;
   if (values.help === true) {
     process.stdout.write(`${usage}\n`);
     process.exit(0);
   }
   const repeats = Number(values.repeats ?? '2');
-  if (!Number.isSafeInteger(repeats) || repeats < 1 || repeats > 10) throw new Error(`--repeats: want 1..10, got ${values.repeats}\n${usage}`);
+  if (!Number.isSafeInteger(repeats) || repeats < 1 || repeats > 10) throw new UsageError(`--repeats: want 1..10, got ${values.repeats}\n${usage}`);
   const quietWait = Number(values['quiet-wait'] ?? '45');
-  if (!Number.isSafeInteger(quietWait) || quietWait < 0) throw new Error(`--quiet-wait: want whole seconds ≥ 0, got ${values['quiet-wait']}\n${usage}`);
+  if (!Number.isSafeInteger(quietWait) || quietWait < 0) throw new UsageError(`--quiet-wait: want whole seconds ≥ 0, got ${values['quiet-wait']}\n${usage}`);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
   return {
     repeats,
@@ -251,7 +263,14 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
 }
 
 async function main(): Promise<number> {
-  const o = options();
+  let o: Options;
+  try {
+    o = options();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
   if (o.report !== undefined) {
     const runs = readJsonLines<HarnessRun>(o.report);
     process.stdout.write(peersMarkdown({ runs, splits: readJsonLines<ProcessSplit>(`${o.report}.split.jsonl`), promfleet: 'promfleet' }));

@@ -76,7 +76,7 @@ export class BatchEncoder {
     let samples = 0;
     let highest = -Infinity;
     for (let g = 0; g < groups; g++) {
-      let content = this.#groupRef(g).size;
+      let content = this.#groupRef(g).labels.length;
       for (let i = this.#first[g] ?? -1; i >= 0; i = this.#next[i] ?? -1) {
         const ts = timestamps[ring.index(i)] ?? 0;
         content += fieldSize(sampleSize(ts));

@@ -17,8 +17,6 @@ import { compareLabelNames, relabel, type Labels, type RelabelRule } from '@prom
 export interface SeriesRef {
   /** The encoded label fields as a latin1 string (each character one byte). Never empty. */
   readonly labels: string;
-  /** `labels.length`, kept here so sizing a batch reads only this object, not the string (a cache miss per series). */
-  readonly size: number;
   /**
    * FNV-1a over the encoded bytes, cut to 30 bits: which shard the series' samples go to. 30 bits keep it a small
    * integer in V8, stored in the object itself rather than in a separate 16-byte number box.
@@ -64,31 +62,46 @@ export function buildSeriesRef(labels: Labels, options: SeriesRefOptions): Serie
   }
   const names = [...merged.keys()].filter((name) => merged.get(name) !== '').sort(compareLabelNames);
   if (names.length === 0) return undefined;
-  const bytes = encodeLabels(names.map((name) => [name, merged.get(name) ?? '']));
-  return { labels: bytes.toString('latin1'), size: bytes.length, hash: fnv1a(bytes) & 0x3fffffff, batch: 0, group: 0 };
+  const size = encodeIntoScratch(names.map((name) => [name, merged.get(name) ?? '']));
+  return { labels: scratch.toString('latin1', 0, size), hash: fnv1a(scratch, size) & 0x3fffffff, batch: 0, group: 0 };
 }
 
 /** The protobuf `TimeSeries.labels` fields for `pairs`, in the given order. */
 export function encodeLabels(pairs: readonly (readonly [string, string])[]): Buffer {
-  const encoded = pairs.map(([name, value]) => [Buffer.from(name, 'utf8'), Buffer.from(value, 'utf8')] as const);
+  return Buffer.from(scratch.subarray(0, encodeIntoScratch(pairs)));
+}
+
+/**
+ * Where labels are encoded: one buffer, grown as needed, so encoding a new series allocates no buffer per label
+ * (series are encoded once each, but a target's first scrape meets all of its series at once).
+ */
+let scratch = Buffer.alloc(4096);
+
+/** Encodes `pairs` as {@link encodeLabels} does into {@link scratch}; returns the size. */
+function encodeIntoScratch(pairs: readonly (readonly [string, string])[]): number {
   let size = 0;
-  for (const [name, value] of encoded) {
-    const label = fieldSize(name.length) + fieldSize(value.length);
-    size += fieldSize(label);
-  }
-  const out = Buffer.allocUnsafe(size);
+  for (const [name, value] of pairs) size += fieldSize(fieldSize(Buffer.byteLength(name, 'utf8')) + fieldSize(Buffer.byteLength(value, 'utf8')));
+  if (scratch.length < size) scratch = Buffer.alloc(Math.max(size, scratch.length * 2));
+  const out = scratch;
   let pos = 0;
-  for (const [name, value] of encoded) {
+  for (const [name, value] of pairs) {
+    const nameSize = Buffer.byteLength(name, 'utf8');
+    const valueSize = Buffer.byteLength(value, 'utf8');
+    const labelSize = fieldSize(nameSize) + fieldSize(valueSize);
+    // Lengths below 128 (nearly all) are one varint byte, written in place.
     out[pos++] = TAG_LABELS;
-    pos = writeVarint(out, { pos, value: fieldSize(name.length) + fieldSize(value.length) });
+    if (labelSize < 0x80) out[pos++] = labelSize;
+    else pos = writeVarint(out, { pos, value: labelSize });
     out[pos++] = TAG_LABEL_NAME;
-    pos = writeVarint(out, { pos, value: name.length });
-    pos += name.copy(out, pos);
+    if (nameSize < 0x80) out[pos++] = nameSize;
+    else pos = writeVarint(out, { pos, value: nameSize });
+    pos += out.write(name, pos, 'utf8');
     out[pos++] = TAG_LABEL_VALUE;
-    pos = writeVarint(out, { pos, value: value.length });
-    pos += value.copy(out, pos);
+    if (valueSize < 0x80) out[pos++] = valueSize;
+    else pos = writeVarint(out, { pos, value: valueSize });
+    pos += out.write(value, pos, 'utf8');
   }
-  return out;
+  return size;
 }
 
 /** `TimeSeries.labels`: field 1, length-delimited. */
@@ -120,24 +133,26 @@ export function varintSize(value: number): number {
 export function writeVarint(out: Buffer, at: { readonly pos: number; readonly value: number }): number {
   let pos = at.pos;
   let rest = at.value;
-  // Above 32 bits, bit operations see the value modulo 2^32, which keeps its low 7 bits exact; below, shifts do.
-  while (rest > 0xffffffff) {
+  // Above 31 bits, bit operations see the value modulo 2^32, which keeps its low 7 bits exact. Below, a separate
+  // small-integer variable takes over, so the shifts never see a float (V8 would deoptimize them).
+  while (rest > 0x7fffffff) {
     out[pos++] = (rest & 0x7f) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  while (rest >= 0x80) {
-    out[pos++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
+  let small = rest | 0;
+  while (small >= 0x80) {
+    out[pos++] = (small & 0x7f) | 0x80;
+    small >>>= 7;
   }
-  out[pos++] = rest;
+  out[pos++] = small;
   return pos;
 }
 
-/** 32-bit FNV-1a: cheap and well spread over label bytes, which is all sharding needs. */
-function fnv1a(bytes: Uint8Array): number {
+/** 32-bit FNV-1a over the first `length` bytes: cheap and well spread over label bytes, which is all sharding needs. */
+function fnv1a(bytes: Uint8Array, length: number): number {
   let hash = 0x811c9dc5;
-  for (const byte of bytes) {
-    hash ^= byte;
+  for (let i = 0; i < length; i++) {
+    hash ^= bytes[i] ?? 0;
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;

@@ -109,6 +109,24 @@ describe('ScrapeLoop', () => {
     expect(stale).toEqual([{ series: '{__name__="b", instance="a:9100", job="node"}', t: ups[1]?.t, v: 0, stale: true }]);
   });
 
+  it('finds every series again when the exposition reorders them: no series added, the right values, markers only for the one gone', async () => {
+    const { sink } = start({ bodies: ['a 1\nb 2\nc 3\n', 'c 30\na 10\nb 20\n', 'b 200\nc 300\n'] });
+    await until(() => sink.named('up').length >= 3, 'three scrapes');
+    const ups = sink.named('up');
+    const valuesAt = (t: number | undefined) => {
+      const values: Record<string, number> = {};
+      for (const s of sink.samples) {
+        const name = /__name__="([abc])"/.exec(s.series)?.[1];
+        if (s.t === t && !s.stale && name !== undefined) values[name] = s.v;
+      }
+      return values;
+    };
+    expect(valuesAt(ups[1]?.t)).toEqual({ a: 10, b: 20, c: 30 });
+    expect(valuesAt(ups[2]?.t)).toEqual({ b: 200, c: 300 });
+    expect(sink.named('scrape_series_added').map((s) => s.v).slice(0, 3)).toEqual([3, 0, 0]);
+    expect(sink.samples.filter((s) => s.stale)).toEqual([{ series: '{__name__="a", instance="a:9100", job="node"}', t: ups[2]?.t, v: 0, stale: true }]);
+  });
+
   it('takes an empty body as an empty scrape: up=1 and every series stale', async () => {
     const { sink } = start({ bodies: ['a 1\n', ''] });
     await until(() => sink.samples.some((s) => s.stale), 'a staleness marker');

@@ -171,6 +171,15 @@ describe('responses', () => {
     expect(response).toEqual({ body, contentType: 'application/openmetrics-text', bytes: Buffer.byteLength(body) });
   });
 
+  it('gunzips a body of two gzip members, whose trailer states only the last one\u2019s size', async () => {
+    const first = 'metric_total{a="1"} 1\n'.repeat(4000);
+    const second = 'up 1\n';
+    await using server = await startServer(answer(Buffer.concat([gzipSync(first), gzipSync(second)]), { 'content-encoding': 'gzip' }));
+    const response = await scraper().scrape({ url: server.url, timeoutMs: 1000 });
+    expect(response.body).toBe(first + second);
+    expect(response.bytes).toBe(first.length + second.length);
+  });
+
   it('takes only exactly "gzip" as gzip, as Go does', async () => {
     const compressed = gzipSync('up 1\n');
     await using server = await startServer(answer(compressed, { 'content-encoding': 'x-gzip' }));

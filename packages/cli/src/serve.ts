@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { DurationError, parseDuration } from '@promfleet/model';
+import { DurationError, errorMessage, parseDuration } from '@promfleet/model';
 import { startMaster, type MasterLog } from '@promfleet/master';
 import { startWorker } from '@promfleet/worker';
 import { type CommandIO, UsageError } from './io.js';
@@ -123,7 +123,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
     drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout'], 20_000),
     log,
   }).catch((err: unknown) => {
-    throw new UsageError(`cannot start the worker: ${err instanceof Error ? err.message : String(err)}`, 1);
+    throw new UsageError(`cannot start the worker: ${errorMessage(err)}`, 1);
   });
   await aborted(io.shutdown);
   log('info', 'shutting down: handing targets over');
@@ -159,7 +159,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     },
     log,
   }).catch((err: unknown) => {
-    throw new UsageError(`cannot start the master: ${err instanceof Error ? err.message : String(err)}`, 1);
+    throw new UsageError(`cannot start the master: ${errorMessage(err)}`, 1);
   });
   await aborted(io.shutdown);
   log('info', 'shutting down');

@@ -3,11 +3,11 @@
  * the fleet, the fleet assigns targets to the workers connected over gRPC, and an HTTP server shows it all.
  */
 import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
-import type { KubernetesSDConfig, PrometheusConfig } from '@promfleet/model';
+import { errorMessage, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DiscoveryManager } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
-import { ApiClient, RateLimiter, errorMessage } from './discovery/kubernetes/client.js';
+import { ApiClient, RateLimiter } from './discovery/kubernetes/client.js';
 import { kubeConnection } from './discovery/kubernetes/connection.js';
 import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';

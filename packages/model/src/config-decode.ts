@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { DurationError, parseDuration } from './duration.js';
+import { redactedUrl } from './messages.js';
 import type { NameValidationScheme } from './labels.js';
 import { relabelConfigSchema } from './relabel.js';
 import { Secret } from './secret.js';
@@ -197,10 +198,7 @@ export function isUrl(value: string): boolean {
 
 /** A URL for messages, with any password replaced as prometheus/common's `URL.Redacted` does. */
 export function redactUrl(value: string): string {
-  if (!URL.canParse(value)) return JSON.stringify(value.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:xxxxx@'));
-  const url = new URL(value);
-  if (url.password !== '') url.password = 'xxxxx';
-  return JSON.stringify(url.href);
+  return JSON.stringify(redactedUrl(value));
 }
 
 /** prometheus/common `JoinDir`: relative paths are joined with the config file's directory and cleaned. */

@@ -8,6 +8,7 @@ export {
   formatLabels,
   isValidLabelName,
   isWellFormedUtf16,
+  labelsFingerprint,
   labelsFromObject,
   labelsToObject,
   sortedLabelNames,
@@ -15,6 +16,7 @@ export {
   type NameValidationScheme,
 } from './labels.js';
 export { ListenAddressError, parseListenAddress } from './address.js';
+export { errorMessage, redactedUrl } from './messages.js';
 export { DurationError, formatDuration, parseDuration } from './duration.js';
 export { Re2Regex, RegexSyntaxError } from './regex.js';
 export {

@@ -53,5 +53,5 @@ export {
 export { ScrapeLoop, type SampleSink, type ScrapeHealth, type ScrapeLoopOptions, type ScrapeObserver, type Scraper } from './scrape/loop.js';
 export { ScrapeManager, type ScrapeManagerEvent, type ScrapeManagerOptions } from './scrape/manager.js';
 export { ScrapeMetrics } from './scrape/metrics.js';
-export { WorkerStatusServer, redactUrl, type WorkerStatusSource } from './status-server.js';
+export { WorkerStatusServer, type WorkerStatusSource } from './status-server.js';
 export { startWorker, type RunningWorker, type WorkerLog, type WorkerOptions } from './worker.js';

@@ -4,7 +4,7 @@
  * shown with their user info redacted, and no header or config value is rendered.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parseListenAddress, type TargetId } from '@promfleet/model';
+import { parseListenAddress, redactedUrl, type TargetId } from '@promfleet/model';
 import type { Registry } from 'prom-client';
 import type { ScrapeHealth } from './scrape/loop.js';
 
@@ -28,17 +28,6 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A URL without its password: `http://user:xxxxx@host/…`, as Go's `URL.Redacted`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = 'xxxxx';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 
 function page(source: WorkerStatusSource, nowMs: number): string {
   const loops = [...source.loops()].sort((a, b) => Number(a.health.up) - Number(b.health.up) || a.job.localeCompare(b.job) || a.url.localeCompare(b.url));
@@ -47,7 +36,7 @@ function page(source: WorkerStatusSource, nowMs: number): string {
     const h = l.health;
     const state = h.lastScrapeUnixMs === 0 ? 'unknown' : h.up ? 'up' : 'down';
     const ago = h.lastScrapeUnixMs === 0 ? 'never' : `${((nowMs - h.lastScrapeUnixMs) / 1000).toFixed(1)} s ago`;
-    return `<tr><td>${escapeHtml(l.job)}</td><td>${escapeHtml(redactUrl(l.url))}</td><td class="${state}">${state}</td><td>${ago}</td><td>${h.durationSeconds.toFixed(3)} s</td><td>${h.samplesScraped}</td><td class="error">${escapeHtml(h.lastError)}</td></tr>`;
+    return `<tr><td>${escapeHtml(l.job)}</td><td>${escapeHtml(redactedUrl(l.url))}</td><td class="${state}">${state}</td><td>${ago}</td><td>${h.durationSeconds.toFixed(3)} s</td><td>${h.samplesScraped}</td><td class="error">${escapeHtml(h.lastError)}</td></tr>`;
   });
   const master = source.connected() ? `connected to ${escapeHtml(source.masterId() ?? '')} at ${escapeHtml(source.masterAddress)}` : `not connected to ${escapeHtml(source.masterAddress)}${source.lastError() === '' ? '' : `: ${escapeHtml(source.lastError())}`} (scraping the last assignment)`;
   return `<!DOCTYPE html>

@@ -5,7 +5,7 @@
  * consumer is told which jobs changed at most once per `throttleMs` (Prometheus' `sender` throttles the same way).
  */
 import { setMaxListeners } from 'node:events';
-import { buildTarget, discoveredLabels, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
+import { buildTarget, discoveredLabels, labelsFingerprint, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
 import { whenAborted } from './kubernetes/client.js';
@@ -91,24 +91,6 @@ interface GroupOutcomes {
   readonly outcomes: readonly Outcome[];
 }
 
-/** A 53-bit fingerprint of a label set (two 32-bit FNV-1a hashes over names and values with separators). */
-function fingerprint(labels: Labels): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (const [name, value] of labels) {
-    for (const text of [name, value]) {
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        h1 = Math.imul(h1 ^ c, 0x01000193);
-        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      }
-      h1 = Math.imul(h1 ^ 0xffff, 0x01000193);
-      h2 = Math.imul(h2 ^ 0xffff, 0x5bd1e995);
-    }
-  }
-  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
-}
-
 class JobState implements JobTargets {
   readonly #results = new Map<string, GroupOutcomes>();
   readonly #refs = new Map<TargetId, number>();
@@ -136,7 +118,7 @@ class JobState implements JobTargets {
       this.#results.delete(key);
       return;
     }
-    const groupFingerprint = fingerprint(group.labels);
+    const groupFingerprint = labelsFingerprint(group.labels);
     const previous = new Map<number, Outcome>();
     if (old !== undefined && old.groupFingerprint === groupFingerprint) {
       old.fingerprints.forEach((f, i) => {
@@ -146,7 +128,7 @@ class JobState implements JobTargets {
     }
     const fingerprints = new Float64Array(group.targets.length);
     const outcomes = group.targets.map((labels, i): Outcome => {
-      const f = fingerprint(labels);
+      const f = labelsFingerprint(labels);
       fingerprints[i] = f;
       return previous.get(f) ?? this.#build(labels, group.labels);
     });

@@ -11,7 +11,7 @@
  * and rebalance turns into the few owner changes the allocator makes, and each into a delta for the workers
  * concerned.
  */
-import { LabelName, nextScrapeSlotMs, parseDuration, type Target, type TargetId } from '@promfleet/model';
+import { LabelName, errorMessage, nextScrapeSlotMs, parseDuration, type Target, type TargetId } from '@promfleet/model';
 import {
   MasterMessage,
   PROTOCOL_VERSION,
@@ -283,7 +283,7 @@ export class Fleet implements FleetStatusSource {
     try {
       for (const h of hello.heldTargets) held.push(targetIdFromBytes(h.id));
     } catch (err) {
-      return refuse('INVALID_HELLO', `held_targets: ${err instanceof Error ? err.message : String(err)}`);
+      return refuse('INVALID_HELLO', `held_targets: ${errorMessage(err)}`);
     }
     let member = this.#members.get(id);
     if (member?.session !== undefined) {

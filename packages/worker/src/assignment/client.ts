@@ -20,7 +20,7 @@ import {
   type WorkerMessage,
 } from '@promfleet/protocol';
 import { backoffDelayMs } from './backoff.js';
-import { errorMessage } from './errors.js';
+import { errorMessage } from '@promfleet/model';
 import { AssignmentState, type AssignmentChange } from './state.js';
 
 /** Settings of an {@link AssignmentClient}. */

@@ -54,8 +54,3 @@ export class AssignmentProtocolError extends Error {
     super(`${field}: ${problem}`, options);
   }
 }
-
-/** The message of any thrown value, for logs: an `Error`'s message, else the value as a string. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -4,7 +4,7 @@
  *
  * The state outlives every stream: nothing here is cleared because the master went away (static stability).
  */
-import type { Target, TargetId } from '@promfleet/model';
+import { errorMessage, type Target, type TargetId } from '@promfleet/model';
 import {
   RemoteWriteEndpoint,
   RemovalReason,
@@ -15,7 +15,7 @@ import {
   type AssignmentSnapshot,
   type Target as WireTarget,
 } from '@promfleet/protocol';
-import { AssignmentOutOfSyncError, AssignmentProtocolError, errorMessage } from './errors.js';
+import { AssignmentOutOfSyncError, AssignmentProtocolError } from './errors.js';
 
 /** A target the worker holds: the target and the first slot (Unix ms, inclusive) it owns it from. */
 export interface HeldTarget extends Target {

@@ -5,7 +5,8 @@
 import { STATUS_CODES } from 'node:http';
 import { request } from 'undici';
 import type { ConfiguredHttpClient } from '../http-client.js';
-import { RemoteWriteRecoverableError, RemoteWriteRejectedError, errorMessage, redactUrl } from './errors.js';
+import { errorMessage, redactedUrl } from '@promfleet/model';
+import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
 
 /** Settings of a {@link RemoteWriteClient}. */
 export interface RemoteWriteClientOptions {
@@ -41,7 +42,8 @@ export class RemoteWriteClient {
   /** Prepares a client for `options.url`; nothing is sent until {@link store}. */
   constructor(options: RemoteWriteClientOptions) {
     this.#options = options;
-    this.redactedUrl = redactUrl(options.url);
+    // Prometheus' config.URL prints a remote-write URL's password as `xxx`; the metrics' url label shows that.
+    this.redactedUrl = redactedUrl(options.url, { mask: 'xxx' });
     const url = new URL(options.url);
     // Go's http.Client turns a URL's user info into basic auth when the request has no Authorization header
     // (net/http client.go `send`), which is how a remote_write URL with credentials authenticates in Prometheus.

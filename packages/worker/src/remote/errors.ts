@@ -46,20 +46,3 @@ export class RemoteWriteRejectedError extends Error {
     super(message);
   }
 }
-
-/**
- * `url` with its password replaced by `xxx` (`https://user:xxx@host/path`), as Prometheus' `config.URL` prints a
- * remote-write URL: the user name stays so that two endpoints remain distinguishable. An unparsable URL (which the
- * config loader never lets through) comes back as `<unparsable url>` rather than risking a secret.
- */
-export function redactUrl(url: string): string {
-  if (!URL.canParse(url)) return '<unparsable url>';
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = 'xxx';
-  return parsed.href;
-}
-
-/** The message of any thrown value: an `Error`'s message, else the value as a string. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

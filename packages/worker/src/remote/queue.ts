@@ -6,11 +6,11 @@
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { compressSync } from 'snappy';
-import type { Labels, RemoteWriteConfig } from '@promfleet/model';
+import { errorMessage, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.js';
 import { RemoteWriteClient } from './client.js';
 import { BatchEncoder, type EncodedBatch } from './encode.js';
-import { RemoteWriteRecoverableError, RemoteWriteRejectedError, errorMessage } from './errors.js';
+import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
 import type { DropReason, MeteredQueue, QueueStats, RemoteWriteMetrics } from './metrics.js';
 import { SampleFlag, SampleRing } from './ring.js';
 import { buildSeriesRef, type SeriesRef } from './series.js';

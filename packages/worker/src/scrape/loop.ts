@@ -13,7 +13,7 @@
  * - With no local storage, "backpressure" means skipping a scrape while a remote-write queue is full (counted), rather
  *   than growing memory.
  */
-import { LabelName, nextScrapeSlotMs, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
+import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError } from './parser.js';
 import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import type { ScrapeRequest, ScrapeResponse } from './scraper.js';
@@ -93,24 +93,6 @@ interface SeriesEntry {
  * parses and appends in one synchronous stretch, so no two loops use it at once and no scrape allocates its own.
  */
 const pending = { size: 0, entries: [] as (SeriesEntry | undefined)[], timestamps: [] as number[], values: [] as number[], tracked: [] as boolean[] };
-
-/** A 53-bit fingerprint of a label set in name order (two 32-bit FNV-1a style hashes). */
-function fingerprintOf(labels: Labels): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (const name of [...labels.keys()].sort()) {
-    for (const text of [name, labels.get(name) ?? '']) {
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        h1 = Math.imul(h1 ^ c, 0x01000193);
-        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      }
-      h1 = Math.imul(h1 ^ 0xffff, 0x01000193);
-      h2 = Math.imul(h2 ^ 0xffff, 0x5bd1e995);
-    }
-  }
-  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
-}
 
 const reportNames = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
 
@@ -327,7 +309,7 @@ export class ScrapeLoop {
       this.#running = this.#scrapeAt(slot)
         .catch((err: unknown) => {
           // A bug, not bad input (that is a failed scrape): keep the loop and the process alive, and say so.
-          this.#health = { ...this.#health, lastScrapeUnixMs: slot, up: false, lastError: `internal error, please report: ${err instanceof Error ? err.message : String(err)}` };
+          this.#health = { ...this.#health, lastScrapeUnixMs: slot, up: false, lastError: `internal error, please report: ${errorMessage(err)}` };
           this.#observer?.scraped?.('failure', 0);
         })
         .finally(() => {
@@ -352,7 +334,7 @@ export class ScrapeLoop {
     try {
       if (error === undefined) response = await this.#scraper.scrape({ url: this.#url, timeoutMs: this.#timeoutMs, signal: controller.signal });
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      error = errorMessage(err);
     } finally {
       this.#inFlight = undefined;
     }
@@ -481,7 +463,8 @@ export class ScrapeLoop {
     if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0 };
     const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
     if (problem !== undefined) throw new ScrapeFailure(problem);
-    const fingerprint = fingerprintOf(labels);
+    // In name order: relabeling may leave one label set in different orders for different raw series.
+    const fingerprint = labelsFingerprint(new Map(sortedLabelNames(labels).map((name) => [name, labels.get(name) ?? ''])));
     const existing = this.#byLabels.get(fingerprint);
     if (existing !== undefined) return existing;
     const sinks = this.#sinks;

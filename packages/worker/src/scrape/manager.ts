@@ -3,7 +3,7 @@
  * HTTP client per job and one remote-write queue per endpoint. It acts on each applied snapshot or delta
  * (AssignmentChange) in the order the protocol gives, and answers the health report the master asks for.
  */
-import type { ScrapeConfig, TargetId } from '@promfleet/model';
+import { errorMessage, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import { remoteWriteFromProto, scrapeJobFromProto, targetIdToBytes, type RemoteWriteEndpoint, type ScrapeJob, type TargetHealth } from '@promfleet/protocol';
 import type { AssignmentChange, AssignmentState, HeldTarget } from '../assignment/state.js';
 import type { RemoteWriteMetrics } from '../remote/metrics.js';
@@ -159,7 +159,7 @@ export class ScrapeManager {
       try {
         config = scrapeJobFromProto(message);
       } catch (err) {
-        this.options.log?.({ kind: 'job-rejected', job: name, error: err instanceof Error ? err.message : String(err) });
+        this.options.log?.({ kind: 'job-rejected', job: name, error: errorMessage(err) });
         continue;
       }
       const runtime = { config, encoded, forcedError: message.forcedError, scraper: new TargetScraper({ job: config, userAgent: this.options.userAgent }) };
@@ -197,7 +197,7 @@ export class ScrapeManager {
         queue.start();
         queues.push(queue);
       } catch (err) {
-        this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: err instanceof Error ? err.message : String(err) });
+        this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: errorMessage(err) });
       }
     }
     this.#queues = queues;

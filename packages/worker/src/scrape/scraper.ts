@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { formatDuration, type ScrapeConfig } from '@promfleet/model';
+import { formatDuration, redactedUrl, type ScrapeConfig } from '@promfleet/model';
 import { configureHttpClient, HttpClientConfigError, type ConfiguredHttpClient } from '../http-client.js';
 
 /** One scrape: the target's URL, its scrape timeout, and an optional signal that cancels it. */
@@ -132,7 +132,7 @@ export class TargetScraper {
     const timer = setTimeout(() => deadline.abort(new DOMException('scrape timeout', 'TimeoutError')), timeoutMs);
     const combined = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
     const target = new URL(request.url);
-    const shown = redactedUrl(target);
+    const shown = redactedUrl(target.href);
     try {
       const headers = await this.#headers(target, timeoutMs);
       const response = await this.#client.dispatcher.request({
@@ -265,14 +265,6 @@ function gunzipWithin(raw: Buffer, limit: number): Buffer {
 function firstValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Go's `url.URL.Redacted`: the password, when there is one, becomes `xxxxx`. */
-function redactedUrl(url: URL): string {
-  if (url.password === '') return url.href;
-  const copy = new URL(url.href);
-  copy.password = 'xxxxx';
-  return copy.href;
 }
 
 /** zlib's errors carry a `Z_` code; checked by shape, since errors made inside Node may come from another realm. */

@@ -6,6 +6,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createGunzip } from 'node:zlib';
+import { errorMessage } from '@promfleet/model';
 import { BadObjectError } from './errors.js';
 import { ListStreamParser } from './list-stream.js';
 
@@ -231,9 +232,4 @@ function statusError(res: IncomingMessage, body: string): ApiError {
   }
   const retryAfter = Number(res.headers['retry-after']);
   return new ApiError(`HTTP ${status}: ${message}`, Number.isFinite(retryAfter) && retryAfter >= 0 ? { status, retryAfterMs: retryAfter * 1000 } : { status });
-}
-
-/** The message of any thrown value. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -9,9 +9,9 @@
  * up (the pod behind an endpoint, the node of a pod, the namespace) is recorded, and a change to any of them marks
  * the group dirty again — also for lookups that found nothing yet.
  */
-import type { KubernetesSDConfig, TargetGroup } from '@promfleet/model';
+import { errorMessage, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';
 import type { Discoverer } from '../discoverer.js';
-import { errorMessage, whenAborted, type ApiClient } from './client.js';
+import { whenAborted, type ApiClient } from './client.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { deletedGroup, groupSource, nodeGroupSource, type DiscoveryContext } from './meta.js';

@@ -3,7 +3,7 @@
  * the fleet, the fleet assigns targets to the workers connected over gRPC, and an HTTP server shows it all.
  */
 import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
-import { errorMessage, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
+import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DiscoveryManager } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
@@ -16,7 +16,7 @@ import { FleetMetrics } from './fleet/metrics.js';
 import { FleetGrpcServer } from './fleet/server.js';
 import { StatusServer } from './http/status-server.js';
 
-/** A log record: a level, a message and a few fields (never secrets). */
+/** A log record: a level, a message and a few fields (never secrets: {@link startMaster} redacts every record). */
 export type MasterLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
 
 /** Options of {@link startMaster}. */
@@ -49,7 +49,8 @@ export interface RunningMaster {
 
 /** Starts a master: binds both servers, then runs discovery until {@link RunningMaster.stop}. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
-  const { config, log } = options;
+  const { config } = options;
+  const log = redactingLog(options.log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const discoveryMetrics = new DiscoveryMetrics(registry);
@@ -57,7 +58,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
   const throttleMs = options.discoveryThrottleMs ?? 1_000;
 
-  const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
+  const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options: { ...options, log }, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
   if (kubernetes !== undefined) discoveryMetrics.track(kubernetes);
   const discovery = new DiscoveryManager({
     config,

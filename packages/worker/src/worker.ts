@@ -6,6 +6,7 @@
  * Static stability: losing the master changes nothing the worker does; it keeps scraping its last assignment and
  * writing, and reconnects with jittered backoff.
  */
+import { redactingLog } from '@promfleet/model';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
 import { RemoteWriteMetrics } from './remote/metrics.js';
@@ -13,7 +14,7 @@ import { ScrapeManager, type ScrapeManagerEvent } from './scrape/manager.js';
 import { ScrapeMetrics } from './scrape/metrics.js';
 import { WorkerStatusServer } from './status-server.js';
 
-/** A log record: a level, a message and a few fields (never secrets). */
+/** A log record: a level, a message and a few fields (never secrets: {@link startWorker} redacts every record). */
 export type WorkerLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
 
 /** Options of {@link startWorker}. */
@@ -90,7 +91,7 @@ function managerLog(log: WorkerLog, event: ScrapeManagerEvent): void {
 
 /** Starts a worker: binds its HTTP server, then connects to the master. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const { log } = options;
+  const log = redactingLog(options.log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const userAgent = `promfleet/${options.softwareVersion}`;

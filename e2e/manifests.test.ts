@@ -21,6 +21,7 @@ import {
 import { KubernetesDiscovery, discoverFromObjects, readObjectList } from '../packages/master/src/index.js';
 import { masterFlags, workerFlags } from '../packages/cli/src/serve.js';
 import { VERSION } from '../packages/cli/src/cli.js';
+import { DEFAULT_SECRET_DIRS } from '../packages/worker/src/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = 'deploy/Dockerfile';
@@ -738,6 +739,15 @@ describe(workerManifest.file, () => {
       const dirs = worker.flag('worker.secret-dirs').split(',').map((d) => d.replace(/\/+$/, ''));
       expect(dirs.every((d) => posix.isAbsolute(d))).toBe(true);
       for (const { file, where } of files) expect([where, file, dirs.some((d) => file.startsWith(`${d}/`))]).toEqual([where, file, true]);
+    });
+  });
+
+  describe('--worker.secret-dirs', () => {
+    it('allows every file the configuration names, and the token only when the configuration needs it', () => {
+      const dirs = (worker.flags.get('worker.secret-dirs')?.split(',') ?? [...DEFAULT_SECRET_DIRS]).filter((d) => d !== '');
+      for (const { file, where } of files) expect([where, file, dirs.some((d) => file.startsWith(`${d}/`))]).toEqual([where, file, true]);
+      expect(dirs.includes(serviceAccountDir)).toBe(files.some((f) => f.file.startsWith(`${serviceAccountDir}/`)));
+      expect(DEFAULT_SECRET_DIRS).not.toContain(serviceAccountDir);
     });
   });
 

@@ -54,6 +54,7 @@ describe('promfleet', () => {
     [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME]\n'],
     [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['demo', '--offline', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
+    [['worker', '--master=127.0.0.1:1', '--worker.secret-dirs=/etc/x,secrets'], 'promfleet: --worker.secret-dirs: want absolute directories, got "secrets"\n'],
   ])('%j is a usage error with exit 2', async (argv, message) => {
     expect(await cli(argv)).toEqual({ code: 2, stdout: '', stderr: message });
   });

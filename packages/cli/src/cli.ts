@@ -23,6 +23,7 @@ Commands:
          [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
   worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
          [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]
+         [--worker.secret-dirs=/etc/promfleet/secrets]
   demo                                   run the whole system on this machine: a fake Kubernetes API, targets,
                                          a real Prometheus, one master and three workers (Ctrl-C stops it)
   demo --offline                         run the offline tools on the shipped example config and objects

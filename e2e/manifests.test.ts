@@ -739,13 +739,7 @@ describe(workerManifest.file, () => {
       const dirs = worker.flag('worker.secret-dirs').split(',').map((d) => d.replace(/\/+$/, ''));
       expect(dirs.every((d) => posix.isAbsolute(d))).toBe(true);
       for (const { file, where } of files) expect([where, file, dirs.some((d) => file.startsWith(`${d}/`))]).toEqual([where, file, true]);
-    });
-  });
-
-  describe('--worker.secret-dirs', () => {
-    it('allows every file the configuration names, and the token only when the configuration needs it', () => {
-      const dirs = (worker.flags.get('worker.secret-dirs')?.split(',') ?? [...DEFAULT_SECRET_DIRS]).filter((d) => d !== '');
-      for (const { file, where } of files) expect([where, file, dirs.some((d) => file.startsWith(`${d}/`))]).toEqual([where, file, true]);
+      // The pod's own service-account directory is allowed only when the configuration names a file in it.
       expect(dirs.includes(serviceAccountDir)).toBe(files.some((f) => f.file.startsWith(`${serviceAccountDir}/`)));
       expect(DEFAULT_SECRET_DIRS).not.toContain(serviceAccountDir);
     });

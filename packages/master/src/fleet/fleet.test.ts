@@ -86,7 +86,7 @@ class FakeSession implements WorkerSession {
 }
 
 function hello(workerId: string, extra: Partial<Hello> = {}): Hello {
-  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], ...extra };
+  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', ...extra };
 }
 
 const fleets: Fleet[] = [];
@@ -308,7 +308,7 @@ describe('Fleet assignment', () => {
     fleet.receive(a, {
       kind: {
         $case: 'healthReport',
-        healthReport: { generation: a.lastGeneration(), targets: [{ targetId: targetIdToBytes(first as TargetId), lastScrapeUnixMs: 1_000, lastScrapeDurationSeconds: 0.5, samplesScraped: 900, samplesPostMetricRelabeling: 800, up: true, lastError: '' }] },
+        healthReport: { generation: a.lastGeneration(), targets: [{ targetId: targetIdToBytes(first as TargetId), lastScrapeUnixMs: 1_000, lastScrapeDurationSeconds: 0.5, samplesScraped: 900, samplesPostMetricRelabeling: 800, up: true, lastError: '' }], continued: false },
       },
     });
     expect(fleet.target(first as TargetId)?.health).toEqual(expect.objectContaining({ health: 'up', samplesScraped: 900 }));

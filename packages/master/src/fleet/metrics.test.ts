@@ -32,7 +32,7 @@ describe('FleetMetrics', () => {
     f.configure({ jobs: [], remoteWrite: [] });
     f.start();
     f.updateJobs([new JobFeed(job).update(targets)]);
-    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [] };
+    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '' };
     f.accept(session('a:1'), hello);
     f.accept(session('b:1'), hello);
     const text0 = await registry.metrics();

@@ -73,10 +73,10 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000):
 }
 
 describe('Fleet bounds', () => {
-  it('takes the health of 100k targets all failing with 10 KB errors in parts under the limit, and keeps every error cut', async () => {
+  it('takes a health report in parts under the limit, per target, and keeps every error cut (100k targets: packages/bench message-bounds)', async () => {
     const fleet = newFleet();
     fleet.start();
-    const targets = Array.from({ length: 100_000 }, (_, i) => makeTarget(node, i));
+    const targets = Array.from({ length: 5_000 }, (_, i) => makeTarget(node, i));
     fleet.updateJobs([new JobFeed(node).update(targets)]);
     const worker = new FakeSession('a:1');
     fleet.accept(worker, hello('a'));
@@ -94,7 +94,6 @@ describe('Fleet bounds', () => {
       lastError: longError,
     }));
     let largest = 0;
-    const started = performance.now();
     const parts = healthReportParts({ generation: 1, targets: report });
     for (const healthReport of parts) {
       // What the master's gRPC layer gets: the encoded message, under its receive limit.
@@ -103,8 +102,8 @@ describe('Fleet bounds', () => {
       expect(bytes.length).toBeLessThan(MAX_MESSAGE_BYTES);
       fleet.receive(worker, WorkerMessage.decode(bytes));
     }
-    process.stdout.write(`report built, sent and applied in ${Math.round(performance.now() - started)} ms\n`);
-    process.stdout.write(`fleet health: 100,000 failing targets, ${Buffer.byteLength(longError)}-byte errors -> ${parts.length} report parts, largest ${largest} bytes (limit ${MAX_MESSAGE_BYTES})\n`);
+    expect(parts.length).toBeGreaterThan(4);
+    expect(largest).toBeGreaterThan(MAX_MESSAGE_BYTES / 5);
     const cut = /^invalid label set: \{label_0="value 0".*…\(\d+ bytes truncated\)$/;
     const wrong: string[] = [];
     let down = 0;
@@ -114,8 +113,8 @@ describe('Fleet bounds', () => {
       else down++;
     }
     expect(wrong).toEqual([]);
-    expect(down).toBe(100_000);
-  }, 60_000);
+    expect(down).toBe(5_000);
+  });
 
   it('cuts an error a worker sent uncut before it keeps it', async () => {
     const fleet = newFleet();

@@ -160,5 +160,18 @@ function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, log: Mast
       metrics.settled?.(assigned);
       log('info', 'assignment settled', { assigned });
     },
+    settingRejected: (kind, name, sizes) => {
+      metrics.settingRejected?.(kind, name, sizes);
+      log('error', `${kind === 'job' ? 'scrape job' : 'remote_write endpoint'} too large to send to workers; left out of every assignment`, {
+        kind,
+        name,
+        bytes: sizes.bytes,
+        limit_bytes: sizes.limitBytes,
+      });
+    },
+    resourceExhausted: (workerId, details) => {
+      metrics.resourceExhausted?.(workerId, details);
+      log('warn', "a worker's previous stream ended with RESOURCE_EXHAUSTED (a message above the gRPC size limit)", { worker: workerId, details });
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js';
 import type { MasterMessage, WorkerMessage } from './gen/promfleet/fleet/v1/fleet.js';
 
 export { DuplicateLabelError, InvalidTargetIdError, ProtocolErrorCode } from './errors.js';
+export { HEALTH_REPORT_PART_BYTES, MAX_ERROR_BYTES, healthReportParts, targetHealthMaxBytes, truncateError } from './health.js';
 export { targetIdFromBytes, targetIdToBytes } from './ids.js';
 export { labelsFromProto, labelsToProto } from './labels.js';
 export { HEARTBEAT_DEAD_AFTER_INTERVALS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './version.js';

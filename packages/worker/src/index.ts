@@ -5,9 +5,10 @@
  * the samples to every receiver. `startWorker` assembles them into the running process.
  */
 export { AssignmentClient, type AssignmentClientOptions, type ClientEvent } from './assignment/client.js';
-export { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError } from './assignment/errors.js';
+export { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './assignment/errors.js';
 export {
   AssignmentState,
+  DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES,
   type AssignmentChange,
   type HeldTarget,
   type PendingRemoval,

@@ -149,6 +149,12 @@ describe('ScrapeLoop', () => {
     expect(loop.health().lastError).toBe('Get "http://user:xxxxx@a:9100/metrics": connection refused');
   });
 
+  it('gives the scraper the size of the last body it got as a hint, kept through a failed scrape', async () => {
+    const { scraper } = start({ bodies: ['a 1\n', 'bb 22\n', new Error('body size limit exceeded'), 'c 3\n'] });
+    await until(() => scraper.requests.length >= 5, 'five scrapes');
+    expect(scraper.requests.slice(0, 5).map((r) => r.sizeHintBytes)).toEqual([0, 4, 6, 6, 4]);
+  });
+
   it.each([
     ['a parse error', 'a 1\nb{ 2\n', /^line 2: /],
     ['sample_limit', 'a 1\nb 2\nc 3\n', /^sample limit exceeded$/],

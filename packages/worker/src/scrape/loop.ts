@@ -149,6 +149,8 @@ export class ScrapeLoop {
   /** Slots after `after` and before `resume` belong to another worker (a target handed away and back). */
   #gap: { readonly after: number; readonly resume: number } | undefined;
   #scraping = false;
+  /** The decompressed size of the last body scraped, the scraper's size hint for the next one (0 before any). */
+  #lastBodyBytes = 0;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: AbortController | undefined;
   #running: Promise<void> = Promise.resolve();
@@ -333,7 +335,10 @@ export class ScrapeLoop {
     // A forced error replaces the scrape (Prometheus' scrapeAndReport returns before scraping).
     let error: string | undefined = this.#forcedError === '' ? undefined : this.#forcedError;
     try {
-      if (error === undefined) response = await this.#scraper.scrape({ url: this.#url, timeoutMs: this.#timeoutMs, signal: controller.signal });
+      if (error === undefined) {
+        response = await this.#scraper.scrape({ url: this.#url, timeoutMs: this.#timeoutMs, signal: controller.signal, sizeHintBytes: this.#lastBodyBytes });
+        this.#lastBodyBytes = response.bytes;
+      }
     } catch (err) {
       error = errorMessage(err);
     } finally {

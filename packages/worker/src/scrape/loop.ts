@@ -16,7 +16,7 @@
 import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError } from './parser.js';
 import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
-import type { ScrapeRequest, ScrapeResponse } from './scraper.js';
+import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
 
 /** Where samples go: a remote-write queue, as the loop needs it. */
 export interface SampleSink {
@@ -50,6 +50,8 @@ export interface ScrapeObserver {
   scraped?(result: 'success' | 'failure' | 'skipped', durationSeconds: number): void;
   /** Samples handed to the sinks by one scrape (report series included) and staleness markers written. */
   appended?(samples: number, staleMarkers: number): void;
+  /** A scrape failed on the body size limit (Prometheus counts these apart too). */
+  bodySizeLimitExceeded?(): void;
 }
 
 /** Options of {@link ScrapeLoop}. */
@@ -341,6 +343,7 @@ export class ScrapeLoop {
       }
     } catch (err) {
       error = errorMessage(err);
+      if (err instanceof ScrapeError && err.reason === 'body_size_limit') this.#observer?.bodySizeLimitExceeded?.();
     } finally {
       this.#inFlight = undefined;
     }

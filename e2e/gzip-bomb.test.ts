@@ -2,8 +2,8 @@
  * Hostile input end to end, on real processes: a gzip bomb (1 GiB of zeros in about 1 MB) among normal targets of
  * one static job, scraped by `promfleet worker` with its default `--scrape.max-body-size` (64 MiB), assigned by
  * `promfleet master`, written to a real Prometheus. The bomb target reports up=0 with Prometheus' error text, every
- * other target is scraped at every slot with up=1 throughout, and the worker's peak RSS (VmHWM) stays far below
- * the 2 GiB limit of deploy/worker.yaml. Needs `pnpm build` first.
+ * other target is scraped at every slot with up=1 throughout, the worker counts each bomb scrape as over the limit,
+ * and its peak RSS (VmHWM) stays far below the 2 GiB limit of deploy/worker.yaml. Needs `pnpm build` first.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
@@ -190,10 +190,15 @@ describe('a gzip bomb target', () => {
       expect({ address: t.address, served }).toEqual({ address: t.address, served: slotsBetween(offset, fromMs, endMs) });
     }
 
-    // The worker is alive and its peak RSS stays far below its limit.
+    // The worker is alive, counted every bomb scrape as over the limit, and its peak RSS stays far below its limit.
     expect(worker.running()).toBe(true);
-    const peakRssMiB = procStatusMiB(worker.pid, 'VmHWM');
     const bombScrapes = bomb.requests.length;
+    const metrics = (await httpGet(`http://${host}:${workerWeb}/metrics`)).body;
+    const exceeded = Number(/^promfleet_worker_scrapes_exceeded_body_size_limit_total (\d+)$/m.exec(metrics)?.[1]);
+    // A bomb scrape may be in flight: the farm has logged its request, the worker not yet counted it.
+    expect(exceeded).toBeGreaterThanOrEqual(bombScrapes - 1);
+    expect(exceeded).toBeLessThanOrEqual(bombScrapes);
+    const peakRssMiB = procStatusMiB(worker.pid, 'VmHWM');
     console.log(
       `gzip bomb e2e: worker peak RSS (VmHWM) ${peakRssMiB.toFixed(1)} MiB after ${bombScrapes} scrapes of a 1 GiB gzip bomb ` +
         `(RSS ${startRssMiB.toFixed(1)} MiB at start, before its first scrape; bound asserted ${peakRssLimitMiB} MiB)`,

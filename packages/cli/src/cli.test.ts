@@ -55,6 +55,11 @@ describe('promfleet', () => {
     [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['demo', '--offline', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['worker', '--master=127.0.0.1:1', '--worker.secret-dirs=/etc/x,secrets'], 'promfleet: --worker.secret-dirs: want absolute directories, got "secrets"\n'],
+    [
+      ['worker', '--master=127.0.0.1:1', '--scrape.max-body-size=64'],
+      'promfleet: --scrape.max-body-size: invalid size "64": a unit is required (use B, KB, MB, GB, TB, PB or EB, powers of 1024, e.g. 100MB)\n',
+    ],
+    [['worker', '--master=127.0.0.1:1', '--scrape.max-body-size=-1MB'], 'promfleet: --scrape.max-body-size: invalid size "-1MB": a size cannot be negative\n'],
   ])('%j is a usage error with exit 2', async (argv, message) => {
     expect(await cli(argv)).toEqual({ code: 2, stdout: '', stderr: message });
   });

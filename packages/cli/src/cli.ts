@@ -24,6 +24,7 @@ Commands:
   worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
          [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]
          [--worker.secret-dirs=/etc/promfleet/secrets]
+         [--scrape.max-body-size=64MB]   body size limit (decompressed) of jobs without body_size_limit; 0: none
   demo                                   run the whole system on this machine: a fake Kubernetes API, targets,
                                          a real Prometheus, one master and three workers (Ctrl-C stops it)
   demo --offline                         run the offline tools on the shipped example config and objects

@@ -6,9 +6,9 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { DurationError, errorMessage, parseDuration } from '@promfleet/model';
+import { DurationError, errorMessage, parseDuration, parseSize } from '@promfleet/model';
 import { startMaster, type MasterLog } from '@promfleet/master';
-import { DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
+import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { type CommandIO, UsageError } from './io.js';
 import { loadValidConfig } from './tools.js';
 
@@ -77,6 +77,14 @@ function count(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** A flag's `<size>` in bytes, in Prometheus' units (`64MB`, `512KiB`, `0`), or `fallback` when it is not given. */
+function size(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = parseSize(value);
+  if (typeof parsed !== 'number') throw new UsageError(`--${flag}: ${parsed.error}`);
+  return parsed;
+}
+
 /** The namespace a pod runs in, from its service account mount; undefined outside a cluster. */
 async function podNamespace(): Promise<string | undefined> {
   try {
@@ -93,6 +101,7 @@ export const workerFlags = {
   'web.listen-address': false,
   'worker.drain-timeout': false,
   'worker.secret-dirs': false,
+  'scrape.max-body-size': false,
   'log.level': false,
 } as const;
 
@@ -131,6 +140,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   if (!/^[^:\s]+:\d{1,5}$/.test(master) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(master)) {
     throw new UsageError(`--master: want host:port, got ${JSON.stringify(master)}`);
   }
+  const scrapeMaxBodySizeBytes = size('scrape.max-body-size', f['scrape.max-body-size'], DEFAULT_MAX_BODY_SIZE_BYTES);
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
   const worker = await startWorker({
     master,
@@ -139,6 +149,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
     softwareVersion: version,
     drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout'], 20_000),
     secretDirs: secretDirs(f['worker.secret-dirs']),
+    scrapeMaxBodySizeBytes,
     log,
   }).catch((err: unknown) => {
     throw new UsageError(`cannot start the worker: ${errorMessage(err)}`, 1);

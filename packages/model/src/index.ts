@@ -18,6 +18,7 @@ export {
 export { ListenAddressError, parseListenAddress } from './address.js';
 export { errorMessage, redactedUrl, redactingLog, type LogSink } from './messages.js';
 export { DurationError, formatDuration, parseDuration } from './duration.js';
+export { parseSize } from './size.js';
 export { Re2Regex, RegexSyntaxError } from './regex.js';
 export {
   RelabelConfigSchema,

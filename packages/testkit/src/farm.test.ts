@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { get } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { startTargetFarm, type TargetFarm } from './farm.js';
 import { promtoolCheckMetrics } from './promtool.js';
 
@@ -116,7 +118,35 @@ describe('startTargetFarm', () => {
     expect(target.requests).toHaveLength(1);
   });
 
+  it('serves gzip bombs besides its targets, counting their requests apart', async () => {
+    const f = await startTargetFarm({ targets: 1, series: 1, gzipBombs: 2, gzipBombBytes: 8 * 2 ** 20 + 5 });
+    farms.push(f);
+    const [bomb, other] = f.gzipBombs;
+    if (bomb === undefined || other === undefined) throw new Error('want 2 bombs');
+    expect(f.targets).toHaveLength(1);
+    expect(new Set([...f.targets, ...f.gzipBombs].map((t) => t.port)).size).toBe(3);
+    expect([bomb.index, other.index]).toEqual([0, 1]);
+    expect(f.target(other.port)).toBe(other);
+    // Read raw: fetch would decompress it.
+    const raw = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      get(`http://${bomb.address}/metrics`, { headers: { 'accept-encoding': 'identity' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    expect(raw.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-length': String(raw.body.length) });
+    expect(raw.body.length).toBeLessThan(20_000);
+    const inflated = gunzipSync(raw.body);
+    expect(inflated.length).toBe(8 * 2 ** 20 + 5);
+    expect(inflated.every((b) => b === 0)).toBe(true);
+    expect([bomb.requests.length, other.requests.length, f.targets[0]?.requests.length]).toEqual([1, 0, 0]);
+    expect((await scrape(bomb.address, '/')).status).toBe(404);
+  });
+
   it.each([
+    [{ targets: 1, series: 1, gzipBombs: -1 }, 'gzipBombs must be an integer ≥ 0, got -1'],
+    [{ targets: 1, series: 1, gzipBombs: 1, gzipBombBytes: 0 }, 'gzipBombBytes must be an integer ≥ 1, got 0'],
     [{ targets: -1, series: 1 }, 'targets must be an integer ≥ 0, got -1'],
     [{ targets: 1, series: 0 }, 'series must be an integer ≥ 1, got 0'],
     [{ targets: 1.5, series: 1 }, 'targets must be an integer ≥ 0, got 1.5'],

@@ -7,9 +7,15 @@
  * Every target exposes the same series with values of its own: a counter that grows by one on every request (so two
  * scrapes at one instant would give two different values for one timestamp, which a receiver rejects), a few gauges,
  * a small histogram, and as many per-shard counters as it takes to reach the asked-for series count.
+ *
+ * A farm can also hold hostile targets: gzip bombs, which answer every scrape with a small gzip body that
+ * decompresses to a huge run of zero bytes (1 GiB in about 1 MB by default).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, createGzip } from 'node:zlib';
 
 /** Options of {@link startTargetFarm}. */
 export interface TargetFarmOptions {
@@ -19,6 +25,13 @@ export interface TargetFarmOptions {
   readonly series: number;
   /** The address to listen on; `127.0.0.1` by default. */
   readonly host?: string;
+  /**
+   * How many gzip bomb targets to start besides `targets` ({@link TargetFarm.gzipBombs}); none by default. Each
+   * answers every `/metrics` request with the same gzip body, whatever the request's `Accept-Encoding`.
+   */
+  readonly gzipBombs?: number;
+  /** What a gzip bomb decompresses to, in zero bytes; 1 GiB by default (about 1 MB compressed). */
+  readonly gzipBombBytes?: number;
 }
 
 /** One target of the farm: its address and the requests it received. */
@@ -75,6 +88,8 @@ function metricNamesOf(layout: Layout): string[] {
 export class TargetFarm implements AsyncDisposable {
   /** The targets, in port order of creation. */
   readonly targets: readonly FarmTarget[];
+  /** The gzip bomb targets, in order of creation; their `index` counts from 0 among them. */
+  readonly gzipBombs: readonly FarmTarget[];
   /** Series per target. */
   readonly series: number;
   /** The metric names every target exposes (`_bucket`, `_sum` and `_count` for the histogram). */
@@ -82,16 +97,17 @@ export class TargetFarm implements AsyncDisposable {
   readonly #servers: readonly Server[];
 
   /** Use {@link startTargetFarm}. */
-  constructor(parts: { targets: readonly FarmTarget[]; series: number; servers: readonly Server[] }) {
+  constructor(parts: { targets: readonly FarmTarget[]; gzipBombs: readonly FarmTarget[]; series: number; servers: readonly Server[] }) {
     this.targets = parts.targets;
+    this.gzipBombs = parts.gzipBombs;
     this.series = parts.series;
     this.metricNames = metricNamesOf(layoutFor(parts.series));
     this.#servers = parts.servers;
   }
 
-  /** The target listening on `port`, if it is one of the farm's. */
+  /** The target (a gzip bomb included) listening on `port`, if it is one of the farm's. */
   target(port: number): FarmTarget | undefined {
-    return this.targets.find((t) => t.port === port);
+    return this.targets.find((t) => t.port === port) ?? this.gzipBombs.find((t) => t.port === port);
   }
 
   /** Closes every server and its connections; the request logs stay readable. Stopping twice does nothing. */
@@ -159,13 +175,17 @@ function exposition(state: TargetState, layout: Layout): string {
   return out.join('\n');
 }
 
+/** Answers 404 to anything but GET or HEAD `/metrics` and returns false; true for a scrape. */
+function isScrape(req: IncomingMessage, res: ServerResponse): boolean {
+  const path = (req.url ?? '').split('?')[0];
+  if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) return true;
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+  return false;
+}
+
 function handler(state: TargetState, layout: Layout): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
-      return;
-    }
+    if (!isScrape(req, res)) return;
     state.requests.push(Date.now());
     const body = exposition(state, layout);
     res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
@@ -173,43 +193,88 @@ function handler(state: TargetState, layout: Layout): (req: IncomingMessage, res
   };
 }
 
+/** A gzip bomb target's handler: `bomb` as a gzip body to every scrape. A scraper may hang up halfway through. */
+function bombHandler(requests: number[], bomb: Buffer): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (!isScrape(req, res)) return;
+    requests.push(Date.now());
+    res.writeHead(200, { 'Content-Type': contentType, 'Content-Encoding': 'gzip', 'Content-Length': bomb.length });
+    res.end(req.method === 'HEAD' ? undefined : bomb);
+  };
+}
+
+/**
+ * `bytes` zero bytes gzipped at the best compression, about 1,000:1. The zeros are streamed through the compressor
+ * 1 MiB at a time, never held whole; 1 GiB takes about 4 s of CPU.
+ */
+async function gzippedZeros(bytes: number): Promise<Buffer> {
+  const block = Buffer.alloc(2 ** 20);
+  function* zeros(): Generator<Buffer> {
+    for (let left = bytes; left > 0; left -= block.length) yield left >= block.length ? block : block.subarray(0, left);
+  }
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(zeros()), createGzip({ level: zlibConstants.Z_BEST_COMPRESSION }), async (compressed: AsyncIterable<Buffer>) => {
+    for await (const chunk of compressed) out.push(chunk);
+  });
+  return Buffer.concat(out);
+}
+
+/** Listens on a free port of `host`. */
+async function listen(host: string): Promise<{ server: Server; port: number; address: string }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { server, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
 function checkCount(name: string, value: number, minimum: number): void {
   if (!Number.isSafeInteger(value) || value < minimum) throw new RangeError(`${name} must be an integer ≥ ${minimum}, got ${value}`);
 }
 
 /**
- * Starts `targets` HTTP servers on free ports of `host`. Resolves once all of them listen; if one cannot, the others
- * are closed and the error is thrown.
+ * Starts `targets` HTTP servers on free ports of `host`, and `gzipBombs` more. Resolves once all of them listen; if
+ * one cannot, the others are closed and the error is thrown. The gzip bomb is compressed once, before any server
+ * starts, and shared by the bomb targets.
  *
- * @throws RangeError when `targets` is negative or `series` is below 1.
+ * @throws RangeError when `targets` or `gzipBombs` is negative, or `series` or `gzipBombBytes` is below 1.
  */
 export async function startTargetFarm(options: TargetFarmOptions): Promise<TargetFarm> {
   checkCount('targets', options.targets, 0);
   checkCount('series', options.series, 1);
+  const bombCount = options.gzipBombs ?? 0;
+  checkCount('gzipBombs', bombCount, 0);
+  const bombBytes = options.gzipBombBytes ?? 2 ** 30;
+  checkCount('gzipBombBytes', bombBytes, 1);
   const host = options.host ?? '127.0.0.1';
   const layout = layoutFor(options.series);
+  const bomb = bombCount > 0 ? await gzippedZeros(bombBytes) : undefined;
   const servers: Server[] = [];
   const targets: TargetState[] = [];
+  const gzipBombs: FarmTarget[] = [];
   try {
     for (let index = 0; index < options.targets; index++) {
-      const server = createServer();
+      const { server, port, address } = await listen(host);
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const port = (server.address() as AddressInfo).port;
-      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       const state: TargetState = { index, port, address, requests: [], buckets: new Array<number>(bucketBounds.length).fill(0), observedSum: 0 };
       server.on('request', handler(state, layout));
       targets.push(state);
     }
+    for (let index = 0; bomb !== undefined && index < bombCount; index++) {
+      const { server, port, address } = await listen(host);
+      servers.push(server);
+      const requests: number[] = [];
+      server.on('request', bombHandler(requests, bomb));
+      gzipBombs.push({ index, port, address, requests });
+    }
   } catch (err) {
-    await new TargetFarm({ targets, series: options.series, servers }).stop();
+    await new TargetFarm({ targets, gzipBombs, series: options.series, servers }).stop();
     throw err;
   }
-  return new TargetFarm({ targets, series: options.series, servers });
+  return new TargetFarm({ targets, gzipBombs, series: options.series, servers });
 }

@@ -44,6 +44,7 @@ export {
   type MetricType,
 } from './scrape/parser.js';
 export {
+  DEFAULT_MAX_BODY_SIZE_BYTES,
   ScrapeError,
   ScrapeErrorCode,
   TargetScraper,

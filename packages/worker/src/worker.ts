@@ -35,6 +35,8 @@ export interface WorkerOptions {
   readonly secretDirs?: readonly string[];
   /** How long a drain may take; 20 s by default, which with the 10 s queue flush fits Kubernetes' default 30 s grace period. */
   readonly drainTimeoutMs?: number;
+  /** `--scrape.max-body-size`: the body size limit of jobs without `body_size_limit`; 0 means none; 64 MiB by default. */
+  readonly scrapeMaxBodySizeBytes?: number;
 }
 
 /**
@@ -144,6 +146,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     remoteWriteMetrics: new RemoteWriteMetrics(registry),
     observer: scrapeMetrics.observer,
     log: (event) => managerLog(log, event),
+    ...(options.scrapeMaxBodySizeBytes === undefined ? {} : { maxBodySizeBytes: options.scrapeMaxBodySizeBytes }),
   });
   const counters: ClientCounters = {
     partialSnapshotsDropped: new Counter({

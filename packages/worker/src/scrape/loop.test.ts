@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { buildTarget, formatLabels, nextScrapeSlotMs, parseConfig, scrapeOffsetMs, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { ScrapeLoop, type SampleSink, type Scraper } from './loop.js';
-import type { ScrapeRequest, ScrapeResponse } from './scraper.js';
+import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
 
 const intervalMs = 200;
 
@@ -147,6 +147,24 @@ describe('ScrapeLoop', () => {
     const { sink, loop } = start({ bodies: [new Error('Get "http://user:pa/ss@a:9100/metrics": connection refused')] });
     await until(() => sink.named('up').length > 0, 'a failed scrape');
     expect(loop.health().lastError).toBe('Get "http://user:xxxxx@a:9100/metrics": connection refused');
+  });
+
+  it('tells its observer of scrapes over the body size limit, and of no other failure', async () => {
+    const config = job();
+    const scraper = new ScriptedScraper([new ScrapeError({ reason: 'body_size_limit', message: 'body size limit exceeded', limitBytes: 10 }), new Error('connection refused'), 'a 1\n']);
+    const results: string[] = [];
+    const observer = { scraped: (result: string) => results.push(result), bodySizeLimitExceeded: () => results.push('body_size_limit') };
+    const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: 0, job: config, scraper, sinks: [new RecordingSink()], observer });
+    loops.push(loop);
+    loop.start();
+    await until(() => results.filter((r) => r === 'success').length > 0, 'a successful scrape');
+    expect(results.slice(0, 4)).toEqual(['body_size_limit', 'failure', 'failure', 'success']);
+  });
+
+  it('gives the scraper the size of the last body it got as a hint, kept through a failed scrape', async () => {
+    const { scraper } = start({ bodies: ['a 1\n', 'bb 22\n', new Error('body size limit exceeded'), 'c 3\n'] });
+    await until(() => scraper.requests.length >= 5, 'five scrapes');
+    expect(scraper.requests.slice(0, 5).map((r) => r.sizeHintBytes)).toEqual([0, 4, 6, 6, 4]);
   });
 
   it.each([

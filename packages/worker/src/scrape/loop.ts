@@ -16,7 +16,7 @@
 import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError } from './parser.js';
 import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
-import type { ScrapeRequest, ScrapeResponse } from './scraper.js';
+import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
 
 /** Where samples go: a remote-write queue, as the loop needs it. */
 export interface SampleSink {
@@ -50,6 +50,8 @@ export interface ScrapeObserver {
   scraped?(result: 'success' | 'failure' | 'skipped', durationSeconds: number): void;
   /** Samples handed to the sinks by one scrape (report series included) and staleness markers written. */
   appended?(samples: number, staleMarkers: number): void;
+  /** A scrape failed on the body size limit (Prometheus counts these apart too). */
+  bodySizeLimitExceeded?(): void;
 }
 
 /** Options of {@link ScrapeLoop}. */
@@ -149,6 +151,8 @@ export class ScrapeLoop {
   /** Slots after `after` and before `resume` belong to another worker (a target handed away and back). */
   #gap: { readonly after: number; readonly resume: number } | undefined;
   #scraping = false;
+  /** The decompressed size of the last body scraped, the scraper's size hint for the next one (0 before any). */
+  #lastBodyBytes = 0;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: AbortController | undefined;
   #running: Promise<void> = Promise.resolve();
@@ -333,9 +337,13 @@ export class ScrapeLoop {
     // A forced error replaces the scrape (Prometheus' scrapeAndReport returns before scraping).
     let error: string | undefined = this.#forcedError === '' ? undefined : this.#forcedError;
     try {
-      if (error === undefined) response = await this.#scraper.scrape({ url: this.#url, timeoutMs: this.#timeoutMs, signal: controller.signal });
+      if (error === undefined) {
+        response = await this.#scraper.scrape({ url: this.#url, timeoutMs: this.#timeoutMs, signal: controller.signal, sizeHintBytes: this.#lastBodyBytes });
+        this.#lastBodyBytes = response.bytes;
+      }
     } catch (err) {
       error = errorMessage(err);
+      if (err instanceof ScrapeError && err.reason === 'body_size_limit') this.#observer?.bodySizeLimitExceeded?.();
     } finally {
       this.#inFlight = undefined;
     }

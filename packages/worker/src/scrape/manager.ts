@@ -30,6 +30,11 @@ export interface ScrapeManagerOptions {
   readonly log?: (event: ScrapeManagerEvent) => void;
   /** How long stopping may spend sending what the queues hold; 10 s by default. */
   readonly flushDeadlineMs?: number;
+  /**
+   * The body size limit of the jobs whose `body_size_limit` is 0 (unset), in decompressed bytes; 0 means none.
+   * `DEFAULT_MAX_BODY_SIZE_BYTES` (64 MiB) by default. A job's own limit wins, above or below it.
+   */
+  readonly maxBodySizeBytes?: number;
   readonly now?: () => number;
 }
 
@@ -202,7 +207,12 @@ export class ScrapeManager {
 
   #scraper(job: ScrapeConfig): JobScraper {
     try {
-      return new TargetScraper({ job, userAgent: this.options.userAgent, secretFiles: this.options.secretFiles });
+      return new TargetScraper({
+        job,
+        userAgent: this.options.userAgent,
+        secretFiles: this.options.secretFiles,
+        ...(this.options.maxBodySizeBytes === undefined ? {} : { maxBodySizeBytes: this.options.maxBodySizeBytes }),
+      });
     } catch (err) {
       this.options.log?.({ kind: 'job-unusable', job: job.jobName, error: errorMessage(err) });
       return new UnusableJobScraper(err);

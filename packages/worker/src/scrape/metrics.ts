@@ -10,6 +10,7 @@ export class ScrapeMetrics {
   readonly #duration: Histogram;
   readonly #samples: Counter;
   readonly #stale: Counter;
+  readonly #bodySizeLimit: Counter;
 
   constructor(registry: Registry, targets: () => number) {
     const registers = [registry];
@@ -35,6 +36,11 @@ export class ScrapeMetrics {
       help: 'Series that got a staleness marker: gone from a scrape, a failed scrape, or a target that left discovery.',
       registers,
     });
+    this.#bodySizeLimit = new Counter({
+      name: 'promfleet_worker_scrapes_exceeded_body_size_limit_total',
+      help: 'Scrapes that failed because the body reached its size limit (body_size_limit, else --scrape.max-body-size).',
+      registers,
+    });
     new Gauge({
       name: 'promfleet_worker_targets',
       help: 'Targets the worker scrapes, those handed over and scraped until their last slot included.',
@@ -54,6 +60,9 @@ export class ScrapeMetrics {
     appended: (samples, staleMarkers) => {
       this.#samples.inc(samples);
       if (staleMarkers > 0) this.#stale.inc(staleMarkers);
+    },
+    bodySizeLimitExceeded: () => {
+      this.#bodySizeLimit.inc();
     },
   };
 }

@@ -5,10 +5,12 @@ import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 import { parseConfig, type ScrapeConfig } from '@promfleet/model';
 import { makePki, startServer, type Pki } from '../http-fixtures.js';
-import { acceptHeader, ScrapeError, TargetScraper, type ScrapeResponse } from './scraper.js';
+import { acceptHeader, DEFAULT_MAX_BODY_SIZE_BYTES, ScrapeError, TargetScraper, type ScrapeResponse } from './scraper.js';
 
 let pki: Pki & { remove(): void };
 let dir: string;
@@ -40,6 +42,32 @@ function scraper(...lines: string[]): TargetScraper {
   const s = new TargetScraper({ job: job(...lines), userAgent: 'promfleet/test' });
   scrapers.push(s);
   return s;
+}
+
+/** A scraper with a worker-wide body size limit (`--scrape.max-body-size`); `undefined` leaves the default. */
+function cappedScraper(maxBodySizeBytes: number | undefined, ...lines: string[]): TargetScraper {
+  const s = new TargetScraper({ job: job(...lines), userAgent: 'promfleet/test', ...(maxBodySizeBytes === undefined ? {} : { maxBodySizeBytes }) });
+  scrapers.push(s);
+  return s;
+}
+
+/** An endless stream of zeros, 64 KiB a read. */
+function zeros(): Readable {
+  const block = Buffer.alloc(64 * 1024);
+  return new Readable({
+    read() {
+      this.push(block);
+    },
+  });
+}
+
+/** `bytes` zero bytes, gzipped as a stream (the input is never held whole). */
+async function gzippedZeros(bytes: number): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(zeros().take(bytes / (64 * 1024)), createGzip(), async (compressed: AsyncIterable<Buffer>) => {
+    for await (const chunk of compressed) out.push(chunk);
+  });
+  return Buffer.concat(out);
 }
 
 function file(name: string, content: string): string {
@@ -154,6 +182,12 @@ describe('request headers', () => {
 });
 
 describe('responses', () => {
+  /** A gzip bomb: 64 MiB of zeros in about 64 KB. */
+  let bomb: Buffer;
+  beforeAll(async () => {
+    bomb = await gzippedZeros(64 * 2 ** 20);
+  });
+
   it('returns the body, its content type and size', async () => {
     const body = '# HELP up x\nup 1\n';
     await using server = await startServer(answer(body, { 'content-type': 'text/plain; version=0.0.4' }));
@@ -206,19 +240,81 @@ describe('responses', () => {
     }
   });
 
-  it('stops reading a gzip body whose compressed size alone is more than a body under the limit compresses to', async () => {
-    const header = gzipSync('x').subarray(0, 10);
-    await using server = await startServer(answer(Buffer.concat([header, randomBytes(64 * 1024)]), { 'content-encoding': 'gzip' }));
-    // Decompressing would fail on the garbage after the header; the read stops first, at 1 KiB + 1 KiB + 1 bytes.
-    const error = await failure(scraper('body_size_limit: 1KB').scrape({ url: server.url, timeoutMs: 1000 }));
-    expect(error.reason).toBe('body_size_limit');
+  it.each<[string, number | undefined, string[], number]>([
+    ['a job limit', undefined, ['body_size_limit: 1MB'], 2 ** 20],
+    ['the default worker-wide limit', undefined, [], DEFAULT_MAX_BODY_SIZE_BYTES],
+  ])('stops a gzip bomb (64 MiB of zeros) at %s', async (_name, maxBodySizeBytes, lines, limitBytes) => {
+    await using server = await startServer(answer(bomb, { 'content-encoding': 'gzip' }));
+    const error = await failure(cappedScraper(maxBodySizeBytes, ...lines).scrape({ url: server.url, timeoutMs: 10_000 }));
+    expect(error).toMatchObject({ reason: 'body_size_limit', message: 'body size limit exceeded', limitBytes });
   });
 
-  it('stops a gzip bomb at the limit', async () => {
-    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
-    await using server = await startServer(answer(bomb, { 'content-encoding': 'gzip' }));
-    const error = await failure(scraper('body_size_limit: 1MB').scrape({ url: server.url, timeoutMs: 5000 }));
+  it('stops reading an endless gzip body at the limit and closes the connection', async () => {
+    let fedBytes = 0;
+    let ended: Promise<{ finished: boolean }> | undefined;
+    await using server = await startServer((_req, res) => {
+      const response = res as ServerResponse;
+      response.writeHead(200, { 'content-encoding': 'gzip' });
+      const source = zeros().map((chunk: Buffer) => ((fedBytes += chunk.length), chunk));
+      ended = pipeline(source, createGzip(), response).then(
+        () => ({ finished: true }),
+        () => ({ finished: response.writableFinished }),
+      );
+    });
+    const error = await failure(scraper('body_size_limit: 1MB').scrape({ url: server.url, timeoutMs: 20_000 }));
     expect(error.reason).toBe('body_size_limit');
+    // The server's endless response was cut by the client, not finished; what it had produced by then is what the
+    // sockets' buffers took in, a small multiple of the 1 MiB limit at zlib's ratio of about 1,000:1.
+    expect(await ended).toEqual({ finished: false });
+    expect(fedBytes).toBeLessThan(2 ** 32);
+  });
+
+  it.each<[string, number | undefined, string[], number, boolean]>([
+    ['the worker limit applies to a job without one', 1024, [], 1023, false],
+    ['the worker limit fails a body of exactly its size', 1024, [], 1024, true],
+    ['a job limit above the worker limit wins', 1024, ['body_size_limit: 2KB'], 2047, false],
+    ['a job limit above the worker limit still fails above itself', 1024, ['body_size_limit: 2KB'], 2048, true],
+    ['a job limit below the worker limit wins', 1024, ['body_size_limit: 512B'], 512, true],
+    ['a worker limit of 0 means none', 0, [], 4 * 2 ** 20, false],
+    ['the default worker limit lets a large body through', undefined, [], 4 * 2 ** 20, false],
+  ])('%s', async (_name, maxBodySizeBytes, lines, size, fails) => {
+    const body = Buffer.alloc(size, 'x');
+    await using server = await startServer(answer(gzipSync(body), { 'content-encoding': 'gzip' }));
+    const scraping = cappedScraper(maxBodySizeBytes, ...lines).scrape({ url: server.url, timeoutMs: 5000 });
+    if (fails) expect((await failure(scraping)).reason).toBe('body_size_limit');
+    else expect((await scraping).bytes).toBe(size);
+  });
+
+  it.each<[string, number, boolean]>([
+    ['below the limit', 4095, false],
+    ['at the limit', 4096, true],
+    ['far above the limit', 1024 * 1024, true],
+  ])('body_size_limit: a chunked plain body without Content-Length %s', async (_name, size, fails) => {
+    await using server = await startServer((_req, res) => {
+      const response = res as ServerResponse;
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      // Several writes: the body goes out chunked, its size unknown to the client until the end.
+      for (let sent = 0; sent < size; sent += 1000) response.write('x'.repeat(Math.min(1000, size - sent)));
+      response.end();
+    });
+    const scraping = scraper('body_size_limit: 4KB').scrape({ url: server.url, timeoutMs: 5000 });
+    if (fails) {
+      expect(await failure(scraping)).toMatchObject({ reason: 'body_size_limit', limitBytes: 4096 });
+    } else {
+      expect(await scraping).toEqual({ body: 'x'.repeat(size), contentType: 'text/plain', bytes: size });
+    }
+  });
+
+  it.each<[string, number]>([
+    ['none', 0],
+    ['far below the body', 100],
+    ['near the body', 190_000],
+    ['above the body', 10 * 2 ** 20],
+  ])('gunzips the same body whatever the size hint: %s', async (_name, sizeHintBytes) => {
+    const body = 'metric_total{a="1",b="two"} 12345\n'.repeat(6000);
+    await using server = await startServer(answer(gzipSync(body), { 'content-encoding': 'gzip' }));
+    const response = await scraper().scrape({ url: server.url, timeoutMs: 5000, sizeHintBytes });
+    expect(response).toMatchObject({ body, bytes: body.length });
   });
 
   it.each<[string, (res: ServerResponse) => void, string]>([

@@ -5,7 +5,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { constants as zlibConstants, createGunzip, type Gunzip } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { formatDuration, redactedUrl, type ScrapeConfig } from '@promfleet/model';
 import { CredentialsConfigError, type SecretFilePolicy } from '@promfleet/credentials';
@@ -16,6 +17,12 @@ export interface ScrapeRequest {
   readonly url: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /**
+   * The decompressed size of this target's last successful body, if any: it sizes the gzip decompressor's output
+   * buffer, so that a body of about the usual size comes out in one piece (Prometheus sizes its read buffer from
+   * the last scrape the same way, `lastScrapeSize`). Only a hint: it never changes what is accepted.
+   */
+  readonly sizeHintBytes?: number;
 }
 
 /** A successful scrape's body and what the parser needs to know about it. */
@@ -50,15 +57,31 @@ export class ScrapeError extends Error {
   readonly code: (typeof ScrapeErrorCode)[ScrapeFailureReason];
   /** The HTTP status code, for reason `status`. */
   readonly statusCode: number | undefined;
+  /** The body size limit that was reached, in decompressed bytes, for reason `body_size_limit`. */
+  readonly limitBytes: number | undefined;
 
-  /** Creates the error; `statusCode` only for reason `status`. */
-  constructor(options: { readonly reason: ScrapeFailureReason; readonly message: string; readonly statusCode?: number; readonly cause?: unknown }) {
+  /** Creates the error; `statusCode` only for reason `status`, `limitBytes` only for reason `body_size_limit`. */
+  constructor(options: {
+    readonly reason: ScrapeFailureReason;
+    readonly message: string;
+    readonly statusCode?: number;
+    readonly limitBytes?: number;
+    readonly cause?: unknown;
+  }) {
     super(options.message, { cause: options.cause });
     this.reason = options.reason;
     this.code = ScrapeErrorCode[options.reason];
     this.statusCode = options.statusCode;
+    this.limitBytes = options.limitBytes;
   }
 }
+
+/**
+ * The worker-wide body size limit (`--scrape.max-body-size`) by default: 64 MiB of decompressed body. It applies to
+ * the jobs whose `body_size_limit` is 0 (unset); a job's own limit wins, above or below it. Why 64 MiB (four times
+ * vmagent's `-promscrape.maxScrapeSize`): docs/operations.md, "Scrape body size".
+ */
+export const DEFAULT_MAX_BODY_SIZE_BYTES = 64 * 2 ** 20;
 
 /**
  * The media type of each scrape protocol (config.go `ScrapeProtocolsHeaders`). `PrometheusProto` has none here:
@@ -105,12 +128,13 @@ export class TargetScraper {
 
   /**
    * Builds the job's HTTP client from `job.httpClient`; `userAgent` is sent as `User-Agent`; `secretFiles` says which
-   * files the client may read (unrestricted by default).
+   * files the client may read (unrestricted by default). The body size limit is the job's `body_size_limit` when
+   * set, else `maxBodySizeBytes` ({@link DEFAULT_MAX_BODY_SIZE_BYTES} when left out; 0 means none, as in Prometheus).
    *
    * @throws {CredentialsConfigError} when the job's TLS files cannot be read or used, or `secretFiles` refuses a file
    *   the job names; an `HttpClientConfigError` when its proxy environment is unusable.
    */
-  constructor(options: { job: ScrapeConfig; userAgent: string; secretFiles?: SecretFilePolicy }) {
+  constructor(options: { readonly job: ScrapeConfig; readonly userAgent: string; readonly secretFiles?: SecretFilePolicy; readonly maxBodySizeBytes?: number }) {
     const { job, userAgent } = options;
     this.#client = configureHttpClient(job.httpClient, {
       context: `scrape job ${JSON.stringify(job.jobName)}`,
@@ -119,8 +143,9 @@ export class TargetScraper {
     this.#accept = acceptHeader(job.scrapeProtocols, job.metricNameEscapingScheme);
     this.#acceptEncoding = job.enableCompression ? 'gzip' : 'identity';
     this.#userAgent = userAgent;
-    // readResponse: a limit of 0 (or less) means none.
-    this.#bodySizeLimit = job.bodySizeLimitBytes > 0 ? job.bodySizeLimitBytes : Number.POSITIVE_INFINITY;
+    // readResponse: a limit of 0 (or less) means none; here the worker's limit stands in for it, unless that is 0 too.
+    const workerLimit = options.maxBodySizeBytes ?? DEFAULT_MAX_BODY_SIZE_BYTES;
+    this.#bodySizeLimit = job.bodySizeLimitBytes > 0 ? job.bodySizeLimitBytes : workerLimit > 0 ? workerLimit : Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -160,7 +185,7 @@ export class TargetScraper {
         const status = `${response.statusCode} ${reason}`.trimEnd();
         throw new ScrapeError({ reason: 'status', message: `server returned HTTP status ${status}`, statusCode: response.statusCode });
       }
-      return await this.#read(response);
+      return await this.#read(response, request.sizeHintBytes ?? 0);
     } catch (err) {
       if (err instanceof ScrapeError) throw err;
       if (signal?.aborted === true) throw signal.reason;
@@ -207,66 +232,70 @@ export class TargetScraper {
    * the limit (Go copies through `io.LimitReader(limit)` and fails when it read `limit` bytes, so a body of exactly
    * the limit fails too).
    *
-   * A gzip body is read whole and then decompressed in one synchronous call: measured at a sixth of the CPU of a
-   * gunzip stream for a node-exporter body (15 KB → 100 KB) and under half for 1.8 MB, where the stream hands every
-   * 16 KB of output through the thread pool and stream machinery. Memory stays bounded as the stream bounded it:
-   * the output stops at the limit, and the compressed input may not exceed what a body under the limit compresses
-   * to (deflate's worst case, stored blocks, adds 5 bytes per 64 KB; gzip's header and trailer 18 bytes).
+   * The body is decompressed as it arrives, into the limit: no more than the limit is ever held, and the moment the
+   * output reaches it the response and the decompressor are destroyed, so a gzip bomb costs at most the limit and
+   * the time to inflate that much. Prometheus drains the rest of a failed body to reuse the connection; here the
+   * connection is closed instead, since a hostile target could send forever. Decompression runs in libuv's thread
+   * pool, off the thread that runs every other target's scrape loop.
    */
-  async #read(response: Dispatcher.ResponseData): Promise<ScrapeResponse> {
-    const gzip = firstValue(response.headers, 'content-encoding') === 'gzip';
+  async #read(response: Dispatcher.ResponseData, sizeHintBytes: number): Promise<ScrapeResponse> {
     const limit = this.#bodySizeLimit;
-    const readLimit = gzip ? limit + Math.ceil(limit / 8192) + 1024 : limit;
-    const source = response.body;
-    const chunks: Buffer[] = [];
-    let read = 0;
-    await new Promise<void>((resolve, reject) => {
-      source.on('data', (chunk: Buffer) => {
-        read += chunk.length;
-        if (read < readLimit) {
-          chunks.push(chunk);
-          return;
-        }
-        source.destroy();
-        reject(bodySizeLimitError());
-      });
-      source.once('end', resolve);
-      source.once('error', reject);
-    });
-    const raw = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, read);
-    const body = gzip ? gunzipWithin(raw, limit) : raw;
+    const gunzip = firstValue(response.headers, 'content-encoding') === 'gzip' ? createGunzip({ chunkSize: gunzipChunkSize(sizeHintBytes, limit) }) : undefined;
+    const body = await readWithin(response.body, gunzip, limit);
     return { body: body.toString('utf8'), contentType: firstValue(response.headers, 'content-type'), bytes: body.length };
   }
 }
 
-function bodySizeLimitError(): ScrapeError {
-  return new ScrapeError({ reason: 'body_size_limit', message: 'body size limit exceeded' });
-}
-
-/** The largest output chunk {@link gunzipWithin} asks zlib for at once. */
-const MAX_GUNZIP_CHUNK = 32 * 1024 * 1024;
+/** The output buffer size of a gzip decompressor when there is no size hint, and the bounds of a hinted one. */
+const GUNZIP_CHUNK_BYTES = { default: 64 * 1024, max: 8 * 2 ** 20 } as const;
 
 /**
- * Decompresses a whole gzip body; fails with the body size limit error once the output reaches `limit`.
- *
- * zlib writes its output in chunks of `chunkSize` bytes (16 KiB by default) and then concatenates them. The gzip
- * trailer states the (last member's) uncompressed size, so the output is asked for in one chunk of about that size,
- * within bounds; a wrong or multi-member trailer only means more chunks.
+ * The decompressor's output buffer size. zlib fills one buffer of this size at a time, in the thread pool, and hands
+ * it over; a body that fits in one buffer needs no concatenation, which for a 2 MB body costs about as much as the
+ * decompression itself. So the buffer is sized a little above the last body's size (an eighth more), within bounds,
+ * and never above the limit: a bomb gets no buffer larger than what it is allowed to fill.
  */
-function gunzipWithin(raw: Buffer, limit: number): Buffer {
-  const stated = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
-  const chunkSize = Math.max(64, Math.min(stated + 64, MAX_GUNZIP_CHUNK, limit));
-  if (limit === Number.POSITIVE_INFINITY) return gunzipSync(raw, { chunkSize });
-  let out: Buffer;
-  try {
-    // One byte short of the limit fits; zlib refuses to produce more (maxOutputLength is at least 1).
-    out = gunzipSync(raw, { chunkSize, maxOutputLength: Math.max(1, limit - 1) });
-  } catch (err) {
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_BUFFER_TOO_LARGE') throw bodySizeLimitError();
-    throw err;
-  }
-  if (out.length >= limit) throw bodySizeLimitError();
-  return out;
+function gunzipChunkSize(sizeHintBytes: number, limit: number): number {
+  const wanted = sizeHintBytes > 0 ? sizeHintBytes + Math.ceil(sizeHintBytes / 8) + 1024 : GUNZIP_CHUNK_BYTES.default;
+  return Math.max(zlibConstants.Z_MIN_CHUNK, Math.min(wanted, GUNZIP_CHUNK_BYTES.max, limit));
+}
+
+/**
+ * Reads `body` (through `gunzip` when given) and resolves to the whole output, which is below `limitBytes`. Once
+ * the output reaches `limitBytes` it rejects with the body size limit error; on that or any error, both streams are
+ * destroyed and what was read is dropped. Chunks are kept only while their total stays below the limit, so at most
+ * `limitBytes` (and the one chunk that crossed it) is ever held.
+ */
+function readWithin(body: Readable, gunzip: Gunzip | undefined, limitBytes: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const output: Readable = gunzip ?? body;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      output.off('data', onData);
+      gunzip?.destroy();
+      body.destroy();
+      reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes >= limitBytes) fail(new ScrapeError({ reason: 'body_size_limit', message: 'body size limit exceeded', limitBytes }));
+      else chunks.push(chunk);
+    };
+    // Errors after the first (a destroyed body reports its abort) find `settled` set.
+    body.on('error', fail);
+    gunzip?.on('error', fail);
+    output.on('data', onData);
+    output.once('end', () => {
+      settled = true;
+      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, bytes));
+    });
+    if (gunzip !== undefined) body.pipe(gunzip);
+  });
 }
 
 function firstValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -107,6 +107,18 @@ describe('startTargetFarm', () => {
     expect(target.requests).toHaveLength(1);
   });
 
+  it('answers 401 to a scrape without its basic auth credentials, logging it apart', async () => {
+    const f = await startTargetFarm({ targets: 1, series: 1, basicAuth: { username: 'prom', password: 'pa/ss@1' } });
+    farms.push(f);
+    const target = f.targets[0];
+    if (target === undefined) throw new Error('no target');
+    const withAuth = (authorization: string) => fetch(`http://${target.address}/metrics`, { headers: { authorization } });
+    expect((await scrape(target.address)).status).toBe(401);
+    expect((await withAuth(`Basic ${Buffer.from('prom:wrong').toString('base64')}`)).status).toBe(401);
+    expect((await withAuth(`Basic ${Buffer.from('prom:pa/ss@1').toString('base64')}`)).status).toBe(200);
+    expect([target.requests.length, target.unauthorized.length]).toEqual([1, 2]);
+  });
+
   it('releases its ports on stop, and keeps the request logs', async () => {
     const f = await startTargetFarm({ targets: 2, series: 3 });
     const target = f.targets[0];

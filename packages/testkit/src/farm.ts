@@ -32,6 +32,11 @@ export interface TargetFarmOptions {
   readonly gzipBombs?: number;
   /** What a gzip bomb decompresses to, in zero bytes; 1 GiB by default (about 1 MB compressed). */
   readonly gzipBombBytes?: number;
+  /**
+   * Credentials every scrape of a normal target must carry as `Authorization: Basic …`; a scrape without them is
+   * answered `401 Unauthorized` and logged in {@link FarmTarget.unauthorized}, not in `requests`. None by default.
+   */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
 }
 
 /** One target of the farm: its address and the requests it received. */
@@ -43,6 +48,8 @@ export interface FarmTarget {
   readonly address: string;
   /** When each `/metrics` request arrived (Unix ms), oldest first. Only the farm appends to it. */
   readonly requests: readonly number[];
+  /** When each `/metrics` request without the farm's `basicAuth` arrived (Unix ms); always empty without one. */
+  readonly unauthorized: readonly number[];
 }
 
 /** The histogram's bucket bounds (`le`), without `+Inf`. */
@@ -53,6 +60,7 @@ const contentType = 'text/plain; version=0.0.4; charset=utf-8';
 
 interface TargetState extends FarmTarget {
   readonly requests: number[];
+  readonly unauthorized: number[];
   /** Cumulative counts per bucket, `+Inf` last. */
   readonly buckets: number[];
   observedSum: number;
@@ -183,9 +191,14 @@ function isScrape(req: IncomingMessage, res: ServerResponse): boolean {
   return false;
 }
 
-function handler(state: TargetState, layout: Layout): (req: IncomingMessage, res: ServerResponse) => void {
+function handler(state: TargetState, layout: Layout, authorization: string | undefined): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (!isScrape(req, res)) return;
+    if (authorization !== undefined && req.headers.authorization !== authorization) {
+      state.unauthorized.push(Date.now());
+      res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Basic realm="farm"' }).end('401 Unauthorized\n');
+      return;
+    }
     state.requests.push(Date.now());
     const body = exposition(state, layout);
     res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
@@ -253,6 +266,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
   checkCount('gzipBombBytes', bombBytes, 1);
   const host = options.host ?? '127.0.0.1';
   const layout = layoutFor(options.series);
+  const authorization = options.basicAuth === undefined ? undefined : `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`;
   const bomb = bombCount > 0 ? await gzippedZeros(bombBytes) : undefined;
   const servers: Server[] = [];
   const targets: TargetState[] = [];
@@ -261,8 +275,8 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
     for (let index = 0; index < options.targets; index++) {
       const { server, port, address } = await listen(host);
       servers.push(server);
-      const state: TargetState = { index, port, address, requests: [], buckets: new Array<number>(bucketBounds.length).fill(0), observedSum: 0 };
-      server.on('request', handler(state, layout));
+      const state: TargetState = { index, port, address, requests: [], unauthorized: [], buckets: new Array<number>(bucketBounds.length).fill(0), observedSum: 0 };
+      server.on('request', handler(state, layout, authorization));
       targets.push(state);
     }
     for (let index = 0; bomb !== undefined && index < bombCount; index++) {
@@ -270,7 +284,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
       servers.push(server);
       const requests: number[] = [];
       server.on('request', bombHandler(requests, bomb));
-      gzipBombs.push({ index, port, address, requests });
+      gzipBombs.push({ index, port, address, requests, unauthorized: [] });
     }
   } catch (err) {
     await new TargetFarm({ targets, gzipBombs, series: options.series, servers }).stop();

@@ -13,6 +13,7 @@ import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import { FleetMetrics } from './fleet/metrics.js';
+import { RefusalLog } from './fleet/refusal-log.js';
 import { FleetGrpcServer } from './fleet/server.js';
 import { StatusServer } from './http/status-server.js';
 
@@ -67,14 +68,16 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     onInternalError: (job, err) => log('error', 'target could not be built (a bug, please report)', { job, err: errorMessage(err) }),
   });
 
-  const fleet = new Fleet({ ...options.fleet, observer: fleetObserver(fleetMetrics.observer, log) });
+  const refusals = new RefusalLog({ log });
+  const observer = fleetObserver(fleetMetrics.observer, { log, refusals });
+  const fleet = new Fleet({ ...options.fleet, observer });
   fleetMetrics.track(fleet);
   fleet.configure({
     jobs: config.scrapeConfigs.map((job) => scrapeJobToProto(job)),
     remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
   });
 
-  const grpc = new FleetGrpcServer({ fleet });
+  const grpc = new FleetGrpcServer({ fleet, observer });
   const status = new StatusServer({ fleet, discovery, registry });
   let grpcPort: number;
   let webPort: number;
@@ -86,6 +89,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     throw err;
   }
   fleet.start();
+  const summaries = setInterval(() => refusals.flush(), refusals.summaryIntervalMs);
+  summaries.unref();
   const controller = new AbortController();
   const running = discovery.run(controller.signal, (changed) => {
     discoveryMetrics.updateJobs(changed);
@@ -99,6 +104,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     registry,
     async stop() {
       fleet.stop();
+      clearInterval(summaries);
+      refusals.flush();
       controller.abort();
       await Promise.allSettled([running, grpc.close(), status.close()]);
       log('info', 'master stopped');
@@ -139,13 +146,18 @@ function kubernetesDiscovery(context: { options: MasterOptions; userAgent: strin
   });
 }
 
-/** Logs membership events besides counting them. */
-function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, log: MasterLog): NonNullable<FleetOptions['observer']> {
+/** Logs membership events besides counting them; refusals once per peer and reason (refusal-log.ts). */
+function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, context: { log: MasterLog; refusals: RefusalLog }): NonNullable<FleetOptions['observer']> {
+  const { log, refusals } = context;
   return {
     ...metrics,
-    refused: (reason, workerId) => {
-      metrics.refused?.(reason, workerId);
-      log('warn', 'worker refused', { worker: workerId, reason });
+    refused: (event) => {
+      metrics.refused?.(event);
+      refusals.refused(event);
+    },
+    joined: (event) => {
+      metrics.joined?.(event);
+      log('info', event.rejoined ? 'worker rejoined the fleet' : 'worker joined the fleet', { worker: event.workerId, peer: event.peer, identity: event.identity });
     },
     disconnected: (reason, workerId) => {
       metrics.disconnected?.(reason, workerId);

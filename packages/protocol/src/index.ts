@@ -7,6 +7,7 @@
 import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js';
 import type { MasterMessage, WorkerMessage } from './gen/promfleet/fleet/v1/fleet.js';
 
+export { AUTHORIZATION_METADATA_KEY, BEARER_PREFIX, bearerMetadata } from './auth.js';
 export { DuplicateLabelError, InvalidTargetIdError, ProtocolErrorCode } from './errors.js';
 export { targetIdFromBytes, targetIdToBytes } from './ids.js';
 export { labelsFromProto, labelsToProto } from './labels.js';

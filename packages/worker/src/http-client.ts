@@ -5,14 +5,12 @@
  * HTTP/2, authentication (`basic_auth`, `authorization` and the legacy bearer token) and `http_headers`.
  *
  * The transport is an undici dispatcher; authentication and extra headers are request headers that the caller adds,
- * because undici has no round-tripper chain. Credentials never appear in errors: they name the file, never its content.
+ * because undici has no round-tripper chain. TLS material, credential files and the policy on which files may be read
+ * come from `@promfleet/credentials`. Credentials never appear in errors: they name the file, never its content.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
-import { createSecureContext } from 'node:tls';
 import { Agent, Dispatcher, ProxyAgent, interceptors } from 'undici';
+import { checkSecretFiles, requestHeaders, SecretFilePolicy, TlsFiles, type TlsMaterial } from '@promfleet/credentials';
 import type { HttpClientConfig } from '@promfleet/model';
 
 /** The HTTP client of one scrape job or remote write endpoint; see {@link configureHttpClient}. */
@@ -27,8 +25,9 @@ export interface ConfiguredHttpClient {
    * request headers with lower-case names. Never logged.
    *
    * Call it once per request, just before dispatching it: it also re-checks the TLS files, so a request never starts
-   * on material older than the files. Rejects with {@link HttpClientConfigError} when a file cannot be read or a
-   * changed TLS file is not usable, as Prometheus fails the request.
+   * on material older than the files. Rejects with a `CredentialsConfigError` when a file cannot be read or a changed
+   * TLS file is not usable, as Prometheus fails the request, and with a `SecretFileRefusedError` when the client's
+   * secret file policy does not allow a file.
    */
   headers(): Promise<Record<string, string>>;
   /** Closes the dispatcher once the requests in flight have finished. */
@@ -41,9 +40,8 @@ export const HttpClientErrorCode = {
 } as const;
 
 /**
- * A setting of the HTTP client that cannot be used: an unreadable credentials or TLS file, a file that holds no
- * certificate, a client certificate that does not match its key, or an unusable proxy address from the environment.
- * The message names the setting and the file, never the file's content.
+ * A proxy setting of the HTTP client that cannot be used: an unusable proxy address from the environment. (Files and
+ * TLS material fail with `@promfleet/credentials`' `CredentialsConfigError`.)
  */
 export class HttpClientConfigError extends Error {
   override readonly name = 'HttpClientConfigError';
@@ -58,24 +56,41 @@ export class HttpClientConfigError extends Error {
   }
 }
 
+/** Options of {@link configureHttpClient}. */
+export interface HttpClientOptions {
+  /** Names the client's owner in errors, for example `scrape job "node"`. */
+  readonly context: string;
+  /**
+   * Which files the client may read (credentials, headers, TLS). Unrestricted by default; a worker passes the
+   * policy of its `--worker.secret-dirs`, since the settings come from the master.
+   */
+  readonly secretFiles?: SecretFilePolicy;
+}
+
 /**
- * Builds the client for `config`; `options.context` names its owner in errors, for example `scrape job "node"`.
+ * Builds the client for `config`.
  *
- * TLS files are read here, synchronously, and checked as Go's `NewTLSConfig` does: a CA file must hold a certificate
- * and a client certificate must match its key. After that, each {@link ConfiguredHttpClient.headers} call stats the TLS
- * files; when one changed it is read again and, if its content differs, new connections go through a dispatcher built
- * from it while the old one finishes its requests and closes (`tlsRoundTripper` in `http_config.go` re-reads per
- * request and closes idle connections on change; a stat per request is the cheaper equivalent).
+ * Every file the settings name is first checked against `options.secretFiles`, without being read, so a client that
+ * names a refused file is never built. TLS files are then read here, synchronously, and checked as Go's
+ * `NewTLSConfig` does: a CA file must hold a certificate and a client certificate must match its key. After that,
+ * each {@link ConfiguredHttpClient.headers} call stats the TLS files; when one changed it is read again and, if its
+ * content differs, new connections go through a dispatcher built from it while the old one finishes its requests and
+ * closes (`tlsRoundTripper` in `http_config.go` re-reads per request and closes idle connections on change; a stat
+ * per request is the cheaper equivalent).
  *
  * Where undici differs from Go's client: a redirect to another origin drops the `Authorization` header (Go's
  * round-trippers add it again on every hop); after 10 redirects the last 3xx response is returned rather than an
  * error; `proxy_connect_header` is also sent on plain-HTTP requests forwarded by the proxy, not only on CONNECT.
  *
- * @throws {HttpClientConfigError} when a TLS file cannot be read or used, or the proxy environment is unusable.
+ * @throws {SecretFileRefusedError} (from `@promfleet/credentials`) when the policy refuses a file the settings name.
+ * @throws {CredentialsConfigError} (from `@promfleet/credentials`) when a TLS file cannot be read or used.
+ * @throws {HttpClientConfigError} when the proxy environment is unusable.
  */
-export function configureHttpClient(config: HttpClientConfig, options: { context: string }): ConfiguredHttpClient {
+export function configureHttpClient(config: HttpClientConfig, options: HttpClientOptions): ConfiguredHttpClient {
   const { context } = options;
-  const tls = new TlsFiles(config.tlsConfig, context);
+  const policy = options.secretFiles ?? SecretFilePolicy.unrestricted;
+  checkSecretFiles(config, { context, policy });
+  const tls = TlsFiles.fromConfig(config.tlsConfig, { context, policy });
   const proxies = proxySettings(config, context);
   const build = (material: TlsMaterial): Built => buildDispatcher({ config, material, proxies });
   const dispatcher = new ReloadingDispatcher(build(tls.material));
@@ -87,7 +102,7 @@ export function configureHttpClient(config: HttpClientConfig, options: { context
       if (await tls.refresh()) {
         if (!closed) dispatcher.replace(build(tls.material));
       }
-      return requestHeaders(config, context);
+      return requestHeaders(config, { context, policy });
     },
     close: async () => {
       closed = true;
@@ -106,163 +121,6 @@ const MAX_REDIRECTS = 10;
 const nodeTlsVersions = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 
 type TlsConfig = HttpClientConfig['tlsConfig'];
-
-/** The CA, client certificate and key in effect, inline or read from their files. */
-interface TlsMaterial {
-  readonly ca?: string;
-  readonly cert?: string;
-  readonly key?: string;
-}
-
-type TlsPart = keyof TlsMaterial;
-
-/** Where each part of the TLS material comes from, and how Prometheus names it in errors. */
-interface TlsSource {
-  readonly part: TlsPart;
-  readonly what: string;
-  readonly field: string;
-  readonly inline?: string;
-  readonly file?: string;
-}
-
-function tlsSources(tls: TlsConfig): TlsSource[] {
-  const sources: TlsSource[] = [
-    { part: 'ca', what: 'CA cert', ...source('ca', tls.ca, tls.caFile) },
-    { part: 'cert', what: 'client cert', ...source('cert', tls.cert, tls.certFile) },
-    { part: 'key', what: 'client key', ...source('key', tls.key?.reveal(), tls.keyFile) },
-  ];
-  return sources.filter((s) => s.inline !== undefined || s.file !== undefined);
-}
-
-function source(key: string, inline: string | undefined, file: string | undefined): Pick<TlsSource, 'field' | 'inline' | 'file'> {
-  if (inline !== undefined) return { field: `tls_config.${key}`, inline };
-  return { field: `tls_config.${key}_file`, ...(file === undefined ? {} : { file }) };
-}
-
-/** Go's `SecretReader.Description`: where a value comes from, never the value. */
-function describe(s: TlsSource | undefined): string {
-  return s?.file === undefined ? 'inline' : `file ${s.file}`;
-}
-
-/** The TLS material of one client, with the file stamps it was read at. */
-class TlsFiles {
-  readonly #sources: readonly TlsSource[];
-  readonly #files: readonly TlsSource[];
-  readonly #context: string;
-  #material: TlsMaterial;
-  #stamps: readonly string[];
-  #refreshing: Promise<boolean> | undefined;
-
-  constructor(tls: TlsConfig, context: string) {
-    this.#sources = tlsSources(tls);
-    this.#files = this.#sources.filter((s) => s.file !== undefined);
-    this.#context = context;
-    this.#stamps = this.#files.map((s) => stampOf(this.#attempt(s, () => statSync(fileOf(s)))));
-    const material = this.#assemble((s) => this.#attempt(s, () => readFileSync(fileOf(s), 'utf8')));
-    this.#check(material);
-    this.#material = material;
-  }
-
-  get material(): TlsMaterial {
-    return this.#material;
-  }
-
-  /**
-   * Stats the files and, when one changed, reads and checks them again. Resolves true when the material changed.
-   * Concurrent calls share one check. On failure the old material stays and the next call tries again.
-   */
-  refresh(): Promise<boolean> {
-    if (this.#files.length === 0) return Promise.resolve(false);
-    this.#refreshing ??= this.#reload().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
-  }
-
-  async #reload(): Promise<boolean> {
-    const stamps = await Promise.all(this.#files.map(async (s) => stampOf(await this.#attemptAsync(s, () => stat(fileOf(s))))));
-    if (stamps.every((stamp, i) => stamp === this.#stamps[i])) return false;
-    const texts = new Map<TlsSource, string>();
-    await Promise.all(this.#files.map(async (s) => texts.set(s, await this.#attemptAsync(s, () => readFile(fileOf(s), 'utf8')))));
-    const material = this.#assemble((s) => texts.get(s) ?? '');
-    this.#check(material);
-    const changed = material.ca !== this.#material.ca || material.cert !== this.#material.cert || material.key !== this.#material.key;
-    this.#material = material;
-    this.#stamps = stamps;
-    return changed;
-  }
-
-  #assemble(read: (s: TlsSource) => string): TlsMaterial {
-    const material: { -readonly [K in TlsPart]?: string } = {};
-    for (const s of this.#sources) material[s.part] = s.inline ?? read(s);
-    return material;
-  }
-
-  /** `NewTLSConfig`'s checks: the CA must hold a certificate, the client certificate must match its key. */
-  #check(material: TlsMaterial): void {
-    const find = (part: TlsPart): TlsSource | undefined => this.#sources.find((s) => s.part === part);
-    const ca = find('ca');
-    if (material.ca !== undefined && ca !== undefined && !holdsCertificate(material.ca)) {
-      throw new HttpClientConfigError({ context: this.#context, field: ca.field, problem: `unable to use specified CA cert ${describe(ca)}` });
-    }
-    const cert = find('cert');
-    if (material.cert !== undefined && material.key !== undefined && cert !== undefined) {
-      try {
-        createSecureContext({ cert: material.cert, key: material.key });
-      } catch (err) {
-        throw new HttpClientConfigError({
-          context: this.#context,
-          field: cert.field,
-          problem: `unable to use specified client cert (${describe(cert)}) & key (${describe(find('key'))}): ${errorText(err)}`,
-          cause: err,
-        });
-      }
-    }
-  }
-
-  #attempt<T>(s: TlsSource, op: () => T): T {
-    try {
-      return op();
-    } catch (err) {
-      throw this.#unreadable(s, err);
-    }
-  }
-
-  async #attemptAsync<T>(s: TlsSource, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      throw this.#unreadable(s, err);
-    }
-  }
-
-  #unreadable(s: TlsSource, err: unknown): HttpClientConfigError {
-    const problem = `unable to read ${s.what}: unable to read file ${fileOf(s)}: ${fsErrorCode(err)}`;
-    return new HttpClientConfigError({ context: this.#context, field: s.field, problem, cause: err });
-  }
-}
-
-function fileOf(s: TlsSource): string {
-  return s.file ?? '';
-}
-
-/** What changes when a file is written or replaced (a Kubernetes secret update swaps a symlink: a new inode). */
-function stampOf(s: Stats): string {
-  return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-}
-
-/** Go's `CertPool.AppendCertsFromPEM` succeeds when at least one PEM block is a certificate. */
-function holdsCertificate(pem: string): boolean {
-  for (const [block] of pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)) {
-    try {
-      new X509Certificate(block);
-      return true;
-    } catch {
-      // Not a certificate: Go skips the block too.
-    }
-  }
-  return false;
-}
 
 /** A built dispatcher and the way to retire everything it holds. */
 interface Built {
@@ -474,70 +332,6 @@ loopback.addSubnet('127.0.0.0', 8, 'ipv4');
 loopback.addAddress('::1', 'ipv6');
 
 /**
- * The request headers of `http_headers` and of the authentication settings, files read now. `http_headers` go first
- * (Go's `headersRoundTripper` is outside the auth round-trippers); a header's values join with ", " as HTTP allows.
- */
-async function requestHeaders(config: HttpClientConfig, context: string): Promise<Record<string, string>> {
-  const headers: Record<string, string> = {};
-  for (const [name, header] of config.httpHeaders) {
-    const fromFiles = await Promise.all(
-      header.files.map((file) => readTrimmed({ file, context, field: `http_headers.${name}.files`, what: 'headers file' })),
-    );
-    const values = [...header.values, ...header.secrets.map((s) => s.reveal()), ...fromFiles];
-    if (values.length === 0) continue;
-    const key = name.toLowerCase();
-    const existing = headers[key];
-    headers[key] = existing === undefined ? values.join(', ') : [existing, ...values].join(', ');
-  }
-  const authorization = await authorizationHeader(config, context);
-  if (authorization !== undefined) headers['authorization'] = authorization;
-  return headers;
-}
-
-/**
- * `authorizationCredentialsRoundTripper` (`<type> <credentials>`, sent even when the credentials are empty) or
- * `basicAuthRoundTripper`; file contents are trimmed (`FileSecret.Fetch`), inline values are not.
- */
-async function authorizationHeader(config: HttpClientConfig, context: string): Promise<string | undefined> {
-  const auth = config.authorization;
-  if (auth !== undefined) {
-    const credentials =
-      auth.credentials?.reveal() ??
-      (auth.credentialsFile === undefined
-        ? ''
-        : await readTrimmed({ file: auth.credentialsFile, context, field: 'authorization.credentials_file', what: 'authorization credentials' }));
-    return `${auth.type} ${credentials}`;
-  }
-  const basic = config.basicAuth;
-  if (basic !== undefined) {
-    const username =
-      basic.usernameFile === undefined
-        ? basic.username
-        : await readTrimmed({ file: basic.usernameFile, context, field: 'basic_auth.username_file', what: 'basic auth username' });
-    const password =
-      basic.password?.reveal() ??
-      (basic.passwordFile === undefined
-        ? ''
-        : await readTrimmed({ file: basic.passwordFile, context, field: 'basic_auth.password_file', what: 'basic auth password' }));
-    return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  }
-  return undefined;
-}
-
-async function readTrimmed(options: { file: string; context: string; field: string; what: string }): Promise<string> {
-  try {
-    return (await readFile(options.file, 'utf8')).trim();
-  } catch (err) {
-    throw new HttpClientConfigError({
-      context: options.context,
-      field: options.field,
-      problem: `unable to read ${options.what}: unable to read file ${options.file}: ${fsErrorCode(err)}`,
-      cause: err,
-    });
-  }
-}
-
-/**
  * A dispatcher whose connections come from the latest built one: {@link replace} moves new requests to a new
  * dispatcher and closes the old one once its requests finish, as Go's `tlsRoundTripper` swaps its transport.
  */
@@ -587,13 +381,4 @@ class ReloadingDispatcher extends Dispatcher {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
-}
-
-function fsErrorCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : errorText(err);
-}
-
-/** An error's message, checked by shape: errors made inside Node may come from another realm (as under jest). */
-function errorText(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string' ? err.message : String(err);
 }

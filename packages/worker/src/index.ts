@@ -19,6 +19,7 @@ export {
   configureHttpClient,
   noProxyMatcher,
   type ConfiguredHttpClient,
+  type HttpClientOptions,
 } from './http-client.js';
 export {
   RemoteWriteQueue,
@@ -54,4 +55,4 @@ export { ScrapeLoop, type SampleSink, type ScrapeHealth, type ScrapeLoopOptions,
 export { ScrapeManager, type ScrapeManagerEvent, type ScrapeManagerOptions } from './scrape/manager.js';
 export { ScrapeMetrics } from './scrape/metrics.js';
 export { WorkerStatusServer, type WorkerStatusSource } from './status-server.js';
-export { startWorker, type RunningWorker, type WorkerLog, type WorkerOptions } from './worker.js';
+export { DEFAULT_SECRET_DIRS, SECRET_DIRS_FLAG, startWorker, type RunningWorker, type WorkerLog, type WorkerOptions } from './worker.js';

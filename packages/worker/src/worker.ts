@@ -6,6 +6,7 @@
  * Static stability: losing the master changes nothing the worker does; it keeps scraping its last assignment and
  * writing, and reconnects with jittered backoff.
  */
+import { SecretFilePolicy } from '@promfleet/credentials';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
 import { RemoteWriteMetrics } from './remote/metrics.js';
@@ -25,9 +26,25 @@ export interface WorkerOptions {
   readonly webListenAddress: string;
   readonly softwareVersion: string;
   readonly log: WorkerLog;
+  /**
+   * The directories under which the worker reads the files its jobs and endpoints name (credentials, passwords,
+   * header files, TLS files): a master can name any path, so the worker, not the master, decides what it may read.
+   * {@link DEFAULT_SECRET_DIRS} by default.
+   */
+  readonly secretDirs?: readonly string[];
   /** How long a drain may take; 20 s by default, which with the 10 s queue flush fits Kubernetes' default 30 s grace period. */
   readonly drainTimeoutMs?: number;
 }
+
+/**
+ * Where a worker reads secret files unless told otherwise: the one directory the documentation tells operators to
+ * mount their scrape and remote-write secrets at. The service-account token's directory is deliberately not in it: a
+ * master must not be able to make a worker send its token anywhere unless the operator says so.
+ */
+export const DEFAULT_SECRET_DIRS: readonly string[] = Object.freeze(['/etc/promfleet/secrets']);
+
+/** The flag that sets {@link WorkerOptions.secretDirs}, named by every refusal. */
+export const SECRET_DIRS_FLAG = '--worker.secret-dirs';
 
 /** A running worker. */
 export interface RunningWorker {
@@ -75,6 +92,9 @@ function managerLog(log: WorkerLog, event: ScrapeManagerEvent): void {
     case 'job-rejected':
       log('error', 'a scrape job from the master could not be used; its targets are not scraped', { job: event.job, err: event.error });
       break;
+    case 'job-unusable':
+      log('error', 'a scrape job from the master could not be used; its targets report up=0 with this error', { job: event.job, err: event.error });
+      break;
     case 'endpoint-rejected':
       log('error', 'a remote_write endpoint from the master could not be used', { endpoint: event.endpoint, err: event.error });
       break;
@@ -95,8 +115,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   collectDefaultMetrics({ register: registry });
   const userAgent = `promfleet/${options.softwareVersion}`;
   const scrapeMetrics = new ScrapeMetrics(registry, () => scrapes.targets);
+  const secretFiles = SecretFilePolicy.allowDirs(options.secretDirs ?? DEFAULT_SECRET_DIRS, { flag: SECRET_DIRS_FLAG });
   const scrapes: ScrapeManager = new ScrapeManager({
     userAgent,
+    secretFiles,
     remoteWriteMetrics: new RemoteWriteMetrics(registry),
     observer: scrapeMetrics.observer,
     log: (event) => managerLog(log, event),
@@ -140,7 +162,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   const webPort = await status.listen(options.webListenAddress);
   client.start();
-  log('info', 'worker started', { worker: options.workerId, master: options.master, web: webPort });
+  log('info', 'worker started', { worker: options.workerId, master: options.master, web: webPort, secret_dirs: String(secretFiles) });
   const stop = async (drain: boolean) => {
     const deadline = Date.now() + (options.drainTimeoutMs ?? 20_000);
     if (drain) await client.drain({ deadlineUnixMs: deadline, reason: 'SIGTERM' });

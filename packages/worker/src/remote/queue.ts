@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { compressSync } from 'snappy';
+import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.js';
 import { RemoteWriteClient } from './client.js';
@@ -28,6 +29,8 @@ export interface RemoteWriteQueueOptions {
   readonly now?: () => number;
   /** Receives the queue's events, for logs. Events carry no URL but the redacted one and never a header value. */
   readonly log?: (event: RemoteWriteEvent) => void;
+  /** Which files the endpoint's HTTP client may read; unrestricted by default (see `configureHttpClient`). */
+  readonly secretFiles?: SecretFilePolicy;
 }
 
 /** Something that happened to a queue, for logs. */
@@ -121,7 +124,8 @@ export class RemoteWriteQueue implements MeteredQueue {
   /**
    * Prepares the queue; nothing is sent before {@link start}.
    *
-   * @throws HttpClientConfigError when a TLS file of `config.httpClient` cannot be read.
+   * @throws CredentialsConfigError when a TLS file of `config.httpClient` cannot be read, and its subclass
+   *   SecretFileRefusedError when `options.secretFiles` refuses a file the endpoint names.
    */
   constructor(options: RemoteWriteQueueOptions) {
     const { config } = options;
@@ -144,7 +148,10 @@ export class RemoteWriteQueue implements MeteredQueue {
       unsentSinceMs: 0,
       wake: undefined,
     }));
-    this.#http = configureHttpClient(config.httpClient, { context: `remote_write ${config.name}` });
+    this.#http = configureHttpClient(config.httpClient, {
+      context: `remote_write ${config.name}`,
+      ...(options.secretFiles === undefined ? {} : { secretFiles: options.secretFiles }),
+    });
     this.#client = new RemoteWriteClient({
       url: config.url,
       timeoutMs: config.remoteTimeoutMs,

@@ -3,17 +3,19 @@
  * HTTP client per job and one remote-write queue per endpoint. It acts on each applied snapshot or delta
  * (AssignmentChange) in the order the protocol gives, and answers the health report the master asks for.
  */
+import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import { remoteWriteFromProto, scrapeJobFromProto, targetIdToBytes, type RemoteWriteEndpoint, type ScrapeJob, type TargetHealth } from '@promfleet/protocol';
 import type { AssignmentChange, AssignmentState, HeldTarget } from '../assignment/state.js';
 import type { RemoteWriteMetrics } from '../remote/metrics.js';
 import { RemoteWriteQueue, type RemoteWriteEvent } from '../remote/queue.js';
-import { ScrapeLoop, type ScrapeHealth, type ScrapeObserver } from './loop.js';
-import { TargetScraper } from './scraper.js';
+import { ScrapeLoop, type ScrapeHealth, type ScrapeObserver, type Scraper } from './loop.js';
+import { TargetScraper, type ScrapeResponse } from './scraper.js';
 
 /** Something the manager reports for logs; never a URL with credentials or a header value. */
 export type ScrapeManagerEvent =
   | { readonly kind: 'job-rejected'; readonly job: string; readonly error: string }
+  | { readonly kind: 'job-unusable'; readonly job: string; readonly error: string }
   | { readonly kind: 'endpoint-rejected'; readonly endpoint: string; readonly error: string }
   | { readonly kind: 'target-without-job'; readonly target: TargetId; readonly job: string }
   | { readonly kind: 'remote-write'; readonly endpoint: string; readonly event: RemoteWriteEvent };
@@ -21,6 +23,8 @@ export type ScrapeManagerEvent =
 /** Options of {@link ScrapeManager}. */
 export interface ScrapeManagerOptions {
   readonly userAgent: string;
+  /** Which files the jobs' and endpoints' HTTP clients may read: the settings come from the master. */
+  readonly secretFiles: SecretFilePolicy;
   readonly remoteWriteMetrics: RemoteWriteMetrics;
   readonly observer?: ScrapeObserver;
   readonly log?: (event: ScrapeManagerEvent) => void;
@@ -33,7 +37,27 @@ interface JobRuntime {
   readonly config: ScrapeConfig;
   readonly forcedError: string;
   readonly encoded: string;
-  readonly scraper: TargetScraper;
+  readonly scraper: JobScraper;
+}
+
+/** What a job's loops scrape through; closed when the job goes or changes. */
+type JobScraper = Scraper & { close(): Promise<void> };
+
+/**
+ * The scraper of a job whose HTTP client could not be built (a TLS file unreadable, a file the secret file policy
+ * refuses): every scrape fails with that error, so each target reports up=0 and the error as its last error, as a
+ * credentials file that cannot be read does at each scrape.
+ */
+class UnusableJobScraper implements JobScraper {
+  constructor(private readonly error: unknown) {}
+
+  scrape(): Promise<ScrapeResponse> {
+    return Promise.reject(this.error instanceof Error ? this.error : new Error(errorMessage(this.error)));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** A protobuf message's identity for change detection: its JSON (jobs and endpoints are small). */
@@ -162,7 +186,7 @@ export class ScrapeManager {
         this.options.log?.({ kind: 'job-rejected', job: name, error: errorMessage(err) });
         continue;
       }
-      const runtime = { config, encoded, forcedError: message.forcedError, scraper: new TargetScraper({ job: config, userAgent: this.options.userAgent }) };
+      const runtime = { config, encoded, forcedError: message.forcedError, scraper: this.#scraper(config) };
       this.#jobs.set(name, runtime);
       for (const loop of this.#loops.values()) {
         if (loop.target.job === name) loop.reconfigure({ job: config, scraper: runtime.scraper, sinks: this.#queues, forcedError: runtime.forcedError });
@@ -173,6 +197,15 @@ export class ScrapeManager {
       if (jobs.has(name)) continue;
       this.#jobs.delete(name);
       void runtime.scraper.close();
+    }
+  }
+
+  #scraper(job: ScrapeConfig): JobScraper {
+    try {
+      return new TargetScraper({ job, userAgent: this.options.userAgent, secretFiles: this.options.secretFiles });
+    } catch (err) {
+      this.options.log?.({ kind: 'job-unusable', job: job.jobName, error: errorMessage(err) });
+      return new UnusableJobScraper(err);
     }
   }
 
@@ -191,6 +224,7 @@ export class ScrapeManager {
           externalLabels,
           metrics: this.options.remoteWriteMetrics,
           userAgent: this.options.userAgent,
+          secretFiles: this.options.secretFiles,
           log: (event) => this.options.log?.({ kind: 'remote-write', endpoint: config.name, event }),
           ...(this.options.now === undefined ? {} : { now: this.options.now }),
         });

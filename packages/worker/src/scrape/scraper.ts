@@ -8,7 +8,8 @@ import { STATUS_CODES } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { formatDuration, redactedUrl, type ScrapeConfig } from '@promfleet/model';
-import { configureHttpClient, HttpClientConfigError, type ConfiguredHttpClient } from '../http-client.js';
+import { CredentialsConfigError, type SecretFilePolicy } from '@promfleet/credentials';
+import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.js';
 
 /** One scrape: the target's URL, its scrape timeout, and an optional signal that cancels it. */
 export interface ScrapeRequest {
@@ -103,13 +104,18 @@ export class TargetScraper {
   readonly #bodySizeLimit: number;
 
   /**
-   * Builds the job's HTTP client from `job.httpClient`; `userAgent` is sent as `User-Agent`.
+   * Builds the job's HTTP client from `job.httpClient`; `userAgent` is sent as `User-Agent`; `secretFiles` says which
+   * files the client may read (unrestricted by default).
    *
-   * @throws {HttpClientConfigError} when the job's TLS files cannot be read or used.
+   * @throws {CredentialsConfigError} when the job's TLS files cannot be read or used, or `secretFiles` refuses a file
+   *   the job names; an `HttpClientConfigError` when its proxy environment is unusable.
    */
-  constructor(options: { job: ScrapeConfig; userAgent: string }) {
+  constructor(options: { job: ScrapeConfig; userAgent: string; secretFiles?: SecretFilePolicy }) {
     const { job, userAgent } = options;
-    this.#client = configureHttpClient(job.httpClient, { context: `scrape job ${JSON.stringify(job.jobName)}` });
+    this.#client = configureHttpClient(job.httpClient, {
+      context: `scrape job ${JSON.stringify(job.jobName)}`,
+      ...(options.secretFiles === undefined ? {} : { secretFiles: options.secretFiles }),
+    });
     this.#accept = acceptHeader(job.scrapeProtocols, job.metricNameEscapingScheme);
     this.#acceptEncoding = job.enableCompression ? 'gzip' : 'identity';
     this.#userAgent = userAgent;
@@ -122,7 +128,8 @@ export class TargetScraper {
    * and the body together, as the scrape context does in Prometheus. Only status 200 is a success
    * (`readResponse`); a 3xx is followed or fails per the job's `follow_redirects`.
    *
-   * Rejects with a {@link ScrapeError}; with an `HttpClientConfigError` when a credentials or TLS file cannot be read;
+   * Rejects with a {@link ScrapeError}; with a `CredentialsConfigError` when a credentials or TLS file cannot be read
+   * or is refused;
    * and with `request.signal`'s reason when that signal aborts.
    */
   async scrape(request: ScrapeRequest): Promise<ScrapeResponse> {
@@ -165,7 +172,7 @@ export class TargetScraper {
         });
       }
       if (isZlibError(err)) throw new ScrapeError({ reason: 'decompress', message: `gzip: ${err.message}`, cause: err });
-      if (err instanceof HttpClientConfigError) throw err;
+      if (err instanceof CredentialsConfigError) throw err;
       const text = typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string' ? err.message : String(err);
       throw new ScrapeError({ reason: 'network', message: `Get ${JSON.stringify(shown)}: ${text}`, cause: err });
     } finally {

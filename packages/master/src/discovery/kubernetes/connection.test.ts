@@ -80,7 +80,9 @@ describe('kubeConnection', () => {
 
   it('names an unreadable credentials file without reading anything into the error', async () => {
     const connection = kubeConnection(sd({ api_server: 'http://127.0.0.1:9', authorization: { credentials_file: '/nonexistent/token' } }), { userAgent: 't' });
-    await expect(connection.requestOptions()).rejects.toThrow('cannot read /nonexistent/token: ENOENT');
+    await expect(connection.requestOptions()).rejects.toThrow(
+      'kubernetes_sd_config (api_server http://127.0.0.1:9/): authorization.credentials_file: unable to read authorization credentials: unable to read file /nonexistent/token: ENOENT',
+    );
   });
 
   it('reports a broken kubeconfig by file and line, never quoting it', async () => {

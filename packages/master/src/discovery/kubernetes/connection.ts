@@ -4,19 +4,24 @@
  * kubeconfig file when given, or `api_server` with the SD config's own HTTP client settings.
  *
  * Credentials are read per request (a service-account token rotates; a `credentials_file` may be replaced), and
- * never logged: errors name the file, not its content.
+ * never logged: errors name the file, not its content. With `api_server`, TLS material and credentials come from
+ * `@promfleet/credentials`, unrestricted: these are the master's own configuration's files.
  */
-import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { HttpClientConfig, KubernetesSDConfig } from '@promfleet/model';
+import { requestHeaders, TlsFiles } from '@promfleet/credentials';
+import { redactedUrl, type HttpClientConfig, type KubernetesSDConfig } from '@promfleet/model';
 import type { ApiConnection } from './client.js';
 
 /** The connection for one SD config; `userAgent` identifies the master in the API server's audit log. */
 export function kubeConnection(config: KubernetesSDConfig, options: { userAgent: string }): ApiConnection {
   if (config.apiServer !== undefined) {
-    return { server: config.apiServer, userAgent: options.userAgent, requestOptions: httpClientOptions(config.httpClient, { plainHttp: config.apiServer.startsWith('http:') }) };
+    const requestOptions = httpClientOptions(config.httpClient, {
+      plainHttp: config.apiServer.startsWith('http:'),
+      context: `kubernetes_sd_config (api_server ${redactedUrl(config.apiServer)})`,
+    });
+    return { server: config.apiServer, userAgent: options.userAgent, requestOptions };
   }
   const kc = new KubeConfig();
   if (config.kubeconfigFile !== undefined) {
@@ -67,75 +72,43 @@ export function kubeConnection(config: KubernetesSDConfig, options: { userAgent:
 }
 
 /**
- * Request options from a prometheus/common HTTP client config: TLS (inline or files), `authorization`
- * (`<type> <credentials>`) or `basic_auth`. Files are read at each call; the TLS agent is rebuilt only when the
- * CA, certificate or key changed, so connections are reused.
+ * Request options from a prometheus/common HTTP client config: TLS (inline or files), `http_headers`, and
+ * `authorization` (`<type> <credentials>`) or `basic_auth`; `context` names the config in errors. Credential files
+ * are read at each call. The TLS files are read at the first call and stat-checked at each one after; the TLS agent
+ * is rebuilt only when the CA, certificate or key changed, so connections are reused.
+ *
+ * The returned function rejects with a `CredentialsConfigError` (from `@promfleet/credentials`) naming the setting and
+ * the file when a file cannot be read or used.
  */
-export function httpClientOptions(http: HttpClientConfig, options: { plainHttp: boolean }): () => Promise<RequestOptions> {
-  let agent: { key: string; agent: Agent } | undefined;
+export function httpClientOptions(http: HttpClientConfig, options: { plainHttp: boolean; context: string }): () => Promise<RequestOptions> {
+  const { context } = options;
   const plainAgent = new HttpAgent({ keepAlive: true });
+  let tls: TlsFiles | undefined;
+  let agent: Agent | undefined;
   return async () => {
-    if (options.plainHttp) {
-      const authorization = await authorizationHeader(http);
-      return { agent: plainAgent, headers: authorization === undefined ? {} : { authorization } };
+    const headers = await requestHeaders(http, { context });
+    if (options.plainHttp) return { agent: plainAgent, headers };
+    // Built at the first request rather than with the connection, so an unusable file fails requests (and is
+    // retried with them), as when every request read it.
+    const changed = tls === undefined ? true : await tls.refresh();
+    tls ??= TlsFiles.fromConfig(http.tlsConfig, { context });
+    if (changed || agent === undefined) {
+      agent?.destroy();
+      const { ca, cert, key } = tls.material;
+      agent = new Agent({
+        keepAlive: true,
+        ...(ca === undefined ? {} : { ca }),
+        ...(cert === undefined ? {} : { cert }),
+        ...(key === undefined ? {} : { key }),
+        ...(http.tlsConfig.serverName === undefined ? {} : { servername: http.tlsConfig.serverName }),
+        ...(http.tlsConfig.minVersion === undefined ? {} : { minVersion: tlsVersions[http.tlsConfig.minVersion] }),
+        ...(http.tlsConfig.maxVersion === undefined ? {} : { maxVersion: tlsVersions[http.tlsConfig.maxVersion] }),
+        rejectUnauthorized: !http.tlsConfig.insecureSkipVerify,
+      });
     }
-    const tls = await tlsMaterial(http.tlsConfig);
-    const key = JSON.stringify([tls.ca, tls.cert, tls.key]);
-    if (agent?.key !== key) {
-      agent?.agent.destroy();
-      agent = {
-        key,
-        agent: new Agent({
-          keepAlive: true,
-          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-          ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-          ...(tls.key === undefined ? {} : { key: tls.key }),
-          ...(http.tlsConfig.serverName === undefined ? {} : { servername: http.tlsConfig.serverName }),
-          ...(http.tlsConfig.minVersion === undefined ? {} : { minVersion: tlsVersions[http.tlsConfig.minVersion] }),
-          ...(http.tlsConfig.maxVersion === undefined ? {} : { maxVersion: tlsVersions[http.tlsConfig.maxVersion] }),
-          rejectUnauthorized: !http.tlsConfig.insecureSkipVerify,
-        }),
-      };
-    }
-    const headers: Record<string, string> = {};
-    const authorization = await authorizationHeader(http);
-    if (authorization !== undefined) headers['authorization'] = authorization;
-    return { agent: agent.agent, headers };
+    return { agent, headers };
   };
 }
 
 /** prometheus/common's TLS version names as Node's. */
 const tlsVersions = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
-
-async function tlsMaterial(tls: HttpClientConfig['tlsConfig']): Promise<{ ca?: string; cert?: string; key?: string }> {
-  const read = async (inline: string | undefined, file: string | undefined) => inline ?? (file === undefined ? undefined : await readFileNamed(file));
-  const ca = await read(tls.ca, tls.caFile);
-  const cert = await read(tls.cert, tls.certFile);
-  const key = await read(tls.key?.reveal(), tls.keyFile);
-  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
-}
-
-async function authorizationHeader(http: HttpClientConfig): Promise<string | undefined> {
-  if (http.authorization !== undefined) {
-    const { type, credentials, credentialsFile } = http.authorization;
-    const secret = credentials?.reveal() ?? (credentialsFile === undefined ? undefined : (await readFileNamed(credentialsFile)).trim());
-    return secret === undefined ? undefined : `${type} ${secret}`;
-  }
-  if (http.basicAuth !== undefined) {
-    const { username, usernameFile, password, passwordFile } = http.basicAuth;
-    const user = usernameFile === undefined ? username : (await readFileNamed(usernameFile)).trim();
-    const pass = password?.reveal() ?? (passwordFile === undefined ? '' : (await readFileNamed(passwordFile)).trim());
-    return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  }
-  return undefined;
-}
-
-/** Reads a credentials file; the error names the file and the reason, never any content. */
-async function readFileNamed(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'unreadable';
-    throw new Error(`cannot read ${path}: ${code}`, { cause: err });
-  }
-}

@@ -10,6 +10,16 @@ export { DEFAULT_MAX_WORKERS, Fleet, type FleetObserver, type FleetOptions, type
 export { RefusedReason, admit, refusedReasons, type Admission, type AdmissionPolicy, type CallCredentials, type RefusalEvent, type TokenSource } from './fleet/admission.js';
 export { TokenBucket, type TokenBucketOptions } from './fleet/limits.js';
 export { RefusalLog, type RefusalLogOptions } from './fleet/refusal-log.js';
+export {
+  DEFAULT_MAX_CONNECTION_RATE,
+  FleetLinkErrorCode,
+  InsecureSecretsError,
+  checkInlineSecrets,
+  describeSecrets,
+  loadFleetLink,
+  type FleetLinkOptions,
+  type FleetLinkSecurity,
+} from './fleet/link.js';
 export { DEFAULT_EXTRA_STREAMS, FleetGrpcServer, type FleetGrpcServerOptions } from './fleet/server.js';
 export { FleetMetrics } from './fleet/metrics.js';
 export type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './fleet/status.js';

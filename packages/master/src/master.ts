@@ -13,6 +13,7 @@ import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import { FleetMetrics } from './fleet/metrics.js';
+import { checkInlineSecrets, describeSecrets, loadFleetLink, type FleetLinkOptions } from './fleet/link.js';
 import { RefusalLog } from './fleet/refusal-log.js';
 import { FleetGrpcServer } from './fleet/server.js';
 import { StatusServer } from './http/status-server.js';
@@ -33,6 +34,8 @@ export interface MasterOptions {
   readonly ownNamespace?: string;
   /** The fleet's settings (grace period, limits, ...); masterId and softwareVersion are required. */
   readonly fleet: FleetOptions;
+  /** The fleet link's TLS, token and limits; a plaintext link anyone may join by default. */
+  readonly fleetLink?: FleetLinkOptions;
   /** Discovery throttle; 1 s by default (Prometheus' updatert). */
   readonly discoveryThrottleMs?: number;
   readonly log: MasterLog;
@@ -51,6 +54,22 @@ export interface RunningMaster {
 /** Starts a master: binds both servers, then runs discovery until {@link RunningMaster.stop}. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const { config, log } = options;
+  const fleetLink = options.fleetLink ?? {};
+  // Before anything starts: a config whose inline secrets would go out in clear stops here.
+  const insecure = checkInlineSecrets(config, fleetLink);
+  if (insecure.length > 0) log('warn', 'the fleet link has no TLS: inline secrets are sent to workers in clear (--fleet.allow-insecure-secrets)', { secrets: describeSecrets(insecure) });
+  const linkController = new AbortController();
+  const link = await loadFleetLink(fleetLink, {
+    signal: linkController.signal,
+    onRefresh: (what, outcome) => {
+      if ('error' in outcome) log('warn', `fleet link: cannot reload the ${what === 'tls' ? 'TLS files' : 'token file'}; keeping the last good one`, { err: errorMessage(outcome.error) });
+      else log('info', `fleet link: ${what === 'tls' ? 'TLS certificate or CA' : 'bearer token'} reloaded; new connections use it`);
+    },
+  });
+  if (fleetLink.tls === undefined && fleetLink.tokenFile !== undefined) log('warn', 'the fleet link has no TLS: the bearer token travels in clear (--fleet.tls.cert-file)');
+  if (fleetLink.tls?.clientCaFile === undefined && fleetLink.tokenFile === undefined) {
+    log('warn', 'the fleet link authenticates no one: any peer that reaches the gRPC port can join (--fleet.tls.client-ca-file, --fleet.token-file)');
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const discoveryMetrics = new DiscoveryMetrics(registry);
@@ -77,7 +96,14 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
   });
 
-  const grpc = new FleetGrpcServer({ fleet, observer });
+  const grpc = new FleetGrpcServer({
+    fleet,
+    observer,
+    admission: link.admission,
+    connectionRate: link.connectionRate,
+    ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
+    ...(link.maxStreams === undefined ? {} : { maxStreams: link.maxStreams }),
+  });
   const status = new StatusServer({ fleet, discovery, registry });
   let grpcPort: number;
   let webPort: number;
@@ -85,6 +111,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     grpcPort = await grpc.listen(options.grpcListenAddress);
     webPort = (await status.listen(options.webListenAddress)).port;
   } catch (err) {
+    linkController.abort();
     await Promise.allSettled([grpc.close(), status.close()]);
     throw err;
   }
@@ -96,7 +123,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     discoveryMetrics.updateJobs(changed);
     fleet.updateJobs(changed);
   });
-  log('info', 'master started', { web: webPort, grpc: grpcPort, jobs: config.scrapeConfigs.length });
+  log('info', 'master started', {
+    web: webPort,
+    grpc: grpcPort,
+    jobs: config.scrapeConfigs.length,
+    fleet_tls: fleetLink.tls === undefined ? 'off' : fleetLink.tls.clientCaFile === undefined ? 'server' : 'mutual',
+    fleet_token: fleetLink.tokenFile === undefined ? 'off' : 'on',
+  });
   return {
     webPort,
     grpcPort,
@@ -105,6 +138,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     async stop() {
       fleet.stop();
       clearInterval(summaries);
+      linkController.abort();
       refusals.flush();
       controller.abort();
       await Promise.allSettled([running, grpc.close(), status.close()]);

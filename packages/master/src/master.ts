@@ -191,7 +191,12 @@ function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, context: 
     },
     joined: (event) => {
       metrics.joined?.(event);
-      log('info', event.rejoined ? 'worker rejoined the fleet' : 'worker joined the fleet', { worker: event.workerId, peer: event.peer, identity: event.identity });
+      log('info', event.rejoined ? 'worker rejoined the fleet' : 'worker joined the fleet', {
+        worker: event.workerId,
+        peer: event.peer,
+        identity: event.identity,
+        ...(event.certificateFingerprint === undefined ? {} : { certificate_sha256: event.certificateFingerprint }),
+      });
     },
     disconnected: (reason, workerId) => {
       metrics.disconnected?.(reason, workerId);

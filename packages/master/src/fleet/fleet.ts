@@ -37,6 +37,8 @@ export interface WorkerSession {
    * asks for none). A worker id is bound to the identity of the session that first claimed it.
    */
   readonly identity: string;
+  /** The SHA-256 fingerprint of the client certificate, when the connection presented one; for logs. */
+  readonly certificateFingerprint?: string;
   /** Writes one message. False when the transport's buffer is full: the fleet waits for {@link Fleet.writable}. */
   send(message: MasterMessage): boolean;
   /** Ends the stream; `reason` is for logs and metrics. */
@@ -49,6 +51,8 @@ export interface JoinEvent {
   readonly peer: string;
   /** The session's credential identity ({@link WorkerSession.identity}). */
   readonly identity: string;
+  /** The client certificate's SHA-256 fingerprint, when there was one. */
+  readonly certificateFingerprint?: string;
   /** True when the id was a member already (back within its grace period, or a second stream after a drain). */
   readonly rejoined: boolean;
 }
@@ -384,7 +388,8 @@ export class Fleet implements FleetStatusSource {
       member.unacked.clear();
     }
     this.#bySession.set(session, member);
-    this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, rejoined });
+    const fingerprint = session.certificateFingerprint;
+    this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, ...(fingerprint === undefined ? {} : { certificateFingerprint: fingerprint }), rejoined });
     if (this.#allocator.recovering) {
       this.#setWorkers();
       this.#allocator.adopt(id, held);

@@ -116,6 +116,7 @@ export class FleetGrpcServer {
     const session: WorkerSession = {
       peer: call.getPeer(),
       identity: admission.identity,
+      ...(admission.certificateFingerprint === undefined ? {} : { certificateFingerprint: admission.certificateFingerprint }),
       send: (message) => !ended && call.write(message),
       close: () => finish(),
     };

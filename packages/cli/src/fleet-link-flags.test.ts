@@ -76,6 +76,15 @@ describe('promfleet master with inline secrets', () => {
   });
 });
 
+describe('promfleet worker', () => {
+  it('exits 1 naming the flag and the file when its client certificate cannot be read', async () => {
+    const flags = ['--master=127.0.0.1:1', '--web.listen-address=127.0.0.1:0', `--master.tls.cert-file=${pki.dir}/none.crt`, `--master.tls.key-file=${pki.worker1.keyFile}`];
+    const r = await cli(['worker', ...flags], { config: '' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot start the worker: fleet link: --master\.tls\.cert-file: unable to read client cert: unable to read file .*none\.crt: ENOENT/);
+  });
+});
+
 describe('fleet link flags', () => {
   it.each([
     [{ 'fleet.tls.cert-file': 'c' }, '--fleet.tls.cert-file and --fleet.tls.key-file go together'],

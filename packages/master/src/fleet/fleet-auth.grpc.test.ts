@@ -43,7 +43,7 @@ interface Master {
   token(): string | undefined;
 }
 
-async function startMaster(options: { clientCa?: boolean; token?: boolean; connectionRate?: TokenBucket } = {}): Promise<Master> {
+async function startMaster(options: { clientCa?: boolean; token?: boolean; connectionRate?: TokenBucket; maxStreams?: number } = {}): Promise<Master> {
   const refusals: RefusalEvent[] = [];
   const joins: JoinEvent[] = [];
   const controller = new AbortController();
@@ -65,6 +65,7 @@ async function startMaster(options: { clientCa?: boolean; token?: boolean; conne
     admission: link.admission,
     ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
     ...(options.connectionRate === undefined ? {} : { connectionRate: options.connectionRate }),
+    ...(options.maxStreams === undefined ? {} : { maxStreams: options.maxStreams }),
   });
   const port = await server.listen('127.0.0.1:0');
   cleanups.push(async () => {
@@ -189,6 +190,7 @@ describe('the fleet link with mutual TLS and a token', () => {
     await until(() => master.fleet.workers()[0]?.state === 'disconnected', 'the owner in its grace period');
     const thief = await startWorker(master, { id: 'w1', cert: pki.worker2 });
     await until(() => master.refusals.some((r) => r.reason === 'worker_id_bound'), 'the takeover refused');
+    await until(() => thief.events.some((e) => e.kind === 'refused'), 'the thief to read its Refusal');
     await thief.client.stop();
     expect(thief.events.some((e) => e.kind === 'welcomed')).toBe(false);
     expect(thief.events.find((e) => e.kind === 'refused')).toMatchObject({ reason: 'DUPLICATE_WORKER_ID' });
@@ -268,10 +270,20 @@ describe('the fleet link limits', () => {
     nowMs += 1_000;
     await until(() => second.client.connected, 'the second worker welcomed once a token is back');
   });
+
+  it('refuses streams beyond max streams, and takes them once one closed', async () => {
+    const master = await startMaster({ clientCa: false, maxStreams: 1 });
+    const first = await startWorker(master, { id: 'w1' });
+    await until(() => first.client.connected, 'the first worker welcomed');
+    const second = await startWorker(master, { id: 'w2' });
+    await refusedForLimit(master, second, 'max_streams');
+    await first.client.stop();
+    await until(() => second.client.connected, 'the second worker welcomed once the first stream closed');
+  });
 });
 
-async function refusedForLimit(master: Master, worker: Worker): Promise<void> {
-  await until(() => master.refusals.some((r) => r.reason === 'rate_limited'), 'a rate_limited refusal');
+async function refusedForLimit(master: Master, worker: Worker, reason: 'rate_limited' | 'max_streams' = 'rate_limited'): Promise<void> {
+  await until(() => master.refusals.some((r) => r.reason === reason), `a ${reason} refusal`);
   await until(() => worker.client.lastError !== '', 'the worker to see it');
   expect(worker.client.lastError).toMatch(/RESOURCE_EXHAUSTED/);
   expect(worker.events.some((e) => e.kind === 'welcomed')).toBe(false);

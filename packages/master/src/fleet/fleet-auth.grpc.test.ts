@@ -149,6 +149,7 @@ describe('the fleet link with mutual TLS and a token', () => {
     expect(master.joins).toEqual([
       { workerId: 'w1', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown as string, identity: 'x509:CN=worker-1,O=promfleet', certificateFingerprint: expect.stringMatching(/^[0-9A-F:]+$/) as unknown as string, rejoined: false },
     ]);
+    expect(master.fleet.workers().map((w) => [w.id, w.identity])).toEqual([['w1', 'x509:CN=worker-1,O=promfleet']]);
     expect(master.refusals).toEqual([]);
   });
 

@@ -704,6 +704,7 @@ export class Fleet implements FleetStatusSource {
           id: m.id,
           state: m.state,
           address: m.session?.peer ?? '',
+          identity: m.identity,
           softwareVersion: m.hello.softwareVersion,
           connectedSinceUnixMs: m.connectedSinceUnixMs,
           lastSeenUnixMs: m.lastSeenUnixMs,

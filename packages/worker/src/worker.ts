@@ -123,6 +123,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       else log('info', `fleet link: ${what === 'tls' ? 'TLS certificate or CA' : 'bearer token'} reloaded; the next stream uses it`);
     },
   });
+  if (options.masterLink?.tokenFile !== undefined && options.masterLink.tls === undefined) {
+    log('warn', 'the fleet link has no TLS: the bearer token travels in clear (--master.tls.ca-file, --master.tls.server-name)');
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const userAgent = `promfleet/${options.softwareVersion}`;

@@ -75,7 +75,10 @@ export class FleetGrpcServer {
     await new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve()));
   }
 
-  /** The credentials a call presented, read before any of its messages. */
+  /**
+   * Whether a new call may go on to its Hello: its credentials (client certificate, token), then the connection
+   * rate and the stream limit. Reads nothing of the call but its TLS session and metadata.
+   */
   #admit(call: ServerDuplexStream<WorkerMessage, MasterMessage>): Admission {
     const { admission, connectionRate, fleet } = this.options;
     const certificate = call.getAuthContext().sslPeerCertificate;

@@ -21,6 +21,7 @@ import {
 import { KubernetesDiscovery, discoverFromObjects, readObjectList } from '../packages/master/src/index.js';
 import { masterFlags, workerFlags } from '../packages/cli/src/serve.js';
 import { VERSION } from '../packages/cli/src/cli.js';
+import { DEFAULT_SECRET_DIRS } from '../packages/worker/src/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = 'deploy/Dockerfile';
@@ -131,6 +132,22 @@ class Workload {
     return byName;
   }
 
+  /**
+   * Where `file` comes from in the container: the volume mount whose directory holds it, that mount's volume, and the
+   * file's path inside the volume; undefined when no mount holds it.
+   */
+  mountOf(file: string): { mount: Node; volume: Node; path: string } | undefined {
+    const mounts = this.container.has('volumeMounts') ? this.container.get('volumeMounts').list() : [];
+    const mount = mounts.find((m) => file.startsWith(`${m.get('mountPath').text().replace(/\/+$/, '')}/`));
+    if (mount === undefined) return undefined;
+    const volume = this.podSpec
+      .get('volumes')
+      .list()
+      .find((v) => v.get('name').value === mount.get('name').value);
+    if (volume === undefined) throw new Error(`${mount.where}: no volume ${JSON.stringify(mount.get('name').value)}`);
+    return { mount, volume, path: posix.relative(mount.get('mountPath').text(), file) };
+  }
+
   /** The container's environment variables by name; fails when one is set twice. */
   env(): Map<string, Node> {
     const vars = new Map<string, Node>();
@@ -160,6 +177,29 @@ function mib(q: Node): number {
 /** Whether a selector's labels all hold on `labels`. */
 function selects(selector: ReadonlyMap<string, string>, labels: ReadonlyMap<string, string>): boolean {
   return [...selector].every(([k, v]) => labels.get(k) === v);
+}
+
+/**
+ * Whether a volume provides the file at `path` inside it: a projected service-account token or an item of a projected
+ * or plain ConfigMap or Secret by its path; any path of a ConfigMap or Secret given whole (its keys are not known here).
+ */
+function provides(volume: Node, path: string): boolean {
+  const itemPaths = (source: Node) => (source.has('items') ? source.get('items').list().map((i) => i.get('path').text()) : undefined);
+  for (const kind of ['secret', 'configMap']) {
+    if (!volume.has(kind)) continue;
+    const items = itemPaths(volume.get(kind));
+    return items === undefined ? !path.includes('/') : items.includes(path);
+  }
+  if (!volume.has('projected')) return false;
+  return volume
+    .get('projected')
+    .get('sources')
+    .list()
+    .some((source) => {
+      if (source.has('serviceAccountToken')) return source.get('serviceAccountToken').get('path').text() === path;
+      const kind = ['secret', 'configMap'].find((k) => source.has(k));
+      return kind !== undefined && (itemPaths(source.get(kind)) ?? []).includes(path);
+    });
 }
 
 const masterManifest = new Manifest('deploy/master.yaml');
@@ -198,7 +238,7 @@ describe(masterManifest.file, () => {
 
   it('holds the objects the master needs, each once', () => {
     expect(objects.map((o) => o.get('kind').text()).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'Service', 'ServiceAccount'].sort(),
     );
   });
 
@@ -251,7 +291,7 @@ describe(masterManifest.file, () => {
     it('runs `promfleet master` with flags the CLI accepts, required ones included', () => {
       expect(master.args[0]).toBe('master');
       const known: Readonly<Record<string, boolean>> = masterFlags;
-      for (const name of master.flags.keys()) expect([name, Object.hasOwn(known, name)]).toEqual([name, true]);
+      expect([...master.flags.keys()].filter((name) => !Object.hasOwn(known, name))).toEqual([]);
       for (const [name, required] of Object.entries(known)) if (required) expect([name, master.flags.has(name)]).toEqual([name, true]);
     });
 
@@ -335,6 +375,58 @@ describe(masterManifest.file, () => {
 
     it('routes to the master while it is not ready, so recovering masters hear from their workers', () => {
       expect(service.get('spec').get('publishNotReadyAddresses').value).toBe(true);
+    });
+  });
+
+  describe('the NetworkPolicy', () => {
+    const policy = masterManifest.object('NetworkPolicy', 'promfleet-master');
+    const spec = policy.get('spec');
+    const rules = spec.get('ingress').list();
+    const grpcPort = () => listenPort(master.flag('grpc.listen-address'));
+    const httpPort = () => listenPort(master.flag('web.listen-address'));
+    /** The container ports a rule opens, named ports resolved. */
+    const portsOf = (rule: Node) => rule.get('ports').list().map((p) => master.port(p.get('port')));
+    /** The pods of this namespace a peer admits (a podSelector alone); undefined for other namespaces or IP blocks. */
+    const podSelectorOf = (peer: Node) => {
+      if (peer.has('namespaceSelector') || peer.has('ipBlock')) return undefined;
+      const selector = peer.get('podSelector');
+      if (selector.has('matchExpressions')) throw new Error(`${selector.where}: matchExpressions are not read by this test`);
+      return selector.has('matchLabels') ? selector.get('matchLabels').labels() : new Map<string, string>();
+    };
+
+    it('applies to the master pods, and only to them, for ingress', () => {
+      const selector = spec.get('podSelector').get('matchLabels').labels();
+      expect(selects(selector, master.podLabels)).toBe(true);
+      expect(selects(selector, worker.podLabels)).toBe(false);
+      expect(spec.get('policyTypes').texts()).toContain('Ingress');
+    });
+
+    it('names the ports and the sources of every rule, so that none opens everything', () => {
+      for (const rule of rules) {
+        expect([rule.where, rule.has('ports') && rule.get('ports').list().length > 0]).toEqual([rule.where, true]);
+        expect([rule.where, rule.has('from') && rule.get('from').list().length > 0]).toEqual([rule.where, true]);
+        for (const p of rule.get('ports').list()) expect(p.has('endPort')).toBe(false);
+      }
+    });
+
+    it('lets only worker pods reach the gRPC port', () => {
+      const grpcRules = rules.filter((r) => portsOf(r).includes(grpcPort()));
+      expect(grpcRules.length).toBeGreaterThan(0);
+      for (const peer of grpcRules.flatMap((r) => r.get('from').list())) {
+        const selector = podSelectorOf(peer);
+        expect([peer.where, selector !== undefined && selects(selector, worker.podLabels) && !selects(selector, master.podLabels)]).toEqual([peer.where, true]);
+      }
+    });
+
+    it('lets the workers reach the HTTP port, which the fleet scrapes (prometheus.io/port)', () => {
+      const annotated = Number(deployment.get('spec').get('template').get('metadata').get('annotations').get('prometheus.io/port').text());
+      expect(annotated).toBe(httpPort());
+      const peers = rules.filter((r) => portsOf(r).includes(httpPort())).flatMap((r) => r.get('from').list());
+      const admitsWorkers = (peer: Node) => {
+        const selector = podSelectorOf(peer);
+        return selector !== undefined && selects(selector, worker.podLabels);
+      };
+      expect(peers.some(admitsWorkers)).toBe(true);
     });
   });
 
@@ -422,16 +514,35 @@ function kubeletSubresource(path: string): string {
 }
 
 /**
- * The `group/resource`s a worker's service account needs `get` on for the jobs that send its token. Each such job
+ * The files in a workload's container that hold its service-account token: the automatic mount's when `automount`,
+ * and each projected `serviceAccountToken`.
+ */
+function tokenFiles(workload: Workload, automount: boolean): Set<string> {
+  const files = new Set(automount ? [`${serviceAccountDir}/token`] : []);
+  const mounts = workload.container.has('volumeMounts') ? workload.container.get('volumeMounts').list() : [];
+  const volumes = workload.podSpec.has('volumes') ? workload.podSpec.get('volumes').list() : [];
+  for (const mount of mounts) {
+    const volume = volumes.find((v) => v.get('name').value === mount.get('name').value);
+    if (volume === undefined || !volume.has('projected')) continue;
+    for (const source of volume.get('projected').get('sources').list()) {
+      if (source.has('serviceAccountToken')) files.add(posix.join(mount.get('mountPath').text(), source.get('serviceAccountToken').get('path').text()));
+    }
+  }
+  return files;
+}
+
+/**
+ * The `group/resource`s a worker's service account needs `get` on for the jobs that send its token (from one of
+ * `tokens`, the files that hold it in the worker). Each such job
  * runs against one node, and the scrape URL its relabeling builds says what the token reaches: the kubelet directly
  * (a subresource of nodes, by path) or the API server's node proxy (nodes/proxy). A job that sends the token to
  * anything else fails here: what such a target allows is not a grant this test can work out, so someone must decide.
  */
-function grantsJobsNeed(config: PrometheusConfig): Set<string> {
+function grantsJobsNeed(config: PrometheusConfig, tokens: ReadonlySet<string>): Set<string> {
   const { objects } = readObjectList(oneNode);
   const grants = new Set<string>();
   for (const job of config.scrapeConfigs) {
-    if (job.httpClient.authorization?.credentialsFile !== `${serviceAccountDir}/token`) continue;
+    if (!tokens.has(job.httpClient.authorization?.credentialsFile ?? '')) continue;
     if (job.staticConfigs.length > 0 || job.fileSdConfigs.length > 0 || job.kubernetesSdConfigs.some((sd) => sd.role !== 'node')) {
       throw new Error(`job ${job.jobName} sends the service-account token to targets other than nodes: decide what it needs`);
     }
@@ -454,10 +565,20 @@ function grantsJobsNeed(config: PrometheusConfig): Set<string> {
 const workerManifest = new Manifest('deploy/worker.yaml');
 const worker = new Workload(workerManifest.object('Deployment', 'promfleet-worker'));
 
+/** The pod's setting wins over its service account's; Kubernetes mounts the token when neither says. */
+function automountsToken(manifest: Manifest, workload: Workload): boolean {
+  const account = manifest.object('ServiceAccount', workload.podSpec.get('serviceAccountName').text());
+  const setting = [workload.podSpec, account].find((o) => o.has('automountServiceAccountToken'))?.get('automountServiceAccountToken');
+  if (setting !== undefined && typeof setting.value !== 'boolean') throw new Error(`${setting.where}: not a boolean`);
+  return setting === undefined || setting.value === true;
+}
+
 describe(workerManifest.file, () => {
   const { objects } = workerManifest;
   const { podSpec, container } = worker;
-  const grants = grantsJobsNeed(masterConfig);
+  const automount = automountsToken(workerManifest, worker);
+  const tokens = tokenFiles(worker, automount);
+  const grants = grantsJobsNeed(masterConfig, tokens);
   const files = filesWorkersRead(masterConfig);
   const key = (o: Node) => `${o.get('kind').text()}/${o.get('metadata').get('name').text()}`;
 
@@ -517,7 +638,7 @@ describe(workerManifest.file, () => {
     it('runs `promfleet worker` with flags the CLI accepts', () => {
       expect(worker.args[0]).toBe('worker');
       const known: Readonly<Record<string, boolean>> = workerFlags;
-      for (const name of worker.flags.keys()) expect([name, Object.hasOwn(known, name)]).toEqual([name, true]);
+      expect([...worker.flags.keys()].filter((name) => !Object.hasOwn(known, name))).toEqual([]);
       for (const [name, required] of Object.entries(known)) if (required) expect([name, worker.flags.has(name)]).toEqual([name, true]);
     });
 
@@ -590,24 +711,37 @@ describe(workerManifest.file, () => {
   });
 
   describe('the files the configuration names', () => {
-    const mounts = container.has('volumeMounts') ? container.get('volumeMounts').list() : [];
-    const volumes = new Set(podSpec.has('volumes') ? podSpec.get('volumes').list().map((v) => v.get('name').text()) : []);
-    // The pod's setting wins over its service account's; Kubernetes mounts the token when neither says.
-    const account = workerManifest.object('ServiceAccount', podSpec.get('serviceAccountName').text());
-    const automount = [podSpec, account].find((o) => o.has('automountServiceAccountToken'))?.get('automountServiceAccountToken').value ?? true;
+    it('has no automatic service-account token: a worker needs no Kubernetes credentials', () => {
+      expect(podSpec.get('automountServiceAccountToken').value).toBe(false);
+      expect(automount).toBe(false);
+    });
 
     it('has the service-account token mounted if and only if the configuration names a file in its directory', () => {
       expect(automount).toBe(files.some((f) => f.file.startsWith(`${serviceAccountDir}/`)));
     });
 
-    it('finds each at the same path in the worker: in the token mount, or under a volume mount', () => {
+    it('projects a service-account token only where a job sends one', () => {
+      const sent = new Set(masterConfig.scrapeConfigs.flatMap((j) => j.httpClient.authorization?.credentialsFile ?? []));
+      for (const token of tokens) expect([token, sent.has(token)]).toEqual([token, true]);
+    });
+
+    it('finds each at the same path in the worker: in the token mount, or in a volume that provides it', () => {
       expect(files.length).toBeGreaterThan(0);
       for (const { file, where } of files) {
-        const inAccount = automount === true && posix.dirname(file) === serviceAccountDir && serviceAccountFiles.has(posix.basename(file));
-        const mount = mounts.find((m) => file.startsWith(`${m.get('mountPath').text()}/`));
-        const mounted = mount !== undefined && volumes.has(mount.get('name').text());
+        const inAccount = automount && posix.dirname(file) === serviceAccountDir && serviceAccountFiles.has(posix.basename(file));
+        const source = worker.mountOf(file);
+        const mounted = source !== undefined && provides(source.volume, source.path);
         expect([where, file, inAccount || mounted]).toEqual([where, file, true]);
       }
+    });
+
+    it('finds each under a --worker.secret-dirs directory, the only place a worker reads them', () => {
+      const dirs = worker.flag('worker.secret-dirs').split(',').map((d) => d.replace(/\/+$/, ''));
+      expect(dirs.every((d) => posix.isAbsolute(d))).toBe(true);
+      for (const { file, where } of files) expect([where, file, dirs.some((d) => file.startsWith(`${d}/`))]).toEqual([where, file, true]);
+      // The pod's own service-account directory is allowed only when the configuration names a file in it.
+      expect(dirs.includes(serviceAccountDir)).toBe(files.some((f) => f.file.startsWith(`${serviceAccountDir}/`)));
+      expect(DEFAULT_SECRET_DIRS).not.toContain(serviceAccountDir);
     });
   });
 
@@ -624,6 +758,79 @@ describe(workerManifest.file, () => {
       expect(selects(selector, worker.podLabels)).toBe(true);
       expect(selects(selector, master.podLabels)).toBe(false);
     });
+  });
+});
+
+const certManifest = new Manifest('deploy/cert-manager.yaml');
+
+/** The Secret a TLS flag's file comes from, checked to be the key cert-manager writes for it, mounted whole or as an item. */
+function tlsSecretOf(workload: Workload, flag: string, key: 'tls.crt' | 'tls.key' | 'ca.crt'): string {
+  const file = workload.flag(flag);
+  const source = workload.mountOf(file);
+  if (source === undefined) throw new Error(`--${flag}=${file} is not under a volume mount`);
+  expect([flag, source.path]).toEqual([flag, key]);
+  expect([flag, provides(source.volume, source.path)]).toEqual([flag, true]);
+  return source.volume.get('secret').get('secretName').text();
+}
+
+describe("the fleet link's TLS: deploy/master.yaml, deploy/worker.yaml and deploy/cert-manager.yaml", () => {
+  const certificates = certManifest.objects.filter((o) => o.get('kind').value === 'Certificate');
+  const issuers = certManifest.objects.filter((o) => o.get('kind').value === 'Issuer');
+  const certificateFor = (secret: string) => {
+    const found = certificates.filter((c) => c.get('spec').get('secretName').value === secret);
+    if (found.length !== 1) throw new Error(`${certManifest.file}: want one Certificate with secretName ${secret}, found ${found.length}`);
+    return (found[0] as Node).get('spec');
+  };
+  const issuerOf = (certificate: Node) => {
+    const ref = certificate.get('issuerRef');
+    expect([ref.where, ref.has('kind') ? ref.get('kind').text() : 'Issuer']).toEqual([ref.where, 'Issuer']);
+    return certManifest.object('Issuer', ref.get('name').text()).get('spec');
+  };
+  const masterSecret = () => tlsSecretOf(master, 'fleet.tls.cert-file', 'tls.crt');
+  const workerSecret = () => tlsSecretOf(worker, 'master.tls.cert-file', 'tls.crt');
+  /** The host workers dial (`--master` is host:port). */
+  const dialed = () => worker.flag('master').replace(/:\d+$/, '');
+
+  it.each(certManifest.objects.map((o) => [o.where, o] as const))("%s is a cert-manager object in the master's namespace", (_where, o) => {
+    expect(o.get('apiVersion').text()).toBe('cert-manager.io/v1');
+    expect(['Issuer', 'Certificate']).toContain(o.get('kind').text());
+    expect(o.get('metadata').get('namespace').text()).toBe(namespace);
+  });
+
+  it("mounts the master's certificate, key and client CA from one Secret", () => {
+    expect(tlsSecretOf(master, 'fleet.tls.key-file', 'tls.key')).toBe(masterSecret());
+    expect(tlsSecretOf(master, 'fleet.tls.client-ca-file', 'ca.crt')).toBe(masterSecret());
+  });
+
+  it("mounts the workers' CA, certificate and key from one Secret, not the master's", () => {
+    expect(tlsSecretOf(worker, 'master.tls.key-file', 'tls.key')).toBe(workerSecret());
+    expect(tlsSecretOf(worker, 'master.tls.ca-file', 'ca.crt')).toBe(workerSecret());
+    expect(workerSecret()).not.toBe(masterSecret());
+  });
+
+  it("has workers check the master's certificate for the name they dial", () => {
+    expect(worker.flag('master.tls.server-name')).toBe(dialed());
+  });
+
+  it('issues the Secrets the pods mount: a server certificate for every name workers dial, a client one for workers', () => {
+    const server = certificateFor(masterSecret());
+    const names = server.get('dnsNames').texts();
+    expect(names).toContain(dialed());
+    expect(names).toContain(worker.flag('master.tls.server-name'));
+    const service = masterManifest.object('Service', 'promfleet-master').get('metadata').get('name').text();
+    for (const suffix of ['', `.${namespace}`, `.${namespace}.svc`]) expect(names).toContain(`${service}${suffix}`);
+    expect(server.get('usages').texts()).toContain('server auth');
+    expect(certificateFor(workerSecret()).get('usages').texts()).toContain('client auth');
+  });
+
+  it('signs both with one CA, so that ca.crt in each Secret verifies the other side', () => {
+    const server = issuerOf(certificateFor(masterSecret()));
+    const client = issuerOf(certificateFor(workerSecret()));
+    expect(server.value).toEqual(client.value);
+    const ca = certificateFor(server.get('ca').get('secretName').text());
+    expect(ca.get('isCA').value).toBe(true);
+    expect(issuerOf(ca).has('selfSigned')).toBe(true);
+    expect(issuers.length).toBe(2);
   });
 });
 

@@ -54,6 +54,7 @@ describe('promfleet', () => {
     [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME]\n'],
     [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['demo', '--offline', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
+    [['worker', '--master=127.0.0.1:1', '--worker.secret-dirs=/etc/x,secrets'], 'promfleet: --worker.secret-dirs: want absolute directories, got "secrets"\n'],
   ])('%j is a usage error with exit 2', async (argv, message) => {
     expect(await cli(argv)).toEqual({ code: 2, stdout: '', stderr: message });
   });
@@ -77,6 +78,27 @@ describe('promfleet check config', () => {
     expect(r.stderr).toMatch(/^p\.yml:2: global\.scrape_interval: .*10x/m);
     expect(r.stderr).toMatch(/^p\.yml:6: scrape_configs\[0\]\.scheme: /m);
     expect(r.stderr).toMatch(/^p\.yml:7: scrape_configs\[0\]\.bogus: /m);
+  });
+
+  it.each([
+    ['a / in the password', 'https://user:pa/ss@host/api/v1/write', 'pa/ss'],
+    ['several @ in the password', 'https://user:pa@s@s@host/api/v1/write ', 'pa@s@s'],
+    ['a # in the password', 'https://user:pa#ss@host/api/v1/write', 'pa#ss'],
+  ])('never prints a remote_write password, even with %s', async (_case, url, password) => {
+    const files = { 'p.yml': `remote_write:\n  - url: "${url}"\n    name: [not, a, string]\n` };
+    const r = await cli(['check', 'config', 'p.yml'], { files });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^p\.yml:\d+: remote_write\[0\]/m);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(password);
+  });
+
+  it('prints a remote_write URL with a / in its password as user:xxxxx', async () => {
+    const files = { 'p.yml': 'remote_write:\n  - url: https://user:pa/ss@host/api/v1/write\n' };
+    expect(await cli(['check', 'config', 'p.yml'], { files })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'p.yml:2: remote_write[0].url: url for remote_write must be an http or https URL, got "https://user:xxxxx@host/api/v1/write"\np.yml: 1 error\n',
+    });
   });
 
   it('reports a missing file without a stack trace', async () => {

@@ -31,6 +31,7 @@ Commands:
          (certificates and the token are re-read when their files change; 0 turns the connection rate limit off)
   worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
          [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]
+         [--worker.secret-dirs=/etc/promfleet/secrets]
          [--master.tls.ca-file=FILE] [--master.tls.server-name=NAME]  TLS to the master (on with any --master.tls.*;
                                          the system's CAs without a CA file)
          [--master.tls.cert-file=FILE --master.tls.key-file=FILE]  the client certificate

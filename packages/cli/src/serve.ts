@@ -4,10 +4,11 @@
  * targets over.
  */
 import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DurationError, errorMessage, parseDuration } from '@promfleet/model';
 import { startMaster, type MasterLog } from '@promfleet/master';
-import { startWorker } from '@promfleet/worker';
+import { DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
 import { loadValidConfig } from './tools.js';
@@ -93,6 +94,7 @@ export const workerFlags = {
   'worker.id': false,
   'web.listen-address': false,
   'worker.drain-timeout': false,
+  'worker.secret-dirs': false,
   ...workerLinkFlags,
   'log.level': false,
 } as const;
@@ -105,6 +107,21 @@ function aborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
+}
+
+/**
+ * `--worker.secret-dirs`: absolute directories, comma-separated; empty allows no file at all. Relative ones are refused
+ * rather than taken from a working directory no one chose.
+ */
+function secretDirs(value: string | undefined): readonly string[] {
+  if (value === undefined) return DEFAULT_SECRET_DIRS;
+  const dirs = value
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  const relative = dirs.find((d) => !isAbsolute(d));
+  if (relative !== undefined) throw new UsageError(`--worker.secret-dirs: want absolute directories, got ${JSON.stringify(relative)}`);
+  return dirs;
 }
 
 /**
@@ -126,6 +143,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9097',
     softwareVersion: version,
     drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout'], 20_000),
+    secretDirs: secretDirs(f['worker.secret-dirs']),
     log,
   }).catch((err: unknown) => {
     throw new UsageError(`cannot start the worker: ${errorMessage(err)}`, 1);

@@ -4,7 +4,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { buildTarget, labelsToObject, publicLabels, scrapeUrl, type ScrapeConfig, type TargetGroup } from '@promfleet/model';
+import { buildTarget, labelsToObject, publicLabels, redactedUrl, scrapeUrl, type ScrapeConfig, type TargetGroup } from '@promfleet/model';
 import { discoverFromObjects, FileSDError, matchGlob, ObjectListError, parseFileSD, readObjectList, SelectorError, staticGroups, type ObjectSet } from '@promfleet/master';
 import { type CommandIO, UsageError, write } from './io.js';
 import { loadValidConfig } from './tools.js';
@@ -23,7 +23,9 @@ export interface ListTargetsOptions {
 /**
  * Prints `{"job","discoveredLabels","labels","id","scrapeUrl"}` per target (`labels` null and no id when relabeling
  * drops it; an `error` instead of `id` when Prometheus would refuse the target). Bad objects, selectors and
- * file_sd files are reported on stderr, the rest still printed, and the exit code is then 1.
+ * file_sd files are reported on stderr, the rest still printed, and the exit code is then 1. Labels are printed
+ * exactly as relabeling makes them (what this tool is for); the scrape URL and the error are redacted
+ * ({@link redactedUrl}), as the master's API shows them.
  */
 export async function listTargets(io: CommandIO, options: ListTargetsOptions): Promise<number> {
   const config = await loadValidConfig(io, options.configFile);
@@ -55,11 +57,11 @@ function describeTarget(job: ScrapeConfig, labels: TargetGroup['targets'][number
   const common = { job: job.jobName, discoveredLabels: labelsToObject(result.discoveredLabels) };
   switch (result.kind) {
     case 'kept':
-      return { ...common, labels: labelsToObject(publicLabels(result.target.labels)), id: result.target.id, scrapeUrl: scrapeUrl(result.target.labels, job.params) };
+      return { ...common, labels: labelsToObject(publicLabels(result.target.labels)), id: result.target.id, scrapeUrl: redactedUrl(scrapeUrl(result.target.labels, job.params)) };
     case 'dropped':
       return { ...common, labels: null };
     case 'invalid':
-      return { ...common, labels: null, error: result.reason };
+      return { ...common, labels: null, error: redactedUrl(result.reason) };
   }
 }
 

@@ -3,7 +3,7 @@
  * the fleet, the fleet assigns targets to the workers connected over gRPC, and an HTTP server shows it all.
  */
 import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
-import { errorMessage, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
+import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DiscoveryManager } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
@@ -18,7 +18,7 @@ import { RefusalLog } from './fleet/refusal-log.js';
 import { FleetGrpcServer } from './fleet/server.js';
 import { StatusServer } from './http/status-server.js';
 
-/** A log record: a level, a message and a few fields (never secrets). */
+/** A log record: a level, a message and a few fields (never secrets: {@link startMaster} redacts every record). */
 export type MasterLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
 
 /** Options of {@link startMaster}. */
@@ -53,7 +53,8 @@ export interface RunningMaster {
 
 /** Starts a master: binds both servers, then runs discovery until {@link RunningMaster.stop}. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
-  const { config, log } = options;
+  const { config } = options;
+  const log = redactingLog(options.log);
   const fleetLink = options.fleetLink ?? {};
   // Before anything starts: a config whose inline secrets would go out in clear stops here.
   const insecure = checkInlineSecrets(config, fleetLink);
@@ -77,7 +78,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
   const throttleMs = options.discoveryThrottleMs ?? 1_000;
 
-  const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
+  const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options: { ...options, log }, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
   if (kubernetes !== undefined) discoveryMetrics.track(kubernetes);
   const discovery = new DiscoveryManager({
     config,
@@ -209,6 +210,19 @@ function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, context: 
     settled: (assigned) => {
       metrics.settled?.(assigned);
       log('info', 'assignment settled', { assigned });
+    },
+    settingRejected: (kind, name, sizes) => {
+      metrics.settingRejected?.(kind, name, sizes);
+      log('error', `${kind === 'job' ? 'scrape job' : 'remote_write endpoint'} too large to send to workers; left out of every assignment`, {
+        kind,
+        name,
+        bytes: sizes.bytes,
+        limit_bytes: sizes.limitBytes,
+      });
+    },
+    resourceExhausted: (workerId, details) => {
+      metrics.resourceExhausted?.(workerId, details);
+      log('warn', "a worker's previous stream ended with RESOURCE_EXHAUSTED (a message above the gRPC size limit)", { worker: workerId, details });
     },
   };
 }

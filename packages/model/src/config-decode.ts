@@ -6,7 +6,6 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { DurationError, parseDuration } from './duration.js';
-import { redactedUrl } from './messages.js';
 import type { NameValidationScheme } from './labels.js';
 import { relabelConfigSchema } from './relabel.js';
 import { Secret } from './secret.js';
@@ -194,11 +193,6 @@ export function isOneOf<T extends string>(value: string, options: readonly T[]):
 /** Whether the value parses as an absolute URL. */
 export function isUrl(value: string): boolean {
   return URL.canParse(value);
-}
-
-/** A URL for messages, with any password replaced as prometheus/common's `URL.Redacted` does. */
-export function redactUrl(value: string): string {
-  return JSON.stringify(redactedUrl(value));
 }
 
 /** prometheus/common `JoinDir`: relative paths are joined with the config file's directory and cleaned. */

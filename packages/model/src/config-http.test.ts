@@ -47,6 +47,69 @@ describe('secrets', () => {
   });
 });
 
+describe('every <secret> field in every section', () => {
+  // One distinct value per field, so a leak names its field.
+  const text = y(
+    'scrape_configs:',
+    '  - job_name: basic',
+    '    basic_auth: {username: u, password: s3cret-basic}',
+    '    tls_config: {cert: c, key: s3cret-tls-key}',
+    '    proxy_url: http://proxy:3128',
+    '    proxy_connect_header: {X-Proxy: [s3cret-proxy-header]}',
+    '    http_headers: {X-Token: {secrets: [s3cret-http-header]}}',
+    '    static_configs: [{targets: [a:1]}]',
+    '  - job_name: authorization',
+    '    authorization: {credentials: s3cret-credentials}',
+    '    static_configs: [{targets: [a:1]}]',
+    '  - job_name: bearer',
+    '    bearer_token: s3cret-bearer',
+    '    static_configs: [{targets: [a:1]}]',
+    '  - job_name: oauth2',
+    '    oauth2: {client_id: i, client_secret: s3cret-oauth2, token_url: http://t/}',
+    '    static_configs: [{targets: [a:1]}]',
+    '  - job_name: kubernetes',
+    '    kubernetes_sd_configs:',
+    '      - role: pod',
+    '        api_server: https://k8s:6443',
+    '        basic_auth: {username: u, password: s3cret-sd}',
+    'remote_write:',
+    '  - url: https://rw/api/v1/write',
+    '    authorization: {credentials: s3cret-remote-write}',
+    '    tls_config: {cert: c, key: s3cret-remote-write-key}',
+  );
+
+  it('prints <secret> when the loaded config is serialised or inspected', () => {
+    const config = load(text);
+    expect(config.scrapeConfigs[0]?.httpClient.basicAuth?.password?.reveal()).toBe('s3cret-basic');
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: null }), String(config.remoteWrite[0]?.httpClient.authorization?.credentials)]) {
+      expect(shown).not.toContain('s3cret');
+    }
+    expect(JSON.stringify(config)).toContain('<secret>');
+  });
+
+  it('never appear in the errors and notices of a config that is otherwise wrong', () => {
+    const result = parseConfig(y(text, 'bogus: 1'), { file: 'p.yml' });
+    expect(result.ok).toBe(false);
+    const printed = [...(result.ok ? [] : result.errors), ...result.notices].map(formatConfigIssue).join('\n');
+    expect(printed).toContain('unknown key "bogus"');
+    expect(printed).not.toContain('s3cret');
+  });
+});
+
+describe('URLs with a password in config errors', () => {
+  it.each([
+    [['remote_write:', '  - url: https://user:pa/ss@host/api/v1/write'], 'remote_write[0].url: url for remote_write must be an http or https URL, got "https://user:xxxxx@host/api/v1/write"'],
+    [['remote_write:', '  - url: "https://user:pa ss/x@host/api/v1/write"'], 'remote_write[0].url: url for remote_write must be an http or https URL, got "https://user:xxxxx@host/api/v1/write"'],
+    [['scrape_configs:', '  - job_name: a', '    proxy_url: http://user:pa/ss@proxy:3128', '    static_configs: [{targets: [a:1]}]'], 'scrape_configs[0].proxy_url: invalid proxy_url "http://user:xxxxx@proxy:3128"'],
+    [['scrape_configs:', '  - job_name: a', '    kubernetes_sd_configs: [{role: pod, api_server: "https://user:pa/ss@k8s:6443"}]'], 'scrape_configs[0].kubernetes_sd_configs[0].api_server: invalid api_server URL "https://user:xxxxx@k8s:6443"'],
+    [['scrape_configs:', '  - job_name: a', '    static_configs: [{targets: ["user:pa/ss@a:9100"]}]'], 'scrape_configs[0].static_configs[0].targets[0]: "user:xxxxx@a:9100" is not a valid hostname'],
+  ])('%j', (lines, expected) => {
+    const printed = errors(y(...lines));
+    expect(printed).toEqual([expect.stringContaining(expected)]);
+    expect(printed.join('\n')).not.toMatch(/pa\/ss|pa ss|ss\/x/);
+  });
+});
+
 describe('HTTP client configuration', () => {
   const client = (lines: string[], file = '/etc/prometheus/prometheus.yml') =>
     job(y('scrape_configs:', '  - job_name: a', ...lines.map((l) => `    ${l}`)), { file }).httpClient;

@@ -16,11 +16,11 @@ import {
   joinDir,
   nonEmpty,
   optional,
-  redactUrl,
   secret,
   text,
   type Report,
 } from './config-decode.js';
+import { redactedUrl } from './messages.js';
 import type { Path, PathSegment } from './config-yaml.js';
 
 /** A TLS protocol version as `tls_config` names it. */
@@ -288,7 +288,7 @@ export function buildHttpClient({ raw, report, dir, defaultHttp2 }: HttpClientIn
     };
   })();
   const proxyUrl = nonEmpty(raw.proxy_url);
-  if (proxyUrl !== undefined && !isUrl(proxyUrl)) report(['proxy_url'], `invalid proxy_url ${redactUrl(proxyUrl)}`);
+  if (proxyUrl !== undefined && !isUrl(proxyUrl)) report(['proxy_url'], `invalid proxy_url ${JSON.stringify(redactedUrl(proxyUrl))}`);
   const noProxy = nonEmpty(raw.no_proxy);
   const proxyFromEnvironment = raw.proxy_from_environment ?? false;
   const proxyConnectHeader = raw.proxy_connect_header ?? new Map<string, (Secret | undefined)[]>();

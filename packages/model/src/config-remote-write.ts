@@ -14,12 +14,12 @@ import {
   isOneOf,
   isUrl,
   nonEmpty,
-  redactUrl,
   relabelList,
   reporter,
   text,
   type SchemaOptions,
 } from './config-decode.js';
+import { redactedUrl } from './messages.js';
 import { buildHttpClient, httpClientShape, reservedHttpHeaders, type HttpClientConfig } from './config-http.js';
 
 /** The remote-write protobuf messages Prometheus 3 can send. */
@@ -126,7 +126,7 @@ export function remoteWriteSchema({ dir, scheme }: SchemaOptions & { scheme: Nam
     const url = nonEmpty(raw.url) ?? '';
     if (url === '') report(['url'], 'url for remote_write is empty');
     else if (!isUrl(url) || !/^https?:$/.test(new URL(url).protocol)) {
-      report(['url'], `url for remote_write must be an http or https URL, got ${redactUrl(url)}`);
+      report(['url'], `url for remote_write must be an http or https URL, got ${JSON.stringify(redactedUrl(url))}`);
     }
     const headers = raw.headers ?? new Map<string, string>();
     for (const name of headers.keys()) {

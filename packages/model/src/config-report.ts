@@ -3,6 +3,7 @@
  * line and column through the spans the YAML loader recorded, and sorted for printing.
  */
 import type { z } from 'zod';
+import { redactedUrl } from './messages.js';
 import { isMapping, kindOf, spanKey, type LoadedYaml, type Path, type PathSegment } from './config-yaml.js';
 
 /** One problem (or notice) in a configuration file, located at the YAML key or value it is about. */
@@ -116,9 +117,10 @@ export class Reporter {
     return 0;
   }
 
+  /** Every issue is made here, so every one is redacted here: a message or key may quote a URL with a password. */
   #issue({ path, message, offset }: { path: Path; message: string; offset: number }): ConfigIssue {
     const pos = this.#loaded.lines.linePos(offset);
-    return { file: this.file, line: pos.line, column: pos.col, keyPath: formatKeyPath(path), message };
+    return { file: this.file, line: pos.line, column: pos.col, keyPath: redactedUrl(formatKeyPath(path)), message: redactedUrl(message) };
   }
 }
 

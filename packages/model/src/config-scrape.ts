@@ -50,6 +50,7 @@ import {
   type StaticConfig,
 } from './config-sd.js';
 import type { Path } from './config-yaml.js';
+import { redactedUrl } from './messages.js';
 
 /** One `scrape_configs` entry after defaulting and inheritance from `global`. */
 export interface ScrapeConfig extends ScrapeLimits {
@@ -154,7 +155,7 @@ export function scrapeSchema({ dir, scheme }: SchemaOptions & { scheme: NameVali
       staticConfigs.forEach((sc, i) =>
         sc.targets.forEach((t, j) => {
           if (t.includes('/')) {
-            report(['static_configs', i, 'targets', j], `${JSON.stringify(t)} is not a valid hostname`);
+            report(['static_configs', i, 'targets', j], `${JSON.stringify(redactedUrl(t))} is not a valid hostname`);
           }
         }),
       );

@@ -16,10 +16,10 @@ import {
   joinDir,
   nonEmpty,
   optional,
-  redactUrl,
   reporter,
   text,
 } from './config-decode.js';
+import { redactedUrl } from './messages.js';
 import { buildHttpClient, httpClientShape, isCustomHttpClient, type HttpClientConfig } from './config-http.js';
 import type { Path } from './config-yaml.js';
 
@@ -165,7 +165,7 @@ export function kubernetesSdSchema(dir: string) {
     const httpClient = buildHttpClient({ raw, report, dir, defaultHttp2: true });
     const apiServer = nonEmpty(raw.api_server);
     if (apiServer !== undefined && !isUrl(apiServer)) {
-      report(['api_server'], `invalid api_server URL ${redactUrl(apiServer)}`);
+      report(['api_server'], `invalid api_server URL ${JSON.stringify(redactedUrl(apiServer))}`);
     }
     const kubeconfig = nonEmpty(raw.kubeconfig_file);
     const ownNamespace = raw.namespaces?.own_namespace ?? false;

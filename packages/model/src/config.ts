@@ -185,10 +185,11 @@ function parseScrapeConfigs(report: Reporter, { root, schemas, global, globalVal
     const sdConfigs = isMapping(entry) ? entry['kubernetes_sd_configs'] : undefined;
     if (Array.isArray(sdConfigs)) {
       sdConfigs.forEach((sd: unknown, j) => {
-        // The master's API connection applies auth and TLS; these client settings it accepts but does not apply yet.
+        // The master's API connection applies auth, TLS and http_headers; these client settings it accepts but does
+        // not apply yet.
         noticeUnused(report, sd, {
           path: [...path, 'kubernetes_sd_configs', j],
-          keys: { oauth2: 'present', proxy_url: 'present', no_proxy: 'present', proxy_from_environment: 'true', proxy_connect_header: 'present', http_headers: 'present' },
+          keys: { oauth2: 'present', proxy_url: 'present', no_proxy: 'present', proxy_from_environment: 'true', proxy_connect_header: 'present' },
         });
       });
     }

@@ -18,6 +18,7 @@ export {
   type RefreshOutcome,
 } from './fleet-credentials.js';
 export { DuplicateLabelError, InvalidTargetIdError, ProtocolErrorCode } from './errors.js';
+export { HEALTH_REPORT_PART_BYTES, MAX_ERROR_BYTES, healthReportParts, targetHealthMaxBytes, truncateError } from './health.js';
 export { targetIdFromBytes, targetIdToBytes } from './ids.js';
 export { labelsFromProto, labelsToProto } from './labels.js';
 export { HEARTBEAT_DEAD_AFTER_INTERVALS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './version.js';

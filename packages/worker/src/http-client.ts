@@ -46,7 +46,7 @@ export const HttpClientErrorCode = {
 export class HttpClientConfigError extends Error {
   override readonly name = 'HttpClientConfigError';
   readonly code = HttpClientErrorCode.config;
-  /** The configuration key at fault, for example `tls_config.ca_file` or `basic_auth.password_file`. */
+  /** The configuration key at fault: `proxy_from_environment`. */
   readonly field: string;
 
   /** Creates the error for `field` of the client that `context` names, with `problem` saying what is wrong. */

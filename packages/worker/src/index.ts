@@ -6,9 +6,10 @@
  */
 export { AssignmentClient, type AssignmentClientOptions, type ClientEvent } from './assignment/client.js';
 export { loadMasterLink, type MasterLink, type MasterLinkOptions } from './assignment/link.js';
-export { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError } from './assignment/errors.js';
+export { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './assignment/errors.js';
 export {
   AssignmentState,
+  DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES,
   type AssignmentChange,
   type HeldTarget,
   type PendingRemoval,

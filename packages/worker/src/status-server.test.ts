@@ -61,6 +61,21 @@ describe('WorkerStatusServer', () => {
     expect(html.indexOf('bad &#60;thing')).toBeLessThan(html.indexOf('http://a:1/metrics'));
   });
 
+  it.each<[string, { url: string; lastError: string }]>([
+    ['a scrape URL with a / in its password', { url: 'http://user:pa/ss@b:1/metrics', lastError: 'down' }],
+    ['an address with user info and no scheme', { url: 'http://b:1/metrics', lastError: 'target {__address__="user:pa/ss@b:1"} refused' }],
+    ['an error quoting the URL', { url: 'http://b:1/metrics', lastError: 'Get "https://user:pa/ss@b:1/metrics": connect ECONNREFUSED' }],
+  ])('shows no password on its page: %s', async (_case, target) => {
+    const base = await start({
+      masterAddress: 'https://user:pa/ss@master:9096',
+      lastError: () => 'Get "https://user:pa/ss@master:9096": refused',
+      loops: () => [{ id: '0000000000000002', job: 'j', url: target.url, health: health({ lastScrapeUnixMs: 9_500, lastError: target.lastError }) }],
+    });
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain('user:xxxxx@');
+    expect(html).not.toContain('pa/ss');
+  });
+
   it('says it keeps scraping when the master is away', async () => {
     const base = await start({ lastError: () => 'connection refused' });
     expect(await (await fetch(`${base}/`)).text()).toContain('not connected to master:9096: connection refused (scraping the last assignment)');

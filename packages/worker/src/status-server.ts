@@ -1,7 +1,7 @@
 /**
  * The worker's HTTP server: `/metrics`, `/-/healthy`, `/-/ready`, and a small status page of its targets and its
- * link to the master, plain HTML that reads without JavaScript. Nothing it shows carries a secret: scrape URLs are
- * shown with their user info redacted, and no header or config value is rendered.
+ * link to the master, plain HTML that reads without JavaScript. Nothing it shows carries a secret: every URL, address
+ * and error text is redacted ({@link redactedUrl}), and no header or config value is rendered.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parseListenAddress, redactedUrl, type TargetId } from '@promfleet/model';
@@ -28,6 +28,11 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A value the page shows: passwords masked, then escaped. */
+function shown(text: string): string {
+  return escapeHtml(redactedUrl(text));
+}
+
 
 function page(source: WorkerStatusSource, nowMs: number): string {
   const loops = [...source.loops()].sort((a, b) => Number(a.health.up) - Number(b.health.up) || a.job.localeCompare(b.job) || a.url.localeCompare(b.url));
@@ -36,9 +41,9 @@ function page(source: WorkerStatusSource, nowMs: number): string {
     const h = l.health;
     const state = h.lastScrapeUnixMs === 0 ? 'unknown' : h.up ? 'up' : 'down';
     const ago = h.lastScrapeUnixMs === 0 ? 'never' : `${((nowMs - h.lastScrapeUnixMs) / 1000).toFixed(1)} s ago`;
-    return `<tr><td>${escapeHtml(l.job)}</td><td>${escapeHtml(redactedUrl(l.url))}</td><td class="${state}">${state}</td><td>${ago}</td><td>${h.durationSeconds.toFixed(3)} s</td><td>${h.samplesScraped}</td><td class="error">${escapeHtml(h.lastError)}</td></tr>`;
+    return `<tr><td>${escapeHtml(l.job)}</td><td>${shown(l.url)}</td><td class="${state}">${state}</td><td>${ago}</td><td>${h.durationSeconds.toFixed(3)} s</td><td>${h.samplesScraped}</td><td class="error">${shown(h.lastError)}</td></tr>`;
   });
-  const master = source.connected() ? `connected to ${escapeHtml(source.masterId() ?? '')} at ${escapeHtml(source.masterAddress)}` : `not connected to ${escapeHtml(source.masterAddress)}${source.lastError() === '' ? '' : `: ${escapeHtml(source.lastError())}`} (scraping the last assignment)`;
+  const master = source.connected() ? `connected to ${escapeHtml(source.masterId() ?? '')} at ${shown(source.masterAddress)}` : `not connected to ${shown(source.masterAddress)}${source.lastError() === '' ? '' : `: ${shown(source.lastError())}`} (scraping the last assignment)`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -7,8 +7,8 @@
  * writing, and reconnects with jittered backoff.
  */
 import { SecretFilePolicy } from '@promfleet/credentials';
-import { errorMessage } from '@promfleet/model';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { errorMessage, redactingLog } from '@promfleet/model';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
 import { loadMasterLink, type MasterLinkOptions } from './assignment/link.js';
 import { RemoteWriteMetrics } from './remote/metrics.js';
@@ -16,7 +16,7 @@ import { ScrapeManager, type ScrapeManagerEvent } from './scrape/manager.js';
 import { ScrapeMetrics } from './scrape/metrics.js';
 import { WorkerStatusServer } from './status-server.js';
 
-/** A log record: a level, a message and a few fields (never secrets). */
+/** A log record: a level, a message and a few fields (never secrets: {@link startWorker} redacts every record). */
 export type WorkerLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
 
 /** Options of {@link startWorker}. */
@@ -64,8 +64,29 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-function clientLog(log: WorkerLog, event: ClientEvent): void {
+/** The assignment client's counters, fed from its events. */
+interface ClientCounters {
+  readonly partialSnapshotsDropped: Counter;
+  readonly resourceExhausted: Counter;
+}
+
+function clientLog(log: WorkerLog, counters: ClientCounters, event: ClientEvent): void {
   switch (event.kind) {
+    case 'partialSnapshotDropped':
+      counters.partialSnapshotsDropped.inc();
+      log('error', 'dropped a snapshot in parts that outgrew the buffer; reconnecting and scraping the last assignment', {
+        generation: event.generation,
+        bytes: event.bytes,
+        limit_bytes: event.limitBytes,
+      });
+      break;
+    case 'resourceExhausted':
+      counters.resourceExhausted.inc();
+      log('error', 'the stream to the master ended: a message exceeded the gRPC message size limit (RESOURCE_EXHAUSTED)', {
+        details: event.details,
+        limit_bytes: event.limitBytes,
+      });
+      break;
     case 'welcomed':
       log('info', 'connected to the master', { master: event.masterId, worker: event.workerId });
       break;
@@ -114,7 +135,7 @@ function managerLog(log: WorkerLog, event: ScrapeManagerEvent): void {
 
 /** Starts a worker: binds its HTTP server, then connects to the master. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const { log } = options;
+  const log = redactingLog(options.log);
   const linkController = new AbortController();
   const link = await loadMasterLink(options.masterLink ?? {}, {
     signal: linkController.signal,
@@ -138,6 +159,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     observer: scrapeMetrics.observer,
     log: (event) => managerLog(log, event),
   });
+  const counters: ClientCounters = {
+    partialSnapshotsDropped: new Counter({
+      name: 'promfleet_worker_partial_snapshots_dropped_total',
+      help: 'Snapshots in parts dropped before their last part because they outgrew the buffer (256 MiB estimated); each closes the stream.',
+      registers: [registry],
+    }),
+    resourceExhausted: new Counter({
+      name: 'promfleet_worker_master_streams_resource_exhausted_total',
+      help: 'Streams to the master that ended with RESOURCE_EXHAUSTED: a message above the gRPC message size limit, either way.',
+      registers: [registry],
+    }),
+  };
   const client = new AssignmentClient({
     address: options.master,
     workerId: options.workerId,
@@ -147,7 +180,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     ...(link.callMetadata === undefined ? {} : { callMetadata: link.callMetadata }),
     healthReport: () => scrapes.healthReport(),
     onChange: (change) => scrapes.apply(change, client.state),
-    log: (event) => clientLog(log, event),
+    log: (event) => clientLog(log, counters, event),
   });
   new Gauge({
     name: 'promfleet_worker_assignment_generation',

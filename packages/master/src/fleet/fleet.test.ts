@@ -5,6 +5,7 @@ import {
   scrapeJobToProto,
   RefusalReason,
   RemovalReason,
+  ScrapeJob,
   targetIdFromBytes,
   targetIdToBytes,
   type AssignmentDelta,
@@ -90,7 +91,7 @@ class FakeSession implements WorkerSession {
 }
 
 function hello(workerId: string, extra: Partial<Hello> = {}): Hello {
-  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], ...extra };
+  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', ...extra };
 }
 
 const fleets: Fleet[] = [];
@@ -100,7 +101,7 @@ afterEach(() => {
 
 function newFleet(options: Partial<FleetOptions> = {}): Fleet {
   const fleet = new Fleet({ masterId: 'm', softwareVersion: 'test', graceMs: 40, startupGraceMs: 0, startupWaitMs: 200, heartbeatIntervalMs: 1_000, ...options });
-  fleet.configure({ jobs: [{ name: 'node' } as never], remoteWrite: [] });
+  fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' })], remoteWrite: [] });
   fleets.push(fleet);
   return fleet;
 }
@@ -245,7 +246,7 @@ describe('Fleet recovery', () => {
 
   it('waits for discovery to sync before settling, up to the startup wait', async () => {
     const fleet = newFleet({ graceMs: 10, startupWaitMs: 150 });
-    fleet.configure({ jobs: [{ name: 'node' } as never], remoteWrite: [] });
+    fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' })], remoteWrite: [] });
     fleet.start();
     fleet.updateJobs([jobTargets([makeTarget(1)], false)]);
     await new Promise((r) => setTimeout(r, 60));
@@ -365,7 +366,7 @@ describe('Fleet assignment', () => {
     fleet.receive(a, {
       kind: {
         $case: 'healthReport',
-        healthReport: { generation: a.lastGeneration(), targets: [{ targetId: targetIdToBytes(first as TargetId), lastScrapeUnixMs: 1_000, lastScrapeDurationSeconds: 0.5, samplesScraped: 900, samplesPostMetricRelabeling: 800, up: true, lastError: '' }] },
+        healthReport: { generation: a.lastGeneration(), targets: [{ targetId: targetIdToBytes(first as TargetId), lastScrapeUnixMs: 1_000, lastScrapeDurationSeconds: 0.5, samplesScraped: 900, samplesPostMetricRelabeling: 800, up: true, lastError: '' }], continued: false },
       },
     });
     expect(fleet.target(first as TargetId)?.health).toEqual(expect.objectContaining({ health: 'up', samplesScraped: 900 }));

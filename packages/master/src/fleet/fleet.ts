@@ -17,6 +17,7 @@ import {
   PROTOCOL_VERSION,
   RefusalReason,
   targetIdFromBytes,
+  truncateError,
   type HealthReport,
   type Hello,
   type WorkerMessage,
@@ -25,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { Allocator, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
 import type { JobTargets } from '../discovery/manager.js';
 import { RefusedReason, type RefusalEvent } from './admission.js';
-import { WorkerOutbox, type FleetSettings } from './outbox.js';
+import { MAX_SETTING_BYTES, WorkerOutbox, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
 import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
 
 /** One worker's open stream, as the transport exposes it to the fleet. */
@@ -68,6 +69,16 @@ export interface FleetObserver {
   sent?(kind: 'snapshot' | 'delta', count: number): void;
   settled?(assigned: number): void;
   memberLeft?(workerId: string, cause: 'grace-expired' | 'drained'): void;
+  /**
+   * A job or remote-write endpoint too large to send in any message (`bytes` encoded, above `limitBytes`): it is left
+   * out of every assignment, and so are a job's targets.
+   */
+  settingRejected?(kind: 'job' | 'remote-write', name: string, sizes: { readonly bytes: number; readonly limitBytes: number }): void;
+  /**
+   * A worker says in its Hello that its previous stream ended with RESOURCE_EXHAUSTED (a message above a gRPC size
+   * limit), which grpc-js never tells the master's code. `details` is the gRPC status text.
+   */
+  resourceExhausted?(workerId: string, details: string): void;
 }
 
 /** Options of {@link Fleet}. */
@@ -170,6 +181,8 @@ export class Fleet implements FleetStatusSource {
   readonly #jobIds = new Map<string, Set<TargetId>>();
   readonly #jobCosts = new Map<string, JobCosts>();
   readonly #synced = new Map<string, boolean>();
+  /** Jobs left out because they are too large to send: their targets are ignored. */
+  readonly #rejectedJobs = new Set<string>();
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
@@ -194,10 +207,24 @@ export class Fleet implements FleetStatusSource {
     return this.options.heartbeatIntervalMs ?? 5_000;
   }
 
-  /** Sets the jobs and remote-write endpoints every worker receives; call before {@link Fleet.start}. */
+  /**
+   * Sets the jobs and remote-write endpoints every worker receives; call before {@link Fleet.start}. A job or endpoint
+   * that encodes to more than `MAX_SETTING_BYTES` (hundreds of thousands of relabel rules) fits no message: it is
+   * left out, with `settingRejected` told, and a left-out job's targets are never assigned. Sending it would end
+   * every worker's stream with RESOURCE_EXHAUSTED, again on every reconnect.
+   */
   configure(settings: FleetSettings): void {
-    this.#settings = settings;
-    for (const job of settings.jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
+    const fits = (kind: 'job' | 'remote-write', name: string, bytes: number): boolean => {
+      if (bytes <= MAX_SETTING_BYTES) return true;
+      this.options.observer?.settingRejected?.(kind, name, { bytes, limitBytes: MAX_SETTING_BYTES });
+      return false;
+    };
+    const jobs = settings.jobs.filter((job) => fits('job', job.name, jobBytes(job)));
+    const remoteWrite = settings.remoteWrite.filter((endpoint) => fits('remote-write', endpoint.name, endpointBytes(endpoint)));
+    this.#rejectedJobs.clear();
+    for (const job of settings.jobs) if (!jobs.includes(job)) this.#rejectedJobs.add(job.name);
+    this.#settings = { jobs, remoteWrite };
+    for (const job of jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
   }
 
   /** Starts the settle timer and the periodic work (rebalancing, ack timeouts). */
@@ -228,6 +255,7 @@ export class Fleet implements FleetStatusSource {
     const now = this.#now();
     for (const job of changed) {
       const name = job.job.jobName;
+      if (this.#rejectedJobs.has(name)) continue;
       this.#synced.set(name, job.synced);
       let ids = this.#jobIds.get(name);
       if (ids === undefined) {
@@ -390,6 +418,8 @@ export class Fleet implements FleetStatusSource {
     this.#bySession.set(session, member);
     const fingerprint = session.certificateFingerprint;
     this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, ...(fingerprint === undefined ? {} : { certificateFingerprint: fingerprint }), rejoined });
+    // Once welcomed, so a worker refused and retrying is counted once.
+    if (hello.previousStreamResourceExhausted !== '') this.options.observer?.resourceExhausted?.(id, truncateError(hello.previousStreamResourceExhausted));
     if (this.#allocator.recovering) {
       this.#setWorkers();
       this.#allocator.adopt(id, held);
@@ -559,7 +589,8 @@ export class Fleet implements FleetStatusSource {
         lastScrapeDurationSeconds: h.lastScrapeDurationSeconds,
         samplesScraped: h.samplesScraped,
         samplesPostMetricRelabeling: h.samplesPostMetricRelabeling,
-        lastError: h.lastError,
+        // A worker cuts errors already; this bounds what the master keeps whatever a peer sends.
+        lastError: truncateError(h.lastError),
       };
       // Only a successful scrape says what a target costs: a failing one reports 0 samples.
       if (!h.up || h.lastScrapeUnixMs === 0) continue;

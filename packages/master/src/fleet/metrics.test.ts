@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { buildTarget, parseConfig } from '@promfleet/model';
-import { PROTOCOL_VERSION, type MasterMessage } from '@promfleet/protocol';
+import { PROTOCOL_VERSION, RelabelAction, ScrapeJob, type MasterMessage } from '@promfleet/protocol';
 import { promtoolCheckMetrics } from '@promfleet/testkit';
 import { Fleet, type WorkerSession } from './fleet.js';
 import { JobFeed } from './fixtures.js';
@@ -32,7 +32,7 @@ describe('FleetMetrics', () => {
     f.configure({ jobs: [], remoteWrite: [] });
     f.start();
     f.updateJobs([new JobFeed(job).update(targets)]);
-    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [] };
+    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '' };
     f.accept(session('a:1'), hello);
     f.accept(session('b:1'), hello);
     const text0 = await registry.metrics();
@@ -50,6 +50,22 @@ describe('FleetMetrics', () => {
     expect(text).toContain('promfleet_fleet_connections_refused_total{reason="duplicate_worker_id"} 1')
     expect(text).toContain('promfleet_fleet_connections_refused_total{reason="bad_token"} 0');
     expect(text).toMatch(/promfleet_fleet_allocation_duration_seconds_count\{operation="settle"\} 1/);
+    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+  });
+
+  it('counts settings left out for size and streams that ended with RESOURCE_EXHAUSTED', async () => {
+    const registry = new Registry();
+    const metrics = new FleetMetrics(registry);
+    const f = new Fleet({ masterId: 'm', softwareVersion: 't', observer: metrics.observer });
+    fleet = f;
+    metrics.track(f);
+    const rules = Array.from({ length: 60_000 }, (_, r) => ({ sourceLabels: ['__name__'], separator: ';', regex: `metric_${r}_.*`, replacement: '$1', action: RelabelAction.DROP }));
+    f.configure({ jobs: [ScrapeJob.fromPartial({ name: 'huge', metricRelabelConfigs: rules })], remoteWrite: [] });
+    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: 'Received message larger than max (5000000 vs. 4194304)' };
+    f.accept(session('a:1'), hello);
+    const text = await registry.metrics();
+    expect(text).toContain('promfleet_fleet_settings_rejected_total{kind="job"} 1');
+    expect(text).toContain('promfleet_fleet_streams_resource_exhausted_total 1');
     expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
   });
 });

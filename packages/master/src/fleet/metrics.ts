@@ -16,6 +16,8 @@ export class FleetMetrics {
   readonly #ackLatency: Histogram;
   readonly #messages: Counter<'kind'>;
   readonly #left: Counter<'cause'>;
+  readonly #settingsRejected: Counter<'kind'>;
+  readonly #resourceExhausted: Counter;
   #fleet: Fleet | undefined;
 
   constructor(registry: Registry) {
@@ -63,6 +65,17 @@ export class FleetMetrics {
       name: 'promfleet_fleet_members_left_total',
       help: 'Workers that left the fleet, by cause (grace-expired: the stream broke and did not come back in time; drained).',
       labelNames: ['cause'],
+      registers,
+    });
+    this.#settingsRejected = new Counter({
+      name: 'promfleet_fleet_settings_rejected_total',
+      help: 'Jobs and remote-write endpoints left out of every assignment because they encode to more than fits a message, by kind (job, remote-write).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#resourceExhausted = new Counter({
+      name: 'promfleet_fleet_streams_resource_exhausted_total',
+      help: 'Worker streams that ended with RESOURCE_EXHAUSTED (a message above the gRPC size limit), as the workers report on their next stream.',
       registers,
     });
     new Gauge({
@@ -143,5 +156,7 @@ export class FleetMetrics {
     acked: (seconds) => this.#ackLatency.observe(seconds),
     sent: (kind, count) => this.#messages.inc({ kind }, count),
     memberLeft: (_worker, cause) => this.#left.inc({ cause }),
+    settingRejected: (kind) => this.#settingsRejected.inc({ kind }),
+    resourceExhausted: () => this.#resourceExhausted.inc(),
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { targetId, type Target } from '@promfleet/model';
-import { AssignmentDelta, AssignmentSnapshot, MAX_MESSAGE_BYTES, RemovalReason, targetIdFromBytes, type ScrapeJob } from '@promfleet/protocol';
-import { WorkerOutbox } from './outbox.js';
+import { AssignmentDelta, AssignmentSnapshot, MasterMessage, MAX_MESSAGE_BYTES, RelabelAction, RemovalReason, ScrapeJob, targetIdFromBytes, type RemoteWriteEndpoint } from '@promfleet/protocol';
+import { ASSIGNMENT_PART_BYTES, WorkerOutbox } from './outbox.js';
 
 function target(i: number, padding = 0): Target {
   const labels = new Map([
@@ -13,6 +13,37 @@ function target(i: number, padding = 0): Target {
 }
 
 const settings = { jobs: [], remoteWrite: [] };
+
+/** A job with a few metric relabel rules, as real configs have. */
+function manyRulesJob(i: number, rules = 4): ScrapeJob {
+  return ScrapeJob.fromPartial({
+    name: `team-${i}/service-${i}`,
+    scrapeIntervalMs: 30_000,
+    scrapeTimeoutMs: 10_000,
+    metricsPath: '/metrics',
+    scheme: 'https',
+    metricRelabelConfigs: Array.from({ length: rules }, (_, r) => ({
+      sourceLabels: ['__name__', 'le'],
+      separator: ';',
+      regex: `(go_gc_duration_seconds|http_request_duration_seconds_bucket|process_.*_${r});.*`,
+      targetLabel: '',
+      replacement: '$1',
+      action: RelabelAction.DROP,
+    })),
+  });
+}
+
+function endpoint(name: string): RemoteWriteEndpoint {
+  return { name, url: `https://${name}.example/api/v1/write`, remoteTimeoutMs: 30_000, headers: new Map(), writeRelabelConfigs: [], sendExemplars: false, externalLabels: [] };
+}
+
+function snapshotMessageBytes(part: AssignmentSnapshot): number {
+  return MasterMessage.encode({ kind: { $case: 'assignmentSnapshot', assignmentSnapshot: part } }).finish().length;
+}
+
+function deltaMessageBytes(delta: AssignmentDelta): number {
+  return MasterMessage.encode({ kind: { $case: 'assignmentDelta', assignmentDelta: delta } }).finish().length;
+}
 
 describe('WorkerOutbox', () => {
   it('splits a large snapshot into parts that each fit a message, the last one not continued', () => {
@@ -62,13 +93,55 @@ describe('WorkerOutbox', () => {
   it('carries changed job settings in the next delta, before its targets', () => {
     const outbox = new WorkerOutbox();
     outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
-    outbox.upsertJob({ name: 'node', forcedError: 'first' } as ScrapeJob);
-    outbox.upsertJob({ name: 'node', forcedError: 'second' } as ScrapeJob);
+    outbox.upsertJob(ScrapeJob.fromPartial({ name: 'node', forcedError: 'first' }));
+    outbox.upsertJob(ScrapeJob.fromPartial({ name: 'node', forcedError: 'second' }));
     expect(outbox.hasChanges).toBe(true);
     const [delta, ...rest] = outbox.deltas();
     expect(rest).toEqual([]);
-    expect(delta).toEqual(expect.objectContaining({ baseGeneration: 1, generation: 2, addedTargets: [], upsertedJobs: [{ name: 'node', forcedError: 'second' }] }));
+    expect(delta).toEqual(expect.objectContaining({ baseGeneration: 1, generation: 2, addedTargets: [], upsertedJobs: [ScrapeJob.fromPartial({ name: 'node', forcedError: 'second' })] }));
     expect(outbox.hasChanges).toBe(false);
+  });
+
+  it('counts jobs and endpoints in the part budget: 5,000 jobs spill over parts, every one sent once, in order', () => {
+    const outbox = new WorkerOutbox();
+    const jobs = Array.from({ length: 5_000 }, (_, i) => manyRulesJob(i));
+    const remoteWrite = [endpoint('mimir'), endpoint('thanos')];
+    for (let i = 0; i < 2_000; i++) outbox.add(target(i, 100), 0);
+    const parts = outbox.snapshot({ settings: { jobs, remoteWrite }, heldGeneration: 0, held: new Map() });
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(snapshotMessageBytes(part)).toBeLessThanOrEqual(ASSIGNMENT_PART_BYTES);
+    expect(parts.flatMap((p) => p.jobs)).toEqual(jobs);
+    expect(parts.flatMap((p) => p.remoteWrite)).toEqual(remoteWrite);
+    expect(parts.flatMap((p) => p.targets)).toHaveLength(2_000);
+    expect(parts.map((p) => p.continued)).toEqual([...parts.slice(1).map(() => true), false]);
+  });
+
+  it('sends a job that fills a part on its own in a part of its own', () => {
+    const outbox = new WorkerOutbox();
+    // About 1.9 MiB encoded: under the largest setting the master sends, more than fits beside anything.
+    const big = manyRulesJob(0, 19_000);
+    expect(ScrapeJob.encode(big).finish().length).toBeGreaterThan(ASSIGNMENT_PART_BYTES * 0.85);
+    outbox.add(target(1), 0);
+    const parts = outbox.snapshot({ settings: { jobs: [manyRulesJob(1, 2_000), big, manyRulesJob(2, 2_000)], remoteWrite: [] }, heldGeneration: 0, held: new Map() });
+    expect(parts.map((p) => p.jobs.length)).toEqual([1, 1, 1]);
+    for (const part of parts) expect(snapshotMessageBytes(part)).toBeLessThanOrEqual(ASSIGNMENT_PART_BYTES);
+  });
+
+  it('splits job upserts too large for one delta over deltas that come before the targets that use them', () => {
+    const outbox = new WorkerOutbox();
+    outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
+    const jobs = Array.from({ length: 5_000 }, (_, i) => manyRulesJob(i));
+    for (const job of jobs) outbox.upsertJob(job);
+    for (let i = 0; i < 5_000; i++) outbox.add(target(i, 400), 0);
+    const deltas = outbox.deltas();
+    expect(deltas.length).toBeGreaterThan(2);
+    for (const delta of deltas) expect(deltaMessageBytes(delta)).toBeLessThanOrEqual(ASSIGNMENT_PART_BYTES);
+    expect(deltas.flatMap((d) => d.upsertedJobs)).toEqual(jobs);
+    expect(deltas.flatMap((d) => d.addedTargets)).toHaveLength(5_000);
+    const lastWithJobs = deltas.findLastIndex((d) => d.upsertedJobs.length > 0);
+    const firstWithTargets = deltas.findIndex((d) => d.addedTargets.length > 0);
+    expect(firstWithTargets).toBeGreaterThanOrEqual(lastWithJobs);
+    deltas.forEach((d, i) => expect([d.baseGeneration, d.generation]).toEqual([1 + i, 2 + i]));
   });
 
   it('ignores acks of generations never sent and acks older than the newest', () => {

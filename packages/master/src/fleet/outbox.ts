@@ -8,7 +8,18 @@
  * built. A target that is added and removed again before a slow worker takes its next delta costs nothing, and the
  * memory an outbox holds is bounded by the worker's targets, however far behind the worker is.
  */
-import { MAX_MESSAGE_BYTES, RemovalReason, targetIdToBytes, targetToProto, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint, type RemovedTarget, type ScrapeJob, type Target as ProtoTarget } from '@promfleet/protocol';
+import {
+  MAX_MESSAGE_BYTES,
+  RemoteWriteEndpoint,
+  RemovalReason,
+  ScrapeJob,
+  targetIdToBytes,
+  targetToProto,
+  type AssignmentDelta,
+  type AssignmentSnapshot,
+  type RemovedTarget,
+  type Target as ProtoTarget,
+} from '@promfleet/protocol';
 import type { Target, TargetId } from '@promfleet/model';
 
 /** How a target leaves a worker: `gone` gets staleness markers, `moved` continues on its new owner after `lastSlot`. */
@@ -24,13 +35,59 @@ interface Wanted {
   readonly firstSlotUnixMs: number;
 }
 
-/** Snapshot parts stay under half the receive limit: the estimate below is conservative, but not exact. */
-const snapshotPartBudget = MAX_MESSAGE_BYTES / 2;
+/**
+ * The largest assignment message the master sends (a snapshot part or a delta), in bytes: half the receive limit.
+ * Every size below is an upper bound, so no message comes near the limit, and a worker applies a part or delta
+ * before the next one has to be buffered whole.
+ */
+export const ASSIGNMENT_PART_BYTES = MAX_MESSAGE_BYTES / 2;
 
-/** An upper bound of a target's encoded size: every UTF-16 unit can take 3 UTF-8 bytes, plus field overheads. */
-function estimatedSize(target: ProtoTarget): number {
-  let size = 40 + target.job.length * 3;
-  for (const label of target.labels) size += 10 + (label.name.length + label.value.length) * 3;
+/**
+ * The largest job or remote-write endpoint the master can send, in encoded bytes: one that fills a part on its own.
+ * Fleet.configure leaves out (logs and counts) anything larger.
+ */
+export const MAX_SETTING_BYTES = ASSIGNMENT_PART_BYTES - 64;
+
+/** What an entry of a repeated message field adds around it, at most: its tag (1) and length (5). */
+const ENTRY_OVERHEAD_BYTES = 6;
+
+/**
+ * What a message adds around its entries, at most: the MasterMessage oneof tag and length (1 + 5), and for a
+ * snapshot its generation (1 + 10) and `continued` (2); for a delta its two generations (2 · 11).
+ */
+const MESSAGE_OVERHEAD_BYTES = 32;
+
+/**
+ * An upper bound of a target's encoded size inside a snapshot or delta: the entry's tag and length (1 + 5), the id
+ * (1 + 1 + 8), the job and every label name and value (tag 1 + widest length varint 5 + at most 3 bytes of UTF-8
+ * per UTF-16 unit) with each label's own tag and length (1 + 5), and the first slot (1 + 10).
+ */
+function targetMaxBytes(target: ProtoTarget): number {
+  let size = 6 + 10 + 6 + target.job.length * 3 + 11;
+  for (const label of target.labels) size += 6 + 12 + (label.name.length + label.value.length) * 3;
+  return size;
+}
+
+/** Encoded sizes of settings, by object: a job or endpoint is encoded once however many workers get it. */
+const settingSizes = new WeakMap<ScrapeJob | RemoteWriteEndpoint, number>();
+
+/** The exact encoded size of a job, in bytes. */
+export function jobBytes(job: ScrapeJob): number {
+  let size = settingSizes.get(job);
+  if (size === undefined) {
+    size = ScrapeJob.encode(job).finish().length;
+    settingSizes.set(job, size);
+  }
+  return size;
+}
+
+/** The exact encoded size of a remote-write endpoint, in bytes. */
+export function endpointBytes(endpoint: RemoteWriteEndpoint): number {
+  let size = settingSizes.get(endpoint);
+  if (size === undefined) {
+    size = RemoteWriteEndpoint.encode(endpoint).finish().length;
+    settingSizes.set(endpoint, size);
+  }
   return size;
 }
 
@@ -166,36 +223,43 @@ export class WorkerOutbox {
   deltas(): AssignmentDelta[] {
     if (!this.hasChanges) return [];
     const out: AssignmentDelta[] = [];
-    // Settings first: the worker upserts jobs before it adds targets.
-    let delta = emptyDelta([...this.#jobs.values()]);
-    this.#jobs.clear();
-    let size = 0;
+    let delta = emptyDelta();
+    let size = MESSAGE_OVERHEAD_BYTES;
     const push = () => {
       if (delta.addedTargets.length === 0 && delta.removedTargets.length === 0 && delta.upsertedJobs.length === 0) return;
       // A generation is used only by a delta that is sent: the next delta's base must be one the worker got.
       delta.baseGeneration = this.#generation;
       delta.generation = ++this.#generation;
       out.push(delta);
+      delta = emptyDelta();
+      size = MESSAGE_OVERHEAD_BYTES;
     };
+    /** Makes room for `bytes` more: a delta that has entries and cannot take them goes out first. */
+    const room = (bytes: number) => {
+      if (size + bytes > ASSIGNMENT_PART_BYTES) push();
+      size += bytes;
+    };
+    // Settings first: the worker upserts jobs before it adds targets, here in the same delta or an earlier one.
+    for (const job of this.#jobs.values()) {
+      room(jobBytes(job) + ENTRY_OVERHEAD_BYTES);
+      delta.upsertedJobs.push(job);
+    }
+    this.#jobs.clear();
     for (const id of this.#dirty) {
       const wanted = this.#wanted.get(id);
       const held = this.#sent.has(id);
       if (wanted !== undefined && !held) {
         const target = targetToProto({ target: wanted.target, firstSlotUnixMs: wanted.firstSlotUnixMs });
+        room(targetMaxBytes(target));
         delta.addedTargets.push(target);
         this.#sent.set(id, wanted.target);
-        size += estimatedSize(target);
       } else if (wanted === undefined && held) {
+        // Tag and length (1 + 5), id (10), reason (2), last slot (11).
+        room(29);
         delta.removedTargets.push(removedTarget(id, this.#removals.get(id)));
         this.#sent.delete(id);
-        size += 40;
       }
       this.#removals.delete(id);
-      if (size > snapshotPartBudget) {
-        push();
-        delta = emptyDelta([]);
-        size = 0;
-      }
     }
     this.#dirty.clear();
     push();
@@ -203,8 +267,8 @@ export class WorkerOutbox {
   }
 }
 
-function emptyDelta(upsertedJobs: ScrapeJob[]): AssignmentDelta {
-  return { generation: 0, baseGeneration: 0, upsertedJobs, removedJobs: [], addedTargets: [], removedTargets: [] };
+function emptyDelta(): AssignmentDelta {
+  return { generation: 0, baseGeneration: 0, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [] };
 }
 
 function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarget {
@@ -216,20 +280,35 @@ function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarge
   };
 }
 
-/** Splits a snapshot into parts under the size budget; the first part carries the settings. */
+/**
+ * Splits a snapshot into parts under {@link ASSIGNMENT_PART_BYTES}: the jobs first, then the endpoints, then the
+ * targets, each counted, any of them spilling into the next part. Every setting is at most
+ * {@link MAX_SETTING_BYTES} (Fleet.configure sees to it), so every part fits.
+ */
 function splitSnapshot(options: { generation: number; settings: FleetSettings; targets: readonly ProtoTarget[] }): AssignmentSnapshot[] {
   const parts: AssignmentSnapshot[] = [];
-  let part: AssignmentSnapshot = { generation: options.generation, jobs: [...options.settings.jobs], remoteWrite: [...options.settings.remoteWrite], targets: [], continued: false };
-  let size = 0;
-  for (const target of options.targets) {
-    const bytes = estimatedSize(target);
-    if (size + bytes > snapshotPartBudget && part.targets.length > 0) {
+  const empty = (): AssignmentSnapshot => ({ generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false });
+  let part = empty();
+  let size = MESSAGE_OVERHEAD_BYTES;
+  const room = (bytes: number) => {
+    if (size + bytes > ASSIGNMENT_PART_BYTES && (part.jobs.length > 0 || part.remoteWrite.length > 0 || part.targets.length > 0)) {
       parts.push({ ...part, continued: true });
-      part = { generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false };
-      size = 0;
+      part = empty();
+      size = MESSAGE_OVERHEAD_BYTES;
     }
-    part.targets.push(target);
     size += bytes;
+  };
+  for (const job of options.settings.jobs) {
+    room(jobBytes(job) + ENTRY_OVERHEAD_BYTES);
+    part.jobs.push(job);
+  }
+  for (const endpoint of options.settings.remoteWrite) {
+    room(endpointBytes(endpoint) + ENTRY_OVERHEAD_BYTES);
+    part.remoteWrite.push(endpoint);
+  }
+  for (const target of options.targets) {
+    room(targetMaxBytes(target));
+    part.targets.push(target);
   }
   parts.push(part);
   return parts;

@@ -4,7 +4,7 @@
  * `/api/v1/targets/<id>`. Large bodies are generators of JSON text, so the server can stream 150k targets without
  * holding the whole document (or every target's discovered labels) in memory.
  */
-import { compareLabelNames, LabelName, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type TargetId } from '@promfleet/model';
+import { compareLabelNames, LabelName, publicLabels, redactedUrl, scrapeUrl, type Labels, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { DiscoveryManager, JobTargets } from '../discovery/manager.js';
 import type { FleetStatusSource, TargetStatus, WorkerStatus } from '../fleet/status.js';
 
@@ -54,10 +54,15 @@ export function goJson(text: string): string {
   return text.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** A label set as a JSON object with the names in Go's (byte) order, as Go marshals a `map[string]string`. */
+/**
+ * A label set as a JSON object with the names in Go's (byte) order, as Go marshals a `map[string]string`. Values are
+ * redacted ({@link redactedUrl}): an `__address__` (and the `instance` made from it) or a URL-valued meta label may
+ * carry a password. Prometheus shows them as they are; the series written to the receiver still carry the labels
+ * as relabeling made them.
+ */
 export function labelsJson(labels: Labels): string {
   const names = [...labels.keys()].sort(compareLabelNames);
-  return goJson(`{${names.map((n) => `${JSON.stringify(n)}:${JSON.stringify(labels.get(n) ?? '')}`).join(',')}}`);
+  return goJson(`{${names.map((n) => `${JSON.stringify(n)}:${JSON.stringify(redactedUrl(labels.get(n) ?? ''))}`).join(',')}}`);
 }
 
 /** Prometheus' error response (`respondError`): `{"status":"error","errorType":...,"error":...}` with its status. */
@@ -85,6 +90,9 @@ export interface TargetsQuery {
  * discovered label set of the pool), so they are `{}` for a target the discoverers no longer hold while the fleet
  * has not caught up yet. `globalUrl` is the scrape URL: the master scrapes nothing itself, so there is no local
  * address to rewrite (Prometheus' `getGlobalURL` rewrites only its own localhost).
+ *
+ * Unlike Prometheus, every URL, label value and error is redacted ({@link redactedUrl}): a password in a target's
+ * address or URL never appears in the answer.
  */
 export function* targetsBody(sources: StatusSources, query: TargetsQuery): Generator<string> {
   const state = query.state.toLowerCase();
@@ -154,13 +162,14 @@ function droppedCountsJson(jobs: readonly JobTargets[]): string {
  */
 function activeTargetFields(input: { target: TargetStatus; job: ScrapeConfig; discoveredLabels: Labels }): string {
   const { target, job } = input;
-  const url = scrapeUrl(target.labels, job.params);
+  const url = redactedUrl(scrapeUrl(target.labels, job.params));
   const health = target.health;
   const rest = {
     scrapePool: job.jobName,
     scrapeUrl: url,
     globalUrl: url,
-    lastError: health?.lastError ?? '',
+    // Workers redact their errors; the master does not rely on every worker doing so.
+    lastError: redactedUrl(health?.lastError ?? ''),
     lastScrape: goTime(health?.lastScrapeUnixMs),
     lastScrapeDuration: health?.lastScrapeDurationSeconds ?? 0,
     health: health?.health ?? 'unknown',

@@ -96,6 +96,55 @@ scrape_configs:
   });
 });
 
+describe('the status page and the API with credentials in a target’s address', () => {
+  // A relabeling puts user info into __address__ (Prometheus only refuses a `/` there), so the scrape URL, the
+  // instance label and a worker's error all carry the password.
+  const config = `
+scrape_configs:
+  - job_name: userinfo
+    static_configs: [{targets: ['10.0.0.1:9100']}]
+    relabel_configs:
+      - {source_labels: [__address__], target_label: __address__, replacement: 'scraper:pa55@word@$1'}
+`;
+
+  it.each(['/', '/api/v1/targets', '/api/v1/targets/<id>'])('%s shows the user but no password', async (path) => {
+    const status = await start(config);
+    const [target] = [...status.fleet.targets()];
+    if (target === undefined) throw new Error('no target');
+    expect(target.labels.get('__address__')).toBe('scraper:pa55@word@10.0.0.1:9100');
+    status.fleet.update(target.id, { owner: 'w-1', health: down('Get "http://scraper:pa55@word@10.0.0.1:9100/metrics": connection refused') });
+    const text = await (await fetch(`${status.url}${path.replace('<id>', target.id)}`)).text();
+    expect(text).not.toMatch(/pa55|word@/);
+    expect(text).toContain('scraper:xxxxx@10.0.0.1:9100');
+  });
+
+  it('redacts the scrape URL, instance and error in Prometheus’ fields of the targets API', async () => {
+    const status = await start(config);
+    const [target] = [...status.fleet.targets()];
+    if (target === undefined) throw new Error('no target');
+    status.fleet.update(target.id, { health: down('Get "http://scraper:pa55@word@10.0.0.1:9100/metrics": connection refused') });
+    const body = (await (await fetch(`${status.url}/api/v1/targets/${target.id}`)).json()) as { data: Record<string, unknown> };
+    expect(body.data).toMatchObject({
+      discoveredLabels: { __address__: '10.0.0.1:9100' },
+      labels: { instance: 'scraper:xxxxx@10.0.0.1:9100' },
+      scrapeUrl: 'http://scraper:xxxxx@10.0.0.1:9100/metrics',
+      globalUrl: 'http://scraper:xxxxx@10.0.0.1:9100/metrics',
+      lastError: 'Get "http://scraper:xxxxx@10.0.0.1:9100/metrics": connection refused',
+    });
+  });
+
+  it('redacts a discovered address that carries user info', async () => {
+    const status = await start(`
+scrape_configs:
+  - job_name: discovered
+    static_configs: [{targets: ['scraper:pa55@word@10.0.0.1:9100']}]
+`);
+    const text = await (await fetch(`${status.url}/api/v1/targets`)).text();
+    expect(text).not.toContain('pa55');
+    expect(JSON.parse(text)).toMatchObject({ data: { activeTargets: [{ discoveredLabels: { __address__: 'scraper:xxxxx@10.0.0.1:9100' } }] } });
+  });
+});
+
 describe('statusPageView', () => {
   it(`lists at most ${maxUnhealthyShown} unhealthy targets, by job in config order, and counts them all`, async () => {
     const status = await start(`

@@ -1,9 +1,9 @@
 /**
  * The master's status page: plain server-rendered HTML, readable without JavaScript and with no external assets.
  * Every value on it comes from workers or discovery (ids, addresses, label values, scrape errors), so every value
- * is escaped; no configuration value is shown but job names.
+ * is escaped, and every one that may quote a URL is redacted; no configuration value is shown but job names.
  */
-import { formatDuration, LabelName, scrapeUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
+import { formatDuration, LabelName, redactedUrl, scrapeUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { WorkerStatus } from '../fleet/status.js';
 import { goTime, type StatusSources } from './api.js';
 
@@ -128,9 +128,10 @@ th{background:#f2f2f2}
 .error{font-family:monospace;white-space:pre-wrap;word-break:break-all}
 .down{color:#b00}`;
 
-/** The page's HTML. Cells are escaped here; {@link StatusPageView} holds raw values. */
+/** The page's HTML. Cells are escaped (and target values redacted) here; {@link StatusPageView} holds raw values. */
 export function renderStatusPage(view: StatusPageView): string {
   const e = escapeHtml;
+  const r = (text: string) => escapeHtml(redactedUrl(text));
   const workers =
     view.workers.length === 0
       ? '<p>No workers.</p>'
@@ -173,11 +174,11 @@ export function renderStatusPage(view: StatusPageView): string {
           ['Job', 'Instance', 'Scrape URL', 'Worker', 'Last scrape', 'Last error'],
           view.unhealthy.map((t) => [
             e(t.job),
-            `<a href="/api/v1/targets/${e(encodeURIComponent(t.id))}">${e(t.instance)}</a>`,
-            e(t.scrapeUrl),
+            `<a href="/api/v1/targets/${e(encodeURIComponent(t.id))}">${r(t.instance)}</a>`,
+            r(t.scrapeUrl),
             e(t.worker),
             ago(t.lastScrapeUnixMs, view.nowUnixMs),
-            `<span class="error">${e(t.lastError)}</span>`,
+            `<span class="error">${r(t.lastError)}</span>`,
           ]),
         );
   return `<!DOCTYPE html>

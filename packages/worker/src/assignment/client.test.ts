@@ -38,6 +38,7 @@ describe('AssignmentClient stream', () => {
       protocolVersion: PROTOCOL_VERSION,
       heldGeneration: 0,
       heldTargets: [],
+      previousStreamResourceExhausted: '',
     });
     first.welcome();
     first.snapshot({ generation: 1, jobs: [job('node')], targets: [target(A), target(B)] });
@@ -104,7 +105,7 @@ describe('AssignmentClient stream', () => {
       'a health report of generation 1',
     );
     const report = connection.received.flatMap((m) => (m.kind?.$case === 'healthReport' ? [m.kind.healthReport] : [])).at(-1);
-    expect(report).toEqual({ generation: 1, targets: [health] });
+    expect(report).toEqual({ generation: 1, targets: [health], continued: false });
     // The master's own heartbeats keep the stream alive through many heartbeat intervals.
     expect(master.connections).toHaveLength(1);
   });
@@ -115,7 +116,7 @@ describe('AssignmentClient stream', () => {
     const connection = await master.connection(0);
     await connection.next('hello');
     connection.welcome({ healthReportIntervalMs: 20 });
-    expect((await connection.next('healthReport')).healthReport).toEqual({ generation: 0, targets: [] });
+    expect((await connection.next('healthReport')).healthReport).toEqual({ generation: 0, targets: [], continued: false });
   });
 
   it('treats a stream with nothing received for three heartbeat intervals as dead and reconnects', async () => {

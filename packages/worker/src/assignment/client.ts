@@ -4,13 +4,14 @@
  * old one ends. The assignment lives in an {@link AssignmentState} that outlives every stream: nothing is cleared
  * because the master is gone (static stability).
  */
-import { credentials as grpcCredentials, type ChannelCredentials, type ClientOptions, type Metadata, type StatusObject } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, status as GrpcStatus, type ChannelCredentials, type ClientOptions, type Metadata, type StatusObject } from '@grpc/grpc-js';
 import {
   FleetClient,
   HEARTBEAT_DEAD_AFTER_INTERVALS,
   MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   RefusalReason,
+  healthReportParts,
   targetIdToBytes,
   type FleetClientStream,
   type MasterMessage,
@@ -21,6 +22,7 @@ import {
 } from '@promfleet/protocol';
 import { backoffDelayMs } from './backoff.js';
 import { errorMessage } from '@promfleet/model';
+import { PartialSnapshotTooLargeError } from './errors.js';
 import { AssignmentState, type AssignmentChange } from './state.js';
 
 /** Settings of an {@link AssignmentClient}. */
@@ -47,9 +49,15 @@ export interface AssignmentClientOptions {
   readonly channelOptions?: Partial<ClientOptions>;
   /**
    * The health of every held target, called every `Welcome.health_report_interval_ms`. When absent, reports carry
-   * no targets. It must not throw; if it does, that report is skipped.
+   * no targets. It must not throw; if it does, that report is skipped. Errors may be of any length: the client cuts
+   * them and splits the report into messages under the gRPC limit (`healthReportParts` in @promfleet/protocol).
    */
   readonly healthReport?: () => TargetHealth[];
+  /**
+   * The most a snapshot split into parts may hold before its last part arrives, in estimated bytes (see
+   * {@link AssignmentState}); 256 MiB by default. A larger one is dropped and the client reconnects.
+   */
+  readonly maxPartialSnapshotBytes?: number;
   /**
    * The reconnect backoff: full jitter over `[0, min(maxMs, initialMs · 2^attempt))`, defaults 500 ms and 10 s (a
    * starting master waits 15 s for workers to come back: `--fleet.startup-grace`; a thousand workers spread over 10 s
@@ -90,6 +98,22 @@ export type ClientEvent =
   | { readonly kind: 'draining'; readonly deadlineUnixMs: number }
   | { readonly kind: 'drained'; readonly complete: boolean }
   | { readonly kind: 'stopped' }
+  | {
+      /** A snapshot in parts outgrew `maxPartialSnapshotBytes`: it was dropped and the stream is closed. */
+      readonly kind: 'partialSnapshotDropped';
+      readonly generation: number;
+      readonly bytes: number;
+      readonly limitBytes: number;
+    }
+  | {
+      /**
+       * The stream ended with RESOURCE_EXHAUSTED: a message exceeded a gRPC message size limit (the master's for a
+       * message from this worker, or this worker's for one from the master). Told to the master in the next Hello.
+       */
+      readonly kind: 'resourceExhausted';
+      readonly details: string;
+      readonly limitBytes: number;
+    }
   | { readonly kind: 'callbackFailed'; readonly callback: 'onChange' | 'healthReport'; readonly error: string };
 
 /** How long `stop()` lets the master end the stream after the worker half-closed it, before cancelling it. */
@@ -142,7 +166,7 @@ interface Drain {
  */
 export class AssignmentClient {
   readonly #options: AssignmentClientOptions;
-  readonly #state = new AssignmentState();
+  readonly #state: AssignmentState;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #initialBackoffMs: number;
@@ -161,6 +185,8 @@ export class AssignmentClient {
   #masterId: string | undefined;
   #leaderTerm = 0;
   #lastError = '';
+  /** The RESOURCE_EXHAUSTED details of the last stream, for the next Hello; cleared once a Welcome arrives. */
+  #resourceExhausted = '';
 
   /** Creates a client; nothing happens until `start()`. */
   constructor(options: AssignmentClientOptions) {
@@ -172,6 +198,7 @@ export class AssignmentClient {
     this.#resetAfterMs = options.backoff?.resetAfterMs ?? 10_000;
     this.#welcomeTimeoutMs = options.welcomeTimeoutMs ?? 30_000;
     this.#workerId = options.workerId;
+    this.#state = new AssignmentState(options.maxPartialSnapshotBytes === undefined ? {} : { maxPartialSnapshotBytes: options.maxPartialSnapshotBytes });
   }
 
   /** The assignment held: kept across streams, and after `stop()`. */
@@ -307,6 +334,7 @@ export class AssignmentClient {
           protocolVersion: PROTOCOL_VERSION,
           heldGeneration: this.#state.generation,
           heldTargets: held.map((target) => ({ id: targetIdToBytes(target.id), job: target.job })),
+          previousStreamResourceExhausted: this.#resourceExhausted,
         },
       },
     });
@@ -351,6 +379,7 @@ export class AssignmentClient {
     this.#leaderTerm = welcome.leaderTerm;
     this.#workerId = welcome.workerId;
     this.#masterId = welcome.masterId;
+    this.#resourceExhausted = '';
 
     const deadAfterMs = HEARTBEAT_DEAD_AFTER_INTERVALS * welcome.heartbeatIntervalMs;
     clearTimeout(session.liveness);
@@ -397,7 +426,11 @@ export class AssignmentClient {
       change = message.apply();
     } catch (err) {
       // The state is unchanged. Out of sync: the new stream starts from the held generation. Malformed: the master
-      // may send something else next time, and the worker keeps scraping what it holds meanwhile.
+      // may send something else next time, and the worker keeps scraping what it holds meanwhile. Too large a
+      // snapshot in parts: its parts are dropped already.
+      if (err instanceof PartialSnapshotTooLargeError) {
+        this.#log({ kind: 'partialSnapshotDropped', generation: err.generation, bytes: err.bytes, limitBytes: err.limitBytes });
+      }
       this.#close(session, `assignment rejected: ${errorMessage(err)}`);
       return;
     }
@@ -437,6 +470,10 @@ export class AssignmentClient {
     if (!this.#running) return;
     const reason = endReason(session, status);
     this.#lastError = reason;
+    if (status.code === GrpcStatus.RESOURCE_EXHAUSTED) {
+      this.#resourceExhausted = status.details;
+      this.#log({ kind: 'resourceExhausted', details: status.details, limitBytes: MAX_MESSAGE_BYTES });
+    }
     if (session.welcome !== undefined && performance.now() - session.welcomedAtMs >= this.#resetAfterMs) this.#attempt = 0;
     const retryAfterMs = session.refusal?.retryAfterMs ?? 0;
     const delay =
@@ -491,7 +528,9 @@ export class AssignmentClient {
         return;
       }
     }
-    this.#send(session, { kind: { $case: 'healthReport', healthReport: { generation: this.#state.generation, targets } } });
+    for (const healthReport of healthReportParts({ generation: this.#state.generation, targets })) {
+      this.#send(session, { kind: { $case: 'healthReport', healthReport } });
+    }
   }
 
   #sendDrainRequest(session: Session): void {

@@ -8,6 +8,7 @@
 export const AssignmentErrorCode = {
   outOfSync: 'PROMFLEET_WORKER_ASSIGNMENT_OUT_OF_SYNC',
   protocol: 'PROMFLEET_WORKER_ASSIGNMENT_PROTOCOL',
+  partialSnapshotTooLarge: 'PROMFLEET_WORKER_PARTIAL_SNAPSHOT_TOO_LARGE',
 } as const;
 
 /** The union of the assignment error codes. */
@@ -52,5 +53,32 @@ export class AssignmentProtocolError extends Error {
     options?: { readonly cause?: unknown },
   ) {
     super(`${field}: ${problem}`, options);
+  }
+}
+
+/**
+ * A snapshot arriving in parts (`continued`) that outgrew what the worker buffers before the last part: a master
+ * that never ends its snapshot, or sends one far beyond any real assignment, cannot grow the worker without bound.
+ * The parts received are dropped; the worker keeps its last applied assignment and reconnects.
+ */
+export class PartialSnapshotTooLargeError extends Error {
+  override readonly name = 'PartialSnapshotTooLargeError';
+  readonly code = AssignmentErrorCode.partialSnapshotTooLarge;
+  /** The generation of the dropped snapshot. */
+  readonly generation: number;
+  /** The estimated bytes its parts held, the offending part included. */
+  readonly bytes: number;
+  /** The limit it exceeded, in estimated bytes. */
+  readonly limitBytes: number;
+
+  /** Creates the error for snapshot `generation` whose parts reached `bytes`, above `limitBytes`. */
+  constructor(options: { readonly generation: number; readonly bytes: number; readonly limitBytes: number; readonly parts: number }) {
+    super(
+      `snapshot ${options.generation} in parts holds about ${options.bytes} bytes after ${options.parts} parts, ` +
+        `more than the ${options.limitBytes} bytes a worker buffers before the last part; dropped`,
+    );
+    this.generation = options.generation;
+    this.bytes = options.bytes;
+    this.limitBytes = options.limitBytes;
   }
 }

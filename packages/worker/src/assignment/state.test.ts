@@ -5,8 +5,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { RemovalReason, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint } from '@promfleet/protocol';
 import { A, B, C, delta, gone, job, moved, snapshot, target } from './client-fixtures.js';
-import { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError } from './errors.js';
-import { AssignmentState } from './state.js';
+import { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './errors.js';
+import { AssignmentState, DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES } from './state.js';
 
 function endpoint(name: string, url: string): RemoteWriteEndpoint {
   return { name, url, remoteTimeoutMs: 30_000, headers: new Map(), writeRelabelConfigs: [], sendExemplars: false, externalLabels: [] };
@@ -99,6 +99,46 @@ describe('AssignmentState snapshots', () => {
     expect(state.generation).toBe(2);
     expect([...state.jobs.keys()]).toEqual(['node']);
     expect(state.snapshotInProgress).toBe(false);
+  });
+
+  it('collects jobs and endpoints spread over the parts, as the master splits settings too large for one part', () => {
+    const state = new AssignmentState();
+    expect(state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], continued: true }))).toBeUndefined();
+    expect(state.applySnapshot(snapshot({ generation: 1, jobs: [job('api')], remoteWrite: [endpoint('a', 'http://a/write')], continued: true }))).toBeUndefined();
+    expect(state.applySnapshot(snapshot({ generation: 1, remoteWrite: [endpoint('b', 'http://b/write')], targets: [target(A, 'api')], continued: true }))).toBeUndefined();
+    const change = state.applySnapshot(snapshot({ generation: 1, targets: [target(B, 'node')] }));
+    expect(change?.added.map((t) => t.id)).toEqual([A, B]);
+    expect([...state.jobs.keys()]).toEqual(['node', 'api']);
+    expect(state.remoteWrite.map((e) => e.name)).toEqual(['a', 'b']);
+  });
+
+  it('drops a snapshot whose parts outgrow the buffer, keeping the assignment held', () => {
+    const state = new AssignmentState({ maxPartialSnapshotBytes: 2_000 });
+    state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], targets: [target(A)] }));
+    const before = summary(state);
+    const many = (from: number) => Array.from({ length: 10 }, (_, i) => target((from + i).toString(16).padStart(16, '0')));
+    expect(state.applySnapshot(snapshot({ generation: 2, jobs: [job('node')], targets: many(0x100), continued: true }))).toBeUndefined();
+    let thrown: unknown;
+    try {
+      // A rogue master that never sends the last part.
+      for (let part = 1; part < 100; part++) state.applySnapshot(snapshot({ generation: 2, targets: many(0x100 + part * 10), continued: true }));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(PartialSnapshotTooLargeError);
+    expect(thrown).toMatchObject({ code: AssignmentErrorCode.partialSnapshotTooLarge, generation: 2, limitBytes: 2_000 });
+    expect((thrown as PartialSnapshotTooLargeError).bytes).toBeGreaterThan(2_000);
+    expect((thrown as Error).message).toMatch(/snapshot 2 in parts holds about \d+ bytes after \d+ parts, more than the 2000 bytes/);
+    // Nothing of the dropped snapshot stays; the next stream's snapshot starts afresh.
+    expect(summary(state)).toEqual(before);
+    expect(state.applySnapshot(snapshot({ generation: 2, jobs: [job('node')], targets: [target(B)] }))?.added.map((t) => t.id)).toEqual([B]);
+  });
+
+  it('buffers 256 MiB by default, and never counts the last part', () => {
+    expect(DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES).toBe(256 * 1024 * 1024);
+    const state = new AssignmentState({ maxPartialSnapshotBytes: 1 });
+    const change = state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], targets: [target(A), target(B)] }));
+    expect(change?.added).toHaveLength(2);
   });
 
   it('forgets the parts of a snapshot a stream did not finish', () => {

@@ -15,7 +15,14 @@ import {
   type AssignmentSnapshot,
   type Target as WireTarget,
 } from '@promfleet/protocol';
-import { AssignmentOutOfSyncError, AssignmentProtocolError } from './errors.js';
+import { AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './errors.js';
+
+/**
+ * The default bound on an incomplete snapshot, in estimated bytes: 256 MiB, a million targets of a typical size
+ * (~250 bytes with their labels), ten times what one worker scrapes at the largest scale we run, while a worker
+ * with its 2 GiB limit survives the decoded parts.
+ */
+export const DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
 /** A target the worker holds: the target and the first slot (Unix ms, inclusive) it owns it from. */
 export interface HeldTarget extends Target {
@@ -67,6 +74,26 @@ interface PartialSnapshot {
   readonly targets: Map<TargetId, HeldTarget>;
   /** How many targets the parts carried so far: the index of the next part's first target in error messages. */
   received: number;
+  /** How many parts arrived so far. */
+  parts: number;
+  /** The estimated size of the parts so far ({@link estimatedPartBytes}). */
+  bytes: number;
+}
+
+/**
+ * An estimate of a snapshot part's size, in bytes, cheap enough to take on every part: the length of every string
+ * it holds plus a fixed overhead per target and label, and the encoded size of its jobs and endpoints (few, and
+ * bounded by the message size limit). Close to the wire size for ASCII labels.
+ */
+function estimatedPartBytes(part: AssignmentSnapshot): number {
+  let bytes = 0;
+  for (const job of part.jobs) bytes += ScrapeJob.encode(job).finish().length;
+  for (const endpoint of part.remoteWrite) bytes += RemoteWriteEndpoint.encode(endpoint).finish().length;
+  for (const target of part.targets) {
+    bytes += 32 + target.job.length;
+    for (const label of target.labels) bytes += 8 + label.name.length + label.value.length;
+  }
+  return bytes;
 }
 
 /**
@@ -89,6 +116,15 @@ export class AssignmentState {
   readonly #targets = new Map<TargetId, HeldTarget>();
   readonly #pending = new Map<TargetId, PendingRemoval>();
   #partial: PartialSnapshot | undefined;
+  readonly #maxPartialSnapshotBytes: number;
+
+  /**
+   * Creates an empty state. `maxPartialSnapshotBytes` bounds what an incomplete snapshot may hold before its last
+   * part, in estimated bytes ({@link DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES} by default).
+   */
+  constructor(options: { readonly maxPartialSnapshotBytes?: number } = {}) {
+    this.#maxPartialSnapshotBytes = options.maxPartialSnapshotBytes ?? DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES;
+  }
 
   /** The generation of the assignment held; 0 before the first one. */
   get generation(): number {
@@ -140,6 +176,8 @@ export class AssignmentState {
    * @returns What changed, or `undefined` while more parts are due.
    * @throws AssignmentProtocolError for a malformed part; the state, including the parts received before, is
    *   unchanged.
+   * @throws PartialSnapshotTooLargeError when a part with `continued` set brings the parts received beyond
+   *   `maxPartialSnapshotBytes`; the parts received are dropped, the assignment held is unchanged.
    */
   applySnapshot(part: AssignmentSnapshot): AssignmentChange | undefined {
     const partial = this.#partial;
@@ -155,6 +193,15 @@ export class AssignmentState {
         `generation ${part.generation} is not above the held generation ${this.#generation}`,
       );
     }
+    // Only parts that stay buffered count: the last one is applied at once, and gRPC bounds each message.
+    const partBytes = part.continued ? estimatedPartBytes(part) : 0;
+    if (part.continued) {
+      const bytes = (partial?.bytes ?? 0) + partBytes;
+      if (bytes > this.#maxPartialSnapshotBytes) {
+        this.#partial = undefined;
+        throw new PartialSnapshotTooLargeError({ generation: part.generation, bytes, limitBytes: this.#maxPartialSnapshotBytes, parts: (partial?.parts ?? 0) + 1 });
+      }
+    }
     const received = partial?.received ?? 0;
     const targets = decodeTargets(part.targets, {
       field: (i) => `assignment_snapshot.targets[${received + i}]`,
@@ -166,9 +213,13 @@ export class AssignmentState {
       remoteWrite: [],
       targets: new Map(),
       received: 0,
+      parts: 0,
+      bytes: 0,
     };
     if (part.continued) {
       this.#partial = next;
+      next.parts++;
+      next.bytes += partBytes;
       next.jobs.push(...part.jobs);
       next.remoteWrite.push(...part.remoteWrite);
       for (const [id, target] of targets) next.targets.set(id, target);

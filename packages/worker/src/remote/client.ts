@@ -31,7 +31,7 @@ const MAX_ERROR_BODY_BYTES = 1024;
  * Sends compressed `WriteRequest`s to one endpoint. Stateless between calls; safe to use from every shard at once.
  */
 export class RemoteWriteClient {
-  /** The endpoint's URL with its password replaced by `xxx`: the only form of it that messages carry. */
+  /** The endpoint's URL with its password replaced by `xxxxx`: the only form of it that messages carry. */
   readonly redactedUrl: string;
   readonly #options: RemoteWriteClientOptions;
   /** The URL without user info (undici refuses it, and it must not reach a log). */
@@ -42,8 +42,8 @@ export class RemoteWriteClient {
   /** Prepares a client for `options.url`; nothing is sent until {@link store}. */
   constructor(options: RemoteWriteClientOptions) {
     this.#options = options;
-    // Prometheus' config.URL prints a remote-write URL's password as `xxx`; the metrics' url label shows that.
-    this.redactedUrl = redactedUrl(options.url, { mask: 'xxx' });
+    // The metrics' url label, as Prometheus' `rwConf.URL.Redacted()` (storage/remote/write.go).
+    this.redactedUrl = redactedUrl(options.url);
     const url = new URL(options.url);
     // Go's http.Client turns a URL's user info into basic auth when the request has no Authorization header
     // (net/http client.go `send`), which is how a remote_write URL with credentials authenticates in Prometheus.
@@ -67,7 +67,8 @@ export class RemoteWriteClient {
    */
   async store(body: Buffer, signal: AbortSignal): Promise<void> {
     const failed = (what: string, err: unknown): RemoteWriteRecoverableError =>
-      new RemoteWriteRecoverableError(`remote write to ${this.redactedUrl}: ${what}: ${errorMessage(err)}`, {}, { cause: err });
+      // The cause's text may quote the URL (a proxy's, a redirect's): redacted too.
+      new RemoteWriteRecoverableError(`remote write to ${this.redactedUrl}: ${what}: ${redactedUrl(errorMessage(err))}`, {}, { cause: err });
     let authHeaders: Record<string, string>;
     try {
       authHeaders = await this.#options.http.headers();
@@ -112,7 +113,7 @@ export class RemoteWriteClient {
     const line = await firstLine(response.body).catch(() => '');
     const message =
       `remote write to ${this.redactedUrl}: server returned HTTP status ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() +
-      `: ${line}`;
+      `: ${redactedUrl(line)}`;
     // client.go: 5xx is recoverable, and 429 when retry_on_http_429 is set; both honour Retry-After.
     if (status >= 500 || (status === 429 && this.#options.retryOnHttp429)) {
       const retryAfterMs = retryAfterToMs({ header: headerValue(response.headers['retry-after']), nowMs: Date.now() });

@@ -45,7 +45,7 @@ describe('RemoteWriteMetrics', () => {
     const exposition = await registry.metrics();
     expect(await promtoolCheckMetrics(exposition)).toEqual({ code: 0, output: '' });
     expect(exposition).not.toContain('pass@');
-    const labels = { remote_name: 'primary', url: receiver.url.replace('http://', 'http://user:xxx@') };
+    const labels = { remote_name: 'primary', url: receiver.url.replace('http://', 'http://user:xxxxx@') };
     const expected: [string, Record<string, string>, number][] = [
       ['promfleet_remote_write_samples_total', labels, 6],
       ['promfleet_remote_write_samples_failed_total', labels, 1],

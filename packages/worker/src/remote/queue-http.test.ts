@@ -112,7 +112,7 @@ describe('RemoteWriteQueue authentication', () => {
     receiver.script({ status: 400, body: 'bad request' });
     const url = receiver.url.replace('http://', 'http://alice:s%3Acret@');
     const { queue, events } = newQueue(remoteWriteConfig(url));
-    expect(queue.redactedUrl).toBe(receiver.url.replace('http://', 'http://alice:xxx@'));
+    expect(queue.redactedUrl).toBe(receiver.url.replace('http://', 'http://alice:xxxxx@'));
     const ref = queue.seriesRef(new Map([['__name__', 'up']]));
     if (ref === undefined) throw new Error('series dropped');
     queue.append(ref, 1000, 1);
@@ -120,7 +120,7 @@ describe('RemoteWriteQueue authentication', () => {
     await sendOne(queue, receiver, 1);
     expect(receiver.requests.map((r) => r.headers.authorization)).toEqual([basic('alice', 's:cret'), basic('alice', 's:cret')]);
     const dropped = events.find((e) => e.kind === 'dropped');
-    expect(JSON.stringify(dropped)).toContain('alice:xxx@');
+    expect(JSON.stringify(dropped)).toContain('alice:xxxxx@');
     expect(JSON.stringify(events)).not.toContain('cret');
   });
 

@@ -96,7 +96,7 @@ type State = 'new' | 'running' | 'stopping' | 'stopped';
 export class RemoteWriteQueue implements MeteredQueue {
   /** The endpoint's name (`config.name`). */
   readonly name: string;
-  /** The endpoint's URL with its password replaced by `xxx`. */
+  /** The endpoint's URL with its password replaced by `xxxxx`. */
   readonly redactedUrl: string;
   readonly #config: RemoteWriteConfig;
   readonly #externalLabels: Labels;

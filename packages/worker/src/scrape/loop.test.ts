@@ -143,6 +143,12 @@ describe('ScrapeLoop', () => {
     expect(loop.health()).toEqual(expect.objectContaining({ up: false, lastError: 'Get "http://a:9100/metrics": connection refused', samplesScraped: 0 }));
   });
 
+  it('keeps no password in the health: a failed scrape’s error is redacted before anyone reads it', async () => {
+    const { sink, loop } = start({ bodies: [new Error('Get "http://user:pa/ss@a:9100/metrics": connection refused')] });
+    await until(() => sink.named('up').length > 0, 'a failed scrape');
+    expect(loop.health().lastError).toBe('Get "http://user:xxxxx@a:9100/metrics": connection refused');
+  });
+
   it.each([
     ['a parse error', 'a 1\nb{ 2\n', /^line 2: /],
     ['sample_limit', 'a 1\nb 2\nc 3\n', /^sample limit exceeded$/],

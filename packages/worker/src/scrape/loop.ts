@@ -13,7 +13,7 @@
  * - With no local storage, "backpressure" means skipping a scrape while a remote-write queue is full (counted), rather
  *   than growing memory.
  */
-import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
+import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError } from './parser.js';
 import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import type { ScrapeRequest, ScrapeResponse } from './scraper.js';
@@ -41,6 +41,7 @@ export interface ScrapeHealth {
   readonly samplesScraped: number;
   readonly samplesPostMetricRelabeling: number;
   readonly up: boolean;
+  /** Redacted ({@link redactedUrl}): it reaches the master, its API and both status pages. */
   readonly lastError: string;
 }
 
@@ -309,7 +310,7 @@ export class ScrapeLoop {
       this.#running = this.#scrapeAt(slot)
         .catch((err: unknown) => {
           // A bug, not bad input (that is a failed scrape): keep the loop and the process alive, and say so.
-          this.#health = { ...this.#health, lastScrapeUnixMs: slot, up: false, lastError: `internal error, please report: ${errorMessage(err)}` };
+          this.#health = { ...this.#health, lastScrapeUnixMs: slot, up: false, lastError: redactedUrl(`internal error, please report: ${errorMessage(err)}`) };
           this.#observer?.scraped?.('failure', 0);
         })
         .finally(() => {
@@ -372,7 +373,8 @@ export class ScrapeLoop {
       samplesScraped: counts.scraped,
       samplesPostMetricRelabeling: counts.kept,
       up: error === undefined,
-      lastError: error ?? '',
+      // A network error quotes the scrape URL, and a label error the label set with its `__address__`.
+      lastError: error === undefined ? '' : redactedUrl(error),
     };
     const values = [error === undefined ? 1 : 0, seconds, counts.scraped, counts.kept, counts.added];
     reportNames.forEach((name, i) => {

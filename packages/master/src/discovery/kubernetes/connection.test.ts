@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +78,52 @@ describe('kubeConnection', () => {
     const client = new ApiClient(kubeConnection(sd({ kubeconfig_file: file }), { userAgent: 't' }), new RateLimiter(100, 100));
     await client.list('/api/v1/pods', { resource: 'pods', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
     expect(seen.map((h) => h.authorization)).toEqual(['Bearer kube-token']);
+  });
+
+  it('reaches an https api_server with tls_config files, and follows a replaced CA file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-conn-tls-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // Two self-signed certificates for api.test: the server's, and another that does not vouch for it.
+    for (const name of ['server', 'other']) {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', '/CN=api.test', '-addext', 'subjectAltName=DNS:api.test'], { cwd: dir, stdio: 'pipe' });
+    }
+    const [cert, key, other] = await Promise.all(['server.crt', 'server.key', 'other.crt'].map((f) => readFile(join(dir, f), 'utf8')));
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createHttpsServer({ cert, key }, (req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"kind":"PodList","metadata":{"resourceVersion":"1"},"items":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const caFile = join(dir, 'ca.crt');
+    const replaceCa = async (pem: string | undefined) => {
+      await writeFile(`${caFile}.tmp`, pem ?? '');
+      await rename(`${caFile}.tmp`, caFile);
+    };
+    await replaceCa(cert);
+    await writeFile(join(dir, 'token'), 'tls-token\n');
+
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const config = sd({ api_server: url, tls_config: { ca_file: caFile, server_name: 'api.test' }, authorization: { credentials_file: join(dir, 'token') } });
+    const client = new ApiClient(kubeConnection(config, { userAgent: 't' }), new RateLimiter(100, 100));
+    const list = () => client.list('/api/v1/pods', { resource: 'pods', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
+    await list();
+    expect(seen.map((h) => h.authorization)).toEqual(['Bearer tls-token']);
+    await replaceCa(other);
+    await expect(list()).rejects.toThrow();
+    await replaceCa(cert);
+    await list();
+    expect(seen).toHaveLength(2);
+  });
+
+  it('names an unusable CA file by setting and file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-conn-ca-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const caFile = join(dir, 'ca.crt');
+    await writeFile(caFile, 'not a certificate');
+    const connection = kubeConnection(sd({ api_server: 'https://127.0.0.1:9', tls_config: { ca_file: caFile } }), { userAgent: 't' });
+    await expect(connection.requestOptions()).rejects.toThrow(`kubernetes_sd_config (api_server https://127.0.0.1:9/): tls_config.ca_file: unable to use specified CA cert file ${caFile}`);
   });
 
   it('names an unreadable credentials file without reading anything into the error', async () => {

@@ -222,6 +222,14 @@ export interface Hello {
    * held_generation is 0.
    */
   heldTargets: HeldTarget[];
+  /**
+   * The details of the RESOURCE_EXHAUSTED status that ended the worker's previous
+   * stream (a message exceeded a gRPC message size limit, for example "Received
+   * message larger than max (5000000 vs. 4194304)"), or empty. grpc-js refuses an
+   * oversized message before the master's code sees it, so the worker reports it
+   * here and the master counts and logs it. Informational.
+   */
+  previousStreamResourceExhausted: string;
 }
 
 /** HeldTarget identifies one target a worker is scraping. */
@@ -250,12 +258,21 @@ export interface Ack {
  * sent every Welcome.health_report_interval_ms and is complete each time (a target
  * missing from it has not been scraped yet under the current assignment). The
  * master uses samples_scraped as the target's cost when balancing.
+ *
+ * A report too large for one message is split into consecutive parts, each a
+ * HealthReport with the same generation and `continued` = true on all but the
+ * last; a worker keeps every part under 1 MiB (a quarter of the 4 MiB receive
+ * limit), so heartbeats and acks are never stuck behind one huge message. Each
+ * entry stands on its own: the master applies every part per target as it
+ * arrives, so a report cut short by a broken stream leaves no target half-updated.
  */
 export interface HealthReport {
   /** The assignment generation the worker held when it built the report. */
   generation: number;
-  /** One entry per held target. */
+  /** One entry per held target (in a split report, this part's share of them). */
   targets: TargetHealth[];
+  /** True when the next health report message continues this report. */
+  continued: boolean;
 }
 
 /**
@@ -286,7 +303,10 @@ export interface TargetHealth {
   up: boolean;
   /**
    * The most recent scrape's error, empty if it succeeded. Must never contain
-   * secrets: URLs are redacted and no request headers are included.
+   * secrets: URLs are redacted and no request headers are included. At most 1024
+   * bytes of UTF-8 (MAX_ERROR_BYTES): a longer error is cut at a character
+   * boundary and ends with "…(N bytes truncated)"; the master truncates a longer
+   * one the same way.
    */
   lastError: string;
 }
@@ -380,9 +400,13 @@ export interface Refusal {
  *
  * A large snapshot may be split into several consecutive parts with the same
  * generation so that each message stays under the receiver's gRPC message size limit
- * (4 MiB, the grpc-js default, unless both sides raise it). The first
- * part carries the jobs and endpoints; later parts carry only targets. The worker
- * applies the snapshot when it has received the part with `continued` = false.
+ * (4 MiB, the grpc-js default, unless both sides raise it). Jobs, endpoints and
+ * targets all count towards a part's size: the jobs come first, then the endpoints,
+ * then the targets, and any of them may spill into the next part. The worker
+ * collects the jobs, endpoints and targets of every part and applies the snapshot
+ * when it has received the part with `continued` = false. A worker bounds what it
+ * buffers for an incomplete snapshot (256 MiB by default); a larger one is dropped
+ * and the worker reconnects.
  */
 export interface AssignmentSnapshot {
   /**
@@ -405,7 +429,8 @@ export interface AssignmentSnapshot {
  * this order: upsert jobs, remove targets, add targets, remove jobs. A target id
  * appears at most once per delta, and a job is removed only after (or in the same
  * delta as) all of its targets. The master splits a change too large for one message
- * into several deltas, each with its own generation.
+ * into several deltas, each with its own generation; job upserts come before the
+ * targets that use them, in the same delta or an earlier one.
  */
 export interface AssignmentDelta {
   /** The new generation; strictly greater than base_generation. */
@@ -1051,7 +1076,14 @@ export const MasterMessage: MessageFns<MasterMessage> = {
 };
 
 function createBaseHello(): Hello {
-  return { workerId: "", softwareVersion: "", protocolVersion: 0, heldGeneration: 0, heldTargets: [] };
+  return {
+    workerId: "",
+    softwareVersion: "",
+    protocolVersion: 0,
+    heldGeneration: 0,
+    heldTargets: [],
+    previousStreamResourceExhausted: "",
+  };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -1070,6 +1102,9 @@ export const Hello: MessageFns<Hello> = {
     }
     for (const v of message.heldTargets) {
       HeldTarget.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.previousStreamResourceExhausted !== "") {
+      writer.uint32(50).string(message.previousStreamResourceExhausted);
     }
     return writer;
   },
@@ -1127,6 +1162,14 @@ export const Hello: MessageFns<Hello> = {
             message.heldTargets.push(HeldTarget.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.previousStreamResourceExhausted = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1149,6 +1192,7 @@ export const Hello: MessageFns<Hello> = {
     message.protocolVersion = object.protocolVersion ?? 0;
     message.heldGeneration = object.heldGeneration ?? 0;
     message.heldTargets = object.heldTargets?.map((e) => HeldTarget.fromPartial(e)) || [];
+    message.previousStreamResourceExhausted = object.previousStreamResourceExhausted ?? "";
     return message;
   },
 };
@@ -1276,7 +1320,7 @@ export const Ack: MessageFns<Ack> = {
 };
 
 function createBaseHealthReport(): HealthReport {
-  return { generation: 0, targets: [] };
+  return { generation: 0, targets: [], continued: false };
 }
 
 export const HealthReport: MessageFns<HealthReport> = {
@@ -1286,6 +1330,9 @@ export const HealthReport: MessageFns<HealthReport> = {
     }
     for (const v of message.targets) {
       TargetHealth.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.continued !== false) {
+      writer.uint32(24).bool(message.continued);
     }
     return writer;
   },
@@ -1319,6 +1366,14 @@ export const HealthReport: MessageFns<HealthReport> = {
             message.targets.push(TargetHealth.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.continued = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1338,6 +1393,7 @@ export const HealthReport: MessageFns<HealthReport> = {
     const message = createBaseHealthReport();
     message.generation = object.generation ?? 0;
     message.targets = object.targets?.map((e) => TargetHealth.fromPartial(e)) || [];
+    message.continued = object.continued ?? false;
     return message;
   },
 };

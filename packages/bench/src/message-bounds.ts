@@ -88,6 +88,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
 /** Sends every message through its encoding, as gRPC would, recording its size. */
 class WireSession implements WorkerSession {
   readonly peer = 'bench:1';
+  readonly identity = 'anonymous';
   readonly received: MasterMessage[] = [];
   readonly sizes: { kind: string; bytes: number }[] = [];
   send(message: MasterMessage): boolean {

@@ -6,6 +6,7 @@ import { type CommandIO, UsageError, write } from './io.js';
 import { checkConfig, relabelLines } from './tools.js';
 import { listTargets } from './targets.js';
 import { runDemo, runLiveDemoCommand } from './demo.js';
+import { booleanFlags } from './fleet-link-flags.js';
 import { masterFlags, runMasterCommand, runWorkerCommand, workerFlags } from './serve.js';
 import { parseExposition } from './parse.js';
 
@@ -21,10 +22,21 @@ Commands:
          [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
          [--fleet.grace-period=10s] [--fleet.startup-grace=15s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
          [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
+         fleet link security (docs/protocol.md, "Authentication and limits"):
+         [--fleet.tls.cert-file=FILE --fleet.tls.key-file=FILE]  TLS on the gRPC port
+         [--fleet.tls.client-ca-file=FILE]       workers must present a client certificate signed by this CA
+         [--fleet.token-file=FILE]               workers must present this bearer token
+         [--fleet.allow-insecure-secrets]        start without TLS although the config holds inline secrets
+         [--fleet.max-workers=10000] [--fleet.max-streams=MAX_WORKERS+1000] [--fleet.max-connection-rate=200]
+         (certificates and the token are re-read when their files change; 0 turns the connection rate limit off)
   worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
          [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]
          [--worker.secret-dirs=/etc/promfleet/secrets]
          [--scrape.max-body-size=64MB]   body size limit (decompressed) of jobs without body_size_limit; 0: none
+         [--master.tls.ca-file=FILE] [--master.tls.server-name=NAME]  TLS to the master (on with any --master.tls.*;
+                                         the system's CAs without a CA file)
+         [--master.tls.cert-file=FILE --master.tls.key-file=FILE]  the client certificate
+         [--master.token-file=FILE]              the bearer token sent on every stream
   demo                                   run the whole system on this machine: a fake Kubernetes API, targets,
                                          a real Prometheus, one master and three workers (Ctrl-C stops it)
   demo --offline                         run the offline tools on the shipped example config and objects
@@ -138,7 +150,7 @@ function flags<S extends Record<string, boolean>>(args: readonly string[], spec:
     const name = m?.[1];
     if (m === null || name === undefined) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; usage: ${usage}`);
     if (!Object.hasOwn(spec, name)) throw new UsageError(`unknown flag --${name}; usage: ${usage}`);
-    const value = m[2] ?? args[++i];
+    const value = m[2] ?? (booleanFlags.has(name) ? 'true' : args[++i]);
     if (value === undefined) throw new UsageError(`flag --${name} needs a value; usage: ${usage}`);
     if (Object.hasOwn(values, name)) throw new UsageError(`flag --${name} given twice; usage: ${usage}`);
     values[name] = value;

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { DurationError, errorMessage, parseDuration, parseSize } from '@promfleet/model';
 import { startMaster, type MasterLog } from '@promfleet/master';
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
+import { masterLinkFlags, masterLinkOptions, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
 import { loadValidConfig } from './tools.js';
 
@@ -56,6 +57,7 @@ export const masterFlags = {
   'fleet.worker-max-targets': false,
   'fleet.worker-max-samples': false,
   'fleet.rebalance-moves-per-minute': false,
+  ...masterLinkFlags,
   'log.level': false,
 } as const;
 
@@ -102,6 +104,7 @@ export const workerFlags = {
   'worker.drain-timeout': false,
   'worker.secret-dirs': false,
   'scrape.max-body-size': false,
+  ...workerLinkFlags,
   'log.level': false,
 } as const;
 
@@ -141,8 +144,10 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
     throw new UsageError(`--master: want host:port, got ${JSON.stringify(master)}`);
   }
   const scrapeMaxBodySizeBytes = size('scrape.max-body-size', f['scrape.max-body-size'], DEFAULT_MAX_BODY_SIZE_BYTES);
+  const masterLink = workerLinkOptions(f);
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
   const worker = await startWorker({
+    masterLink,
     master,
     workerId: f['worker.id'] ?? process.env['POD_NAME'] ?? hostname(),
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9097',
@@ -163,6 +168,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
 /** `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. */
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
   const config = await loadValidConfig(io, f['config.file']);
+  const { maxWorkers, link: fleetLink } = masterLinkOptions(f);
   const workerMaxTargets = count('fleet.worker-max-targets', f['fleet.worker-max-targets']);
   const workerMaxSamples = count('fleet.worker-max-samples', f['fleet.worker-max-samples']);
   const rebalanceMovesPerMinute = count('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
@@ -174,7 +180,9 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     grpcListenAddress: f['grpc.listen-address'] ?? '0.0.0.0:9096',
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(ownNamespace === undefined ? {} : { ownNamespace }),
+    fleetLink,
     fleet: {
+      maxWorkers,
       masterId: f['master.id'] ?? process.env['POD_NAME'] ?? hostname(),
       softwareVersion: version,
       graceMs: duration('fleet.grace-period', f['fleet.grace-period'], 10_000),

@@ -6,8 +6,21 @@
  * API. `startMaster` assembles them into the running process.
  */
 export { startMaster, type MasterLog, type MasterOptions, type RunningMaster } from './master.js';
-export { Fleet, type FleetObserver, type FleetOptions, type WorkerSession } from './fleet/fleet.js';
-export { FleetGrpcServer, type FleetGrpcServerOptions } from './fleet/server.js';
+export { DEFAULT_MAX_WORKERS, Fleet, type FleetObserver, type FleetOptions, type JoinEvent, type WorkerSession } from './fleet/fleet.js';
+export { RefusedReason, admit, refusedReasons, type Admission, type AdmissionPolicy, type CallCredentials, type RefusalEvent, type TokenSource } from './fleet/admission.js';
+export { TokenBucket, type TokenBucketOptions } from './fleet/limits.js';
+export { RefusalLog, type RefusalLogOptions } from './fleet/refusal-log.js';
+export {
+  DEFAULT_MAX_CONNECTION_RATE,
+  FleetLinkErrorCode,
+  InsecureSecretsError,
+  checkInlineSecrets,
+  describeSecrets,
+  loadFleetLink,
+  type FleetLinkOptions,
+  type FleetLinkSecurity,
+} from './fleet/link.js';
+export { DEFAULT_EXTRA_STREAMS, FleetGrpcServer, type FleetGrpcServerOptions } from './fleet/server.js';
 export { FleetMetrics } from './fleet/metrics.js';
 export type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './fleet/status.js';
 export type { Discoverer } from './discovery/discoverer.js';

@@ -13,6 +13,8 @@ import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import { FleetMetrics } from './fleet/metrics.js';
+import { checkInlineSecrets, describeSecrets, loadFleetLink, type FleetLinkOptions } from './fleet/link.js';
+import { RefusalLog } from './fleet/refusal-log.js';
 import { FleetGrpcServer } from './fleet/server.js';
 import { StatusServer } from './http/status-server.js';
 
@@ -32,6 +34,8 @@ export interface MasterOptions {
   readonly ownNamespace?: string;
   /** The fleet's settings (grace period, limits, ...); masterId and softwareVersion are required. */
   readonly fleet: FleetOptions;
+  /** The fleet link's TLS, token and limits; a plaintext link anyone may join by default. */
+  readonly fleetLink?: FleetLinkOptions;
   /** Discovery throttle; 1 s by default (Prometheus' updatert). */
   readonly discoveryThrottleMs?: number;
   readonly log: MasterLog;
@@ -51,6 +55,22 @@ export interface RunningMaster {
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const { config } = options;
   const log = redactingLog(options.log);
+  const fleetLink = options.fleetLink ?? {};
+  // Before anything starts: a config whose inline secrets would go out in clear stops here.
+  const insecure = checkInlineSecrets(config, fleetLink);
+  if (insecure.length > 0) log('warn', 'the fleet link has no TLS: inline secrets are sent to workers in clear (--fleet.allow-insecure-secrets)', { secrets: describeSecrets(insecure) });
+  const linkController = new AbortController();
+  const link = await loadFleetLink(fleetLink, {
+    signal: linkController.signal,
+    onRefresh: (what, outcome) => {
+      if ('error' in outcome) log('warn', `fleet link: cannot reload the ${what === 'tls' ? 'TLS files' : 'token file'}; keeping the last good one`, { err: errorMessage(outcome.error) });
+      else log('info', `fleet link: ${what === 'tls' ? 'TLS certificate or CA' : 'bearer token'} reloaded; new connections use it`);
+    },
+  });
+  if (fleetLink.tls === undefined && fleetLink.tokenFile !== undefined) log('warn', 'the fleet link has no TLS: the bearer token travels in clear (--fleet.tls.cert-file)');
+  if (fleetLink.tls?.clientCaFile === undefined && fleetLink.tokenFile === undefined) {
+    log('warn', 'the fleet link authenticates no one: any peer that reaches the gRPC port can join (--fleet.tls.client-ca-file, --fleet.token-file)');
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const discoveryMetrics = new DiscoveryMetrics(registry);
@@ -68,14 +88,23 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     onInternalError: (job, err) => log('error', 'target could not be built (a bug, please report)', { job, err: errorMessage(err) }),
   });
 
-  const fleet = new Fleet({ ...options.fleet, observer: fleetObserver(fleetMetrics.observer, log) });
+  const refusals = new RefusalLog({ log });
+  const observer = fleetObserver(fleetMetrics.observer, { log, refusals });
+  const fleet = new Fleet({ ...options.fleet, observer });
   fleetMetrics.track(fleet);
   fleet.configure({
     jobs: config.scrapeConfigs.map((job) => scrapeJobToProto(job)),
     remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
   });
 
-  const grpc = new FleetGrpcServer({ fleet });
+  const grpc = new FleetGrpcServer({
+    fleet,
+    observer,
+    admission: link.admission,
+    connectionRate: link.connectionRate,
+    ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
+    ...(link.maxStreams === undefined ? {} : { maxStreams: link.maxStreams }),
+  });
   const status = new StatusServer({ fleet, discovery, registry });
   let grpcPort: number;
   let webPort: number;
@@ -83,16 +112,25 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     grpcPort = await grpc.listen(options.grpcListenAddress);
     webPort = (await status.listen(options.webListenAddress)).port;
   } catch (err) {
+    linkController.abort();
     await Promise.allSettled([grpc.close(), status.close()]);
     throw err;
   }
   fleet.start();
+  const summaries = setInterval(() => refusals.flush(), refusals.summaryIntervalMs);
+  summaries.unref();
   const controller = new AbortController();
   const running = discovery.run(controller.signal, (changed) => {
     discoveryMetrics.updateJobs(changed);
     fleet.updateJobs(changed);
   });
-  log('info', 'master started', { web: webPort, grpc: grpcPort, jobs: config.scrapeConfigs.length });
+  log('info', 'master started', {
+    web: webPort,
+    grpc: grpcPort,
+    jobs: config.scrapeConfigs.length,
+    fleet_tls: fleetLink.tls === undefined ? 'off' : fleetLink.tls.clientCaFile === undefined ? 'server' : 'mutual',
+    fleet_token: fleetLink.tokenFile === undefined ? 'off' : 'on',
+  });
   return {
     webPort,
     grpcPort,
@@ -100,6 +138,9 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     registry,
     async stop() {
       fleet.stop();
+      clearInterval(summaries);
+      linkController.abort();
+      refusals.flush();
       controller.abort();
       await Promise.allSettled([running, grpc.close(), status.close()]);
       log('info', 'master stopped');
@@ -140,13 +181,23 @@ function kubernetesDiscovery(context: { options: MasterOptions; userAgent: strin
   });
 }
 
-/** Logs membership events besides counting them. */
-function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, log: MasterLog): NonNullable<FleetOptions['observer']> {
+/** Logs membership events besides counting them; refusals once per peer and reason (refusal-log.ts). */
+function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, context: { log: MasterLog; refusals: RefusalLog }): NonNullable<FleetOptions['observer']> {
+  const { log, refusals } = context;
   return {
     ...metrics,
-    refused: (reason, workerId) => {
-      metrics.refused?.(reason, workerId);
-      log('warn', 'worker refused', { worker: workerId, reason });
+    refused: (event) => {
+      metrics.refused?.(event);
+      refusals.refused(event);
+    },
+    joined: (event) => {
+      metrics.joined?.(event);
+      log('info', event.rejoined ? 'worker rejoined the fleet' : 'worker joined the fleet', {
+        worker: event.workerId,
+        peer: event.peer,
+        identity: event.identity,
+        ...(event.certificateFingerprint === undefined ? {} : { certificate_sha256: event.certificateFingerprint }),
+      });
     },
     disconnected: (reason, workerId) => {
       metrics.disconnected?.(reason, workerId);

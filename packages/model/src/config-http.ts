@@ -64,12 +64,31 @@ export interface HttpHeader {
 }
 
 /**
+ * `oauth2`: kept so that checks can see what it holds (its inline secrets above all); promfleet does not fetch OAuth 2
+ * tokens, and the fleet protocol does not carry it to workers (the loader says so in a notice).
+ */
+export interface OAuth2Config {
+  readonly clientId: string;
+  readonly clientSecret?: Secret;
+  readonly clientSecretFile?: string;
+  readonly clientCertificateKey?: Secret;
+  readonly clientCertificateKeyFile?: string;
+  /** May carry user info: treat it as sensitive. */
+  readonly tokenUrl: string;
+  readonly tlsConfig: TlsConfig;
+  /** May carry user info: treat it as sensitive. */
+  readonly proxyUrl?: string;
+  readonly proxyConnectHeader: ReadonlyMap<string, readonly Secret[]>;
+}
+
+/**
  * prometheus/common's HTTP client configuration. A legacy `bearer_token`/`bearer_token_file` arrives as
  * `authorization` with type `Bearer`, as `HTTPClientConfig.Validate` normalises it.
  */
 export interface HttpClientConfig {
   readonly basicAuth?: BasicAuth;
   readonly authorization?: Authorization;
+  readonly oauth2?: OAuth2Config;
   readonly tlsConfig: TlsConfig;
   /** May carry user info: treat it as sensitive. */
   readonly proxyUrl?: string;
@@ -252,6 +271,22 @@ export function buildHttpClient({ raw, report, dir, defaultHttp2 }: HttpClientIn
   }
 
   const tlsConfig = buildTls({ raw: raw.tls_config ?? {}, report, join });
+  const oauth2 = ((): OAuth2Config | undefined => {
+    const o = raw.oauth2;
+    if (o === undefined) return undefined;
+    const oauthReport: Report = (path, message) => report(['oauth2', ...path], message);
+    return {
+      clientId: o.client_id ?? '',
+      ...optional('clientSecret', o.client_secret),
+      ...optional('clientSecretFile', join(nonEmpty(o.client_secret_file))),
+      ...optional('clientCertificateKey', o.client_certificate_key),
+      ...optional('clientCertificateKeyFile', join(nonEmpty(o.client_certificate_key_file))),
+      tokenUrl: o.token_url ?? '',
+      tlsConfig: buildTls({ raw: o.tls_config ?? {}, report: oauthReport, join }),
+      ...optional('proxyUrl', nonEmpty(o.proxy_url)),
+      proxyConnectHeader: new Map([...(o.proxy_connect_header ?? new Map<string, (Secret | undefined)[]>())].map(([k, v]) => [k, definedOnly(v)])),
+    };
+  })();
   const proxyUrl = nonEmpty(raw.proxy_url);
   if (proxyUrl !== undefined && !isUrl(proxyUrl)) report(['proxy_url'], `invalid proxy_url ${JSON.stringify(redactedUrl(proxyUrl))}`);
   const noProxy = nonEmpty(raw.no_proxy);
@@ -314,6 +349,7 @@ export function buildHttpClient({ raw, report, dir, defaultHttp2 }: HttpClientIn
           },
     ),
     ...optional('authorization', authorization),
+    ...optional('oauth2', oauth2),
     tlsConfig,
     ...optional('proxyUrl', proxyUrl),
     ...optional('noProxy', noProxy),

@@ -29,7 +29,7 @@ export type { ConfigIssue } from './config-report.js';
 export type { EscapingScheme, GlobalConfig, ScrapeLimits, ScrapeProtocol } from './config-global.js';
 export type { ScrapeConfig } from './config-scrape.js';
 export type { FileSDConfig, KubernetesRole, KubernetesSDConfig, KubernetesSelector, StaticConfig } from './config-sd.js';
-export type { Authorization, BasicAuth, HttpClientConfig, HttpHeader, TlsConfig, TlsVersion } from './config-http.js';
+export type { Authorization, BasicAuth, HttpClientConfig, HttpHeader, OAuth2Config, TlsConfig, TlsVersion } from './config-http.js';
 export type { MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteMessage } from './config-remote-write.js';
 
 /** The outcome of {@link parseConfig}: a config or every error found; notices either way. */

@@ -17,6 +17,7 @@ export {
 } from './labels.js';
 export { ListenAddressError, parseListenAddress } from './address.js';
 export { errorMessage, redactedUrl, redactingLog, type LogSink } from './messages.js';
+export { hasCredentials, inlineSecrets, type InlineSecret } from './inline-secrets.js';
 export { DurationError, formatDuration, parseDuration } from './duration.js';
 export { parseSize } from './size.js';
 export { Re2Regex, RegexSyntaxError } from './regex.js';

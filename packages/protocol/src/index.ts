@@ -7,6 +7,16 @@
 import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js';
 import type { MasterMessage, WorkerMessage } from './gen/promfleet/fleet/v1/fleet.js';
 
+export { AUTHORIZATION_METADATA_KEY, BEARER_PREFIX, bearerMetadata } from './auth.js';
+export {
+  DEFAULT_CREDENTIALS_REFRESH_MS,
+  TlsFilesCertificateProvider,
+  TokenFile,
+  fleetChannelCredentials,
+  fleetServerCredentials,
+  type RefreshOptions,
+  type RefreshOutcome,
+} from './fleet-credentials.js';
 export { DuplicateLabelError, InvalidTargetIdError, ProtocolErrorCode } from './errors.js';
 export { HEALTH_REPORT_PART_BYTES, MAX_ERROR_BYTES, healthReportParts, targetHealthMaxBytes, truncateError } from './health.js';
 export { targetIdFromBytes, targetIdToBytes } from './ids.js';

@@ -32,5 +32,6 @@ export {
   type WorkloadPort,
 } from './kube/cluster.js';
 export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';
+export { makePki, type CertificateFiles, type Pki, type PkiLeaf } from './pki.js';
 export { promtoolCheckMetrics } from './promtool.js';
 export { TargetFarm, startTargetFarm, type FarmTarget, type TargetFarmOptions } from './farm.js';

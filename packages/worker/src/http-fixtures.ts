@@ -1,59 +1,15 @@
 /**
- * Test fixtures for the HTTP client and the scraper: a throwaway PKI made with `openssl`, real HTTP, HTTPS and HTTP/2
+ * Test fixtures for the HTTP client and the scraper: the throwaway PKI of @promfleet/testkit, real HTTP, HTTPS and HTTP/2
  * servers on 127.0.0.1 port 0 that record what they were sent, and a tiny forwarding/CONNECT proxy. Tests only.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { HttpClientConfig } from '@promfleet/model';
 
-/** A CA, a server certificate for `target.test` only (not for 127.0.0.1), a client certificate, and a second CA. */
-export interface Pki {
-  readonly dir: string;
-  readonly caFile: string;
-  readonly otherCaFile: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCertFile: string;
-  readonly clientKeyFile: string;
-  readonly ca: string;
-}
-
-/** Makes a PKI in a fresh temporary directory; `remove()` deletes it. */
-export function makePki(): Pki & { remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'promfleet-pki-'));
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  };
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const name of ['ca', 'other-ca']) {
-    openssl('req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=promfleet ${name}`);
-  }
-  const issue = (name: string, subject: string, extensions: string): void => {
-    openssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    writeFileSync(join(dir, `${name}.ext`), `${extensions}\n`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-  };
-  issue('server', '/CN=target.test', 'subjectAltName=DNS:target.test');
-  issue('client', '/CN=promfleet-client', 'extendedKeyUsage=clientAuth');
-  const file = (name: string): string => join(dir, name);
-  return {
-    dir,
-    caFile: file('ca.crt'),
-    otherCaFile: file('other-ca.crt'),
-    serverCert: readFileSync(file('server.crt'), 'utf8'),
-    serverKey: readFileSync(file('server.key'), 'utf8'),
-    clientCertFile: file('client.crt'),
-    clientKeyFile: file('client.key'),
-    ca: readFileSync(file('ca.crt'), 'utf8'),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
+/** The PKI moved to @promfleet/testkit (shared with the fleet and e2e tests); re-exported for these tests. */
+export { makePki, type Pki } from '@promfleet/testkit';
 
 /** A request as the server saw it. */
 export interface RecordedRequest {

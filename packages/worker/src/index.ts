@@ -5,6 +5,7 @@
  * the samples to every receiver. `startWorker` assembles them into the running process.
  */
 export { AssignmentClient, type AssignmentClientOptions, type ClientEvent } from './assignment/client.js';
+export { loadMasterLink, type MasterLink, type MasterLinkOptions } from './assignment/link.js';
 export { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './assignment/errors.js';
 export {
   AssignmentState,

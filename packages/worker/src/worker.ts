@@ -7,9 +7,10 @@
  * writing, and reconnects with jittered backoff.
  */
 import { SecretFilePolicy } from '@promfleet/credentials';
-import { redactingLog } from '@promfleet/model';
+import { errorMessage, redactingLog } from '@promfleet/model';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
+import { loadMasterLink, type MasterLinkOptions } from './assignment/link.js';
 import { RemoteWriteMetrics } from './remote/metrics.js';
 import { ScrapeManager, type ScrapeManagerEvent } from './scrape/manager.js';
 import { ScrapeMetrics } from './scrape/metrics.js';
@@ -33,6 +34,8 @@ export interface WorkerOptions {
    * {@link DEFAULT_SECRET_DIRS} by default.
    */
   readonly secretDirs?: readonly string[];
+  /** TLS to the master and the bearer token; a plaintext link without a token by default. */
+  readonly masterLink?: MasterLinkOptions;
   /** How long a drain may take; 20 s by default, which with the 10 s queue flush fits Kubernetes' default 30 s grace period. */
   readonly drainTimeoutMs?: number;
   /** `--scrape.max-body-size`: the body size limit of jobs without `body_size_limit`; 0 means none; 64 MiB by default. */
@@ -135,6 +138,17 @@ function managerLog(log: WorkerLog, event: ScrapeManagerEvent): void {
 /** Starts a worker: binds its HTTP server, then connects to the master. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const log = redactingLog(options.log);
+  const linkController = new AbortController();
+  const link = await loadMasterLink(options.masterLink ?? {}, {
+    signal: linkController.signal,
+    onRefresh: (what, outcome) => {
+      if ('error' in outcome) log('warn', `fleet link: cannot reload the ${what === 'tls' ? 'TLS files' : 'token file'}; keeping the last good one`, { err: errorMessage(outcome.error) });
+      else log('info', `fleet link: ${what === 'tls' ? 'TLS certificate or CA' : 'bearer token'} reloaded; the next stream uses it`);
+    },
+  });
+  if (options.masterLink?.tokenFile !== undefined && options.masterLink.tls === undefined) {
+    log('warn', 'the fleet link has no TLS: the bearer token travels in clear (--master.tls.ca-file, --master.tls.server-name)');
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const userAgent = `promfleet/${options.softwareVersion}`;
@@ -164,6 +178,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     address: options.master,
     workerId: options.workerId,
     softwareVersion: options.softwareVersion,
+    ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
+    channelOptions: link.channelOptions,
+    ...(link.callMetadata === undefined ? {} : { callMetadata: link.callMetadata }),
     healthReport: () => scrapes.healthReport(),
     onChange: (change) => scrapes.apply(change, client.state),
     log: (event) => clientLog(log, counters, event),
@@ -197,13 +214,27 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       loops: () => scrapes.loops(),
     },
   });
-  const webPort = await status.listen(options.webListenAddress);
+  let webPort: number;
+  try {
+    webPort = await status.listen(options.webListenAddress);
+  } catch (err) {
+    linkController.abort();
+    throw err;
+  }
   client.start();
-  log('info', 'worker started', { worker: options.workerId, master: options.master, web: webPort, secret_dirs: String(secretFiles) });
+  log('info', 'worker started', {
+    worker: options.workerId,
+    master: options.master,
+    web: webPort,
+    secret_dirs: String(secretFiles),
+    master_tls: options.masterLink?.tls === undefined ? 'off' : options.masterLink.tls.certFile === undefined ? 'server' : 'mutual',
+    master_token: options.masterLink?.tokenFile === undefined ? 'off' : 'on',
+  });
   const stop = async (drain: boolean) => {
     const deadline = Date.now() + (options.drainTimeoutMs ?? 20_000);
     if (drain) await client.drain({ deadlineUnixMs: deadline, reason: 'SIGTERM' });
     await client.stop();
+    linkController.abort();
     // The drain resolves once every last slot has passed; the scrapes of those slots may still be running.
     await scrapes.stop({ handoverWaitMs: drain ? deadline - Date.now() : 0 });
     await status.close();

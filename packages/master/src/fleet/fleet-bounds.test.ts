@@ -38,6 +38,7 @@ function makeTarget(job: ScrapeConfig, i: number): Target {
 
 class FakeSession implements WorkerSession {
   readonly messages: MasterMessage[] = [];
+  readonly identity = 'anonymous';
   constructor(readonly peer: string) {}
   send(message: MasterMessage): boolean {
     this.messages.push(message);

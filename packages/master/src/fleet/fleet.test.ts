@@ -14,7 +14,8 @@ import {
   type MasterMessage,
 } from '@promfleet/protocol';
 import type { JobTargets } from '../discovery/manager.js';
-import { Fleet, type FleetOptions, type WorkerSession } from './fleet.js';
+import type { RefusalEvent } from './admission.js';
+import { Fleet, type FleetOptions, type JoinEvent, type WorkerSession } from './fleet.js';
 import { JobFeed } from './fixtures.js';
 
 const config = (() => {
@@ -45,7 +46,10 @@ class FakeSession implements WorkerSession {
   readonly messages: MasterMessage[] = [];
   closedWith: string | undefined;
   full = false;
-  constructor(readonly peer: string) {}
+  constructor(
+    readonly peer: string,
+    readonly identity = 'anonymous',
+  ) {}
   send(message: MasterMessage): boolean {
     this.messages.push(message);
     return !this.full;
@@ -139,6 +143,59 @@ describe('Fleet membership', () => {
     fleet.accept(s, hello(''));
     const welcome = s.messages[0]?.kind;
     expect(welcome?.$case === 'welcome' ? welcome.welcome.workerId : '').toMatch(/^worker-[0-9a-f]{8}$/);
+  });
+});
+
+describe('Fleet worker ids bound to credentials', () => {
+  const refusal = (s: FakeSession) => (s.messages[0]?.kind?.$case === 'refusal' ? s.messages[0].kind.refusal : undefined);
+
+  it('refuses another credential a live id and one within its grace period; the first credential gets it back', () => {
+    const events: RefusalEvent[] = [];
+    const joins: JoinEvent[] = [];
+    const fleet = newFleet({ graceMs: 10_000, observer: { refused: (e) => events.push(e), joined: (e) => joins.push(e) } });
+    const first = new FakeSession('10.0.0.1:5000', 'x509:CN=worker-1');
+    expect(fleet.accept(first, hello('w1'))).toBe(true);
+    const thief = new FakeSession('10.0.0.66:5000', 'x509:CN=worker-2');
+    expect(fleet.accept(thief, hello('w1'))).toBe(false);
+    fleet.closed(first);
+    expect(fleet.workers()[0]?.state).toBe('disconnected');
+    const again = new FakeSession('10.0.0.66:5001', 'token');
+    expect(fleet.accept(again, hello('w1'))).toBe(false);
+    expect([refusal(thief)?.reason, refusal(again)?.reason]).toEqual([RefusalReason.DUPLICATE_WORKER_ID, RefusalReason.DUPLICATE_WORKER_ID]);
+    expect(thief.kinds()).toEqual(['refusal']);
+    expect(events.map((e) => [e.reason, e.peer, e.workerId])).toEqual([
+      ['worker_id_bound', '10.0.0.66:5000', 'w1'],
+      ['worker_id_bound', '10.0.0.66:5001', 'w1'],
+    ]);
+    const back = new FakeSession('10.0.0.1:5001', 'x509:CN=worker-1');
+    expect(fleet.accept(back, hello('w1'))).toBe(true);
+    expect(joins).toEqual([
+      { workerId: 'w1', peer: '10.0.0.1:5000', identity: 'x509:CN=worker-1', rejoined: false },
+      { workerId: 'w1', peer: '10.0.0.1:5001', identity: 'x509:CN=worker-1', rejoined: true },
+    ]);
+  });
+
+  it('frees the id once the member has left', async () => {
+    const fleet = newFleet({ graceMs: 20 });
+    const first = new FakeSession('a:1', 'x509:CN=worker-1');
+    fleet.accept(first, hello('w1'));
+    fleet.closed(first);
+    await until(() => fleet.workers().length === 0, 'grace expiry');
+    expect(fleet.accept(new FakeSession('b:1', 'x509:CN=worker-2'), hello('w1'))).toBe(true);
+  });
+
+  it('refuses a new worker beyond maxWorkers, but not a member coming back', () => {
+    const events: RefusalEvent[] = [];
+    const fleet = newFleet({ maxWorkers: 2, graceMs: 10_000, observer: { refused: (e) => events.push(e) } });
+    const a = new FakeSession('a:1');
+    expect(fleet.accept(a, hello('a'))).toBe(true);
+    expect(fleet.accept(new FakeSession('b:1'), hello('b'))).toBe(true);
+    const c = new FakeSession('c:1');
+    expect(fleet.accept(c, hello('c'))).toBe(false);
+    expect(refusal(c)).toMatchObject({ reason: RefusalReason.UNAVAILABLE, message: expect.stringContaining('--fleet.max-workers=2') as unknown as string });
+    fleet.closed(a);
+    expect(fleet.accept(new FakeSession('a:2'), hello('a'))).toBe(true);
+    expect(events.map((e) => e.reason)).toEqual(['max_workers']);
   });
 });
 

@@ -25,6 +25,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { Allocator, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
 import type { JobTargets } from '../discovery/manager.js';
+import { RefusedReason, type RefusalEvent } from './admission.js';
 import { MAX_SETTING_BYTES, WorkerOutbox, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
 import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
 
@@ -32,15 +33,35 @@ import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, W
 export interface WorkerSession {
   /** The peer address (host:port). */
   readonly peer: string;
+  /**
+   * The credential the connection proved (admission.ts: `x509:<subject>`, `token`, or `anonymous` when the master
+   * asks for none). A worker id is bound to the identity of the session that first claimed it.
+   */
+  readonly identity: string;
+  /** The SHA-256 fingerprint of the client certificate, when the connection presented one; for logs. */
+  readonly certificateFingerprint?: string;
   /** Writes one message. False when the transport's buffer is full: the fleet waits for {@link Fleet.writable}. */
   send(message: MasterMessage): boolean;
   /** Ends the stream; `reason` is for logs and metrics. */
   close(reason: string): void;
 }
 
+/** A worker that joined, or came back to, the fleet. */
+export interface JoinEvent {
+  readonly workerId: string;
+  readonly peer: string;
+  /** The session's credential identity ({@link WorkerSession.identity}). */
+  readonly identity: string;
+  /** The client certificate's SHA-256 fingerprint, when there was one. */
+  readonly certificateFingerprint?: string;
+  /** True when the id was a member already (back within its grace period, or a second stream after a drain). */
+  readonly rejoined: boolean;
+}
+
 /** Things the fleet reports as they happen: for metrics and logs. */
 export interface FleetObserver {
-  refused?(reason: keyof typeof RefusalReason, workerId: string): void;
+  refused?(event: RefusalEvent): void;
+  joined?(event: JoinEvent): void;
   disconnected?(reason: 'ack-timeout' | 'protocol-error', workerId: string): void;
   moved?(reason: TargetMove['reason'], count: number): void;
   allocated?(operation: string, seconds: number): void;
@@ -88,6 +109,11 @@ export interface FleetOptions {
   /** How often cost drift is rebalanced, and how many targets each time (default: 1 % of targets per minute). */
   readonly rebalanceIntervalMs?: number;
   readonly rebalanceMovesPerMinute?: number;
+  /**
+   * The most members (workers connected, draining or within their grace period); a Hello naming a new worker beyond
+   * it is refused (`max_workers`). 10,000 by default.
+   */
+  readonly maxWorkers?: number;
   /** Limits that apply to every worker. */
   readonly workerMaxTargets?: number;
   readonly workerMaxSamples?: number;
@@ -100,6 +126,8 @@ export interface FleetOptions {
 
 interface Member {
   readonly id: WorkerId;
+  /** The credential identity that claimed the id; kept while the member exists. */
+  readonly identity: string;
   readonly outbox: WorkerOutbox;
   session: WorkerSession | undefined;
   state: WorkerState;
@@ -131,6 +159,9 @@ interface JobCosts {
   sum: number;
   count: number;
 }
+
+/** The default of {@link FleetOptions.maxWorkers}. */
+export const DEFAULT_MAX_WORKERS = 10_000;
 
 const workerIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/;
 
@@ -165,6 +196,11 @@ export class Fleet implements FleetStatusSource {
 
   get #graceMs(): number {
     return this.options.graceMs ?? 10_000;
+  }
+
+  /** The most members the fleet takes ({@link FleetOptions.maxWorkers}). */
+  get maxWorkers(): number {
+    return this.options.maxWorkers ?? DEFAULT_MAX_WORKERS;
   }
 
   get heartbeatIntervalMs(): number {
@@ -289,36 +325,70 @@ export class Fleet implements FleetStatusSource {
    * false when refused: the transport ends the call after the Refusal.
    */
   accept(session: WorkerSession, hello: Hello): boolean {
-    const refuse = (reason: keyof typeof RefusalReason, message: string, extra: { retryAfterMs?: number } = {}): false => {
-      this.options.observer?.refused?.(reason, hello.workerId);
+    const refuse = (refusal: { reason: RefusedReason; wire: keyof typeof RefusalReason; message: string; retryAfterMs?: number }): false => {
+      const { reason, wire, message } = refusal;
+      this.options.observer?.refused?.({ reason, peer: session.peer, workerId: hello.workerId, message });
       session.send(
         MasterMessage.fromPartial({
           kind: {
             $case: 'refusal',
-            refusal: { reason: RefusalReason[reason], message, retryAfterMs: extra.retryAfterMs ?? 0, minProtocolVersion: PROTOCOL_VERSION, maxProtocolVersion: PROTOCOL_VERSION },
+            refusal: { reason: RefusalReason[wire], message, retryAfterMs: refusal.retryAfterMs ?? 0, minProtocolVersion: PROTOCOL_VERSION, maxProtocolVersion: PROTOCOL_VERSION },
           },
         }),
       );
       return false;
     };
-    if (this.#stopping) return refuse('UNAVAILABLE', 'the master is shutting down', { retryAfterMs: 5_000 });
+    if (this.#stopping) return refuse({ reason: RefusedReason.unavailable, wire: 'UNAVAILABLE', message: 'the master is shutting down', retryAfterMs: 5_000 });
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      return refuse('PROTOCOL_VERSION_MISMATCH', `protocol version ${hello.protocolVersion} is not supported; this master speaks ${PROTOCOL_VERSION}`);
+      return refuse({
+        reason: RefusedReason.protocolVersionMismatch,
+        wire: 'PROTOCOL_VERSION_MISMATCH',
+        message: `protocol version ${hello.protocolVersion} is not supported; this master speaks ${PROTOCOL_VERSION}`,
+      });
     }
     const id = hello.workerId === '' ? `worker-${randomBytes(4).toString('hex')}` : hello.workerId;
-    if (!workerIdPattern.test(id)) return refuse('INVALID_HELLO', `worker id ${JSON.stringify(id)} is not a valid name (letters, digits, ".", "_", ":", "-"; at most 253)`);
+    if (!workerIdPattern.test(id)) {
+      return refuse({
+        reason: RefusedReason.invalidHello,
+        wire: 'INVALID_HELLO',
+        message: `worker id ${JSON.stringify(id)} is not a valid name (letters, digits, ".", "_", ":", "-"; at most 253)`,
+      });
+    }
     const held: TargetId[] = [];
     try {
       for (const h of hello.heldTargets) held.push(targetIdFromBytes(h.id));
     } catch (err) {
-      return refuse('INVALID_HELLO', `held_targets: ${errorMessage(err)}`);
+      return refuse({ reason: RefusedReason.invalidHello, wire: 'INVALID_HELLO', message: `held_targets: ${errorMessage(err)}` });
     }
     let member = this.#members.get(id);
+    // The id belongs to the credential that first claimed it for as long as the member exists, connected or not:
+    // another credential can neither take a live id nor one whose stream broke (its grace period).
+    if (member !== undefined && member.identity !== session.identity) {
+      return refuse({
+        reason: RefusedReason.workerIdBound,
+        wire: 'DUPLICATE_WORKER_ID',
+        message: `worker id ${JSON.stringify(id)} is bound to another credential while the worker is a member (connected, draining or within its grace period)`,
+        retryAfterMs: this.#graceMs,
+      });
+    }
     if (member?.session !== undefined) {
-      return refuse('DUPLICATE_WORKER_ID', `worker id ${JSON.stringify(id)} is held by a live stream from ${member.session.peer}`, {
+      return refuse({
+        reason: RefusedReason.duplicateWorkerId,
+        wire: 'DUPLICATE_WORKER_ID',
+        message: `worker id ${JSON.stringify(id)} is held by a live stream from ${member.session.peer}`,
         retryAfterMs: this.heartbeatIntervalMs * 3,
       });
     }
+    const maxWorkers = this.maxWorkers;
+    if (member === undefined && this.#members.size >= maxWorkers) {
+      return refuse({
+        reason: RefusedReason.maxWorkers,
+        wire: 'UNAVAILABLE',
+        message: `the fleet has ${this.#members.size} members, the most this master takes (--fleet.max-workers=${maxWorkers})`,
+        retryAfterMs: this.#graceMs,
+      });
+    }
+    const rejoined = member !== undefined;
     const now = this.#now();
     session.send(
       MasterMessage.fromPartial({
@@ -337,7 +407,7 @@ export class Fleet implements FleetStatusSource {
       }),
     );
     if (member === undefined) {
-      member = { id, outbox: new WorkerOutbox(), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
+      member = { id, identity: session.identity, outbox: new WorkerOutbox(), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
       this.#members.set(id, member);
     } else {
       clearTimeout(member.grace);
@@ -346,6 +416,8 @@ export class Fleet implements FleetStatusSource {
       member.unacked.clear();
     }
     this.#bySession.set(session, member);
+    const fingerprint = session.certificateFingerprint;
+    this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, ...(fingerprint === undefined ? {} : { certificateFingerprint: fingerprint }), rejoined });
     // Once welcomed, so a worker refused and retrying is counted once.
     if (hello.previousStreamResourceExhausted !== '') this.options.observer?.resourceExhausted?.(id, truncateError(hello.previousStreamResourceExhausted));
     if (this.#allocator.recovering) {
@@ -663,6 +735,7 @@ export class Fleet implements FleetStatusSource {
           id: m.id,
           state: m.state,
           address: m.session?.peer ?? '',
+          identity: m.identity,
           softwareVersion: m.hello.softwareVersion,
           connectedSinceUnixMs: m.connectedSinceUnixMs,
           lastSeenUnixMs: m.lastSeenUnixMs,

@@ -17,7 +17,7 @@ const targets = ['a:1', 'b:1', 'c:1'].map((address) => {
   return result.target;
 });
 
-const session = (peer: string): WorkerSession => ({ peer, send: (_m: MasterMessage) => true, close: () => undefined });
+const session = (peer: string): WorkerSession => ({ peer, identity: 'anonymous', send: (_m: MasterMessage) => true, close: () => undefined });
 
 let fleet: Fleet | undefined;
 afterEach(() => fleet?.stop());
@@ -47,7 +47,8 @@ describe('FleetMetrics', () => {
     expect(text).toContain('promfleet_fleet_worker_generation_lag{worker="w1"} 1');
     expect(text).toContain('promfleet_fleet_job_targets{job="node",state="assigned"} 3');
     expect(text).toContain('promfleet_fleet_target_moves_total{reason="added"} 3');
-    expect(text).toContain('promfleet_fleet_refusals_total{reason="duplicate_worker_id"} 1');
+    expect(text).toContain('promfleet_fleet_connections_refused_total{reason="duplicate_worker_id"} 1')
+    expect(text).toContain('promfleet_fleet_connections_refused_total{reason="bad_token"} 0');
     expect(text).toMatch(/promfleet_fleet_allocation_duration_seconds_count\{operation="settle"\} 1/);
     expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
   });

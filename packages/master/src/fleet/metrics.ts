@@ -4,6 +4,7 @@
  * through {@link FleetMetrics.observer}.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { refusedReasons } from './admission.js';
 import type { Fleet, FleetObserver } from './fleet.js';
 
 /** Fleet metrics on a prom-client registry; pass `observer` to the Fleet and `track` the fleet once built. */
@@ -23,11 +24,12 @@ export class FleetMetrics {
     const registers = [registry];
     const fleet = () => this.#fleet;
     this.#refusals = new Counter({
-      name: 'promfleet_fleet_refusals_total',
-      help: 'Worker streams the master refused, by reason (duplicate worker id, protocol version mismatch, invalid hello, unavailable).',
+      name: 'promfleet_fleet_connections_refused_total',
+      help: `Worker streams the master refused, before or at their Hello, by reason (${refusedReasons.join(', ')}).`,
       labelNames: ['reason'],
       registers,
     });
+    for (const reason of refusedReasons) this.#refusals.inc({ reason }, 0);
     this.#disconnects = new Counter({
       name: 'promfleet_fleet_disconnects_total',
       help: 'Worker streams the master closed, by reason (ack timeout, protocol error).',
@@ -147,7 +149,7 @@ export class FleetMetrics {
 
   /** The observer to give the Fleet. */
   readonly observer: FleetObserver = {
-    refused: (reason) => this.#refusals.inc({ reason: reason.toLowerCase() }),
+    refused: (event) => this.#refusals.inc({ reason: event.reason }),
     disconnected: (reason) => this.#disconnects.inc({ reason }),
     moved: (reason, count) => this.#moves.inc({ reason }, count),
     allocated: (operation, seconds) => this.#allocation.observe({ operation }, seconds),

@@ -1,19 +1,47 @@
 /**
  * The fleet protocol's transport: a grpc-js server whose Fleet.Connect streams become {@link WorkerSession}s of a
- * {@link Fleet}. It owns what is about the stream itself: the first-message Hello deadline, heartbeats both ways,
- * the dead-stream check, keepalive, and write backpressure ('drain').
+ * {@link Fleet}. It owns what is about the stream itself: admission (client certificate, bearer token, connection
+ * rate and stream limits, all decided before the first message is read), the first-message Hello deadline,
+ * heartbeats both ways, the dead-stream check, keepalive, and write backpressure ('drain').
  */
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { FleetService, HEARTBEAT_DEAD_AFTER_INTERVALS, MAX_MESSAGE_BYTES, MasterMessage, RefusalReason, type FleetServer, type WorkerMessage } from '@promfleet/protocol';
-import type { Fleet, WorkerSession } from './fleet.js';
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
+import {
+  AUTHORIZATION_METADATA_KEY,
+  FleetService,
+  HEARTBEAT_DEAD_AFTER_INTERVALS,
+  MAX_MESSAGE_BYTES,
+  MasterMessage,
+  RefusalReason,
+  type FleetServer,
+  type WorkerMessage,
+} from '@promfleet/protocol';
+import { RefusedReason, admit, type Admission, type AdmissionPolicy, type CallCredentials } from './admission.js';
+import type { Fleet, FleetObserver, WorkerSession } from './fleet.js';
+import type { TokenBucket } from './limits.js';
+
+/** Streams allowed beyond `--fleet.max-workers` by default: room for reconnects and streams before their Hello. */
+export const DEFAULT_EXTRA_STREAMS = 1_000;
 
 /** Options of {@link FleetGrpcServer}. */
 export interface FleetGrpcServerOptions {
   readonly fleet: Fleet;
   /** How long a new stream may take to send its Hello; 10 s by default. */
   readonly helloTimeoutMs?: number;
-  /** Server credentials; insecure by default (run the fleet channel inside the cluster network or behind mTLS). */
+  /**
+   * Server credentials; insecure by default. With `admission.requireClientCertificate` they must ask clients for a
+   * certificate and verify it against the client CA without failing the handshake (fleet-tls.ts builds such), so
+   * that a connection without one is refused, counted and logged here rather than dropped unseen in the handshake.
+   */
   readonly credentials?: ServerCredentials;
+  /** What every stream must present before its Hello is read; nothing by default. */
+  readonly admission?: AdmissionPolicy;
+  /** The most open streams, those still waiting for their Hello included; the fleet's max workers + 1,000 by default. */
+  readonly maxStreams?: number;
+  /** The connection-rate limit; none by default. */
+  readonly connectionRate?: TokenBucket;
+  /** Told about every stream refused before its Hello (the fleet reports the ones refused at it). */
+  readonly observer?: Pick<FleetObserver, 'refused'>;
 }
 
 /** A grpc-js server serving Fleet.Connect for a {@link Fleet}. */
@@ -47,8 +75,40 @@ export class FleetGrpcServer {
     await new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve()));
   }
 
+  /**
+   * Whether a new call may go on to its Hello: its credentials (client certificate, token), then the connection
+   * rate and the stream limit. Reads nothing of the call but its TLS session and metadata.
+   */
+  #admit(call: ServerDuplexStream<WorkerMessage, MasterMessage>): Admission {
+    const { admission, connectionRate, fleet } = this.options;
+    const certificate = call.getAuthContext().sslPeerCertificate;
+    const credentials: CallCredentials = {
+      ...(certificate === undefined ? {} : { certificate: { subject: distinguishedName(certificate), fingerprint256: certificate.fingerprint256 } }),
+      authorization: call.metadata.get(AUTHORIZATION_METADATA_KEY).map(String),
+    };
+    const admitted = admit(admission ?? { requireClientCertificate: false }, credentials);
+    if (!admitted.admitted) return admitted;
+    // Limits count only connections that proved their credential, so strangers cannot use them up.
+    if (connectionRate !== undefined && !connectionRate.take()) {
+      return { admitted: false, reason: RefusedReason.rateLimited, message: 'too many new fleet streams per second (--fleet.max-connection-rate); retrying with backoff' };
+    }
+    const maxStreams = this.options.maxStreams ?? fleet.maxWorkers + DEFAULT_EXTRA_STREAMS;
+    if (this.#calls.size >= maxStreams) {
+      return { admitted: false, reason: RefusedReason.maxStreams, message: `the master has ${this.#calls.size} open fleet streams, the most it takes (--fleet.max-streams=${maxStreams})` };
+    }
+    return admitted;
+  }
+
   #connect(call: ServerDuplexStream<WorkerMessage, MasterMessage>): void {
     const { fleet } = this.options;
+    const admission = this.#admit(call);
+    if (!admission.admitted) {
+      this.options.observer?.refused?.({ reason: admission.reason, peer: call.getPeer(), workerId: '', message: admission.message });
+      // Nothing of the call is read: it ends with a status, and the peer has seen no fleet message.
+      const code = admission.reason === RefusedReason.rateLimited || admission.reason === RefusedReason.maxStreams ? status.RESOURCE_EXHAUSTED : status.UNAUTHENTICATED;
+      call.emit('error', Object.assign(new Error(admission.message), { code, details: admission.message }));
+      return;
+    }
     this.#calls.add(call);
     const intervalMs = fleet.heartbeatIntervalMs;
     let lastReceived = performance.now();
@@ -58,6 +118,8 @@ export class FleetGrpcServer {
     let heartbeat: NodeJS.Timeout | undefined;
     const session: WorkerSession = {
       peer: call.getPeer(),
+      identity: admission.identity,
+      ...(admission.certificateFingerprint === undefined ? {} : { certificateFingerprint: admission.certificateFingerprint }),
       send: (message) => !ended && call.write(message),
       close: () => finish(),
     };
@@ -70,10 +132,12 @@ export class FleetGrpcServer {
       if (accepted) fleet.closed(session);
       call.end();
     };
-    const helloTimer = setTimeout(() => {
-      session.send(refusal('the stream sent no Hello in time'));
+    const refuse = (reason: RefusedReason, message: string) => {
+      this.options.observer?.refused?.({ reason, peer: session.peer, workerId: '', message });
+      session.send(refusal(message));
       finish();
-    }, this.options.helloTimeoutMs ?? 10_000);
+    };
+    const helloTimer = setTimeout(() => refuse(RefusedReason.helloTimeout, 'the stream sent no Hello in time'), this.options.helloTimeoutMs ?? 10_000);
     call.on('data', (message: WorkerMessage) => {
       lastReceived = performance.now();
       if (accepted) {
@@ -82,8 +146,7 @@ export class FleetGrpcServer {
       }
       clearTimeout(helloTimer);
       if (message.kind?.$case !== 'hello') {
-        session.send(refusal('the first message of a stream must be a Hello'));
-        finish();
+        refuse(RefusedReason.invalidHello, 'the first message of a stream must be a Hello');
         return;
       }
       if (!fleet.accept(session, message.kind.hello)) {
@@ -107,6 +170,13 @@ export class FleetGrpcServer {
     call.on('error', finish);
     call.on('close', finish);
   }
+}
+
+/** A certificate subject as `CN=…,O=…`, in the order the certificate lists it. */
+function distinguishedName(certificate: PeerCertificate): string {
+  return Object.entries(certificate.subject)
+    .flatMap(([key, value]: [string, string | string[] | undefined]) => (value === undefined ? [] : [`${key}=${Array.isArray(value) ? value.join('+') : value}`]))
+    .join(',');
 }
 
 function refusal(message: string): MasterMessage {

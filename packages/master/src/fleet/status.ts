@@ -14,6 +14,8 @@ export interface WorkerStatus {
   readonly state: WorkerState;
   /** The peer address of its stream (host:port), empty when disconnected. */
   readonly address: string;
+  /** The credential its id is bound to: `x509:<subject>`, `token` or `anonymous` (docs/protocol.md, "Identity"). */
+  readonly identity: string;
   readonly softwareVersion: string;
   /** When the current stream was accepted (or the last one, while disconnected). */
   readonly connectedSinceUnixMs: number;

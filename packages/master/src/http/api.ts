@@ -214,6 +214,7 @@ function workerJson(w: WorkerStatus): Record<string, unknown> {
     id: w.id,
     state: w.state,
     address: w.address,
+    identity: w.identity,
     softwareVersion: w.softwareVersion,
     connectedSince: goTime(w.connectedSinceUnixMs),
     lastSeen: goTime(w.lastSeenUnixMs),

@@ -56,6 +56,7 @@ export function worker(fields: Partial<WorkerStatus> & Pick<WorkerStatus, 'id'>)
   return {
     state: 'connected',
     address: '10.0.0.9:40000',
+    identity: 'x509:CN=worker',
     softwareVersion: '0.1.0',
     connectedSinceUnixMs: Date.UTC(2024, 0, 1),
     lastSeenUnixMs: Date.UTC(2024, 0, 1, 0, 0, 30),

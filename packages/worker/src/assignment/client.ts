@@ -4,7 +4,7 @@
  * old one ends. The assignment lives in an {@link AssignmentState} that outlives every stream: nothing is cleared
  * because the master is gone (static stability).
  */
-import { credentials as grpcCredentials, status as GrpcStatus, type ChannelCredentials, type ClientOptions, type StatusObject } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, status as GrpcStatus, type ChannelCredentials, type ClientOptions, type Metadata, type StatusObject } from '@grpc/grpc-js';
 import {
   FleetClient,
   HEARTBEAT_DEAD_AFTER_INTERVALS,
@@ -35,6 +35,11 @@ export interface AssignmentClientOptions {
   readonly softwareVersion: string;
   /** The channel credentials; insecure when absent. Production runs TLS: the stream carries secrets. */
   readonly credentials?: ChannelCredentials;
+  /**
+   * The metadata of each new stream, asked for at every connect: the bearer token (link.ts), so that a rotated
+   * token goes out on the next stream. None when absent.
+   */
+  readonly callMetadata?: () => Metadata;
   /**
    * grpc-js channel options merged over the client's own (keepalive, receive limit, reconnect backoff): a key given
    * here wins. For example, grpc-js shares one HTTP/2 connection among the channels of a process that have the same
@@ -278,7 +283,8 @@ export class AssignmentClient {
     this.#reconnectTimer = undefined;
     const grpc = this.#grpc;
     if (!this.#running || grpc === undefined) return;
-    const call = grpc.connect();
+    const metadata = this.#options.callMetadata;
+    const call = metadata === undefined ? grpc.connect() : grpc.connect(metadata());
     const session: Session = {
       call,
       finished: Promise.resolve(),

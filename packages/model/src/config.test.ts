@@ -278,8 +278,8 @@ describe('a realistic prometheus.yml', () => {
       ['node', [], 0],
     ]);
     const nodes = config.scrapeConfigs[2];
-    expect(nodes).toMatchObject({ scheme: 'https', scrapeIntervalMs: 15_000, source: { file: 'examples/prometheus.yml', line: 78 } });
-    expect(nodes?.httpClient.authorization).toEqual({ type: 'Bearer', credentialsFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' });
+    expect(nodes).toMatchObject({ scheme: 'https', scrapeIntervalMs: 15_000, source: { file: 'examples/prometheus.yml', line: 79 } });
+    expect(nodes?.httpClient.authorization).toEqual({ type: 'Bearer', credentialsFile: '/etc/promfleet/secrets/kubernetes/token' });
     expect(config.scrapeConfigs[3]?.params).toEqual(new Map([['module', ['http_2xx']]]));
     expect(config.scrapeConfigs[4]?.staticConfigs).toEqual([{ targets: ['localhost:9100'], labels: new Map([['env', 'demo']]) }]);
     expect(config.remoteWrite.map((rw) => [rw.url, rw.name, rw.queueConfig.maxSamplesPerSend])).toEqual([

@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { scrapeOffsetMs } from '../packages/model/src/index.js';
 import { httpGet, waitFor } from '../packages/cli/src/demo-processes.js';
 import { queryVector, startDemoSystem, waitForTargetsUp, type DemoSystem, type WorkersBody } from '../packages/cli/src/demo-system.js';
+import { scrapeSlots } from './slots.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const intervalMs = 2_000;
+const slots = scrapeSlots(intervalMs);
 /** `--fleet.handover-lead`'s default: how far ahead the master puts a handover's first slot. */
 const handoverLeadMs = 2_000;
 
@@ -78,21 +80,6 @@ async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolea
     if (done(value) || Date.now() >= deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-}
-
-/** The slots `k·interval + offset` in [from, to], both ends included (Prometheus 2's range selection). */
-function slotsBetween(offset: number, from: number, to: number): number[] {
-  const out: number[] = [];
-  for (let t = Math.ceil((from - offset) / intervalMs) * intervalMs + offset; t <= to; t += intervalMs) out.push(t);
-  return out;
-}
-
-/**
- * The slot a request that arrived at `atMs` served: a scrape starts at its slot (a timer may fire a millisecond
- * early) and its request arrives soon after, so a request belongs to the last slot at most 50 ms after it.
- */
-function slotOfRequest(atMs: number, offset: number): number {
-  return Math.floor((atMs - offset + 50) / intervalMs) * intervalMs + offset;
 }
 
 /**
@@ -208,7 +195,7 @@ describe('promfleet on real parts', () => {
       matrix.flatMap((series) => {
         const offset = offsetOf.get(series.metric['instance'] ?? '');
         const times = series.values.map(([t]) => Math.round(t * 1000));
-        const want = offset === undefined ? [] : slotsBetween(offset, from, whole.endMs);
+        const want = offset === undefined ? [] : slots.between(offset, { from, to: whole.endMs });
         if (JSON.stringify(times) === JSON.stringify(want)) return [];
         const missing = want.filter((t) => !times.includes(t)).map((t) => new Date(t).toISOString());
         const extra = times.filter((t) => !want.includes(t)).map((t) => new Date(t).toISOString());
@@ -232,8 +219,8 @@ describe('promfleet on real parts', () => {
 
     for (const [address, target] of farmByAddress) {
       const offset = offsetOf.get(address) ?? 0;
-      const served = target.requests.map((at) => slotOfRequest(at, offset)).filter((slot) => slot >= from && slot <= whole.endMs);
-      expect({ address, served }).toEqual({ address, served: slotsBetween(offset, from, whole.endMs) });
+      const served = slots.served(target.requests, offset, { from, to: whole.endMs });
+      expect({ address, served }).toEqual({ address, served: slots.between(offset, { from, to: whole.endMs }) });
     }
 
     // The receiver rejected nothing: no duplicate or out-of-order sample was ever sent.

@@ -15,11 +15,13 @@ import { scrapeOffsetMs } from '../packages/model/src/index.js';
 import { startTargetFarm, type TargetFarm } from '../packages/testkit/src/index.js';
 import { httpGet, pickPort, startChild, waitFor, type DemoChild } from '../packages/cli/src/demo-processes.js';
 import { queryVector, requiredPrograms } from '../packages/cli/src/demo-system.js';
+import { scrapeSlots } from './slots.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/promfleet.js');
 const host = '127.0.0.1';
 const intervalMs = 2_000;
+const slots = scrapeSlots(intervalMs);
 /** How long the bomb is scraped before the checks: 12 slots. */
 const bombingMs = 12 * intervalMs;
 /** The bound asserted on the worker's peak RSS; deploy/worker.yaml limits it to 2 GiB. */
@@ -49,18 +51,6 @@ async function rawSamples(prometheusUrl: string, selector: string, atMs: number)
   const { status, body } = await httpGet(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(selector)}&time=${atMs / 1000}`, 15_000);
   if (status !== 200) throw new Error(`query ${selector}: HTTP ${status}: ${body}`);
   return (JSON.parse(body) as { data: { result: Matrix } }).data.result;
-}
-
-/** The slots `k·interval + offset` in [from, to]. */
-function slotsBetween(offset: number, from: number, to: number): number[] {
-  const out: number[] = [];
-  for (let t = Math.ceil((from - offset) / intervalMs) * intervalMs + offset; t <= to; t += intervalMs) out.push(t);
-  return out;
-}
-
-/** The slot a request that arrived at `atMs` served: the last slot at most 50 ms before it. */
-function slotOfRequest(atMs: number, offset: number): number {
-  return Math.floor((atMs - offset + 50) / intervalMs) * intervalMs + offset;
 }
 
 /** A field of `/proc/<pid>/status` in MiB (the kernel gives kB). */
@@ -168,7 +158,7 @@ describe('a gzip bomb target', () => {
     let fromMs = upSince;
     while (isSlot(fromMs)) fromMs += 1;
     const lengthMs = endMs - fromMs;
-    const expected = [...normal, bomb].map((t) => ({ instance: t.address, value: t === bomb ? '0' : '1', slots: slotsBetween(offsetOf(t.address), fromMs, endMs) }));
+    const expected = [...normal, bomb].map((t) => ({ instance: t.address, value: t === bomb ? '0' : '1', slots: slots.between(offsetOf(t.address), { from: fromMs, to: endMs }) }));
     const seen = (matrix: Matrix) =>
       expected.map(({ instance }) => {
         const series = matrix.find((s) => s.metric['instance'] === instance);
@@ -186,8 +176,8 @@ describe('a gzip bomb target', () => {
     // The farm saw one request per slot from every target, the bomb included: no scrape was skipped or delayed.
     for (const t of [...normal, bomb]) {
       const offset = offsetOf(t.address);
-      const served = t.requests.map((at) => slotOfRequest(at, offset)).filter((slot) => slot >= fromMs && slot <= endMs);
-      expect({ address: t.address, served }).toEqual({ address: t.address, served: slotsBetween(offset, fromMs, endMs) });
+      const served = slots.served(t.requests, offset, { from: fromMs, to: endMs });
+      expect({ address: t.address, served }).toEqual({ address: t.address, served: slots.between(offset, { from: fromMs, to: endMs }) });
     }
 
     // The worker is alive, counted every bomb scrape as over the limit, and its peak RSS stays far below its limit.

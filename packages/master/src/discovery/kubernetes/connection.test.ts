@@ -123,13 +123,13 @@ describe('kubeConnection', () => {
     const caFile = join(dir, 'ca.crt');
     await writeFile(caFile, 'not a certificate');
     const connection = kubeConnection(sd({ api_server: 'https://127.0.0.1:9', tls_config: { ca_file: caFile } }), { userAgent: 't' });
-    await expect(connection.requestOptions()).rejects.toThrow(`kubernetes_sd_config (api_server https://127.0.0.1:9/): tls_config.ca_file: unable to use specified CA cert file ${caFile}`);
+    await expect(connection.requestOptions()).rejects.toThrow(`kubernetes_sd_config (api_server https://127.0.0.1:9): tls_config.ca_file: unable to use specified CA cert file ${caFile}`);
   });
 
   it('names an unreadable credentials file without reading anything into the error', async () => {
     const connection = kubeConnection(sd({ api_server: 'http://127.0.0.1:9', authorization: { credentials_file: '/nonexistent/token' } }), { userAgent: 't' });
     await expect(connection.requestOptions()).rejects.toThrow(
-      'kubernetes_sd_config (api_server http://127.0.0.1:9/): authorization.credentials_file: unable to read authorization credentials: unable to read file /nonexistent/token: ENOENT',
+      'kubernetes_sd_config (api_server http://127.0.0.1:9): authorization.credentials_file: unable to read authorization credentials: unable to read file /nonexistent/token: ENOENT',
     );
   });
 

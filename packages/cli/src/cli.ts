@@ -28,6 +28,7 @@ Commands:
          [--fleet.token-file=FILE]               workers must present this bearer token
          [--fleet.allow-insecure-secrets]        start without TLS although the config holds inline secrets
          [--fleet.max-workers=10000] [--fleet.max-streams=MAX_WORKERS+1000] [--fleet.max-connection-rate=200]
+         [--fleet.max-connections=MAX_STREAMS+1000]  open connections with TLS, those in their handshake included
          (certificates and the token are re-read when their files change; 0 turns the connection rate limit off)
   worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
          [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]

@@ -107,11 +107,12 @@ describe('fleet link flags', () => {
         'fleet.allow-insecure-secrets': 'true',
         'fleet.max-workers': '5',
         'fleet.max-streams': '7',
+        'fleet.max-connections': '9',
         'fleet.max-connection-rate': '0',
       }),
     ).toEqual({
       maxWorkers: 5,
-      link: { tls: { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' }, tokenFile: 't', allowInsecureSecrets: true, maxStreams: 7, maxConnectionRatePerSecond: 0 },
+      link: { tls: { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' }, tokenFile: 't', allowInsecureSecrets: true, maxStreams: 7, maxConnections: 9, maxConnectionRatePerSecond: 0 },
     });
   });
 

@@ -17,6 +17,7 @@ export const masterLinkFlags = {
   'fleet.allow-insecure-secrets': false,
   'fleet.max-workers': false,
   'fleet.max-streams': false,
+  'fleet.max-connections': false,
   'fleet.max-connection-rate': false,
 } as const;
 
@@ -45,6 +46,7 @@ export function masterLinkOptions(f: Values<typeof masterLinkFlags>): { maxWorke
   }
   const maxWorkers = positive('fleet.max-workers', f['fleet.max-workers']) ?? DEFAULT_MAX_WORKERS;
   const maxStreams = positive('fleet.max-streams', f['fleet.max-streams']);
+  const maxConnections = positive('fleet.max-connections', f['fleet.max-connections']);
   const rate = wholeNumber('fleet.max-connection-rate', f['fleet.max-connection-rate']) ?? DEFAULT_MAX_CONNECTION_RATE;
   const tokenFile = f['fleet.token-file'];
   return {
@@ -54,6 +56,7 @@ export function masterLinkOptions(f: Values<typeof masterLinkFlags>): { maxWorke
       ...(tokenFile === undefined ? {} : { tokenFile }),
       allowInsecureSecrets: bool('fleet.allow-insecure-secrets', f['fleet.allow-insecure-secrets']),
       ...(maxStreams === undefined ? {} : { maxStreams }),
+      ...(maxConnections === undefined ? {} : { maxConnections }),
       maxConnectionRatePerSecond: rate,
     },
   };

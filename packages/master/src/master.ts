@@ -104,6 +104,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     connectionRate: link.connectionRate,
     ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
     ...(link.maxStreams === undefined ? {} : { maxStreams: link.maxStreams }),
+    ...(link.maxConnections === undefined ? {} : { maxConnections: link.maxConnections }),
   });
   const status = new StatusServer({ fleet, discovery, registry });
   let grpcPort: number;

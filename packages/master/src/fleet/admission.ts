@@ -6,7 +6,9 @@
  *
  * A refused connection never sees a Welcome, an assignment or any setting: it ends with a gRPC status before its
  * Hello is processed. Refusals after the Hello (a worker id bound to another credential, the member limit, a bad
- * Hello) are the fleet's (fleet.ts); both kinds are counted under one metric with the reasons listed here.
+ * Hello) are the fleet's (fleet.ts); both kinds are counted under one metric with the reasons listed here. With TLS,
+ * connections that never get as far as a call (no TLS, a failed or stalled handshake, too many connections) are
+ * refused by tls-front.ts, under the same metric too.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BEARER_PREFIX } from '@promfleet/protocol';
@@ -17,6 +19,16 @@ import { BEARER_PREFIX } from '@promfleet/protocol';
  * "Authentication and limits").
  */
 export const RefusedReason = {
+  /** The master serves TLS and the connection's first bytes are not a TLS handshake (a gRPC client without TLS
+   * sends the HTTP/2 preface in clear). Refused before any TLS work. */
+  noTls: 'no_tls',
+  /** The TLS handshake failed (no protocol version or cipher in common, a malformed handshake, an alert from the
+   * peer) or did not choose HTTP/2. A peer that hangs up in its handshake is not counted. */
+  tlsHandshakeFailed: 'tls_handshake_failed',
+  /** The master serves TLS and the connection had no TLS session in time: it sent nothing, or stalled in its handshake. */
+  handshakeTimeout: 'handshake_timeout',
+  /** `--fleet.max-connections` connections are open already (TLS only): closed at once, before any byte is read. */
+  maxConnections: 'max_connections',
   /** The master requires a client certificate (`--fleet.tls.client-ca-file`) and the connection presented none
    * that the client CA verifies: none at all, one from another CA, or an expired one. */
   noClientCertificate: 'no_client_certificate',

@@ -24,6 +24,8 @@ export interface FleetLinkOptions {
   readonly allowInsecureSecrets?: boolean;
   /** The most open streams, those before their Hello included; the fleet's max workers + 1,000 by default. */
   readonly maxStreams?: number;
+  /** With TLS, the most open connections, those in their handshake included; max streams + 1,000 by default. */
+  readonly maxConnections?: number;
   /** New streams per second, with a burst of five seconds' worth; {@link DEFAULT_MAX_CONNECTION_RATE} by default, 0 for none. */
   readonly maxConnectionRatePerSecond?: number;
   /** How often the certificate and token files are checked for changes; 10 s by default. */
@@ -78,6 +80,7 @@ export interface FleetLinkSecurity {
   readonly admission: AdmissionPolicy;
   readonly connectionRate: TokenBucket;
   readonly maxStreams?: number;
+  readonly maxConnections?: number;
 }
 
 /**
@@ -110,5 +113,6 @@ export async function loadFleetLink(
     admission: { requireClientCertificate: link.tls?.clientCaFile !== undefined, ...(token === undefined ? {} : { token }) },
     connectionRate: new TokenBucket({ ratePerSecond: link.maxConnectionRatePerSecond ?? DEFAULT_MAX_CONNECTION_RATE }),
     ...(link.maxStreams === undefined ? {} : { maxStreams: link.maxStreams }),
+    ...(link.maxConnections === undefined ? {} : { maxConnections: link.maxConnections }),
   };
 }

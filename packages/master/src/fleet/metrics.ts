@@ -25,7 +25,7 @@ export class FleetMetrics {
     const fleet = () => this.#fleet;
     this.#refusals = new Counter({
       name: 'promfleet_fleet_connections_refused_total',
-      help: `Worker streams the master refused, before or at their Hello, by reason (${refusedReasons.join(', ')}).`,
+      help: `Worker connections and streams the master refused (with TLS, connections before any call; streams before or at their Hello), by reason (${refusedReasons.join(', ')}).`,
       labelNames: ['reason'],
       registers,
     });

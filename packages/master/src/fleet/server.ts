@@ -2,7 +2,8 @@
  * The fleet protocol's transport: a grpc-js server whose Fleet.Connect streams become {@link WorkerSession}s of a
  * {@link Fleet}. It owns what is about the stream itself: admission (client certificate, bearer token, connection
  * rate and stream limits, all decided before the first message is read), the first-message Hello deadline,
- * heartbeats both ways, the dead-stream check, keepalive, and write backpressure ('drain').
+ * heartbeats both ways, the dead-stream check, keepalive, and write backpressure ('drain'). With TLS, connections
+ * come through a {@link TlsFront} of its own, which refuses and reports those that never get as far as a call.
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
@@ -19,15 +20,21 @@ import {
 import { RefusedReason, admit, type Admission, type AdmissionPolicy, type CallCredentials } from './admission.js';
 import type { Fleet, FleetObserver, WorkerSession } from './fleet.js';
 import type { TokenBucket } from './limits.js';
+import { TlsFront } from './tls-front.js';
 
 /** Streams allowed beyond `--fleet.max-workers` by default: room for reconnects and streams before their Hello. */
 export const DEFAULT_EXTRA_STREAMS = 1_000;
+
+/** How long a TLS connection may hold no call before the master closes it, by default. */
+export const DEFAULT_IDLE_CONNECTION_MS = 30_000;
 
 /** Options of {@link FleetGrpcServer}. */
 export interface FleetGrpcServerOptions {
   readonly fleet: Fleet;
   /** How long a new stream may take to send its Hello; 10 s by default. */
   readonly helloTimeoutMs?: number;
+  /** With TLS, how long a new connection may take from its accept to a TLS session; 10 s by default. */
+  readonly handshakeTimeoutMs?: number;
   /**
    * Server credentials; insecure by default. With `admission.requireClientCertificate` they must ask clients for a
    * certificate and verify it against the client CA without failing the handshake (fleet-tls.ts builds such), so
@@ -38,9 +45,19 @@ export interface FleetGrpcServerOptions {
   readonly admission?: AdmissionPolicy;
   /** The most open streams, those still waiting for their Hello included; the fleet's max workers + 1,000 by default. */
   readonly maxStreams?: number;
+  /**
+   * With TLS, the most open connections, in their handshake or carrying streams; max streams + 1,000 by default.
+   * Unlike the stream limits it counts connections before they proved anything: it bounds file descriptors.
+   */
+  readonly maxConnections?: number;
+  /** With TLS, how long a connection may hold no call before it is closed; {@link DEFAULT_IDLE_CONNECTION_MS} by default. */
+  readonly idleConnectionMs?: number;
   /** The connection-rate limit; none by default. */
   readonly connectionRate?: TokenBucket;
-  /** Told about every stream refused before its Hello (the fleet reports the ones refused at it). */
+  /**
+   * Told about every stream refused before its Hello and, with TLS, every connection refused before any call (the
+   * fleet reports the ones refused at the Hello).
+   */
   readonly observer?: Pick<FleetObserver, 'refused'>;
 }
 
@@ -48,6 +65,7 @@ export interface FleetGrpcServerOptions {
 export class FleetGrpcServer {
   readonly #server: Server;
   readonly #calls = new Set<ServerDuplexStream<WorkerMessage, MasterMessage>>();
+  #front: TlsFront | undefined;
 
   constructor(private readonly options: FleetGrpcServerOptions) {
     this.#server = new Server({
@@ -57,22 +75,57 @@ export class FleetGrpcServer {
       // Workers send keepalive pings every 10 s even on an idle stream; accept them.
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+      // With TLS, a connection that holds no call is closed after a while: a peer that finished a handshake (it
+      // needs no client certificate for that) cannot sit on one of --fleet.max-connections for ever. A worker
+      // always has its stream open; between attempts it reconnects.
+      ...(options.credentials?._isSecure() === true ? { 'grpc.max_connection_idle_ms': options.idleConnectionMs ?? DEFAULT_IDLE_CONNECTION_MS } : {}),
     });
     const handler: FleetServer = { connect: (call) => this.#connect(call) };
     this.#server.addService(FleetService, handler);
   }
 
-  /** Binds `address` (host:port; port 0 picks one) and starts serving. Resolves to the bound port. */
+  /**
+   * Binds `address` and starts serving. Resolves to the bound port. Without TLS grpc-js binds it (host:port; port 0
+   * picks one). With TLS a {@link TlsFront} listens (`host:port`, `[v6]:port`, or `:port` for every interface) and
+   * hands grpc-js the connections whose TLS handshake succeeded.
+   */
   listen(address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.bindAsync(address, this.options.credentials ?? ServerCredentials.createInsecure(), (err, port) => (err === null ? resolve(port) : reject(err)));
+    const { credentials } = this.options;
+    if (credentials === undefined || !credentials._isSecure()) {
+      return new Promise((resolve, reject) => {
+        this.#server.bindAsync(address, credentials ?? ServerCredentials.createInsecure(), (err, port) => (err === null ? resolve(port) : reject(err)));
+      });
+    }
+    if (this.#front !== undefined) return Promise.reject(new Error('the fleet server listens already'));
+    // grpc-js speaks plain HTTP/2 over sockets the front has secured: TLS is the front's.
+    const injector = this.#server.createConnectionInjector(ServerCredentials.createInsecure());
+    const maxStreams = this.#maxStreams();
+    this.#front = new TlsFront({
+      credentials,
+      accept: (socket) => injector.injectConnection(socket),
+      refused: (event) => this.options.observer?.refused?.(event),
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      maxConnections: this.options.maxConnections ?? maxStreams + DEFAULT_EXTRA_STREAMS,
     });
+    return this.#front.listen(address);
+  }
+
+  /** Open TLS connections (in their handshake or carrying streams); 0 without TLS. */
+  get connections(): number {
+    return this.#front?.connections ?? 0;
   }
 
   /** Stops accepting streams and ends the open ones; workers keep scraping and reconnect to the next master. */
   async close(): Promise<void> {
+    this.#front?.stopAccepting();
     for (const call of this.#calls) call.end();
+    // Closes grpc-js' sessions (the injected connections' too) once their streams ended.
     await new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve()));
+    await this.#front?.close();
+  }
+
+  #maxStreams(): number {
+    return this.options.maxStreams ?? this.options.fleet.maxWorkers + DEFAULT_EXTRA_STREAMS;
   }
 
   /**
@@ -80,7 +133,7 @@ export class FleetGrpcServer {
    * rate and the stream limit. Reads nothing of the call but its TLS session and metadata.
    */
   #admit(call: ServerDuplexStream<WorkerMessage, MasterMessage>): Admission {
-    const { admission, connectionRate, fleet } = this.options;
+    const { admission, connectionRate } = this.options;
     const certificate = call.getAuthContext().sslPeerCertificate;
     const credentials: CallCredentials = {
       ...(certificate === undefined ? {} : { certificate: { subject: distinguishedName(certificate), fingerprint256: certificate.fingerprint256 } }),
@@ -92,7 +145,7 @@ export class FleetGrpcServer {
     if (connectionRate !== undefined && !connectionRate.take()) {
       return { admitted: false, reason: RefusedReason.rateLimited, message: 'too many new fleet streams per second (--fleet.max-connection-rate); retrying with backoff' };
     }
-    const maxStreams = this.options.maxStreams ?? fleet.maxWorkers + DEFAULT_EXTRA_STREAMS;
+    const maxStreams = this.#maxStreams();
     if (this.#calls.size >= maxStreams) {
       return { admitted: false, reason: RefusedReason.maxStreams, message: `the master has ${this.#calls.size} open fleet streams, the most it takes (--fleet.max-streams=${maxStreams})` };
     }

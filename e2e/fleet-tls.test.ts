@@ -156,9 +156,10 @@ describe('the fleet link with mutual TLS', () => {
       ['worker-2', 'connected', 'x509:CN=worker-2,O=promfleet'],
     ]);
     const masterMetrics = (await httpGet(`${masterUrl}/metrics`)).body;
-    const refused = Number(/^promfleet_fleet_connections_refused_total\{reason="no_client_certificate"\} (\d+)$/m.exec(masterMetrics)?.[1]);
-    expect(refused).toBeGreaterThanOrEqual(1);
-    expect(readFileSync(master.logFile, 'utf8')).toMatch(/level=warn .*reason=no_client_certificate/);
+    const refused = (reason: string) => Number(new RegExp(`^promfleet_fleet_connections_refused_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(masterMetrics)?.[1]);
+    expect({ noClientCertificate: refused('no_client_certificate') >= 1, noTls: refused('no_tls') >= 1 }).toEqual({ noClientCertificate: true, noTls: true });
+    const masterLog = readFileSync(master.logFile, 'utf8');
+    for (const reason of ['no_client_certificate', 'no_tls']) expect(masterLog).toMatch(new RegExp(`level=warn msg="fleet connection refused" peer=\\S*127\\.0\\.0\\.1:\\d+ reason=${reason} `));
 
     // The intruders hold nothing, are not ready, and nothing they can read holds the password.
     for (const name of ['intruder-no-certificate', 'intruder-plaintext']) {

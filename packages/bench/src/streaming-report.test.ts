@@ -179,7 +179,8 @@ describe('compareLinks', () => {
     // The second plaintext run could not read the workers' CPU: that pair has no value, and so has the mean.
     expect(perWorker('worker CPU per worker, connecting')?.pairs).toEqual([3, undefined]);
     expect(perWorker('worker CPU per worker, connecting')?.mean).toBeUndefined();
-    expect(perWorker('master RSS per worker')?.pairs).toEqual([51.2, 51.2]);
+    expect(perWorker('master RSS per worker after')?.pairs).toEqual([51.2, 51.2]);
+    expect(perWorker('master RSS per worker once all welcomed')?.pairs).toEqual([0, 0]);
     // 0.05 s and 0.1 s more over 5 s and 1,000 workers: 10 and 20 µs per worker-second.
     expect(perWorker('idle second')?.pairs.map((v) => v?.toFixed(1))).toEqual(['10.0', '20.0']);
   });

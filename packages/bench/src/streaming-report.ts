@@ -356,6 +356,7 @@ const perWorkerCosts: readonly { readonly label: string; readonly digits: number
   { label: 'master CPU per worker, whole start (ms)', digits: 2, value: (r) => r.start.connect.masterCpuSeconds + r.start.master.cpuSeconds, scale: () => 1000 },
   { label: 'worker CPU per worker, connecting: the handshake (ms)', digits: 2, value: (r) => r.start.connect.workersCpuSeconds, scale: () => 1000 },
   { label: 'worker CPU per worker, whole start (ms)', digits: 2, value: (r) => sum(r.start.connect.workersCpuSeconds, r.start.workersCpuSeconds), scale: () => 1000 },
+  { label: 'master RSS per worker once all welcomed: the connection (KiB)', digits: 1, value: (r) => r.start.connect.masterRssBytes, scale: () => 1 / 1024 },
   { label: 'master RSS per worker after the start (KiB)', digits: 1, value: (r) => r.start.rssBytes, scale: () => 1 / 1024 },
   { label: 'master CPU per worker per idle second (µs)', digits: 1, value: (r) => r.idle.cpuSeconds, scale: (r) => 1e6 / r.idle.seconds },
 ];

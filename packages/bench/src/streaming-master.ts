@@ -7,10 +7,14 @@
  * built before anything is measured; targets added later carry their creation time in the {@link createdLabel}
  * label, stamped before they are built, so the workers can tell how long each took to arrive.
  *
- * Usage (forked by streaming.ts): `node streaming-master.js <grace-ms>`.
+ * The fleet link is secured as `startMaster` secures it (`loadFleetLink`: TLS credentials from files, client
+ * certificate and token admission), from the `FleetLinkOptions` given as JSON; `{}` is the plaintext link. The
+ * connection-rate limit is off in every mode, so that the connect figures are the link's own.
+ *
+ * Usage (forked by streaming.ts): `node streaming-master.js <grace-ms> [<fleet-link-options-json>]`.
  */
 import { readFile } from 'node:fs/promises';
-import { Fleet, FleetGrpcServer, type FleetObserver, type JobTargets } from '@promfleet/master';
+import { Fleet, FleetGrpcServer, loadFleetLink, type FleetLinkOptions, type FleetObserver, type JobTargets } from '@promfleet/master';
 import { buildTarget, parseConfig, type ScrapeConfig, type Target, type TargetId } from '@promfleet/model';
 import { scrapeJobToProto } from '@promfleet/protocol';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
@@ -62,6 +66,7 @@ class Recorder {
   firstMoveAtMs: number | undefined;
   settledAtMs: number | undefined;
   memberLeftAtMs: number | undefined;
+  refused = 0;
   /** Not reset by windows: the quiescence check reports the last acknowledgement ever. */
   lastAckAtMs: number | undefined;
 
@@ -73,6 +78,7 @@ class Recorder {
     this.firstMoveAtMs = undefined;
     this.settledAtMs = undefined;
     this.memberLeftAtMs = undefined;
+    this.refused = 0;
   }
 
   readonly observer: FleetObserver = {
@@ -94,11 +100,15 @@ class Recorder {
     memberLeft: () => {
       this.memberLeftAtMs = Date.now();
     },
+    refused: () => {
+      this.refused++;
+    },
   };
 }
 
 async function main(): Promise<void> {
   const graceMs = Number(process.argv[2] ?? '1000');
+  const linkOptions = JSON.parse(process.argv[3] ?? '{}') as FleetLinkOptions;
   const job = loadJob();
   const recorder = new Recorder();
   const fleet = new Fleet({
@@ -113,7 +123,23 @@ async function main(): Promise<void> {
     observer: recorder.observer,
   });
   fleet.configure({ jobs: [scrapeJobToProto(job)], remoteWrite: [] });
-  const server = new FleetGrpcServer({ fleet });
+  const linkController = new AbortController();
+  const link = await loadFleetLink(
+    { ...linkOptions, maxConnectionRatePerSecond: 0 },
+    {
+      signal: linkController.signal,
+      onRefresh: (what, outcome) => {
+        if ('error' in outcome) process.stderr.write(`streaming-master: cannot reload the fleet link's ${what} files\n`);
+      },
+    },
+  );
+  const server = new FleetGrpcServer({
+    fleet,
+    observer: recorder.observer,
+    admission: link.admission,
+    connectionRate: link.connectionRate,
+    ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
+  });
   const port = await server.listen('127.0.0.1:0');
   fleet.start();
 
@@ -170,6 +196,7 @@ async function main(): Promise<void> {
         firstMoveAtMs: recorder.firstMoveAtMs,
         settledAtMs: recorder.settledAtMs,
         memberLeftAtMs: recorder.memberLeftAtMs,
+        refused: recorder.refused,
       };
       window = undefined;
       return result;
@@ -229,6 +256,7 @@ async function main(): Promise<void> {
     },
   };
   const stop = () => {
+    linkController.abort();
     fleet.stop();
     process.exit(0);
   };

@@ -3,6 +3,7 @@
  * (streaming-master.ts) and of a workers' process (streaming-workers.ts), and the events they send when ready. Every
  * time that crosses a process is `Date.now()` (Unix ms): all processes share the machine's clock.
  */
+import type { MasterLinkOptions } from '@promfleet/worker';
 
 /** The label every target added during a churn window carries: its creation time, Unix ms, as decimal text. */
 export const createdLabel = 'bench_created_unix_ms';
@@ -36,6 +37,8 @@ export interface MasterWindow {
   readonly settledAtMs: number | undefined;
   /** When a member left (its grace period over), if one did. */
   readonly memberLeftAtMs: number | undefined;
+  /** Streams refused in the window, before their Hello (credentials, limits) or at it (FleetObserver.refused). */
+  readonly refused: number;
 }
 
 /** The master's answer to `waitAcked`: every open stream has acknowledged everything sent. */
@@ -98,8 +101,15 @@ export interface HeldCounts {
 
 /** A workers' process's commands. */
 export type WorkersCommands = {
-  /** Starts one assignment client per id, each on a connection of its own; resolves once every one is welcomed. */
-  start: { request: { readonly address: string; readonly ids: readonly string[]; readonly timeoutMs: number }; reply: { readonly welcomedMs: number } };
+  /**
+   * Starts one assignment client per id, each on a connection of its own; resolves once every one is welcomed. With
+   * `link`, the clients connect as a worker started with those `--master.tls.*` / `--master.token-file` flags
+   * would (`loadMasterLink`, loaded once per process: every client presents the same certificate and token).
+   */
+  start: {
+    request: { readonly address: string; readonly ids: readonly string[]; readonly timeoutMs: number; readonly link?: MasterLinkOptions };
+    reply: { readonly welcomedMs: number };
+  };
   /** Turns latency recording on or off. */
   record: { request: { readonly on: boolean }; reply: null };
   /** Returns and clears what was recorded. */

@@ -6,9 +6,14 @@
  * While recording, each client's `onChange` notes, for every added target carrying the creation label,
  * `Date.now()` minus that creation time.
  *
+ * With a link (the `start` command's `link`), the clients connect as a worker with those `--master.tls.*` and
+ * `--master.token-file` flags does (`loadMasterLink`), loaded once per process and shared by its clients: one
+ * client certificate and token for every worker, as a Deployment mounting one secret has. Each client still makes
+ * its own TLS handshake on its own connection.
+ *
  * Usage (forked by streaming.ts): `node streaming-workers.js`.
  */
-import { AssignmentClient } from '@promfleet/worker';
+import { AssignmentClient, loadMasterLink, type MasterLink, type MasterLinkOptions } from '@promfleet/worker';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { createdLabel, type WorkersCommands } from './streaming-protocol.js';
 
@@ -24,13 +29,32 @@ function main(): void {
   let latenciesMs: number[] = [];
   let snapshotsAtMs: number[] = [];
   let changes = 0;
+  const linkController = new AbortController();
+  /** The links loaded so far, by their options as JSON. */
+  const links = new Map<string, Promise<MasterLink>>();
+  const masterLink = (options: MasterLinkOptions): Promise<MasterLink> => {
+    const key = JSON.stringify(options);
+    let link = links.get(key);
+    if (link === undefined) {
+      link = loadMasterLink(options, {
+        signal: linkController.signal,
+        onRefresh: (what, outcome) => {
+          if ('error' in outcome) process.stderr.write(`streaming-workers: cannot reload the fleet link's ${what} files\n`);
+        },
+      });
+      links.set(key, link);
+    }
+    return link;
+  };
 
-  const startClient = (id: string, address: string): AssignmentClient => {
+  const startClient = (id: string, address: string, link: MasterLink | undefined): AssignmentClient => {
     const client = new AssignmentClient({
       address,
       workerId: id,
       softwareVersion: 'bench',
-      channelOptions: ownConnection,
+      channelOptions: { ...link?.channelOptions, ...ownConnection },
+      ...(link?.credentials === undefined ? {} : { credentials: link.credentials }),
+      ...(link?.callMetadata === undefined ? {} : { callMetadata: link.callMetadata }),
       // A refused or broken stream is retried soon: nothing here should wait out the production backoff.
       backoff: { initialMs: 100, maxMs: 1_000 },
       log: (event) => {
@@ -52,9 +76,11 @@ function main(): void {
   };
 
   const handlers: Handlers<WorkersCommands> = {
-    start: async ({ address, ids, timeoutMs }) => {
+    start: async ({ address, ids, timeoutMs, link: linkOptions }) => {
+      // Loaded before the clock starts: a worker pod reads its files once, at start.
+      const link = linkOptions === undefined ? undefined : await masterLink(linkOptions);
       const startedAt = performance.now();
-      const started = ids.map((id) => startClient(id, address));
+      const started = ids.map((id) => startClient(id, address, link));
       const deadline = startedAt + timeoutMs;
       while (!started.every((c) => c.connected)) {
         if (performance.now() > deadline) {
@@ -95,7 +121,10 @@ function main(): void {
       return Promise.resolve({ byWorker, ids });
     },
   };
-  const stop = () => process.exit(0);
+  const stop = () => {
+    linkController.abort();
+    process.exit(0);
+  };
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
   serveParent(handlers);

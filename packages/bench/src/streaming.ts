@@ -15,18 +15,34 @@
  * 4. one worker joins, then one leaves (stream closed, grace period short): owner changes against the ideal, and
  *    the time until every handover is acknowledged.
  * After each phase, what the workers hold is checked: every target held by exactly one worker.
+ *
+ * `--tls on` secures the fleet link as production does: the master serves mutual TLS (its certificate, and a client
+ * CA every client's certificate must be signed by), and every client presents a client certificate, one shared by
+ * all (`--token` adds a bearer token); a throwaway PKI (`makePki`) is made for the invocation. `--tls compare`
+ * runs plaintext and TLS fleets in turn, `--repeats` pairs of them, each pair's order the reverse of the last's
+ * (plain, TLS, TLS, plain, …) so that drift in the machine's load falls on both alike, and reports their ratios and
+ * what TLS costs per worker.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { FleetLinkOptions } from '@promfleet/master';
+import { makePki, type Pki } from '@promfleet/testkit';
+import type { MasterLinkOptions } from '@promfleet/worker';
 import { ChildHandle } from './ipc.js';
-import { procMemory } from './measure.js';
+import { procCpuSeconds, procMemory } from './measure.js';
 import type { AddReport, MasterCommands, MasterReady, MasterWindow, WorkersCommands } from './streaming-protocol.js';
 import {
+  compareLinks,
+  comparisonMarkdown,
   latencySummary,
+  linkName,
   ownershipProblems,
   streamingMarkdown,
   type AddPhase,
+  type LinkComparisonSummary,
+  type LinkSetup,
   type MasterCost,
   type MembershipPhase,
   type StartPhase,
@@ -45,6 +61,12 @@ interface Options {
   readonly idleSeconds: number;
   readonly jsonFile: string | undefined;
   readonly cpuProfileDir: string | undefined;
+  /** `off`: plaintext; `on`: mutual TLS; `compare`: both, in pairs. */
+  readonly tls: 'off' | 'on' | 'compare';
+  /** A bearer token on every stream of the TLS runs, too. */
+  readonly token: boolean;
+  /** Pairs of runs with `--tls compare`. */
+  readonly repeats: number;
 }
 
 const usage = `usage: pnpm --filter @promfleet/bench streaming [--quick] [flags]
@@ -58,8 +80,13 @@ const usage = `usage: pnpm --filter @promfleet/bench streaming [--quick] [flags]
   --burst N             targets added at once in the burst phase (default 5000)
   --grace-ms N          the fleet's grace period for a worker whose stream closed (default 1000)
   --idle-seconds N      length of the idle window (default 5)
+  --tls MODE            the fleet link: off (plaintext, the default), on (mutual TLS: a server certificate and client CA
+                        on the master, one client certificate shared by every client), or compare (plaintext and TLS
+                        runs in pairs, each pair in the reverse order of the last; prints their ratios)
+  --token               with --tls on or compare: the TLS runs also carry a bearer token on every stream
+  --repeats N           pairs of runs with --tls compare (default 2: plaintext, TLS, TLS, plaintext)
   --json FILE           also write the JSON summary to FILE
-  --cpu-prof-dir DIR    write a V8 CPU profile of the master process into DIR`;
+  --cpu-prof-dir DIR    write a V8 CPU profile of the master process into DIR (one file per run)`;
 
 /** A flag value the benchmark cannot use. */
 class StreamingUsageError extends Error {
@@ -85,12 +112,15 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       burst: text,
       'grace-ms': text,
       'idle-seconds': text,
+      tls: text,
+      token: { type: 'boolean' },
+      repeats: text,
     },
     strict: true,
   });
   if (values.help === true) return undefined;
   const quick = values.quick === true;
-  type Flag = Exclude<keyof typeof values, 'quick' | 'help' | 'json' | 'cpu-prof-dir'>;
+  type Flag = Exclude<keyof typeof values, 'quick' | 'help' | 'json' | 'cpu-prof-dir' | 'tls' | 'token'>;
   const integer = (flag: Flag, fallback: number, range: { min: number; max: number }): number => {
     const given = values[flag];
     if (typeof given !== 'string') return fallback;
@@ -100,7 +130,14 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     }
     return n;
   };
+  const tls = values.tls ?? 'off';
+  if (tls !== 'off' && tls !== 'on' && tls !== 'compare') throw new StreamingUsageError(`--tls ${JSON.stringify(tls)}: expected off, on or compare\n${usage}`);
+  const token = values.token === true;
+  if (token && tls === 'off') throw new StreamingUsageError(`--token needs --tls on or --tls compare\n${usage}`);
   return {
+    tls,
+    token,
+    repeats: integer('repeats', 2, { min: 1, max: 10 }),
     workers: integer('workers', quick ? 200 : 1_000, { min: 2, max: 10_000 }),
     targets: integer('targets', quick ? 20_000 : 100_000, { min: 1, max: 2_000_000 }),
     workerProcesses: integer('worker-processes', 2, { min: 1, max: 8 }),
@@ -153,7 +190,23 @@ interface Processes {
   readonly master: ChildHandle<MasterCommands>;
   readonly workers: readonly ChildHandle<WorkersCommands>[];
   readonly address: string;
+  /** How the clients connect: undefined for plaintext. */
+  readonly link: MasterLinkOptions | undefined;
   readonly problems: string[];
+}
+
+/** The workers' processes' CPU so far, summed; undefined where /proc cannot be read. */
+async function workersCpuSeconds(fleet: Processes): Promise<number | undefined> {
+  try {
+    const each = await Promise.all(fleet.workers.map((w) => procCpuSeconds(w.pid)));
+    return each.reduce((a, b) => a + b, 0);
+  } catch {
+    return undefined;
+  }
+}
+
+function difference(end: number | undefined, start: number | undefined): number | undefined {
+  return end === undefined || start === undefined ? undefined : end - start;
 }
 
 async function checkOwnership(fleet: Processes, targets: number, when: string): Promise<void> {
@@ -166,16 +219,23 @@ async function checkOwnership(fleet: Processes, targets: number, when: string): 
 async function startPhase(fleet: Processes, options: Options, ids: readonly string[][]): Promise<StartPhase> {
   const { master, workers } = fleet;
   progress(`starting ${options.workers} clients in ${workers.length} processes`);
+  const link = fleet.link === undefined ? {} : { link: fleet.link };
+  await master.call('windowStart', null);
+  const workersBeforeConnect = await workersCpuSeconds(fleet);
   const connectStarted = performance.now();
-  await Promise.all(workers.map((w, i) => w.call('start', { address: fleet.address, ids: ids[i] ?? [], timeoutMs: 120_000 })));
+  await Promise.all(workers.map((w, i) => w.call('start', { address: fleet.address, ids: ids[i] ?? [], timeoutMs: 120_000, ...link })));
   const connectMs = performance.now() - connectStarted;
+  const workersAfterConnect = await workersCpuSeconds(fleet);
+  const connectWindow = await master.call('windowEnd', null);
   const streams = await master.call('streams', null);
   if (streams !== options.workers) throw new Error(`the master has ${streams} streams, expected ${options.workers}`);
-  progress(`all welcomed in ${connectMs.toFixed(0)} ms; setting ${options.targets} targets`);
+  progress(`all welcomed in ${connectMs.toFixed(0)} ms (master CPU ${connectWindow.cpuSeconds.toFixed(2)} s); setting ${options.targets} targets`);
   await master.call('windowStart', null);
+  const workersBeforeSet = await workersCpuSeconds(fleet);
   const set = await master.call('setTargets', null);
   const acked = await master.call('waitAcked', { workers: options.workers, timeoutMs: 180_000 });
   const window = await master.call('windowEnd', null);
+  const workersAfterAcked = await workersCpuSeconds(fleet);
   const takes = await Promise.all(workers.map((w) => w.call('take', null)));
   const applied = takes.flatMap((t) => t.snapshotsAtMs.map((at) => at - set.atMs));
   await checkOwnership(fleet, acked.targets, 'after start');
@@ -184,10 +244,18 @@ async function startPhase(fleet: Processes, options: Options, ids: readonly stri
     workers: options.workers,
     targets: acked.targets,
     connectMs,
+    connect: {
+      masterCpuSeconds: connectWindow.cpuSeconds,
+      workersCpuSeconds: difference(workersAfterConnect, workersBeforeConnect),
+      masterBytesWritten: connectWindow.bytesWritten,
+      masterRssBytes: connectWindow.rssBytes,
+      refused: connectWindow.refused,
+    },
     settleMs: since(window.settledAtMs, set.atMs),
     allAckedMs: since(acked.lastAckAtMs, set.atMs),
     applied: latencySummary(applied),
     master: cost(window),
+    workersCpuSeconds: difference(workersAfterAcked, workersBeforeSet),
     rssBytes: window.rssBytes,
     workerProcessRssBytes,
   };
@@ -230,7 +298,7 @@ async function joinPhase(fleet: Processes, options: { workers: number }): Promis
   if (joiner === undefined) throw new Error('no workers process');
   progress('one worker joins');
   await master.call('windowStart', null);
-  await joiner.call('start', { address: fleet.address, ids: ['worker-joiner'], timeoutMs: 60_000 });
+  await joiner.call('start', { address: fleet.address, ids: ['worker-joiner'], timeoutMs: 60_000, ...(fleet.link === undefined ? {} : { link: fleet.link }) });
   const acked = await master.call('waitAcked', { workers: options.workers + 1, timeoutMs: 60_000 });
   const window = await master.call('windowEnd', null);
   await checkOwnership(fleet, acked.targets, 'after a worker joined');
@@ -266,8 +334,39 @@ async function leavePhase(fleet: Processes, options: { workers: number; leaver: 
   return phase;
 }
 
-async function run(options: Options, command: string): Promise<StreamingSummary> {
+/** A run's fleet link: what the summary says, and the master's and the clients' options. */
+interface RunLink {
+  readonly setup: LinkSetup;
+  readonly master: FleetLinkOptions;
+  readonly workers: MasterLinkOptions | undefined;
+}
+
+const plaintext: RunLink = { setup: { mutualTls: false, token: false }, master: {}, workers: undefined };
+
+/**
+ * Mutual TLS from `pki`: the master's certificate (`master.test`) and the CA as client CA; every client trusts the
+ * CA and presents the `worker-1` certificate. With `token`, a token file in the PKI's directory too.
+ */
+async function tlsLink(pki: Pki, token: boolean): Promise<RunLink> {
+  let tokenFile: string | undefined;
+  if (token) {
+    tokenFile = join(pki.dir, 'fleet-token');
+    await writeFile(tokenFile, `bench-${Math.random().toString(36).slice(2)}\n`, { mode: 0o600 });
+  }
+  const tokenOption = tokenFile === undefined ? {} : { tokenFile };
+  return {
+    setup: { mutualTls: true, token },
+    master: { tls: { certFile: pki.master.certFile, keyFile: pki.master.keyFile, clientCaFile: pki.caFile }, ...tokenOption },
+    // The clients dial 127.0.0.1 and verify the name `master.test` (--master.tls.server-name), as a worker dialling
+    // the master's Service by name verifies it; it is also the SNI, which an IP address cannot be.
+    workers: { tls: { caFile: pki.caFile, certFile: pki.worker1.certFile, keyFile: pki.worker1.keyFile, serverName: 'master.test' }, ...tokenOption },
+  };
+}
+
+async function run(options: Options, command: string, link: RunLink): Promise<StreamingSummary> {
   const started = Date.now();
+  const loadAtStart = loadavg()[0] ?? 0;
+  progress(`run with the fleet link ${linkName(link.setup)}`);
   const processes = Math.min(options.workerProcesses, options.workers);
   const limit = await openFilesLimit();
   const perProcess = Math.ceil(options.workers / processes) + 1;
@@ -278,7 +377,7 @@ async function run(options: Options, command: string): Promise<StreamingSummary>
   const master = ChildHandle.fork<MasterCommands>({
     module: new URL('./streaming-master.js', import.meta.url),
     name: 'streaming-master',
-    args: [String(options.graceMs)],
+    args: [String(options.graceMs), JSON.stringify(link.master)],
     execArgv: options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`],
   });
   const workers: ChildHandle<WorkersCommands>[] = [];
@@ -291,7 +390,7 @@ async function run(options: Options, command: string): Promise<StreamingSummary>
       workers.push(ChildHandle.fork<WorkersCommands>({ module: new URL('./streaming-workers.js', import.meta.url), name: `streaming-workers-${i}`, args: [] }));
     }
     await Promise.all(workers.map((w) => w.event('ready', 30_000)));
-    const fleet: Processes = { master, workers, address: `127.0.0.1:${ready.port}`, problems: [] };
+    const fleet: Processes = { master, workers, address: `127.0.0.1:${ready.port}`, link: link.workers, problems: [] };
     const ids = Array.from({ length: options.workers }, (_, i) => `worker-${String(i).padStart(4, '0')}`);
     const byProcess = slices(ids, processes);
 
@@ -299,8 +398,10 @@ async function run(options: Options, command: string): Promise<StreamingSummary>
 
     progress(`idle for ${options.idleSeconds} s`);
     await master.call('windowStart', null);
+    const workersBeforeIdle = await workersCpuSeconds(fleet);
     await sleep(options.idleSeconds * 1000);
     const idleWindow = await master.call('windowEnd', null);
+    const workersAfterIdle = await workersCpuSeconds(fleet);
 
     const adds = [
       await addPhase(fleet, {
@@ -323,10 +424,17 @@ async function run(options: Options, command: string): Promise<StreamingSummary>
       command,
       startedAt: new Date(started).toISOString(),
       wallSeconds: (Date.now() - started) / 1000,
+      loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] ?? 0 },
+      link: link.setup,
       workerProcesses: processes,
       graceMs: options.graceMs,
       start,
-      idle: { seconds: options.idleSeconds, cpuSeconds: idleWindow.cpuSeconds, bytesWritten: idleWindow.bytesWritten },
+      idle: {
+        seconds: options.idleSeconds,
+        cpuSeconds: idleWindow.cpuSeconds,
+        bytesWritten: idleWindow.bytesWritten,
+        workersCpuSeconds: difference(workersAfterIdle, workersBeforeIdle),
+      },
       adds,
       membership: [join, leave],
       problems: fleet.problems,
@@ -349,11 +457,46 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const summary = await run(options, `node dist/streaming.js ${argv.join(' ')}`.trim());
+  const command = `node dist/streaming.js ${argv.join(' ')}`.trim();
+  if (options.tls === 'off') {
+    const summary = await run(options, command, plaintext);
+    return report(options, { summary, markdown: streamingMarkdown(summary), problems: summary.problems.length });
+  }
+  const pki = makePki();
+  try {
+    const secured = await tlsLink(pki, options.token);
+    if (options.tls === 'on') {
+      const summary = await run(options, command, secured);
+      return await report(options, { summary, markdown: streamingMarkdown(summary), problems: summary.problems.length });
+    }
+    const started = Date.now();
+    const runs: StreamingSummary[] = [];
+    for (let pair = 0; pair < options.repeats; pair++) {
+      // Each pair in the reverse order of the last (plain, TLS, TLS, plain, …): a drift in the machine's load
+      // then falls on both links alike.
+      const order = pair % 2 === 0 ? [plaintext, secured] : [secured, plaintext];
+      for (const link of order) runs.push(await run(options, command, link));
+    }
+    const summary: LinkComparisonSummary = {
+      command,
+      startedAt: new Date(started).toISOString(),
+      wallSeconds: (Date.now() - started) / 1000,
+      comparison: compareLinks(runs),
+      runs,
+    };
+    return await report(options, { summary, markdown: comparisonMarkdown(summary), problems: runs.reduce((n, r) => n + r.problems.length, 0) });
+  } finally {
+    pki.remove();
+  }
+}
+
+/** Prints the JSON summary and the markdown (and writes the JSON to --json's file); the exit code. */
+async function report(options: Options, output: { summary: unknown; markdown: string; problems: number }): Promise<number> {
+  const { summary, markdown, problems } = output;
   const json = JSON.stringify(summary, null, 2);
-  process.stdout.write(`${json}\n\n${streamingMarkdown(summary)}`);
+  process.stdout.write(`${json}\n\n${markdown}`);
   if (options.jsonFile !== undefined) await writeFile(options.jsonFile, `${json}\n`);
-  return summary.problems.length === 0 ? 0 : 1;
+  return problems === 0 ? 0 : 1;
 }
 
 process.exitCode = await main();

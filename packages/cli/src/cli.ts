@@ -26,7 +26,7 @@ Commands:
          [--fleet.tls.cert-file=FILE --fleet.tls.key-file=FILE]  TLS on the gRPC port
          [--fleet.tls.client-ca-file=FILE]       workers must present a client certificate signed by this CA
          [--fleet.token-file=FILE]               workers must present this bearer token
-         [--fleet.allow-insecure-secrets]        start without TLS although the config holds inline secrets
+         [--fleet.allow-insecure-secrets]        send inline secrets without TLS and worker authentication
          [--fleet.max-workers=10000] [--fleet.max-streams=MAX_WORKERS+1000] [--fleet.max-connection-rate=200]
          [--fleet.max-connections=MAX_STREAMS+1000]  open connections with TLS, those in their handshake included
          (certificates and the token are re-read when their files change; 0 turns the connection rate limit off)

@@ -19,6 +19,7 @@ export {
   loadFleetLink,
   type FleetLinkOptions,
   type FleetLinkSecurity,
+  type LinkWeakness,
 } from './fleet/link.js';
 export { DEFAULT_EXTRA_STREAMS, FleetGrpcServer, type FleetGrpcServerOptions } from './fleet/server.js';
 export { FleetMetrics } from './fleet/metrics.js';

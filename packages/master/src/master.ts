@@ -58,7 +58,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const fleetLink = options.fleetLink ?? {};
   // Before anything starts: a config whose inline secrets would go out in clear stops here.
   const insecure = checkInlineSecrets(config, fleetLink);
-  if (insecure.length > 0) log('warn', 'the fleet link has no TLS: inline secrets are sent to workers in clear (--fleet.allow-insecure-secrets)', { secrets: describeSecrets(insecure) });
+  if (insecure.secrets.length > 0) {
+    const how = insecure.weakness === 'no-tls' ? 'in clear' : 'to any client that connects, unauthenticated';
+    log('warn', `inline secrets are sent to workers ${how} (--fleet.allow-insecure-secrets)`, { secrets: describeSecrets(insecure.secrets) });
+  }
   const linkController = new AbortController();
   const link = await loadFleetLink(fleetLink, {
     signal: linkController.signal,

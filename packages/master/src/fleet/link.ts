@@ -1,6 +1,7 @@
 /**
  * The fleet link's security as the master is started with it: TLS (its certificate, and a client CA that makes
- * client certificates mandatory), a bearer token, the limits, and the rule that inline secrets travel only over TLS.
+ * client certificates mandatory), a bearer token, the limits, and the rule that inline secrets travel only over an
+ * encrypted link to authenticated workers.
  * Everything here runs at start, before a port is bound; a file that cannot be used stops the start with an error
  * that names the flag and the file.
  */
@@ -20,7 +21,10 @@ export interface FleetLinkOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string };
   /** Every worker must present the token this file holds (`authorization: Bearer …`). */
   readonly tokenFile?: string;
-  /** Start without TLS although the configuration holds inline secrets (they are then sent in clear). */
+  /**
+   * Start although the configuration holds inline secrets and the link is not both encrypted and authenticated
+   * (they are then sent in clear, or to whoever connects).
+   */
   readonly allowInsecureSecrets?: boolean;
   /** The most open streams, those before their Hello included; the fleet's max workers + 1,000 by default. */
   readonly maxStreams?: number;
@@ -37,23 +41,36 @@ export const FleetLinkErrorCode = {
   insecureSecrets: 'PROMFLEET_FLEET_INSECURE_SECRETS',
 } as const;
 
+/** What the fleet link lacks for inline secrets: encryption (no TLS), or only the workers' authentication. */
+export type LinkWeakness = 'no-tls' | 'no-worker-authentication';
+
 /**
- * The configuration holds inline secrets and the fleet link has no TLS: the master would send them to whoever
- * connects, in clear. Names each secret's owner and field (never its value) and the flags that resolve it.
+ * The configuration holds inline secrets and the fleet link would not keep them: without TLS the master would send
+ * them in clear; with TLS but neither a client CA nor a token it would send them to whoever connects. Names each
+ * secret's owner and field (never its value) and the flags that resolve it.
  */
 export class InsecureSecretsError extends Error {
   override readonly name = 'InsecureSecretsError';
   readonly code = FleetLinkErrorCode.insecureSecrets;
 
-  constructor(readonly secrets: readonly InlineSecret[]) {
+  constructor(
+    readonly secrets: readonly InlineSecret[],
+    readonly weakness: LinkWeakness,
+  ) {
     super(
-      `the configuration holds inline secrets and the fleet link has no TLS, so the master would send them to workers in clear: ${describeSecrets(secrets)}. ` +
-        'Turn on TLS for the fleet link (--fleet.tls.cert-file and --fleet.tls.key-file, and --fleet.tls.client-ca-file so that only workers with a client certificate join), ' +
+      `the configuration holds inline secrets and ${weaknessText[weakness]}: ${describeSecrets(secrets)}. ` +
+        (weakness === 'no-tls' ? 'Turn on TLS for the fleet link (--fleet.tls.cert-file and --fleet.tls.key-file) with worker authentication' : 'Authenticate workers') +
+        ' (--fleet.tls.client-ca-file so that only workers with a client certificate join, or --fleet.token-file), ' +
         'move the secrets into files (*_file settings, read by each worker under its --worker.secret-dirs), ' +
-        'or start with --fleet.allow-insecure-secrets to send them in clear anyway',
+        'or start with --fleet.allow-insecure-secrets to send them anyway',
     );
   }
 }
+
+const weaknessText: Readonly<Record<LinkWeakness, string>> = {
+  'no-tls': 'the fleet link has no TLS, so the master would send them to workers in clear',
+  'no-worker-authentication': 'the fleet link does not authenticate workers (neither --fleet.tls.client-ca-file nor --fleet.token-file), so the master would send them to whoever connects',
+};
 
 /** `scrape job "a": basic_auth.password; remote_write[0]: url`. */
 export function describeSecrets(secrets: readonly InlineSecret[]): string {
@@ -61,16 +78,20 @@ export function describeSecrets(secrets: readonly InlineSecret[]): string {
 }
 
 /**
- * Inline secrets need TLS on the fleet link. Returns the inline secrets found (empty when there are none, or when
- * the link has TLS); with `allowInsecureSecrets` the caller should warn about them.
+ * Inline secrets travel only over an authenticated, encrypted link: TLS, and workers proven by a client certificate
+ * or a token. Returns what the link lacks and the inline secrets found (none when there are none, or when the link
+ * keeps them); with `allowInsecureSecrets` the caller should warn about them.
  *
- * @throws {InsecureSecretsError} when the config holds inline secrets, the link has no TLS and the override is off.
+ * @throws {InsecureSecretsError} when the config holds inline secrets, the link would not keep them and the override
+ *   is off.
  */
-export function checkInlineSecrets(config: PrometheusConfig, link: FleetLinkOptions): InlineSecret[] {
-  if (link.tls !== undefined) return [];
+export function checkInlineSecrets(config: PrometheusConfig, link: FleetLinkOptions): { readonly secrets: InlineSecret[]; readonly weakness?: LinkWeakness } {
+  const weakness: LinkWeakness | undefined =
+    link.tls === undefined ? 'no-tls' : link.tls.clientCaFile === undefined && link.tokenFile === undefined ? 'no-worker-authentication' : undefined;
+  if (weakness === undefined) return { secrets: [] };
   const secrets = inlineSecrets(config);
-  if (secrets.length > 0 && link.allowInsecureSecrets !== true) throw new InsecureSecretsError(secrets);
-  return secrets;
+  if (secrets.length > 0 && link.allowInsecureSecrets !== true) throw new InsecureSecretsError(secrets, weakness);
+  return { secrets, weakness };
 }
 
 /** What the fleet server is built with. */

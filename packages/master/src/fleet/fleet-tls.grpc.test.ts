@@ -274,6 +274,45 @@ describe('the fleet port with TLS', () => {
     expect(master.refusals).toEqual([]);
   });
 
+  it('closes the connection of a worker without a client certificate once its call is refused, so it holds no slot', async () => {
+    const master = await startMaster();
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const link = await loadMasterLink({ tls: { caFile: pki.caFile, serverName: 'master.test' } }, { signal: controller.signal, onRefresh: () => undefined });
+    const events: ClientEvent[] = [];
+    const client = new AssignmentClient({
+      address: master.address,
+      workerId: 'no-certificate',
+      softwareVersion: 'test',
+      // One attempt in the test's time: the next would open a new connection.
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+      ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
+      channelOptions: { ...link.channelOptions, 'grpc.use_local_subchannel_pool': 1 },
+      log: (event) => events.push(event),
+    });
+    client.start();
+    cleanups.push(() => client.stop());
+    await until(() => master.refusals.length === 1, 'the refusal');
+    expect(master.refusals[0]).toMatchObject({ reason: 'no_client_certificate', peer: localPeer });
+    await until(() => events.some((e) => e.kind === 'disconnected'), 'the worker to hear of it');
+    await until(() => master.server.connections === 0, 'the refused connection closed');
+    expect(master.fleet.workers()).toEqual([]);
+  });
+
+  it('closes a connection without a client certificate that makes no call, after the handshake timeout', async () => {
+    const master = await startMaster({ handshakeTimeoutMs: 300, idleConnectionMs: 60_000 });
+    const idle = tlsConnect({ host: '127.0.0.1', port: master.port, servername: 'master.test', ca: pki.ca, ALPNProtocols: ['h2'] });
+    idle.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    cleanups.push(() => {
+      idle.destroy();
+    });
+    await new Promise<void>((resolve) => idle.once('secureConnect', resolve));
+    idle.resume();
+    await closed;
+    await until(() => master.server.connections === 0, 'the connection forgotten');
+  });
+
   it('refuses connections beyond max connections before reading them, and takes them again once one closed', async () => {
     const master = await startMaster({ maxConnections: 2 });
     const first = await rawConnect(master.port);

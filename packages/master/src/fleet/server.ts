@@ -105,6 +105,7 @@ export class FleetGrpcServer {
       accept: (socket) => injector.injectConnection(socket),
       refused: (event) => this.options.observer?.refused?.(event),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      unauthenticatedConnectionMs: this.options.handshakeTimeoutMs ?? 10_000,
       maxConnections: this.options.maxConnections ?? maxStreams + DEFAULT_EXTRA_STREAMS,
     });
     return this.#front.listen(address);
@@ -158,8 +159,10 @@ export class FleetGrpcServer {
     if (!admission.admitted) {
       this.options.observer?.refused?.({ reason: admission.reason, peer: call.getPeer(), workerId: '', message: admission.message });
       // Nothing of the call is read: it ends with a status, and the peer has seen no fleet message.
-      const code = admission.reason === RefusedReason.rateLimited || admission.reason === RefusedReason.maxStreams ? status.RESOURCE_EXHAUSTED : status.UNAUTHENTICATED;
-      call.emit('error', Object.assign(new Error(admission.message), { code, details: admission.message }));
+      const limited = admission.reason === RefusedReason.rateLimited || admission.reason === RefusedReason.maxStreams;
+      call.emit('error', Object.assign(new Error(admission.message), { code: limited ? status.RESOURCE_EXHAUSTED : status.UNAUTHENTICATED, details: admission.message }));
+      // A peer without valid credentials keeps nothing: its connection closes once the status is out.
+      if (!limited) this.#front?.closeRefused(call.getPeer());
       return;
     }
     this.#calls.add(call);
@@ -225,11 +228,23 @@ export class FleetGrpcServer {
   }
 }
 
-/** A certificate subject as `CN=…,O=…`, in the order the certificate lists it. */
-function distinguishedName(certificate: PeerCertificate): string {
+/**
+ * A certificate subject as `CN=…,O=…`, in the order the certificate lists it, values escaped as RFC 4514 escapes
+ * them: a CN of `worker-1,O=promfleet` cannot pass for the subject `CN=worker-1,O=promfleet`.
+ */
+export function distinguishedName(certificate: Pick<PeerCertificate, 'subject'>): string {
   return Object.entries(certificate.subject)
-    .flatMap(([key, value]: [string, string | string[] | undefined]) => (value === undefined ? [] : [`${key}=${Array.isArray(value) ? value.join('+') : value}`]))
+    .flatMap(([key, value]: [string, string | string[] | undefined]) =>
+      value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v) => `${key}=${escapeAttributeValue(v)}`).join('+'),
+    )
     .join(',');
+}
+
+function escapeAttributeValue(value: string): string {
+  return value
+    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[ #]/, (c) => `\\${c}`)
+    .replace(/ $/, '\\ ');
 }
 
 function refusal(message: string): MasterMessage {

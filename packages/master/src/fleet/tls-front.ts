@@ -34,6 +34,8 @@ import { RefusedReason, type RefusalEvent } from './admission.js';
 const TLS_HANDSHAKE_RECORD = 0x16;
 /** The major version byte of every SSL 3 / TLS record version (0x0301 to 0x0304). */
 const TLS_RECORD_VERSION_MAJOR = 0x03;
+/** How long a connection whose call was refused for its credentials stays open: for the refusal's status to go out. */
+const REFUSED_CONNECTION_CLOSE_MS = 250;
 
 /** Options of {@link TlsFront}. */
 export interface TlsFrontOptions {
@@ -47,6 +49,11 @@ export interface TlsFrontOptions {
   readonly handshakeTimeoutMs: number;
   /** The most open connections, in their handshake or carrying gRPC. */
   readonly maxConnections: number;
+  /**
+   * How long a connection stays open after a handshake without a client certificate the client CA verified (when
+   * one is required): long enough for its call to be refused with a status, too short to hold a connection slot.
+   */
+  readonly unauthenticatedConnectionMs: number;
 }
 
 /** One accepted connection, until it closes. */
@@ -66,7 +73,8 @@ export class TlsFront {
   readonly #tls: TlsServer;
   /** Connections by `local address:port remote address:port`, the key a raw socket and its TLS socket share. */
   readonly #connections = new Map<string, Connection>();
-  readonly #rejectUnauthorized: boolean;
+  /** Whether a client CA is set: a connection without a certificate it verified then carries no admitted call. */
+  readonly #requireClientCertificate: boolean;
   readonly #watcher: (options: SecureContextOptions | null) => void;
   #contextValid: boolean;
   #closing = false;
@@ -80,8 +88,9 @@ export class TlsFront {
     if (!credentials._isSecure() || constructorOptions === null) throw new TypeError('TlsFront needs secure server credentials');
     const contextOptions = credentials._getSecureContextOptions();
     this.#contextValid = contextOptions !== null;
-    // A connection without a client certificate is never failed in the handshake: it is refused below, or per call.
-    this.#rejectUnauthorized = constructorOptions.rejectUnauthorized === true && constructorOptions.requestCert === true;
+    // A connection without a client certificate is never failed in the handshake: its calls are refused with a status
+    // that says why (server.ts), and the connection is closed soon after (see #secured).
+    this.#requireClientCertificate = constructorOptions.requestCert === true;
     const ciphers = constructorOptions.ciphers === undefined ? {} : { ciphers: constructorOptions.ciphers };
     this.#tls = createTlsServer({
       ...(constructorOptions.requestCert === undefined ? {} : { requestCert: constructorOptions.requestCert }),
@@ -229,13 +238,26 @@ export class TlsFront {
       this.#refuse(connection, RefusedReason.tlsHandshakeFailed, 'the TLS handshake did not choose HTTP/2 (ALPN h2): not a gRPC client');
       return;
     }
-    if (this.#rejectUnauthorized && !socket.authorized) {
-      socket.destroy();
-      this.#refuse(connection, RefusedReason.noClientCertificate, 'the master requires a client certificate signed by its client CA');
-      return;
-    }
     connection.tls = socket;
+    if (this.#requireClientCertificate && !socket.authorized) {
+      // Time enough for its call to be refused with a status the peer can read, not to sit on the connection limit.
+      connection.timer = setTimeout(() => connection.tls?.destroy(), this.#options.unauthenticatedConnectionMs);
+      connection.timer.unref();
+    }
     this.#options.accept(socket);
+  }
+
+  /**
+   * Closes the connection of `peer` (`host:port`, as a call names its peer) shortly after one of its calls was refused
+   * for its credentials: the refusal's status goes out first, then nothing more of the connection is kept.
+   */
+  closeRefused(peer: string): void {
+    for (const connection of this.#connections.values()) {
+      if (connection.peer !== peer || connection.tls === undefined) continue;
+      clearTimeout(connection.timer);
+      connection.timer = setTimeout(() => connection.tls?.destroy(), REFUSED_CONNECTION_CLOSE_MS);
+      connection.timer.unref();
+    }
   }
 
   #handshakeFailed(err: Error & { code?: string; reason?: string }, socket: TLSSocket): void {

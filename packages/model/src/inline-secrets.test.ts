@@ -19,6 +19,8 @@ describe('inlineSecrets', () => {
     ['http_headers secrets', scrapeJob(`http_headers: {X-Token: {secrets: [${SECRET}]}}`), 'scrape job "j"', 'http_headers."X-Token".secrets', true],
     ['proxy_url with user info', scrapeJob(`proxy_url: http://u:${SECRET}@proxy:3128`), 'scrape job "j"', 'proxy_url', true],
     ['proxy_url with a user name only', scrapeJob('proxy_url: http://token@proxy:3128'), 'scrape job "j"', 'proxy_url', true],
+    ['a static target with user info', scrapeJob('static_configs:', `  - targets: ['a:1', 'u:${SECRET}@node:9100']`), 'scrape job "j"', 'static_configs[0].targets[1]', true],
+    ['a relabeled __address__ with user info', scrapeJob('relabel_configs:', `  - {target_label: __address__, replacement: 'u:${SECRET}@$1'}`), 'scrape job "j"', 'relabel_configs[0].replacement', true],
     // Accepted, never sent.
     ['proxy_connect_header', scrapeJob('proxy_url: http://proxy:3128', `proxy_connect_header: {Proxy-Authorization: [${SECRET}]}`), 'scrape job "j"', 'proxy_connect_header."Proxy-Authorization"', false],
     ['oauth2.client_secret', scrapeJob(`oauth2: {client_id: c, client_secret: ${SECRET}, token_url: https://idp/token}`), 'scrape job "j"', 'oauth2.client_secret', false],
@@ -49,6 +51,8 @@ describe('inlineSecrets', () => {
     ['a bearer token file', scrapeJob('bearer_token_file: /var/run/token')],
     ['http_headers values and files', scrapeJob('http_headers: {X-A: {values: [plain], files: [/etc/h]}}')],
     ['a user name without a password in basic_auth', scrapeJob('basic_auth: {username: u}')],
+    ['static targets and relabeling without user info', scrapeJob('static_configs:', "  - targets: ['node:9100']", 'relabel_configs:', "  - {target_label: instance, replacement: 'a@b'}")],
+    ['remote_write headers (not secrets, as in Prometheus)', y('remote_write:', '  - url: https://mimir.example/push', '    headers: {X-Scope-OrgID: tenant}')],
     ['oauth2 with a secret file', scrapeJob('oauth2: {client_id: c, client_secret_file: /etc/s, token_url: https://idp/token}')],
   ])('finds nothing with %s', (_name, text) => {
     expect(inlineSecrets(load(text))).toEqual([]);

@@ -22,16 +22,26 @@ export interface InlineSecret {
 }
 
 /**
- * Every inline secret of `config`, in config order: in each scrape job (its HTTP client, then each
- * `kubernetes_sd_configs` entry, which only the master uses) and each `remote_write` entry (its URL, then its HTTP
- * client). `oauth2` and `proxy_connect_header`, which promfleet accepts without acting on, are reported too, as not
- * sent to workers.
+ * Every inline secret of `config`, in config order: in each scrape job (its HTTP client, the user info of its static
+ * targets and of relabeling replacements that write `__address__` — the scraper sends `user:password@host` as basic
+ * auth —, then each `kubernetes_sd_configs` entry, which only the master uses) and each `remote_write` entry (its
+ * URL, then its HTTP client). `oauth2` and `proxy_connect_header`, which promfleet accepts without acting on, are
+ * reported too, as not sent to workers. Remote write's `headers` are not secrets, as in Prometheus (its API shows
+ * them); addresses that service discovery makes at run time are not known here.
  */
 export function inlineSecrets(config: PrometheusConfig): InlineSecret[] {
   const found: InlineSecret[] = [];
   for (const job of config.scrapeConfigs) {
     const owner = `scrape job ${JSON.stringify(job.jobName)}`;
     httpClientSecrets(job.httpClient, { owner, prefix: '', sentToWorkers: true, found });
+    job.staticConfigs.forEach((sc, i) =>
+      sc.targets.forEach((target, j) => {
+        if (hasCredentials(`http://${target}`)) found.push({ owner, field: `static_configs[${i}].targets[${j}]`, sentToWorkers: true });
+      }),
+    );
+    job.relabelConfigs.forEach((rule, i) => {
+      if (rule.targetLabel === '__address__' && rule.replacement.includes('@')) found.push({ owner, field: `relabel_configs[${i}].replacement`, sentToWorkers: true });
+    });
     job.kubernetesSdConfigs.forEach((sd, i) => {
       const prefix = `kubernetes_sd_configs[${i}].`;
       if (sd.apiServer !== undefined && hasCredentials(sd.apiServer)) found.push({ owner, field: `${prefix}api_server`, sentToWorkers: false });

@@ -137,6 +137,17 @@ describe('Fleet membership', () => {
     expect(a.kinds()).toEqual(['welcome']);
   });
 
+  it('cuts the long strings of a peer before they reach a refusal, a log or a page', () => {
+    const refused: string[] = [];
+    const fleet = newFleet({ observer: { refused: (event) => refused.push(event.workerId, event.message) } });
+    const huge = new FakeSession('e:1');
+    expect(fleet.accept(huge, hello(`bad id ${'x'.repeat(1_000_000)}`))).toBe(false);
+    const refusal = huge.messages[0]?.kind?.$case === 'refusal' ? huge.messages[0].kind.refusal.message : '';
+    expect([refusal.length < 2_000, ...refused.map((text) => text.length < 2_000)]).toEqual([true, true, true]);
+    expect(fleet.accept(new FakeSession('f:1'), hello('w1', { softwareVersion: 'v'.repeat(1_000_000) }))).toBe(true);
+    expect(fleet.workers()[0]?.softwareVersion.length).toBeLessThan(2_000);
+  });
+
   it('gives an empty worker id a name in the Welcome', () => {
     const fleet = newFleet();
     const s = new FakeSession('a:1');

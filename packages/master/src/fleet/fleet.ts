@@ -327,7 +327,8 @@ export class Fleet implements FleetStatusSource {
   accept(session: WorkerSession, hello: Hello): boolean {
     const refuse = (refusal: { reason: RefusedReason; wire: keyof typeof RefusalReason; message: string; retryAfterMs?: number }): false => {
       const { reason, wire, message } = refusal;
-      this.options.observer?.refused?.({ reason, peer: session.peer, workerId: hello.workerId, message });
+      // A peer's strings are cut before they reach a log or a page: an id may be megabytes long.
+      this.options.observer?.refused?.({ reason, peer: session.peer, workerId: truncateError(hello.workerId), message });
       session.send(
         MasterMessage.fromPartial({
           kind: {
@@ -351,7 +352,7 @@ export class Fleet implements FleetStatusSource {
       return refuse({
         reason: RefusedReason.invalidHello,
         wire: 'INVALID_HELLO',
-        message: `worker id ${JSON.stringify(id)} is not a valid name (letters, digits, ".", "_", ":", "-"; at most 253)`,
+        message: `worker id ${JSON.stringify(truncateError(id))} is not a valid name (letters, digits, ".", "_", ":", "-"; at most 253)`,
       });
     }
     const held: TargetId[] = [];
@@ -736,7 +737,7 @@ export class Fleet implements FleetStatusSource {
           state: m.state,
           address: m.session?.peer ?? '',
           identity: m.identity,
-          softwareVersion: m.hello.softwareVersion,
+          softwareVersion: truncateError(m.hello.softwareVersion),
           connectedSinceUnixMs: m.connectedSinceUnixMs,
           lastSeenUnixMs: m.lastSeenUnixMs,
           generation: m.outbox.generation,

@@ -28,9 +28,16 @@ export interface SecretFileRead {
 export async function readSecretFile(options: SecretFileRead): Promise<string> {
   const { file, context, field, what } = options;
   const policy = options.policy ?? SecretFilePolicy.unrestricted;
+  const read = async () => (await readFile(await policy.resolve(file, { context, field }), 'utf8')).trim();
   try {
-    const path = await policy.resolve(file, { context, field });
-    return (await readFile(path, 'utf8')).trim();
+    try {
+      return await read();
+    } catch (err) {
+      // A Kubernetes secret update swaps its `..data` link and deletes the old directory: a read that resolved the
+      // path just before the swap finds nothing. Resolving once more reads the new file.
+      if (fsErrorCode(err) !== 'ENOENT') throw err;
+      return await read();
+    }
   } catch (err) {
     if (err instanceof CredentialsConfigError) throw err;
     throw new CredentialsConfigError({ context, field, problem: `unable to read ${what}: unable to read file ${file}: ${fsErrorCode(err)}`, cause: err });

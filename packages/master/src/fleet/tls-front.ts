@@ -143,6 +143,8 @@ export class TlsFront {
       this.#net.once('error', onError);
       this.#net.listen({ port, ...(host === undefined ? {} : { host }) }, () => {
         this.#net.off('error', onError);
+        // Absorbed: a failed accept (out of file descriptors, say) must not end the master; the next one may work.
+        this.#net.on('error', () => undefined);
         this.#listening = true;
         resolve();
       });

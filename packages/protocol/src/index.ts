@@ -19,6 +19,7 @@ export {
 } from './fleet-credentials.js';
 export { DuplicateLabelError, InvalidTargetIdError, ProtocolErrorCode } from './errors.js';
 export { HEALTH_REPORT_PART_BYTES, MAX_ERROR_BYTES, healthReportParts, targetHealthMaxBytes, truncateError } from './health.js';
+export { HELLO_PART_BYTES, heldTargetMaxBytes, helloOverheadMaxBytes, helloParts, type HelloFields } from './hello.js';
 export { targetIdFromBytes, targetIdToBytes } from './ids.js';
 export { labelsFromProto, labelsToProto } from './labels.js';
 export { HEARTBEAT_DEAD_AFTER_INTERVALS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './version.js';
@@ -54,6 +55,7 @@ export {
   HealthReport,
   Heartbeat,
   HeldTarget,
+  HeldTargets,
   Hello,
   HttpClient,
   HttpHeader,

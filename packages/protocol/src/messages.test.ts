@@ -223,6 +223,26 @@ const workerMessages: [string, WorkerMessage][] = [
     }),
   ],
   [
+    'hello whose held targets continue in HeldTargets parts',
+    WorkerMessage.fromPartial({
+      kind: {
+        $case: 'hello',
+        hello: {
+          workerId: 'promfleet-worker-5f7c9d8b7-abcde',
+          softwareVersion: '0.1.0',
+          protocolVersion: 1,
+          heldGeneration: 4_321,
+          heldTargets: [{ id: nodeTarget.id, job: nodeTarget.job }],
+          heldTargetsContinued: true,
+        },
+      },
+    }),
+  ],
+  [
+    'held targets part',
+    WorkerMessage.fromPartial({ kind: { $case: 'heldTargets', heldTargets: { targets: [{ id: podTarget.id, job: podTarget.job }], continued: false } } }),
+  ],
+  [
     'drain request',
     WorkerMessage.fromPartial({
       kind: { $case: 'drainRequest', drainRequest: { deadlineUnixMs: 1_767_225_660_000, reason: 'SIGTERM' } },
@@ -322,7 +342,7 @@ describe('fleet messages', () => {
   it('covers every message kind of both directions', () => {
     const kinds = (messages: [string, WorkerMessage | MasterMessage][]): (string | undefined)[] =>
       messages.map(([, m]) => m.kind?.$case);
-    expect(kinds(workerMessages)).toEqual(['hello', 'ack', 'healthReport', 'drainRequest', 'heartbeat']);
+    expect(kinds(workerMessages)).toEqual(['hello', 'ack', 'healthReport', 'hello', 'heldTargets', 'drainRequest', 'heartbeat']);
     expect(kinds(masterMessages)).toEqual([
       'welcome',
       'refusal',
@@ -335,8 +355,8 @@ describe('fleet messages', () => {
 
 describe('forward compatibility', () => {
   it('decodes a message kind from a newer peer as no kind, which receivers ignore', () => {
-    // WorkerMessage field 6 (not defined in v1), length-delimited, carrying one byte.
-    expect(WorkerMessage.decode(Uint8Array.of(0x32, 1, 0)).kind).toBeUndefined();
+    // WorkerMessage field 15 (not defined), length-delimited, carrying one byte.
+    expect(WorkerMessage.decode(Uint8Array.of(0x7a, 1, 0)).kind).toBeUndefined();
   });
 
   it('skips unknown fields and keeps the known ones', () => {

@@ -48,9 +48,13 @@ export const RefusedReason = {
   duplicateWorkerId: 'duplicate_worker_id',
   /** The Hello's protocol version is not the master's. */
   protocolVersionMismatch: 'protocol_version_mismatch',
-  /** The first message was not a Hello, or the Hello was malformed (bad worker id, bad held targets). */
+  /**
+   * The first message was not a Hello, or the Hello was malformed (bad worker id, bad held targets), listed more held
+   * targets or was followed by more HeldTargets parts than the master takes, or another message came before its last
+   * HeldTargets part.
+   */
   invalidHello: 'invalid_hello',
-  /** No Hello arrived in time. */
+  /** No Hello, or not all the HeldTargets parts that follow it, arrived in time. */
   helloTimeout: 'hello_timeout',
   /** The master is shutting down. */
   unavailable: 'unavailable',

@@ -321,7 +321,8 @@ export class Fleet implements FleetStatusSource {
   // ---- sessions -----------------------------------------------------------------------------------------------
 
   /**
-   * Handles a stream's Hello: welcomes the worker (and, once settled, sends its assignment) or refuses it. Returns
+   * Handles a stream's Hello, whole: the transport joins the held targets of the HeldTargets parts that follow a Hello
+   * too large for one message. Welcomes the worker (and, once settled, sends its assignment) or refuses it. Returns
    * false when refused: the transport ends the call after the Refusal.
    */
   accept(session: WorkerSession, hello: Hello): boolean {
@@ -449,8 +450,10 @@ export class Fleet implements FleetStatusSource {
         this.#drain(member);
         break;
       case 'hello':
+      case 'heldTargets':
+        // The transport joins a Hello's HeldTargets parts before the Welcome; after it, either is a protocol error.
         this.options.observer?.disconnected?.('protocol-error', member.id);
-        session.close('a second Hello on the stream');
+        session.close(kind.$case === 'hello' ? 'a second Hello on the stream' : 'HeldTargets after the Welcome');
         break;
       case 'heartbeat':
       case undefined:

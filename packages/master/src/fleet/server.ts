@@ -1,9 +1,10 @@
 /**
  * The fleet protocol's transport: a grpc-js server whose Fleet.Connect streams become {@link WorkerSession}s of a
  * {@link Fleet}. It owns what is about the stream itself: admission (client certificate, bearer token, connection
- * rate and stream limits, all decided before the first message is read), the first-message Hello deadline,
- * heartbeats both ways, the dead-stream check, keepalive, and write backpressure ('drain'). With TLS, connections
- * come through a {@link TlsFront} of its own, which refuses and reports those that never get as far as a call.
+ * rate and stream limits, all decided before the first message is read), the first-message Hello deadline, a Hello's
+ * held targets joined from the HeldTargets parts that follow it (bounded), heartbeats both ways, the dead-stream
+ * check, keepalive, and write backpressure ('drain'). With TLS, connections come through a {@link TlsFront} of its
+ * own, which refuses and reports those that never get as far as a call.
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
@@ -15,6 +16,7 @@ import {
   MasterMessage,
   RefusalReason,
   type FleetServer,
+  type Hello,
   type WorkerMessage,
 } from '@promfleet/protocol';
 import { RefusedReason, admit, type Admission, type AdmissionPolicy, type CallCredentials } from './admission.js';
@@ -28,11 +30,29 @@ export const DEFAULT_EXTRA_STREAMS = 1_000;
 /** How long a TLS connection may hold no call before the master closes it, by default. */
 export const DEFAULT_IDLE_CONNECTION_MS = 30_000;
 
+/**
+ * The most held targets a Hello may list, with the HeldTargets parts that follow it, by default: 5,000,000, five times
+ * the million targets a worker's snapshot buffer is sized for, and so what a Hello in parts may make the master hold
+ * for one stream while it arrives (some 100 bytes a target decoded). A Hello beyond it is refused as `invalid_hello`.
+ */
+export const DEFAULT_MAX_HELD_TARGETS = 5_000_000;
+
+/**
+ * The most HeldTargets parts that may follow one Hello, by default: 10,000, so a stream cannot keep its Hello open
+ * with endless tiny parts. A worker packs parts of up to 1 MiB (`HELLO_PART_BYTES`): 5,000,000 targets need about 150
+ * of them with job names of 15 characters, and fewer than 10,000 even with job names of a kilobyte.
+ */
+export const DEFAULT_MAX_HELLO_PARTS = 10_000;
+
 /** Options of {@link FleetGrpcServer}. */
 export interface FleetGrpcServerOptions {
   readonly fleet: Fleet;
-  /** How long a new stream may take to send its Hello; 10 s by default. */
+  /** How long a new stream may take to send its Hello, with every HeldTargets part that follows it; 10 s by default. */
   readonly helloTimeoutMs?: number;
+  /** The most held targets a Hello and its HeldTargets parts may list; {@link DEFAULT_MAX_HELD_TARGETS} by default. */
+  readonly maxHeldTargets?: number;
+  /** The most HeldTargets parts that may follow a Hello; {@link DEFAULT_MAX_HELLO_PARTS} by default. */
+  readonly maxHelloParts?: number;
   /** With TLS, how long a new connection may take from its accept to a TLS session; 10 s by default. */
   readonly handshakeTimeoutMs?: number;
   /**
@@ -188,24 +208,30 @@ export class FleetGrpcServer {
       if (accepted) fleet.closed(session);
       call.end();
     };
+    // A Hello whose held targets continue in HeldTargets parts, while they arrive: the fleet gets it whole.
+    let pending: Hello | undefined;
+    let parts = 0;
     const refuse = (reason: RefusedReason, message: string) => {
-      this.options.observer?.refused?.({ reason, peer: session.peer, workerId: '', message });
+      this.options.observer?.refused?.({ reason, peer: session.peer, workerId: pending?.workerId ?? '', message });
       session.send(refusal(message));
       finish();
     };
-    const helloTimer = setTimeout(() => refuse(RefusedReason.helloTimeout, 'the stream sent no Hello in time'), this.options.helloTimeoutMs ?? 10_000);
-    call.on('data', (message: WorkerMessage) => {
-      lastReceived = performance.now();
-      if (accepted) {
-        fleet.receive(session, message);
-        return;
-      }
+    const helloTimer = setTimeout(
+      () =>
+        refuse(
+          RefusedReason.helloTimeout,
+          pending === undefined
+            ? 'the stream sent no Hello in time'
+            : `the stream sent its Hello but not all its HeldTargets parts in time (${pending.heldTargets.length} held targets in ${parts} parts so far)`,
+        ),
+      this.options.helloTimeoutMs ?? 10_000,
+    );
+    const maxHeldTargets = this.options.maxHeldTargets ?? DEFAULT_MAX_HELD_TARGETS;
+    const maxParts = this.options.maxHelloParts ?? DEFAULT_MAX_HELLO_PARTS;
+    const tooManyHeldTargets = (count: number) => `the Hello lists more than ${maxHeldTargets} held targets, the most this master takes (${count} so far)`;
+    const accept = (hello: Hello) => {
       clearTimeout(helloTimer);
-      if (message.kind?.$case !== 'hello') {
-        refuse(RefusedReason.invalidHello, 'the first message of a stream must be a Hello');
-        return;
-      }
-      if (!fleet.accept(session, message.kind.hello)) {
+      if (!fleet.accept(session, hello)) {
         finish();
         return;
       }
@@ -218,6 +244,54 @@ export class FleetGrpcServer {
         sequence++;
         session.send(MasterMessage.fromPartial({ kind: { $case: 'heartbeat', heartbeat: { sequence, sentUnixMs: Date.now() } } }));
       }, intervalMs);
+    };
+    call.on('data', (message: WorkerMessage) => {
+      // Parts may still be in flight after a refusal: the stream is refused, and counted, once.
+      if (ended) return;
+      lastReceived = performance.now();
+      if (accepted) {
+        fleet.receive(session, message);
+        return;
+      }
+      const kind = message.kind;
+      if (pending === undefined) {
+        if (kind?.$case !== 'hello') {
+          refuse(RefusedReason.invalidHello, 'the first message of a stream must be a Hello');
+          return;
+        }
+        if (kind.hello.heldTargets.length > maxHeldTargets) {
+          refuse(RefusedReason.invalidHello, tooManyHeldTargets(kind.hello.heldTargets.length));
+          return;
+        }
+        if (!kind.hello.heldTargetsContinued) {
+          accept(kind.hello);
+          return;
+        }
+        // The held targets continue: collect the parts (under the Hello deadline) before the fleet sees the Hello.
+        pending = { ...kind.hello, heldTargets: [...kind.hello.heldTargets] };
+        return;
+      }
+      if (kind?.$case !== 'heldTargets') {
+        refuse(
+          RefusedReason.invalidHello,
+          `a Hello with held_targets_continued must be followed by HeldTargets parts up to the last one; got ${kind === undefined ? 'a message of no known kind' : kind.$case} after ${parts} parts`,
+        );
+        return;
+      }
+      parts++;
+      const { targets, continued } = kind.heldTargets;
+      if (parts > maxParts) {
+        refuse(RefusedReason.invalidHello, `more than ${maxParts} HeldTargets parts follow the Hello, the most this master takes`);
+        return;
+      }
+      const held = pending.heldTargets;
+      if (held.length + targets.length > maxHeldTargets) {
+        refuse(RefusedReason.invalidHello, tooManyHeldTargets(held.length + targets.length));
+        return;
+      }
+      // One at a time: spreading hundreds of thousands of arguments into push() overflows the stack.
+      for (const target of targets) held.push(target);
+      if (!continued) accept({ ...pending, heldTargetsContinued: false });
     });
     call.on('drain', () => {
       if (accepted && !ended) fleet.writable(session);

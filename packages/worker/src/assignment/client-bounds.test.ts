@@ -1,10 +1,21 @@
 /**
- * The client keeps what crosses the stream bounded: health reports cut and split under the gRPC limit, a snapshot
+ * The client keeps what crosses the stream bounded: health reports cut and split under the gRPC limit, held targets
+ * beyond what a Hello takes sent in HeldTargets parts, a snapshot
  * in parts that outgrows the buffer dropped, and a stream cut for an oversized message logged with the limit and
  * told to the master in the next Hello.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { HEALTH_REPORT_PART_BYTES, MAX_ERROR_BYTES, MAX_MESSAGE_BYTES, WorkerMessage, targetIdToBytes, type TargetHealth } from '@promfleet/protocol';
+import {
+  HEALTH_REPORT_PART_BYTES,
+  HELLO_PART_BYTES,
+  MAX_ERROR_BYTES,
+  MAX_MESSAGE_BYTES,
+  WorkerMessage,
+  targetIdFromBytes,
+  targetIdToBytes,
+  type HeldTargets,
+  type TargetHealth,
+} from '@promfleet/protocol';
 import { A, B, Resources, assignAB, disconnects, job, startClient, startMaster, target, waitFor } from './client-fixtures.js';
 
 const resources = new Resources();
@@ -47,6 +58,50 @@ describe('AssignmentClient bounds', () => {
       expect(entry.lastError).toMatch(/…\(\d+ bytes truncated\)$/);
     }
   });
+
+  it('lists 120,000 held targets in a Hello and HeldTargets parts under the budget, in order, before the Welcome', async () => {
+    const master = await startMaster(resources);
+    const { client, events } = startClient(resources, master);
+    // 120,000 targets in 4 snapshot parts under the worker's receive limit.
+    const ids = Array.from({ length: 120_000 }, (_, i) => (0x10_0000 + i).toString(16).padStart(16, '0'));
+    const targets = ids.map((id) => target(id));
+    const first = await master.connection(0);
+    await first.next('hello');
+    // Heartbeats every 5 s: this thread, which plays master and worker, is busy for a while with 120,000 targets.
+    first.welcome({ heartbeatIntervalMs: 5_000 });
+    for (let p = 0; p < 4; p++) {
+      first.snapshot({ generation: 1, jobs: p === 0 ? [job('node')] : [], targets: targets.slice(p * 30_000, (p + 1) * 30_000), continued: p < 3 });
+    }
+    expect((await first.next('ack', 20_000)).ack.generation).toBe(1);
+    // The master restarts: the next stream lists all 120,000 (a Hello of over 2 MiB in one message).
+    first.end();
+    const second = await master.connection(1, 10_000);
+    const { hello } = await second.next('hello', 10_000);
+    expect(hello.heldGeneration).toBe(1);
+    expect(hello.heldTargetsContinued).toBe(true);
+    const parts: HeldTargets[] = [];
+    for (;;) {
+      const { heldTargets } = await second.next('heldTargets', 10_000);
+      parts.push(heldTargets);
+      if (!heldTargets.continued) break;
+    }
+    // Nothing else came before the last part: the worker waits for the Welcome.
+    expect(second.received.map((m) => m.kind?.$case)).toEqual(['hello', ...parts.map(() => 'heldTargets')]);
+    const messages = second.received;
+    for (const message of messages) expect(WorkerMessage.encode(message).finish().length).toBeLessThanOrEqual(HELLO_PART_BYTES);
+    const listed = [...hello.heldTargets, ...parts.flatMap((p) => p.targets)].map((t) => targetIdFromBytes(t.id));
+    expect(listed).toEqual(client.state.held().map((t) => t.id));
+    expect(new Set(listed).size).toBe(120_000);
+    expect(events.filter((e) => e.kind === 'connecting').map((e) => e.kind === 'connecting' && [e.heldTargets, e.helloMessages])).toEqual([
+      [0, 1],
+      [120_000, messages.length],
+    ]);
+    expect(messages.length).toBe(3);
+    // Welcomed, the worker carries on as usual.
+    second.welcome({ heartbeatIntervalMs: 5_000 });
+    second.snapshot({ generation: 2, jobs: [job('node')], targets: [target(A), target(B)] });
+    expect((await second.next('ack', 10_000)).ack.generation).toBe(2);
+  }, 60_000);
 
   it('drops a snapshot in parts that outgrows its buffer, keeps what it holds, and reconnects', async () => {
     const master = await startMaster(resources);

@@ -39,6 +39,7 @@ describe('AssignmentClient stream', () => {
       heldGeneration: 0,
       heldTargets: [],
       previousStreamResourceExhausted: '',
+      heldTargetsContinued: false,
     });
     first.welcome();
     first.snapshot({ generation: 1, jobs: [job('node')], targets: [target(A), target(B)] });

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   RefusalReason,
   healthReportParts,
+  helloParts,
   targetIdToBytes,
   type FleetClientStream,
   type MasterMessage,
@@ -83,7 +84,14 @@ export interface AssignmentClientOptions {
 
 /** Something that happened to the client, for logs and metrics. */
 export type ClientEvent =
-  | { readonly kind: 'connecting'; readonly attempt: number; readonly heldGeneration: number; readonly heldTargets: number }
+  | {
+      readonly kind: 'connecting';
+      readonly attempt: number;
+      readonly heldGeneration: number;
+      readonly heldTargets: number;
+      /** The Hello and the HeldTargets parts that carry the held targets it has no room for. */
+      readonly helloMessages: number;
+    }
   | { readonly kind: 'welcomed'; readonly masterId: string; readonly leaderTerm: number; readonly workerId: string }
   | {
       readonly kind: 'refused';
@@ -158,7 +166,8 @@ interface Drain {
  * Holds the worker's one `Fleet.Connect` stream to the master and keeps the assignment it was given.
  *
  * `start()` connects and keeps reconnecting until `stop()`. Every stream begins with a Hello that lists the held
- * generation and targets, so a new or restarted master adopts them; after the Welcome the client sends heartbeats and
+ * generation and targets (those that do not fit it follow in HeldTargets parts), so a new or restarted master adopts
+ * them; after the Welcome the client sends heartbeats and
  * health reports, applies snapshots and deltas to {@link state}, tells `onChange`, and acknowledges each generation.
  * Any end of a stream (refusal, error, a master gone silent for `HEARTBEAT_DEAD_AFTER_INTERVALS` heartbeat intervals,
  * a delta on the wrong base, a malformed message) leads to a new stream after a backoff with full jitter; the state
@@ -324,20 +333,20 @@ export class AssignmentClient {
     call.on('data', (message: MasterMessage) => this.#onMessage(session, message));
 
     const held = this.#state.held();
-    this.#log({ kind: 'connecting', attempt: this.#attempt, heldGeneration: this.#state.generation, heldTargets: held.length });
-    this.#send(session, {
-      kind: {
-        $case: 'hello',
-        hello: {
-          workerId: this.#workerId,
-          softwareVersion: this.#options.softwareVersion,
-          protocolVersion: PROTOCOL_VERSION,
-          heldGeneration: this.#state.generation,
-          heldTargets: held.map((target) => ({ id: targetIdToBytes(target.id), job: target.job })),
-          previousStreamResourceExhausted: this.#resourceExhausted,
-        },
+    // A Hello listing hundreds of thousands of held targets would exceed the master's receive limit: as many as fit a
+    // part go in the Hello, the rest in HeldTargets parts right behind it (docs/protocol.md, "Message size").
+    const messages = helloParts({
+      hello: {
+        workerId: this.#workerId,
+        softwareVersion: this.#options.softwareVersion,
+        protocolVersion: PROTOCOL_VERSION,
+        heldGeneration: this.#state.generation,
+        previousStreamResourceExhausted: this.#resourceExhausted,
       },
+      heldTargets: held.map((target) => ({ id: targetIdToBytes(target.id), job: target.job })),
     });
+    this.#log({ kind: 'connecting', attempt: this.#attempt, heldGeneration: this.#state.generation, heldTargets: held.length, helloMessages: messages.length });
+    for (const message of messages) this.#send(session, message);
   }
 
   #onMessage(session: Session, message: MasterMessage): void {

@@ -172,6 +172,12 @@ export interface WorkerMessage {
     | //
     /** Stream liveness. */
     { $case: "heartbeat"; heartbeat: Heartbeat }
+    | //
+    /**
+     * More of the held targets of a Hello that has held_targets_continued set: sent
+     * right after it, before the Welcome, and only then.
+     */
+    { $case: "heldTargets"; heldTargets: HeldTargets }
     | undefined;
 }
 
@@ -219,7 +225,9 @@ export interface Hello {
   heldGeneration: number;
   /**
    * Every target the worker holds, in no particular order. Empty when
-   * held_generation is 0.
+   * held_generation is 0. When they do not all fit one message, this lists the
+   * first of them, held_targets_continued is set, and the rest follow in
+   * HeldTargets messages.
    */
   heldTargets: HeldTarget[];
   /**
@@ -230,6 +238,33 @@ export interface Hello {
    * here and the master counts and logs it. Informational.
    */
   previousStreamResourceExhausted: string;
+  /**
+   * True when more of the worker's held targets follow in HeldTargets messages,
+   * sent right after this Hello and before the master answers, up to the one with
+   * `continued` = false. The master answers only once it has them all, and treats
+   * the Hello as if it listed every one of them in held_targets. A worker sets it
+   * only when its held targets do not fit one message (docs/protocol.md, "Message
+   * size"); a master that predates it ignores it and the HeldTargets messages, and
+   * adopts only the targets listed in held_targets.
+   */
+  heldTargetsContinued: boolean;
+}
+
+/**
+ * HeldTargets carries more of the held targets of a Hello that did not fit it: a
+ * worker holding hundreds of thousands of targets would otherwise send a Hello
+ * above the master's 4 MiB receive limit. The worker keeps each part, like the
+ * Hello itself, under 1 MiB (a quarter of the limit). The parts follow the Hello
+ * back to back, before the Welcome; any other message before the last part, or a
+ * HeldTargets message at any other time, is a protocol error. The master bounds
+ * what it collects (5,000,000 targets, 10,000 parts) and refuses a Hello beyond
+ * that as INVALID_HELLO.
+ */
+export interface HeldTargets {
+  /** The next held targets, in no particular order. */
+  targets: HeldTarget[];
+  /** True when another HeldTargets message follows; false on the last part. */
+  continued: boolean;
 }
 
 /** HeldTarget identifies one target a worker is scraping. */
@@ -821,6 +856,9 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
       case "heartbeat":
         Heartbeat.encode(message.kind.heartbeat, writer.uint32(42).fork()).join();
         break;
+      case "heldTargets":
+        HeldTargets.encode(message.kind.heldTargets, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -878,6 +916,14 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
             message.kind = { $case: "heartbeat", heartbeat: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = { $case: "heldTargets", heldTargets: HeldTargets.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -923,6 +969,12 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
       case "heartbeat": {
         if (object.kind?.heartbeat !== undefined && object.kind?.heartbeat !== null) {
           message.kind = { $case: "heartbeat", heartbeat: Heartbeat.fromPartial(object.kind.heartbeat) };
+        }
+        break;
+      }
+      case "heldTargets": {
+        if (object.kind?.heldTargets !== undefined && object.kind?.heldTargets !== null) {
+          message.kind = { $case: "heldTargets", heldTargets: HeldTargets.fromPartial(object.kind.heldTargets) };
         }
         break;
       }
@@ -1083,6 +1135,7 @@ function createBaseHello(): Hello {
     heldGeneration: 0,
     heldTargets: [],
     previousStreamResourceExhausted: "",
+    heldTargetsContinued: false,
   };
 }
 
@@ -1105,6 +1158,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.previousStreamResourceExhausted !== "") {
       writer.uint32(50).string(message.previousStreamResourceExhausted);
+    }
+    if (message.heldTargetsContinued !== false) {
+      writer.uint32(56).bool(message.heldTargetsContinued);
     }
     return writer;
   },
@@ -1170,6 +1226,14 @@ export const Hello: MessageFns<Hello> = {
             message.previousStreamResourceExhausted = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.heldTargetsContinued = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1193,6 +1257,74 @@ export const Hello: MessageFns<Hello> = {
     message.heldGeneration = object.heldGeneration ?? 0;
     message.heldTargets = object.heldTargets?.map((e) => HeldTarget.fromPartial(e)) || [];
     message.previousStreamResourceExhausted = object.previousStreamResourceExhausted ?? "";
+    message.heldTargetsContinued = object.heldTargetsContinued ?? false;
+    return message;
+  },
+};
+
+function createBaseHeldTargets(): HeldTargets {
+  return { targets: [], continued: false };
+}
+
+export const HeldTargets: MessageFns<HeldTargets> = {
+  encode(message: HeldTargets, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.targets) {
+      HeldTarget.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.continued !== false) {
+      writer.uint32(16).bool(message.continued);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldTargets {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldTargets();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targets.push(HeldTarget.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.continued = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<HeldTargets>, I>>(base?: I): HeldTargets {
+    return HeldTargets.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeldTargets>, I>>(object: I): HeldTargets {
+    const message = createBaseHeldTargets();
+    message.targets = object.targets?.map((e) => HeldTarget.fromPartial(e)) || [];
+    message.continued = object.continued ?? false;
     return message;
   },
 };

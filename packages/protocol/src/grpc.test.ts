@@ -93,6 +93,7 @@ function welcomingMaster(log: string[]): FleetServer {
           case 'healthReport':
           case 'drainRequest':
           case 'heartbeat':
+          case 'heldTargets':
           case undefined:
             log.push(`unexpected ${kind?.$case ?? 'empty message'}`);
             break;

@@ -154,6 +154,19 @@ async function rawConnect(port: number): Promise<{ socket: Socket; closed: Promi
   return { socket, closed, peer: `127.0.0.1:${String(socket.localPort)}` };
 }
 
+/** A TLS connection (no client certificate) that completes its handshake and makes no call; resolves once secured. */
+async function idleTlsConnection(port: number): Promise<{ readonly closed: Promise<void> }> {
+  const idle = tlsConnect({ host: '127.0.0.1', port, servername: 'master.test', ca: pki.ca, ALPNProtocols: ['h2'] });
+  idle.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+  cleanups.push(() => {
+    idle.destroy();
+  });
+  await new Promise<void>((resolve) => idle.once('secureConnect', resolve));
+  idle.resume();
+  return { closed };
+}
+
 const localPeer = expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown as string;
 
 describe('the fleet port with TLS', () => {
@@ -260,14 +273,7 @@ describe('the fleet port with TLS', () => {
   it('closes a TLS connection that holds no call, so strangers cannot sit on the connection limit', async () => {
     const master = await startMaster({ idleConnectionMs: 200 });
     // A handshake needs no client certificate; the master would refuse this peer's calls, but it makes none.
-    const idle = tlsConnect({ host: '127.0.0.1', port: master.port, servername: 'master.test', ca: pki.ca, ALPNProtocols: ['h2'] });
-    idle.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
-    cleanups.push(() => {
-      idle.destroy();
-    });
-    await new Promise<void>((resolve) => idle.once('secureConnect', resolve));
-    idle.resume();
+    const { closed } = await idleTlsConnection(master.port);
     await until(() => master.server.connections === 1, 'the connection handed to gRPC');
     await closed;
     await until(() => master.server.connections === 0, 'the connection forgotten');
@@ -301,14 +307,7 @@ describe('the fleet port with TLS', () => {
 
   it('closes a connection without a client certificate that makes no call, after the handshake timeout', async () => {
     const master = await startMaster({ handshakeTimeoutMs: 300, idleConnectionMs: 60_000 });
-    const idle = tlsConnect({ host: '127.0.0.1', port: master.port, servername: 'master.test', ca: pki.ca, ALPNProtocols: ['h2'] });
-    idle.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
-    cleanups.push(() => {
-      idle.destroy();
-    });
-    await new Promise<void>((resolve) => idle.once('secureConnect', resolve));
-    idle.resume();
+    const { closed } = await idleTlsConnection(master.port);
     await closed;
     await until(() => master.server.connections === 0, 'the connection forgotten');
   });

@@ -1,18 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret, type HttpClientConfig } from '@promfleet/model';
+import { makePki } from '@promfleet/testkit';
 import { CredentialsConfigError, SecretFileRefusedError } from './errors.js';
 import { SecretFilePolicy } from './policy.js';
-import { makeTestPki, type TestPki } from './test-pki.js';
 import { TlsFiles, type TlsParts } from './tls-files.js';
 
-let pki: TestPki;
+/** PEM texts: a CA, a certificate it signed with its key, and a key that matches nothing of them. */
+let pki: { readonly ca: string; readonly cert: string; readonly key: string; readonly otherKey: string };
 let dir: string;
 
 beforeAll(() => {
-  pki = makeTestPki();
+  const made = makePki();
+  const read = (path: string) => readFileSync(path, 'utf8');
+  pki = { ca: made.ca, cert: read(made.worker1.certFile), key: read(made.worker1.keyFile), otherKey: read(made.worker2.keyFile) };
+  made.remove();
   dir = mkdtempSync(join(tmpdir(), 'promfleet-tls-files-'));
 });
 afterAll(() => {

@@ -5,6 +5,7 @@
  * cuts a stored error with {@link truncateError} too, whatever a peer sent.
  */
 import type { HealthReport, TargetHealth } from './gen/promfleet/fleet/v1/fleet.js';
+import { packBySize } from './parts.js';
 import { MAX_MESSAGE_BYTES } from './version.js';
 
 /**
@@ -72,21 +73,10 @@ export function targetHealthMaxBytes(health: TargetHealth): number {
  */
 export function healthReportParts(options: { readonly generation: number; readonly targets: readonly TargetHealth[]; readonly partBytes?: number }): HealthReport[] {
   const budget = (options.partBytes ?? HEALTH_REPORT_PART_BYTES) - REPORT_OVERHEAD_BYTES;
-  const parts: HealthReport[] = [];
-  let part: TargetHealth[] = [];
-  let size = 0;
-  for (const entry of options.targets) {
+  const cut = options.targets.map((entry) => {
     const lastError = truncateError(entry.lastError);
-    const health = lastError === entry.lastError ? entry : { ...entry, lastError };
-    const bytes = targetHealthMaxBytes(health);
-    if (size + bytes > budget && part.length > 0) {
-      parts.push({ generation: options.generation, targets: part, continued: true });
-      part = [];
-      size = 0;
-    }
-    part.push(health);
-    size += bytes;
-  }
-  parts.push({ generation: options.generation, targets: part, continued: false });
-  return parts;
+    return lastError === entry.lastError ? entry : { ...entry, lastError };
+  });
+  const parts = packBySize(cut, { sizeOf: targetHealthMaxBytes, budget: () => budget });
+  return parts.map((targets, i) => ({ generation: options.generation, targets, continued: i < parts.length - 1 }));
 }

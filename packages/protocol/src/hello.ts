@@ -7,6 +7,7 @@
  */
 import type { HeldTarget, HeldTargets, Hello, WorkerMessage } from './gen/promfleet/fleet/v1/fleet.js';
 import { MAX_ERROR_BYTES, truncateError } from './health.js';
+import { packBySize } from './parts.js';
 import { MAX_MESSAGE_BYTES } from './version.js';
 
 /**
@@ -65,29 +66,21 @@ export function helloParts(options: { readonly hello: HelloFields; readonly held
   const previous = truncateError(options.hello.previousStreamResourceExhausted, MAX_ERROR_BYTES);
   const fields: HelloFields = previous === options.hello.previousStreamResourceExhausted ? options.hello : { ...options.hello, previousStreamResourceExhausted: previous };
   const jobBytes = new Map<string, number>();
-  const parts: HeldTarget[][] = [];
-  let part: HeldTarget[] = [];
-  // The Hello's budget first, then each part's.
-  let budget = partBytes - helloOverheadMaxBytes(fields);
-  let size = 0;
-  for (const target of options.heldTargets) {
+  const sizeOf = (target: HeldTarget): number => {
     let job = jobBytes.get(target.job);
     if (job === undefined) {
       job = Buffer.byteLength(target.job, 'utf8');
       jobBytes.set(target.job, job);
     }
-    const bytes = heldTargetMaxBytes(target, job);
-    // The Hello may go without held targets; a part never does, so that every part makes progress.
-    if (size + bytes > budget && (part.length > 0 || parts.length === 0)) {
-      parts.push(part);
-      part = [];
-      size = 0;
-      budget = partBytes - HELD_TARGETS_OVERHEAD_BYTES;
-    }
-    part.push(target);
-    size += bytes;
-  }
-  parts.push(part);
+    return heldTargetMaxBytes(target, job);
+  };
+  // The Hello's budget first, then each part's. The Hello may go without held targets; a part never does.
+  const helloBudget = partBytes - helloOverheadMaxBytes(fields);
+  const parts = packBySize(options.heldTargets, {
+    sizeOf,
+    budget: (part) => (part === 0 ? helloBudget : partBytes - HELD_TARGETS_OVERHEAD_BYTES),
+    firstMayBeEmpty: true,
+  });
   const [first = [], ...rest] = parts;
   const hello: Hello = { ...fields, heldTargets: first, heldTargetsContinued: rest.length > 0 };
   return [

@@ -73,20 +73,19 @@ const settingSizes = new WeakMap<ScrapeJob | RemoteWriteEndpoint, number>();
 
 /** The exact encoded size of a job, in bytes. */
 export function jobBytes(job: ScrapeJob): number {
-  let size = settingSizes.get(job);
-  if (size === undefined) {
-    size = ScrapeJob.encode(job).finish().length;
-    settingSizes.set(job, size);
-  }
-  return size;
+  return settingBytes(job, () => ScrapeJob.encode(job).finish().length);
 }
 
 /** The exact encoded size of a remote-write endpoint, in bytes. */
 export function endpointBytes(endpoint: RemoteWriteEndpoint): number {
-  let size = settingSizes.get(endpoint);
+  return settingBytes(endpoint, () => RemoteWriteEndpoint.encode(endpoint).finish().length);
+}
+
+function settingBytes(setting: ScrapeJob | RemoteWriteEndpoint, encodedLength: () => number): number {
+  let size = settingSizes.get(setting);
   if (size === undefined) {
-    size = RemoteWriteEndpoint.encode(endpoint).finish().length;
-    settingSizes.set(endpoint, size);
+    size = encodedLength();
+    settingSizes.set(setting, size);
   }
   return size;
 }

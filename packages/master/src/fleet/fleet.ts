@@ -214,15 +214,15 @@ export class Fleet implements FleetStatusSource {
    * every worker's stream with RESOURCE_EXHAUSTED, again on every reconnect.
    */
   configure(settings: FleetSettings): void {
+    this.#rejectedJobs.clear();
     const fits = (kind: 'job' | 'remote-write', name: string, bytes: number): boolean => {
       if (bytes <= MAX_SETTING_BYTES) return true;
       this.options.observer?.settingRejected?.(kind, name, { bytes, limitBytes: MAX_SETTING_BYTES });
+      if (kind === 'job') this.#rejectedJobs.add(name);
       return false;
     };
     const jobs = settings.jobs.filter((job) => fits('job', job.name, jobBytes(job)));
     const remoteWrite = settings.remoteWrite.filter((endpoint) => fits('remote-write', endpoint.name, endpointBytes(endpoint)));
-    this.#rejectedJobs.clear();
-    for (const job of settings.jobs) if (!jobs.includes(job)) this.#rejectedJobs.add(job.name);
     this.#settings = { jobs, remoteWrite };
     for (const job of jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
   }

@@ -92,7 +92,8 @@ function bool(flag: string, value: string | undefined): boolean {
   throw new UsageError(`--${flag}: want true or false (or the flag alone), got ${JSON.stringify(value)}`);
 }
 
-function wholeNumber(flag: string, value: string | undefined): number | undefined {
+/** A flag's whole number ≥ 0, or undefined when the flag is not given; a usage error otherwise. */
+export function wholeNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${flag}: want a whole number ≥ 0, got ${JSON.stringify(value)}`);

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { DurationError, errorMessage, parseDuration, parseSize } from '@promfleet/model';
 import { startMaster, type MasterLog } from '@promfleet/master';
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
-import { masterLinkFlags, masterLinkOptions, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
+import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
 import { loadValidConfig } from './tools.js';
 
@@ -70,13 +70,6 @@ function duration(flag: string, value: string | undefined, fallback: number): nu
   } catch (err) {
     throw new UsageError(`--${flag}: ${err instanceof DurationError ? err.message : String(err)}`);
   }
-}
-
-function count(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0 || value.trim() === '') throw new UsageError(`--${flag}: want a whole number ≥ 0, got ${JSON.stringify(value)}`);
-  return n;
 }
 
 /** A flag's `<size>` in bytes, in Prometheus' units (`64MB`, `512KiB`, `0`), or `fallback` when it is not given. */
@@ -169,9 +162,9 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
   const config = await loadValidConfig(io, f['config.file']);
   const { maxWorkers, link: fleetLink } = masterLinkOptions(f);
-  const workerMaxTargets = count('fleet.worker-max-targets', f['fleet.worker-max-targets']);
-  const workerMaxSamples = count('fleet.worker-max-samples', f['fleet.worker-max-samples']);
-  const rebalanceMovesPerMinute = count('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
+  const workerMaxTargets = wholeNumber('fleet.worker-max-targets', f['fleet.worker-max-targets']);
+  const workerMaxSamples = wholeNumber('fleet.worker-max-samples', f['fleet.worker-max-samples']);
+  const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
   const master = await startMaster({

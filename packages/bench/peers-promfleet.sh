@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# promfleet as a collector of the shared scrape harness (/work/shared/bench/peer-scrape.sh --collector custom):
+# promfleet as a collector of the shared scrape harness (../shared/bench/peer-scrape.sh --collector custom):
 # one `promfleet master` reading the harness's Prometheus config (scrape job + remote_write) and one
 # `promfleet worker` connected to it, both children of this script, so the harness's per-session CPU and RSS
-# count the two together. packages/bench/src/peers.ts runs it; by hand:
+# count the two together. packages/bench/src/peers.ts runs it; by hand, from the repository root:
 #
 #   pnpm build
-#   /work/shared/bench/peer-scrape.sh --collector custom --name promfleet \
-#     --cmd 'bash /work/main/packages/bench/peers-promfleet.sh' \
+#   ../shared/bench/peer-scrape.sh --collector custom --name promfleet \
+#     --cmd "bash $PWD/packages/bench/peers-promfleet.sh" \
 #     --scraped-metric promfleet_worker_samples_scraped_total \
 #     --sent-samples-metric promfleet_remote_write_samples_total \
 #     --sent-bytes-metric promfleet_remote_write_bytes_total \

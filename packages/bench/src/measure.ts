@@ -3,6 +3,13 @@
  * kernel reports them in `/proc` (the same reading for a Node child and for vmagent).
  */
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The shared benchmark folder (harness, payloads, generators) that sits beside the repository checkout, as
+ * `../shared/bench` from its root; from `src/` and `dist/` alike.
+ */
+export const SHARED_BENCH_DIR = fileURLToPath(new URL('../../../../shared/bench', import.meta.url));
 
 /**
  * Milliseconds since the epoch with sub-millisecond resolution. Every process on the machine derives it from the

@@ -22,12 +22,13 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createParser, type ExpositionFormat } from '@promfleet/worker';
+import { SHARED_BENCH_DIR } from './measure.js';
 
 const usage = `usage: pnpm --filter @promfleet/bench parser [--seconds S] [--rounds N] [--node-dir DIR] [--ksm-generator FILE]
   --seconds S            time per measurement (default 2)
   --rounds N             rounds of all measurements, interleaved; the table shows medians (default 5)
-  --node-dir DIR         the node-exporter captures v0.prom (required) to v3.prom (default /work/shared/bench/payloads/node)
-  --ksm-generator FILE   gen-ksm-payload.py, run with python3 (default /work/shared/bench/gen-ksm-payload.py)`;
+  --node-dir DIR         the node-exporter captures v0.prom (required) to v3.prom (default ../shared/bench/payloads/node)
+  --ksm-generator FILE   gen-ksm-payload.py, run with python3 (default ../shared/bench/gen-ksm-payload.py)`;
 
 /**
  * Go's expfmt.TextParser on the same payloads: bench/RESULTS.md, "Parse-only anchor" (2026-11-25, Go 1.19,
@@ -75,8 +76,8 @@ function options(): { seconds: number; rounds: number; nodeDir: string; ksmGener
   return {
     seconds,
     rounds,
-    nodeDir: values['node-dir'] ?? '/work/shared/bench/payloads/node',
-    ksmGenerator: values['ksm-generator'] ?? '/work/shared/bench/gen-ksm-payload.py',
+    nodeDir: values['node-dir'] ?? join(SHARED_BENCH_DIR, 'payloads/node'),
+    ksmGenerator: values['ksm-generator'] ?? join(SHARED_BENCH_DIR, 'gen-ksm-payload.py'),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The worker benchmark's report: the shared harness's per-run results (one JSON object per line, written by
- * `/work/shared/bench/lib/peer_scrape.py`) and the driver's per-process split of promfleet's runs, turned into
+ * `../shared/bench/lib/peer_scrape.py`) and the driver's per-process split of promfleet's runs, turned into
  * medians per collector and scale, the ratios of promfleet to the peers run in the same invocation, and markdown.
  * Pure: no I/O, so the arithmetic is tested on fixed rows.
  */

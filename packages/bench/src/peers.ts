@@ -1,7 +1,7 @@
 /**
  * The worker benchmark: promfleet (one master and one worker, `packages/bench/peers-promfleet.sh`) beside vmagent
  * and Prometheus in agent mode, each scraping the same nginx target farm and remote-writing to the same kind of
- * receiver, through the shared harness `/work/shared/bench/peer-scrape.sh` (README there). The harness measures CPU
+ * receiver, through the shared harness `../shared/bench/peer-scrape.sh` (README there). The harness measures CPU
  * and RSS over the collector's whole process session and confirms every sample at the receiver; this driver runs it
  * for every collector and scale, interleaved, reads `/proc` for promfleet's worker and master apart, and prints the
  * medians and the ratios of promfleet to the peers measured in this invocation.
@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, procCpuSeconds, procMemory } from './measure.js';
+import { SHARED_BENCH_DIR, median, procCpuSeconds, procMemory } from './measure.js';
 import { peersMarkdown, type HarnessRun, type ProcessSplit } from './peers-report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,7 +37,7 @@ const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
   --repeats N            runs of every collector at every scale, interleaved (default 2)
   --scales LIST          s1 (200 × 927 node @ 5s), s2 (50 × 10k ksm @ 5s); default s1,s2
   --collectors LIST      promfleet, vmagent, prom-agent (default all three)
-  --harness DIR          the shared harness (default /work/shared/bench)
+  --harness DIR          the shared harness (default ../shared/bench, beside the repository)
   --results FILE         JSON lines of the harness's results (default /tmp/promfleet-bench/peers-<time>.jsonl);
                          promfleet's per-process split goes to FILE.split.jsonl
   --quiet-wait S         seconds the harness waits for a quiet host before each run (default 45)
@@ -103,7 +103,7 @@ function options(): Options {
     repeats,
     scales: list('--scales', values.scales ?? 's1,s2', Object.keys(scales)),
     collectors: list('--collectors', values.collectors ?? collectorNames.join(','), collectorNames),
-    harness: values.harness ?? '/work/shared/bench',
+    harness: values.harness ?? SHARED_BENCH_DIR,
     results: values.results ?? `/tmp/promfleet-bench/peers-${stamp}.jsonl`,
     quietWait,
     workerNodeFlags: values['worker-node-flags'] ?? '',

@@ -1,6 +1,6 @@
 /**
  * The remote-write 1.0 `WriteRequest` encoder: protobuf written by hand from a shard's sample columns, reusing each
- * series' pre-encoded label bytes. No object is made per sample; measured in /work/shared/LIBRARIES.md §4 at about a
+ * series' pre-encoded label bytes. No object is made per sample; measured in ../shared/LIBRARIES.md §4 at about a
  * tenth of protobufjs reflection's cost.
  */
 import { SampleFlag, type SampleRing } from './ring.js';

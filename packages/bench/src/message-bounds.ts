@@ -120,7 +120,7 @@ export async function snapshotThroughWorker(options: { readonly jobs: number }):
     const first = config.scrapeConfigs.map((job, i) => targetOf(job, 2 * i));
     fleet.updateJobs(config.scrapeConfigs.map((job, i) => update(job, [first[i] as Target], new Set())));
     const session = new WireSession();
-    fleet.accept(session, { workerId: 'w', softwareVersion: 'bench', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false });
+    fleet.accept(session, { workerId: 'w', softwareVersion: 'bench', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, highestLeaderTerm: 0 });
     fleet.start();
     await until(() => fleet.ready() && session.received.some((m) => m.kind?.$case === 'assignmentSnapshot' && !m.kind.assignmentSnapshot.continued), 'the snapshot');
 
@@ -192,7 +192,7 @@ export async function healthThroughMaster(options: { readonly targets: number; r
     const targets = Array.from({ length: options.targets }, (_, i) => targetOf(job, i));
     fleet.updateJobs([update(job, targets, new Set())]);
     const session = new WireSession();
-    fleet.accept(session, { workerId: 'w', softwareVersion: 'bench', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false });
+    fleet.accept(session, { workerId: 'w', softwareVersion: 'bench', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, highestLeaderTerm: 0 });
     fleet.start();
     await until(() => fleet.ready(), 'the fleet to settle');
 

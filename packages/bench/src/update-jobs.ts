@@ -32,7 +32,7 @@ for (let i = 0; i < 100_000; i++) {
 const fleet = new Fleet({ masterId: 'bench', softwareVersion: 'bench', graceMs: 0, startupGraceMs: 0, startupWaitMs: 0 });
 fleet.configure({ jobs: [], remoteWrite: [] });
 const session: WorkerSession = { peer: 'bench', identity: 'anonymous', send: () => true, close: () => undefined };
-for (let w = 0; w < 1_000; w++) fleet.accept({ ...session }, { workerId: `w${w}`, softwareVersion: 'bench', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false });
+for (let w = 0; w < 1_000; w++) fleet.accept({ ...session }, { workerId: `w${w}`, softwareVersion: 'bench', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, highestLeaderTerm: 0 });
 fleet.start();
 fleet.updateJobs([update()]);
 added.clear();

@@ -15,6 +15,7 @@ const fields: HelloFields = {
   protocolVersion: PROTOCOL_VERSION,
   heldGeneration: 4_321,
   previousStreamResourceExhausted: '',
+  highestLeaderTerm: 12,
 };
 
 function held(index: number, job = 'kubernetes-pods'): HeldTarget {
@@ -64,8 +65,8 @@ describe('heldTargetMaxBytes and helloOverheadMaxBytes', () => {
 
   it.each([
     ['the usual fields', fields],
-    ['widest values', { workerId: 'w'.repeat(253), softwareVersion: 'v'.repeat(300), protocolVersion: 2 ** 32 - 1, heldGeneration: Number.MAX_SAFE_INTEGER, previousStreamResourceExhausted: 'é'.repeat(512) }],
-    ['empty fields', { workerId: '', softwareVersion: '', protocolVersion: 0, heldGeneration: 0, previousStreamResourceExhausted: '' }],
+    ['widest values', { workerId: 'w'.repeat(253), softwareVersion: 'v'.repeat(300), protocolVersion: 2 ** 32 - 1, heldGeneration: Number.MAX_SAFE_INTEGER, previousStreamResourceExhausted: 'é'.repeat(512), highestLeaderTerm: Number.MAX_SAFE_INTEGER }],
+    ['empty fields', { workerId: '', softwareVersion: '', protocolVersion: 0, heldGeneration: 0, previousStreamResourceExhausted: '', highestLeaderTerm: 0 }],
   ])('the Hello overhead bound is never below the encoded Hello without targets (%s)', (_name, hello) => {
     expect(helloOverheadMaxBytes(hello)).toBeGreaterThanOrEqual(encodedBytes({ kind: { $case: 'hello', hello: { ...hello, heldTargets: [], heldTargetsContinued: true } } }));
   });

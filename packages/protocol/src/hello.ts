@@ -28,11 +28,11 @@ export type HelloFields = Omit<Hello, 'heldTargets' | 'heldTargetsContinued'>;
 /**
  * An upper bound of what a `WorkerMessage` holding `hello` adds around its held targets, in bytes: the oneof tag and
  * length (1 + 5), each string's tag, widest length varint and bytes, `protocol_version` (1 + 5), `held_generation`
- * (1 + 10) and `held_targets_continued` (2).
+ * and `highest_leader_term` (1 + 10 each) and `held_targets_continued` (2).
  */
 export function helloOverheadMaxBytes(hello: HelloFields): number {
   const text = (value: string) => 6 + Buffer.byteLength(value, 'utf8');
-  return 6 + text(hello.workerId) + text(hello.softwareVersion) + 6 + 11 + text(hello.previousStreamResourceExhausted) + 2;
+  return 6 + text(hello.workerId) + text(hello.softwareVersion) + 6 + 11 + 11 + text(hello.previousStreamResourceExhausted) + 2;
 }
 
 /**

@@ -125,6 +125,7 @@ function startWorker(master: Master, id: string, targets: readonly Target[]): Wo
     remoteWrite: [],
     targets: targets.map((target) => targetToProto({ target, firstSlotUnixMs: 0 })),
     continued: false,
+    leaderTerm: 1,
   });
   client.start();
   cleanups.push(() => client.stop());
@@ -163,7 +164,7 @@ function heldTargets(from: number, count: number): HeldTarget[] {
 function hello(workerId: string, held: HeldTarget[], continued: boolean): NonNullable<WorkerMessage['kind']> {
   return {
     $case: 'hello',
-    hello: { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 7, heldTargets: held, previousStreamResourceExhausted: '', heldTargetsContinued: continued },
+    hello: { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 7, heldTargets: held, previousStreamResourceExhausted: '', heldTargetsContinued: continued, highestLeaderTerm: 0 },
   };
 }
 

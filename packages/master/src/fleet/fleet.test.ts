@@ -91,7 +91,7 @@ class FakeSession implements WorkerSession {
 }
 
 function hello(workerId: string, extra: Partial<Hello> = {}): Hello {
-  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, ...extra };
+  return { workerId, softwareVersion: 'test', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, highestLeaderTerm: 0, ...extra };
 }
 
 const fleets: Fleet[] = [];

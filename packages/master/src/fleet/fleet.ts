@@ -86,6 +86,11 @@ export interface FleetOptions {
   /** The master's identity (its pod name), sent in Welcome. */
   readonly masterId: string;
   readonly softwareVersion: string;
+  /**
+   * The leader term this fleet serves under (leader election's term, from the Lease), sent in Welcome and with every
+   * assignment; 1 when the master runs alone, without election.
+   */
+  readonly leaderTerm?: number;
   /** How long a worker whose stream broke may take to come back before its targets move; 10 s by default. */
   readonly graceMs?: number;
   /**
@@ -201,6 +206,11 @@ export class Fleet implements FleetStatusSource {
   /** The most members the fleet takes ({@link FleetOptions.maxWorkers}). */
   get maxWorkers(): number {
     return this.options.maxWorkers ?? DEFAULT_MAX_WORKERS;
+  }
+
+  /** The leader term this fleet serves under ({@link FleetOptions.leaderTerm}). */
+  get leaderTerm(): number {
+    return this.options.leaderTerm ?? 1;
   }
 
   get heartbeatIntervalMs(): number {
@@ -398,7 +408,7 @@ export class Fleet implements FleetStatusSource {
           $case: 'welcome',
           welcome: {
             masterId: this.options.masterId,
-            leaderTerm: 1,
+            leaderTerm: this.leaderTerm,
             protocolVersion: PROTOCOL_VERSION,
             heartbeatIntervalMs: this.heartbeatIntervalMs,
             workerId: id,
@@ -409,7 +419,7 @@ export class Fleet implements FleetStatusSource {
       }),
     );
     if (member === undefined) {
-      member = { id, identity: session.identity, outbox: new WorkerOutbox(), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
+      member = { id, identity: session.identity, outbox: new WorkerOutbox(this.leaderTerm), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
       this.#members.set(id, member);
     } else {
       clearTimeout(member.grace);

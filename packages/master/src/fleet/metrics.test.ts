@@ -32,7 +32,7 @@ describe('FleetMetrics', () => {
     f.configure({ jobs: [], remoteWrite: [] });
     f.start();
     f.updateJobs([new JobFeed(job).update(targets)]);
-    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false };
+    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, highestLeaderTerm: 0 };
     f.accept(session('a:1'), hello);
     f.accept(session('b:1'), hello);
     const text0 = await registry.metrics();
@@ -61,7 +61,7 @@ describe('FleetMetrics', () => {
     metrics.track(f);
     const rules = Array.from({ length: 60_000 }, (_, r) => ({ sourceLabels: ['__name__'], separator: ';', regex: `metric_${r}_.*`, replacement: '$1', action: RelabelAction.DROP }));
     f.configure({ jobs: [ScrapeJob.fromPartial({ name: 'huge', metricRelabelConfigs: rules })], remoteWrite: [] });
-    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: 'Received message larger than max (5000000 vs. 4194304)', heldTargetsContinued: false };
+    const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: 'Received message larger than max (5000000 vs. 4194304)', heldTargetsContinued: false, highestLeaderTerm: 0 };
     f.accept(session('a:1'), hello);
     const text = await registry.metrics();
     expect(text).toContain('promfleet_fleet_settings_rejected_total{kind="job"} 1');

@@ -47,7 +47,7 @@ function deltaMessageBytes(delta: AssignmentDelta): number {
 
 describe('WorkerOutbox', () => {
   it('splits a large snapshot into parts that each fit a message, the last one not continued', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     const targets = Array.from({ length: 20_000 }, (_, i) => target(i, 400));
     for (const t of targets) outbox.add(t, 0);
     const parts = outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
@@ -59,7 +59,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('splits a large delta into deltas chained by base generation', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
     for (let i = 0; i < 20_000; i++) outbox.add(target(i, 400), 0);
     const deltas = outbox.deltas();
@@ -72,7 +72,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('numbers a snapshot above what the worker holds, and sends nothing for a change that cancelled out', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     const [a, b] = [target(1), target(2)];
     outbox.add(a, 0);
     expect(outbox.hasChanges).toBe(false);
@@ -91,7 +91,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('carries changed job settings in the next delta, before its targets', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
     outbox.upsertJob(ScrapeJob.fromPartial({ name: 'node', forcedError: 'first' }));
     outbox.upsertJob(ScrapeJob.fromPartial({ name: 'node', forcedError: 'second' }));
@@ -103,7 +103,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('counts jobs and endpoints in the part budget: 5,000 jobs spill over parts, every one sent once, in order', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     const jobs = Array.from({ length: 5_000 }, (_, i) => manyRulesJob(i));
     const remoteWrite = [endpoint('mimir'), endpoint('thanos')];
     for (let i = 0; i < 2_000; i++) outbox.add(target(i, 100), 0);
@@ -117,7 +117,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('sends a job that fills a part on its own in a part of its own', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     // About 1.9 MiB encoded: under the largest setting the master sends, more than fits beside anything.
     const big = manyRulesJob(0, 19_000);
     expect(ScrapeJob.encode(big).finish().length).toBeGreaterThan(ASSIGNMENT_PART_BYTES * 0.85);
@@ -128,7 +128,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('splits job upserts too large for one delta over deltas that come before the targets that use them', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
     const jobs = Array.from({ length: 5_000 }, (_, i) => manyRulesJob(i));
     for (const job of jobs) outbox.upsertJob(job);
@@ -145,7 +145,7 @@ describe('WorkerOutbox', () => {
   });
 
   it('ignores acks of generations never sent and acks older than the newest', () => {
-    const outbox = new WorkerOutbox();
+    const outbox = new WorkerOutbox(1);
     outbox.add(target(1), 0);
     outbox.snapshot({ settings, heldGeneration: 0, held: new Map() });
     outbox.ack(5);

@@ -52,10 +52,10 @@ export const MAX_SETTING_BYTES = ASSIGNMENT_PART_BYTES - 64;
 const ENTRY_OVERHEAD_BYTES = 6;
 
 /**
- * What a message adds around its entries, at most: the MasterMessage oneof tag and length (1 + 5), and for a
- * snapshot its generation (1 + 10) and `continued` (2); for a delta its two generations (2 · 11).
+ * What a message adds around its entries, at most: the MasterMessage oneof tag and length (1 + 5) and the leader term
+ * (1 + 10), and for a snapshot its generation (1 + 10) and `continued` (2); for a delta its two generations (2 · 11).
  */
-const MESSAGE_OVERHEAD_BYTES = 32;
+const MESSAGE_OVERHEAD_BYTES = 48;
 
 /**
  * An upper bound of a target's encoded size inside a snapshot or delta: the entry's tag and length (1 + 5), the id
@@ -109,6 +109,9 @@ export class WorkerOutbox {
   #acked = 0;
   /** Whether the stream has had its first assignment message; until then, changes only accumulate. */
   #started = false;
+
+  /** `leaderTerm`: the term of the master that owns this outbox, carried by every message it builds. */
+  constructor(readonly leaderTerm: number) {}
 
   /** The newest generation sent to the worker, 0 before the first. */
   get generation(): number {
@@ -212,7 +215,7 @@ export class WorkerOutbox {
     this.#generation = Math.max(this.#generation, options.heldGeneration) + 1;
     this.#acked = Math.min(this.#acked, options.heldGeneration);
     this.#started = true;
-    return splitSnapshot({ generation: this.#generation, settings: options.settings, targets });
+    return splitSnapshot({ generation: this.#generation, leaderTerm: this.leaderTerm, settings: options.settings, targets });
   }
 
   /**
@@ -222,6 +225,7 @@ export class WorkerOutbox {
   deltas(): AssignmentDelta[] {
     if (!this.hasChanges) return [];
     const out: AssignmentDelta[] = [];
+    const emptyDelta = (): AssignmentDelta => ({ generation: 0, baseGeneration: 0, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [], leaderTerm: this.leaderTerm });
     let delta = emptyDelta();
     let size = MESSAGE_OVERHEAD_BYTES;
     const push = () => {
@@ -266,10 +270,6 @@ export class WorkerOutbox {
   }
 }
 
-function emptyDelta(): AssignmentDelta {
-  return { generation: 0, baseGeneration: 0, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [] };
-}
-
 function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarget {
   const moved = removal?.reason === 'moved';
   return {
@@ -284,9 +284,9 @@ function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarge
  * targets, each counted, any of them spilling into the next part. Every setting is at most
  * {@link MAX_SETTING_BYTES} (Fleet.configure sees to it), so every part fits.
  */
-function splitSnapshot(options: { generation: number; settings: FleetSettings; targets: readonly ProtoTarget[] }): AssignmentSnapshot[] {
+function splitSnapshot(options: { generation: number; leaderTerm: number; settings: FleetSettings; targets: readonly ProtoTarget[] }): AssignmentSnapshot[] {
   const parts: AssignmentSnapshot[] = [];
-  const empty = (): AssignmentSnapshot => ({ generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false });
+  const empty = (): AssignmentSnapshot => ({ generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: options.leaderTerm });
   let part = empty();
   let size = MESSAGE_OVERHEAD_BYTES;
   const room = (bytes: number) => {

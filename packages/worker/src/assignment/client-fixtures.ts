@@ -259,12 +259,12 @@ export function gone(id: string): RemovedTarget {
 
 /** A snapshot with empty defaults. */
 export function snapshot(fields: Partial<AssignmentSnapshot> & { generation: number }): AssignmentSnapshot {
-  return { jobs: [], remoteWrite: [], targets: [], continued: false, ...fields };
+  return { jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: 1, ...fields };
 }
 
 /** A delta with empty defaults. */
 export function delta(fields: Partial<AssignmentDelta> & { generation: number; baseGeneration: number }): AssignmentDelta {
-  return { upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [], ...fields };
+  return { upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [], leaderTerm: 1, ...fields };
 }
 
 /** Things a test opened, closed after it in reverse order (`afterEach(() => resources.closeAll())`). */

@@ -40,6 +40,7 @@ describe('AssignmentClient stream', () => {
       heldTargets: [],
       previousStreamResourceExhausted: '',
       heldTargetsContinued: false,
+      highestLeaderTerm: 0,
     });
     first.welcome();
     first.snapshot({ generation: 1, jobs: [job('node')], targets: [target(A), target(B)] });

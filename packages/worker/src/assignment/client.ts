@@ -342,6 +342,7 @@ export class AssignmentClient {
         protocolVersion: PROTOCOL_VERSION,
         heldGeneration: this.#state.generation,
         previousStreamResourceExhausted: this.#resourceExhausted,
+        highestLeaderTerm: this.#leaderTerm,
       },
       heldTargets: held.map((target) => ({ id: targetIdToBytes(target.id), job: target.job })),
     });

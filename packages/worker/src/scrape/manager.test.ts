@@ -58,6 +58,7 @@ describe('ScrapeManager', () => {
       remoteWrite: [remoteWriteToProto({ config: rw, index: 0, externalLabels: new Map() })],
       targets: [targetToProto({ target: built.target, firstSlotUnixMs: 0 })],
       continued: false,
+      leaderTerm: 1,
     });
     if (change === undefined) throw new Error('snapshot not applied');
     manager.apply(change, state);

@@ -248,6 +248,13 @@ export interface Hello {
    * adopts only the targets listed in held_targets.
    */
   heldTargetsContinued: boolean;
+  /**
+   * The highest leader term the worker has seen in a Welcome, 0 if none (a fresh
+   * worker). A master whose own term is lower has been deposed without knowing it:
+   * it refuses the worker as NOT_LEADER and stops leading (fencing; docs/protocol.md,
+   * "Leadership").
+   */
+  highestLeaderTerm: number;
 }
 
 /**
@@ -417,7 +424,11 @@ export interface Refusal {
    * 0 means the worker's own backoff.
    */
   retryAfterMs: number;
-  /** For NOT_LEADER: the leader's gRPC address (host:port) if known, else empty. */
+  /**
+   * For NOT_LEADER: the leader's gRPC address (host:port) if known, else empty. A
+   * worker that reaches the master through a Service retries there (readiness
+   * follows leadership, so the Service sends it to the leader).
+   */
   leaderAddress: string;
   /** For PROTOCOL_VERSION_MISMATCH: the lowest protocol version the master speaks. */
   minProtocolVersion: number;
@@ -457,6 +468,11 @@ export interface AssignmentSnapshot {
   targets: Target[];
   /** True when the next master message is another part of this snapshot. */
   continued: boolean;
+  /**
+   * The leader term of the master that sent it, the same as in the stream's Welcome.
+   * A worker applies no assignment whose term differs from the Welcome's.
+   */
+  leaderTerm: number;
 }
 
 /**
@@ -490,6 +506,8 @@ export interface AssignmentDelta {
   addedTargets: Target[];
   /** Targets the worker stops scraping. */
   removedTargets: RemovedTarget[];
+  /** The leader term of the master that sent it, as in AssignmentSnapshot.leader_term. */
+  leaderTerm: number;
 }
 
 /** RemovedTarget is one target leaving the worker. */
@@ -1136,6 +1154,7 @@ function createBaseHello(): Hello {
     heldTargets: [],
     previousStreamResourceExhausted: "",
     heldTargetsContinued: false,
+    highestLeaderTerm: 0,
   };
 }
 
@@ -1161,6 +1180,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.heldTargetsContinued !== false) {
       writer.uint32(56).bool(message.heldTargetsContinued);
+    }
+    if (message.highestLeaderTerm !== 0) {
+      writer.uint32(64).uint64(message.highestLeaderTerm);
     }
     return writer;
   },
@@ -1234,6 +1256,14 @@ export const Hello: MessageFns<Hello> = {
             message.heldTargetsContinued = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.highestLeaderTerm = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1258,6 +1288,7 @@ export const Hello: MessageFns<Hello> = {
     message.heldTargets = object.heldTargets?.map((e) => HeldTarget.fromPartial(e)) || [];
     message.previousStreamResourceExhausted = object.previousStreamResourceExhausted ?? "";
     message.heldTargetsContinued = object.heldTargetsContinued ?? false;
+    message.highestLeaderTerm = object.highestLeaderTerm ?? 0;
     return message;
   },
 };
@@ -2050,7 +2081,7 @@ export const Refusal: MessageFns<Refusal> = {
 };
 
 function createBaseAssignmentSnapshot(): AssignmentSnapshot {
-  return { generation: 0, jobs: [], remoteWrite: [], targets: [], continued: false };
+  return { generation: 0, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: 0 };
 }
 
 export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
@@ -2069,6 +2100,9 @@ export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
     }
     if (message.continued !== false) {
       writer.uint32(40).bool(message.continued);
+    }
+    if (message.leaderTerm !== 0) {
+      writer.uint32(48).uint64(message.leaderTerm);
     }
     return writer;
   },
@@ -2126,6 +2160,14 @@ export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
             message.continued = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.leaderTerm = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2148,12 +2190,21 @@ export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
     message.remoteWrite = object.remoteWrite?.map((e) => RemoteWriteEndpoint.fromPartial(e)) || [];
     message.targets = object.targets?.map((e) => Target.fromPartial(e)) || [];
     message.continued = object.continued ?? false;
+    message.leaderTerm = object.leaderTerm ?? 0;
     return message;
   },
 };
 
 function createBaseAssignmentDelta(): AssignmentDelta {
-  return { generation: 0, baseGeneration: 0, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [] };
+  return {
+    generation: 0,
+    baseGeneration: 0,
+    upsertedJobs: [],
+    removedJobs: [],
+    addedTargets: [],
+    removedTargets: [],
+    leaderTerm: 0,
+  };
 }
 
 export const AssignmentDelta: MessageFns<AssignmentDelta> = {
@@ -2175,6 +2226,9 @@ export const AssignmentDelta: MessageFns<AssignmentDelta> = {
     }
     for (const v of message.removedTargets) {
       RemovedTarget.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.leaderTerm !== 0) {
+      writer.uint32(56).uint64(message.leaderTerm);
     }
     return writer;
   },
@@ -2240,6 +2294,14 @@ export const AssignmentDelta: MessageFns<AssignmentDelta> = {
             message.removedTargets.push(RemovedTarget.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.leaderTerm = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2263,6 +2325,7 @@ export const AssignmentDelta: MessageFns<AssignmentDelta> = {
     message.removedJobs = object.removedJobs?.map((e) => e) || [];
     message.addedTargets = object.addedTargets?.map((e) => Target.fromPartial(e)) || [];
     message.removedTargets = object.removedTargets?.map((e) => RemovedTarget.fromPartial(e)) || [];
+    message.leaderTerm = object.leaderTerm ?? 0;
     return message;
   },
 };

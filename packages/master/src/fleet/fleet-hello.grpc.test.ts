@@ -126,6 +126,7 @@ function startWorker(master: Master, id: string, targets: readonly Target[]): Wo
     targets: targets.map((target) => targetToProto({ target, firstSlotUnixMs: 0 })),
     continued: false,
     leaderTerm: 1,
+    unsyncedJobs: [],
   });
   client.start();
   cleanups.push(() => client.stop());

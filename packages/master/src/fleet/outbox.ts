@@ -286,7 +286,7 @@ function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarge
  */
 function splitSnapshot(options: { generation: number; leaderTerm: number; settings: FleetSettings; targets: readonly ProtoTarget[] }): AssignmentSnapshot[] {
   const parts: AssignmentSnapshot[] = [];
-  const empty = (): AssignmentSnapshot => ({ generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: options.leaderTerm });
+  const empty = (): AssignmentSnapshot => ({ generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: options.leaderTerm, unsyncedJobs: [] });
   let part = empty();
   let size = MESSAGE_OVERHEAD_BYTES;
   const room = (bytes: number) => {

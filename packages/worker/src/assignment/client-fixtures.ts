@@ -259,7 +259,7 @@ export function gone(id: string): RemovedTarget {
 
 /** A snapshot with empty defaults. */
 export function snapshot(fields: Partial<AssignmentSnapshot> & { generation: number }): AssignmentSnapshot {
-  return { jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: 1, ...fields };
+  return { jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: 1, unsyncedJobs: [], ...fields };
 }
 
 /** A delta with empty defaults. */

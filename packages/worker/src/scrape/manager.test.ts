@@ -59,6 +59,7 @@ describe('ScrapeManager', () => {
       targets: [targetToProto({ target: built.target, firstSlotUnixMs: 0 })],
       continued: false,
       leaderTerm: 1,
+      unsyncedJobs: [],
     });
     if (change === undefined) throw new Error('snapshot not applied');
     manager.apply(change, state);

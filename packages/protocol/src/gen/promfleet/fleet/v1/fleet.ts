@@ -473,6 +473,17 @@ export interface AssignmentSnapshot {
    * A worker applies no assignment whose term differs from the Welcome's.
    */
   leaderTerm: number;
+  /**
+   * Jobs whose discovery has not synced once on this master (a master that restarted
+   * or took over while the API server was unreachable). The worker keeps scraping the
+   * targets it holds of these jobs even though the snapshot does not list them,
+   * instead of removing them as GONE: a master never stops a target because it has
+   * not discovered it yet (static stability). Once such a job has synced, the master
+   * settles each kept target in a delta: it adds it (the worker keeps it running as
+   * it is), moves it, or removes it as GONE. Every part of a split snapshot carries the
+   * same list.
+   */
+  unsyncedJobs: string[];
 }
 
 /**
@@ -501,7 +512,8 @@ export interface AssignmentDelta {
   removedJobs: string[];
   /**
    * Targets the worker starts scraping. Adding a target the worker still scrapes
-   * under a pending MOVED removal cancels that removal.
+   * under a pending MOVED removal cancels that removal; adding one it kept under a
+   * snapshot's unsynced_jobs keeps it running as it is (same slots, no restart).
    */
   addedTargets: Target[];
   /** Targets the worker stops scraping. */
@@ -2081,7 +2093,7 @@ export const Refusal: MessageFns<Refusal> = {
 };
 
 function createBaseAssignmentSnapshot(): AssignmentSnapshot {
-  return { generation: 0, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: 0 };
+  return { generation: 0, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: 0, unsyncedJobs: [] };
 }
 
 export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
@@ -2103,6 +2115,9 @@ export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
     }
     if (message.leaderTerm !== 0) {
       writer.uint32(48).uint64(message.leaderTerm);
+    }
+    for (const v of message.unsyncedJobs) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -2168,6 +2183,14 @@ export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
             message.leaderTerm = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.unsyncedJobs.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2191,6 +2214,7 @@ export const AssignmentSnapshot: MessageFns<AssignmentSnapshot> = {
     message.targets = object.targets?.map((e) => Target.fromPartial(e)) || [];
     message.continued = object.continued ?? false;
     message.leaderTerm = object.leaderTerm ?? 0;
+    message.unsyncedJobs = object.unsyncedJobs?.map((e) => e) || [];
     return message;
   },
 };

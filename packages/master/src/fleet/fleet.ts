@@ -79,6 +79,12 @@ export interface FleetObserver {
    * limit), which grpc-js never tells the master's code. `details` is the gRPC status text.
    */
   resourceExhausted?(workerId: string, details: string): void;
+  /**
+   * A worker's Hello names a leader term above this fleet's: another master was elected after this one and this one
+   * has not noticed (a partition, a paused process). The worker was refused as NOT_LEADER; the master must stop
+   * leading now (fencing).
+   */
+  deposed?(event: { readonly workerId: string; readonly term: number }): void;
 }
 
 /** Options of {@link Fleet}. */

@@ -166,6 +166,83 @@ describe('AssignmentState snapshots', () => {
   });
 });
 
+describe('AssignmentState snapshots with unsynced jobs (a master that has not discovered them yet)', () => {
+  /** Generation 1: jobs node and api; A and B of node, C of api. */
+  const holdingThree = (): AssignmentState => {
+    const state = new AssignmentState();
+    state.applySnapshot(snapshot({ generation: 1, jobs: [job('node'), job('api')], targets: [target(A, 'node', 1_000), target(B), target(C, 'api')] }));
+    return state;
+  };
+
+  it('keeps held targets of an unsynced job as they are, and removes the others it lacks as GONE', () => {
+    const state = holdingThree();
+    const keptA = state.targets.get(A);
+    const keptB = state.targets.get(B);
+    const change = state.applySnapshot(snapshot({ generation: 2, jobs: [job('node'), job('api')], unsyncedJobs: ['node'] }));
+    expect(change).toEqual({ generation: 2, added: [], removed: [{ id: C, reason: 'gone', lastSlotUnixMs: 0 }], jobsChanged: false, remoteWriteChanged: false });
+    expect(state.targets.get(A)).toBe(keptA);
+    expect(state.targets.get(B)).toBe(keptB);
+    expect([...state.targets.keys()]).toEqual([A, B]);
+    // The next master hears of them in the Hello, as of any target held.
+    expect(state.held().map((t) => t.id)).toEqual([A, B]);
+  });
+
+  it('keeps a listed target of an unsynced job running as it is', () => {
+    const state = holdingThree();
+    const keptA = state.targets.get(A);
+    const change = state.applySnapshot(snapshot({ generation: 2, jobs: [job('node'), job('api')], targets: [target(A, 'node', 9_000), target(C, 'api')], unsyncedJobs: ['node'] }));
+    expect(change).toMatchObject({ added: [], removed: [] });
+    expect(state.targets.get(A)).toBe(keptA);
+    expect(state.targets.get(A)?.firstSlotUnixMs).toBe(1_000);
+  });
+
+  it('collects unsynced jobs over the parts of a split snapshot', () => {
+    const state = holdingThree();
+    expect(state.applySnapshot(snapshot({ generation: 2, jobs: [job('node'), job('api')], unsyncedJobs: ['node'], continued: true }))).toBeUndefined();
+    expect(state.applySnapshot(snapshot({ generation: 2, unsyncedJobs: ['api'], continued: true }))).toBeUndefined();
+    const change = state.applySnapshot(snapshot({ generation: 2, unsyncedJobs: ['node'] }));
+    expect(change).toMatchObject({ added: [], removed: [] });
+    expect([...state.targets.keys()]).toEqual([A, B, C]);
+  });
+
+  it('lets a later delta add a kept target (no restart, same slots), move it, or remove it as GONE', () => {
+    const state = holdingThree();
+    const keptA = state.targets.get(A);
+    state.applySnapshot(snapshot({ generation: 2, jobs: [job('node'), job('api')], unsyncedJobs: ['node', 'api'] }));
+    const change = state.applyDelta(
+      delta({ generation: 3, baseGeneration: 2, addedTargets: [target(A, 'node', 7_000)], removedTargets: [moved(B, 4_000), gone(C)] }),
+    );
+    expect(change).toEqual({
+      generation: 3,
+      added: [],
+      removed: [
+        { id: B, reason: 'moved', lastSlotUnixMs: 4_000 },
+        { id: C, reason: 'gone', lastSlotUnixMs: 0 },
+      ],
+      jobsChanged: false,
+      remoteWriteChanged: false,
+    });
+    expect(state.targets.get(A)).toBe(keptA);
+    expect([...state.targets.keys()]).toEqual([A]);
+    expect([...state.pendingRemovals.keys()]).toEqual([B]);
+  });
+
+  it('removes a kept target as GONE in a later snapshot that no longer names its job unsynced', () => {
+    const state = holdingThree();
+    state.applySnapshot(snapshot({ generation: 2, jobs: [job('node'), job('api')], targets: [target(C, 'api')], unsyncedJobs: ['node'] }));
+    const change = state.applySnapshot(snapshot({ generation: 3, jobs: [job('node'), job('api')], targets: [target(A), target(C, 'api')] }));
+    expect(change?.removed).toEqual([{ id: B, reason: 'gone', lastSlotUnixMs: 0 }]);
+    expect([...state.targets.keys()]).toEqual([A, C]);
+  });
+
+  it('keeps nothing for an unsynced job it holds no target of, and adds what the snapshot lists', () => {
+    const state = holdingThree();
+    const change = state.applySnapshot(snapshot({ generation: 2, jobs: [job('node'), job('api'), job('kube')], targets: [target(A)], unsyncedJobs: ['kube'] }));
+    expect(change?.removed.map((r) => r.id)).toEqual([B, C]);
+    expect([...state.targets.keys()]).toEqual([A]);
+  });
+});
+
 describe('AssignmentState deltas', () => {
   it('applies upsert jobs, remove targets, add targets, remove jobs, in that order', () => {
     const state = new AssignmentState();
@@ -333,6 +410,12 @@ describe('AssignmentState rejects malformed messages and stays unchanged', () =>
     ['a snapshot target of a job it lacks', (st) => st.applySnapshot(s({ targets: [target(A), target(C, 'api')] })), 'assignment_snapshot.targets[1].job'],
     ['a snapshot target with a duplicate label', (st) => st.applySnapshot(s({ targets: [duplicateLabel] })), 'assignment_snapshot.targets[0].labels'],
     ['a snapshot naming a job twice', (st) => st.applySnapshot(s({ jobs: [job('node'), job('node')] })), 'assignment_snapshot.jobs[1].name'],
+    ['a snapshot naming an empty unsynced job', (st) => st.applySnapshot(s({ unsyncedJobs: ['api', ''] })), 'assignment_snapshot.unsynced_jobs[1]'],
+    [
+      'a snapshot keeping held targets of an unsynced job it has no settings for',
+      (st) => st.applySnapshot(s({ jobs: [job('api')], unsyncedJobs: ['node'] })),
+      'assignment_snapshot.unsynced_jobs',
+    ],
   ])('%s', (_name, apply, field) => {
     const state = holdingWithPendingRemoval();
     const before = summary(state);

@@ -72,6 +72,8 @@ interface PartialSnapshot {
   readonly jobs: ScrapeJob[];
   readonly remoteWrite: RemoteWriteEndpoint[];
   readonly targets: Map<TargetId, HeldTarget>;
+  /** The jobs the parts named as not yet synced on the master (`unsynced_jobs`). */
+  readonly unsyncedJobs: Set<string>;
   /** How many targets the parts carried so far: the index of the next part's first target in error messages. */
   received: number;
   /** How many parts arrived so far. */
@@ -169,9 +171,12 @@ export class AssignmentState {
 
   /**
    * Takes one part of a snapshot. Parts with `continued` set accumulate; the last part applies the whole snapshot,
-   * which replaces jobs and endpoints and removes as GONE every held target it lacks. Targets under a pending MOVED
-   * removal that the snapshot lacks stay pending: their handover was decided and acknowledged (and Hello leaves them
-   * out), so they stop at their last slot without staleness markers rather than as GONE. A snapshot that lists one cancels its removal.
+   * which replaces jobs and endpoints and removes as GONE every held target it lacks, except those of a job in its
+   * `unsynced_jobs` (collected over all parts): the master has not discovered that job yet, so the worker keeps such
+   * targets as they are (same slots, no restart, no staleness markers) until a later message settles them. Targets
+   * under a pending MOVED removal that the snapshot lacks stay pending: their handover was decided and acknowledged
+   * (and Hello leaves them out), so they stop at their last slot without staleness markers rather than as GONE. A
+   * snapshot that lists one cancels its removal.
    *
    * @returns What changed, or `undefined` while more parts are due.
    * @throws AssignmentProtocolError for a malformed part; the state, including the parts received before, is
@@ -203,6 +208,9 @@ export class AssignmentState {
       }
     }
     const received = partial?.received ?? 0;
+    part.unsyncedJobs.forEach((name, i) => {
+      if (name === '') throw new AssignmentProtocolError(`assignment_snapshot.unsynced_jobs[${i}]`, 'is empty');
+    });
     const targets = decodeTargets(part.targets, {
       field: (i) => `assignment_snapshot.targets[${received + i}]`,
       taken: partial?.targets,
@@ -212,6 +220,7 @@ export class AssignmentState {
       jobs: [],
       remoteWrite: [],
       targets: new Map(),
+      unsyncedJobs: new Set(),
       received: 0,
       parts: 0,
       bytes: 0,
@@ -223,6 +232,7 @@ export class AssignmentState {
       next.jobs.push(...part.jobs);
       next.remoteWrite.push(...part.remoteWrite);
       for (const [id, target] of targets) next.targets.set(id, target);
+      for (const name of part.unsyncedJobs) next.unsyncedJobs.add(name);
       next.received += part.targets.length;
       return undefined;
     }
@@ -237,14 +247,24 @@ export class AssignmentState {
       }
       index++;
     }
+    const unsyncedJobs = new Set([...next.unsyncedJobs, ...part.unsyncedJobs]);
+    for (const held of this.#targets.values()) {
+      if (!all.has(held.id) && unsyncedJobs.has(held.job) && !jobs.has(held.job)) {
+        throw new AssignmentProtocolError(
+          'assignment_snapshot.unsynced_jobs',
+          `job ${JSON.stringify(held.job)} keeps held targets (it is not synced yet), but is not in the snapshot's jobs`,
+        );
+      }
+    }
     this.#partial = undefined;
-    return this.#commitSnapshot({ generation: part.generation, jobs, remoteWrite, targets: all });
+    return this.#commitSnapshot({ generation: part.generation, jobs, remoteWrite, targets: all, unsyncedJobs });
   }
 
   /**
    * Applies a delta in the protocol's order: upsert jobs, remove targets, add targets, remove jobs. Removing a target
-   * the worker does not hold is a no-op (the outcome is what the master wants); adding one it already holds keeps the
-   * running one; adding one under a pending MOVED removal cancels the removal.
+   * the worker does not hold is a no-op (the outcome is what the master wants); adding one it already holds (one a
+   * snapshot kept for an unsynced job, say) keeps the running one with its slots; adding one under a pending MOVED
+   * removal cancels the removal.
    *
    * @throws AssignmentOutOfSyncError when `base_generation` is not the held generation (checked first: the delta is
    *   ignored, whatever it holds).
@@ -333,11 +353,12 @@ export class AssignmentState {
     jobs: Map<string, ScrapeJob>;
     remoteWrite: RemoteWriteEndpoint[];
     targets: Map<TargetId, HeldTarget>;
+    unsyncedJobs: ReadonlySet<string>;
   }): AssignmentChange {
     const added: HeldTarget[] = [];
     const removed: TargetRemoval[] = [];
-    for (const id of this.#targets.keys()) {
-      if (!snapshot.targets.has(id)) {
+    for (const [id, held] of this.#targets) {
+      if (!snapshot.targets.has(id) && !snapshot.unsyncedJobs.has(held.job)) {
         this.#targets.delete(id);
         removed.push({ id, reason: 'gone', lastSlotUnixMs: 0 });
       }

@@ -90,10 +90,15 @@ function clientLog(log: WorkerLog, counters: ClientCounters, event: ClientEvent)
       });
       break;
     case 'welcomed':
-      log('info', 'connected to the master', { master: event.masterId, worker: event.workerId });
+      log('info', 'connected to the master', { master: event.masterId, worker: event.workerId, leader_term: event.leaderTerm });
       break;
     case 'refused':
-      log('warn', 'the master refused the stream', { reason: event.reason, message: event.message, retry_after_ms: event.retryAfterMs });
+      log('warn', 'the master refused the stream', {
+        reason: event.reason,
+        message: event.message,
+        retry_after_ms: event.retryAfterMs,
+        ...(event.leaderAddress === '' ? {} : { leader: event.leaderAddress }),
+      });
       break;
     case 'disconnected':
       log('warn', 'lost the master; scraping the last assignment', { reason: event.reason, reconnect_in_ms: event.reconnectInMs });

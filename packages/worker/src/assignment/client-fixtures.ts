@@ -51,6 +51,8 @@ export class FakeConnection {
   readonly #consumed = new Map<string, number>();
   #heartbeats: NodeJS.Timeout | undefined;
   #over = false;
+  /** The leader term of the Welcome sent, which snapshots and deltas carry unless a test says otherwise. */
+  #leaderTerm = 1;
 
   /** Wraps `call`; called by the fake master's handler. */
   constructor(call: FleetServerStream) {
@@ -107,6 +109,7 @@ export class FakeConnection {
       softwareVersion: 'test',
       ...fields,
     };
+    this.#leaderTerm = welcome.leaderTerm;
     this.send({ $case: 'welcome', welcome });
     if (options.heartbeats ?? true) {
       this.#stopHeartbeats();
@@ -133,14 +136,14 @@ export class FakeConnection {
     this.end();
   }
 
-  /** Sends a snapshot (or one part of it). */
+  /** Sends a snapshot (or one part of it), of the Welcome's leader term unless `fields` names one. */
   snapshot(fields: Partial<AssignmentSnapshot> & { generation: number }): void {
-    this.send({ $case: 'assignmentSnapshot', assignmentSnapshot: snapshot(fields) });
+    this.send({ $case: 'assignmentSnapshot', assignmentSnapshot: snapshot({ leaderTerm: this.#leaderTerm, ...fields }) });
   }
 
-  /** Sends a delta. */
+  /** Sends a delta, of the Welcome's leader term unless `fields` names one. */
   delta(fields: Partial<AssignmentDelta> & { generation: number; baseGeneration: number }): void {
-    this.send({ $case: 'assignmentDelta', assignmentDelta: delta(fields) });
+    this.send({ $case: 'assignmentDelta', assignmentDelta: delta({ leaderTerm: this.#leaderTerm, ...fields }) });
   }
 
   /** Ends the call with status OK, as the master does when it lets a worker go. */

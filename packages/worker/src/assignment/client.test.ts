@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Server, ServerCredentials, type ClientOptions } from '@grpc/grpc-js';
-import { FleetService, PROTOCOL_VERSION, labelsToProto, targetIdFromBytes, targetIdToBytes, type FleetServerStream, type TargetHealth } from '@promfleet/protocol';
+import { FleetService, PROTOCOL_VERSION, RefusalReason, labelsToProto, targetIdFromBytes, targetIdToBytes, type FleetServerStream, type TargetHealth } from '@promfleet/protocol';
 import { AssignmentClient } from './client.js';
 import {
   A,
@@ -168,6 +168,16 @@ describe('AssignmentClient rejects what it cannot follow and reconnects with its
       (c) => c.delta({ generation: 2, baseGeneration: 1, addedTargets: [{ ...target(C), labels: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] }] }),
       'assignment rejected: assignment_delta.added_targets[0].labels: label "a" appears more than once; a label set has one value per name',
     ],
+    [
+      'a snapshot of another leader term than the Welcome',
+      (c) => c.snapshot({ generation: 2, jobs: [job('node')], targets: [target(C)], leaderTerm: 2 }),
+      "assignment rejected: assignment_snapshot.leader_term is 2, but the stream's Welcome has leader term 1",
+    ],
+    [
+      'a delta of another leader term than the Welcome',
+      (c) => c.delta({ generation: 2, baseGeneration: 1, removedTargets: [gone(A)], leaderTerm: 0 }),
+      "assignment rejected: assignment_delta.leader_term is 0, but the stream's Welcome has leader term 1",
+    ],
     ['a second welcome', (c) => c.welcome(), 'the master sent a second Welcome'],
     ['a refusal after the welcome', (c) => c.refuse({}), 'the master sent a Refusal after its Welcome'],
   ])('%s', async (_name, send, reason) => {
@@ -250,6 +260,53 @@ describe('AssignmentClient static stability', () => {
     expect((await back.next('ack')).ack.generation).toBe(2);
     expect(changes.at(-1)).toMatchObject({ generation: 2, added: [], removed: [{ id: A, reason: 'gone' }] });
     expect(client.masterId).toBe('master-1');
+  });
+
+  it('keeps held targets of the jobs a new master has not synced yet until a delta settles them', async () => {
+    const master = await startMaster(resources);
+    const { client, changes } = startClient(resources, master);
+    await assignAB(await master.connection(0));
+    master.kill();
+    await master.restart();
+    const back = await master.connection(1, 5_000);
+    await back.next('hello');
+    back.welcome({ masterId: 'master-1', leaderTerm: 2 });
+    back.snapshot({ generation: 2, jobs: [job('node')], unsyncedJobs: ['node'] });
+    expect((await back.next('ack')).ack.generation).toBe(2);
+    expect(changes.at(-1)).toEqual({ generation: 2, added: [], removed: [], jobsChanged: false, remoteWriteChanged: false });
+    expect([...client.state.targets.keys()].sort()).toEqual([A, B]);
+
+    // Discovery synced: A is still there and stays as it runs, B is gone.
+    back.delta({ generation: 3, baseGeneration: 2, addedTargets: [target(A)], removedTargets: [gone(B)] });
+    expect((await back.next('ack')).ack.generation).toBe(3);
+    expect(changes.at(-1)).toMatchObject({ generation: 3, added: [], removed: [{ id: B, reason: 'gone', lastSlotUnixMs: 0 }] });
+    expect([...client.state.targets.keys()]).toEqual([A]);
+  });
+
+  it('keeps its assignment when a standby refuses it as NOT_LEADER, and tries again after the delay asked for', async () => {
+    const master = await startMaster(resources);
+    const { client, events, changes } = startClient(resources, master);
+    const first = await master.connection(0);
+    await assignAB(first);
+    first.end();
+    const standby = await master.connection(1);
+    await standby.next('hello');
+    const refusedAt = performance.now();
+    standby.refuse({ reason: RefusalReason.NOT_LEADER, message: 'master-0 is standby', retryAfterMs: 200, leaderAddress: 'master-1.promfleet:9096' });
+    const leader = await master.connection(2);
+    expect(performance.now() - refusedAt).toBeGreaterThanOrEqual(195);
+    expect(events.find((e) => e.kind === 'refused')).toMatchObject({ reason: 'NOT_LEADER', retryAfterMs: 200, leaderAddress: 'master-1.promfleet:9096' });
+    expect(disconnects(events).at(-1)).toEqual({
+      kind: 'disconnected',
+      reason: 'refused: NOT_LEADER: master-0 is standby (leader: master-1.promfleet:9096)',
+      reconnectInMs: 200,
+    });
+    expect(changes).toHaveLength(1);
+    expect([...client.state.targets.keys()].sort()).toEqual([A, B]);
+    const hello = (await leader.next('hello')).hello;
+    expect(hello.heldGeneration).toBe(1);
+    expect(hello.highestLeaderTerm).toBe(1);
+    expect(hello.heldTargets.map((t) => targetIdFromBytes(t.id)).sort()).toEqual([A, B]);
   });
 
   it('keeps its assignment after stop()', async () => {

@@ -363,12 +363,12 @@ export class AssignmentClient {
         return;
       case 'assignmentSnapshot': {
         const part = kind.assignmentSnapshot;
-        this.#onAssignment(session, { snapshot: true, apply: () => this.#state.applySnapshot(part) });
+        this.#onAssignment(session, { snapshot: true, leaderTerm: part.leaderTerm, apply: () => this.#state.applySnapshot(part) });
         return;
       }
       case 'assignmentDelta': {
         const delta = kind.assignmentDelta;
-        this.#onAssignment(session, { snapshot: false, apply: () => this.#state.applyDelta(delta) });
+        this.#onAssignment(session, { snapshot: false, leaderTerm: delta.leaderTerm, apply: () => this.#state.applyDelta(delta) });
         return;
       }
       case 'heartbeat':
@@ -426,9 +426,16 @@ export class AssignmentClient {
     if (!session.call.writableEnded) session.call.end();
   }
 
-  #onAssignment(session: Session, message: { snapshot: boolean; apply: () => AssignmentChange | undefined }): void {
+  #onAssignment(session: Session, message: { snapshot: boolean; leaderTerm: number; apply: () => AssignmentChange | undefined }): void {
     if (session.welcome === undefined) {
       this.#close(session, 'the master sent an assignment before its Welcome');
+      return;
+    }
+    if (message.leaderTerm !== session.welcome.leaderTerm) {
+      // fleet.proto: a worker applies no assignment whose term differs from the Welcome's. Not applied; the held
+      // assignment stays, as for any protocol error.
+      const field = message.snapshot ? 'assignment_snapshot.leader_term' : 'assignment_delta.leader_term';
+      this.#close(session, `assignment rejected: ${field} is ${message.leaderTerm}, but the stream's Welcome has leader term ${session.welcome.leaderTerm}`);
       return;
     }
     let change: AssignmentChange | undefined;

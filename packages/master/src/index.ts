@@ -6,19 +6,8 @@
  * API. `startMaster` assembles them into the running process.
  */
 export { startMaster, type LeaderElectionOptions, type MasterLog, type MasterOptions, type RunningMaster } from './master.js';
-export {
-  DEFAULT_LEASE_DURATION_MS,
-  DEFAULT_RENEW_DEADLINE_MS,
-  DEFAULT_RETRY_PERIOD_MS,
-  LeaderElectionConfigError,
-  LeaderElector,
-  type LeaderElectorEvents,
-  type LeaderElectorOptions,
-  type LeaderView,
-  type LeadershipLoss,
-  type LeaseAttempt,
-} from './leader/elector.js';
-export { KubeLeaseClient, parseLeaseRef, type Lease, type LeaseClient, type LeaseRef, type LeaseSpec } from './leader/lease.js';
+export { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElectionConfigError } from './leader/elector.js';
+export { parseLeaseRef, type LeaseRef } from './leader/lease.js';
 export { DEFAULT_MAX_WORKERS, Fleet, type FleetObserver, type FleetOptions, type JoinEvent, type WorkerSession } from './fleet/fleet.js';
 export { RefusedReason, admit, refusedReasons, type Admission, type AdmissionPolicy, type CallCredentials, type RefusalEvent, type TokenSource } from './fleet/admission.js';
 export { TokenBucket, type TokenBucketOptions } from './fleet/limits.js';
@@ -43,7 +32,7 @@ export { DiscoveryMetrics } from './discovery/metrics.js';
 export { FileDiscoverer, type FileDiscovererOptions } from './discovery/file.js';
 export { FileSDError, matchGlob, parseFileSD, staticGroups } from './discovery/static.js';
 export { ApiClient, ApiError, RateLimiter, type ApiConnection, type ApiRequestRecord } from './discovery/kubernetes/client.js';
-export { kubeConnection, kubeconfigConnection } from './discovery/kubernetes/connection.js';
+export { kubeConnection } from './discovery/kubernetes/connection.js';
 export { KubernetesDiscovery, type KubernetesDiscoveryObserver, type KubernetesDiscoveryOptions } from './discovery/kubernetes/discovery.js';
 export { discoverFromObjects, readObjectList, ObjectListError, type ObjectSet, type SkippedItem } from './discovery/kubernetes/offline.js';
 export { BadObjectError, SelectorError } from './discovery/kubernetes/index.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@promfleet/model';
 import { FleetClient, PROTOCOL_VERSION, RefusalReason, type MasterMessage, type WorkerMessage } from '@promfleet/protocol';
-import { generateCluster, startFakeApiServer, type FakeApiServer, type RequestCount } from '@promfleet/testkit';
+import { generateCluster, promtoolCheckMetrics, startFakeApiServer, type FakeApiServer, type RequestCount } from '@promfleet/testkit';
 import { startMaster, type RunningMaster } from '../master.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -188,5 +188,28 @@ describe('two masters on one Lease', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${a.webPort}/metrics`)).text();
     expect(metrics).toContain('promfleet_master_leader 0');
     expect(metrics).toContain('promfleet_master_leadership_lost_total{reason="lease-taken"} 1');
+    // prom-client's default Node.js metrics are not ours to fix; promfleet's own must pass.
+    const own = metrics
+      .split('\n')
+      .filter((line) => /^(# (HELP|TYPE) )?promfleet_/.test(line))
+      .join('\n');
+    expect(await promtoolCheckMetrics(`${own}\n`)).toEqual({ code: 0, output: '' });
+  }, 30_000);
+
+  it('stays ready and serves its last targets while the API server is down, saying discovery is stale', async () => {
+    const { api, kubeconfig } = await fakeCluster();
+    const a = await master('master-a', kubeconfig);
+    await until(() => a.fleet, 'master-a to lead');
+    const pods = async () => (await (await fetch(`http://127.0.0.1:${a.webPort}/api/v1/targets`)).json()) as { data: { activeTargets: unknown[] } };
+    const before = await until(async () => ((await pods()).data.activeTargets.length > 0 ? (await pods()).data.activeTargets.length : undefined), 'the pods to be discovered');
+    await api.stop();
+    const body = await until(async () => {
+      const [code, text] = await readiness(a);
+      return code === 200 && text.includes('discovery of pods is stale since') ? text : undefined;
+    }, 'readiness to say discovery is stale');
+    expect(body).toMatch(/\ndiscovery of pods is stale since \d{4}-\d\d-\d\dT[\d:.]+Z: the API server fails; serving the last known targets\n/);
+    expect((await pods()).data.activeTargets).toHaveLength(before);
+    const metrics = await (await fetch(`http://127.0.0.1:${a.webPort}/metrics`)).text();
+    expect(metrics).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 1');
   }, 30_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { LeaderElectionConfigError, LeaderElector, microTime, type LeadershipLoss, type LeaseAttempt, type LeaderView } from './elector.js';
 import { FakeClock, FakeLeaseServer } from './fixtures.js';
+import type { LeaseClient } from './lease.js';
 
 /** One candidate under test: its elector, what it reported, and how to stop it. */
 interface Candidate {
@@ -180,5 +181,34 @@ describe('LeaderElector', () => {
   ])('refuses timings %j', (timings, message) => {
     const server = new FakeLeaseServer();
     expect(() => new LeaderElector({ client: server.client('a'), identity: 'a', ...timings })).toThrow(new LeaderElectionConfigError(message));
+  });
+
+  it('never leads when its acquiring write completes as it stops, and releases the Lease it wrote', async () => {
+    const clock = new FakeClock();
+    const server = new FakeLeaseServer();
+    const inner = server.client('a');
+    let answer: () => void = () => undefined;
+    // The create reaches the server, but its answer arrives only after the stop (the abort comes too late for it).
+    const slow: LeaseClient = {
+      get: (signal) => inner.get(signal),
+      update: (lease, signal) => inner.update(lease, signal),
+      create: async (spec, signal) => {
+        const created = await inner.create(spec, signal);
+        await new Promise<void>((resolve) => (answer = resolve));
+        return created;
+      },
+    };
+    const elector = new LeaderElector({ client: slow, identity: 'a', clock });
+    const started: number[] = [];
+    const stopped: LeadershipLoss[] = [];
+    const controller = new AbortController();
+    const done = elector.run(controller.signal, { started: (term) => started.push(term), stopped: (reason) => stopped.push(reason) });
+    await clock.advance(0);
+    controller.abort();
+    answer();
+    await clock.advance(0);
+    await done;
+    expect([started, stopped, elector.leading]).toEqual([[], [], false]);
+    expect(server.lease?.spec.holderIdentity).toBe('');
   });
 });

@@ -136,13 +136,15 @@ export class LeaderElector {
   async run(signal: AbortSignal, events: LeaderElectorEvents): Promise<void> {
     this.#events = events;
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew(signal)) await this.#lead(signal);
+      if (await this.#tryAcquireOrRenew(signal)) {
+        // Acquired as the stop came: release it below without leading.
+        if (signal.aborted) break;
+        await this.#lead(signal);
+      }
       await pause(this.#clock, this.retryPeriodMs * (1 + JITTER_FACTOR * this.#random()), signal);
     }
-    if (this.#leading) {
-      this.#lose('stopping');
-      await this.#release();
-    }
+    this.#lose('stopping');
+    await this.#release();
   }
 
   /** Renews every retry period until the stint ends (renew deadline, Lease taken, step-down, or abort). */
@@ -245,7 +247,10 @@ export class LeaderElector {
     if (before.holder !== after.holder || before.term !== after.term) this.#events?.leaderChanged?.(after);
   }
 
-  /** client-go's `release`: an empty holder, a one-second duration, the transitions kept. One try, best effort. */
+  /**
+   * client-go's `release`: an empty holder, a one-second duration, the transitions kept. Only a Lease this candidate
+   * wrote last (as leader, or acquired as it stopped). One try, best effort.
+   */
   async #release(): Promise<void> {
     const ours = this.#lease;
     if (ours === undefined || ours.spec.holderIdentity !== this.options.identity) return;

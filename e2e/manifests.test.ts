@@ -18,7 +18,7 @@ import {
   type HttpClientConfig,
   type PrometheusConfig,
 } from '../packages/model/src/index.js';
-import { KubernetesDiscovery, discoverFromObjects, readObjectList } from '../packages/master/src/index.js';
+import { KubernetesDiscovery, discoverFromObjects, parseLeaseRef, readObjectList } from '../packages/master/src/index.js';
 import { masterFlags, workerFlags } from '../packages/cli/src/serve.js';
 import { VERSION } from '../packages/cli/src/cli.js';
 import { DEFAULT_SECRET_DIRS } from '../packages/worker/src/index.js';
@@ -238,7 +238,7 @@ describe(masterManifest.file, () => {
 
   it('holds the objects the master needs, each once', () => {
     expect(objects.map((o) => o.get('kind').text()).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
     );
   });
 
@@ -277,10 +277,61 @@ describe(masterManifest.file, () => {
     });
   });
 
+  describe('leader election', () => {
+    /** The Lease `--leader-election.lease` names, `$(POD_NAMESPACE)` expanded as the kubelet does from the env. */
+    const leaseOf = () => {
+      const podNamespace = master.env().get('POD_NAMESPACE')?.get('valueFrom').get('fieldRef').get('fieldPath').text();
+      expect(podNamespace).toBe('metadata.namespace');
+      return parseLeaseRef(master.flag('leader-election.lease').replace('$(POD_NAMESPACE)', namespace));
+    };
+    const role = masterManifest.object('Role', 'promfleet-master-leader-election');
+
+    it('elects on a Lease in the pod\'s own namespace', () => {
+      expect(leaseOf()).toEqual({ namespace, name: 'promfleet-master' });
+    });
+
+    it('may get and update that one Lease and create Leases (create cannot be limited by name), and nothing else', () => {
+      const grants = role
+        .get('rules')
+        .list()
+        .flatMap((rule) =>
+          rule.get('apiGroups').texts().flatMap((group) =>
+            rule.get('resources').texts().flatMap((resource) =>
+              rule.get('verbs').texts().map((verb) => [group, resource, verb, rule.has('resourceNames') ? rule.get('resourceNames').texts().join(',') : '*'].join(' ')),
+            ),
+          ),
+        );
+      const { name } = leaseOf();
+      expect(grants.sort()).toEqual([`coordination.k8s.io leases create *`, `coordination.k8s.io leases get ${name}`, `coordination.k8s.io leases update ${name}`]);
+      expect(role.get('metadata').get('namespace').text()).toBe(leaseOf().namespace);
+    });
+
+    it('binds that Role to the service account the master runs as', () => {
+      const binding = masterManifest.object('RoleBinding', 'promfleet-master-leader-election');
+      expect(binding.get('roleRef').get('kind').text()).toBe('Role');
+      expect(binding.get('roleRef').get('name').text()).toBe(role.get('metadata').get('name').text());
+      expect(binding.get('subjects').list().map((s) => [s.get('kind').text(), s.get('name').text(), s.get('namespace').text()])).toEqual([
+        ['ServiceAccount', podSpec.get('serviceAccountName').text(), namespace],
+      ]);
+    });
+
+    it('keeps the leader from voluntary disruptions while standbys (never Ready) stay evictable', () => {
+      const budget = masterManifest.object('PodDisruptionBudget', 'promfleet-master');
+      expect(budget.get('spec').get('minAvailable').number()).toBe(1);
+      expect(budget.get('spec').get('unhealthyPodEvictionPolicy').text()).toBe('AlwaysAllow');
+      const selector = budget.get('spec').get('selector').get('matchLabels').labels();
+      expect(selector.size).toBeGreaterThan(0);
+      for (const [k, v] of selector) expect([k, master.podLabels.get(k)]).toEqual([k, v]);
+    });
+  });
+
   describe('the Deployment', () => {
-    it('runs one master, never two at once', () => {
-      expect(deployment.get('spec').get('replicas').number()).toBe(1);
-      expect(deployment.get('spec').get('strategy').get('type').text()).toBe('Recreate');
+    it('runs two masters, and rolls out without waiting for a standby to become Ready (only the leader is)', () => {
+      expect(deployment.get('spec').get('replicas').number()).toBe(2);
+      const strategy = deployment.get('spec').get('strategy');
+      expect(strategy.get('type').text()).toBe('RollingUpdate');
+      expect(strategy.get('rollingUpdate').get('maxSurge').text()).toBe('100%');
+      expect(strategy.get('rollingUpdate').get('maxUnavailable').text()).toBe('100%');
     });
 
     it('selects its own pods', () => {
@@ -373,8 +424,8 @@ describe(masterManifest.file, () => {
       }
     });
 
-    it('routes to the master while it is not ready, so recovering masters hear from their workers', () => {
-      expect(service.get('spec').get('publishNotReadyAddresses').value).toBe(true);
+    it('routes only to Ready masters: readiness means the leader (recovering included)', () => {
+      expect(service.get('spec').has('publishNotReadyAddresses')).toBe(false);
     });
   });
 

@@ -104,9 +104,14 @@ describe('promfleet master', () => {
     expect(await masters[0]?.stop()).toBe(0);
     expect(held()).toEqual(before);
     masters.push(startMaster(args));
+    // Ready at once (it leads: no election), and settled once its workers reported what they hold.
     await until(ready, 'the restarted master to be ready');
     await until(async () => ((await api<Workers>('/api/v1/workers')).data.workers.length === 3 ? true : undefined), 'the workers to reconnect');
-    const metrics = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+    const settled = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+      return text.includes('promfleet_fleet_recovering 0') ? text : undefined;
+    };
+    const metrics = await until(settled, 'the restarted master to settle');
     expect(metrics).toContain('promfleet_fleet_target_moves_total{reason="adopted"} 30');
     expect(metrics).not.toMatch(/promfleet_fleet_target_moves_total\{reason="(worker-joined|rebalance|worker-left)"\}/);
     expect(held()).toEqual(before);

@@ -60,6 +60,16 @@ describe('promfleet', () => {
       'promfleet: --scrape.max-body-size: invalid size "64": a unit is required (use B, KB, MB, GB, TB, PB or EB, powers of 1024, e.g. 100MB)\n',
     ],
     [['worker', '--master=127.0.0.1:1', '--scrape.max-body-size=-1MB'], 'promfleet: --scrape.max-body-size: invalid size "-1MB": a size cannot be negative\n'],
+    [['master', '--config.file=p.yml', '--leader-election.lease=promfleet'], 'promfleet: --leader-election.lease: want NAMESPACE/NAME (lowercase letters, digits and "-"; "." too in the name), got "promfleet"\n'],
+    [['master', '--config.file=p.yml', '--leader-election.retry-period=1s'], 'promfleet: --leader-election.retry-period needs --leader-election.lease=NAMESPACE/NAME\n'],
+    [
+      ['master', '--config.file=p.yml', '--leader-election.lease=ns/m', '--leader-election.renew-deadline=15s'],
+      'promfleet: --leader-election.renew-deadline (15s) must be below --leader-election.lease-duration (15s)\n',
+    ],
+    [
+      ['master', '--config.file=p.yml', '--leader-election.lease=ns/m', '--leader-election.renew-deadline=2s'],
+      'promfleet: --leader-election.retry-period (2s) must be above 0 and below --leader-election.renew-deadline (2s)\n',
+    ],
   ])('%j is a usage error with exit 2', async (argv, message) => {
     expect(await cli(argv)).toEqual({ code: 2, stdout: '', stderr: message });
   });

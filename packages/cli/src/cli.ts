@@ -22,6 +22,12 @@ Commands:
          [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
          [--fleet.grace-period=10s] [--fleet.startup-grace=15s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
          [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
+         [--master.id=POD_NAME]                  this master's name: in Welcome, and its identity in the Lease
+         high availability (docs/operations.md, "High availability"):
+         [--leader-election.lease=NAMESPACE/NAME]  elect a leader on this Lease (over --kubeconfig, else in-cluster);
+                                         only the leader discovers and assigns, and only it is ready
+         [--leader-election.lease-duration=15s] [--leader-election.renew-deadline=10s]
+         [--leader-election.retry-period=2s]     retry period < renew deadline < lease duration
          fleet link security (docs/protocol.md, "Authentication and limits"):
          [--fleet.tls.cert-file=FILE --fleet.tls.key-file=FILE]  TLS on the gRPC port
          [--fleet.tls.client-ca-file=FILE]       workers must present a client certificate signed by this CA

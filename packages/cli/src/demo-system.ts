@@ -191,7 +191,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
       const w = await startWorker(`worker-${i}`);
       say(`worker             ${w.id} ${w.url} (pid ${w.process.pid})`);
     }
-    await wait('the master to be ready (discovery synced, targets assigned)', ok(`${masterUrl}/-/ready`));
+    await wait('the master to be ready (it leads)', ok(`${masterUrl}/-/ready`));
     await wait(`${options.workers} workers to hold targets`, async () => {
       const body = JSON.parse((await httpGet(`${masterUrl}/api/v1/workers`)).body) as WorkersBody;
       const connected = body.data.workers.filter((w) => w.state === 'connected' && w.targets > 0 && w.ackedGeneration === w.generation);

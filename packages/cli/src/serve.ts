@@ -7,7 +7,15 @@ import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DurationError, errorMessage, parseDuration, parseSize } from '@promfleet/model';
-import { startMaster, type MasterLog } from '@promfleet/master';
+import {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  parseLeaseRef,
+  startMaster,
+  type LeaderElectionOptions,
+  type MasterLog,
+} from '@promfleet/master';
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
@@ -58,6 +66,10 @@ export const masterFlags = {
   'fleet.worker-max-samples': false,
   'fleet.rebalance-moves-per-minute': false,
   ...masterLinkFlags,
+  'leader-election.lease': false,
+  'leader-election.lease-duration': false,
+  'leader-election.renew-deadline': false,
+  'leader-election.retry-period': false,
   'log.level': false,
 } as const;
 
@@ -158,8 +170,39 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   return 0;
 }
 
+/**
+ * `--leader-election.*`: undefined without `--leader-election.lease`, whose timing flags are then refused. The
+ * timings must nest as client-go requires: retry period < renew deadline < lease duration.
+ */
+function leaderElection(f: MasterFlags): LeaderElectionOptions | undefined {
+  const timings = ['leader-election.lease-duration', 'leader-election.renew-deadline', 'leader-election.retry-period'] as const;
+  const text = f['leader-election.lease'];
+  if (text === undefined) {
+    const stray = timings.find((flag) => f[flag] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --leader-election.lease=NAMESPACE/NAME`);
+    return undefined;
+  }
+  let lease;
+  try {
+    lease = parseLeaseRef(text);
+  } catch (err) {
+    throw new UsageError(`--leader-election.lease: ${errorMessage(err)}`);
+  }
+  const leaseDurationMs = duration('leader-election.lease-duration', f['leader-election.lease-duration'], DEFAULT_LEASE_DURATION_MS);
+  const renewDeadlineMs = duration('leader-election.renew-deadline', f['leader-election.renew-deadline'], DEFAULT_RENEW_DEADLINE_MS);
+  const retryPeriodMs = duration('leader-election.retry-period', f['leader-election.retry-period'], DEFAULT_RETRY_PERIOD_MS);
+  if (!(renewDeadlineMs < leaseDurationMs)) {
+    throw new UsageError(`--leader-election.renew-deadline (${renewDeadlineMs / 1000}s) must be below --leader-election.lease-duration (${leaseDurationMs / 1000}s)`);
+  }
+  if (!(retryPeriodMs > 0 && retryPeriodMs < renewDeadlineMs)) {
+    throw new UsageError(`--leader-election.retry-period (${retryPeriodMs / 1000}s) must be above 0 and below --leader-election.renew-deadline (${renewDeadlineMs / 1000}s)`);
+  }
+  return { lease, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+}
+
 /** `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. */
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
+  const election = leaderElection(f);
   const config = await loadValidConfig(io, f['config.file']);
   const { maxWorkers, link: fleetLink } = masterLinkOptions(f);
   const workerMaxTargets = wholeNumber('fleet.worker-max-targets', f['fleet.worker-max-targets']);
@@ -174,6 +217,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(ownNamespace === undefined ? {} : { ownNamespace }),
     fleetLink,
+    ...(election === undefined ? {} : { leaderElection: election }),
     fleet: {
       maxWorkers,
       masterId: f['master.id'] ?? process.env['POD_NAME'] ?? hostname(),

@@ -5,7 +5,9 @@
  * and targets come and go; the fleet — worker membership and assignment streaming over gRPC; and the HTTP status
  * API. `startMaster` assembles them into the running process.
  */
-export { startMaster, type MasterLog, type MasterOptions, type RunningMaster } from './master.js';
+export { startMaster, type LeaderElectionOptions, type MasterLog, type MasterOptions, type RunningMaster } from './master.js';
+export { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElectionConfigError } from './leader/elector.js';
+export { parseLeaseRef, type LeaseRef } from './leader/lease.js';
 export { DEFAULT_MAX_WORKERS, Fleet, type FleetObserver, type FleetOptions, type JoinEvent, type WorkerSession } from './fleet/fleet.js';
 export { RefusedReason, admit, refusedReasons, type Admission, type AdmissionPolicy, type CallCredentials, type RefusalEvent, type TokenSource } from './fleet/admission.js';
 export { TokenBucket, type TokenBucketOptions } from './fleet/limits.js';
@@ -21,7 +23,7 @@ export {
   type FleetLinkSecurity,
   type LinkWeakness,
 } from './fleet/link.js';
-export { DEFAULT_EXTRA_STREAMS, FleetGrpcServer, type FleetGrpcServerOptions } from './fleet/server.js';
+export { DEFAULT_EXTRA_STREAMS, FleetGrpcServer, type FleetEndpoint, type FleetGrpcServerOptions } from './fleet/server.js';
 export { FleetMetrics } from './fleet/metrics.js';
 export type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './fleet/status.js';
 export type { Discoverer } from './discovery/discoverer.js';

@@ -1,6 +1,13 @@
 /**
  * The master process, assembled: discovery (static, file, Kubernetes with one shared list/watch per resource) feeds
  * the fleet, the fleet assigns targets to the workers connected over gRPC, and an HTTP server shows it all.
+ *
+ * With leader election the master starts as a standby: both servers listen, but it runs no discovery and refuses
+ * every worker as NOT_LEADER. When it acquires the Lease it starts a term: a fresh fleet under the Lease's term
+ * (which recovers by adopting what the workers hold) and fresh discovery. When it stops leading (its renew deadline
+ * passed, the Lease was taken, or a worker showed it a higher term) the term ends at once: discovery stops, every
+ * worker stream is closed (the workers keep scraping and reconnect through the Service to the leader), and the
+ * master stands by again, in the same process.
  */
 import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
 import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
@@ -8,18 +15,33 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DiscoveryManager } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
 import { ApiClient, RateLimiter } from './discovery/kubernetes/client.js';
-import { kubeConnection } from './discovery/kubernetes/connection.js';
+import { kubeConnection, kubeconfigConnection } from './discovery/kubernetes/connection.js';
 import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import { FleetMetrics } from './fleet/metrics.js';
 import { checkInlineSecrets, describeSecrets, loadFleetLink, type FleetLinkOptions } from './fleet/link.js';
+import type { FleetSettings } from './fleet/outbox.js';
 import { RefusalLog } from './fleet/refusal-log.js';
 import { FleetGrpcServer } from './fleet/server.js';
+import type { Readiness } from './http/status-server.js';
 import { StatusServer } from './http/status-server.js';
-
+import { LeaderElector, type LeaderView, type LeaseAttempt } from './leader/elector.js';
+import { KubeLeaseClient, type LeaseRef } from './leader/lease.js';
+import { LeaderMetrics } from './leader/metrics.js';
+import { FleetRouter } from './leader/router.js';
 /** A log record: a level, a message and a few fields (never secrets: {@link startMaster} redacts every record). */
 export type MasterLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
+
+/** Leader election among the masters that share a Lease (leader/elector.ts has the semantics). */
+export interface LeaderElectionOptions {
+  /** The Lease, reached over `kubeconfig` when given, else the in-cluster configuration. */
+  readonly lease: LeaseRef;
+  /** 15 s, 10 s and 2 s by default, as client-go's. */
+  readonly leaseDurationMs?: number;
+  readonly renewDeadlineMs?: number;
+  readonly retryPeriodMs?: number;
+}
 
 /** Options of {@link startMaster}. */
 export interface MasterOptions {
@@ -28,16 +50,21 @@ export interface MasterOptions {
   readonly webListenAddress: string;
   /** Fleet protocol address (host:port; port 0 picks one). */
   readonly grpcListenAddress: string;
-  /** A kubeconfig to use for kubernetes_sd_configs that name neither api_server nor kubeconfig_file. */
+  /** A kubeconfig to use for kubernetes_sd_configs that name neither api_server nor kubeconfig_file, and for the Lease. */
   readonly kubeconfig?: string;
   /** The namespace the master runs in, for `own_namespace`. */
   readonly ownNamespace?: string;
-  /** The fleet's settings (grace period, limits, ...); masterId and softwareVersion are required. */
+  /**
+   * The fleet's settings (grace period, limits, ...); masterId (the identity in the Lease too) and softwareVersion
+   * are required. `leaderTerm` is ignored with leader election: each term's fleet gets the Lease's.
+   */
   readonly fleet: FleetOptions;
   /** The fleet link's TLS, token and limits; a plaintext link anyone may join by default. */
   readonly fleetLink?: FleetLinkOptions;
   /** Discovery throttle; 1 s by default (Prometheus' updatert). */
   readonly discoveryThrottleMs?: number;
+  /** Elect a leader on a Lease; without it this master always leads, in term 1. */
+  readonly leaderElection?: LeaderElectionOptions;
   readonly log: MasterLog;
 }
 
@@ -45,13 +72,23 @@ export interface MasterOptions {
 export interface RunningMaster {
   readonly webPort: number;
   readonly grpcPort: number;
-  readonly fleet: Fleet;
+  /** The fleet of the current term; undefined while the master stands by. */
+  readonly fleet: Fleet | undefined;
   readonly registry: Registry;
-  /** Stops serving and discovery; workers keep scraping and reconnect to the next master. */
+  /** Stops serving and discovery, and releases the Lease; workers keep scraping and reconnect to the next master. */
   stop(): Promise<void>;
 }
 
-/** Starts a master: binds both servers, then runs discovery until {@link RunningMaster.stop}. */
+/** One term of leadership: its fleet and its discovery. */
+interface Term {
+  readonly term: number;
+  readonly fleet: Fleet;
+  readonly discovery: DiscoveryManager;
+  readonly controller: AbortController;
+  readonly running: Promise<void>;
+}
+
+/** Starts a master: binds both servers, then leads (runs discovery and the fleet) or stands by until {@link RunningMaster.stop}. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const { config } = options;
   const log = redactingLog(options.log);
@@ -62,6 +99,16 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     const how = insecure.weakness === 'no-tls' ? 'in clear' : 'to any client that connects, unauthenticated';
     log('warn', `inline secrets are sent to workers ${how} (--fleet.allow-insecure-secrets)`, { secrets: describeSecrets(insecure.secrets) });
   }
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const discoveryMetrics = new DiscoveryMetrics(registry);
+  const fleetMetrics = new FleetMetrics(registry);
+  const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
+  const throttleMs = options.discoveryThrottleMs ?? 1_000;
+  const election = options.leaderElection;
+  // Built before anything listens, so bad election settings or an unreadable kubeconfig stop the start here.
+  const leadership = election === undefined ? undefined : leaderElection({ election, options, registry, userAgent });
+  const elector = leadership?.elector;
   const linkController = new AbortController();
   const link = await loadFleetLink(fleetLink, {
     signal: linkController.signal,
@@ -74,34 +121,95 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   if (fleetLink.tls?.clientCaFile === undefined && fleetLink.tokenFile === undefined) {
     log('warn', 'the fleet link authenticates no one: any peer that reaches the gRPC port can join (--fleet.tls.client-ca-file, --fleet.token-file)');
   }
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const discoveryMetrics = new DiscoveryMetrics(registry);
-  const fleetMetrics = new FleetMetrics(registry);
-  const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
-  const throttleMs = options.discoveryThrottleMs ?? 1_000;
 
-  const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options: { ...options, log }, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
-  if (kubernetes !== undefined) discoveryMetrics.track(kubernetes);
-  const discovery = new DiscoveryManager({
-    config,
-    ...(kubernetes === undefined ? {} : { kubernetes }),
-    throttleMs,
-    onFileError: (file, err) => log('warn', 'file_sd: keeping the last good targets', { file, err: err.message }),
-    onInternalError: (job, err) => log('error', 'target could not be built (a bug, please report)', { job, err: errorMessage(err) }),
-  });
+  const discovery = (): { manager: DiscoveryManager; kubernetes: KubernetesDiscovery | undefined } => {
+    const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options: { ...options, log }, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
+    const manager = new DiscoveryManager({
+      config,
+      ...(kubernetes === undefined ? {} : { kubernetes }),
+      throttleMs,
+      onFileError: (file, err) => log('warn', 'file_sd: keeping the last good targets', { file, err: err.message }),
+      onInternalError: (job, err) => log('error', 'target could not be built (a bug, please report)', { job, err: errorMessage(err) }),
+    });
+    return { manager, kubernetes };
+  };
 
   const refusals = new RefusalLog({ log });
   const observer = fleetObserver(fleetMetrics.observer, { log, refusals });
-  const fleet = new Fleet({ ...options.fleet, observer });
-  fleetMetrics.track(fleet);
-  fleet.configure({
+  const settings: FleetSettings = {
     jobs: config.scrapeConfigs.map((job) => scrapeJobToProto(job)),
     remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
+  };
+  // What a standby shows and counts: a fleet never started and discovery never run (every job empty, unsynced).
+  const idle = { fleet: new Fleet({ ...options.fleet, observer: {} }), discovery: discovery().manager };
+  idle.fleet.configure(settings);
+  fleetMetrics.track(idle.fleet);
+  const router = new FleetRouter({
+    masterId: options.fleet.masterId,
+    heartbeatIntervalMs: idle.fleet.heartbeatIntervalMs,
+    maxWorkers: idle.fleet.maxWorkers,
+    retryAfterMs: elector?.retryPeriodMs ?? 5_000,
+    observer,
   });
 
+  let current: Term | undefined;
+  let stopping = false;
+  const ended: Promise<void>[] = [];
+  const startTerm = (term: number) => {
+    const { manager, kubernetes } = discovery();
+    if (kubernetes !== undefined) discoveryMetrics.track(kubernetes);
+    const fleet = new Fleet({ ...options.fleet, leaderTerm: term, observer: { ...observer, deposed: (event) => deposed(term, event) } });
+    fleet.configure(settings);
+    fleetMetrics.track(fleet);
+    fleet.start();
+    router.lead(fleet);
+    const controller = new AbortController();
+    const running = manager.run(controller.signal, (changed) => {
+      discoveryMetrics.updateJobs(changed);
+      fleet.updateJobs(changed);
+    });
+    current = { term, fleet, discovery: manager, controller, running };
+  };
+  const endTerm = (leader: LeaderView) => {
+    const term = current;
+    if (term === undefined) return;
+    current = undefined;
+    router.standBy(leader);
+    term.fleet.stop();
+    term.controller.abort();
+    ended.push(term.running);
+    fleetMetrics.track(idle.fleet);
+    discoveryMetrics.forgetWatches();
+  };
+  // A worker's Hello showed a higher term: another master was elected since. Stop leading, but not from inside the
+  // fleet's own call (the fleet is refusing that worker as it tells us).
+  const deposed = (term: number, event: { readonly workerId: string; readonly term: number }) => {
+    log('warn', 'a worker knows a higher leader term: another master leads; stopping leading', { term, worker: event.workerId, worker_term: event.term });
+    queueMicrotask(() => {
+      if (elector !== undefined) elector.stepDown('deposed');
+      else log('error', 'this master runs without leader election but another master leads: run every master with --leader-election.lease');
+    });
+  };
+
+  const leaseName = election === undefined ? '' : `${election.lease.namespace}/${election.lease.name}`;
+  const readiness = (): Readiness => {
+    if (stopping) return { ready: false, reasons: ['the master is stopping'] };
+    if (current === undefined) {
+      const { holder, term } = elector?.leader() ?? {};
+      const who = holder === undefined || holder === options.fleet.masterId ? 'no master leads yet' : `${holder} leads in term ${String(term)}`;
+      return { ready: false, reasons: [`standby: ${who} (lease ${leaseName})`] };
+    }
+    const reasons: string[] = [];
+    if (elector !== undefined) reasons.push(`leader in term ${current.term} (lease ${leaseName})`);
+    if (!current.fleet.ready()) reasons.push('recovering: adopting what the workers hold, waiting for discovery to sync before assigning');
+    for (const stale of discoveryMetrics.staleResources()) {
+      reasons.push(`discovery of ${stale.resource} is stale since ${new Date(stale.sinceUnixMs).toISOString()}: the API server fails; serving the last known targets`);
+    }
+    return { ready: true, reasons };
+  };
+
   const grpc = new FleetGrpcServer({
-    fleet,
+    fleet: router,
     observer,
     admission: link.admission,
     connectionRate: link.connectionRate,
@@ -109,7 +217,20 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     ...(link.maxStreams === undefined ? {} : { maxStreams: link.maxStreams }),
     ...(link.maxConnections === undefined ? {} : { maxConnections: link.maxConnections }),
   });
-  const status = new StatusServer({ fleet, discovery, registry });
+  const status = new StatusServer({
+    fleet: {
+      workers: () => (current?.fleet ?? idle.fleet).workers(),
+      targets: (job) => (current?.fleet ?? idle.fleet).targets(job),
+      target: (id) => (current?.fleet ?? idle.fleet).target(id),
+      ready: () => (current?.fleet ?? idle.fleet).ready(),
+    },
+    discovery: {
+      jobs: () => (current?.discovery ?? idle.discovery).jobs(),
+      discovered: (job) => (current?.discovery ?? idle.discovery).discovered(job),
+    },
+    registry,
+    readiness,
+  });
   let grpcPort: number;
   let webPort: number;
   try {
@@ -120,36 +241,80 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     await Promise.allSettled([grpc.close(), status.close()]);
     throw err;
   }
-  fleet.start();
   const summaries = setInterval(() => refusals.flush(), refusals.summaryIntervalMs);
   summaries.unref();
-  const controller = new AbortController();
-  const running = discovery.run(controller.signal, (changed) => {
-    discoveryMetrics.updateJobs(changed);
-    fleet.updateJobs(changed);
-  });
-  log('info', 'master started', {
+  const electionController = new AbortController();
+  let lastFailure: LeaseAttempt | undefined;
+  if (leadership === undefined) startTerm(1);
+  const electing =
+    leadership === undefined
+      ? Promise.resolve()
+      : leadership.elector.run(
+          electionController.signal,
+          leadership.metrics.observe({
+            started: (term) => {
+              log('info', 'leading: starting discovery and the fleet', { term, lease: leaseName });
+              startTerm(term);
+            },
+            stopped: (reason) => {
+              log(reason === 'stopping' ? 'info' : 'warn', 'stopped leading: discovery stopped, worker streams closed; standing by', { reason, lease: leaseName });
+              endTerm(leadership.elector.leader());
+            },
+            leaderChanged: (view) => {
+              router.leaderChanged(view);
+              log('info', 'the lease changed hands', { leader: view.holder ?? '', term: view.term ?? 0, lease: leaseName });
+            },
+            attempted: (outcome, error) => {
+              // One line when requests start failing and one when they work again, not one per retry period.
+              const failed = outcome === 'error' || outcome === 'conflict';
+              if (failed && lastFailure === undefined) log('warn', 'lease request failed; retrying every retry period', { outcome, lease: leaseName, err: error ?? '' });
+              if (!failed && lastFailure !== undefined) log('info', 'lease requests work again', { lease: leaseName });
+              lastFailure = failed ? outcome : undefined;
+            },
+          }),
+        );
+  log('info', elector === undefined ? 'master started' : 'master started as a standby; electing on the lease', {
     web: webPort,
     grpc: grpcPort,
     jobs: config.scrapeConfigs.length,
     fleet_tls: fleetLink.tls === undefined ? 'off' : fleetLink.tls.clientCaFile === undefined ? 'server' : 'mutual',
     fleet_token: fleetLink.tokenFile === undefined ? 'off' : 'on',
+    ...(elector === undefined ? {} : { lease: leaseName, identity: options.fleet.masterId }),
   });
   return {
     webPort,
     grpcPort,
-    fleet,
+    get fleet() {
+      return current?.fleet;
+    },
     registry,
     async stop() {
-      fleet.stop();
+      stopping = true;
+      // The elector ends the term (endTerm) before it releases the Lease: this master stops leading first.
+      electionController.abort();
+      await electing;
+      endTerm({});
       clearInterval(summaries);
       linkController.abort();
       refusals.flush();
-      controller.abort();
-      await Promise.allSettled([running, grpc.close(), status.close()]);
+      await Promise.allSettled([...ended, grpc.close(), status.close()]);
       log('info', 'master stopped');
     },
   };
+}
+
+/** The elector for `election`, on the Lease over `--kubeconfig` or the in-cluster configuration, and its metrics. */
+function leaderElection(context: { election: LeaderElectionOptions; options: MasterOptions; registry: Registry; userAgent: string }): { elector: LeaderElector; metrics: LeaderMetrics } {
+  const { election, options } = context;
+  const metrics = new LeaderMetrics(context.registry);
+  const elector = new LeaderElector({
+    client: new KubeLeaseClient({ connection: kubeconfigConnection(options.kubeconfig, { userAgent: context.userAgent }), lease: election.lease, onRequest: metrics.onRequest }),
+    identity: options.fleet.masterId,
+    ...(election.leaseDurationMs === undefined ? {} : { leaseDurationMs: election.leaseDurationMs }),
+    ...(election.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: election.renewDeadlineMs }),
+    ...(election.retryPeriodMs === undefined ? {} : { retryPeriodMs: election.retryPeriodMs }),
+  });
+  return { elector, metrics };
 }
 
 function needsKubernetes(config: PrometheusConfig): boolean {
@@ -179,7 +344,10 @@ function kubernetesDiscovery(context: { options: MasterOptions; userAgent: strin
         // A server that ends a watch is routine; a failure is worth a line (rate-limited by the reflector's backoff).
         if (error !== undefined) options.log('warn', 'kubernetes list/watch failed; retrying with backoff', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason, err: error });
       },
-      watchFailed: (watch, reason) => options.log('error', 'kubernetes watch cannot start; its jobs stay unsynced', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason }),
+      watchFailed: (watch, reason) => {
+        metrics.observer.watchFailed?.(watch, reason);
+        options.log('error', 'kubernetes watch cannot start; its jobs stay unsynced', { resource: watch.resource.plural, namespace: watch.namespace ?? '', reason });
+      },
       groupFailed: (source, error) => options.log('error', 'building a target group failed (a bug, please report)', { source, err: error }),
     },
   });

@@ -47,4 +47,30 @@ describe('DiscoveryMetrics', () => {
     controller.abort();
     await done;
   });
+
+  it('says which resources are stale, since when, until a request for them succeeds again', async () => {
+    const registry = new Registry();
+    let now = Date.UTC(2026, 0, 1);
+    const metrics = new DiscoveryMetrics(registry, { now: () => now });
+    metrics.onRequest({ verb: 'list', resource: 'pods', status: 200 });
+    metrics.onRequest({ verb: 'watch', resource: 'pods', status: 410 });
+    expect(metrics.staleResources()).toEqual([]);
+    metrics.onRequest({ verb: 'watch', resource: 'pods', status: 0 });
+    now += 5_000;
+    metrics.onRequest({ verb: 'list', resource: 'pods', status: 503 });
+    metrics.onRequest({ verb: 'list', resource: 'nodes', status: 500 });
+    expect(metrics.staleResources()).toEqual([
+      { resource: 'pods', sinceUnixMs: Date.UTC(2026, 0, 1) },
+      { resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000 },
+    ]);
+    const text = await registry.metrics();
+    expect(text).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 1');
+    expect(text).toContain(`promfleet_kubernetes_discovery_stale_since_timestamp_seconds{resource="pods"} ${Date.UTC(2026, 0, 1) / 1000}`);
+    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+    metrics.onRequest({ verb: 'list', resource: 'pods', status: 200 });
+    expect(metrics.staleResources()).toEqual([{ resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000 }]);
+    expect(await registry.metrics()).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 0');
+    metrics.forgetWatches();
+    expect(metrics.staleResources()).toEqual([]);
+  });
 });

@@ -8,7 +8,18 @@ import type { KubernetesDiscovery, KubernetesDiscoveryObserver } from './kuberne
 import type { WatchSpec } from './kubernetes/watches.js';
 import type { JobTargets } from './manager.js';
 
-/** Metrics of the API requests, watches and discovered targets; wire `observer` and `onRequest` into discovery. */
+/** A resource whose list/watch is failing: discovery serves what it last knew of it, since `sinceUnixMs`. */
+export interface StaleResource {
+  readonly resource: string;
+  readonly sinceUnixMs: number;
+}
+
+/**
+ * Metrics of the API requests, watches and discovered targets; wire `observer` and `onRequest` into discovery. Also
+ * tells which resources are stale: their last request failed (no answer, or an error status other than the routine
+ * 410 Gone), or their watch broke with an error, and no request for them has succeeded since. Discovery keeps serving
+ * the last known state of a stale resource (the reflector retries with backoff); this only says so.
+ */
 export class DiscoveryMetrics {
   readonly #requests: Counter<'verb' | 'resource' | 'code'>;
   readonly #restarts: Counter<'resource' | 'reason'>;
@@ -17,10 +28,36 @@ export class DiscoveryMetrics {
   readonly #latency: Histogram;
   readonly #targets: Gauge<'job' | 'state'>;
   readonly #listed = new Set<string>();
+  /** Resource → since when (Unix ms) it is stale; every resource seen, stale or not, is in `#resources`. */
+  readonly #stale = new Map<string, number>();
+  readonly #resources = new Set<string>();
+  readonly #now: () => number;
   #kubernetes: KubernetesDiscovery | undefined;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
     const registers = [registry];
+    const resources = () => [...this.#resources].map((resource) => ({ resource, since: this.#stale.get(resource) }));
+    new Gauge({
+      name: 'promfleet_kubernetes_discovery_stale',
+      help: "1 when the master's list/watch of a resource is failing and discovery serves the last state it knew, by resource; 0 when it is current.",
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { resource, since } of resources()) this.set({ resource }, since === undefined ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'promfleet_kubernetes_discovery_stale_since_timestamp_seconds',
+      help: 'When the list/watch of a resource started failing (Unix seconds), by resource; 0 when it is current.',
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { resource, since } of resources()) this.set({ resource }, since === undefined ? 0 : since / 1000);
+      },
+    });
     const objectCounts = () => this.#kubernetes?.objectCounts() ?? [];
     this.#requests = new Counter({
       name: 'promfleet_kubernetes_api_requests_total',
@@ -78,11 +115,43 @@ export class DiscoveryMetrics {
   /** Counts one API request; pass as the ApiClient's `onRequest`. */
   readonly onRequest = (record: ApiRequestRecord): void => {
     this.#requests.inc({ verb: record.verb, resource: record.resource, code: String(record.status) });
+    if (record.status === 200) this.#fresh(record.resource);
+    // 410 Gone is routine: the reflector relists, and that list's answer tells.
+    else if (record.status !== 410) this.#failing(record.resource);
   };
+
+  /** The resources discovery serves from its last known state, oldest first. */
+  staleResources(): StaleResource[] {
+    return [...this.#stale].map(([resource, sinceUnixMs]) => ({ resource, sinceUnixMs })).sort((a, b) => a.sinceUnixMs - b.sinceUnixMs || (a.resource < b.resource ? -1 : 1));
+  }
+
+  /**
+   * Forgets the watches: discovery stopped (the master stands by), so nothing it holds can be stale, and the next
+   * run's first lists are not relists.
+   */
+  forgetWatches(): void {
+    this.#stale.clear();
+    this.#resources.clear();
+    this.#listed.clear();
+  }
+
+  #fresh(resource: string): void {
+    this.#resources.add(resource);
+    this.#stale.delete(resource);
+  }
+
+  #failing(resource: string): void {
+    this.#resources.add(resource);
+    if (!this.#stale.has(resource)) this.#stale.set(resource, this.#now());
+  }
 
   /** The observer to give KubernetesDiscovery. */
   readonly observer: KubernetesDiscoveryObserver = {
-    watchRestarted: (watch, reason) => this.#restarts.inc({ resource: watch.resource.plural, reason }),
+    watchRestarted: (watch, reason) => {
+      this.#restarts.inc({ resource: watch.resource.plural, reason });
+      if (reason === 'error') this.#failing(watch.resource.plural);
+    },
+    watchFailed: (watch) => this.#failing(watch.resource.plural),
     listed: (watch: WatchSpec) => {
       if (this.#listed.has(watch.id)) this.#relists.inc({ resource: watch.resource.plural });
       this.#listed.add(watch.id);

@@ -58,6 +58,8 @@ export const RefusedReason = {
   helloTimeout: 'hello_timeout',
   /** The master is shutting down. */
   unavailable: 'unavailable',
+  /** The master stands by: another master leads (leader election), or none does yet. */
+  notLeader: 'not_leader',
 } as const;
 
 /** The union of the refusal reasons. */

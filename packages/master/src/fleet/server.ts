@@ -44,9 +44,12 @@ export const DEFAULT_MAX_HELD_TARGETS = 5_000_000;
  */
 export const DEFAULT_MAX_HELLO_PARTS = 10_000;
 
+/** What the server hands accepted streams to: a {@link Fleet}, or a router that picks the leader's fleet (leader/router.ts). */
+export type FleetEndpoint = Pick<Fleet, 'accept' | 'receive' | 'writable' | 'closed' | 'heartbeatIntervalMs' | 'maxWorkers'>;
+
 /** Options of {@link FleetGrpcServer}. */
 export interface FleetGrpcServerOptions {
-  readonly fleet: Fleet;
+  readonly fleet: FleetEndpoint;
   /** How long a new stream may take to send its Hello, with every HeldTargets part that follows it; 10 s by default. */
   readonly helloTimeoutMs?: number;
   /** The most held targets a Hello and its HeldTargets parts may list; {@link DEFAULT_MAX_HELD_TARGETS} by default. */

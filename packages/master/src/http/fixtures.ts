@@ -6,7 +6,7 @@ import { parseConfig, formatConfigIssue, type PrometheusConfig, type TargetId } 
 import { Registry } from 'prom-client';
 import { DiscoveryManager } from '../discovery/manager.js';
 import type { FleetStatusSource, TargetStatus, WorkerStatus } from '../fleet/status.js';
-import { StatusServer, type StatusServerOptions } from './status-server.js';
+import { StatusServer, type Readiness, type StatusServerOptions } from './status-server.js';
 
 /** A fleet whose workers, targets and readiness the test sets. */
 export class FakeFleet implements FleetStatusSource {
@@ -81,6 +81,8 @@ export interface RunningStatus {
   readonly fleet: FakeFleet;
   readonly discovery: DiscoveryManager;
   readonly registry: Registry;
+  /** What `/-/ready` and the page say; not ready (standing by) at first. */
+  readiness: Readiness;
   stop(): Promise<void>;
 }
 
@@ -93,24 +95,26 @@ export async function startStatus(config: string, options: Partial<Pick<StatusSe
   const controller = new AbortController();
   let updated: () => void = () => undefined;
   const firstUpdate = new Promise<void>((resolve) => (updated = resolve));
-  const running = discovery.run(controller.signal, () => updated());
+  const discovering = discovery.run(controller.signal, () => updated());
   await firstUpdate;
   const fleet = new FakeFleet();
   for (const job of discovery.jobs()) {
     for (const target of job.targets.values()) fleet.set({ id: target.id, job: target.job, labels: target.labels, sinceUnixMs: Date.UTC(2024, 0, 1), history: [] });
   }
   const registry = new Registry();
-  const server = new StatusServer({ fleet, discovery, registry, ...options });
+  const server = new StatusServer({ fleet, discovery, registry, readiness: () => running.readiness, ...options });
   const { port } = await server.listen('127.0.0.1:0');
-  return {
+  const running: RunningStatus = {
     url: `http://127.0.0.1:${port}`,
     fleet,
     discovery,
     registry,
+    readiness: { ready: false, reasons: ['standby: master-b leads in term 3'] },
     stop: async () => {
       await server.close();
       controller.abort();
-      await running;
+      await discovering;
     },
   };
+  return running;
 }

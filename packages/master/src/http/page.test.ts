@@ -47,7 +47,7 @@ scrape_configs:
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
     const html = await res.text();
     expect(html).not.toMatch(/<script|<link|src=/i);
-    expect(html).toContain('<strong>Not ready</strong>');
+    expect(html).toContain('<strong>Not ready</strong>. standby: master-b leads in term 3.');
     expect(html).toContain('<h2>Workers (2)</h2>');
     expect(html).toContain('<tr><td>w-1</td><td>connected</td><td>10.0.0.9:40000</td><td>0.1.0</td><td>2</td><td>20</td><td>5 / 4</td>');
     expect(html).toContain('1m30s ago');
@@ -59,8 +59,8 @@ scrape_configs:
     expect(html).toContain(`<a href="/api/v1/targets/${b.id}">b:9100</a></td><td>http://b:9100/metrics</td><td>w-1</td>`);
     expect(html).toContain('<span class="error">connection refused</span>');
 
-    status.fleet.isReady = true;
-    expect(await (await fetch(`${status.url}/`)).text()).toContain('<p>Ready.');
+    status.readiness = { ready: true, reasons: ['leader in term 4', 'discovery of pods is stale since 2026-01-01T00:00:00.000Z'] };
+    expect(await (await fetch(`${status.url}/`)).text()).toContain('<p>Ready. leader in term 4. discovery of pods is stale since 2026-01-01T00:00:00.000Z. Generated');
   });
 
   it('escapes every value it shows', async () => {
@@ -155,7 +155,7 @@ scrape_configs:
     static_configs: [{targets: [${Array.from({ length: 70 }, (_, i) => `'a${i}:1'`).join(', ')}]}]
 `);
     for (const t of [...status.fleet.targets()]) status.fleet.update(t.id, { health: down(`failed ${t.labels.get('instance') ?? ''}`) });
-    const view = statusPageView({ fleet: status.fleet, discovery: status.discovery }, now);
+    const view = statusPageView({ fleet: status.fleet, discovery: status.discovery }, { nowUnixMs: now, readiness: status.readiness });
     expect(view.unhealthyTotal).toBe(150);
     expect(view.unhealthy).toHaveLength(maxUnhealthyShown);
     expect(view.unhealthy.filter((t) => t.job === 'zeta')).toHaveLength(80);
@@ -165,7 +165,7 @@ scrape_configs:
 
   it('renders an empty fleet', () => {
     const fleet = new FakeFleet();
-    const html = renderStatusPage(statusPageView({ fleet, discovery: { jobs: () => [], discovered: () => [] } }, now));
+    const html = renderStatusPage(statusPageView({ fleet, discovery: { jobs: () => [], discovered: () => [] } }, { nowUnixMs: now, readiness: { ready: true, reasons: [] } }));
     expect(html).toContain('<p>No workers.</p>');
     expect(html).toContain('<p>No scrape jobs.</p>');
     expect(html).toContain('<h2>Unhealthy targets (0)</h2>\n<p>None.</p>');

@@ -6,6 +6,7 @@
 import { formatDuration, LabelName, redactedUrl, scrapeUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { WorkerStatus } from '../fleet/status.js';
 import { goTime, type StatusSources } from './api.js';
+import type { Readiness } from './status-server.js';
 
 /** How many unhealthy targets the page lists at most; the rest are only counted. */
 export const maxUnhealthyShown = 100;
@@ -38,7 +39,8 @@ export interface UnhealthyTarget {
 /** Everything the page shows, gathered in one pass over the fleet. */
 export interface StatusPageView {
   readonly nowUnixMs: number;
-  readonly ready: boolean;
+  /** Whether the master is ready and why; a leader still recovering says so here. */
+  readonly readiness: Readiness;
   readonly workers: readonly WorkerStatus[];
   readonly jobs: readonly JobSummary[];
   /** The first {@link maxUnhealthyShown} targets whose last scrape failed, by job in config order. */
@@ -47,7 +49,8 @@ export interface StatusPageView {
 }
 
 /** Gathers the page's view: one pass over the fleet's targets, none over discovered labels. */
-export function statusPageView(sources: StatusSources, nowUnixMs: number): StatusPageView {
+export function statusPageView(sources: StatusSources, at: { readonly nowUnixMs: number; readonly readiness: Readiness }): StatusPageView {
+  const { nowUnixMs, readiness } = at;
   const jobs = sources.discovery.jobs();
   const configs = new Map<string, ScrapeConfig>(jobs.map((j) => [j.job.jobName, j.job]));
   const counts = new Map<string, { targets: number; up: number; down: number; unknown: number; unassigned: number }>();
@@ -78,7 +81,7 @@ export function statusPageView(sources: StatusSources, nowUnixMs: number): Statu
   }
   return {
     nowUnixMs,
-    ready: sources.fleet.ready(),
+    readiness,
     workers: sources.fleet.workers(),
     jobs: jobs.map((j) => {
       const c = counts.get(j.job.jobName);
@@ -192,7 +195,7 @@ ${style}
 </head>
 <body>
 <h1>promfleet master</h1>
-<p>${view.ready ? 'Ready.' : '<strong>Not ready</strong>: the master has not settled its assignment yet.'} Generated ${e(goTime(view.nowUnixMs))}.
+<p>${view.readiness.ready ? 'Ready.' : '<strong>Not ready</strong>.'} ${view.readiness.reasons.map((r) => `${e(r)}.`).join(' ')} Generated ${e(goTime(view.nowUnixMs))}.
 API: <a href="/api/v1/targets">targets</a>, <a href="/api/v1/workers">workers</a>, <a href="/metrics">metrics</a>.</p>
 <h2>Workers (${view.workers.length})</h2>
 ${workers}

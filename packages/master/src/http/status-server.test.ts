@@ -75,17 +75,19 @@ describe('StatusServer routing', () => {
     expect([head.status, await head.text()]).toEqual([200, '']);
   });
 
-  it('is ready only when the fleet is: 503 "Service Unavailable" first, then 200', async () => {
+  it('is ready as its readiness says: 503 "Service Unavailable" with the reasons, or 200 with what a ready master lacks', async () => {
     const status = await start();
     const ready = async (method: string) => {
       const res = await fetch(`${status.url}/-/ready`, { method });
       return [res.status, await res.text()];
     };
-    expect(await ready('GET')).toEqual([503, 'Service Unavailable']);
+    expect(await ready('GET')).toEqual([503, 'Service Unavailable\nstandby: master-b leads in term 3\n']);
     expect(await ready('HEAD')).toEqual([503, '']);
-    status.fleet.isReady = true;
+    status.readiness = { ready: true, reasons: [] };
     expect(await ready('GET')).toEqual([200, 'promfleet master is Ready.\n']);
     expect(await ready('HEAD')).toEqual([200, '']);
+    status.readiness = { ready: true, reasons: ['leader in term 4', 'discovery of pods is stale since 2026-01-01T00:00:00.000Z'] };
+    expect(await ready('GET')).toEqual([200, 'promfleet master is Ready.\nleader in term 4\ndiscovery of pods is stale since 2026-01-01T00:00:00.000Z\n']);
   });
 
   it('serves the registry at /metrics in its content type', async () => {
@@ -151,7 +153,7 @@ describe('StatusServer: the target listing as a stream', () => {
 describe('StatusServer.listen and close', () => {
   function server(): StatusServer {
     const discovery = new DiscoveryManager({ config: loadConfig('scrape_configs: []\n') });
-    const s = new StatusServer({ fleet: new FakeFleet(), discovery, registry: new Registry() });
+    const s = new StatusServer({ fleet: new FakeFleet(), discovery, registry: new Registry(), readiness: () => ({ ready: true, reasons: [] }) });
     cleanups.push(() => s.close());
     return s;
   }

@@ -10,15 +10,26 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { parseListenAddress } from '@promfleet/model';
-import type { DiscoveryManager } from '../discovery/manager.js';
 import type { FleetStatusSource } from '../fleet/status.js';
-import { targetResponse, targetsBody, workersBody, type ApiResponse, type StatusSources } from './api.js';
+import { targetResponse, targetsBody, workersBody, type ApiResponse, type DiscoveryStatusSource, type StatusSources } from './api.js';
 import { renderStatusPage, statusPageView } from './page.js';
+
+/**
+ * Whether the master should get traffic, and why: `/-/ready` answers 200 or 503 with the reasons, one a line, and
+ * the status page shows them. Under leader election only the leader is ready, so the master Service reaches it.
+ */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Lines for people: why not ready (standing by, who leads, stopping), and what a ready master lacks (stale discovery). */
+  readonly reasons: readonly string[];
+}
 
 /** What the status server shows, and where it reports its own failures. */
 export interface StatusServerOptions {
+  /** The fleet and discovery of the current term (they change with leadership: read them at each request). */
   readonly fleet: FleetStatusSource;
-  readonly discovery: DiscoveryManager;
+  readonly discovery: DiscoveryStatusSource;
+  readonly readiness: () => Readiness;
   /** Served at `/metrics` in its own content type. */
   readonly registry: Registry;
   /** The clock of the status page ("last seen 5s ago"); `Date.now` by default. */
@@ -103,10 +114,13 @@ export class StatusServer {
           HEAD: (_req, res) => send(res, { status: 200, type: textPlain, body: '' }),
         };
       case '/-/ready': {
-        // web.go `testReady`: 503 "Service Unavailable" until ready, for GET and HEAD alike.
-        const ready = (text: string) => (_req: IncomingMessage, res: ServerResponse) =>
-          this.#options.fleet.ready() ? send(res, { status: 200, type: textPlain, body: text }) : send(res, { status: 503, type: textPlain, body: 'Service Unavailable' });
-        return { GET: ready(`${appName} is Ready.\n`), HEAD: ready('') };
+        // web.go `testReady`: 503 "Service Unavailable" until ready, for GET and HEAD alike; the lines after say why.
+        const ready = (withBody: boolean) => (_req: IncomingMessage, res: ServerResponse) => {
+          const { ready, reasons } = this.#options.readiness();
+          const body = [ready ? `${appName} is Ready.` : 'Service Unavailable', ...reasons].map((line) => `${line}\n`).join('');
+          send(res, { status: ready ? 200 : 503, type: textPlain, body: withBody ? body : '' });
+        };
+        return { GET: ready(true), HEAD: ready(false) };
       }
     }
     const prefix = '/api/v1/targets/';
@@ -146,7 +160,7 @@ export class StatusServer {
   }
 
   #page(res: ServerResponse): void {
-    const view = statusPageView(this.#sources, (this.#options.now ?? Date.now)());
+    const view = statusPageView(this.#sources, { nowUnixMs: (this.#options.now ?? Date.now)(), readiness: this.#options.readiness() });
     // No scripts, styles only inline: the page needs nothing else, so a value that slipped escaping could do nothing.
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
     send(res, { status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(view) });

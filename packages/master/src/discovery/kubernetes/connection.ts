@@ -23,21 +23,30 @@ export function kubeConnection(config: KubernetesSDConfig, options: { userAgent:
     });
     return { server: config.apiServer, userAgent: options.userAgent, requestOptions };
   }
+  return kubeconfigConnection(config.kubeconfigFile, options);
+}
+
+/**
+ * The connection a kubeconfig file describes (its current context), or the in-cluster configuration (the pod's
+ * service account) when `kubeconfigFile` is undefined: what a `kubernetes_sd_config` without `api_server` uses, and
+ * what leader election uses for its Lease.
+ */
+export function kubeconfigConnection(kubeconfigFile: string | undefined, options: { userAgent: string }): ApiConnection {
   const kc = new KubeConfig();
-  if (config.kubeconfigFile !== undefined) {
+  if (kubeconfigFile !== undefined) {
     try {
-      kc.loadFromFile(config.kubeconfigFile);
+      kc.loadFromFile(kubeconfigFile);
     } catch (err) {
       // The YAML parser quotes the lines around an error, and a kubeconfig holds tokens: report only where.
       const line = typeof err === 'object' && err !== null && 'mark' in err ? (err as { mark?: { line?: number } }).mark?.line : undefined;
       // eslint-disable-next-line preserve-caught-error -- the cause's message quotes the file, tokens included.
-      throw new Error(`cannot load kubeconfig ${config.kubeconfigFile}${line === undefined ? '' : ` (near line ${line + 1})`}`);
+      throw new Error(`cannot load kubeconfig ${kubeconfigFile}${line === undefined ? '' : ` (near line ${line + 1})`}`);
     }
   } else {
     kc.loadFromCluster();
   }
   const cluster = kc.getCurrentCluster();
-  if (cluster === null) throw new Error(`no current cluster in ${config.kubeconfigFile ?? 'the in-cluster configuration'}`);
+  if (cluster === null) throw new Error(`no current cluster in ${kubeconfigFile ?? 'the in-cluster configuration'}`);
   let agent: { key: string; agent: Agent } | undefined;
   // A kubeconfig may name a plain-http server (a local proxy, `kubectl proxy`), which kubectl accepts. client-node
   // refuses one unless TLS verification is switched off, which means nothing without TLS: switch it off for that

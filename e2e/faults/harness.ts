@@ -548,7 +548,7 @@ export async function startStaticFleet(options: StaticFleetOptions): Promise<Sta
       workers.set(id, w);
       return w;
     };
-    for (let i = 1; i <= options.workers; i++) await startWorker(`worker-${i}`);
+    await Promise.all(Array.from({ length: options.workers }, (_, i) => startWorker(`worker-${i + 1}`)));
     const settled = async (ids: readonly string[], timeoutMs = 30_000) => {
       await h.wait(
         `the master to list ${ids.join(', ')}, each holding targets with its assignment acknowledged`,

@@ -112,8 +112,8 @@ export class FaultHarness implements AsyncDisposable {
   }
 
   /** Waits for `probe`, failing at once if one of `children` (every running process by default) ends meanwhile. */
-  wait<T>(what: string, probe: () => Promise<T | undefined>, options: { timeoutMs?: number; children?: readonly DemoChild[] } = {}): Promise<T> {
-    return waitFor(probe, { what, timeoutMs: options.timeoutMs ?? 30_000, children: options.children ?? this.#children.filter((c) => c.running()) });
+  wait<T>(what: string, probe: () => Promise<T | undefined>, options: { timeoutMs?: number; everyMs?: number; children?: readonly DemoChild[] } = {}): Promise<T> {
+    return waitFor(probe, { what, timeoutMs: options.timeoutMs ?? 30_000, everyMs: options.everyMs ?? 200, children: options.children ?? this.#children.filter((c) => c.running()) });
   }
 
   /** Starts the receiver: a Prometheus that scrapes nothing and accepts remote writes. Resolves with its URL. */

@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { startFakeApiServer, startTargetFarm, type FarmTarget, type KubeObject, type RequestCount } from '../../packages/testkit/src/index.js';
-import { FaultHarness, judgeLogs, judgeReceiver, judged, podConfig, rawSamples, recordFault, rejectedWrites, sleep, slotWindow, type MasterProcess } from './harness.js';
+import { FaultHarness, judgeLogs, judgeReceiver, judged, podConfig, recordFault, rejectedWrites, sleep, slotWindow, waitAllUp, type MasterProcess } from './harness.js';
 
 const intervalMs = 2_000;
 const targets = 20;
@@ -78,14 +78,7 @@ describe('the API server goes away (fault 6 of issue #10)', () => {
       );
     await h.wait('the master to be ready', async () => ((await first.ready()) ? true : undefined));
     await settled(first, ['worker-1', 'worker-2', 'worker-3'], 30_000);
-    await h.wait(
-      `the receiver to have up=1 for all ${targets} targets`,
-      async () => {
-        const up = await rawSamples(receiverUrl, `up{job="${job}"}[${intervalMs}ms]`, Date.now());
-        return up.filter((s) => s.values.some(([, v]) => v === '1')).length === targets ? true : undefined;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await waitAllUp(h, { receiverUrl, job, addresses: farm.targets.map((t) => t.address), intervalMs });
     const before = await first.targets();
     const orphanAddresses = new Set(before.filter((t) => t.worker === 'worker-3').map((t) => t.labels['instance'] ?? ''));
     expect(orphanAddresses.size).toBeGreaterThan(0);

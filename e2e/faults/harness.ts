@@ -459,6 +459,22 @@ export async function judgeReceiver(input: { receiverUrl: string; job: string; t
   }
 }
 
+/**
+ * Waits until the receiver has an `up` 1 sample from each of `addresses` in the last three intervals: a sample
+ * arrives a remote-write batch (up to a second) after its slot, so a window of one interval could miss it.
+ */
+export async function waitAllUp(h: FaultHarness, input: { receiverUrl: string; job: string; addresses: readonly string[]; intervalMs: number }): Promise<void> {
+  await h.wait(
+    `the receiver to have up=1 for all ${input.addresses.length} targets`,
+    async () => {
+      const up = await rawSamples(input.receiverUrl, `up{job="${input.job}"}[${3 * input.intervalMs}ms]`, Date.now());
+      const ones = new Set(up.filter((s) => s.values.some(([, v]) => v === '1')).map((s) => s.metric['instance']));
+      return input.addresses.every((a) => ones.has(a)) ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+}
+
 /** Remote writes the receiver answered with anything but 204 (a duplicate or out-of-order sample is a 400). */
 export async function rejectedWrites(receiverUrl: string): Promise<number> {
   const text = (await httpGet(`${receiverUrl}/metrics`)).body;
@@ -562,15 +578,7 @@ export async function startStaticFleet(options: StaticFleetOptions): Promise<Sta
     };
     await h.wait('the master to be ready', async () => ((await master.ready()) ? true : undefined));
     await settled([...workers.keys()]);
-    await h.wait(
-      `the receiver to have up=1 for all ${farm.targets.length} normal targets`,
-      async () => {
-        const up = await rawSamples(receiverUrl, `up{job="${job}"}[${options.intervalMs}ms]`, Date.now());
-        const ones = new Set(up.filter((s) => s.values.some(([, v]) => v === '1')).map((s) => s.metric['instance']));
-        return farm.targets.every((t) => ones.has(t.address)) ? true : undefined;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await waitAllUp(h, { receiverUrl, job, addresses: farm.targets.map((t) => t.address), intervalMs: options.intervalMs });
     return { h, farm, receiverUrl, job, configFile, master, workers, startWorker, settled };
   } catch (err) {
     await h.stop();

@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startFakeApiServer, startTargetFarm, type FakeApiServer, type TargetFarm } from '../../packages/testkit/src/index.js';
-import { FaultHarness, MasterProxy, judgeLogs, judgeReceiver, judged, rawSamples, recordFault, rejectedWrites, sleep, slotWindow, staticConfig, type MasterProcess, type WorkerProcess } from './harness.js';
+import { FaultHarness, MasterProxy, judgeLogs, judgeReceiver, judged, recordFault, rejectedWrites, sleep, slotWindow, staticConfig, waitAllUp, type MasterProcess, type WorkerProcess } from './harness.js';
 
 const intervalMs = 2_000;
 const targets = 24;
@@ -62,19 +62,6 @@ async function settledOn(h: FaultHarness, master: MasterProcess, timeoutMs = 45_
   );
 }
 
-/** Waits until the receiver has `up` 1 for every target of the farm. */
-async function allUp(h: FaultHarness, input: { receiverUrl: string; job: string; farm: TargetFarm }): Promise<void> {
-  await h.wait(
-    `the receiver to have up=1 for all ${targets} targets`,
-    async () => {
-      const up = await rawSamples(input.receiverUrl, `up{job="${input.job}"}[${intervalMs}ms]`, Date.now());
-      const ones = new Set(up.filter((s) => s.values.some(([, v]) => v === '1')).map((s) => s.metric['instance']));
-      return input.farm.targets.every((t) => ones.has(t.address)) ? true : undefined;
-    },
-    { timeoutMs: 60_000 },
-  );
-}
-
 /** The sum of a counter's series in a `/metrics` text (0 when it has none). */
 function counterSum(metrics: string, name: string): number {
   return metrics
@@ -109,7 +96,7 @@ describe('masters fail (faults 4 and 5 of issue #10)', () => {
     const standby = leader === a ? b : a;
     const workers: WorkerProcess[] = await Promise.all(workerIds.map((id) => h.worker({ id, master: proxy.address })));
     await settledOn(h, leader);
-    await allUp(h, { receiverUrl, job, farm });
+    await waitAllUp(h, { receiverUrl, job, addresses: farm.targets.map((t) => t.address), intervalMs });
     expect(await standby.ready()).toBe(false);
 
     // The standby's Lease requests in steady state, from its own counter.
@@ -185,7 +172,7 @@ describe('masters fail (faults 4 and 5 of issue #10)', () => {
     h.onStop(() => proxy.stop());
     await Promise.all(workerIds.map((id) => h.worker({ id, master: proxy.address })));
     await settledOn(h, a);
-    await allUp(h, { receiverUrl, job, farm });
+    await waitAllUp(h, { receiverUrl, job, addresses: farm.targets.map((t) => t.address), intervalMs });
     const fromMs = Date.now();
     await sleep(3 * intervalMs);
     const onA = await owners(a);

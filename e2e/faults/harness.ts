@@ -139,7 +139,7 @@ export class FaultHarness implements AsyncDisposable {
     const web = options.ports?.web ?? (await pickPort({ host }));
     const grpc = options.ports?.grpc ?? (await pickPort({ host }));
     const url = `http://${host}:${web}`;
-    const process_ = this.child(options.id, process.execPath, [
+    const master = this.child(options.id, process.execPath, [
       bin,
       'master',
       `--config.file=${options.configFile}`,
@@ -148,13 +148,13 @@ export class FaultHarness implements AsyncDisposable {
       `--master.id=${options.id}`,
       ...withDefaults(options.flags ?? [], ['--fleet.grace-period=2s', '--fleet.startup-grace=2s', '--fleet.heartbeat-interval=1s']),
     ]);
-    await this.wait(`${options.id} to serve its status page`, ok(`${url}/-/healthy`), { children: [process_] });
+    await this.wait(`${options.id} to serve its status page`, ok(`${url}/-/healthy`), { children: [master] });
     const json = async <T>(path: string): Promise<T> => JSON.parse((await httpGet(`${url}${path}`)).body) as T;
     return {
       id: options.id,
       url,
       grpcAddress: `${host}:${grpc}`,
-      process: process_,
+      process: master,
       ready: async () => (await httpGet(`${url}/-/ready`, 2_000).catch(() => ({ status: 0 }))).status === 200,
       targets: async () => (await json<{ data: { activeTargets: ActiveTarget[] } }>('/api/v1/targets?state=active')).data.activeTargets,
       workers: async () => (await json<{ data: { workers: MasterWorker[] } }>('/api/v1/workers')).data.workers,
@@ -166,7 +166,7 @@ export class FaultHarness implements AsyncDisposable {
   async worker(options: WorkerOptions): Promise<WorkerProcess> {
     const port = await pickPort({ host });
     const url = `http://${host}:${port}`;
-    const process_ = this.child(options.id, process.execPath, [
+    const worker = this.child(options.id, process.execPath, [
       bin,
       'worker',
       `--master=${options.master}`,
@@ -175,8 +175,8 @@ export class FaultHarness implements AsyncDisposable {
       '--log.level=debug',
       ...(options.flags ?? []),
     ]);
-    await this.wait(`${options.id} to serve its status page`, ok(`${url}/-/healthy`), { children: [process_] });
-    return { id: options.id, url, process: process_ };
+    await this.wait(`${options.id} to serve its status page`, ok(`${url}/-/healthy`), { children: [worker] });
+    return { id: options.id, url, process: worker };
   }
 
   /** Stops everything (workers first, with SIGTERM) and removes the directory; safe to call twice. */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { startTargetFarm, type TargetFarm } from './farm.js';
+import { garbageBody, startTargetFarm, type TargetFarm } from './farm.js';
 import { promtoolCheckMetrics } from './promtool.js';
 
 const farms: TargetFarm[] = [];
@@ -156,7 +156,50 @@ describe('startTargetFarm', () => {
     expect((await scrape(bomb.address, '/')).status).toBe(404);
   });
 
+  it('serves broken targets besides its targets: garbage, a hang and a 500, each logging its scrapes', async () => {
+    const f = await startTargetFarm({ targets: 1, series: 1, broken: { garbage: 1, hang: 1, error: 2 } });
+    farms.push(f);
+    expect(f.broken.map((t) => [t.index, t.kind])).toEqual([
+      [0, 'garbage'],
+      [1, 'hang'],
+      [2, 'error'],
+      [3, 'error'],
+    ]);
+    const [garbage, hang, error] = f.broken;
+    if (garbage === undefined || hang === undefined || error === undefined) throw new Error('want 4 broken targets');
+    expect(new Set([...f.targets, ...f.broken].map((t) => t.port)).size).toBe(5);
+    expect(f.target(hang.port)).toBe(hang);
+    expect(await scrape(garbage.address)).toEqual({ status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: garbageBody });
+    expect((await promtoolCheckMetrics(garbageBody)).code).not.toBe(0);
+    expect((await scrape(error.address)).status).toBe(500);
+    const abort = new AbortController();
+    const answer = fetch(`http://${hang.address}/metrics`, { signal: abort.signal }).then(
+      () => 'answered',
+      () => 'aborted',
+    );
+    const waited = await Promise.race([answer, new Promise((resolve) => setTimeout(() => resolve('no answer'), 300))]);
+    abort.abort();
+    expect([waited, await answer]).toEqual(['no answer', 'aborted']);
+    expect(f.broken.map((t) => t.requests.length)).toEqual([1, 1, 1, 0]);
+    expect(f.targets[0]?.requests).toHaveLength(0);
+    expect((await scrape(error.address, '/')).status).toBe(404);
+  });
+
+  it('stops with a hanging scrape open', async () => {
+    const f = await startTargetFarm({ targets: 0, series: 1, broken: { hang: 1 } });
+    const [hang] = f.broken;
+    if (hang === undefined) throw new Error('no hanging target');
+    const pending = fetch(`http://${hang.address}/metrics`).then(
+      () => 'answered',
+      () => 'closed',
+    );
+    while (hang.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await f.stop();
+    expect(await pending).toBe('closed');
+  });
+
   it.each([
+    [{ targets: 1, series: 1, broken: { hang: -1 } }, 'broken.hang must be an integer ≥ 0, got -1'],
     [{ targets: 1, series: 1, gzipBombs: -1 }, 'gzipBombs must be an integer ≥ 0, got -1'],
     [{ targets: 1, series: 1, gzipBombs: 1, gzipBombBytes: 0 }, 'gzipBombBytes must be an integer ≥ 1, got 0'],
     [{ targets: -1, series: 1 }, 'targets must be an integer ≥ 0, got -1'],

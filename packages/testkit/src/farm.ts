@@ -9,7 +9,8 @@
  * a small histogram, and as many per-shard counters as it takes to reach the asked-for series count.
  *
  * A farm can also hold hostile targets: gzip bombs, which answer every scrape with a small gzip body that
- * decompresses to a huge run of zero bytes (1 GiB in about 1 MB by default).
+ * decompresses to a huge run of zero bytes (1 GiB in about 1 MB by default), and broken targets, which answer with
+ * garbage, never answer, or answer 500.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,8 @@ export interface TargetFarmOptions {
   readonly gzipBombs?: number;
   /** What a gzip bomb decompresses to, in zero bytes; 1 GiB by default (about 1 MB compressed). */
   readonly gzipBombBytes?: number;
+  /** How many broken targets of each kind to start besides `targets` ({@link TargetFarm.broken}); none by default. */
+  readonly broken?: Partial<Readonly<Record<BrokenKind, number>>>;
   /**
    * Credentials every scrape of a normal target must carry as `Authorization: Basic …`; a scrape without them is
    * answered `401 Unauthorized` and logged in {@link FarmTarget.unauthorized}, not in `requests`. None by default.
@@ -51,6 +54,23 @@ export interface FarmTarget {
   /** When each `/metrics` request without the farm's `basicAuth` arrived (Unix ms); always empty without one. */
   readonly unauthorized: readonly number[];
 }
+
+/**
+ * How a broken target answers every scrape: `garbage` with 200 and a body that is no exposition format, `hang` never
+ * (it holds the connection until the scraper gives up or the farm stops), `error` with 500.
+ */
+export type BrokenKind = 'garbage' | 'hang' | 'error';
+
+/** The kinds of broken targets, in the order {@link startTargetFarm} starts them. */
+export const brokenKinds: readonly BrokenKind[] = ['garbage', 'hang', 'error'];
+
+/** A broken target: a {@link FarmTarget} whose `requests` log every scrape it got, and how it answers them. */
+export interface BrokenTarget extends FarmTarget {
+  readonly kind: BrokenKind;
+}
+
+/** What a garbage target answers: text that no exposition parser accepts (a sample line with no value). */
+export const garbageBody = 'this is not { an exposition format\n<html><body>502 Bad Gateway</body></html>\n';
 
 /** The histogram's bucket bounds (`le`), without `+Inf`. */
 const bucketBounds = [0.005, 0.025, 0.1, 0.5, 2.5] as const;
@@ -98,6 +118,8 @@ export class TargetFarm implements AsyncDisposable {
   readonly targets: readonly FarmTarget[];
   /** The gzip bomb targets, in order of creation; their `index` counts from 0 among them. */
   readonly gzipBombs: readonly FarmTarget[];
+  /** The broken targets, by kind in {@link brokenKinds} order; their `index` counts from 0 among them. */
+  readonly broken: readonly BrokenTarget[];
   /** Series per target. */
   readonly series: number;
   /** The metric names every target exposes (`_bucket`, `_sum` and `_count` for the histogram). */
@@ -105,17 +127,18 @@ export class TargetFarm implements AsyncDisposable {
   readonly #servers: readonly Server[];
 
   /** Use {@link startTargetFarm}. */
-  constructor(parts: { targets: readonly FarmTarget[]; gzipBombs: readonly FarmTarget[]; series: number; servers: readonly Server[] }) {
+  constructor(parts: { targets: readonly FarmTarget[]; gzipBombs: readonly FarmTarget[]; broken: readonly BrokenTarget[]; series: number; servers: readonly Server[] }) {
     this.targets = parts.targets;
     this.gzipBombs = parts.gzipBombs;
+    this.broken = parts.broken;
     this.series = parts.series;
     this.metricNames = metricNamesOf(layoutFor(parts.series));
     this.#servers = parts.servers;
   }
 
-  /** The target (a gzip bomb included) listening on `port`, if it is one of the farm's. */
+  /** The target (a gzip bomb or broken one included) listening on `port`, if it is one of the farm's. */
   target(port: number): FarmTarget | undefined {
-    return this.targets.find((t) => t.port === port) ?? this.gzipBombs.find((t) => t.port === port);
+    return this.targets.find((t) => t.port === port) ?? this.gzipBombs.find((t) => t.port === port) ?? this.broken.find((t) => t.port === port);
   }
 
   /** Closes every server and its connections; the request logs stay readable. Stopping twice does nothing. */
@@ -216,6 +239,24 @@ function bombHandler(requests: number[], bomb: Buffer): (req: IncomingMessage, r
   };
 }
 
+/** A broken target's handler: logs the scrape, then answers as its kind does (a `hang` target never does). */
+function brokenHandler(kind: BrokenKind, requests: number[]): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (!isScrape(req, res)) return;
+    requests.push(Date.now());
+    switch (kind) {
+      case 'garbage':
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(garbageBody) }).end(req.method === 'HEAD' ? undefined : garbageBody);
+        return;
+      case 'error':
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('500 internal server error\n');
+        return;
+      case 'hang':
+        return;
+    }
+  };
+}
+
 /**
  * `bytes` zero bytes gzipped at the best compression, about 1,000:1. The zeros are streamed through the compressor
  * 1 MiB at a time, never held whole; 1 GiB takes about 4 s of CPU.
@@ -251,11 +292,12 @@ function checkCount(name: string, value: number, minimum: number): void {
 }
 
 /**
- * Starts `targets` HTTP servers on free ports of `host`, and `gzipBombs` more. Resolves once all of them listen; if
- * one cannot, the others are closed and the error is thrown. The gzip bomb is compressed once, before any server
- * starts, and shared by the bomb targets.
+ * Starts `targets` HTTP servers on free ports of `host`, then `gzipBombs` and `broken` ones. Resolves once all of
+ * them listen; if one cannot, the others are closed and the error is thrown. The gzip bomb is compressed once,
+ * before any server starts, and shared by the bomb targets.
  *
- * @throws RangeError when `targets` or `gzipBombs` is negative, or `series` or `gzipBombBytes` is below 1.
+ * @throws RangeError when `targets`, `gzipBombs` or a `broken` count is negative, or `series` or `gzipBombBytes` is
+ *   below 1.
  */
 export async function startTargetFarm(options: TargetFarmOptions): Promise<TargetFarm> {
   checkCount('targets', options.targets, 0);
@@ -264,6 +306,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
   checkCount('gzipBombs', bombCount, 0);
   const bombBytes = options.gzipBombBytes ?? 2 ** 30;
   checkCount('gzipBombBytes', bombBytes, 1);
+  for (const kind of brokenKinds) checkCount(`broken.${kind}`, options.broken?.[kind] ?? 0, 0);
   const host = options.host ?? '127.0.0.1';
   const layout = layoutFor(options.series);
   const authorization = options.basicAuth === undefined ? undefined : `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`;
@@ -271,6 +314,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
   const servers: Server[] = [];
   const targets: TargetState[] = [];
   const gzipBombs: FarmTarget[] = [];
+  const broken: BrokenTarget[] = [];
   try {
     for (let index = 0; index < options.targets; index++) {
       const { server, port, address } = await listen(host);
@@ -286,9 +330,18 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
       server.on('request', bombHandler(requests, bomb));
       gzipBombs.push({ index, port, address, requests, unauthorized: [] });
     }
+    for (const kind of brokenKinds) {
+      for (let n = 0; n < (options.broken?.[kind] ?? 0); n++) {
+        const { server, port, address } = await listen(host);
+        servers.push(server);
+        const requests: number[] = [];
+        server.on('request', brokenHandler(kind, requests));
+        broken.push({ index: broken.length, kind, port, address, requests, unauthorized: [] });
+      }
+    }
   } catch (err) {
-    await new TargetFarm({ targets, gzipBombs, series: options.series, servers }).stop();
+    await new TargetFarm({ targets, gzipBombs, broken, series: options.series, servers }).stop();
     throw err;
   }
-  return new TargetFarm({ targets, gzipBombs, series: options.series, servers });
+  return new TargetFarm({ targets, gzipBombs, broken, series: options.series, servers });
 }

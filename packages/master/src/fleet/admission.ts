@@ -58,6 +58,11 @@ export const RefusedReason = {
   helloTimeout: 'hello_timeout',
   /** The master is shutting down. */
   unavailable: 'unavailable',
+  /**
+   * The Hello names a leader term above the master's: another master was elected after this one, which no longer
+   * leads and refuses every worker from then on (fencing).
+   */
+  notLeader: 'not_leader',
 } as const;
 
 /** The union of the refusal reasons. */

@@ -430,3 +430,59 @@ describe('Fleet target_limit', () => {
     expect(delta?.removedTargets).toHaveLength(1);
   });
 });
+
+describe('Fleet fencing by leader term', () => {
+  const refusal = (s: FakeSession) => (s.messages[0]?.kind?.$case === 'refusal' ? s.messages[0].kind.refusal : undefined);
+
+  it('welcomes a worker that has seen this term or a lower one', () => {
+    const fleet = newFleet({ leaderTerm: 5 });
+    const same = new FakeSession('a:1');
+    const older = new FakeSession('b:1');
+    expect(fleet.accept(same, hello('a', { highestLeaderTerm: 5 }))).toBe(true);
+    expect(fleet.accept(older, hello('b', { highestLeaderTerm: 4 }))).toBe(true);
+    const welcome = same.messages[0]?.kind;
+    expect(welcome?.$case === 'welcome' ? welcome.welcome.leaderTerm : 0).toBe(5);
+  });
+
+  it('refuses a worker that has seen a higher term as NOT_LEADER, reports it deposed once, and refuses everyone after', async () => {
+    const deposed: { workerId: string; term: number }[] = [];
+    const refused: RefusalEvent[] = [];
+    const fleet = newFleet({ leaderTerm: 3, observer: { deposed: (e) => deposed.push(e), refused: (e) => refused.push(e) } });
+    fleet.start();
+    fleet.updateJobs([jobTargets([makeTarget(1), makeTarget(2)])]);
+    const member = new FakeSession('a:1');
+    expect(fleet.accept(member, hello('a', { highestLeaderTerm: 3 }))).toBe(true);
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    const sentBefore = member.messages.length;
+    const newer = new FakeSession('b:1');
+    expect(fleet.accept(newer, hello('b', { highestLeaderTerm: 4 }))).toBe(false);
+    expect(refusal(newer)).toMatchObject({ reason: RefusalReason.NOT_LEADER, message: expect.stringMatching(/term 3.*term 4/) as unknown as string });
+    expect(deposed).toEqual([{ workerId: 'b', term: 4 }]);
+    // A worker that has seen no newer term is refused too: this master no longer leads.
+    const fresh = new FakeSession('c:1');
+    expect(fleet.accept(fresh, hello('c', { highestLeaderTerm: 0 }))).toBe(false);
+    expect(refusal(fresh)?.reason).toBe(RefusalReason.NOT_LEADER);
+    expect(deposed).toHaveLength(1);
+    expect(refused.map((e) => e.reason)).toEqual(['not_leader', 'not_leader']);
+    expect(fleet.ready()).toBe(false);
+    // Nor does it assign anything more to the workers it still has.
+    fleet.updateJobs([jobTargets([makeTarget(1), makeTarget(2), makeTarget(3)])]);
+    await tick();
+    expect(member.messages.length).toBe(sentBefore);
+  });
+
+  it('carries its term in every snapshot and delta', async () => {
+    const fleet = newFleet({ leaderTerm: 7 });
+    fleet.start();
+    const targets = [1, 2, 3].map(makeTarget);
+    fleet.updateJobs([jobTargets(targets.slice(0, 2))]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    fleet.updateJobs([jobTargets(targets)]);
+    await tick();
+    expect([...a.snapshots(), ...a.deltas()].map((m) => m.leaderTerm)).toEqual([7, 7]);
+  });
+});

@@ -199,6 +199,8 @@ export class Fleet implements FleetStatusSource {
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
   #startedAt = 0;
   #stopping = false;
+  /** The higher term a worker reported, once one did: this fleet no longer leads (fencing). */
+  #deposedBy: number | undefined;
   #flushScheduled = false;
 
   constructor(private readonly options: FleetOptions) {
@@ -357,6 +359,17 @@ export class Fleet implements FleetStatusSource {
       return false;
     };
     if (this.#stopping) return refuse({ reason: RefusedReason.unavailable, wire: 'UNAVAILABLE', message: 'the master is shutting down', retryAfterMs: 5_000 });
+    if (this.#deposedBy === undefined && hello.highestLeaderTerm > this.leaderTerm) {
+      this.#deposedBy = hello.highestLeaderTerm;
+      this.options.observer?.deposed?.({ workerId: truncateError(hello.workerId), term: hello.highestLeaderTerm });
+    }
+    if (this.#deposedBy !== undefined) {
+      return refuse({
+        reason: RefusedReason.notLeader,
+        wire: 'NOT_LEADER',
+        message: `this master leads term ${this.leaderTerm}, and a worker has seen term ${this.#deposedBy}: another master leads now`,
+      });
+    }
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       return refuse({
         reason: RefusedReason.protocolVersionMismatch,
@@ -523,6 +536,7 @@ export class Fleet implements FleetStatusSource {
 
   #startStream(member: Member): void {
     const { outbox } = member;
+    if (this.#deposedBy !== undefined) return;
     if (outbox.canResume(member.hello.heldGeneration)) {
       outbox.resume();
     } else {
@@ -546,7 +560,7 @@ export class Fleet implements FleetStatusSource {
 
   #flush(member: Member): void {
     const { outbox } = member;
-    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering) return;
+    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering || this.#deposedBy !== undefined) return;
     // A handover's removal goes out at once: its new owner starts at the first slot regardless, so holding the
     // removal back behind flow control would have both scrape. Everything else waits for acks, merged.
     if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4) && !outbox.hasRemovals) return;
@@ -786,7 +800,7 @@ export class Fleet implements FleetStatusSource {
   }
 
   ready(): boolean {
-    return !this.#allocator.recovering && !this.#stopping;
+    return !this.#allocator.recovering && !this.#stopping && this.#deposedBy === undefined;
   }
 }
 

@@ -337,6 +337,57 @@ describe('Allocator: recovery after a master restart', () => {
   });
 });
 
+describe('Allocator: reserved load', () => {
+  it('counts a worker’s reserved load in placement and joins, and never moves it', () => {
+    const a = new Allocator();
+    a.setWorkers(workerList(2));
+    // w-000 keeps 4 targets of cost 10 the allocator cannot place: new targets go to w-001 until loads level.
+    a.reserve('w-000', { targets: 4, cost: 40 });
+    a.setTargets(targets(8));
+    expect([...a.loads().values()]).toEqual([
+      { targets: 6, cost: 60 },
+      { targets: 6, cost: 60 },
+    ]);
+    expect(a.targetsOf('w-000')).toHaveLength(2);
+    // A joining worker takes the mean (40) from what can move: the reserved load stays where it is.
+    const joined = a.setWorkers(workerList(3));
+    expect(joined.every((c) => c.to === 'w-002')).toBe(true);
+    expect([...a.loads().values()].map((l) => l.cost)).toEqual([40, 40, 40]);
+    expect(a.targetsOf('w-000')).toEqual([]);
+  });
+
+  it('counts reserved targets against maxTargets, and forgets a reservation with its worker', () => {
+    const a = new Allocator();
+    a.setWorkers([{ id: 'w-000', capacity: { maxTargets: 3 } }, { id: 'w-001' }]);
+    a.reserve('w-000', { targets: 2, cost: 2 });
+    a.setTargets(targets(6, 1));
+    expect(a.targetsOf('w-000')).toHaveLength(1);
+    // Same capacity again: nothing changes, the reservation is no capacity change.
+    expect(a.setWorkers([{ id: 'w-000', capacity: { maxTargets: 3 } }, { id: 'w-001' }])).toEqual([]);
+    a.setWorkers([{ id: 'w-001' }]);
+    a.setWorkers([{ id: 'w-000', capacity: { maxTargets: 3 } }, { id: 'w-001' }]);
+    expect(a.loads().get('w-000')?.targets).toBe(3);
+    // A reservation larger than the limit sheds what can move, and only that.
+    a.reserve('w-000', { targets: 5, cost: 5 });
+    a.setWorkers([{ id: 'w-000', capacity: { maxTargets: 2 } }, { id: 'w-001' }]);
+    expect(a.targetsOf('w-000')).toEqual([]);
+    expect(a.loads().get('w-000')).toEqual({ targets: 5, cost: 5 });
+  });
+
+  it('rejects a bad reservation, and keeps one for a worker that is not live until it joins', () => {
+    const a = new Allocator();
+    a.setWorkers(workerList(1));
+    expect(() => a.reserve('w-000', { targets: -1, cost: 0 })).toThrow(AllocationInputError);
+    expect(() => a.reserve('w-000', { targets: 1, cost: Number.NaN })).toThrow(AllocationInputError);
+    a.reserve('w-001', { targets: 5, cost: 50 });
+    expect([...a.loads().keys()]).toEqual(['w-000']);
+    a.setTargets(targets(5));
+    // The joiner already carries the mean: it takes nothing.
+    expect(a.setWorkers(workerList(2))).toEqual([]);
+    expect(a.loads().get('w-001')).toEqual({ targets: 5, cost: 50 });
+  });
+});
+
 describe('Allocator: input errors', () => {
   it.each([
     ['a target id with capitals', () => new Allocator().setTargets(new Map([['ABCDEF0123456789', 1]])), 'target id'],

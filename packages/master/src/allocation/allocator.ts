@@ -96,7 +96,7 @@ function checkCapacity(capacity: WorkerCapacity | undefined): void {
 }
 
 function sameCapacity(t: Table, w: number, capacity: WorkerCapacity | undefined): boolean {
-  return t.maxTargetsOf(w) === (capacity?.maxTargets ?? Infinity) && t.maxSamplesOf(w) === (capacity?.maxSamples ?? Infinity);
+  return t.maxTargetsOf(w) + t.reservedCountOf(w) === (capacity?.maxTargets ?? Infinity) && t.maxSamplesOf(w) === (capacity?.maxSamples ?? Infinity);
 }
 
 /**
@@ -121,6 +121,7 @@ export class Allocator {
   readonly #t = new Table();
   readonly #view = new AssignmentView(this.#t);
   readonly #claims = new Map<WorkerId, readonly TargetId[]>();
+  readonly #reserved = new Map<WorkerId, WorkerLoad>();
   #recovering: boolean;
 
   constructor(options: AllocatorOptions = {}) {
@@ -161,13 +162,17 @@ export class Allocator {
       for (const s of t.slotsOf(w)) step.log.move(s, NONE, 'worker-left');
       t.removeWorker(w);
       this.#claims.delete(id);
+      this.#reserved.delete(id);
     }
     const joined: number[] = [];
     const relimited: number[] = [];
     for (const [id, capacity] of wanted) {
       const w = t.workerIndexOf(id);
       if (w === undefined) {
-        joined.push(t.addWorker(id, capacity));
+        const added = t.addWorker(id, capacity);
+        const reserved = this.#reserved.get(id);
+        if (reserved !== undefined) t.setReserved(added, reserved);
+        joined.push(added);
       } else if (!sameCapacity(t, w, capacity)) {
         t.setCapacity(w, capacity);
         relimited.push(w);
@@ -284,6 +289,24 @@ export class Allocator {
   }
 
   /**
+   * Sets the load `worker` carries besides the targets assigned here: targets it keeps scraping that the allocator
+   * cannot place (the master does not know them yet). They count in its load and against its limits, so placement and
+   * balancing see the worker as it is, and they never move. Replaces the worker's earlier reservation; moves nothing
+   * itself. A worker that is not live yet gets it when {@link Allocator.setWorkers} adds it; one that leaves loses it.
+   *
+   * @throws AllocationInputError for a count that is not a non-negative integer or a cost that is not a finite
+   *   number ≥ 0.
+   */
+  reserve(worker: WorkerId, load: WorkerLoad): void {
+    if (!(Number.isSafeInteger(load.targets) && load.targets >= 0)) throw new AllocationInputError('reserved targets', load.targets);
+    if (!(Number.isFinite(load.cost) && load.cost >= 0)) throw new AllocationInputError('reserved cost', load.cost);
+    if (load.targets === 0 && load.cost === 0) this.#reserved.delete(worker);
+    else this.#reserved.set(worker, load);
+    const w = this.#t.workerIndexOf(worker);
+    if (w !== undefined) this.#t.setReserved(w, load);
+  }
+
+  /**
    * Corrects cost drift: moves at most `moveBudget` targets from the most to the least loaded workers while some
    * worker is more than `tolerance` from the mean (`rebalance`), then places unassigned targets that now fit. Moves
    * nothing while recovering. The caller rate-limits calls (a budget per minute) so the fleet never churns.
@@ -306,11 +329,11 @@ export class Allocator {
     return this.#view;
   }
 
-  /** Each live worker's target count and cost, workers in id order. A new map each call. */
+  /** Each live worker's target count and cost, reserved ones included, workers in id order. A new map each call. */
   loads(): Map<WorkerId, WorkerLoad> {
     const t = this.#t;
     const loads = new Map<WorkerId, WorkerLoad>();
-    for (const w of t.members) loads.set(t.workerIdOf(w) ?? '', { targets: t.countOf(w), cost: t.loadOf(w) });
+    for (const w of t.members) loads.set(t.workerIdOf(w) ?? '', { targets: t.countOf(w) + t.reservedCountOf(w), cost: t.loadOf(w) });
     return loads;
   }
 

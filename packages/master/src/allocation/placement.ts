@@ -226,7 +226,8 @@ export function fillIdle(step: Step): void {
   const t = step.table;
   let donors: number[] | undefined;
   for (const r of t.members) {
-    if (t.countOf(r) > 0 || t.maxTargetsOf(r) === 0) continue;
+    // A worker that only keeps reserved targets is not idle.
+    if (t.countOf(r) + t.reservedCountOf(r) > 0 || t.maxTargetsOf(r) <= 0) continue;
     donors ??= t.members.filter((d) => t.countOf(d) >= 2);
     const before = heavier(t);
     donors.sort((a, b) => (before(a, b) ? -1 : 1));
@@ -301,11 +302,15 @@ export function shed(step: Step, w: number): void {
   const slots = t.sortByCostDesc(t.slotsOf(w)).reverse();
   const taken = new Uint8Array(slots.length);
   let next = 0;
-  while (t.countOf(w) > t.maxTargetsOf(w)) {
+  let shedCount = 0;
+  // Reserved load (Table.setReserved) cannot be shed: stop once every target is.
+  while (next < slots.length && t.countOf(w) > t.maxTargetsOf(w)) {
+    shedCount++;
     taken[next] = 1;
     step.log.move(slots[next++] ?? NONE, NONE, 'capacity');
   }
-  while (t.loadOf(w) > t.maxSamplesOf(w)) {
+  while (shedCount < slots.length && t.loadOf(w) > t.maxSamplesOf(w)) {
+    shedCount++;
     const excess = t.loadOf(w) - t.maxSamplesOf(w);
     let lo = next;
     let hi = slots.length;

@@ -120,11 +120,15 @@ export class Table {
   readonly #count: number[] = [];
   readonly #maxTargets: number[] = [];
   readonly #maxSamples: number[] = [];
+  /** Load a worker carries outside the table (targets it keeps that the allocator cannot place): counts, never moves. */
+  readonly #reservedCost: number[] = [];
+  readonly #reservedCount: number[] = [];
   readonly #rank: number[] = [];
   readonly #freeWorkers: number[] = [];
   #members: number[] = [];
 
   #assignedCost = 0;
+  #reservedTotal = 0;
   #assignedCount = 0;
   #unassignedCount = 0;
 
@@ -139,8 +143,9 @@ export class Table {
   get slotLimit(): number {
     return this.#slotCount;
   }
+  /** The cost the workers carry: their targets' and what is reserved on them. */
   get assignedCost(): number {
-    return this.#assignedCost;
+    return this.#assignedCost + this.#reservedTotal;
   }
   get assignedCount(): number {
     return this.#assignedCount;
@@ -201,14 +206,26 @@ export class Table {
   workerIdOf(w: number): WorkerId | undefined {
     return w === NONE ? undefined : this.#workerIds[w];
   }
+  /** Worker `w`'s cost: its targets' and its reserved cost. */
   loadOf(w: number): number {
-    return this.#load[w] ?? 0;
+    return (this.#load[w] ?? 0) + (this.#reservedCost[w] ?? 0);
   }
+  /** How many targets of the table worker `w` holds (reserved ones not counted: they are not in its list). */
   countOf(w: number): number {
     return this.#count[w] ?? 0;
   }
+  /** How many more table targets worker `w` may hold: its limit less what is reserved on it. */
   maxTargetsOf(w: number): number {
-    return this.#maxTargets[w] ?? 0;
+    return (this.#maxTargets[w] ?? 0) - (this.#reservedCount[w] ?? 0);
+  }
+  reservedCountOf(w: number): number {
+    return this.#reservedCount[w] ?? 0;
+  }
+  /** Sets what worker `w` carries outside the table. */
+  setReserved(w: number, reserved: { readonly targets: number; readonly cost: number }): void {
+    this.#reservedTotal += reserved.cost - (this.#reservedCost[w] ?? 0);
+    this.#reservedCost[w] = reserved.cost;
+    this.#reservedCount[w] = reserved.targets;
   }
   maxSamplesOf(w: number): number {
     return this.#maxSamples[w] ?? 0;
@@ -309,6 +326,8 @@ export class Table {
     this.#seed[w] = workerSeed(id);
     this.#load[w] = 0;
     this.#count[w] = 0;
+    this.#reservedCost[w] = 0;
+    this.#reservedCount[w] = 0;
     this.#head[w + 1] = NONE;
     this.setCapacity(w, capacity);
     return w;
@@ -318,6 +337,7 @@ export class Table {
   removeWorker(w: number): void {
     const id = this.#workerIds[w];
     if (id === undefined) return;
+    this.setReserved(w, { targets: 0, cost: 0 });
     this.#workerIndex.delete(id);
     this.#workerIds[w] = undefined;
     this.#freeWorkers.push(w);
@@ -374,7 +394,7 @@ export class Table {
       return;
     }
     const cost = sign * this.costOf(slot);
-    this.#load[w] = this.loadOf(w) + cost;
+    this.#load[w] = (this.#load[w] ?? 0) + cost;
     this.#count[w] = this.countOf(w) + sign;
     this.#assignedCost += cost;
     this.#assignedCount += sign;

@@ -79,7 +79,7 @@ export class AllocationInputError extends Error {
   readonly code = AllocationErrorCode.invalidInput;
 
   constructor(
-    /** What was wrong: `target id`, `cost`, `worker id`, `maxTargets`, `maxSamples`, `moveBudget` or `tolerance`. */
+    /** What was wrong: `target id`, `cost`, `worker id`, `maxTargets`, `maxSamples`, `moveBudget`, `tolerance`, `reserved targets` or `reserved cost`. */
     readonly field: string,
     /** The offending value, as given. */
     readonly value: unknown,

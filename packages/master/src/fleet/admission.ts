@@ -58,7 +58,10 @@ export const RefusedReason = {
   helloTimeout: 'hello_timeout',
   /** The master is shutting down. */
   unavailable: 'unavailable',
-  /** The master stands by: another master leads (leader election), or none does yet. */
+  /**
+   * Another master leads: this one stands by (leader election), or a Hello named a leader term above its own (another
+   * master was elected after it, so it no longer leads and refuses every worker from then on: fencing).
+   */
   notLeader: 'not_leader',
 } as const;
 

@@ -430,3 +430,253 @@ describe('Fleet target_limit', () => {
     expect(delta?.removedTargets).toHaveLength(1);
   });
 });
+
+describe('Fleet fencing by leader term', () => {
+  const refusal = (s: FakeSession) => (s.messages[0]?.kind?.$case === 'refusal' ? s.messages[0].kind.refusal : undefined);
+
+  it('welcomes a worker that has seen this term or a lower one', () => {
+    const fleet = newFleet({ leaderTerm: 5 });
+    const same = new FakeSession('a:1');
+    const older = new FakeSession('b:1');
+    expect(fleet.accept(same, hello('a', { highestLeaderTerm: 5 }))).toBe(true);
+    expect(fleet.accept(older, hello('b', { highestLeaderTerm: 4 }))).toBe(true);
+    const welcome = same.messages[0]?.kind;
+    expect(welcome?.$case === 'welcome' ? welcome.welcome.leaderTerm : 0).toBe(5);
+  });
+
+  it('refuses a worker that has seen a higher term as NOT_LEADER, reports it deposed once, and refuses everyone after', async () => {
+    const deposed: { workerId: string; term: number }[] = [];
+    const refused: RefusalEvent[] = [];
+    const fleet = newFleet({ leaderTerm: 3, observer: { deposed: (e) => deposed.push(e), refused: (e) => refused.push(e) } });
+    fleet.start();
+    fleet.updateJobs([jobTargets([makeTarget(1), makeTarget(2)])]);
+    const member = new FakeSession('a:1');
+    expect(fleet.accept(member, hello('a', { highestLeaderTerm: 3 }))).toBe(true);
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    const sentBefore = member.messages.length;
+    const newer = new FakeSession('b:1');
+    expect(fleet.accept(newer, hello('b', { highestLeaderTerm: 4 }))).toBe(false);
+    expect(refusal(newer)).toMatchObject({ reason: RefusalReason.NOT_LEADER, message: expect.stringMatching(/term 3.*term 4/) as unknown as string });
+    expect(deposed).toEqual([{ workerId: 'b', term: 4 }]);
+    // A worker that has seen no newer term is refused too: this master no longer leads.
+    const fresh = new FakeSession('c:1');
+    expect(fleet.accept(fresh, hello('c', { highestLeaderTerm: 0 }))).toBe(false);
+    expect(refusal(fresh)?.reason).toBe(RefusalReason.NOT_LEADER);
+    expect(deposed).toHaveLength(1);
+    expect(refused.map((e) => e.reason)).toEqual(['not_leader', 'not_leader']);
+    expect(fleet.ready()).toBe(false);
+    // Nor does it assign anything more to the workers it still has.
+    fleet.updateJobs([jobTargets([makeTarget(1), makeTarget(2), makeTarget(3)])]);
+    await tick();
+    expect(member.messages.length).toBe(sentBefore);
+  });
+
+  it('carries its term in every snapshot and delta', async () => {
+    const fleet = newFleet({ leaderTerm: 7 });
+    fleet.start();
+    const targets = [1, 2, 3].map(makeTarget);
+    fleet.updateJobs([jobTargets(targets.slice(0, 2))]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    fleet.updateJobs([jobTargets(targets)]);
+    await tick();
+    expect([...a.snapshots(), ...a.deltas()].map((m) => m.leaderTerm)).toEqual([7, 7]);
+  });
+});
+
+/** What the fleet removed from a worker, by target: the reason and last slot of the newest removal. */
+function removals(session: FakeSession): Map<TargetId, { reason: RemovalReason; lastSlot: number }> {
+  const out = new Map<TargetId, { reason: RemovalReason; lastSlot: number }>();
+  for (const d of session.deltas()) for (const r of d.removedTargets) out.set(targetIdFromBytes(r.id), { reason: r.reason, lastSlot: r.lastSlotUnixMs });
+  return out;
+}
+
+/** The held targets of a Hello. */
+function holding(targets: readonly Target[]): Pick<Hello, 'heldGeneration' | 'heldTargets'> {
+  return { heldGeneration: 9, heldTargets: targets.map((t) => ({ id: targetIdToBytes(t.id), job: t.job })) };
+}
+
+describe('Fleet settle: every target that changes holder is handed over', () => {
+  it('hands a held target to a worker that holds nothing at settle with a last slot and a first slot, not at once', async () => {
+    const targets = Array.from({ length: 20 }, (_, i) => makeTarget(i));
+    const fleet = newFleet({ handoverLeadMs: 2_000 });
+    fleet.start();
+    fleet.updateJobs([jobTargets(targets)]);
+    const a = new FakeSession('a:1');
+    const b = new FakeSession('b:1');
+    const c = new FakeSession('c:1');
+    fleet.accept(a, hello('a', holding(targets.slice(0, 10))));
+    fleet.accept(b, hello('b', holding(targets.slice(10))));
+    fleet.accept(c, hello('c'));
+    const before = Date.now();
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    const toC = c.snapshots().flatMap((s) => s.targets);
+    expect(toC.length).toBeGreaterThan(0);
+    for (const t of toC) {
+      const id = targetIdFromBytes(t.id);
+      const holder = targets.slice(0, 10).some((x) => x.id === id) ? a : b;
+      // c owns the target from a slot far enough ahead for both to have it; its holder scrapes it up to the slot before.
+      expect(t.firstSlotUnixMs).toBeGreaterThanOrEqual(before + 2_000);
+      expect(removals(holder).get(id)).toEqual({ reason: RemovalReason.MOVED, lastSlot: t.firstSlotUnixMs - 10_000 });
+      expect(fleet.target(id)?.history.at(-1)).toEqual(expect.objectContaining({ from: holder === a ? 'a' : 'b', to: 'c' }));
+    }
+    expect(a.held().size + b.held().size + c.held().size).toBe(20);
+  });
+
+  it('gives one owner per slot when a worker that missed the settle comes back holding targets given to another', async () => {
+    const targets = Array.from({ length: 20 }, (_, i) => makeTarget(i));
+    const heldByB = targets.slice(10);
+    const fleet = newFleet({ handoverLeadMs: 2_000 });
+    fleet.start();
+    fleet.updateJobs([jobTargets(targets)]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a', holding(targets.slice(0, 10))));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    ack(fleet, a);
+    // b reconnected late: a was given b's targets at settle. b comes back still scraping them.
+    expect(a.held().size).toBe(20);
+    const b = new FakeSession('b:1');
+    const before = Date.now();
+    fleet.accept(b, hello('b', holding(heldByB)));
+    await tick();
+    const fromA = removals(a);
+    const fromB = removals(b);
+    const toB = new Map(b.snapshots().flatMap((s) => s.targets).map((t) => [targetIdFromBytes(t.id), t.firstSlotUnixMs]));
+    for (const t of targets) {
+      const heldByBNow = heldByB.includes(t);
+      const bKeeps = b.held().has(t.id);
+      if (heldByBNow && bKeeps) {
+        // b scrapes it already and keeps it as it runs: a stops now instead of through a last slot ahead.
+        expect(toB.get(t.id)).toBe(0);
+        expect(fromA.get(t.id)).toEqual({ reason: RemovalReason.MOVED, lastSlot: 0 });
+      } else if (heldByBNow) {
+        expect(fromB.get(t.id)).toEqual({ reason: RemovalReason.MOVED, lastSlot: 0 });
+        expect(a.held().has(t.id)).toBe(true);
+      } else if (bKeeps) {
+        const first = toB.get(t.id) ?? 0;
+        expect(first).toBeGreaterThanOrEqual(before + 2_000);
+        expect(fromA.get(t.id)).toEqual({ reason: RemovalReason.MOVED, lastSlot: first - 10_000 });
+      } else {
+        expect(fromA.has(t.id)).toBe(false);
+      }
+    }
+    expect(b.held().size).toBe(10);
+  });
+});
+
+describe('Fleet static stability: held targets of jobs not synced yet stay with their holders', () => {
+  const twoJobs = (() => {
+    const parsed = parseConfig('scrape_configs:\n  - job_name: node\n    scrape_interval: 10s\n  - job_name: other\n    scrape_interval: 10s\n', { file: 't2.yml' });
+    if (!parsed.ok) throw new Error('config');
+    return parsed.config.scrapeConfigs;
+  })();
+  const other = twoJobs[1] as ScrapeConfig;
+  function makeOther(i: number): Target {
+    const result = buildTarget(other, new Map([['__address__', `10.9.0.${i}:9100`]]), new Map());
+    if (result.kind !== 'kept') throw new Error('target');
+    return result.target;
+  }
+  /** A fleet of the jobs `node` and `other` that settles after a 100 ms startup wait whatever discovery does. */
+  function restartedFleet(options: Partial<FleetOptions> = {}): Fleet {
+    const fleet = newFleet({ graceMs: 10, startupWaitMs: 100, handoverLeadMs: 2_000, ...options });
+    fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' }), ScrapeJob.fromPartial({ name: 'other' })], remoteWrite: [] });
+    fleet.start();
+    return fleet;
+  }
+  const snapshotTargets = (s: FakeSession) => s.snapshots().flatMap((p) => p.targets.map((t) => targetIdFromBytes(t.id)));
+  const added = (s: FakeSession) => new Map(s.deltas().flatMap((d) => d.addedTargets).map((t) => [targetIdFromBytes(t.id), t.firstSlotUnixMs]));
+
+  it('keeps held targets of an unsynced job out of the snapshot without removing them, then settles each once the job syncs', async () => {
+    const node = Array.from({ length: 10 }, (_, i) => makeTarget(i));
+    const fleet = restartedFleet();
+    const otherFeed = new JobFeed(other);
+    fleet.updateJobs([otherFeed.update([])]);
+    const a = new FakeSession('a:1');
+    const b = new FakeSession('b:1');
+    fleet.accept(a, hello('a', holding(node.slice(0, 5))));
+    fleet.accept(b, hello('b'));
+    await until(() => fleet.ready(), 'settle after the startup wait');
+    await tick();
+    expect(a.snapshots().map((p) => p.unsyncedJobs)).toEqual([['node']]);
+    expect(snapshotTargets(a)).toEqual([]);
+    expect(a.deltas()).toEqual([]);
+    // The kept targets count as a's load.
+    expect(fleet.workers().map((w) => [w.id, w.targets])).toEqual([
+      ['a', 5],
+      ['b', 0],
+    ]);
+    ack(fleet, a);
+    ack(fleet, b);
+    // node syncs: 0–2 of a's are still there, 3 and 4 are gone, 5–9 are new.
+    const before = Date.now();
+    fleet.updateJobs([jobTargets([...node.slice(0, 3), ...node.slice(5)])]);
+    await tick();
+    const fromA = removals(a);
+    expect([3, 4].map((i) => fromA.get((node[i] as Target).id))).toEqual([
+      { reason: RemovalReason.GONE, lastSlot: 0 },
+      { reason: RemovalReason.GONE, lastSlot: 0 },
+    ]);
+    const toA = added(a);
+    const toB = added(b);
+    for (const t of node.slice(0, 3)) {
+      if (toA.has(t.id)) {
+        // Still a's: added, and a keeps it running as it is.
+        expect(toA.get(t.id)).toBe(0);
+        expect(fromA.has(t.id)).toBe(false);
+      } else {
+        const first = toB.get(t.id) ?? 0;
+        expect(first).toBeGreaterThanOrEqual(before + 2_000);
+        expect(fromA.get(t.id)).toEqual({ reason: RemovalReason.MOVED, lastSlot: first - 10_000 });
+      }
+    }
+    expect(toA.size + toB.size).toBe(8);
+    expect([...fleet.workers()].reduce((sum, w) => sum + w.targets, 0)).toBe(8);
+  });
+
+  it('counts kept targets as their holder’s load when placing the targets of synced jobs', async () => {
+    const fleet = restartedFleet();
+    const others = Array.from({ length: 6 }, (_, i) => makeOther(i));
+    fleet.updateJobs([new JobFeed(other).update(others)]);
+    const a = new FakeSession('a:1');
+    const b = new FakeSession('b:1');
+    fleet.accept(a, hello('a', holding(Array.from({ length: 6 }, (_, i) => makeTarget(i)))));
+    fleet.accept(b, hello('b'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    expect(snapshotTargets(a)).toEqual([]);
+    expect(snapshotTargets(b).sort()).toEqual(others.map((t) => t.id).sort());
+  });
+
+  it('keeps the held targets of a worker that joins while the job is still not synced', async () => {
+    const fleet = restartedFleet();
+    fleet.updateJobs([new JobFeed(other).update([makeOther(1)])]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    const node = Array.from({ length: 4 }, (_, i) => makeTarget(i));
+    const c = new FakeSession('c:1');
+    fleet.accept(c, hello('c', holding(node)));
+    await tick();
+    expect(c.snapshots().map((p) => p.unsyncedJobs)).toEqual([['node']]);
+    expect(snapshotTargets(c)).toEqual([]);
+    expect(c.deltas()).toEqual([]);
+    expect(fleet.workers().find((w) => w.id === 'c')?.targets).toBe(4);
+    // Discovery reports two of them before node has synced: they are settled at once, the rest stay kept.
+    ack(fleet, c);
+    fleet.updateJobs([jobTargets(node.slice(0, 2), false)]);
+    await tick();
+    const settled = new Set([...added(c).keys(), ...removals(c).keys()]);
+    expect([...settled].sort()).toEqual(node.slice(0, 2).map((t) => t.id).sort());
+    expect([...removals(c).values()].every((r) => r.reason === RemovalReason.MOVED && r.lastSlot > 0)).toBe(true);
+    // A worker that leaves takes its kept targets with it.
+    fleet.closed(c);
+    await until(() => fleet.workers().every((w) => w.id !== 'c'), 'c to leave');
+    expect(fleet.workers().map((w) => [w.id, w.targets])).toEqual([['a', 3]]);
+  });
+});

@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { Allocator, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
 import type { JobTargets } from '../discovery/manager.js';
 import { RefusedReason, type RefusalEvent } from './admission.js';
+import { Holdings, type Holding } from './holdings.js';
 import { MAX_SETTING_BYTES, WorkerOutbox, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
 import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
 
@@ -191,7 +192,10 @@ export class Fleet implements FleetStatusSource {
   readonly #targets = new Map<TargetId, TargetEntry>();
   readonly #jobIds = new Map<string, Set<TargetId>>();
   readonly #jobCosts = new Map<string, JobCosts>();
+  /** Configured jobs → whether their discovery has synced once on this master. */
   readonly #synced = new Map<string, boolean>();
+  /** What workers reported holding that is not settled yet (see holdings.ts). */
+  readonly #holdings = new Holdings();
   /** Jobs left out because they are too large to send: their targets are ignored. */
   readonly #rejectedJobs = new Set<string>();
   readonly #now: () => number;
@@ -199,6 +203,8 @@ export class Fleet implements FleetStatusSource {
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
   #startedAt = 0;
   #stopping = false;
+  /** The higher term a worker reported, once one did: this fleet no longer leads (fencing). */
+  #deposedBy: number | undefined;
   #flushScheduled = false;
 
   constructor(private readonly options: FleetOptions) {
@@ -240,6 +246,7 @@ export class Fleet implements FleetStatusSource {
     const jobs = settings.jobs.filter((job) => fits('job', job.name, jobBytes(job)));
     const remoteWrite = settings.remoteWrite.filter((endpoint) => fits('remote-write', endpoint.name, endpointBytes(endpoint)));
     this.#settings = { jobs, remoteWrite };
+    for (const name of this.#synced.keys()) if (!jobs.some((job) => job.name === name)) this.#synced.delete(name);
     for (const job of jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
   }
 
@@ -268,11 +275,13 @@ export class Fleet implements FleetStatusSource {
   updateJobs(changed: readonly JobTargets[]): void {
     const upsert = new Map<TargetId, number>();
     const remove: TargetId[] = [];
+    const newlySynced = new Set<string>();
     const now = this.#now();
     for (const job of changed) {
       const name = job.job.jobName;
       if (this.#rejectedJobs.has(name)) continue;
-      this.#synced.set(name, job.synced);
+      if (job.synced && this.#synced.get(name) !== true) newlySynced.add(name);
+      this.#synced.set(name, job.synced || this.#synced.get(name) === true);
       let ids = this.#jobIds.get(name);
       if (ids === undefined) {
         ids = new Set();
@@ -291,10 +300,76 @@ export class Fleet implements FleetStatusSource {
       }
     }
     for (const job of changed) this.#checkTargetLimit(job);
-    if (upsert.size === 0 && remove.length === 0) return;
-    const changes = this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
-    this.#apply(changes);
+    if (this.#allocator.recovering) {
+      // Nothing is assigned before settling, which takes every worker's report as it then is.
+      this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
+      for (const id of remove) this.#forget(id);
+      return;
+    }
+    // Kept targets discovery now reports, and those of jobs that synced without them, leave their holders'
+    // reserved load before the allocator places anything.
+    const discovered = [...upsert.keys()].filter((id) => this.#holdings.holders(id) !== undefined);
+    const affected = new Set<WorkerId>();
+    for (const id of discovered) for (const w of this.#holdings.holders(id) ?? []) affected.add(w);
+    if (newlySynced.size > 0) {
+      for (const w of this.#holdings.workers()) for (const job of this.#holdings.of(w).values()) if (newlySynced.has(job)) affected.add(w);
+    }
+    for (const w of affected) this.#reserveKept(w);
+    if (upsert.size > 0 || remove.length > 0) {
+      this.#apply(this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove })));
+    }
     for (const id of remove) this.#forget(id);
+    this.#settleKept({ discovered, newlySynced });
+  }
+
+  /**
+   * Settles kept targets (held, of a job not synced, unknown to the master) that discovery reported (`#apply` moved
+   * them from their holders already; one placed nowhere stops now, as a target without room does), and those of
+   * `newlySynced` jobs it did not report: gone, with staleness markers.
+   */
+  #settleKept(kept: { discovered: readonly TargetId[]; newlySynced: ReadonlySet<string> }): void {
+    const assignment = this.#allocator.assignment();
+    for (const id of kept.discovered) {
+      if (!assignment.has(id)) {
+        for (const w of this.#holdings.holders(id) ?? []) this.#members.get(w)?.outbox.remove(id, { reason: 'moved', lastSlotUnixMs: 0 });
+      }
+      this.#holdings.settle(id);
+    }
+    if (kept.discovered.length > 0) this.#scheduleFlush();
+    if (kept.newlySynced.size === 0) return;
+    for (const w of [...this.#holdings.workers()]) {
+      const member = this.#members.get(w);
+      for (const [id, job] of this.#holdings.of(w)) {
+        if (kept.newlySynced.has(job) && !this.#targets.has(id)) member?.outbox.remove(id, { reason: 'gone', lastSlotUnixMs: 0 });
+      }
+    }
+    this.#holdings.retain((id, job) => this.#isKept(id, job));
+    this.#scheduleFlush();
+  }
+
+  /**
+   * Whether a target a worker holds is kept as it is: its job has not synced once on this master, which does not
+   * know the target (AssignmentSnapshot.unsynced_jobs).
+   */
+  #isKept(id: TargetId, job: string): boolean {
+    return this.#synced.get(job) === false && !this.#targets.has(id);
+  }
+
+  /** The configured jobs whose discovery has not synced once. */
+  #unsyncedJobs(): string[] {
+    return this.#settings.jobs.filter((job) => this.#synced.get(job.name) !== true).map((job) => job.name);
+  }
+
+  /** Tells the allocator the load of what `worker` keeps: it counts, and never moves. */
+  #reserveKept(worker: WorkerId): void {
+    let targets = 0;
+    let cost = 0;
+    for (const [id, job] of this.#holdings.of(worker)) {
+      if (!this.#isKept(id, job)) continue;
+      targets++;
+      cost += this.#defaultCost(job);
+    }
+    this.#allocator.reserve(worker, { targets, cost });
   }
 
   /**
@@ -357,6 +432,17 @@ export class Fleet implements FleetStatusSource {
       return false;
     };
     if (this.#stopping) return refuse({ reason: RefusedReason.unavailable, wire: 'UNAVAILABLE', message: 'the master is shutting down', retryAfterMs: 5_000 });
+    if (this.#deposedBy === undefined && hello.highestLeaderTerm > this.leaderTerm) {
+      this.#deposedBy = hello.highestLeaderTerm;
+      this.options.observer?.deposed?.({ workerId: truncateError(hello.workerId), term: hello.highestLeaderTerm });
+    }
+    if (this.#deposedBy !== undefined) {
+      return refuse({
+        reason: RefusedReason.notLeader,
+        wire: 'NOT_LEADER',
+        message: `this master leads term ${this.leaderTerm}, and a worker has seen term ${this.#deposedBy}: another master leads now`,
+      });
+    }
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       return refuse({
         reason: RefusedReason.protocolVersionMismatch,
@@ -372,9 +458,9 @@ export class Fleet implements FleetStatusSource {
         message: `worker id ${JSON.stringify(truncateError(id))} is not a valid name (letters, digits, ".", "_", ":", "-"; at most 253)`,
       });
     }
-    const held: TargetId[] = [];
+    const held: Holding[] = [];
     try {
-      for (const h of hello.heldTargets) held.push(targetIdFromBytes(h.id));
+      for (const h of hello.heldTargets) held.push({ id: targetIdFromBytes(h.id), job: h.job });
     } catch (err) {
       return refuse({ reason: RefusedReason.invalidHello, wire: 'INVALID_HELLO', message: `held_targets: ${errorMessage(err)}` });
     }
@@ -438,14 +524,18 @@ export class Fleet implements FleetStatusSource {
     this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, ...(fingerprint === undefined ? {} : { certificateFingerprint: fingerprint }), rejoined });
     // Once welcomed, so a worker refused and retrying is counted once.
     if (hello.previousStreamResourceExhausted !== '') this.options.observer?.resourceExhausted?.(id, truncateError(hello.previousStreamResourceExhausted));
+    this.#holdings.report(id, held);
     if (this.#allocator.recovering) {
       this.#setWorkers();
-      this.#allocator.adopt(id, held);
+      this.#allocator.adopt(id, held.map((h) => h.id));
       return true;
     }
-    // A new worker joins; one back within its grace period, or from a drain, gets its capacity back.
+    // A new worker joins; one back within its grace period, or from a drain, gets its capacity back. What it
+    // reports holding tells who scrapes what while the changes are made; after its snapshot only what it keeps counts.
+    this.#reserveKept(id);
     this.#apply(this.#setWorkers());
     this.#startStream(member);
+    this.#holdings.retain((target, job) => this.#isKept(target, job), id);
     return true;
   }
 
@@ -506,6 +596,7 @@ export class Fleet implements FleetStatusSource {
     if (this.#members.get(member.id) !== member || member.session !== undefined) return;
     clearTimeout(member.grace);
     this.#members.delete(member.id);
+    this.#holdings.forget(member.id);
     this.options.observer?.memberLeft?.(member.id, cause);
     this.#apply(this.#setWorkers());
   }
@@ -523,16 +614,19 @@ export class Fleet implements FleetStatusSource {
 
   #startStream(member: Member): void {
     const { outbox } = member;
+    if (this.#deposedBy !== undefined) return;
     if (outbox.canResume(member.hello.heldGeneration)) {
       outbox.resume();
     } else {
       const held = new Map<TargetId, Target>();
+      const kept: TargetId[] = [];
       for (const h of member.hello.heldTargets) {
         const id = targetIdFromBytes(h.id);
         const entry = this.#targets.get(id);
         if (entry !== undefined) held.set(id, entry.target);
+        else if (this.#isKept(id, h.job)) kept.push(id);
       }
-      const parts = outbox.snapshot({ settings: this.#settings, heldGeneration: member.hello.heldGeneration, held });
+      const parts = outbox.snapshot({ settings: this.#settings, heldGeneration: member.hello.heldGeneration, held, kept, unsyncedJobs: this.#unsyncedJobs() });
       for (const part of parts) this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentSnapshot', assignmentSnapshot: part } }));
       member.unacked.set(outbox.generation, this.#now());
       this.options.observer?.sent?.('snapshot', 1);
@@ -546,7 +640,7 @@ export class Fleet implements FleetStatusSource {
 
   #flush(member: Member): void {
     const { outbox } = member;
-    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering) return;
+    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering || this.#deposedBy !== undefined) return;
     // A handover's removal goes out at once: its new owner starts at the first slot regardless, so holding the
     // removal back behind flow control would have both scrape. Everything else waits for acks, merged.
     if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4) && !outbox.hasRemovals) return;
@@ -656,10 +750,12 @@ export class Fleet implements FleetStatusSource {
       this.#timers.push(timer);
       return;
     }
+    for (const worker of this.#holdings.workers()) this.#reserveKept(worker);
     const changes = this.#allocate('settle', () => this.#allocator.settle());
     this.#apply(changes);
     this.options.observer?.settled?.(this.#allocator.assignment().size);
     for (const m of this.#members.values()) if (m.session !== undefined) this.#startStream(m);
+    this.#holdings.retain((id, job) => this.#isKept(id, job));
   }
 
   #rebalance(intervalMs: number): void {
@@ -682,32 +778,49 @@ export class Fleet implements FleetStatusSource {
       if (entry === undefined) continue;
       const from = change.from === undefined ? undefined : this.#members.get(change.from);
       const to = change.to === undefined ? undefined : this.#members.get(change.to);
+      // Who scrapes the target now: its owner, and the workers that reported holding it and are not settled yet
+      // (at settle the allocator starts from nobody owning anything; a kept target has no owner).
+      const holders = this.#holdings.holders(change.target);
+      const sources = from === undefined ? [] : [from];
+      for (const h of holders ?? []) {
+        const holder = h === change.to || h === change.from ? undefined : this.#members.get(h);
+        if (holder !== undefined) sources.push(holder);
+      }
       // A handover still in flight (its first slot ahead) binds whoever owns the target next: the owner before it
       // scrapes through the slot before that first slot.
       const pendingFirst = entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0;
-      if (from !== undefined && to !== undefined) {
-        // Handover: the new owner starts at the first slot that lies at least `lead` ahead; the old owner scrapes
-        // up to the slot before it. Each slot has one owner (docs/protocol.md, "Slots and handover").
-        const first = Math.max(pendingFirst, nextScrapeSlotMs({ id: change.target, intervalMs: entry.intervalMs, nowMs: now + lead }));
-        from.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: first - entry.intervalMs });
-        to.outbox.add(entry.target, first);
-        entry.firstSlotUnixMs = first;
+      if (to !== undefined && sources.length > 0) {
+        if (holders?.has(to.id) === true) {
+          // The new owner scrapes the target already: it keeps it as it runs, and the others stop now.
+          for (const source of sources) source.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: 0 });
+          to.outbox.add(entry.target, 0);
+          entry.firstSlotUnixMs = 0;
+        } else {
+          // Handover: the new owner starts at the first slot that lies at least `lead` ahead; the workers scraping
+          // it up to the slot before it. Each slot has one owner (docs/protocol.md, "Slots and handover").
+          const first = Math.max(pendingFirst, nextScrapeSlotMs({ id: change.target, intervalMs: entry.intervalMs, nowMs: now + lead }));
+          for (const source of sources) source.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: first - entry.intervalMs });
+          to.outbox.add(entry.target, first);
+          entry.firstSlotUnixMs = first;
+        }
       } else if (to !== undefined) {
         // New, or its owner left: from the next slot, or from where a handover in flight had it start.
-        to.outbox.add(entry.target, pendingFirst);
-        entry.firstSlotUnixMs = pendingFirst;
-      } else if (from !== undefined) {
+        const first = holders?.has(to.id) === true ? 0 : pendingFirst;
+        to.outbox.add(entry.target, first);
+        entry.firstSlotUnixMs = first;
+      } else {
         // Gone from discovery: staleness markers. Only left without room (a drain, limits): the target still
         // exists, so, as when Prometheus shuts down, no markers.
         const gone = change.reason === 'removed';
-        from.outbox.remove(change.target, gone ? { reason: 'gone', lastSlotUnixMs: 0 } : { reason: 'moved', lastSlotUnixMs: 0 });
+        for (const source of sources) source.outbox.remove(change.target, gone ? { reason: 'gone', lastSlotUnixMs: 0 } : { reason: 'moved', lastSlotUnixMs: 0 });
       }
       const reason: TargetMove['reason'] = from?.state === 'draining' && change.reason === 'capacity' ? 'drained' : change.reason;
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
       entry.owner = change.to;
       entry.sinceUnixMs = now;
-      if (change.to !== undefined || change.from !== undefined) {
-        entry.history.push({ atUnixMs: now, ...(change.from === undefined ? {} : { from: change.from }), ...(change.to === undefined ? {} : { to: change.to }), reason });
+      const previous = change.from ?? sources[0]?.id;
+      if (change.to !== undefined || previous !== undefined) {
+        entry.history.push({ atUnixMs: now, ...(previous === undefined ? {} : { from: previous }), ...(change.to === undefined ? {} : { to: change.to }), reason });
         if (entry.history.length > limit) entry.history.splice(0, entry.history.length - limit);
       }
     }
@@ -786,7 +899,7 @@ export class Fleet implements FleetStatusSource {
   }
 
   ready(): boolean {
-    return !this.#allocator.recovering && !this.#stopping;
+    return !this.#allocator.recovering && !this.#stopping && this.#deposedBy === undefined;
   }
 }
 

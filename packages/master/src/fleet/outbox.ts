@@ -99,8 +99,11 @@ export interface FleetSettings {
 /** The outbox of one worker. */
 export class WorkerOutbox {
   readonly #wanted = new Map<TargetId, Wanted>();
-  /** What the worker holds as of the newest generation sent (targets under a MOVED removal excluded). */
-  readonly #sent = new Map<TargetId, Target>();
+  /**
+   * What the worker holds as of the newest generation sent (targets under a MOVED removal excluded); `undefined` for
+   * a target it keeps under the snapshot's unsynced jobs, which the master has not discovered.
+   */
+  readonly #sent = new Map<TargetId, Target | undefined>();
   readonly #removals = new Map<TargetId, Removal>();
   readonly #dirty = new Set<TargetId>();
   /** Jobs whose settings changed since the last message, by name. */
@@ -152,9 +155,12 @@ export class WorkerOutbox {
     this.#dirty.add(target.id);
   }
 
-  /** The worker is to stop scraping `id`. */
+  /**
+   * The worker is to stop scraping `id`: one it was sent, or one it holds without the master having sent it (what it
+   * reported in its Hello, before its snapshot; a target kept under unsynced jobs).
+   */
   remove(id: TargetId, removal: Removal): void {
-    if (!this.#wanted.delete(id)) return;
+    this.#wanted.delete(id);
     this.#removals.set(id, removal);
     this.#dirty.add(id);
   }
@@ -185,12 +191,20 @@ export class WorkerOutbox {
   /**
    * Starts a new stream with a snapshot. `held` is what the worker reported holding, with each id's target where
    * the master knows it: held targets the worker is no longer to scrape stay in the snapshot and leave in the next
-   * delta as MOVED, stopping at once, so that a worker whose targets moved while it was away writes no staleness
-   * markers into series its successors continue. Held ids the master does not know are left out, and so are GONE.
+   * delta as MOVED (at the last slot of a handover decided for them, or at once), so that a worker whose targets
+   * moved while it was away writes no staleness markers into series its successors continue. `kept` are held ids of
+   * `unsyncedJobs` the master does not know yet: left out, and the worker keeps them (AssignmentSnapshot.unsynced_jobs)
+   * until a delta adds or removes them. Other held ids the master does not know are left out, and so are GONE.
    *
    * Returns the snapshot split into parts (see AssignmentSnapshot.continued).
    */
-  snapshot(options: { settings: FleetSettings; heldGeneration: number; held: ReadonlyMap<TargetId, Target> }): AssignmentSnapshot[] {
+  snapshot(options: {
+    settings: FleetSettings;
+    heldGeneration: number;
+    held: ReadonlyMap<TargetId, Target>;
+    kept?: Iterable<TargetId>;
+    unsyncedJobs?: readonly string[];
+  }): AssignmentSnapshot[] {
     this.#sent.clear();
     this.#dirty.clear();
     this.#jobs.clear();
@@ -205,7 +219,8 @@ export class WorkerOutbox {
       this.#dirty.add(id);
     }
     const targets: ProtoTarget[] = [];
-    for (const target of this.#sent.values()) targets.push(targetToProto({ target, firstSlotUnixMs: 0 }));
+    for (const target of this.#sent.values()) if (target !== undefined) targets.push(targetToProto({ target, firstSlotUnixMs: 0 }));
+    for (const id of options.kept ?? []) if (!this.#wanted.has(id)) this.#sent.set(id, undefined);
     for (const [id, wanted] of this.#wanted) {
       // A target the worker already holds keeps running from where it is: no first slot.
       const firstSlotUnixMs = options.held.has(id) ? 0 : wanted.firstSlotUnixMs;
@@ -215,7 +230,7 @@ export class WorkerOutbox {
     this.#generation = Math.max(this.#generation, options.heldGeneration) + 1;
     this.#acked = Math.min(this.#acked, options.heldGeneration);
     this.#started = true;
-    return splitSnapshot({ generation: this.#generation, leaderTerm: this.leaderTerm, settings: options.settings, targets });
+    return splitSnapshot({ generation: this.#generation, leaderTerm: this.leaderTerm, settings: options.settings, targets, unsyncedJobs: options.unsyncedJobs ?? [] });
   }
 
   /**
@@ -251,7 +266,9 @@ export class WorkerOutbox {
     for (const id of this.#dirty) {
       const wanted = this.#wanted.get(id);
       const held = this.#sent.has(id);
-      if (wanted !== undefined && !held) {
+      const kept = held && this.#sent.get(id) === undefined;
+      // A kept target is added like a new one: the worker keeps it running as it is.
+      if (wanted !== undefined && (!held || kept)) {
         const target = targetToProto({ target: wanted.target, firstSlotUnixMs: wanted.firstSlotUnixMs });
         room(targetMaxBytes(target));
         delta.addedTargets.push(target);
@@ -284,16 +301,32 @@ function removedTarget(id: TargetId, removal: Removal | undefined): RemovedTarge
  * targets, each counted, any of them spilling into the next part. Every setting is at most
  * {@link MAX_SETTING_BYTES} (Fleet.configure sees to it), so every part fits.
  */
-function splitSnapshot(options: { generation: number; leaderTerm: number; settings: FleetSettings; targets: readonly ProtoTarget[] }): AssignmentSnapshot[] {
+function splitSnapshot(options: {
+  generation: number;
+  leaderTerm: number;
+  settings: FleetSettings;
+  targets: readonly ProtoTarget[];
+  unsyncedJobs: readonly string[];
+}): AssignmentSnapshot[] {
   const parts: AssignmentSnapshot[] = [];
-  const empty = (): AssignmentSnapshot => ({ generation: options.generation, jobs: [], remoteWrite: [], targets: [], continued: false, leaderTerm: options.leaderTerm, unsyncedJobs: [] });
+  const empty = (): AssignmentSnapshot => ({
+    generation: options.generation,
+    jobs: [],
+    remoteWrite: [],
+    targets: [],
+    continued: false,
+    leaderTerm: options.leaderTerm,
+    unsyncedJobs: [...options.unsyncedJobs],
+  });
+  // Every part repeats the unsynced job names: tag and length (1 + 5), at most 3 bytes of UTF-8 per UTF-16 unit.
+  const base = MESSAGE_OVERHEAD_BYTES + options.unsyncedJobs.reduce((sum, name) => sum + 6 + name.length * 3, 0);
   let part = empty();
-  let size = MESSAGE_OVERHEAD_BYTES;
+  let size = base;
   const room = (bytes: number) => {
     if (size + bytes > ASSIGNMENT_PART_BYTES && (part.jobs.length > 0 || part.remoteWrite.length > 0 || part.targets.length > 0)) {
       parts.push({ ...part, continued: true });
       part = empty();
-      size = MESSAGE_OVERHEAD_BYTES;
+      size = base;
     }
     size += bytes;
   };

@@ -17,12 +17,6 @@ import { AssignmentClient, loadMasterLink, type MasterLink, type MasterLinkOptio
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { createdLabel, type WorkersCommands } from './streaming-protocol.js';
 
-/**
- * grpc-js shares one HTTP/2 connection among the channels of a process with the same address and options; a
- * local subchannel pool gives every client its own, as separate worker pods have.
- */
-const ownConnection = { 'grpc.use_local_subchannel_pool': 1 };
-
 function main(): void {
   const clients = new Map<string, AssignmentClient>();
   let recording = false;
@@ -52,7 +46,7 @@ function main(): void {
       address,
       workerId: id,
       softwareVersion: 'bench',
-      channelOptions: { ...link?.channelOptions, ...ownConnection },
+      ...(link?.channelOptions === undefined ? {} : { channelOptions: link.channelOptions }),
       ...(link?.credentials === undefined ? {} : { credentials: link.credentials }),
       ...(link?.callMetadata === undefined ? {} : { callMetadata: link.callMetadata }),
       // A refused or broken stream is retried soon: nothing here should wait out the production backoff.

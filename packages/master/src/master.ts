@@ -186,7 +186,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const deposed = (term: number, event: { readonly workerId: string; readonly term: number }) => {
     log('warn', 'a worker knows a higher leader term: another master leads; stopping leading', { term, worker: event.workerId, worker_term: event.term });
     queueMicrotask(() => {
-      if (elector !== undefined) elector.stepDown('deposed');
+      if (elector !== undefined) elector.stepDown('deposed', event.term);
       else log('error', 'this master runs without leader election but another master leads: run every master with --leader-election.lease');
     });
   };

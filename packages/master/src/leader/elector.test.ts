@@ -154,6 +154,26 @@ describe('LeaderElector', () => {
     await clock.advance(0);
   });
 
+  it('deposed by a term its own Lease cannot reach, never leads on that Lease until the Lease passes the term', async () => {
+    const clock = new FakeClock();
+    const server = new FakeLeaseServer();
+    const a = candidate(server, clock, 'a', () => 0);
+    await clock.advance(0);
+    // A worker shows term 4, won on a Lease this candidate does not see (another API server, another Lease name).
+    a.elector.stepDown('deposed', 4);
+    await clock.advance(20_000);
+    // Its own Lease would give it term 2, 3, 4, …: each at or below 4, each refused without a write.
+    expect(a.started).toEqual([1]);
+    expect(a.attempts).toContain('fenced');
+    expect(server.lease?.spec.leaseTransitions).toBe(0);
+    // The Lease moves past the term (others took it meanwhile): leading on it is safe again, in term 6.
+    server.write({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4 });
+    await clock.advance(4_000);
+    expect(a.started).toEqual([1, 6]);
+    a.controller.abort();
+    await clock.advance(0);
+  });
+
   it('releases the Lease on a graceful stop, so a standby takes over at its next try', async () => {
     const clock = new FakeClock();
     const server = new FakeLeaseServer();

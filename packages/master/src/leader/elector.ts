@@ -35,7 +35,11 @@ export interface LeaderView {
 }
 
 /** The outcome of one Lease request, for metrics and logs. */
-export type LeaseAttempt = 'acquired' | 'renewed' | 'released' | 'held-by-other' | 'conflict' | 'error';
+/**
+ * `fenced`: the Lease would give this candidate a term no higher than one a worker has shown it (the Lease is not the
+ * one the fleet follows, see {@link LeaderElector.stepDown}), so it did not take it.
+ */
+export type LeaseAttempt = 'acquired' | 'renewed' | 'released' | 'held-by-other' | 'fenced' | 'conflict' | 'error';
 
 /** What the elector reports. All callbacks are synchronous and must not throw. */
 export interface LeaderElectorEvents {
@@ -84,6 +88,8 @@ export class LeaderElector {
   #observedAt = 0;
   #leading = false;
   #term = 0;
+  /** The highest term a worker has shown this candidate: it never leads in a term at or below it. */
+  #fencedTerm = 0;
   /** Ends the leader's current stint: aborts a renewal in flight and wakes the renew loop. */
   #stint: AbortController | undefined;
   #events: LeaderElectorEvents | undefined;
@@ -122,9 +128,12 @@ export class LeaderElector {
 
   /**
    * Stops leading now, for `reason` (a worker knows of a higher term: another candidate leads). The elector goes on
-   * as a candidate. Does nothing when not leading.
+   * as a candidate, but never leads again in a term at or below `knownTerm`, the term the worker showed: terms of one
+   * Lease only grow, so a Lease that would give it such a term is not the Lease the fleet's leader holds (a master
+   * pointed at another API server or Lease by mistake), and leading on it would make two leaders.
    */
-  stepDown(reason: LeadershipLoss): void {
+  stepDown(reason: LeadershipLoss, knownTerm = 0): void {
+    this.#fencedTerm = Math.max(this.#fencedTerm, knownTerm);
     this.#lose(reason);
   }
 
@@ -205,9 +214,15 @@ export class LeaderElector {
         this.#report(err);
       }
     }
+    const fenced = (next: LeaseSpec): boolean => {
+      if ((next.leaseTransitions ?? 0) + 1 > this.#fencedTerm) return false;
+      this.#events?.attempted?.('fenced');
+      return true;
+    };
     try {
       const current = await this.options.client.get(signal);
       if (current === undefined) {
+        if (fenced(spec(undefined, false))) return false;
         this.#observe(await this.options.client.create(spec(undefined, false), signal));
         this.#events?.attempted?.('acquired');
         return true;
@@ -221,6 +236,7 @@ export class LeaderElector {
         return false;
       }
       const renewing = this.#leading && holder === this.options.identity;
+      if (!renewing && fenced(spec(current.spec, false))) return false;
       this.#observe(await this.options.client.update({ ...current, spec: { ...current.spec, ...spec(current.spec, renewing) } }, signal));
       this.#events?.attempted?.(renewing ? 'renewed' : 'acquired');
       return true;

@@ -53,10 +53,14 @@ export class FakeConnection {
   #over = false;
   /** The leader term of the Welcome sent, which snapshots and deltas carry unless a test says otherwise. */
   #leaderTerm = 1;
+  /** The worker's end of the connection the stream came on (grpc-js' `ipv4:127.0.0.1:PORT`). */
+  readonly peer: string;
+
 
   /** Wraps `call`; called by the fake master's handler. */
   constructor(call: FleetServerStream) {
     this.#call = call;
+    this.peer = call.getPeer();
     call.on('data', (message: WorkerMessage) => this.received.push(message));
     call.on('end', () => {
       this.endedByWorker = true;

@@ -74,6 +74,30 @@ describe('AssignmentClient reconnects', () => {
     expect(client.lastError).toBe(lastError);
   });
 
+  it('dials a new connection after a NOT_LEADER refusal or a master it will not follow, and keeps it otherwise', async () => {
+    const master = await startMaster(resources);
+    startClient(resources, master);
+    const unavailable = await master.connection(0);
+    await unavailable.next('hello');
+    unavailable.refuse({ reason: RefusalReason.UNAVAILABLE, message: 'starting up', retryAfterMs: 10 });
+    const standby = await master.connection(1);
+    // Behind a Service, the same connection reaches the same master: fine for a master that is starting.
+    expect(standby.peer).toBe(unavailable.peer);
+    await standby.next('hello');
+    standby.refuse({ reason: RefusalReason.NOT_LEADER, message: 'master-0 stands by' });
+    const leader = await master.connection(2);
+    // A standby's connection would bring every retry back to the standby.
+    expect(leader.peer).not.toBe(standby.peer);
+    await leader.next('hello');
+    leader.welcome({ leaderTerm: 5 });
+    leader.end();
+    const deposed = await master.connection(3);
+    await deposed.next('hello');
+    deposed.welcome({ leaderTerm: 4 });
+    const next = await master.connection(4);
+    expect(next.peer).not.toBe(deposed.peer);
+  });
+
   it('backs off exponentially up to the maximum, with the jitter drawn from random()', async () => {
     const master = await startMaster(resources, refuseAll({}));
     const { events } = startClient(resources, master, { backoff: { initialMs: 10, maxMs: 80 }, random: () => 0.999 });

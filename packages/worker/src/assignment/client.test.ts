@@ -336,8 +336,8 @@ describe('AssignmentClient channel options', () => {
   });
 
   it.each<[string, Partial<ClientOptions> | undefined, number]>([
-    ['share one connection by default', undefined, 1],
-    ['open a connection each with a local subchannel pool', { 'grpc.use_local_subchannel_pool': 1 }, 2],
+    ['open a connection each by default', undefined, 2],
+    ['share one connection with the global subchannel pool', { 'grpc.use_local_subchannel_pool': 0 }, 1],
   ])('two clients in one process %s', async (_, channelOptions, connections) => {
     const peers: string[] = [];
     const server = new Server();

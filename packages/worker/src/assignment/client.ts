@@ -42,10 +42,8 @@ export interface AssignmentClientOptions {
    */
   readonly callMetadata?: () => Metadata;
   /**
-   * grpc-js channel options merged over the client's own (keepalive, receive limit, reconnect backoff): a key given
-   * here wins. For example, grpc-js shares one HTTP/2 connection among the channels of a process that have the same
-   * address and options; `{ 'grpc.use_local_subchannel_pool': 1 }` gives this client a connection of its own, as a
-   * worker in its own pod has (the streaming benchmark runs many clients in one process that way).
+   * grpc-js channel options merged over the client's own (keepalive, receive limit, reconnect backoff, a connection of
+   * its own through `grpc.use_local_subchannel_pool`, as a worker in its own pod has): a key given here wins.
    */
   readonly channelOptions?: Partial<ClientOptions>;
   /**
@@ -241,6 +239,16 @@ export class AssignmentClient {
     if (this.#running) return;
     this.#running = true;
     this.#attempt = 0;
+    this.#grpc = this.#dial();
+    this.#schedulePrune();
+    this.#connect();
+  }
+
+  /**
+   * A channel to the master address with a connection of its own: a redial must not get the pooled connection of the
+   * channel it replaces.
+   */
+  #dial(): FleetClient {
     const options: Partial<ClientOptions> = {
       // Dead connections are noticed within 15 s even between heartbeats, and pings keep NATs and proxies open.
       'grpc.keepalive_time_ms': 10_000,
@@ -251,11 +259,10 @@ export class AssignmentClient {
       // is back; keep it within ours.
       'grpc.initial_reconnect_backoff_ms': this.#initialBackoffMs,
       'grpc.max_reconnect_backoff_ms': this.#maxBackoffMs,
+      'grpc.use_local_subchannel_pool': 1,
       ...this.#options.channelOptions,
     };
-    this.#grpc = new FleetClient(this.#options.address, this.#options.credentials ?? grpcCredentials.createInsecure(), options);
-    this.#schedulePrune();
-    this.#connect();
+    return new FleetClient(this.#options.address, this.#options.credentials ?? grpcCredentials.createInsecure(), options);
   }
 
   /**
@@ -498,6 +505,13 @@ export class AssignmentClient {
         ? retryAfterMs
         : backoffDelayMs({ attempt: this.#attempt, initialMs: this.#initialBackoffMs, maxMs: this.#maxBackoffMs, random: this.#random });
     this.#attempt++;
+    if (session.welcome === undefined && (session.refusal?.reason === RefusalReason.NOT_LEADER || session.closeReason !== undefined)) {
+      // A standby, or a master this worker will not follow (a lower term): the next stream must not reuse this
+      // connection. Behind a Service, a new connection is what reaches another master (kube-proxy picks the backend
+      // per connection, and gRPC keeps streams on the connection it has).
+      this.#grpc?.close();
+      this.#grpc = this.#dial();
+    }
     this.#log({ kind: 'disconnected', reason, reconnectInMs: delay });
     this.#reconnectTimer = setTimeout(() => this.#connect(), timerDelay(delay));
   }

@@ -11,7 +11,7 @@
  * and rebalance turns into the few owner changes the allocator makes, and each into a delta for the workers
  * concerned.
  */
-import { LabelName, errorMessage, nextScrapeSlotMs, parseDuration, type Target, type TargetId } from '@promfleet/model';
+import { LabelName, errorMessage, parseDuration, type Target, type TargetId } from '@promfleet/model';
 import {
   MasterMessage,
   PROTOCOL_VERSION,
@@ -23,9 +23,10 @@ import {
   type WorkerMessage,
 } from '@promfleet/protocol';
 import { randomBytes } from 'node:crypto';
-import { Allocator, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
+import { Allocator, type AllocationStrategy, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
 import type { JobTargets } from '../discovery/manager.js';
 import { RefusedReason, type RefusalEvent } from './admission.js';
+import { planHandover } from './handover.js';
 import { Holdings, type Holding } from './holdings.js';
 import { MAX_SETTING_BYTES, WorkerOutbox, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
 import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
@@ -131,6 +132,11 @@ export interface FleetOptions {
   readonly workerMaxSamples?: number;
   /** Owner changes kept per target; 4 by default. */
   readonly historyPerTarget?: number;
+  /**
+   * Assigns targets to workers, and is the one place that knows a target's owner; an {@link Allocator} that starts
+   * recovering by default. One per fleet.
+   */
+  readonly strategy?: AllocationStrategy;
   readonly observer?: FleetObserver;
   /** The wall clock (Unix ms); Date.now by default. */
   readonly now?: () => number;
@@ -155,7 +161,6 @@ interface Member {
 interface TargetEntry {
   readonly target: Target;
   readonly intervalMs: number;
-  owner: WorkerId | undefined;
   /** The current owner's first slot (Unix ms), 0 when it started at once; a handover in flight has it ahead. */
   firstSlotUnixMs: number;
   sinceUnixMs: number;
@@ -186,7 +191,7 @@ function intervalOf(target: Target): number {
 
 /** The master's fleet of workers. One instance per master process. */
 export class Fleet implements FleetStatusSource {
-  readonly #allocator = new Allocator({ recovering: true });
+  readonly #allocator: AllocationStrategy;
   readonly #members = new Map<WorkerId, Member>();
   readonly #bySession = new Map<WorkerSession, Member>();
   readonly #targets = new Map<TargetId, TargetEntry>();
@@ -209,6 +214,7 @@ export class Fleet implements FleetStatusSource {
 
   constructor(private readonly options: FleetOptions) {
     this.#now = options.now ?? Date.now;
+    this.#allocator = options.strategy ?? new Allocator({ recovering: true });
   }
 
   get #graceMs(): number {
@@ -295,7 +301,7 @@ export class Fleet implements FleetStatusSource {
         if (target === undefined || ids.has(id)) continue;
         ids.add(id);
         const cost = this.#defaultCost(name);
-        this.#targets.set(id, { target, intervalMs: intervalOf(target), owner: undefined, firstSlotUnixMs: 0, sinceUnixMs: now, history: [], health: undefined, cost, reported: false });
+        this.#targets.set(id, { target, intervalMs: intervalOf(target), firstSlotUnixMs: 0, sinceUnixMs: now, history: [], health: undefined, cost, reported: false });
         upsert.set(id, cost);
       }
     }
@@ -696,7 +702,7 @@ export class Fleet implements FleetStatusSource {
         continue;
       }
       const entry = this.#targets.get(id);
-      if (entry?.owner !== member.id) continue;
+      if (entry === undefined || this.#allocator.assignment().get(id) !== member.id) continue;
       entry.health = {
         health: h.lastScrapeUnixMs === 0 ? 'unknown' : h.up ? 'up' : 'down',
         lastScrapeUnixMs: h.lastScrapeUnixMs,
@@ -786,37 +792,23 @@ export class Fleet implements FleetStatusSource {
         const holder = h === change.to || h === change.from ? undefined : this.#members.get(h);
         if (holder !== undefined) sources.push(holder);
       }
-      // A handover still in flight (its first slot ahead) binds whoever owns the target next: the owner before it
-      // scrapes through the slot before that first slot.
-      const pendingFirst = entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0;
-      if (to !== undefined && sources.length > 0) {
-        if (holders?.has(to.id) === true) {
-          // The new owner scrapes the target already: it keeps it as it runs, and the others stop now.
-          for (const source of sources) source.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: 0 });
-          to.outbox.add(entry.target, 0);
-          entry.firstSlotUnixMs = 0;
-        } else {
-          // Handover: the new owner starts at the first slot that lies at least `lead` ahead; the workers scraping
-          // it up to the slot before it. Each slot has one owner (docs/protocol.md, "Slots and handover").
-          const first = Math.max(pendingFirst, nextScrapeSlotMs({ id: change.target, intervalMs: entry.intervalMs, nowMs: now + lead }));
-          for (const source of sources) source.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: first - entry.intervalMs });
-          to.outbox.add(entry.target, first);
-          entry.firstSlotUnixMs = first;
-        }
-      } else if (to !== undefined) {
-        // New, or its owner left: from the next slot, or from where a handover in flight had it start.
-        const first = holders?.has(to.id) === true ? 0 : pendingFirst;
-        to.outbox.add(entry.target, first);
-        entry.firstSlotUnixMs = first;
-      } else {
-        // Gone from discovery: staleness markers. Only left without room (a drain, limits): the target still
-        // exists, so, as when Prometheus shuts down, no markers.
-        const gone = change.reason === 'removed';
-        for (const source of sources) source.outbox.remove(change.target, gone ? { reason: 'gone', lastSlotUnixMs: 0 } : { reason: 'moved', lastSlotUnixMs: 0 });
+      const plan = planHandover({
+        target: change.target,
+        intervalMs: entry.intervalMs,
+        nowMs: now,
+        leadMs: lead,
+        pendingFirstSlotUnixMs: entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0,
+        newOwner: to === undefined ? 'none' : holders?.has(to.id) === true ? 'scraping' : 'starting',
+        scrapedElsewhere: sources.length > 0,
+        gone: change.reason === 'removed',
+      });
+      for (const source of sources) source.outbox.remove(change.target, plan.removal);
+      if (to !== undefined) {
+        to.outbox.add(entry.target, plan.firstSlotUnixMs);
+        entry.firstSlotUnixMs = plan.firstSlotUnixMs;
       }
       const reason: TargetMove['reason'] = from?.state === 'draining' && change.reason === 'capacity' ? 'drained' : change.reason;
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
-      entry.owner = change.to;
       entry.sinceUnixMs = now;
       const previous = change.from ?? sources[0]?.id;
       if (change.to !== undefined || previous !== undefined) {
@@ -843,10 +835,11 @@ export class Fleet implements FleetStatusSource {
   /** How many targets each job has, and how many of them are assigned. */
   jobCounts(): Map<string, { targets: number; assigned: number }> {
     const out = new Map<string, { targets: number; assigned: number }>();
-    for (const entry of this.#targets.values()) {
+    const owners = this.#allocator.assignment();
+    for (const [id, entry] of this.#targets) {
       const c = out.get(entry.target.job) ?? { targets: 0, assigned: 0 };
       c.targets++;
-      if (entry.owner !== undefined) c.assigned++;
+      if (owners.has(id)) c.assigned++;
       out.set(entry.target.job, c);
     }
     return out;
@@ -884,33 +877,34 @@ export class Fleet implements FleetStatusSource {
 
   *targets(job?: string): Iterable<TargetStatus> {
     if (job === undefined) {
-      for (const entry of this.#targets.values()) yield statusOf(entry);
+      for (const entry of this.#targets.values()) yield this.#statusOf(entry);
       return;
     }
     for (const id of this.#jobIds.get(job) ?? []) {
       const entry = this.#targets.get(id);
-      if (entry !== undefined) yield statusOf(entry);
+      if (entry !== undefined) yield this.#statusOf(entry);
     }
   }
 
   target(id: TargetId): TargetStatus | undefined {
     const entry = this.#targets.get(id);
-    return entry === undefined ? undefined : statusOf(entry);
+    return entry === undefined ? undefined : this.#statusOf(entry);
   }
 
   ready(): boolean {
     return !this.#allocator.recovering && !this.#stopping && this.#deposedBy === undefined;
   }
-}
 
-function statusOf(entry: TargetEntry): TargetStatus {
-  return {
-    id: entry.target.id,
-    job: entry.target.job,
-    labels: entry.target.labels,
-    ...(entry.owner === undefined ? {} : { owner: entry.owner }),
-    sinceUnixMs: entry.sinceUnixMs,
-    ...(entry.health === undefined ? {} : { health: entry.health }),
-    history: entry.history,
-  };
+  #statusOf(entry: TargetEntry): TargetStatus {
+    const owner = this.#allocator.assignment().get(entry.target.id);
+    return {
+      id: entry.target.id,
+      job: entry.target.job,
+      labels: entry.target.labels,
+      ...(owner === undefined ? {} : { owner }),
+      sinceUnixMs: entry.sinceUnixMs,
+      ...(entry.health === undefined ? {} : { health: entry.health }),
+      history: entry.history,
+    };
+  }
 }

@@ -13,9 +13,7 @@
  */
 import { LabelName, errorMessage, parseDuration, type Target, type TargetId } from '@promfleet/model';
 import {
-  MasterMessage,
   PROTOCOL_VERSION,
-  RefusalReason,
   targetIdFromBytes,
   truncateError,
   type HealthReport,
@@ -28,37 +26,12 @@ import type { JobTargets } from '../discovery/manager.js';
 import { RefusedReason, type RefusalEvent } from './admission.js';
 import { planHandover } from './handover.js';
 import { Holdings, type Holding } from './holdings.js';
-import { MAX_SETTING_BYTES, WorkerOutbox, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
-import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
+import { Members, type JoinEvent, type Member, type WorkerSession } from './members.js';
+import { refusalMessage, welcomeMessage } from './messages.js';
+import { MAX_SETTING_BYTES, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
+import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerStatus } from './status.js';
 
-/** One worker's open stream, as the transport exposes it to the fleet. */
-export interface WorkerSession {
-  /** The peer address (host:port). */
-  readonly peer: string;
-  /**
-   * The credential the connection proved (admission.ts: `x509:<subject>`, `token`, or `anonymous` when the master
-   * asks for none). A worker id is bound to the identity of the session that first claimed it.
-   */
-  readonly identity: string;
-  /** The SHA-256 fingerprint of the client certificate, when the connection presented one; for logs. */
-  readonly certificateFingerprint?: string;
-  /** Writes one message. False when the transport's buffer is full: the fleet waits for {@link Fleet.writable}. */
-  send(message: MasterMessage): boolean;
-  /** Ends the stream; `reason` is for logs and metrics. */
-  close(reason: string): void;
-}
-
-/** A worker that joined, or came back to, the fleet. */
-export interface JoinEvent {
-  readonly workerId: string;
-  readonly peer: string;
-  /** The session's credential identity ({@link WorkerSession.identity}). */
-  readonly identity: string;
-  /** The client certificate's SHA-256 fingerprint, when there was one. */
-  readonly certificateFingerprint?: string;
-  /** True when the id was a member already (back within its grace period, or a second stream after a drain). */
-  readonly rejoined: boolean;
-}
+export type { JoinEvent, WorkerSession } from './members.js';
 
 /** Things the fleet reports as they happen: for metrics and logs. */
 export interface FleetObserver {
@@ -142,22 +115,6 @@ export interface FleetOptions {
   readonly now?: () => number;
 }
 
-interface Member {
-  readonly id: WorkerId;
-  /** The credential identity that claimed the id; kept while the member exists. */
-  readonly identity: string;
-  readonly outbox: WorkerOutbox;
-  session: WorkerSession | undefined;
-  state: WorkerState;
-  hello: Hello;
-  connectedSinceUnixMs: number;
-  lastSeenUnixMs: number;
-  writable: boolean;
-  /** Sent generation → when; for ack latency and the ack timeout. */
-  readonly unacked: Map<number, number>;
-  grace: NodeJS.Timeout | undefined;
-}
-
 interface TargetEntry {
   readonly target: Target;
   readonly intervalMs: number;
@@ -192,8 +149,7 @@ function intervalOf(target: Target): number {
 /** The master's fleet of workers. One instance per master process. */
 export class Fleet implements FleetStatusSource {
   readonly #allocator: AllocationStrategy;
-  readonly #members = new Map<WorkerId, Member>();
-  readonly #bySession = new Map<WorkerSession, Member>();
+  readonly #members: Members;
   readonly #targets = new Map<TargetId, TargetEntry>();
   readonly #jobIds = new Map<string, Set<TargetId>>();
   readonly #jobCosts = new Map<string, JobCosts>();
@@ -210,11 +166,18 @@ export class Fleet implements FleetStatusSource {
   #stopping = false;
   /** The higher term a worker reported, once one did: this fleet no longer leads (fencing). */
   #deposedBy: number | undefined;
-  #flushScheduled = false;
 
   constructor(private readonly options: FleetOptions) {
     this.#now = options.now ?? Date.now;
     this.#allocator = options.strategy ?? new Allocator({ recovering: true });
+    this.#members = new Members({
+      now: this.#now,
+      leaderTerm: this.leaderTerm,
+      maxUnackedGenerations: options.maxUnackedGenerations ?? 4,
+      ackTimeoutMs: options.ackTimeoutMs ?? 60_000,
+      mayAssign: () => !this.#allocator.recovering && this.#deposedBy === undefined,
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
+    });
   }
 
   get #graceMs(): number {
@@ -262,7 +225,7 @@ export class Fleet implements FleetStatusSource {
     this.#settleWhenReady();
     const rebalanceMs = this.options.rebalanceIntervalMs ?? 10_000;
     this.#timers.push(setInterval(() => this.#rebalance(rebalanceMs), rebalanceMs));
-    this.#timers.push(setInterval(() => this.#checkAcks(), Math.min(this.heartbeatIntervalMs, 1_000)));
+    this.#timers.push(setInterval(() => this.#members.checkAcks(), Math.min(this.heartbeatIntervalMs, 1_000)));
   }
 
   /** Stops timers and refuses new workers; open sessions are left to the transport to close. */
@@ -341,7 +304,7 @@ export class Fleet implements FleetStatusSource {
       }
       this.#holdings.settle(id);
     }
-    if (kept.discovered.length > 0) this.#scheduleFlush();
+    if (kept.discovered.length > 0) this.#members.scheduleFlush();
     if (kept.newlySynced.size === 0) return;
     for (const w of [...this.#holdings.workers()]) {
       const member = this.#members.get(w);
@@ -350,7 +313,7 @@ export class Fleet implements FleetStatusSource {
       }
     }
     this.#holdings.retain((id, job) => this.#isKept(id, job));
-    this.#scheduleFlush();
+    this.#members.scheduleFlush();
   }
 
   /**
@@ -394,7 +357,7 @@ export class Fleet implements FleetStatusSource {
     const updated = { ...current, forcedError };
     this.#settings = { ...this.#settings, jobs: this.#settings.jobs.map((j, i) => (i === index ? updated : j)) };
     for (const m of this.#members.values()) m.outbox.upsertJob(updated);
-    this.#scheduleFlush();
+    this.#members.scheduleFlush();
   }
 
   #defaultCost(job: string): number {
@@ -423,18 +386,11 @@ export class Fleet implements FleetStatusSource {
    * false when refused: the transport ends the call after the Refusal.
    */
   accept(session: WorkerSession, hello: Hello): boolean {
-    const refuse = (refusal: { reason: RefusedReason; wire: keyof typeof RefusalReason; message: string; retryAfterMs?: number }): false => {
+    const refuse = (refusal: { reason: RefusedReason; wire: Parameters<typeof refusalMessage>[0]['reason']; message: string; retryAfterMs?: number }): false => {
       const { reason, wire, message } = refusal;
       // A peer's strings are cut before they reach a log or a page: an id may be megabytes long.
       this.options.observer?.refused?.({ reason, peer: session.peer, workerId: truncateError(hello.workerId), message });
-      session.send(
-        MasterMessage.fromPartial({
-          kind: {
-            $case: 'refusal',
-            refusal: { reason: RefusalReason[wire], message, retryAfterMs: refusal.retryAfterMs ?? 0, minProtocolVersion: PROTOCOL_VERSION, maxProtocolVersion: PROTOCOL_VERSION },
-          },
-        }),
-      );
+      session.send(refusalMessage({ reason: wire, message, retryAfterMs: refusal.retryAfterMs ?? 0 }));
       return false;
     };
     if (this.#stopping) return refuse({ reason: RefusedReason.unavailable, wire: 'UNAVAILABLE', message: 'the master is shutting down', retryAfterMs: 5_000 });
@@ -470,7 +426,7 @@ export class Fleet implements FleetStatusSource {
     } catch (err) {
       return refuse({ reason: RefusedReason.invalidHello, wire: 'INVALID_HELLO', message: `held_targets: ${errorMessage(err)}` });
     }
-    let member = this.#members.get(id);
+    const member = this.#members.get(id);
     // The id belongs to the credential that first claimed it for as long as the member exists, connected or not:
     // another credential can neither take a live id nor one whose stream broke (its grace period).
     if (member !== undefined && member.identity !== session.identity) {
@@ -498,34 +454,17 @@ export class Fleet implements FleetStatusSource {
         retryAfterMs: this.#graceMs,
       });
     }
-    const rejoined = member !== undefined;
-    const now = this.#now();
     session.send(
-      MasterMessage.fromPartial({
-        kind: {
-          $case: 'welcome',
-          welcome: {
-            masterId: this.options.masterId,
-            leaderTerm: this.leaderTerm,
-            protocolVersion: PROTOCOL_VERSION,
-            heartbeatIntervalMs: this.heartbeatIntervalMs,
-            workerId: id,
-            healthReportIntervalMs: this.options.healthReportIntervalMs ?? 15_000,
-            softwareVersion: this.options.softwareVersion,
-          },
-        },
+      welcomeMessage({
+        masterId: this.options.masterId,
+        leaderTerm: this.leaderTerm,
+        workerId: id,
+        heartbeatIntervalMs: this.heartbeatIntervalMs,
+        healthReportIntervalMs: this.options.healthReportIntervalMs ?? 15_000,
+        softwareVersion: this.options.softwareVersion,
       }),
     );
-    if (member === undefined) {
-      member = { id, identity: session.identity, outbox: new WorkerOutbox(this.leaderTerm), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
-      this.#members.set(id, member);
-    } else {
-      clearTimeout(member.grace);
-      member.grace = undefined;
-      Object.assign(member, { session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true });
-      member.unacked.clear();
-    }
-    this.#bySession.set(session, member);
+    const { member: joined, rejoined } = this.#members.join(session, { id, hello });
     const fingerprint = session.certificateFingerprint;
     this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, ...(fingerprint === undefined ? {} : { certificateFingerprint: fingerprint }), rejoined });
     // Once welcomed, so a worker refused and retrying is counted once.
@@ -540,20 +479,20 @@ export class Fleet implements FleetStatusSource {
     // reports holding tells who scrapes what while the changes are made; after its snapshot only what it keeps counts.
     this.#reserveKept(id);
     this.#apply(this.#setWorkers());
-    this.#startStream(member);
+    this.#startStream(joined);
     this.#holdings.retain((target, job) => this.#isKept(target, job), id);
     return true;
   }
 
   /** Handles one message of an accepted session. */
   receive(session: WorkerSession, message: WorkerMessage): void {
-    const member = this.#bySession.get(session);
+    const member = this.#members.of(session);
     if (member === undefined) return;
     member.lastSeenUnixMs = this.#now();
     const kind = message.kind;
     switch (kind?.$case) {
       case 'ack':
-        this.#ack(member, kind.ack.generation);
+        this.#members.ack(member, kind.ack.generation);
         break;
       case 'healthReport':
         this.#health(member, kind.healthReport);
@@ -576,19 +515,14 @@ export class Fleet implements FleetStatusSource {
 
   /** The session's transport can take more messages again. */
   writable(session: WorkerSession): void {
-    const member = this.#bySession.get(session);
-    if (member === undefined) return;
-    member.writable = true;
-    this.#flush(member);
+    const member = this.#members.of(session);
+    if (member !== undefined) this.#members.writable(member);
   }
 
   /** The session ended, for whatever reason. A drained worker leaves now; any other gets its grace period. */
   closed(session: WorkerSession): void {
-    const member = this.#bySession.get(session);
-    this.#bySession.delete(session);
-    if (member?.session !== session) return;
-    member.session = undefined;
-    member.lastSeenUnixMs = this.#now();
+    const member = this.#members.detach(session);
+    if (member === undefined) return;
     if (member.state === 'draining' && member.outbox.size === 0) {
       this.#leave(member, 'drained');
       return;
@@ -600,8 +534,7 @@ export class Fleet implements FleetStatusSource {
 
   #leave(member: Member, cause: 'grace-expired' | 'drained'): void {
     if (this.#members.get(member.id) !== member || member.session !== undefined) return;
-    clearTimeout(member.grace);
-    this.#members.delete(member.id);
+    this.#members.remove(member);
     this.#holdings.forget(member.id);
     this.options.observer?.memberLeft?.(member.id, cause);
     this.#apply(this.#setWorkers());
@@ -633,63 +566,10 @@ export class Fleet implements FleetStatusSource {
         else if (this.#isKept(id, h.job)) kept.push(id);
       }
       const parts = outbox.snapshot({ settings: this.#settings, heldGeneration: member.hello.heldGeneration, held, kept, unsyncedJobs: this.#unsyncedJobs() });
-      for (const part of parts) this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentSnapshot', assignmentSnapshot: part } }));
-      member.unacked.set(outbox.generation, this.#now());
-      this.options.observer?.sent?.('snapshot', 1);
+      this.#members.sendSnapshot(member, parts);
+      return;
     }
-    this.#flush(member);
-  }
-
-  #send(member: Member, message: MasterMessage): void {
-    if (member.session !== undefined && !member.session.send(message)) member.writable = false;
-  }
-
-  #flush(member: Member): void {
-    const { outbox } = member;
-    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering || this.#deposedBy !== undefined) return;
-    // A handover's removal goes out at once: its new owner starts at the first slot regardless, so holding the
-    // removal back behind flow control would have both scrape. Everything else waits for acks, merged.
-    if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4) && !outbox.hasRemovals) return;
-    const deltas = outbox.deltas();
-    const now = this.#now();
-    for (const delta of deltas) {
-      this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentDelta', assignmentDelta: delta } }));
-      member.unacked.set(delta.generation, now);
-    }
-    this.options.observer?.sent?.('delta', deltas.length);
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      for (const m of this.#members.values()) this.#flush(m);
-    });
-  }
-
-  #ack(member: Member, generation: number): void {
-    member.outbox.ack(generation);
-    const now = this.#now();
-    for (const [g, sentAt] of member.unacked) {
-      if (g > generation) continue;
-      member.unacked.delete(g);
-      this.options.observer?.acked?.((now - sentAt) / 1000);
-    }
-    this.#flush(member);
-  }
-
-  #checkAcks(): void {
-    const limit = this.options.ackTimeoutMs ?? 60_000;
-    const now = this.#now();
-    for (const m of this.#members.values()) {
-      if (m.session === undefined) continue;
-      const oldest = Math.min(...m.unacked.values());
-      if (now - oldest > limit) {
-        this.options.observer?.disconnected?.('ack-timeout', m.id);
-        m.session.close(`generation unacknowledged for ${Math.round((now - oldest) / 1000)} s`);
-      }
-    }
+    this.#members.flush(member);
   }
 
   #health(member: Member, report: HealthReport): void {
@@ -817,7 +697,7 @@ export class Fleet implements FleetStatusSource {
       }
     }
     for (const [reason, count] of counts) this.options.observer?.moved?.(reason, count);
-    this.#scheduleFlush();
+    this.#members.scheduleFlush();
   }
 
   // ---- status -------------------------------------------------------------------------------------------------
@@ -847,7 +727,7 @@ export class Fleet implements FleetStatusSource {
 
   /** Number of open streams. */
   streams(): number {
-    return this.#bySession.size;
+    return this.#members.streams;
   }
 
   workers(): WorkerStatus[] {

@@ -7,11 +7,17 @@
  * Lifecycle of a master: it starts *recovering*. Workers that connect are welcomed and keep scraping what they
  * hold (they get no assignment yet); what they report holding is adopted. Once the grace period has passed and
  * every job's discovery has synced (or the startup wait ran out), the allocator settles and every member gets its
- * snapshot: a master restart moves nothing. From then on, every discovery update, membership change, cost report
+ * snapshot: a master restart moves nothing, and a target that changes holder is handed over slot by slot. Held
+ * targets of jobs not synced yet stay with their holders until discovery settles them. From then on, every discovery update, membership change, cost report
  * and rebalance turns into the few owner changes the allocator makes, and each into a delta for the workers
  * concerned.
+ *
+ * The fleet drives; its parts each own one thing: members.ts the members, their streams and flow control;
+ * catalog.ts the known targets and their costs; the allocation strategy (allocation/strategy.ts) who owns each
+ * target; holdings.ts what workers reported holding that is not settled yet; handover.ts the slots of an owner
+ * change; outbox.ts and messages.ts what goes on the wire.
  */
-import { LabelName, errorMessage, parseDuration, type Target, type TargetId } from '@promfleet/model';
+import { errorMessage, type Target, type TargetId } from '@promfleet/model';
 import {
   PROTOCOL_VERSION,
   targetIdFromBytes,
@@ -24,12 +30,13 @@ import { randomBytes } from 'node:crypto';
 import { Allocator, type AllocationStrategy, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
 import type { JobTargets } from '../discovery/manager.js';
 import { RefusedReason, type RefusalEvent } from './admission.js';
+import { TargetCatalog, type TargetEntry } from './catalog.js';
 import { planHandover } from './handover.js';
 import { Holdings, type Holding } from './holdings.js';
 import { Members, type JoinEvent, type Member, type WorkerSession } from './members.js';
 import { refusalMessage, welcomeMessage } from './messages.js';
 import { MAX_SETTING_BYTES, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
-import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerStatus } from './status.js';
+import type { FleetStatusSource, TargetMove, TargetStatus, WorkerStatus } from './status.js';
 
 export type { JoinEvent, WorkerSession } from './members.js';
 
@@ -115,44 +122,16 @@ export interface FleetOptions {
   readonly now?: () => number;
 }
 
-interface TargetEntry {
-  readonly target: Target;
-  readonly intervalMs: number;
-  /** The current owner's first slot (Unix ms), 0 when it started at once; a handover in flight has it ahead. */
-  firstSlotUnixMs: number;
-  sinceUnixMs: number;
-  history: TargetMove[];
-  health: TargetHealthStatus | undefined;
-  /** The cost the allocator counts; `reported` once a worker reported samples for it. */
-  cost: number;
-  reported: boolean;
-}
-
-/** Reported costs of a job's targets, for the cost of its targets not yet reported. */
-interface JobCosts {
-  sum: number;
-  count: number;
-}
-
 /** The default of {@link FleetOptions.maxWorkers}. */
 export const DEFAULT_MAX_WORKERS = 10_000;
 
 const workerIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/;
 
-function intervalOf(target: Target): number {
-  const text = target.labels.get(LabelName.scrapeInterval);
-  const ms = text === undefined ? 0 : parseDuration(text);
-  // buildTarget rejected targets without a positive interval; 1 m is Prometheus' default should one slip through.
-  return ms > 0 ? ms : 60_000;
-}
-
 /** The master's fleet of workers. One instance per master process. */
 export class Fleet implements FleetStatusSource {
   readonly #allocator: AllocationStrategy;
   readonly #members: Members;
-  readonly #targets = new Map<TargetId, TargetEntry>();
-  readonly #jobIds = new Map<string, Set<TargetId>>();
-  readonly #jobCosts = new Map<string, JobCosts>();
+  readonly #targets = new TargetCatalog();
   /** Configured jobs → whether their discovery has synced once on this master. */
   readonly #synced = new Map<string, boolean>();
   /** What workers reported holding that is not settled yet (see holdings.ts). */
@@ -251,28 +230,20 @@ export class Fleet implements FleetStatusSource {
       if (this.#rejectedJobs.has(name)) continue;
       if (job.synced && this.#synced.get(name) !== true) newlySynced.add(name);
       this.#synced.set(name, job.synced || this.#synced.get(name) === true);
-      let ids = this.#jobIds.get(name);
-      if (ids === undefined) {
-        ids = new Set();
-        this.#jobIds.set(name, ids);
-      }
       for (const id of job.removed) {
-        if (ids.delete(id)) remove.push(id);
+        if (this.#targets.drop(name, id)) remove.push(id);
       }
       for (const id of job.added) {
         const target = job.targets.get(id);
-        if (target === undefined || ids.has(id)) continue;
-        ids.add(id);
-        const cost = this.#defaultCost(name);
-        this.#targets.set(id, { target, intervalMs: intervalOf(target), firstSlotUnixMs: 0, sinceUnixMs: now, history: [], health: undefined, cost, reported: false });
-        upsert.set(id, cost);
+        const cost = target === undefined ? undefined : this.#targets.add(target, now);
+        if (cost !== undefined) upsert.set(id, cost);
       }
     }
     for (const job of changed) this.#checkTargetLimit(job);
     if (this.#allocator.recovering) {
       // Nothing is assigned before settling, which takes every worker's report as it then is.
       this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
-      for (const id of remove) this.#forget(id);
+      for (const id of remove) this.#targets.forget(id);
       return;
     }
     // Kept targets discovery now reports, and those of jobs that synced without them, leave their holders'
@@ -287,7 +258,7 @@ export class Fleet implements FleetStatusSource {
     if (upsert.size > 0 || remove.length > 0) {
       this.#apply(this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove })));
     }
-    for (const id of remove) this.#forget(id);
+    for (const id of remove) this.#targets.forget(id);
     this.#settleKept({ discovered, newlySynced });
   }
 
@@ -336,7 +307,7 @@ export class Fleet implements FleetStatusSource {
     for (const [id, job] of this.#holdings.of(worker)) {
       if (!this.#isKept(id, job)) continue;
       targets++;
-      cost += this.#defaultCost(job);
+      cost += this.#targets.defaultCost(job);
     }
     this.#allocator.reserve(worker, { targets, cost });
   }
@@ -349,7 +320,7 @@ export class Fleet implements FleetStatusSource {
    */
   #checkTargetLimit(job: JobTargets): void {
     const limit = job.job.targetLimit;
-    const count = this.#jobIds.get(job.job.jobName)?.size ?? 0;
+    const count = this.#targets.count(job.job.jobName);
     const forcedError = limit > 0 && count > limit ? `target_limit exceeded (number of targets: ${count}, limit: ${limit})` : '';
     const index = this.#settings.jobs.findIndex((j) => j.name === job.job.jobName);
     const current = this.#settings.jobs[index];
@@ -358,24 +329,6 @@ export class Fleet implements FleetStatusSource {
     this.#settings = { ...this.#settings, jobs: this.#settings.jobs.map((j, i) => (i === index ? updated : j)) };
     for (const m of this.#members.values()) m.outbox.upsertJob(updated);
     this.#members.scheduleFlush();
-  }
-
-  #defaultCost(job: string): number {
-    const costs = this.#jobCosts.get(job);
-    return costs === undefined || costs.count === 0 ? 1 : Math.max(1, Math.round(costs.sum / costs.count));
-  }
-
-  #forget(id: TargetId): void {
-    const entry = this.#targets.get(id);
-    if (entry === undefined) return;
-    if (entry.reported) {
-      const costs = this.#jobCosts.get(entry.target.job);
-      if (costs !== undefined) {
-        costs.sum -= entry.cost;
-        costs.count--;
-      }
-    }
-    this.#targets.delete(id);
   }
 
   // ---- sessions -----------------------------------------------------------------------------------------------
@@ -583,28 +536,8 @@ export class Fleet implements FleetStatusSource {
       }
       const entry = this.#targets.get(id);
       if (entry === undefined || this.#allocator.assignment().get(id) !== member.id) continue;
-      entry.health = {
-        health: h.lastScrapeUnixMs === 0 ? 'unknown' : h.up ? 'up' : 'down',
-        lastScrapeUnixMs: h.lastScrapeUnixMs,
-        lastScrapeDurationSeconds: h.lastScrapeDurationSeconds,
-        samplesScraped: h.samplesScraped,
-        samplesPostMetricRelabeling: h.samplesPostMetricRelabeling,
-        // A worker cuts errors already; this bounds what the master keeps whatever a peer sends.
-        lastError: truncateError(h.lastError),
-      };
-      // Only a successful scrape says what a target costs: a failing one reports 0 samples.
-      if (!h.up || h.lastScrapeUnixMs === 0) continue;
-      const cost = Math.max(1, h.samplesScraped);
-      const costs = this.#jobCosts.get(entry.target.job) ?? { sum: 0, count: 0 };
-      this.#jobCosts.set(entry.target.job, costs);
-      if (entry.reported) costs.sum -= entry.cost;
-      else costs.count++;
-      costs.sum += cost;
-      entry.reported = true;
-      if (entry.cost !== cost) {
-        entry.cost = cost;
-        upsert.set(id, cost);
-      }
+      const cost = this.#targets.recordHealth(entry, h);
+      if (cost !== undefined) upsert.set(id, cost);
     }
     if (upsert.size > 0) this.#apply(this.#allocate('costs', () => this.#allocator.updateTargets({ upsert })));
   }
@@ -716,7 +649,7 @@ export class Fleet implements FleetStatusSource {
   jobCounts(): Map<string, { targets: number; assigned: number }> {
     const out = new Map<string, { targets: number; assigned: number }>();
     const owners = this.#allocator.assignment();
-    for (const [id, entry] of this.#targets) {
+    for (const [id, entry] of this.#targets.entries()) {
       const c = out.get(entry.target.job) ?? { targets: 0, assigned: 0 };
       c.targets++;
       if (owners.has(id)) c.assigned++;
@@ -757,13 +690,10 @@ export class Fleet implements FleetStatusSource {
 
   *targets(job?: string): Iterable<TargetStatus> {
     if (job === undefined) {
-      for (const entry of this.#targets.values()) yield this.#statusOf(entry);
+      for (const [, entry] of this.#targets.entries()) yield this.#statusOf(entry);
       return;
     }
-    for (const id of this.#jobIds.get(job) ?? []) {
-      const entry = this.#targets.get(id);
-      if (entry !== undefined) yield this.#statusOf(entry);
-    }
+    for (const entry of this.#targets.ofJob(job)) yield this.#statusOf(entry);
   }
 
   target(id: TargetId): TargetStatus | undefined {

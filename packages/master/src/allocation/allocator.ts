@@ -13,6 +13,7 @@
 import type { TargetId } from '@promfleet/model';
 import { isTargetId } from './hash.js';
 import { adoptClaims, fillIdle, fillNewcomer, placeUnassigned, rebalance, shed, type Step } from './placement.js';
+import type { AllocationStrategy } from './strategy.js';
 import { ChangeLog, NONE, Table, costUnits } from './table.js';
 import {
   AllocationInputError,
@@ -117,7 +118,7 @@ function sameCapacity(t: Table, w: number, capacity: WorkerCapacity | undefined)
  * - Limits: no worker ever exceeds its maxTargets or maxSamples; a target that fits nowhere is unassigned and
  *   listed by {@link Allocator.unassigned}, and is placed as soon as some worker has room.
  */
-export class Allocator {
+export class Allocator implements AllocationStrategy {
   readonly #t = new Table();
   readonly #view = new AssignmentView(this.#t);
   readonly #claims = new Map<WorkerId, readonly TargetId[]>();

@@ -3,6 +3,7 @@
  * worker limits and adoption after a master restart. Pure: no I/O, no timers.
  */
 export { Allocator, type AllocatorOptions } from './allocator.js';
+export type { AllocationStrategy } from './strategy.js';
 export {
   AllocationErrorCode,
   AllocationInputError,

@@ -92,7 +92,9 @@ async function quiescent(): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
     const workers = fleet.workers();
     const live = [...clients.entries()].filter(([, c]) => c.connected).map(([id]) => id);
+    // Every client connected first: with none connected yet, everything below would hold vacuously.
     const settled =
+      live.length === clients.size &&
       fleet.ready() &&
       workers.every((w) => w.state === 'connected' && w.generation === w.ackedGeneration && w.generation > 0) &&
       workers.length === live.length &&

@@ -7,15 +7,19 @@
  * Lifecycle of a master: it starts *recovering*. Workers that connect are welcomed and keep scraping what they
  * hold (they get no assignment yet); what they report holding is adopted. Once the grace period has passed and
  * every job's discovery has synced (or the startup wait ran out), the allocator settles and every member gets its
- * snapshot: a master restart moves nothing. From then on, every discovery update, membership change, cost report
+ * snapshot: a master restart moves nothing, and a target that changes holder is handed over slot by slot. Held
+ * targets of jobs not synced yet stay with their holders until discovery settles them. From then on, every discovery update, membership change, cost report
  * and rebalance turns into the few owner changes the allocator makes, and each into a delta for the workers
  * concerned.
+ *
+ * The fleet drives; its parts each own one thing: members.ts the members, their streams and flow control;
+ * catalog.ts the known targets and their costs; the allocation strategy (allocation/strategy.ts) who owns each
+ * target; holdings.ts what workers reported holding that is not settled yet; handover.ts the slots of an owner
+ * change; outbox.ts and messages.ts what goes on the wire.
  */
-import { LabelName, errorMessage, nextScrapeSlotMs, parseDuration, type Target, type TargetId } from '@promfleet/model';
+import { errorMessage, type Target, type TargetId } from '@promfleet/model';
 import {
-  MasterMessage,
   PROTOCOL_VERSION,
-  RefusalReason,
   targetIdFromBytes,
   truncateError,
   type HealthReport,
@@ -23,41 +27,18 @@ import {
   type WorkerMessage,
 } from '@promfleet/protocol';
 import { randomBytes } from 'node:crypto';
-import { Allocator, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
+import { Allocator, type AllocationStrategy, type Assignment, type WorkerId, type WorkerInfo } from '../allocation/index.js';
 import type { JobTargets } from '../discovery/manager.js';
 import { RefusedReason, type RefusalEvent } from './admission.js';
+import { TargetCatalog, type TargetEntry } from './catalog.js';
+import { planHandover } from './handover.js';
 import { Holdings, type Holding } from './holdings.js';
-import { MAX_SETTING_BYTES, WorkerOutbox, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
-import type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './status.js';
+import { Members, type JoinEvent, type Member, type WorkerSession } from './members.js';
+import { refusalMessage, welcomeMessage } from './messages.js';
+import { MAX_SETTING_BYTES, endpointBytes, jobBytes, type FleetSettings } from './outbox.js';
+import type { FleetStatusSource, TargetMove, TargetStatus, WorkerStatus } from './status.js';
 
-/** One worker's open stream, as the transport exposes it to the fleet. */
-export interface WorkerSession {
-  /** The peer address (host:port). */
-  readonly peer: string;
-  /**
-   * The credential the connection proved (admission.ts: `x509:<subject>`, `token`, or `anonymous` when the master
-   * asks for none). A worker id is bound to the identity of the session that first claimed it.
-   */
-  readonly identity: string;
-  /** The SHA-256 fingerprint of the client certificate, when the connection presented one; for logs. */
-  readonly certificateFingerprint?: string;
-  /** Writes one message. False when the transport's buffer is full: the fleet waits for {@link Fleet.writable}. */
-  send(message: MasterMessage): boolean;
-  /** Ends the stream; `reason` is for logs and metrics. */
-  close(reason: string): void;
-}
-
-/** A worker that joined, or came back to, the fleet. */
-export interface JoinEvent {
-  readonly workerId: string;
-  readonly peer: string;
-  /** The session's credential identity ({@link WorkerSession.identity}). */
-  readonly identity: string;
-  /** The client certificate's SHA-256 fingerprint, when there was one. */
-  readonly certificateFingerprint?: string;
-  /** True when the id was a member already (back within its grace period, or a second stream after a drain). */
-  readonly rejoined: boolean;
-}
+export type { JoinEvent, WorkerSession } from './members.js';
 
 /** Things the fleet reports as they happen: for metrics and logs. */
 export interface FleetObserver {
@@ -131,45 +112,14 @@ export interface FleetOptions {
   readonly workerMaxSamples?: number;
   /** Owner changes kept per target; 4 by default. */
   readonly historyPerTarget?: number;
+  /**
+   * Assigns targets to workers, and is the one place that knows a target's owner; an {@link Allocator} that starts
+   * recovering by default. One per fleet.
+   */
+  readonly strategy?: AllocationStrategy;
   readonly observer?: FleetObserver;
   /** The wall clock (Unix ms); Date.now by default. */
   readonly now?: () => number;
-}
-
-interface Member {
-  readonly id: WorkerId;
-  /** The credential identity that claimed the id; kept while the member exists. */
-  readonly identity: string;
-  readonly outbox: WorkerOutbox;
-  session: WorkerSession | undefined;
-  state: WorkerState;
-  hello: Hello;
-  connectedSinceUnixMs: number;
-  lastSeenUnixMs: number;
-  writable: boolean;
-  /** Sent generation → when; for ack latency and the ack timeout. */
-  readonly unacked: Map<number, number>;
-  grace: NodeJS.Timeout | undefined;
-}
-
-interface TargetEntry {
-  readonly target: Target;
-  readonly intervalMs: number;
-  owner: WorkerId | undefined;
-  /** The current owner's first slot (Unix ms), 0 when it started at once; a handover in flight has it ahead. */
-  firstSlotUnixMs: number;
-  sinceUnixMs: number;
-  history: TargetMove[];
-  health: TargetHealthStatus | undefined;
-  /** The cost the allocator counts; `reported` once a worker reported samples for it. */
-  cost: number;
-  reported: boolean;
-}
-
-/** Reported costs of a job's targets, for the cost of its targets not yet reported. */
-interface JobCosts {
-  sum: number;
-  count: number;
 }
 
 /** The default of {@link FleetOptions.maxWorkers}. */
@@ -177,21 +127,11 @@ export const DEFAULT_MAX_WORKERS = 10_000;
 
 const workerIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/;
 
-function intervalOf(target: Target): number {
-  const text = target.labels.get(LabelName.scrapeInterval);
-  const ms = text === undefined ? 0 : parseDuration(text);
-  // buildTarget rejected targets without a positive interval; 1 m is Prometheus' default should one slip through.
-  return ms > 0 ? ms : 60_000;
-}
-
 /** The master's fleet of workers. One instance per master process. */
 export class Fleet implements FleetStatusSource {
-  readonly #allocator = new Allocator({ recovering: true });
-  readonly #members = new Map<WorkerId, Member>();
-  readonly #bySession = new Map<WorkerSession, Member>();
-  readonly #targets = new Map<TargetId, TargetEntry>();
-  readonly #jobIds = new Map<string, Set<TargetId>>();
-  readonly #jobCosts = new Map<string, JobCosts>();
+  readonly #allocator: AllocationStrategy;
+  readonly #members: Members;
+  readonly #targets = new TargetCatalog();
   /** Configured jobs → whether their discovery has synced once on this master. */
   readonly #synced = new Map<string, boolean>();
   /** What workers reported holding that is not settled yet (see holdings.ts). */
@@ -205,10 +145,18 @@ export class Fleet implements FleetStatusSource {
   #stopping = false;
   /** The higher term a worker reported, once one did: this fleet no longer leads (fencing). */
   #deposedBy: number | undefined;
-  #flushScheduled = false;
 
   constructor(private readonly options: FleetOptions) {
     this.#now = options.now ?? Date.now;
+    this.#allocator = options.strategy ?? new Allocator({ recovering: true });
+    this.#members = new Members({
+      now: this.#now,
+      leaderTerm: this.leaderTerm,
+      maxUnackedGenerations: options.maxUnackedGenerations ?? 4,
+      ackTimeoutMs: options.ackTimeoutMs ?? 60_000,
+      mayAssign: () => !this.#allocator.recovering && this.#deposedBy === undefined,
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
+    });
   }
 
   get #graceMs(): number {
@@ -256,7 +204,7 @@ export class Fleet implements FleetStatusSource {
     this.#settleWhenReady();
     const rebalanceMs = this.options.rebalanceIntervalMs ?? 10_000;
     this.#timers.push(setInterval(() => this.#rebalance(rebalanceMs), rebalanceMs));
-    this.#timers.push(setInterval(() => this.#checkAcks(), Math.min(this.heartbeatIntervalMs, 1_000)));
+    this.#timers.push(setInterval(() => this.#members.checkAcks(), Math.min(this.heartbeatIntervalMs, 1_000)));
   }
 
   /** Stops timers and refuses new workers; open sessions are left to the transport to close. */
@@ -282,28 +230,20 @@ export class Fleet implements FleetStatusSource {
       if (this.#rejectedJobs.has(name)) continue;
       if (job.synced && this.#synced.get(name) !== true) newlySynced.add(name);
       this.#synced.set(name, job.synced || this.#synced.get(name) === true);
-      let ids = this.#jobIds.get(name);
-      if (ids === undefined) {
-        ids = new Set();
-        this.#jobIds.set(name, ids);
-      }
       for (const id of job.removed) {
-        if (ids.delete(id)) remove.push(id);
+        if (this.#targets.drop(name, id)) remove.push(id);
       }
       for (const id of job.added) {
         const target = job.targets.get(id);
-        if (target === undefined || ids.has(id)) continue;
-        ids.add(id);
-        const cost = this.#defaultCost(name);
-        this.#targets.set(id, { target, intervalMs: intervalOf(target), owner: undefined, firstSlotUnixMs: 0, sinceUnixMs: now, history: [], health: undefined, cost, reported: false });
-        upsert.set(id, cost);
+        const cost = target === undefined ? undefined : this.#targets.add(target, now);
+        if (cost !== undefined) upsert.set(id, cost);
       }
     }
     for (const job of changed) this.#checkTargetLimit(job);
     if (this.#allocator.recovering) {
       // Nothing is assigned before settling, which takes every worker's report as it then is.
       this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
-      for (const id of remove) this.#forget(id);
+      for (const id of remove) this.#targets.forget(id);
       return;
     }
     // Kept targets discovery now reports, and those of jobs that synced without them, leave their holders'
@@ -318,7 +258,7 @@ export class Fleet implements FleetStatusSource {
     if (upsert.size > 0 || remove.length > 0) {
       this.#apply(this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove })));
     }
-    for (const id of remove) this.#forget(id);
+    for (const id of remove) this.#targets.forget(id);
     this.#settleKept({ discovered, newlySynced });
   }
 
@@ -335,7 +275,7 @@ export class Fleet implements FleetStatusSource {
       }
       this.#holdings.settle(id);
     }
-    if (kept.discovered.length > 0) this.#scheduleFlush();
+    if (kept.discovered.length > 0) this.#members.scheduleFlush();
     if (kept.newlySynced.size === 0) return;
     for (const w of [...this.#holdings.workers()]) {
       const member = this.#members.get(w);
@@ -344,7 +284,7 @@ export class Fleet implements FleetStatusSource {
       }
     }
     this.#holdings.retain((id, job) => this.#isKept(id, job));
-    this.#scheduleFlush();
+    this.#members.scheduleFlush();
   }
 
   /**
@@ -367,7 +307,7 @@ export class Fleet implements FleetStatusSource {
     for (const [id, job] of this.#holdings.of(worker)) {
       if (!this.#isKept(id, job)) continue;
       targets++;
-      cost += this.#defaultCost(job);
+      cost += this.#targets.defaultCost(job);
     }
     this.#allocator.reserve(worker, { targets, cost });
   }
@@ -380,7 +320,7 @@ export class Fleet implements FleetStatusSource {
    */
   #checkTargetLimit(job: JobTargets): void {
     const limit = job.job.targetLimit;
-    const count = this.#jobIds.get(job.job.jobName)?.size ?? 0;
+    const count = this.#targets.count(job.job.jobName);
     const forcedError = limit > 0 && count > limit ? `target_limit exceeded (number of targets: ${count}, limit: ${limit})` : '';
     const index = this.#settings.jobs.findIndex((j) => j.name === job.job.jobName);
     const current = this.#settings.jobs[index];
@@ -388,25 +328,7 @@ export class Fleet implements FleetStatusSource {
     const updated = { ...current, forcedError };
     this.#settings = { ...this.#settings, jobs: this.#settings.jobs.map((j, i) => (i === index ? updated : j)) };
     for (const m of this.#members.values()) m.outbox.upsertJob(updated);
-    this.#scheduleFlush();
-  }
-
-  #defaultCost(job: string): number {
-    const costs = this.#jobCosts.get(job);
-    return costs === undefined || costs.count === 0 ? 1 : Math.max(1, Math.round(costs.sum / costs.count));
-  }
-
-  #forget(id: TargetId): void {
-    const entry = this.#targets.get(id);
-    if (entry === undefined) return;
-    if (entry.reported) {
-      const costs = this.#jobCosts.get(entry.target.job);
-      if (costs !== undefined) {
-        costs.sum -= entry.cost;
-        costs.count--;
-      }
-    }
-    this.#targets.delete(id);
+    this.#members.scheduleFlush();
   }
 
   // ---- sessions -----------------------------------------------------------------------------------------------
@@ -417,18 +339,11 @@ export class Fleet implements FleetStatusSource {
    * false when refused: the transport ends the call after the Refusal.
    */
   accept(session: WorkerSession, hello: Hello): boolean {
-    const refuse = (refusal: { reason: RefusedReason; wire: keyof typeof RefusalReason; message: string; retryAfterMs?: number }): false => {
+    const refuse = (refusal: { reason: RefusedReason; wire: Parameters<typeof refusalMessage>[0]['reason']; message: string; retryAfterMs?: number }): false => {
       const { reason, wire, message } = refusal;
       // A peer's strings are cut before they reach a log or a page: an id may be megabytes long.
       this.options.observer?.refused?.({ reason, peer: session.peer, workerId: truncateError(hello.workerId), message });
-      session.send(
-        MasterMessage.fromPartial({
-          kind: {
-            $case: 'refusal',
-            refusal: { reason: RefusalReason[wire], message, retryAfterMs: refusal.retryAfterMs ?? 0, minProtocolVersion: PROTOCOL_VERSION, maxProtocolVersion: PROTOCOL_VERSION },
-          },
-        }),
-      );
+      session.send(refusalMessage({ reason: wire, message, retryAfterMs: refusal.retryAfterMs ?? 0 }));
       return false;
     };
     if (this.#stopping) return refuse({ reason: RefusedReason.unavailable, wire: 'UNAVAILABLE', message: 'the master is shutting down', retryAfterMs: 5_000 });
@@ -464,7 +379,7 @@ export class Fleet implements FleetStatusSource {
     } catch (err) {
       return refuse({ reason: RefusedReason.invalidHello, wire: 'INVALID_HELLO', message: `held_targets: ${errorMessage(err)}` });
     }
-    let member = this.#members.get(id);
+    const member = this.#members.get(id);
     // The id belongs to the credential that first claimed it for as long as the member exists, connected or not:
     // another credential can neither take a live id nor one whose stream broke (its grace period).
     if (member !== undefined && member.identity !== session.identity) {
@@ -492,34 +407,17 @@ export class Fleet implements FleetStatusSource {
         retryAfterMs: this.#graceMs,
       });
     }
-    const rejoined = member !== undefined;
-    const now = this.#now();
     session.send(
-      MasterMessage.fromPartial({
-        kind: {
-          $case: 'welcome',
-          welcome: {
-            masterId: this.options.masterId,
-            leaderTerm: this.leaderTerm,
-            protocolVersion: PROTOCOL_VERSION,
-            heartbeatIntervalMs: this.heartbeatIntervalMs,
-            workerId: id,
-            healthReportIntervalMs: this.options.healthReportIntervalMs ?? 15_000,
-            softwareVersion: this.options.softwareVersion,
-          },
-        },
+      welcomeMessage({
+        masterId: this.options.masterId,
+        leaderTerm: this.leaderTerm,
+        workerId: id,
+        heartbeatIntervalMs: this.heartbeatIntervalMs,
+        healthReportIntervalMs: this.options.healthReportIntervalMs ?? 15_000,
+        softwareVersion: this.options.softwareVersion,
       }),
     );
-    if (member === undefined) {
-      member = { id, identity: session.identity, outbox: new WorkerOutbox(this.leaderTerm), session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true, unacked: new Map(), grace: undefined };
-      this.#members.set(id, member);
-    } else {
-      clearTimeout(member.grace);
-      member.grace = undefined;
-      Object.assign(member, { session, state: 'connected', hello, connectedSinceUnixMs: now, lastSeenUnixMs: now, writable: true });
-      member.unacked.clear();
-    }
-    this.#bySession.set(session, member);
+    const { member: joined, rejoined } = this.#members.join(session, { id, hello });
     const fingerprint = session.certificateFingerprint;
     this.options.observer?.joined?.({ workerId: id, peer: session.peer, identity: session.identity, ...(fingerprint === undefined ? {} : { certificateFingerprint: fingerprint }), rejoined });
     // Once welcomed, so a worker refused and retrying is counted once.
@@ -534,20 +432,20 @@ export class Fleet implements FleetStatusSource {
     // reports holding tells who scrapes what while the changes are made; after its snapshot only what it keeps counts.
     this.#reserveKept(id);
     this.#apply(this.#setWorkers());
-    this.#startStream(member);
+    this.#startStream(joined);
     this.#holdings.retain((target, job) => this.#isKept(target, job), id);
     return true;
   }
 
   /** Handles one message of an accepted session. */
   receive(session: WorkerSession, message: WorkerMessage): void {
-    const member = this.#bySession.get(session);
+    const member = this.#members.of(session);
     if (member === undefined) return;
     member.lastSeenUnixMs = this.#now();
     const kind = message.kind;
     switch (kind?.$case) {
       case 'ack':
-        this.#ack(member, kind.ack.generation);
+        this.#members.ack(member, kind.ack.generation);
         break;
       case 'healthReport':
         this.#health(member, kind.healthReport);
@@ -570,19 +468,14 @@ export class Fleet implements FleetStatusSource {
 
   /** The session's transport can take more messages again. */
   writable(session: WorkerSession): void {
-    const member = this.#bySession.get(session);
-    if (member === undefined) return;
-    member.writable = true;
-    this.#flush(member);
+    const member = this.#members.of(session);
+    if (member !== undefined) this.#members.writable(member);
   }
 
   /** The session ended, for whatever reason. A drained worker leaves now; any other gets its grace period. */
   closed(session: WorkerSession): void {
-    const member = this.#bySession.get(session);
-    this.#bySession.delete(session);
-    if (member?.session !== session) return;
-    member.session = undefined;
-    member.lastSeenUnixMs = this.#now();
+    const member = this.#members.detach(session);
+    if (member === undefined) return;
     if (member.state === 'draining' && member.outbox.size === 0) {
       this.#leave(member, 'drained');
       return;
@@ -594,8 +487,7 @@ export class Fleet implements FleetStatusSource {
 
   #leave(member: Member, cause: 'grace-expired' | 'drained'): void {
     if (this.#members.get(member.id) !== member || member.session !== undefined) return;
-    clearTimeout(member.grace);
-    this.#members.delete(member.id);
+    this.#members.remove(member);
     this.#holdings.forget(member.id);
     this.options.observer?.memberLeft?.(member.id, cause);
     this.#apply(this.#setWorkers());
@@ -627,63 +519,10 @@ export class Fleet implements FleetStatusSource {
         else if (this.#isKept(id, h.job)) kept.push(id);
       }
       const parts = outbox.snapshot({ settings: this.#settings, heldGeneration: member.hello.heldGeneration, held, kept, unsyncedJobs: this.#unsyncedJobs() });
-      for (const part of parts) this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentSnapshot', assignmentSnapshot: part } }));
-      member.unacked.set(outbox.generation, this.#now());
-      this.options.observer?.sent?.('snapshot', 1);
+      this.#members.sendSnapshot(member, parts);
+      return;
     }
-    this.#flush(member);
-  }
-
-  #send(member: Member, message: MasterMessage): void {
-    if (member.session !== undefined && !member.session.send(message)) member.writable = false;
-  }
-
-  #flush(member: Member): void {
-    const { outbox } = member;
-    if (member.session === undefined || !member.writable || !outbox.hasChanges || this.#allocator.recovering || this.#deposedBy !== undefined) return;
-    // A handover's removal goes out at once: its new owner starts at the first slot regardless, so holding the
-    // removal back behind flow control would have both scrape. Everything else waits for acks, merged.
-    if (outbox.generation - outbox.ackedGeneration >= (this.options.maxUnackedGenerations ?? 4) && !outbox.hasRemovals) return;
-    const deltas = outbox.deltas();
-    const now = this.#now();
-    for (const delta of deltas) {
-      this.#send(member, MasterMessage.fromPartial({ kind: { $case: 'assignmentDelta', assignmentDelta: delta } }));
-      member.unacked.set(delta.generation, now);
-    }
-    this.options.observer?.sent?.('delta', deltas.length);
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      for (const m of this.#members.values()) this.#flush(m);
-    });
-  }
-
-  #ack(member: Member, generation: number): void {
-    member.outbox.ack(generation);
-    const now = this.#now();
-    for (const [g, sentAt] of member.unacked) {
-      if (g > generation) continue;
-      member.unacked.delete(g);
-      this.options.observer?.acked?.((now - sentAt) / 1000);
-    }
-    this.#flush(member);
-  }
-
-  #checkAcks(): void {
-    const limit = this.options.ackTimeoutMs ?? 60_000;
-    const now = this.#now();
-    for (const m of this.#members.values()) {
-      if (m.session === undefined) continue;
-      const oldest = Math.min(...m.unacked.values());
-      if (now - oldest > limit) {
-        this.options.observer?.disconnected?.('ack-timeout', m.id);
-        m.session.close(`generation unacknowledged for ${Math.round((now - oldest) / 1000)} s`);
-      }
-    }
+    this.#members.flush(member);
   }
 
   #health(member: Member, report: HealthReport): void {
@@ -696,29 +535,9 @@ export class Fleet implements FleetStatusSource {
         continue;
       }
       const entry = this.#targets.get(id);
-      if (entry?.owner !== member.id) continue;
-      entry.health = {
-        health: h.lastScrapeUnixMs === 0 ? 'unknown' : h.up ? 'up' : 'down',
-        lastScrapeUnixMs: h.lastScrapeUnixMs,
-        lastScrapeDurationSeconds: h.lastScrapeDurationSeconds,
-        samplesScraped: h.samplesScraped,
-        samplesPostMetricRelabeling: h.samplesPostMetricRelabeling,
-        // A worker cuts errors already; this bounds what the master keeps whatever a peer sends.
-        lastError: truncateError(h.lastError),
-      };
-      // Only a successful scrape says what a target costs: a failing one reports 0 samples.
-      if (!h.up || h.lastScrapeUnixMs === 0) continue;
-      const cost = Math.max(1, h.samplesScraped);
-      const costs = this.#jobCosts.get(entry.target.job) ?? { sum: 0, count: 0 };
-      this.#jobCosts.set(entry.target.job, costs);
-      if (entry.reported) costs.sum -= entry.cost;
-      else costs.count++;
-      costs.sum += cost;
-      entry.reported = true;
-      if (entry.cost !== cost) {
-        entry.cost = cost;
-        upsert.set(id, cost);
-      }
+      if (entry === undefined || this.#allocator.assignment().get(id) !== member.id) continue;
+      const cost = this.#targets.recordHealth(entry, h);
+      if (cost !== undefined) upsert.set(id, cost);
     }
     if (upsert.size > 0) this.#apply(this.#allocate('costs', () => this.#allocator.updateTargets({ upsert })));
   }
@@ -786,37 +605,23 @@ export class Fleet implements FleetStatusSource {
         const holder = h === change.to || h === change.from ? undefined : this.#members.get(h);
         if (holder !== undefined) sources.push(holder);
       }
-      // A handover still in flight (its first slot ahead) binds whoever owns the target next: the owner before it
-      // scrapes through the slot before that first slot.
-      const pendingFirst = entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0;
-      if (to !== undefined && sources.length > 0) {
-        if (holders?.has(to.id) === true) {
-          // The new owner scrapes the target already: it keeps it as it runs, and the others stop now.
-          for (const source of sources) source.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: 0 });
-          to.outbox.add(entry.target, 0);
-          entry.firstSlotUnixMs = 0;
-        } else {
-          // Handover: the new owner starts at the first slot that lies at least `lead` ahead; the workers scraping
-          // it up to the slot before it. Each slot has one owner (docs/protocol.md, "Slots and handover").
-          const first = Math.max(pendingFirst, nextScrapeSlotMs({ id: change.target, intervalMs: entry.intervalMs, nowMs: now + lead }));
-          for (const source of sources) source.outbox.remove(change.target, { reason: 'moved', lastSlotUnixMs: first - entry.intervalMs });
-          to.outbox.add(entry.target, first);
-          entry.firstSlotUnixMs = first;
-        }
-      } else if (to !== undefined) {
-        // New, or its owner left: from the next slot, or from where a handover in flight had it start.
-        const first = holders?.has(to.id) === true ? 0 : pendingFirst;
-        to.outbox.add(entry.target, first);
-        entry.firstSlotUnixMs = first;
-      } else {
-        // Gone from discovery: staleness markers. Only left without room (a drain, limits): the target still
-        // exists, so, as when Prometheus shuts down, no markers.
-        const gone = change.reason === 'removed';
-        for (const source of sources) source.outbox.remove(change.target, gone ? { reason: 'gone', lastSlotUnixMs: 0 } : { reason: 'moved', lastSlotUnixMs: 0 });
+      const plan = planHandover({
+        target: change.target,
+        intervalMs: entry.intervalMs,
+        nowMs: now,
+        leadMs: lead,
+        pendingFirstSlotUnixMs: entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0,
+        newOwner: to === undefined ? 'none' : holders?.has(to.id) === true ? 'scraping' : 'starting',
+        scrapedElsewhere: sources.length > 0,
+        gone: change.reason === 'removed',
+      });
+      for (const source of sources) source.outbox.remove(change.target, plan.removal);
+      if (to !== undefined) {
+        to.outbox.add(entry.target, plan.firstSlotUnixMs);
+        entry.firstSlotUnixMs = plan.firstSlotUnixMs;
       }
       const reason: TargetMove['reason'] = from?.state === 'draining' && change.reason === 'capacity' ? 'drained' : change.reason;
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
-      entry.owner = change.to;
       entry.sinceUnixMs = now;
       const previous = change.from ?? sources[0]?.id;
       if (change.to !== undefined || previous !== undefined) {
@@ -825,7 +630,7 @@ export class Fleet implements FleetStatusSource {
       }
     }
     for (const [reason, count] of counts) this.options.observer?.moved?.(reason, count);
-    this.#scheduleFlush();
+    this.#members.scheduleFlush();
   }
 
   // ---- status -------------------------------------------------------------------------------------------------
@@ -843,10 +648,11 @@ export class Fleet implements FleetStatusSource {
   /** How many targets each job has, and how many of them are assigned. */
   jobCounts(): Map<string, { targets: number; assigned: number }> {
     const out = new Map<string, { targets: number; assigned: number }>();
-    for (const entry of this.#targets.values()) {
+    const owners = this.#allocator.assignment();
+    for (const [id, entry] of this.#targets.entries()) {
       const c = out.get(entry.target.job) ?? { targets: 0, assigned: 0 };
       c.targets++;
-      if (entry.owner !== undefined) c.assigned++;
+      if (owners.has(id)) c.assigned++;
       out.set(entry.target.job, c);
     }
     return out;
@@ -854,7 +660,7 @@ export class Fleet implements FleetStatusSource {
 
   /** Number of open streams. */
   streams(): number {
-    return this.#bySession.size;
+    return this.#members.streams;
   }
 
   workers(): WorkerStatus[] {
@@ -884,33 +690,31 @@ export class Fleet implements FleetStatusSource {
 
   *targets(job?: string): Iterable<TargetStatus> {
     if (job === undefined) {
-      for (const entry of this.#targets.values()) yield statusOf(entry);
+      for (const [, entry] of this.#targets.entries()) yield this.#statusOf(entry);
       return;
     }
-    for (const id of this.#jobIds.get(job) ?? []) {
-      const entry = this.#targets.get(id);
-      if (entry !== undefined) yield statusOf(entry);
-    }
+    for (const entry of this.#targets.ofJob(job)) yield this.#statusOf(entry);
   }
 
   target(id: TargetId): TargetStatus | undefined {
     const entry = this.#targets.get(id);
-    return entry === undefined ? undefined : statusOf(entry);
+    return entry === undefined ? undefined : this.#statusOf(entry);
   }
 
   ready(): boolean {
     return !this.#allocator.recovering && !this.#stopping && this.#deposedBy === undefined;
   }
-}
 
-function statusOf(entry: TargetEntry): TargetStatus {
-  return {
-    id: entry.target.id,
-    job: entry.target.job,
-    labels: entry.target.labels,
-    ...(entry.owner === undefined ? {} : { owner: entry.owner }),
-    sinceUnixMs: entry.sinceUnixMs,
-    ...(entry.health === undefined ? {} : { health: entry.health }),
-    history: entry.history,
-  };
+  #statusOf(entry: TargetEntry): TargetStatus {
+    const owner = this.#allocator.assignment().get(entry.target.id);
+    return {
+      id: entry.target.id,
+      job: entry.target.job,
+      labels: entry.target.labels,
+      ...(owner === undefined ? {} : { owner }),
+      sinceUnixMs: entry.sinceUnixMs,
+      ...(entry.health === undefined ? {} : { health: entry.health }),
+      history: entry.history,
+    };
+  }
 }

@@ -383,6 +383,10 @@ function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, context: 
       metrics.settled?.(assigned);
       log('info', 'assignment settled', { assigned });
     },
+    recovering: (cause) => {
+      metrics.recovering?.(cause);
+      log('info', 'no worker left: the next to join open a recovery window, adopting what they hold before anything is assigned', { cause });
+    },
     settingRejected: (kind, name, sizes) => {
       metrics.settingRejected?.(kind, name, sizes);
       log('error', `${kind === 'job' ? 'scrape job' : 'remote_write endpoint'} too large to send to workers; left out of every assignment`, {

@@ -317,6 +317,25 @@ describe('Allocator: recovery after a master restart', () => {
     expect(invariantProblems(a, workers)).toEqual([]);
   });
 
+  it('recovers again only when no worker is live, and then adopts as after a start', () => {
+    const a = new Allocator();
+    a.setTargets(targets(6));
+    a.setWorkers(workerList(2));
+    expect(a.recover()).toBe(false);
+    a.setWorkers([]);
+    expect(a.unassigned()).toHaveLength(6);
+    expect(a.recover()).toBe(true);
+    expect(a.recover()).toBe(false);
+    a.setWorkers(workerList(2));
+    expect(a.assignment().size).toBe(0);
+    a.adopt('w-001', [tid(0), tid(1), tid(2), tid(3), tid(4)]);
+    const changes = a.settle();
+    // What w-001 holds is adopted; w-000, which held nothing, then takes its share of the mean by handover.
+    expect(changes.filter((c) => c.reason === 'adopted').map((c) => c.target)).toEqual([0, 1, 2, 3, 4].map((n) => tid(n)));
+    expect(a.recovering).toBe(false);
+    expect(a.unassigned()).toEqual([]);
+  });
+
   it('places a fresh fleet canonically when no worker reports anything', () => {
     const recovering = new Allocator({ recovering: true });
     recovering.setWorkers(workerList(3));

@@ -290,6 +290,19 @@ export class Allocator implements AllocationStrategy {
   }
 
   /**
+   * Starts recovering again, as a master that has just started: when no worker is live, nothing is assigned, and the
+   * first workers back (from a partition, or a master they reached first) may hold targets the allocator would
+   * otherwise give, all at once, to whichever comes first. Returns false, doing nothing, while a worker is live or
+   * when already recovering.
+   */
+  recover(): boolean {
+    if (this.#recovering || this.#t.members.length > 0) return false;
+    this.#recovering = true;
+    this.#claims.clear();
+    return true;
+  }
+
+  /**
    * Sets the load `worker` carries besides the targets assigned here: targets it keeps scraping that the allocator
    * cannot place (the master does not know them yet). They count in its load and against its limits, so placement and
    * balancing see the worker as it is, and they never move. Replaces the worker's earlier reservation; moves nothing

@@ -17,6 +17,8 @@ export interface AllocationStrategy {
   adopt(worker: WorkerId, held: Iterable<TargetId>): void;
   /** Ends recovery: reported targets stay with their holders where they can; returns the owner changes. */
   settle(): Assignment[];
+  /** Recovers again, as after a start, when no worker is live (it assigns nothing then); false otherwise. */
+  recover(): boolean;
   /** Corrects cost drift within a move budget; returns the owner changes. */
   rebalance(options: RebalanceOptions): Assignment[];
   /** Load a worker carries outside the strategy's targets (targets it keeps that cannot be placed): counts, never moves. */

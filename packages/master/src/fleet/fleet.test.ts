@@ -259,10 +259,57 @@ describe('Fleet recovery', () => {
     const fleet = newFleet({ graceMs: 10, startupWaitMs: 150 });
     fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' })], remoteWrite: [] });
     fleet.start();
+    fleet.accept(new FakeSession('a:1'), hello('a'));
     fleet.updateJobs([jobTargets([makeTarget(1)], false)]);
     await new Promise((r) => setTimeout(r, 60));
     expect(fleet.ready()).toBe(false);
     await until(() => fleet.ready(), 'settle after the startup wait');
+  });
+
+  it('with no worker to settle for, waits for the first, then gives the others a startup grace to report', async () => {
+    const targets = Array.from({ length: 12 }, (_, i) => makeTarget(i));
+    const heldBy = { a: targets.slice(0, 4), b: targets.slice(4) };
+    const fleet = newFleet({ graceMs: 10, startupGraceMs: 60 });
+    fleet.start();
+    fleet.updateJobs([jobTargets(targets)]);
+    // The startup grace passes with no worker: nothing to settle for.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fleet.recovering).toBe(true);
+    const sessions = { a: new FakeSession('a:1'), b: new FakeSession('b:1') };
+    fleet.accept(sessions.a, hello('a', { heldGeneration: 3, heldTargets: heldBy.a.map((t) => ({ id: targetIdToBytes(t.id), job: t.job })) }));
+    await new Promise((r) => setTimeout(r, 30));
+    // The first worker does not get every target: b, coming from elsewhere, still scrapes its own.
+    expect(fleet.recovering).toBe(true);
+    fleet.accept(sessions.b, hello('b', { heldGeneration: 7, heldTargets: heldBy.b.map((t) => ({ id: targetIdToBytes(t.id), job: t.job })) }));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    for (const name of ['a', 'b'] as const) expect([...sessions[name].held().keys()].sort()).toEqual(heldBy[name].map((t) => t.id).sort());
+  });
+
+  it('recovers again when its last worker leaves, so workers coming back keep what they hold', async () => {
+    const targets = Array.from({ length: 10 }, (_, i) => makeTarget(i));
+    const recovered: string[] = [];
+    const fleet = newFleet({ graceMs: 20, startupGraceMs: 60, observer: { recovering: (cause) => recovered.push(cause) } });
+    fleet.start();
+    fleet.updateJobs([jobTargets(targets)]);
+    const first = new FakeSession('a:1');
+    fleet.accept(first, hello('a'));
+    await until(() => fleet.ready(), 'the first settle');
+    fleet.closed(first);
+    await until(() => fleet.recovering, 'recovery after the last worker left');
+    expect(recovered).toEqual(['no-workers']);
+    // a and b come back from a partition, each holding half, a first.
+    const heldBy = { a: targets.slice(0, 5), b: targets.slice(5) };
+    const sessions = { a: new FakeSession('a:2'), b: new FakeSession('b:2') };
+    fleet.accept(sessions.a, hello('a', { heldGeneration: 9, heldTargets: heldBy.a.map((t) => ({ id: targetIdToBytes(t.id), job: t.job })) }));
+    await new Promise((r) => setTimeout(r, 20));
+    fleet.accept(sessions.b, hello('b', { heldGeneration: 4, heldTargets: heldBy.b.map((t) => ({ id: targetIdToBytes(t.id), job: t.job })) }));
+    await until(() => fleet.ready(), 'the second settle');
+    await tick();
+    for (const name of ['a', 'b'] as const) {
+      expect([...sessions[name].held().keys()].sort()).toEqual(heldBy[name].map((t) => t.id).sort());
+      expect(sessions[name].deltas()).toEqual([]);
+    }
   });
 });
 

@@ -50,6 +50,11 @@ export interface FleetObserver {
   acked?(seconds: number): void;
   sent?(kind: 'snapshot' | 'delta', count: number): void;
   settled?(assigned: number): void;
+  /**
+   * The fleet recovers again, as after a start: its last worker left (`no-workers`), so the next ones to join may hold
+   * targets; it adopts what they report and settles a startup grace after the first of them joined.
+   */
+  recovering?(cause: 'no-workers'): void;
   memberLeft?(workerId: string, cause: 'grace-expired' | 'drained'): void;
   /**
    * A job or remote-write endpoint too large to send in any message (`bytes` encoded, above `limitBytes`): it is left
@@ -141,7 +146,13 @@ export class Fleet implements FleetStatusSource {
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
-  #startedAt = 0;
+  /**
+   * When the current recovery window opened: the start, or the first worker to join a fleet that had none. Undefined
+   * while recovering with no worker yet (the window waits for one) and once settled.
+   */
+  #recoveryOpenedAt: number | undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
+  #started = false;
   #stopping = false;
   /** The higher term a worker reported, once one did: this fleet no longer leads (fencing). */
   #deposedBy: number | undefined;
@@ -200,7 +211,8 @@ export class Fleet implements FleetStatusSource {
 
   /** Starts the settle timer and the periodic work (rebalancing, ack timeouts). */
   start(): void {
-    this.#startedAt = this.#now();
+    this.#started = true;
+    this.#recoveryOpenedAt = this.#now();
     this.#settleWhenReady();
     const rebalanceMs = this.options.rebalanceIntervalMs ?? 10_000;
     this.#timers.push(setInterval(() => this.#rebalance(rebalanceMs), rebalanceMs));
@@ -211,6 +223,7 @@ export class Fleet implements FleetStatusSource {
   stop(): void {
     this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
+    clearTimeout(this.#settleTimer);
     for (const m of this.#members.values()) clearTimeout(m.grace);
   }
 
@@ -426,6 +439,10 @@ export class Fleet implements FleetStatusSource {
     if (this.#allocator.recovering) {
       this.#setWorkers();
       this.#allocator.adopt(id, held.map((h) => h.id));
+      if (this.#recoveryOpenedAt === undefined && this.#started) {
+        this.#recoveryOpenedAt = this.#now();
+        this.#settleWhenReady();
+      }
       return true;
     }
     // A new worker joins; one back within its grace period, or from a drain, gets its capacity back. What it
@@ -491,6 +508,12 @@ export class Fleet implements FleetStatusSource {
     this.#holdings.forget(member.id);
     this.options.observer?.memberLeft?.(member.id, cause);
     this.#apply(this.#setWorkers());
+    // The last worker is gone: the next ones may come back holding targets (a partition healed, or a master they
+    // reached first lost its lead). Recover as after a start rather than give every target to whichever comes first.
+    if (this.#members.size === 0 && !this.#stopping && this.#allocator.recover()) {
+      this.#recoveryOpenedAt = undefined;
+      this.options.observer?.recovering?.('no-workers');
+    }
   }
 
   #setWorkers(): Assignment[] {
@@ -558,15 +581,21 @@ export class Fleet implements FleetStatusSource {
   }
 
   #settleWhenReady(): void {
+    this.#settleTimer = undefined;
+    const opened = this.#recoveryOpenedAt;
+    if (this.#stopping || !this.#allocator.recovering || opened === undefined) return;
     const synced = [...this.#synced.values()].every(Boolean);
-    const elapsed = this.#now() - this.#startedAt;
+    const elapsed = this.#now() - opened;
     const waitMs = this.options.startupWaitMs ?? 120_000;
-    if (this.#stopping || !this.#allocator.recovering) return;
     const startupGraceMs = Math.max(this.#graceMs, this.options.startupGraceMs ?? 15_000);
     if (elapsed < startupGraceMs || (!synced && elapsed < waitMs)) {
-      const timer = setTimeout(() => this.#settleWhenReady(), Math.min(250, this.#graceMs));
-      timer.unref();
-      this.#timers.push(timer);
+      this.#settleTimer = setTimeout(() => this.#settleWhenReady(), Math.min(250, this.#graceMs));
+      this.#settleTimer.unref();
+      return;
+    }
+    if (this.#members.size === 0) {
+      // No worker came: nothing to assign to, and the first one to come opens a window of its own for the others.
+      this.#recoveryOpenedAt = undefined;
       return;
     }
     for (const worker of this.#holdings.workers()) this.#reserveKept(worker);

@@ -505,10 +505,12 @@ export class AssignmentClient {
         ? retryAfterMs
         : backoffDelayMs({ attempt: this.#attempt, initialMs: this.#initialBackoffMs, maxMs: this.#maxBackoffMs, random: this.#random });
     this.#attempt++;
-    if (session.welcome === undefined && (session.refusal?.reason === RefusalReason.NOT_LEADER || session.closeReason !== undefined)) {
-      // A standby, or a master this worker will not follow (a lower term): the next stream must not reuse this
-      // connection. Behind a Service, a new connection is what reaches another master (kube-proxy picks the backend
-      // per connection, and gRPC keeps streams on the connection it has).
+    if (session.welcome === undefined && (session.refusal === undefined || session.refusal.reason === RefusalReason.NOT_LEADER)) {
+      // The next stream must not reuse this channel. After a standby, or a master this worker will not follow (a
+      // lower term): behind a Service, a new connection is what reaches another master (kube-proxy picks the backend
+      // per connection, and gRPC keeps streams on the connection it has). After a failed connection: the channel's
+      // own reconnect backoff would fail the next stream at once and add a whole backoff of ours to it, and a master
+      // back from a restart would hear from this worker after its startup grace; a new channel connects when asked.
       this.#grpc?.close();
       this.#grpc = this.#dial();
     }

@@ -265,6 +265,9 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
               log('info', 'the lease changed hands', { leader: view.holder ?? '', term: view.term ?? 0, lease: leaseName });
             },
             attempted: (outcome, error) => {
+              if (outcome === 'fenced-jump') {
+                log('warn', 'took a Lease whose term was at or below one a worker showed, raising its term past it: check that every master uses the same API server and Lease', { lease: leaseName });
+              }
               // One line when requests start failing and one when they work again, not one per retry period.
               const failed = outcome === 'error' || outcome === 'conflict';
               if (failed && lastFailure === undefined) log('warn', 'lease request failed; retrying every retry period', { outcome, lease: leaseName, err: error ?? '' });
@@ -385,7 +388,7 @@ function fleetObserver(metrics: NonNullable<FleetOptions['observer']>, context: 
     },
     recovering: (cause) => {
       metrics.recovering?.(cause);
-      log('info', 'no worker left: the next to join open a recovery window, adopting what they hold before anything is assigned', { cause });
+      log('info', 'no worker left: the next workers to join open a recovery window, adopting what they hold before anything is assigned', { cause });
     },
     settingRejected: (kind, name, sizes) => {
       metrics.settingRejected?.(kind, name, sizes);

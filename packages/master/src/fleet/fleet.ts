@@ -5,8 +5,8 @@
  * without sockets.
  *
  * Lifecycle of a master: it starts *recovering*. Workers that connect are welcomed and keep scraping what they
- * hold (they get no assignment yet); what they report holding is adopted. Once the grace period has passed and
- * every job's discovery has synced (or the startup wait ran out), the allocator settles and every member gets its
+ * hold (they get no assignment yet); what they report holding is adopted. Once the startup grace has passed since the
+ * first worker joined and every job's discovery has synced (or the startup wait ran out), the allocator settles and every member gets its
  * snapshot: a master restart moves nothing, and a target that changes holder is handed over slot by slot. Held
  * targets of jobs not synced yet stay with their holders until discovery settles them. From then on, every discovery update, membership change, cost report
  * and rebalance turns into the few owner changes the allocator makes, and each into a delta for the workers
@@ -147,8 +147,8 @@ export class Fleet implements FleetStatusSource {
   readonly #timers: NodeJS.Timeout[] = [];
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
   /**
-   * When the current recovery window opened: the start, or the first worker to join a fleet that had none. Undefined
-   * while recovering with no worker yet (the window waits for one) and once settled.
+   * When the current recovery window opened: when the first worker joined the recovering fleet (or at the start, for
+   * workers that joined before it). Undefined while recovering with no worker yet (the window waits for one).
    */
   #recoveryOpenedAt: number | undefined;
   #settleTimer: NodeJS.Timeout | undefined;
@@ -212,8 +212,12 @@ export class Fleet implements FleetStatusSource {
   /** Starts the settle timer and the periodic work (rebalancing, ack timeouts). */
   start(): void {
     this.#started = true;
-    this.#recoveryOpenedAt = this.#now();
-    this.#settleWhenReady();
+    // The window opens with the first worker, not at the start: a newly elected leader is reachable only once it is
+    // ready and the Service has it, and its workers then come back within their backoff of each other.
+    if (this.#members.size > 0) {
+      this.#recoveryOpenedAt = this.#now();
+      this.#settleWhenReady();
+    }
     const rebalanceMs = this.options.rebalanceIntervalMs ?? 10_000;
     this.#timers.push(setInterval(() => this.#rebalance(rebalanceMs), rebalanceMs));
     this.#timers.push(setInterval(() => this.#members.checkAcks(), Math.min(this.heartbeatIntervalMs, 1_000)));

@@ -174,6 +174,38 @@ describe('LeaderElector', () => {
     await clock.advance(0);
   });
 
+  it('after the fence hold, takes a Lease below the fence with its term raised past it, so no fence lasts for ever', async () => {
+    const clock = new FakeClock();
+    const server = new FakeLeaseServer();
+    const a = candidate(server, clock, 'a', () => 0);
+    await clock.advance(0);
+    // The Lease was deleted and created again while workers knew term 4: every candidate is fenced at first.
+    a.elector.stepDown('deposed', 4);
+    await clock.advance(74_000);
+    expect(a.started).toEqual([1]);
+    await clock.advance(4_000);
+    expect(a.attempts).toContain('fenced-jump');
+    expect(a.started).toEqual([1, 5]);
+    expect(server.lease?.spec.leaseTransitions).toBe(4);
+    a.controller.abort();
+    await clock.advance(0);
+  });
+
+  it('creates a deleted Lease again at its own term while it leads, so terms never go back', async () => {
+    const clock = new FakeClock();
+    const server = new FakeLeaseServer();
+    server.write({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 6 });
+    const a = candidate(server, clock, 'a');
+    await clock.advance(0);
+    expect(a.started).toEqual([8]);
+    server.delete();
+    await clock.advance(2_000);
+    expect(a.stopped).toEqual([]);
+    expect(server.lease?.spec).toMatchObject({ holderIdentity: 'a', leaseTransitions: 7 });
+    a.controller.abort();
+    await clock.advance(0);
+  });
+
   it('releases the Lease on a graceful stop, so a standby takes over at its next try', async () => {
     const clock = new FakeClock();
     const server = new FakeLeaseServer();

@@ -24,6 +24,9 @@ export const DEFAULT_RETRY_PERIOD_MS = 2_000;
 /** client-go's `JitterFactor`: a candidate's retries wait between 1 and 2.2 retry periods. */
 const JITTER_FACTOR = 1.2;
 
+/** How long (in lease durations) a deposed candidate refuses a Lease that would give it a term it was fenced at. */
+export const FENCE_HOLD_LEASE_DURATIONS = 5;
+
 /** Why a leader stopped leading. */
 export type LeadershipLoss = 'renew-deadline' | 'lease-taken' | 'deposed' | 'stopping';
 
@@ -39,7 +42,8 @@ export interface LeaderView {
  * `fenced`: the Lease would give this candidate a term no higher than one a worker has shown it (the Lease is not the
  * one the fleet follows, see {@link LeaderElector.stepDown}), so it did not take it.
  */
-export type LeaseAttempt = 'acquired' | 'renewed' | 'released' | 'held-by-other' | 'fenced' | 'conflict' | 'error';
+/** `fenced-jump`: acquired past the fence, with the Lease's transitions raised (see {@link LeaderElector.stepDown}). */
+export type LeaseAttempt = 'acquired' | 'fenced-jump' | 'renewed' | 'released' | 'held-by-other' | 'fenced' | 'conflict' | 'error';
 
 /** What the elector reports. All callbacks are synchronous and must not throw. */
 export interface LeaderElectorEvents {
@@ -88,8 +92,12 @@ export class LeaderElector {
   #observedAt = 0;
   #leading = false;
   #term = 0;
-  /** The highest term a worker has shown this candidate: it never leads in a term at or below it. */
+  /** The highest term a worker has shown this candidate: it leads in no term at or below it (see stepDown). */
   #fencedTerm = 0;
+  /** When (our clock) the fence was last raised. */
+  #fencedAt = 0;
+  /** When (our clock) the latest try of acquiring or renewing was sent: the renew deadline counts from there. */
+  #triedAt = 0;
   /** Ends the leader's current stint: aborts a renewal in flight and wakes the renew loop. */
   #stint: AbortController | undefined;
   #events: LeaderElectorEvents | undefined;
@@ -128,12 +136,18 @@ export class LeaderElector {
 
   /**
    * Stops leading now, for `reason` (a worker knows of a higher term: another candidate leads). The elector goes on
-   * as a candidate, but never leads again in a term at or below `knownTerm`, the term the worker showed: terms of one
-   * Lease only grow, so a Lease that would give it such a term is not the Lease the fleet's leader holds (a master
-   * pointed at another API server or Lease by mistake), and leading on it would make two leaders.
+   * as a candidate, but leads in no term at or below `knownTerm`, the term the worker showed. Terms of one Lease only
+   * grow, so a Lease that would give it such a term is either not the Lease the fleet's leader holds (a master pointed
+   * at another API server or Lease by mistake: leading on it would make two leaders) or one that was deleted and
+   * created again while no master ran. For {@link FENCE_HOLD_LEASE_DURATIONS} lease durations it takes no such
+   * Lease; after that it takes it with its transitions raised past `knownTerm` (`fenced-jump`, logged), so that a
+   * recreated Lease cannot leave the fleet without a leader for ever.
    */
   stepDown(reason: LeadershipLoss, knownTerm = 0): void {
-    this.#fencedTerm = Math.max(this.#fencedTerm, knownTerm);
+    if (knownTerm > this.#fencedTerm) {
+      this.#fencedTerm = knownTerm;
+      this.#fencedAt = this.#clock.now();
+    }
     this.#lose(reason);
   }
 
@@ -162,7 +176,9 @@ export class LeaderElector {
     this.#stint = stint;
     this.#leading = true;
     this.#term = (this.#lease?.spec.leaseTransitions ?? 0) + 1;
-    let cancelDeadline = this.#clock.setTimeout(() => this.#lose('renew-deadline'), this.renewDeadlineMs);
+    // From when the successful request was sent, not when its answer came: the Lease says we renewed at about then.
+    const armDeadline = () => this.#clock.setTimeout(() => this.#lose('renew-deadline'), Math.max(0, this.renewDeadlineMs - (this.#clock.now() - this.#triedAt)));
+    let cancelDeadline = armDeadline();
     this.#events?.started(this.#term);
     const onAbort = () => stint.abort();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -172,7 +188,7 @@ export class LeaderElector {
         if (stint.signal.aborted) break;
         if (await this.#tryAcquireOrRenew(stint.signal)) {
           cancelDeadline();
-          cancelDeadline = this.#clock.setTimeout(() => this.#lose('renew-deadline'), this.renewDeadlineMs);
+          cancelDeadline = armDeadline();
         } else if (this.leader().holder !== this.options.identity) {
           this.#lose('lease-taken');
         }
@@ -195,13 +211,16 @@ export class LeaderElector {
    * that fails (a conflict, an error), or for a candidate, it reads the Lease and decides from what it shows.
    */
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    this.#triedAt = this.#clock.now();
     const wallNow = this.#clock.unixNowMs();
+    // A leader whose Lease was deleted creates it again at its own term: a Lease's terms never go back while it leads.
+    const floor = this.#leading ? this.#term - 1 : 0;
     const spec = (previous: LeaseSpec | undefined, keep: boolean): LeaseSpec => ({
       holderIdentity: this.options.identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
       renewTime: microTime(wallNow),
       acquireTime: keep ? (previous?.acquireTime ?? microTime(wallNow)) : microTime(wallNow),
-      leaseTransitions: keep ? (previous?.leaseTransitions ?? 0) : previous === undefined ? 0 : (previous.leaseTransitions ?? 0) + 1,
+      leaseTransitions: keep ? (previous?.leaseTransitions ?? floor) : previous === undefined ? floor : (previous.leaseTransitions ?? 0) + 1,
     });
     const ours = this.#lease;
     if (this.#leading && ours !== undefined) {
@@ -214,31 +233,42 @@ export class LeaderElector {
         this.#report(err);
       }
     }
-    const fenced = (next: LeaseSpec): boolean => {
-      if ((next.leaseTransitions ?? 0) + 1 > this.#fencedTerm) return false;
-      this.#events?.attempted?.('fenced');
-      return true;
+    let acquired: LeaseAttempt = 'acquired';
+    /** The spec to acquire with, or undefined while the fence holds (see stepDown). */
+    const unfenced = (next: LeaseSpec): LeaseSpec | undefined => {
+      if ((next.leaseTransitions ?? 0) + 1 > this.#fencedTerm) return next;
+      if (this.#clock.now() < this.#fencedAt + FENCE_HOLD_LEASE_DURATIONS * this.leaseDurationMs) {
+        this.#events?.attempted?.('fenced');
+        return undefined;
+      }
+      acquired = 'fenced-jump';
+      return { ...next, leaseTransitions: this.#fencedTerm };
     };
     try {
       const current = await this.options.client.get(signal);
       if (current === undefined) {
-        if (fenced(spec(undefined, false))) return false;
-        this.#observe(await this.options.client.create(spec(undefined, false), signal));
-        this.#events?.attempted?.('acquired');
+        const created = this.#leading ? spec(undefined, false) : unfenced(spec(undefined, false));
+        if (created === undefined) return false;
+        this.#observe(await this.options.client.create(created, signal));
+        this.#events?.attempted?.(this.#leading ? 'renewed' : acquired);
         return true;
       }
       this.#observe(current);
       const holder = current.spec.holderIdentity ?? '';
-      const expired = this.#clock.now() >= this.#observedAt + this.leaseDurationMs;
+      // The longer of ours and the holder's own duration: a holder with a longer one (a rollout changing the flag) is
+      // still within its lease when ours has run out.
+      const holderDurationMs = (current.spec.leaseDurationSeconds ?? 0) * 1000;
+      const expired = this.#clock.now() >= this.#observedAt + Math.max(this.leaseDurationMs, holderDurationMs);
       // A leader that finds the Lease in other hands (or released) has lost it, however old the record looks.
       if ((holder !== '' && holder !== this.options.identity && !expired) || (this.#leading && holder !== this.options.identity)) {
         this.#events?.attempted?.('held-by-other');
         return false;
       }
       const renewing = this.#leading && holder === this.options.identity;
-      if (!renewing && fenced(spec(current.spec, false))) return false;
-      this.#observe(await this.options.client.update({ ...current, spec: { ...current.spec, ...spec(current.spec, renewing) } }, signal));
-      this.#events?.attempted?.(renewing ? 'renewed' : 'acquired');
+      const next = renewing ? spec(current.spec, true) : unfenced(spec(current.spec, false));
+      if (next === undefined) return false;
+      this.#observe(await this.options.client.update({ ...current, spec: { ...current.spec, ...next } }, signal));
+      this.#events?.attempted?.(renewing ? 'renewed' : acquired);
       return true;
     } catch (err) {
       if (!signal.aborted) this.#report(err);

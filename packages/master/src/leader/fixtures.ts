@@ -72,6 +72,11 @@ export class FakeLeaseServer {
   }
 
   /** Writes the Lease as another party would (a new resourceVersion). */
+  /** Deletes the Lease, as `kubectl delete lease` does. */
+  delete(): void {
+    this.#lease = undefined;
+  }
+
   write(spec: LeaseSpec): Lease {
     this.#version++;
     this.#lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lease', namespace: 'ns', resourceVersion: String(this.#version) }, spec };

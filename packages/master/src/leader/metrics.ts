@@ -6,7 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LeaderElectorEvents, LeadershipLoss, LeaseAttempt } from './elector.js';
 import type { LeaseRequestRecord } from './lease.js';
 
-const attempts: readonly LeaseAttempt[] = ['acquired', 'renewed', 'released', 'held-by-other', 'fenced', 'conflict', 'error'];
+const attempts: readonly LeaseAttempt[] = ['acquired', 'fenced-jump', 'renewed', 'released', 'held-by-other', 'fenced', 'conflict', 'error'];
 const losses: readonly LeadershipLoss[] = ['renew-deadline', 'lease-taken', 'deposed', 'stopping'];
 
 /** Metrics of one master's leader election; `observe` wraps the elector's events, `onRequest` goes to the Lease client. */

@@ -127,7 +127,12 @@ describe('two masters on one Lease', () => {
     const [code, body] = await readiness(leader);
     expect(code).toBe(200);
     expect(body).toMatch(/^promfleet master is Ready\.\nleader in term 1 \(lease promfleet\/promfleet-master\)\n/);
-    expect(await readiness(standby)).toEqual([503, `Service Unavailable\nstandby: ${leaderId} leads in term 1 (lease promfleet/promfleet-master)\n`]);
+    // The standby names the leader once it has read the Lease the leader wrote (its tries are jittered: 1–2.2 retry periods).
+    const standbyReadiness = [503, `Service Unavailable\nstandby: ${leaderId} leads in term 1 (lease promfleet/promfleet-master)\n`];
+    expect(await until(async () => {
+      const seen = await readiness(standby);
+      return seen[1] === standbyReadiness[1] ? seen : undefined;
+    }, 'the standby to name the leader')).toEqual(standbyReadiness);
 
     // A worker that reaches the standby is refused, told who leads and to retry after about a retry period.
     const refused = hello(standby, 'worker-1');

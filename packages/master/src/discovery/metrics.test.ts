@@ -46,6 +46,9 @@ describe('DiscoveryMetrics', () => {
     expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
     controller.abort();
     await done;
+    // A master that stops leading stops its discovery: it holds no objects any longer, and says so.
+    metrics.forgetWatches();
+    expect(await registry.metrics()).not.toContain('promfleet_kubernetes_objects{');
   });
 
   it('says which resources are stale, since when, until a request for them succeeds again', async () => {

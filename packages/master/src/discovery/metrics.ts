@@ -126,10 +126,11 @@ export class DiscoveryMetrics {
   }
 
   /**
-   * Forgets the watches: discovery stopped (the master stands by), so nothing it holds can be stale, and the next
-   * run's first lists are not relists.
+   * Forgets the watches and the discovery tracked: discovery stopped (the master stands by), so it holds no objects,
+   * nothing it holds can be stale, and the next run's first lists are not relists.
    */
   forgetWatches(): void {
+    this.#kubernetes = undefined;
     this.#stale.clear();
     this.#resources.clear();
     this.#listed.clear();

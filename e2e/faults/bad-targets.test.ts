@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { BrokenKind } from '../../packages/testkit/src/index.js';
-import { judgeLogs, judgeReceiver, judged, recordFault, rejectedWrites, sleep, slotWindow, startStaticFleet, type StaticFleet } from './harness.js';
+import { judgeLogs, judgeReceiver, judged, judgedFigures, recordFault, rejectedWrites, sleep, slotWindow, startStaticFleet, type StaticFleet } from './harness.js';
 
 const intervalMs = 2_000;
 const timeoutMs = 1_000;
@@ -48,11 +48,7 @@ describe('broken targets (fault 7 of issue #10)', () => {
       fault: '7-broken-targets',
       targets: normal.length + broken.length,
       intervalMs,
-      windowMs: window.to - window.from,
-      samplesExpected: receiver.expected,
-      samplesReceived: receiver.received,
-      gaps: logs.missing,
-      duplicates: logs.duplicated,
+      ...judgedFigures({ window, logs, receiver }),
       notes: `${broken.length} broken (up=0): ${found.map((b) => `${b.kind}: "${b.lastError}"`).join('; ')}`,
     });
     // Every target, broken or not, is scraped once per slot and has an `up` sample per slot.

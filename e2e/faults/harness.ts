@@ -505,6 +505,12 @@ export interface FaultFigures {
   readonly notes?: string;
 }
 
+/** The figures of a judged window: its length, the receiver's `up` samples, the targets' logs' gaps and duplicates. */
+export function judgedFigures(judged: { readonly window: SlotWindow; readonly logs: LogVerdict; readonly receiver: ReceiverVerdict }): Pick<FaultFigures, 'windowMs' | 'samplesExpected' | 'samplesReceived' | 'gaps' | 'duplicates'> {
+  const { window, logs, receiver } = judged;
+  return { windowMs: window.to - window.from, samplesExpected: receiver.expected, samplesReceived: receiver.received, gaps: logs.missing, duplicates: logs.duplicated };
+}
+
 /**
  * Prints a fault's figures and, when `PROMFLEET_FAULT_REPORT` names a file, appends them to it as one JSON line.
  */

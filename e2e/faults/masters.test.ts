@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startFakeApiServer, startTargetFarm, type FakeApiServer, type TargetFarm } from '../../packages/testkit/src/index.js';
-import { FaultHarness, MasterProxy, judgeLogs, judgeReceiver, judged, recordFault, rejectedWrites, sleep, slotWindow, staticConfig, waitAllUp, type MasterProcess, type WorkerProcess } from './harness.js';
+import { FaultHarness, MasterProxy, judgeLogs, judgeReceiver, judged, judgedFigures, recordFault, rejectedWrites, sleep, slotWindow, staticConfig, waitAllUp, type MasterProcess, type WorkerProcess } from './harness.js';
 
 const intervalMs = 2_000;
 const targets = 24;
@@ -142,11 +142,7 @@ describe('masters fail (faults 4 and 5 of issue #10)', () => {
       fault: '4-leader-sigkill',
       targets,
       intervalMs,
-      windowMs: window.to - window.from,
-      samplesExpected: receiver.expected,
-      samplesReceived: receiver.received,
-      gaps: logs.missing,
-      duplicates: logs.duplicated,
+      ...judgedFigures({ window, logs, receiver }),
       recoveryMs: failoverMs,
       apiRequests: leaseRequests,
       notes: `recovery: SIGKILL of the leader to the standby's /-/ready 200 (lease duration ${leaseDurationMs} ms, retry period ${retryPeriodMs} ms); standby Lease requests ${standbyRate.toFixed(1)}/min; ${rebalanced} rebalance moves after the adoption; apiRequests: both masters over ${(steadyMinutes * 60).toFixed(0)} s of steady state`,
@@ -210,11 +206,7 @@ describe('masters fail (faults 4 and 5 of issue #10)', () => {
       fault: '5-two-leaders',
       targets,
       intervalMs,
-      windowMs: window.to - window.from,
-      samplesExpected: receiver.expected,
-      samplesReceived: receiver.received,
-      gaps: logs.missing,
-      duplicates: logs.duplicated,
+      ...judgedFigures({ window, logs, receiver }),
       recoveryMs: stepDownMs,
       notes: `terms: A ${termA}, B ${termB}; targets on another worker than on A: ${movedOnB} once on B, ${movedAtEnd} at the end; recovery: connections cut with both masters behind the Service to A's /-/ready 503; connections through the proxy: ${JSON.stringify(Object.fromEntries(proxy.connections))}`,
     });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { judgeLogs, judgeReceiver, judged, recordFault, rejectedWrites, sleep, slotWindow, startStaticFleet, type StaticFleet } from './harness.js';
+import { judgeLogs, judgeReceiver, judged, judgedFigures, recordFault, rejectedWrites, sleep, slotWindow, startStaticFleet, type StaticFleet } from './harness.js';
 
 const intervalMs = 2_000;
 const graceMs = 2_000;
@@ -55,11 +55,7 @@ describe('workers come and go (faults 1–3 of issue #10)', () => {
       fault: '1-scale-2-5-2',
       targets,
       intervalMs,
-      windowMs: window.to - window.from,
-      samplesExpected: receiver.expected,
-      samplesReceived: receiver.received,
-      gaps: logs.missing,
-      duplicates: logs.duplicated,
+      ...judgedFigures({ window, logs, receiver }),
       recoveryMs: scaledUpMs + scaledDownMs,
       notes: `recovery: time for the master to settle 5 workers (${scaledUpMs} ms) plus 2 again after SIGTERM of 3 (${scaledDownMs} ms)`,
     });
@@ -92,11 +88,7 @@ describe('workers come and go (faults 1–3 of issue #10)', () => {
       fault: '2-sigterm',
       targets,
       intervalMs,
-      windowMs: window.to - window.from,
-      samplesExpected: receiver.expected,
-      samplesReceived: receiver.received,
-      gaps: logs.missing,
-      duplicates: logs.duplicated,
+      ...judgedFigures({ window, logs, receiver }),
       recoveryMs: drainMs,
       notes: `recovery: SIGTERM to exit 0 of a worker holding ${held} targets (the drain)`,
     });

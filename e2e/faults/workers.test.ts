@@ -1,6 +1,7 @@
 /**
  * Faults 1–3 of issue #10, on real processes: workers scaled 2→5→2, a worker stopped with SIGTERM, and a worker
- * killed with SIGKILL, while 24 targets are scraped every 2 s. Judged from the targets' own request logs (one
+ * killed with SIGKILL, while 24 targets are scraped every 2 s; and the master killed with SIGKILL and started again
+ * 15 s later, the restart that once made workers scrape slots twice. Judged from the targets' own request logs (one
  * request per slot) and from the receiver (one `up` sample per slot). Needs `pnpm build` first.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -149,4 +150,51 @@ describe('workers come and go (faults 1–3 of issue #10)', () => {
     for (const p of orphansReceiver.problems) expect(p.offSlot).toEqual([]);
     expect(await rejectedWrites(f.receiverUrl)).toBe(0);
   }, 150_000);
+});
+
+describe('the master restarts (issue #10: duplicate scrapes after a master restart)', () => {
+  it('killed with SIGKILL and started again 15 s later, it moves nothing and no slot is scraped twice or missed', async () => {
+    // The production grace periods: the workers' reconnect backoff reaches 10 s while the master is away.
+    const productionGraces = ['--fleet.grace-period=10s', '--fleet.startup-grace=15s'];
+    fleet = await startStaticFleet({ name: 'master-restart', farm: { targets, series: 10 }, workers: 2, intervalMs, masterFlags: productionGraces });
+    const f = fleet;
+    const fromMs = Date.now();
+    await sleep(3 * intervalMs);
+    const before = new Map((await f.master.targets()).map((t) => [t.targetId, t.worker]));
+    expect(await f.master.process.stop({ signal: 'SIGKILL' })).toEqual({ code: null, signal: 'SIGKILL' });
+    await sleep(15_000);
+    const port = (address: string) => Number(/:(\d+)$/.exec(address)?.[1]);
+    const restartedAt = Date.now();
+    const master = await f.h.master({ id: 'master', configFile: f.configFile, ports: { web: port(f.master.url), grpc: port(f.master.grpcAddress) }, flags: productionGraces });
+    await f.h.wait(
+      'the restarted master to settle with both workers, each acknowledged',
+      async () => {
+        const ws = await master.workers();
+        return ws.length === 2 && ws.every((w) => w.state === 'connected' && w.generation > 0 && w.generation === w.ackedGeneration) && (await master.targets()).every((t) => t.worker !== '') ? true : undefined;
+      },
+      { timeoutMs: 60_000, children: [master.process] },
+    );
+    const settledMs = Date.now() - restartedAt;
+    const after = await master.targets();
+    const moved = after.filter((t) => before.get(t.targetId) !== t.worker).length;
+    await sleep(3 * intervalMs);
+
+    const all = judged(f.farm.targets, await master.targets(), intervalMs);
+    const window = slotWindow({ fromMs, toMs: Date.now() - intervalMs, offsets: all.map((t) => t.offsetMs), intervalMs });
+    const logs = judgeLogs(all, window, intervalMs);
+    const receiver = await judgeReceiver({ receiverUrl: f.receiverUrl, job: f.job, targets: all, window, intervalMs });
+    await recordFault({
+      fault: 'master-restart',
+      targets,
+      intervalMs,
+      ...judgedFigures({ window, logs, receiver }),
+      recoveryMs: settledMs,
+      notes: `master SIGKILL, restarted 15 s later with --fleet.startup-grace=15s; recovery: restart to settled; ${moved} targets changed worker`,
+    });
+    expect(moved).toBe(0);
+    expect(logs.problems).toEqual([]);
+    expect(receiver.problems).toEqual([]);
+    expect(receiver.received).toBe(receiver.expected);
+    expect(await rejectedWrites(f.receiverUrl)).toBe(0);
+  }, 180_000);
 });

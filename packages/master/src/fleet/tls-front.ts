@@ -169,10 +169,14 @@ export class TlsFront {
   /** Closes every connection left (once grpc-js closed its sessions) and resolves when the listener is closed. */
   async close(): Promise<void> {
     this.stopAccepting();
+    const closing: Promise<void>[] = [];
     for (const connection of this.#connections.values()) {
+      // A destroyed socket says 'close' a tick later: wait for it, so that no connection is left once close resolves.
+      if (!connection.raw.closed) closing.push(new Promise((resolve) => connection.raw.once('close', () => resolve())));
       connection.tls?.destroy();
       connection.raw.destroy();
     }
+    await Promise.all(closing);
     // The listener is closed once its last connection is.
     if (this.#listening) await this.#netClosed;
   }

@@ -11,7 +11,7 @@
  */
 import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
 import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import { DiscoveryManager } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
 import { ApiClient, RateLimiter } from './discovery/kubernetes/client.js';
@@ -19,7 +19,7 @@ import { kubeConnection, kubeconfigConnection } from './discovery/kubernetes/con
 import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
-import { FleetMetrics } from './fleet/metrics.js';
+import { FleetMetrics, registerProcessMetrics } from './fleet/metrics.js';
 import { checkInlineSecrets, describeSecrets, loadFleetLink, type FleetLinkOptions } from './fleet/link.js';
 import type { FleetSettings } from './fleet/outbox.js';
 import { RefusalLog } from './fleet/refusal-log.js';
@@ -100,7 +100,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     log('warn', `inline secrets are sent to workers ${how} (--fleet.allow-insecure-secrets)`, { secrets: describeSecrets(insecure.secrets) });
   }
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry, options.fleet.softwareVersion);
   const discoveryMetrics = new DiscoveryMetrics(registry);
   const fleetMetrics = new FleetMetrics(registry);
   const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;

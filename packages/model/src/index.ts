@@ -75,3 +75,4 @@ export {
   type ScrapeConfig,
   type StaticConfig,
 } from './config.js';
+export { BUILD_INFO, NONCONFORMING_DEFAULT_METRICS, REVISION_ENV, buildInfoLabels } from './process-metrics.js';

@@ -33,5 +33,5 @@ export {
 } from './kube/cluster.js';
 export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';
 export { makePki, type CertificateFiles, type Pki, type PkiLeaf } from './pki.js';
-export { promtoolCheckMetrics } from './promtool.js';
+export { CLASHING_LABEL_NAMES, checkSelfMetrics, promtoolCheckMetrics } from './promtool.js';
 export { TargetFarm, brokenKinds, garbageBody, startTargetFarm, type BrokenKind, type BrokenTarget, type FarmTarget, type TargetFarmOptions } from './farm.js';

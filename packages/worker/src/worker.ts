@@ -8,12 +8,12 @@
  */
 import { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, redactingLog } from '@promfleet/model';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
 import { loadMasterLink, type MasterLinkOptions } from './assignment/link.js';
 import { RemoteWriteMetrics } from './remote/metrics.js';
 import { ScrapeManager, type ScrapeManagerEvent } from './scrape/manager.js';
-import { ScrapeMetrics } from './scrape/metrics.js';
+import { ScrapeMetrics, registerProcessMetrics } from './scrape/metrics.js';
 import { WorkerStatusServer } from './status-server.js';
 
 /** A log record: a level, a message and a few fields (never secrets: {@link startWorker} redacts every record). */
@@ -155,7 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     log('warn', 'the fleet link has no TLS: the bearer token travels in clear (--master.tls.ca-file, --master.tls.server-name)');
   }
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry, options.softwareVersion);
   const userAgent = `promfleet/${options.softwareVersion}`;
   const scrapeMetrics = new ScrapeMetrics(registry, () => scrapes.targets);
   const secretFiles = SecretFilePolicy.allowDirs(options.secretDirs ?? DEFAULT_SECRET_DIRS, { flag: SECRET_DIRS_FLAG });

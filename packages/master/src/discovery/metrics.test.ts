@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@promfleet/model';
-import { generateCluster, promtoolCheckMetrics, startFakeApiServer, type FakeApiServer } from '@promfleet/testkit';
+import { generateCluster, checkSelfMetrics, startFakeApiServer, type FakeApiServer } from '@promfleet/testkit';
 import { ApiClient, RateLimiter } from './kubernetes/client.js';
 import { KubernetesDiscovery } from './kubernetes/discovery.js';
 import { DiscoveryManager } from './manager.js';
@@ -41,9 +41,9 @@ describe('DiscoveryMetrics', () => {
 
     const text = await registry.metrics();
     expect(text).toContain('promfleet_kubernetes_api_requests_total{verb="list",resource="pods",code="200"} 1');
-    expect(text).toContain(`promfleet_kubernetes_objects{resource="pods",namespace=""} ${server.store.count('pods')}`);
-    expect(text).toMatch(/promfleet_discovered_targets\{job="pods",state="active"\} [1-9]/);
-    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+    expect(text).toContain(`promfleet_kubernetes_objects{resource="pods",watch_namespace=""} ${server.store.count('pods')}`);
+    expect(text).toMatch(/promfleet_discovered_targets\{scrape_job="pods",state="active"\} [1-9]/);
+    expect(await checkSelfMetrics(text)).toEqual({ code: 0, output: '' });
     controller.abort();
     await done;
     // A master that stops leading stops its discovery: it holds no objects any longer, and says so.
@@ -69,7 +69,7 @@ describe('DiscoveryMetrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 1');
     expect(text).toContain(`promfleet_kubernetes_discovery_stale_since_timestamp_seconds{resource="pods"} ${Date.UTC(2026, 0, 1) / 1000}`);
-    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+    expect(await checkSelfMetrics(text)).toEqual({ code: 0, output: '' });
     metrics.onRequest({ verb: 'list', resource: 'pods', status: 200 });
     expect(metrics.staleResources()).toEqual([{ resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000 }]);
     expect(await registry.metrics()).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 0');

@@ -26,7 +26,7 @@ export class DiscoveryMetrics {
   readonly #relists: Counter<'resource'>;
   readonly #badObjects: Counter<'resource'>;
   readonly #latency: Histogram;
-  readonly #targets: Gauge<'job' | 'state'>;
+  readonly #targets: Gauge<'scrape_job' | 'state'>;
   readonly #listed = new Set<string>();
   /** Resource → since when (Unix ms) it is stale; every resource seen, stale or not, is in `#resources`. */
   readonly #stale = new Map<string, number>();
@@ -86,11 +86,11 @@ export class DiscoveryMetrics {
     new Gauge({
       name: 'promfleet_kubernetes_objects',
       help: 'Objects held by the master, by resource and watch namespace ("" for all namespaces).',
-      labelNames: ['resource', 'namespace'],
+      labelNames: ['resource', 'watch_namespace'],
       registers,
       collect() {
         this.reset();
-        for (const { spec, count } of objectCounts()) this.inc({ resource: spec.resource.plural, namespace: spec.namespace ?? '' }, count);
+        for (const { spec, count } of objectCounts()) this.inc({ resource: spec.resource.plural, watch_namespace: spec.namespace ?? '' }, count);
       },
     });
     this.#latency = new Histogram({
@@ -102,7 +102,7 @@ export class DiscoveryMetrics {
     this.#targets = new Gauge({
       name: 'promfleet_discovered_targets',
       help: 'Targets of each job: active (distinct targets after relabeling), dropped by relabeling, or invalid.',
-      labelNames: ['job', 'state'],
+      labelNames: ['scrape_job', 'state'],
       registers,
     });
   }
@@ -164,9 +164,9 @@ export class DiscoveryMetrics {
   /** Records the jobs' target counts; call with the jobs the discovery manager reports as changed. */
   updateJobs(jobs: readonly JobTargets[]): void {
     for (const j of jobs) {
-      this.#targets.set({ job: j.job.jobName, state: 'active' }, j.targets.size);
-      this.#targets.set({ job: j.job.jobName, state: 'dropped' }, j.dropped);
-      this.#targets.set({ job: j.job.jobName, state: 'invalid' }, j.invalid);
+      this.#targets.set({ scrape_job: j.job.jobName, state: 'active' }, j.targets.size);
+      this.#targets.set({ scrape_job: j.job.jobName, state: 'dropped' }, j.dropped);
+      this.#targets.set({ scrape_job: j.job.jobName, state: 'invalid' }, j.invalid);
     }
   }
 }

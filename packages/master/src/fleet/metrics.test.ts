@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { buildTarget, parseConfig } from '@promfleet/model';
 import { PROTOCOL_VERSION, RelabelAction, ScrapeJob, type MasterMessage } from '@promfleet/protocol';
-import { promtoolCheckMetrics } from '@promfleet/testkit';
+import { checkSelfMetrics } from '@promfleet/testkit';
 import { Fleet, type WorkerSession } from './fleet.js';
 import { JobFeed } from './fixtures.js';
 import { FleetMetrics } from './metrics.js';
@@ -45,12 +45,12 @@ describe('FleetMetrics', () => {
     expect(text).toContain('promfleet_fleet_workers{state="connected"} 1');
     expect(text).toContain('promfleet_fleet_worker_targets{worker="w1"} 3');
     expect(text).toContain('promfleet_fleet_worker_generation_lag{worker="w1"} 1');
-    expect(text).toContain('promfleet_fleet_job_targets{job="node",state="assigned"} 3');
+    expect(text).toContain('promfleet_fleet_job_targets{scrape_job="node",state="assigned"} 3');
     expect(text).toContain('promfleet_fleet_target_moves_total{reason="added"} 3');
     expect(text).toContain('promfleet_fleet_connections_refused_total{reason="duplicate_worker_id"} 1')
     expect(text).toContain('promfleet_fleet_connections_refused_total{reason="bad_token"} 0');
     expect(text).toMatch(/promfleet_fleet_allocation_duration_seconds_count\{operation="settle"\} 1/);
-    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+    expect(await checkSelfMetrics(text)).toEqual({ code: 0, output: '' });
   });
 
   it('counts settings left out for size and streams that ended with RESOURCE_EXHAUSTED', async () => {
@@ -66,6 +66,6 @@ describe('FleetMetrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('promfleet_fleet_settings_rejected_total{kind="job"} 1');
     expect(text).toContain('promfleet_fleet_streams_resource_exhausted_total 1');
-    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+    expect(await checkSelfMetrics(text)).toEqual({ code: 0, output: '' });
   });
 });

@@ -3,9 +3,20 @@
  * {@link Fleet} at scrape time, so a worker that left has no series left behind. Counters and histograms are fed
  * through {@link FleetMetrics.observer}.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BUILD_INFO, NONCONFORMING_DEFAULT_METRICS, buildInfoLabels } from '@promfleet/model';
+import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
 import { refusedReasons } from './admission.js';
 import type { Fleet, FleetObserver } from './fleet.js';
+
+/**
+ * The master process's metrics beside its own: prom-client's `process_*` and `nodejs_*` (those that pass
+ * `promtool check metrics`) and `promfleet_build_info`.
+ */
+export function registerProcessMetrics(registry: Registry, version: string): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of NONCONFORMING_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  new Gauge({ ...BUILD_INFO, registers: [registry] }).set(buildInfoLabels(version, process.env), 1);
+}
 
 /** Fleet metrics on a prom-client registry; pass `observer` to the Fleet and `track` the fleet once built. */
 export class FleetMetrics {
@@ -114,13 +125,13 @@ export class FleetMetrics {
     new Gauge({
       name: 'promfleet_fleet_job_targets',
       help: 'Targets of each job known to the fleet, by state (assigned to a worker, or unassigned).',
-      labelNames: ['job', 'state'],
+      labelNames: ['scrape_job', 'state'],
       registers,
       collect() {
         this.reset();
         for (const [job, c] of fleet()?.jobCounts() ?? []) {
-          this.set({ job, state: 'assigned' }, c.assigned);
-          this.set({ job, state: 'unassigned' }, c.targets - c.assigned);
+          this.set({ scrape_job: job, state: 'assigned' }, c.assigned);
+          this.set({ scrape_job: job, state: 'unassigned' }, c.targets - c.assigned);
         }
       },
     });

@@ -31,6 +31,8 @@ export interface QueueStats {
   readonly shards: number;
   /** The newest sample timestamp the receiver accepted, in Unix seconds; 0 before the first. */
   readonly highestSentTimestampSeconds: number;
+  /** The newest sample timestamp handed to the queue (dropped ones included), in Unix seconds; 0 before the first. */
+  readonly highestInTimestampSeconds: number;
   /** Compressed request bytes the receiver accepted. */
   readonly bytesSent: number;
 }
@@ -129,6 +131,12 @@ export class RemoteWriteMetrics {
       help: 'Shards sending in parallel.',
       kind: 'gauge',
       value: (s) => s.shards,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_highest_timestamp_in_seconds',
+      help: 'The newest sample timestamp handed to the queue, dropped samples included, in Unix seconds; minus highest_sent_timestamp_seconds, how far sending is behind.',
+      kind: 'gauge',
+      value: (s) => s.highestInTimestampSeconds,
     });
     perQueue({
       name: 'promfleet_remote_write_highest_sent_timestamp_seconds',

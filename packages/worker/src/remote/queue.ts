@@ -119,6 +119,7 @@ export class RemoteWriteQueue implements MeteredQueue {
   #retried = 0;
   #bytes = 0;
   #highestSentMs = 0;
+  #highestInMs = 0;
   readonly #dropped = new Map<DropReason, number>();
 
   /**
@@ -182,6 +183,7 @@ export class RemoteWriteQueue implements MeteredQueue {
    */
   // eslint-disable-next-line max-params -- the scrape loop's per-sample call: an options object would allocate per sample.
   append(ref: SeriesRef, timestampMs: number, value: number, stale?: boolean): void {
+    if (timestampMs > this.#highestInMs) this.#highestInMs = timestampMs;
     if (this.#state === 'stopping' || this.#state === 'stopped') return this.#drop('shutdown', 1);
     if (this.#pending >= this.#hardBound) return this.#drop('queue_full', 1);
     const ageLimit = this.#config.queueConfig.sampleAgeLimitMs;
@@ -233,6 +235,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       capacitySamples: this.#softBound,
       shards: this.#shards.length,
       highestSentTimestampSeconds: this.#highestSentMs / 1000,
+      highestInTimestampSeconds: this.#highestInMs / 1000,
       bytesSent: this.#bytes,
     };
   }

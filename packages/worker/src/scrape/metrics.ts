@@ -1,8 +1,19 @@
 /**
  * The worker's scrape self-metrics. Names follow Prometheus' conventions (`promtool check metrics` clean).
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BUILD_INFO, NONCONFORMING_DEFAULT_METRICS, buildInfoLabels } from '@promfleet/model';
+import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScrapeObserver } from './loop.js';
+
+/**
+ * The worker process's metrics beside its own: prom-client's `process_*` and `nodejs_*` (those that pass
+ * `promtool check metrics`) and `promfleet_build_info`.
+ */
+export function registerProcessMetrics(registry: Registry, version: string): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of NONCONFORMING_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  new Gauge({ ...BUILD_INFO, registers: [registry] }).set(buildInfoLabels(version, process.env), 1);
+}
 
 /** Scrape metrics on a prom-client registry; pass `observer` to every scrape loop. */
 export class ScrapeMetrics {

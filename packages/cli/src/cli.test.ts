@@ -75,10 +75,35 @@ describe('promfleet', () => {
   });
 });
 
+describe('promfleet master at start', () => {
+  const files = { 'p.yml': 'scrape_configs:\n  - job_name: pods\n    kubernetes_sd_configs: [{role: pod}]\nremote_write:\n  - url: http://r/api/v1/write\n' };
+
+  it('exits naming a --kubeconfig that does not exist, and the job that needs it', async () => {
+    const r = await cli(['master', '--config.file=p.yml', '--kubeconfig=/nonexistent/kubeconfig', '--web.listen-address=127.0.0.1:0', '--grpc.listen-address=127.0.0.1:0'], { files });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'promfleet: cannot start the master: cannot load kubeconfig /nonexistent/kubeconfig: no such file (job pods)\n' });
+  });
+});
+
 describe('promfleet check config', () => {
   it('accepts a valid config and says what it holds', async () => {
     const files = { 'p.yml': 'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ["x:1"]}]\n' };
-    expect(await cli(['check', 'config', 'p.yml'], { files })).toEqual({ code: 0, stdout: 'p.yml: valid: 1 scrape config, 0 remote_write endpoints\n', stderr: '' });
+    expect(await cli(['check', 'config', 'p.yml'], { files })).toEqual({
+      code: 0,
+      stdout: 'p.yml: valid: 1 scrape config, 0 remote_write endpoints\n',
+      stderr: 'p.yml: warning: no remote_write endpoint: scraped samples go nowhere (promfleet stores nothing itself)\n',
+    });
+  });
+
+  it('warns about nothing in a config that sends its samples somewhere', async () => {
+    const files = { 'p.yml': 'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ["x:1"]}]\nremote_write:\n  - url: http://r/api/v1/write\n' };
+    expect(await cli(['check', 'config', 'p.yml'], { files })).toEqual({ code: 0, stdout: 'p.yml: valid: 1 scrape config, 1 remote_write endpoint\n', stderr: '' });
+  });
+
+  it('reports send_exemplars as not acted on yet', async () => {
+    const files = { 'p.yml': 'remote_write:\n  - url: http://r/api/v1/write\n    send_exemplars: true\n' };
+    const r = await cli(['check', 'config', 'p.yml'], { files });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('p.yml:3: remote_write[0].send_exemplars: accepted but not acted on by promfleet\n');
   });
 
   it('prints every error as file:line and exits 1', async () => {

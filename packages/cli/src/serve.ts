@@ -8,6 +8,8 @@ import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DurationError, errorMessage, parseDuration, parseSize } from '@promfleet/model';
 import {
+  KubernetesAccessError,
+  checkKubernetesAccess,
   DEFAULT_LEASE_DURATION_MS,
   DEFAULT_RENEW_DEADLINE_MS,
   DEFAULT_RETRY_PERIOD_MS,
@@ -19,7 +21,7 @@ import {
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
-import { loadValidConfig } from './tools.js';
+import { configWarnings, loadValidConfig } from './tools.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
 type Level = (typeof levels)[number];
@@ -210,6 +212,13 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  try {
+    checkKubernetesAccess(config, { kubeconfig: f.kubeconfig });
+  } catch (err) {
+    if (err instanceof KubernetesAccessError) throw new UsageError(`cannot start the master: ${err.message}`, 1);
+    throw err;
+  }
+  for (const warning of configWarnings(config)) log('warn', warning, { file: f['config.file'] });
   const master = await startMaster({
     config,
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9095',

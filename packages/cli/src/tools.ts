@@ -25,8 +25,14 @@ export async function checkConfig(io: CommandIO, file: string): Promise<number> 
     return 1;
   }
   const { scrapeConfigs, remoteWrite } = result.config;
+  for (const warning of configWarnings(result.config)) await write(io.stderr, `${file}: warning: ${warning}\n`);
   await write(io.stdout, `${file}: valid: ${count(scrapeConfigs.length, 'scrape config')}, ${count(remoteWrite.length, 'remote_write endpoint')}\n`);
   return 0;
+}
+
+/** What a valid config asks for that is most likely a mistake: printed by `check config`, logged by the master at start. */
+export function configWarnings(config: PrometheusConfig): string[] {
+  return config.remoteWrite.length === 0 ? ['no remote_write endpoint: scraped samples go nowhere (promfleet stores nothing itself)'] : [];
 }
 
 function count(n: number, what: string): string {

@@ -32,7 +32,7 @@ export { DiscoveryMetrics } from './discovery/metrics.js';
 export { FileDiscoverer, type FileDiscovererOptions } from './discovery/file.js';
 export { FileSDError, matchGlob, parseFileSD, staticGroups } from './discovery/static.js';
 export { ApiClient, ApiError, RateLimiter, type ApiConnection, type ApiRequestRecord } from './discovery/kubernetes/client.js';
-export { kubeConnection } from './discovery/kubernetes/connection.js';
+export { KubernetesAccessError, checkKubernetesAccess, inCluster, kubeConnection, type InClusterEnvironment } from './discovery/kubernetes/connection.js';
 export { KubernetesDiscovery, type KubernetesDiscoveryObserver, type KubernetesDiscoveryOptions } from './discovery/kubernetes/discovery.js';
 export { discoverFromObjects, readObjectList, ObjectListError, type ObjectSet, type SkippedItem } from './discovery/kubernetes/offline.js';
 export { BadObjectError, SelectorError } from './discovery/kubernetes/index.js';

@@ -304,6 +304,8 @@ const passiveRemoteWriteKeys: Readonly<Record<string, PassiveRule>> = {
   send_native_histograms: 'true',
   // Not carried to workers by the fleet protocol: workers send no metadata and resolve receivers plainly.
   metadata_config: 'present',
+  // Carried to workers, but they send no exemplars yet (the durable remote-write issue, #12).
+  send_exemplars: 'true',
   round_robin_dns: 'true',
   proxy_connect_header: 'present',
 };

@@ -6,9 +6,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type KubernetesSDConfig } from '@promfleet/model';
+import { parseConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { ApiClient, RateLimiter } from './client.js';
-import { kubeConnection } from './connection.js';
+import { checkKubernetesAccess, inCluster, kubeConnection, type InClusterEnvironment } from './connection.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -146,5 +146,51 @@ describe('kubeConnection', () => {
     }
     expect(message).toMatch(/^cannot load kubeconfig .*kubeconfig/);
     expect(message).not.toContain('SUPERSECRET');
+  });
+});
+
+function config(sdConfigs: Record<string, unknown>[]): PrometheusConfig {
+  const jobs = sdConfigs.map((fields, i) => ({ job_name: `job-${i}`, kubernetes_sd_configs: [{ role: 'pod', ...fields }] }));
+  const result = parseConfig(JSON.stringify({ scrape_configs: jobs }), { file: '/x/p.yml' });
+  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('; '));
+  return result.config;
+}
+
+describe('checkKubernetesAccess', () => {
+  const outside: InClusterEnvironment = { env: {}, tokenFileExists: () => true };
+  const inPod: InClusterEnvironment = { env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, tokenFileExists: () => true };
+
+  it('tells how to fix an in-cluster config out of a cluster, naming the job', () => {
+    const c = config([{ api_server: 'http://127.0.0.1:9' }, {}]);
+    expect(() => checkKubernetesAccess(c, { environment: outside })).toThrow(
+      'not running in a cluster: pass --kubeconfig=FILE or set api_server in the kubernetes_sd_config (job job-1)',
+    );
+    expect(() => checkKubernetesAccess(c, { environment: inPod })).not.toThrow();
+    expect(() => checkKubernetesAccess(config([{ api_server: 'http://127.0.0.1:9' }]), { environment: outside })).not.toThrow();
+  });
+
+  it('needs the service host, its port and the token for the in-cluster config, as client-go does', () => {
+    expect(inCluster(inPod)).toBe(true);
+    expect(inCluster({ ...inPod, tokenFileExists: () => false })).toBe(false);
+    expect(inCluster({ ...inPod, env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' } })).toBe(false);
+    expect(inCluster(outside)).toBe(false);
+  });
+
+  it('loads --kubeconfig and every kubeconfig_file at start, naming a missing or broken one and its job', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-kc-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const good = join(dir, 'good');
+    const broken = join(dir, 'broken');
+    await writeFile(good, 'apiVersion: v1\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    await writeFile(broken, 'apiVersion: v1\nclusters: [\n');
+    expect(() => checkKubernetesAccess(config([{}]), { kubeconfig: good, environment: outside })).not.toThrow();
+    expect(() => checkKubernetesAccess(config([{}]), { kubeconfig: join(dir, 'missing'), environment: inPod })).toThrow(
+      `cannot load kubeconfig ${join(dir, 'missing')}: no such file (job job-0)`,
+    );
+    expect(() => checkKubernetesAccess(config([{}, { kubeconfig_file: broken }]), { kubeconfig: good, environment: outside })).toThrow(
+      new RegExp(`^cannot load kubeconfig ${broken}( \\(near line \\d+\\))? \\(job job-1\\)$`),
+    );
+    await writeFile(broken, 'apiVersion: v1\nkind: Config\nclusters: []\n');
+    expect(() => checkKubernetesAccess(config([{ kubeconfig_file: broken }]), { environment: outside })).toThrow(`cannot load kubeconfig ${broken}: no current cluster (current-context) (job job-0)`);
   });
 });

@@ -7,12 +7,101 @@
  * never logged: errors name the file, not its content. With `api_server`, TLS material and credentials come from
  * `@promfleet/credentials`, unrestricted: these are the master's own configuration's files.
  */
+import { existsSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { requestHeaders, TlsFiles } from '@promfleet/credentials';
-import { redactedUrl, type HttpClientConfig, type KubernetesSDConfig } from '@promfleet/model';
+import { errorMessage, redactedUrl, type HttpClientConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import type { ApiConnection } from './client.js';
+
+/** Where a pod's service-account token is mounted (client-go's `rest.InClusterConfig`). */
+const SERVICE_ACCOUNT_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** The master cannot reach an API server the way its configuration or flags say: no cluster, or an unusable kubeconfig. */
+export class KubernetesAccessError extends Error {
+  override readonly name = 'KubernetesAccessError';
+  readonly code = 'PROMFLEET_K8S_ACCESS';
+}
+
+/** What the in-cluster configuration needs, as client-go checks it: the service's host and port, and a token file. */
+export interface InClusterEnvironment {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly tokenFileExists: () => boolean;
+}
+
+const processEnvironment: InClusterEnvironment = { env: process.env, tokenFileExists: () => existsSync(SERVICE_ACCOUNT_TOKEN_FILE) };
+
+/** Whether this process runs in a pod whose in-cluster configuration can be used. */
+export function inCluster(environment: InClusterEnvironment = processEnvironment): boolean {
+  const { env } = environment;
+  return (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (env['KUBERNETES_SERVICE_PORT'] ?? '') !== '' && environment.tokenFileExists();
+}
+
+/**
+ * Checks, before discovery starts, that every `kubernetes_sd_config` can reach an API server, so that a master that
+ * cannot discover anything says why and stops instead of retrying forever. A config without `api_server` or
+ * `kubeconfig_file` uses `kubeconfig` (the `--kubeconfig` flag), else the in-cluster configuration, which must exist;
+ * every kubeconfig file named must load. Whether the server answers is left to run time.
+ *
+ * @throws KubernetesAccessError naming the fix, the file and the job.
+ */
+export function checkKubernetesAccess(config: PrometheusConfig, options: { kubeconfig?: string | undefined; environment?: InClusterEnvironment } = {}): void {
+  const loaded = new Set<string>();
+  const load = (file: string, job: string) => {
+    if (loaded.has(file)) return;
+    try {
+      loadKubeConfig(file);
+    } catch (err) {
+      // Its message is complete and safe to show: only the job is added.
+      throw new KubernetesAccessError(`${errorMessage(err)} (job ${job})`);
+    }
+    loaded.add(file);
+  };
+  for (const job of config.scrapeConfigs) {
+    for (const sd of job.kubernetesSdConfigs) {
+      if (sd.apiServer !== undefined) continue;
+      const file = sd.kubeconfigFile ?? options.kubeconfig;
+      if (file !== undefined) load(file, job.jobName);
+      else if (!inCluster(options.environment)) {
+        throw new KubernetesAccessError(`not running in a cluster: pass --kubeconfig=FILE or set api_server in the kubernetes_sd_config (job ${job.jobName})`);
+      }
+    }
+  }
+}
+
+const fsErrors: ReadonlyMap<unknown, string> = new Map([
+  ['ENOENT', 'no such file'],
+  ['EACCES', 'permission denied'],
+  ['EISDIR', 'is a directory'],
+]);
+
+/**
+ * A kubeconfig file, or the in-cluster configuration when `kubeconfigFile` is undefined.
+ *
+ * @throws KubernetesAccessError naming the file (never quoting it: a kubeconfig holds tokens), or saying that this
+ *   process runs in no cluster.
+ */
+function loadKubeConfig(kubeconfigFile: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigFile === undefined) {
+    if (!inCluster()) throw new KubernetesAccessError('not running in a cluster (no KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT or service-account token): pass --kubeconfig=FILE');
+    kc.loadFromCluster();
+    return kc;
+  }
+  try {
+    kc.loadFromFile(kubeconfigFile);
+  } catch (err) {
+    const fsError = typeof err === 'object' && err !== null && 'code' in err ? fsErrors.get(err.code) : undefined;
+    if (fsError !== undefined) throw new KubernetesAccessError(`cannot load kubeconfig ${kubeconfigFile}: ${fsError}`);
+    // The YAML parser quotes the lines around an error, and a kubeconfig holds tokens: report only where.
+    const line = typeof err === 'object' && err !== null && 'mark' in err ? (err as { mark?: { line?: number } }).mark?.line : undefined;
+    // No cause: its message quotes the file, tokens included.
+    throw new KubernetesAccessError(`cannot load kubeconfig ${kubeconfigFile}${line === undefined ? '' : ` (near line ${line + 1})`}`);
+  }
+  if (kc.getCurrentCluster() === null) throw new KubernetesAccessError(`cannot load kubeconfig ${kubeconfigFile}: no current cluster (current-context)`);
+  return kc;
+}
 
 /** The connection for one SD config; `userAgent` identifies the master in the API server's audit log. */
 export function kubeConnection(config: KubernetesSDConfig, options: { userAgent: string }): ApiConnection {
@@ -32,19 +121,7 @@ export function kubeConnection(config: KubernetesSDConfig, options: { userAgent:
  * what leader election uses for its Lease.
  */
 export function kubeconfigConnection(kubeconfigFile: string | undefined, options: { userAgent: string }): ApiConnection {
-  const kc = new KubeConfig();
-  if (kubeconfigFile !== undefined) {
-    try {
-      kc.loadFromFile(kubeconfigFile);
-    } catch (err) {
-      // The YAML parser quotes the lines around an error, and a kubeconfig holds tokens: report only where.
-      const line = typeof err === 'object' && err !== null && 'mark' in err ? (err as { mark?: { line?: number } }).mark?.line : undefined;
-      // eslint-disable-next-line preserve-caught-error -- the cause's message quotes the file, tokens included.
-      throw new Error(`cannot load kubeconfig ${kubeconfigFile}${line === undefined ? '' : ` (near line ${line + 1})`}`);
-    }
-  } else {
-    kc.loadFromCluster();
-  }
+  const kc = loadKubeConfig(kubeconfigFile);
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error(`no current cluster in ${kubeconfigFile ?? 'the in-cluster configuration'}`);
   let agent: { key: string; agent: Agent } | undefined;

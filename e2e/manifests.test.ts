@@ -19,7 +19,8 @@ import {
   type PrometheusConfig,
 } from '../packages/model/src/index.js';
 import { KubernetesDiscovery, discoverFromObjects, parseLeaseRef, readObjectList } from '../packages/master/src/index.js';
-import { masterFlags, workerFlags } from '../packages/cli/src/serve.js';
+import type { FlagTable } from '../packages/cli/src/flags.js';
+import { masterCommand, workerCommand } from '../packages/cli/src/serve.js';
 import { VERSION } from '../packages/cli/src/cli.js';
 import { DEFAULT_SECRET_DIRS } from '../packages/worker/src/index.js';
 
@@ -341,9 +342,9 @@ describe(masterManifest.file, () => {
 
     it('runs `promfleet master` with flags the CLI accepts, required ones included', () => {
       expect(master.args[0]).toBe('master');
-      const known: Readonly<Record<string, boolean>> = masterFlags;
+      const known: FlagTable = masterCommand.flags;
       expect([...master.flags.keys()].filter((name) => !Object.hasOwn(known, name))).toEqual([]);
-      for (const [name, required] of Object.entries(known)) if (required) expect([name, master.flags.has(name)]).toEqual([name, true]);
+      for (const [name, spec] of Object.entries(known)) if (spec.required === true) expect([name, master.flags.has(name)]).toEqual([name, true]);
     });
 
     it.each([
@@ -688,9 +689,9 @@ describe(workerManifest.file, () => {
 
     it('runs `promfleet worker` with flags the CLI accepts', () => {
       expect(worker.args[0]).toBe('worker');
-      const known: Readonly<Record<string, boolean>> = workerFlags;
+      const known: FlagTable = workerCommand.flags;
       expect([...worker.flags.keys()].filter((name) => !Object.hasOwn(known, name))).toEqual([]);
-      for (const [name, required] of Object.entries(known)) if (required) expect([name, worker.flags.has(name)]).toEqual([name, true]);
+      for (const [name, spec] of Object.entries(known)) if (spec.required === true) expect([name, worker.flags.has(name)]).toEqual([name, true]);
     });
 
     it("connects to the grpc port of deploy/master.yaml's Service (--master or PROMFLEET_MASTER)", () => {

@@ -6,114 +6,96 @@ import { type CommandIO, UsageError, write } from './io.js';
 import { checkConfig, relabelLines } from './tools.js';
 import { listTargets } from './targets.js';
 import { runDemo, runLiveDemoCommand } from './demo.js';
-import { booleanFlags } from './fleet-link-flags.js';
-import { masterFlags, runMasterCommand, runWorkerCommand, workerFlags } from './serve.js';
+import { type CommandSpec, type FlagTable, type FlagValues, commandHelp, parseFlags, switchOn, wantsHelp } from './flags.js';
+import { masterCommand, runMasterCommand, runWorkerCommand, workerCommand } from './serve.js';
 import { parseExposition } from './parse.js';
 
 /** The version printed by `promfleet --version` and sent in the fleet protocol's hello. */
 export const VERSION = '0.1.0';
 
-const HELP = `promfleet ${VERSION}: Prometheus collection for large Kubernetes clusters.
-
-Usage: promfleet COMMAND [FLAGS]
-
-Commands:
-  master --config.file=FILE              run the master: discovery, allocation, the fleet protocol, status API
-         [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
-         [--fleet.grace-period=10s] [--fleet.startup-grace=15s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
-         [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
-         [--master.id=POD_NAME]                  this master's name: in Welcome, and its identity in the Lease
-         high availability (docs/operations.md, "High availability"):
-         [--leader-election.lease=NAMESPACE/NAME]  elect a leader on this Lease (over --kubeconfig, else in-cluster);
-                                         only the leader discovers and assigns, and only it is ready
-         [--leader-election.lease-duration=15s] [--leader-election.renew-deadline=10s]
-         [--leader-election.retry-period=2s]     retry period < renew deadline < lease duration
-         fleet link security (docs/protocol.md, "Authentication and limits"):
-         [--fleet.tls.cert-file=FILE --fleet.tls.key-file=FILE]  TLS on the gRPC port
-         [--fleet.tls.client-ca-file=FILE]       workers must present a client certificate signed by this CA
-         [--fleet.token-file=FILE]               workers must present this bearer token
-         [--fleet.allow-insecure-secrets]        send inline secrets without TLS and worker authentication
-         [--fleet.max-workers=10000] [--fleet.max-streams=MAX_WORKERS+1000] [--fleet.max-connection-rate=200]
-         [--fleet.max-connections=MAX_STREAMS+1000]  open connections with TLS, those in their handshake included
-         (certificates and the token are re-read when their files change; 0 turns the connection rate limit off)
-  worker --master=HOST:PORT              run a worker: scrape what the master assigns, remote-write the samples
-         [--worker.id=POD_NAME] [--web.listen-address=:9097] [--worker.drain-timeout=20s] [--log.level=info]
-         [--worker.secret-dirs=/etc/promfleet/secrets]
-         [--scrape.max-body-size=64MB]   body size limit (decompressed) of jobs without body_size_limit; 0: none
-         [--master.tls.ca-file=FILE] [--master.tls.server-name=NAME]  TLS to the master (on with any --master.tls.*;
-                                         the system's CAs without a CA file)
-         [--master.tls.cert-file=FILE --master.tls.key-file=FILE]  the client certificate
-         [--master.token-file=FILE]              the bearer token sent on every stream
-  demo                                   run the whole system on this machine: a fake Kubernetes API, targets,
-                                         a real Prometheus, one master and three workers (Ctrl-C stops it)
-  demo --offline                         run the offline tools on the shipped example config and objects
-  check config FILE                      validate a Prometheus configuration file (exit 1 with every error)
-  relabel --rules RULES.yaml             relabel JSON label sets from stdin, one per line ("null" when dropped)
-  targets --config FILE --objects FILE   print the targets a config discovers from a Kubernetes JSON List
-          [--own-namespace NAME]         ("-" reads the objects from stdin)
-  parse [--format text|openmetrics]      parse a metrics exposition from stdin: one JSON line per sample and
-                                         per HELP, TYPE or UNIT line, as the worker reads it (default text)
-  help                                   show this help
-  --version                              print the version
-
-Every tool reads and writes JSON lines; bad input is reported as FILE:LINE: reason with a non-zero exit.
-`;
 
 interface Command {
-  readonly usage: string;
+  readonly spec: CommandSpec;
   run(io: CommandIO, args: readonly string[]): Promise<number>;
 }
 
+/** A command whose arguments are all flags of `spec`. */
+function flagCommand<T extends FlagTable>(spec: CommandSpec<T>, run: (io: CommandIO, flags: FlagValues<T>) => Promise<number>): Command {
+  return { spec, run: (io, args) => run(io, parseFlags(args, spec)) };
+}
+
+const demoCommand = {
+  usage: 'promfleet demo [--offline]',
+  summary: 'Runs the whole system on this machine: a fake Kubernetes API, targets, a real Prometheus, one master and three workers (Ctrl-C stops it).',
+  flags: { offline: { help: 'run the offline tools on the shipped example config and objects instead' } },
+} as const satisfies CommandSpec;
+
+const parseUsage = 'promfleet parse [--format text|openmetrics]';
+
 const commands: Readonly<Record<string, Command>> = {
-  worker: {
-    usage: 'promfleet worker --master=HOST:PORT [FLAGS]',
-    run: (io, args) => runWorkerCommand(io, flags(args, workerFlags, 'promfleet worker --master=HOST:PORT [FLAGS]; see promfleet help'), VERSION),
-  },
-  master: {
-    usage: 'promfleet master --config.file=FILE [FLAGS]',
-    run: (io, args) => runMasterCommand(io, flags(args, masterFlags, 'promfleet master --config.file=FILE [FLAGS]; see promfleet help'), VERSION),
-  },
-  help: { usage: 'promfleet help', run: async (io) => (await write(io.stdout, HELP), 0) },
-  demo: {
-    usage: 'promfleet demo [--offline]',
-    run: (io, args) => {
-      const offline = args[0] === '--offline';
-      expectNoArgs(offline ? args.slice(1) : args, 'promfleet demo [--offline]');
-      return offline ? runDemo(io) : runLiveDemoCommand(io);
-    },
-  },
+  worker: flagCommand(workerCommand, (io, f) => runWorkerCommand(io, f, VERSION)),
+  master: flagCommand(masterCommand, (io, f) => runMasterCommand(io, f, VERSION)),
+  help: flagCommand({ usage: 'promfleet help', summary: 'Lists the commands (this text).', flags: {} }, async (io) => (await write(io.stdout, HELP), 0)),
+  demo: flagCommand(demoCommand, (io, f) => (switchOn('offline', f.offline) ? runDemo(io) : runLiveDemoCommand(io))),
   check: {
-    usage: 'promfleet check config FILE',
+    spec: { usage: 'promfleet check config FILE', summary: 'Validates a Prometheus configuration file: exit 0 when promfleet can run it, 1 with every error as FILE:LINE: key.path: why.', flags: {} },
     run: (io, args) => {
       const [what, file, ...rest] = args;
       if (what !== 'config' || file === undefined || rest.length > 0) throw new UsageError('usage: promfleet check config FILE');
       return checkConfig(io, file);
     },
   },
-  relabel: {
-    usage: 'promfleet relabel --rules RULES.yaml',
-    run: (io, args) => {
-      const { rules } = flags(args, { rules: true }, 'promfleet relabel --rules RULES.yaml');
-      return relabelLines(io, rules);
+  relabel: flagCommand(
+    {
+      usage: 'promfleet relabel --rules RULES.yaml',
+      summary: 'Relabels JSON label sets from stdin, one per line, with relabel_configs rules; prints each result, or "null" when dropped.',
+      flags: { rules: { value: 'RULES.yaml', required: true, help: 'a YAML list of relabel_configs rules' } },
     },
-  },
-  parse: {
-    usage: 'promfleet parse [--format text|openmetrics]',
-    run: (io, args) => {
-      const usage = 'promfleet parse [--format text|openmetrics]';
-      const format = flags(args, { format: false }, usage).format ?? 'text';
-      if (format !== 'text' && format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got ${JSON.stringify(format)}; usage: ${usage}`);
+    (io, f) => relabelLines(io, f.rules),
+  ),
+  parse: flagCommand(
+    {
+      usage: parseUsage,
+      summary: 'Parses a metrics exposition from stdin, as the worker reads it: one JSON line per sample and per HELP, TYPE or UNIT line.',
+      flags: { format: { value: 'text|openmetrics', default: 'text', help: 'the exposition format' } },
+    },
+    (io, f) => {
+      const format = f.format;
+      if (format !== 'text' && format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got ${JSON.stringify(format)}; usage: ${parseUsage}`);
       return parseExposition(io, format);
     },
-  },
-  targets: {
-    usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]',
-    run: (io, args) => {
-      const f = flags(args, { config: true, objects: true, 'own-namespace': false }, 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]');
-      return listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'] });
+  ),
+  targets: flagCommand(
+    {
+      usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]',
+      summary: 'Prints the targets a config discovers from a Kubernetes JSON List (kubectl get -o json), before and after relabeling.',
+      flags: {
+        config: { value: 'FILE', required: true, help: 'the Prometheus configuration file' },
+        objects: { value: 'FILE', required: true, help: 'a Kubernetes JSON List of objects; "-" reads stdin' },
+        'own-namespace': { value: 'NAME', defaultText: 'none', help: 'the namespace of namespaces.own_namespace' },
+      },
     },
-  },
+    (io, f) => listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'] }),
+  ),
 };
+
+/** Every command's usage and flags, by name: `promfleet COMMAND --help` prints one. */
+export const commandSpecs: Readonly<Record<string, CommandSpec>> = Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, c.spec]));
+
+/** `promfleet help`: the overview, one entry per command; `promfleet COMMAND --help` has its flags. */
+const HELP = `promfleet ${VERSION}: Prometheus collection for large Kubernetes clusters.
+
+Usage: promfleet COMMAND [FLAGS]
+
+Commands:
+${Object.values(commandSpecs)
+  .map((spec) => `  ${spec.usage}\n      ${spec.summary}\n`)
+  .join('')}  promfleet --version
+      Prints the version.
+
+"promfleet COMMAND --help" lists the command's flags, each with its default. Every tool reads and writes JSON
+lines; bad input is reported as FILE:LINE: reason with a non-zero exit.
+`;
 
 /**
  * Runs one command line and resolves to the process exit code: 0 success, 1 bad input (config or data), 2 bad
@@ -132,6 +114,10 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
     }
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; run "promfleet help"`);
+    if (wantsHelp(args)) {
+      await write(io.stdout, commandHelp(command.spec));
+      return 0;
+    }
     return await command.run(io, args);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -140,30 +126,4 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
     }
     throw err;
   }
-}
-
-function expectNoArgs(args: readonly string[], usage: string): void {
-  if (args.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args[0])}; usage: ${usage}`);
-}
-
-type FlagValues<S extends Record<string, boolean>> = { [K in keyof S]: S[K] extends true ? string : string | undefined };
-
-/** Parses `--name value` / `--name=value` string flags; `required` flags must be present, others are errors. */
-function flags<S extends Record<string, boolean>>(args: readonly string[], spec: S, usage: string): FlagValues<S> {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-    const name = m?.[1];
-    if (m === null || name === undefined) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; usage: ${usage}`);
-    if (!Object.hasOwn(spec, name)) throw new UsageError(`unknown flag --${name}; usage: ${usage}`);
-    const value = m[2] ?? (booleanFlags.has(name) ? 'true' : args[++i]);
-    if (value === undefined) throw new UsageError(`flag --${name} needs a value; usage: ${usage}`);
-    if (Object.hasOwn(values, name)) throw new UsageError(`flag --${name} given twice; usage: ${usage}`);
-    values[name] = value;
-  }
-  for (const [name, required] of Object.entries(spec)) {
-    if (required && !Object.hasOwn(values, name)) throw new UsageError(`missing --${name}; usage: ${usage}`);
-  }
-  return values as FlagValues<S>;
 }

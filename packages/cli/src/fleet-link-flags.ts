@@ -4,34 +4,32 @@
  * turned into the options of `startMaster` and `startWorker`; the files themselves are read at start, where an
  * unreadable one stops the command with a message that names the flag and the file.
  */
-import { DEFAULT_MAX_CONNECTION_RATE, DEFAULT_MAX_WORKERS, type FleetLinkOptions } from '@promfleet/master';
+import { DEFAULT_EXTRA_STREAMS, DEFAULT_MAX_CONNECTION_RATE, DEFAULT_MAX_WORKERS, type FleetLinkOptions } from '@promfleet/master';
 import type { MasterLinkOptions } from '@promfleet/worker';
+import { type FlagTable, switchOn } from './flags.js';
 import { UsageError } from './io.js';
 
 /** The master's fleet link flags (none required). */
 export const masterLinkFlags = {
-  'fleet.tls.cert-file': false,
-  'fleet.tls.key-file': false,
-  'fleet.tls.client-ca-file': false,
-  'fleet.token-file': false,
-  'fleet.allow-insecure-secrets': false,
-  'fleet.max-workers': false,
-  'fleet.max-streams': false,
-  'fleet.max-connections': false,
-  'fleet.max-connection-rate': false,
-} as const;
+  'fleet.tls.cert-file': { value: 'FILE', defaultText: 'none: plaintext', help: 'TLS certificate of the gRPC port (with --fleet.tls.key-file); re-read when it changes' },
+  'fleet.tls.key-file': { value: 'FILE', defaultText: 'none', help: 'the private key of --fleet.tls.cert-file' },
+  'fleet.tls.client-ca-file': { value: 'FILE', defaultText: 'none', help: 'workers must present a client certificate signed by this CA (needs TLS)' },
+  'fleet.token-file': { value: 'FILE', defaultText: 'none', help: 'workers must present this bearer token; re-read when it changes' },
+  'fleet.allow-insecure-secrets': { help: 'start although the config holds inline secrets and the link is not TLS with worker authentication' },
+  'fleet.max-workers': { value: 'N', default: String(DEFAULT_MAX_WORKERS), help: 'workers admitted to the fleet at once' },
+  'fleet.max-streams': { value: 'N', defaultText: `--fleet.max-workers + ${DEFAULT_EXTRA_STREAMS}`, help: 'open worker streams, those not yet admitted included' },
+  'fleet.max-connections': { value: 'N', defaultText: `--fleet.max-streams + ${DEFAULT_EXTRA_STREAMS}`, help: 'open connections with TLS, those in their handshake included' },
+  'fleet.max-connection-rate': { value: 'N', default: String(DEFAULT_MAX_CONNECTION_RATE), help: 'new streams (and TLS connections) accepted a second; 0 turns the limit off' },
+} as const satisfies FlagTable;
 
 /** The worker's fleet link flags (none required). */
 export const workerLinkFlags = {
-  'master.tls.ca-file': false,
-  'master.tls.cert-file': false,
-  'master.tls.key-file': false,
-  'master.tls.server-name': false,
-  'master.token-file': false,
-} as const;
-
-/** Flags that take no value: `--fleet.allow-insecure-secrets` means true; `=true` and `=false` work too. */
-export const booleanFlags: ReadonlySet<string> = new Set(['fleet.allow-insecure-secrets']);
+  'master.tls.ca-file': { value: 'FILE', defaultText: "the system's CAs", help: "CA of the master's certificate; any --master.tls.* flag turns TLS on" },
+  'master.tls.cert-file': { value: 'FILE', defaultText: 'none', help: 'client certificate presented to the master (with --master.tls.key-file)' },
+  'master.tls.key-file': { value: 'FILE', defaultText: 'none', help: 'the private key of --master.tls.cert-file' },
+  'master.tls.server-name': { value: 'NAME', defaultText: 'the --master host', help: "the name the master's certificate must hold" },
+  'master.token-file': { value: 'FILE', defaultText: 'none', help: 'bearer token sent on every stream; re-read when it changes' },
+} as const satisfies FlagTable;
 
 type Values<T> = { readonly [K in keyof T]?: string | undefined };
 
@@ -54,7 +52,7 @@ export function masterLinkOptions(f: Values<typeof masterLinkFlags>): { maxWorke
     link: {
       ...(certFile === undefined || keyFile === undefined ? {} : { tls: { certFile, keyFile, ...(clientCaFile === undefined ? {} : { clientCaFile }) } }),
       ...(tokenFile === undefined ? {} : { tokenFile }),
-      allowInsecureSecrets: bool('fleet.allow-insecure-secrets', f['fleet.allow-insecure-secrets']),
+      allowInsecureSecrets: switchOn('fleet.allow-insecure-secrets', f['fleet.allow-insecure-secrets']),
       ...(maxStreams === undefined ? {} : { maxStreams }),
       ...(maxConnections === undefined ? {} : { maxConnections }),
       maxConnectionRatePerSecond: rate,
@@ -84,12 +82,6 @@ export function workerLinkOptions(f: Values<typeof workerLinkFlags>): MasterLink
       : {}),
     ...(tokenFile === undefined ? {} : { tokenFile }),
   };
-}
-
-function bool(flag: string, value: string | undefined): boolean {
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new UsageError(`--${flag}: want true or false (or the flag alone), got ${JSON.stringify(value)}`);
 }
 
 /** A flag's whole number ≥ 0, or undefined when the flag is not given; a usage error otherwise. */

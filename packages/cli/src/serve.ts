@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { DurationError, errorMessage, parseDuration, parseSize } from '@promfleet/model';
+import { DurationError, errorMessage, formatDuration, parseDuration, parseSize } from '@promfleet/model';
 import {
   KubernetesAccessError,
   checkKubernetesAccess,
@@ -20,24 +20,32 @@ import {
 } from '@promfleet/master';
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
+import type { CommandSpec, FlagTable, FlagValues } from './flags.js';
 import { type CommandIO, UsageError } from './io.js';
 import { configWarnings, loadValidConfig } from './tools.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
 type Level = (typeof levels)[number];
 
-/** `--log.level` as Prometheus spells it. */
-function logLevel(value: string | undefined): Level {
-  const level = value ?? 'info';
-  if (!(levels as readonly string[]).includes(level)) throw new UsageError(`--log.level: want one of ${levels.join(', ')}, got ${JSON.stringify(level)}`);
-  return level as Level;
+const logFormats = ['logfmt', 'json'] as const;
+type LogFormat = (typeof logFormats)[number];
+
+/** `--log.level` and `--log.format` as Prometheus spells them. */
+function oneOf<T extends string>(flag: string, allowed: readonly T[], value: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag}: want one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+interface LogOptions {
+  readonly minimum?: Level;
+  readonly now?: () => Date;
 }
 
 /**
  * A logfmt line writer, `time=… level=… msg="…" key=value`, that drops records below `minimum`. Values are quoted
  * when they need it.
  */
-export function logfmt(out: CommandIO['stderr'], options: { minimum?: Level; now?: () => Date } = {}): MasterLog {
+export function logfmt(out: CommandIO['stderr'], options: LogOptions = {}): MasterLog {
   const quote = (v: string | number) => {
     const text = String(v);
     return /^[^\s"=\\]+$/.test(text) ? text : JSON.stringify(text);
@@ -51,34 +59,64 @@ export function logfmt(out: CommandIO['stderr'], options: { minimum?: Level; now
   };
 }
 
-/** The master's flags: name → [required, default]. Dotted names as Prometheus spells its flags. */
-export const masterFlags = {
-  'config.file': true,
-  'web.listen-address': false,
-  'grpc.listen-address': false,
-  kubeconfig: false,
-  'master.id': false,
-  'kubernetes.own-namespace': false,
-  'fleet.grace-period': false,
-  'fleet.startup-grace': false,
-  'fleet.startup-wait': false,
-  'fleet.handover-lead': false,
-  'fleet.heartbeat-interval': false,
-  'fleet.worker-max-targets': false,
-  'fleet.worker-max-samples': false,
-  'fleet.rebalance-moves-per-minute': false,
-  ...masterLinkFlags,
-  'leader-election.lease': false,
-  'leader-election.lease-duration': false,
-  'leader-election.renew-deadline': false,
-  'leader-election.retry-period': false,
-  'log.level': false,
-} as const;
+/**
+ * A JSON line writer as Prometheus' `--log.format=json` (Go's slog JSON handler): `{"time":"…","level":"INFO",
+ * "msg":"…",…}`, the time in RFC 3339 with milliseconds, the level in capitals, then the fields with their types
+ * kept. Go's `source` (a file and line in the Go code) has no counterpart here and is left out.
+ */
+export function jsonLog(out: CommandIO['stderr'], options: LogOptions = {}): MasterLog {
+  const floor = levels.indexOf(options.minimum ?? 'info');
+  const now = options.now ?? (() => new Date());
+  return (level, message, fields = {}) => {
+    if (levels.indexOf(level) < floor) return;
+    out.write(`${JSON.stringify({ time: now().toISOString(), level: level.toUpperCase(), msg: message, ...fields })}\n`);
+  };
+}
 
-type MasterFlags = { [K in keyof typeof masterFlags]: (typeof masterFlags)[K] extends true ? string : string | undefined };
+/** The log writer `--log.level` and `--log.format` ask for. */
+function logFromFlags(out: CommandIO['stderr'], f: { readonly 'log.level': string; readonly 'log.format': string }): MasterLog {
+  const minimum = oneOf('log.level', levels, f['log.level']);
+  const format: LogFormat = oneOf('log.format', logFormats, f['log.format']);
+  return format === 'json' ? jsonLog(out, { minimum }) : logfmt(out, { minimum });
+}
 
-function duration(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
+const logFlags = {
+  'log.level': { value: 'LEVEL', default: 'info', help: `the least severe log lines written: ${levels.join(', ')}` },
+  'log.format': { value: 'FORMAT', default: 'logfmt', help: `log line format: ${logFormats.join(' or ')} (as Prometheus' --log.format)` },
+} as const satisfies FlagTable;
+
+/** `promfleet master`: its flags. Dotted names as Prometheus spells its flags. */
+export const masterCommand = {
+  usage: 'promfleet master --config.file=FILE [FLAGS]',
+  summary: 'Runs the master: Kubernetes discovery, allocation of targets to workers, the fleet protocol, the status page and API.',
+  flags: {
+    'config.file': { value: 'FILE', required: true, help: 'the Prometheus configuration file' },
+    'web.listen-address': { value: 'ADDRESS', default: '0.0.0.0:9095', help: 'status page /, /api/v1/targets, /api/v1/workers, /metrics, /-/healthy, /-/ready' },
+    'grpc.listen-address': { value: 'ADDRESS', default: '0.0.0.0:9096', help: 'the fleet protocol, for workers' },
+    kubeconfig: { value: 'FILE', defaultText: 'in-cluster', help: 'credentials for kubernetes_sd_configs naming neither api_server nor kubeconfig_file, and for the Lease' },
+    'master.id': { value: 'NAME', defaultText: '$POD_NAME, else the hostname', help: "this master's name: in Welcome, and its identity in the Lease" },
+    'kubernetes.own-namespace': { value: 'NAMESPACE', defaultText: "the pod's namespace", help: 'the namespace of namespaces.own_namespace in kubernetes_sd_configs' },
+    'fleet.grace-period': { value: 'DURATION', default: '10s', help: 'how long a worker whose stream broke may take to come back before its targets move' },
+    'fleet.startup-grace': { value: 'DURATION', default: '15s', help: "how long a starting master waits, from the first worker's return, for the others to report what they hold" },
+    'fleet.startup-wait': { value: 'DURATION', default: '2m', help: 'the longest a starting master waits for discovery to sync before it assigns' },
+    'fleet.handover-lead': { value: 'DURATION', default: '2s', help: "how far ahead a handover's first slot lies" },
+    'fleet.heartbeat-interval': { value: 'DURATION', default: '5s', help: 'heartbeats both ways; 3 missed ones end a stream' },
+    'fleet.worker-max-targets': { value: 'N', defaultText: 'none', help: 'targets per worker at most; what fits nowhere is reported as unassigned' },
+    'fleet.worker-max-samples': { value: 'N', defaultText: 'none', help: 'cost (samples per scrape) per worker at most; what fits nowhere is reported as unassigned' },
+    'fleet.rebalance-moves-per-minute': { value: 'N', defaultText: '1% of the targets', help: 'how fast cost drift is rebalanced' },
+    ...masterLinkFlags,
+    'leader-election.lease': { value: 'NAMESPACE/NAME', defaultText: 'none', help: 'elect a leader on this Lease: only the leader discovers and assigns, and only it is ready' },
+    'leader-election.lease-duration': { value: 'DURATION', defaultText: formatDuration(DEFAULT_LEASE_DURATION_MS), help: 'how long a Lease holds without renewal (needs --leader-election.lease)' },
+    'leader-election.renew-deadline': { value: 'DURATION', defaultText: formatDuration(DEFAULT_RENEW_DEADLINE_MS), help: 'a leader that could not renew for this long stops leading; below the lease duration' },
+    'leader-election.retry-period': { value: 'DURATION', defaultText: formatDuration(DEFAULT_RETRY_PERIOD_MS), help: 'how often to try to acquire or renew the Lease; below the renew deadline' },
+    ...logFlags,
+  },
+} as const satisfies CommandSpec;
+
+type MasterFlags = FlagValues<typeof masterCommand.flags>;
+
+/** A duration flag's value in ms. */
+function duration(flag: string, value: string): number {
   try {
     return parseDuration(value);
   } catch (err) {
@@ -86,9 +124,12 @@ function duration(flag: string, value: string | undefined, fallback: number): nu
   }
 }
 
-/** A flag's `<size>` in bytes, in Prometheus' units (`64MB`, `512KiB`, `0`), or `fallback` when it is not given. */
-function size(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
+function optionalDuration(flag: string, value: string | undefined): number | undefined {
+  return value === undefined ? undefined : duration(flag, value);
+}
+
+/** A flag's `<size>` in bytes, in Prometheus' units (`64MB`, `512KiB`, `0`). */
+function size(flag: string, value: string): number {
   const parsed = parseSize(value);
   if (typeof parsed !== 'number') throw new UsageError(`--${flag}: ${parsed.error}`);
   return parsed;
@@ -103,19 +144,23 @@ async function podNamespace(): Promise<string | undefined> {
   }
 }
 
-/** The worker's flags. */
-export const workerFlags = {
-  master: false,
-  'worker.id': false,
-  'web.listen-address': false,
-  'worker.drain-timeout': false,
-  'worker.secret-dirs': false,
-  'scrape.max-body-size': false,
-  ...workerLinkFlags,
-  'log.level': false,
-} as const;
+/** `promfleet worker`: its flags. */
+export const workerCommand = {
+  usage: 'promfleet worker --master=HOST:PORT [FLAGS]',
+  summary: 'Runs a worker: scrapes the targets the master assigns and remote-writes the samples. On SIGTERM it hands its targets over, then exits.',
+  flags: {
+    master: { value: 'HOST:PORT', defaultText: '$PROMFLEET_MASTER', help: "the master's gRPC address" },
+    'worker.id': { value: 'NAME', defaultText: '$POD_NAME, else the hostname', help: "the worker's stable id" },
+    'web.listen-address': { value: 'ADDRESS', default: '0.0.0.0:9097', help: 'status page /, /metrics, /-/healthy, /-/ready' },
+    'worker.drain-timeout': { value: 'DURATION', default: '20s', help: 'how long the handover on SIGTERM may take' },
+    'worker.secret-dirs': { value: 'DIRS', default: DEFAULT_SECRET_DIRS.join(','), help: 'the only directories (absolute, comma-separated) credential files named by jobs are read from' },
+    'scrape.max-body-size': { value: 'SIZE', default: `${DEFAULT_MAX_BODY_SIZE_BYTES / 2 ** 20}MB`, help: 'body size limit (decompressed) of jobs without body_size_limit; 0: none' },
+    ...workerLinkFlags,
+    ...logFlags,
+  },
+} as const satisfies CommandSpec;
 
-type WorkerFlags = { [K in keyof typeof workerFlags]: (typeof workerFlags)[K] extends true ? string : string | undefined };
+type WorkerFlags = FlagValues<typeof workerCommand.flags>;
 
 /** Resolves when `signal` aborts. */
 function aborted(signal: AbortSignal): Promise<void> {
@@ -129,8 +174,7 @@ function aborted(signal: AbortSignal): Promise<void> {
  * `--worker.secret-dirs`: absolute directories, comma-separated; empty allows no file at all. Relative ones are refused
  * rather than taken from a working directory no one chose.
  */
-function secretDirs(value: string | undefined): readonly string[] {
-  if (value === undefined) return DEFAULT_SECRET_DIRS;
+function secretDirs(value: string): readonly string[] {
   const dirs = value
     .split(',')
     .map((d) => d.trim())
@@ -150,16 +194,16 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   if (!/^[^:\s]+:\d{1,5}$/.test(master) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(master)) {
     throw new UsageError(`--master: want host:port, got ${JSON.stringify(master)}`);
   }
-  const scrapeMaxBodySizeBytes = size('scrape.max-body-size', f['scrape.max-body-size'], DEFAULT_MAX_BODY_SIZE_BYTES);
+  const scrapeMaxBodySizeBytes = size('scrape.max-body-size', f['scrape.max-body-size']);
   const masterLink = workerLinkOptions(f);
-  const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  const log = logFromFlags(io.stderr, f);
   const worker = await startWorker({
     masterLink,
     master,
     workerId: f['worker.id'] ?? process.env['POD_NAME'] ?? hostname(),
-    webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9097',
+    webListenAddress: f['web.listen-address'],
     softwareVersion: version,
-    drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout'], 20_000),
+    drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout']),
     secretDirs: secretDirs(f['worker.secret-dirs']),
     scrapeMaxBodySizeBytes,
     log,
@@ -190,9 +234,9 @@ function leaderElection(f: MasterFlags): LeaderElectionOptions | undefined {
   } catch (err) {
     throw new UsageError(`--leader-election.lease: ${errorMessage(err)}`);
   }
-  const leaseDurationMs = duration('leader-election.lease-duration', f['leader-election.lease-duration'], DEFAULT_LEASE_DURATION_MS);
-  const renewDeadlineMs = duration('leader-election.renew-deadline', f['leader-election.renew-deadline'], DEFAULT_RENEW_DEADLINE_MS);
-  const retryPeriodMs = duration('leader-election.retry-period', f['leader-election.retry-period'], DEFAULT_RETRY_PERIOD_MS);
+  const leaseDurationMs = optionalDuration('leader-election.lease-duration', f['leader-election.lease-duration']) ?? DEFAULT_LEASE_DURATION_MS;
+  const renewDeadlineMs = optionalDuration('leader-election.renew-deadline', f['leader-election.renew-deadline']) ?? DEFAULT_RENEW_DEADLINE_MS;
+  const retryPeriodMs = optionalDuration('leader-election.retry-period', f['leader-election.retry-period']) ?? DEFAULT_RETRY_PERIOD_MS;
   if (!(renewDeadlineMs < leaseDurationMs)) {
     throw new UsageError(`--leader-election.renew-deadline (${renewDeadlineMs / 1000}s) must be below --leader-election.lease-duration (${leaseDurationMs / 1000}s)`);
   }
@@ -211,7 +255,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const workerMaxSamples = wholeNumber('fleet.worker-max-samples', f['fleet.worker-max-samples']);
   const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
-  const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  const log = logFromFlags(io.stderr, f);
   try {
     checkKubernetesAccess(config, { kubeconfig: f.kubeconfig });
   } catch (err) {
@@ -221,8 +265,8 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   for (const warning of configWarnings(config)) log('warn', warning, { file: f['config.file'] });
   const master = await startMaster({
     config,
-    webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9095',
-    grpcListenAddress: f['grpc.listen-address'] ?? '0.0.0.0:9096',
+    webListenAddress: f['web.listen-address'],
+    grpcListenAddress: f['grpc.listen-address'],
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(ownNamespace === undefined ? {} : { ownNamespace }),
     fleetLink,
@@ -231,11 +275,11 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
       maxWorkers,
       masterId: f['master.id'] ?? process.env['POD_NAME'] ?? hostname(),
       softwareVersion: version,
-      graceMs: duration('fleet.grace-period', f['fleet.grace-period'], 10_000),
-      startupGraceMs: duration('fleet.startup-grace', f['fleet.startup-grace'], 15_000),
-      startupWaitMs: duration('fleet.startup-wait', f['fleet.startup-wait'], 120_000),
-      handoverLeadMs: duration('fleet.handover-lead', f['fleet.handover-lead'], 2_000),
-      heartbeatIntervalMs: duration('fleet.heartbeat-interval', f['fleet.heartbeat-interval'], 5_000),
+      graceMs: duration('fleet.grace-period', f['fleet.grace-period']),
+      startupGraceMs: duration('fleet.startup-grace', f['fleet.startup-grace']),
+      startupWaitMs: duration('fleet.startup-wait', f['fleet.startup-wait']),
+      handoverLeadMs: duration('fleet.handover-lead', f['fleet.handover-lead']),
+      heartbeatIntervalMs: duration('fleet.heartbeat-interval', f['fleet.heartbeat-interval']),
       ...(workerMaxTargets === undefined ? {} : { workerMaxTargets }),
       ...(workerMaxSamples === undefined ? {} : { workerMaxSamples }),
       ...(rebalanceMovesPerMinute === undefined ? {} : { rebalanceMovesPerMinute }),

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpGet, processAlive, waitFor } from '../packages/cli/src/demo-processes.js';
@@ -13,12 +14,14 @@ import { queryVector, type WorkersBody } from '../packages/cli/src/demo-system.j
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/promfleet.js');
 
-let demo: ChildProcess | undefined;
+const demos: ChildProcess[] = [];
 afterAll(async () => {
-  if (demo !== undefined && demo.exitCode === null && demo.signalCode === null) {
-    const exited = new Promise((resolve) => demo?.once('exit', resolve));
-    demo.kill('SIGINT');
-    await exited;
+  for (const demo of demos) {
+    if (demo.exitCode === null && demo.signalCode === null) {
+      const exited = new Promise((resolve) => demo.once('exit', resolve));
+      demo.kill('SIGINT');
+      await exited;
+    }
   }
 }, 60_000);
 
@@ -33,7 +36,7 @@ describe('promfleet demo', () => {
   it('starts the whole system, gets up from every target into Prometheus, and stops everything on Ctrl-C', async () => {
     if (!existsSync(join(root, 'packages/cli/dist/main.js'))) throw new Error('packages/cli/dist is missing: run `pnpm build` first');
     const child = spawn(process.execPath, [bin, 'demo'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    demo = child;
+    demos.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -91,5 +94,37 @@ describe('promfleet demo', () => {
     expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     for (const url of [prometheus, master, ...workerUrls]) await expect(httpGet(`${url}/-/healthy`, 2_000)).rejects.toThrow();
+  }, 150_000);
+
+  it('stops everything cleanly on Ctrl-C when the reader of its output is gone (promfleet demo | tee demo.log)', async () => {
+    // Ctrl-C reaches tee and the demo together; tee dies first, so the demo's next line hits a closed pipe.
+    const child = spawn(process.execPath, [bin, 'demo'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    demos.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(() => Promise.resolve(stdout.includes('Press Ctrl-C to stop.') ? true : undefined), { what: 'the demo to say it is running', timeoutMs: 90_000, everyMs: 100 });
+    const dir = field(stdout, /^Config, TSDB and logs: (\S+) /m);
+    const master = field(stdout, /^ {2}master +(http:\/\/\S+?)\/ /m);
+    const pids = [...new Set([...stdout.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1])))];
+    expect(pids).toHaveLength(6);
+    // The logs go with the directory; files held open here can still be read once they are unlinked.
+    const logs = await Promise.all(['master', 'worker-1', 'worker-2', 'worker-3'].map((name) => open(join(dir, `${name}.log`))));
+
+    child.stdout?.destroy();
+    child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running 45 s after SIGINT'), 45_000)))]);
+    clearTimeout(timer);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    // SIGTERM, not SIGKILL: every worker handed its targets over and said so, and so did the master.
+    const [masterLog, ...workerLogs] = await Promise.all(logs.map(async (log) => (await log.readFile('utf8')) + (await log.close(), '')));
+    expect(masterLog).toContain('msg="shutting down"');
+    for (const log of workerLogs) expect([log.includes('shutting down: handing targets over'), log.includes('worker stopped')]).toEqual([true, true]);
+    expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    await expect(httpGet(`${master}/-/healthy`, 2_000)).rejects.toThrow();
   }, 150_000);
 });

@@ -79,6 +79,9 @@ const commands: Readonly<Record<string, Command>> = {
   ),
 };
 
+/** Commands that run until they are stopped: a reader of their output that goes away does not stop them (main.ts). */
+export const longRunningCommands: ReadonlySet<string> = new Set(['master', 'worker', 'demo']);
+
 /** Every command's usage and flags, by name: `promfleet COMMAND --help` prints one. */
 export const commandSpecs: Readonly<Record<string, CommandSpec>> = Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, c.spec]));
 

@@ -70,9 +70,16 @@ function describeFsError(err: unknown): string {
   return String(err);
 }
 
-/** Writes and waits until the stream took it, so output is never lost on exit. */
+/** Errors that mean the reader is gone: what is written is dropped, and the command goes on (main.ts decides). */
+const readerGone: ReadonlySet<unknown> = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
+/** Writes and waits until the stream took it, so output is never lost on exit; resolves too when the reader is gone. */
 export function write(stream: Writable, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    stream.write(text, (err) => (err ? reject(err) : resolve()));
+    if (stream.destroyed) {
+      resolve();
+      return;
+    }
+    stream.write(text, (err) => (err && !(typeof err === 'object' && 'code' in err && readerGone.has(err.code)) ? reject(err) : resolve()));
   });
 }

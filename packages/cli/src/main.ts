@@ -1,13 +1,16 @@
 /** Process entry point of the `promfleet` binary. */
 import { redactedUrl } from '@promfleet/model';
-import { run } from './cli.js';
+import { longRunningCommands, run } from './cli.js';
 import { processIO } from './io.js';
 
-// A reader that went away (`promfleet targets ... | head`) is not an error worth a message.
+// A reader that went away is not an error worth a message. A tool (`promfleet targets ... | head`) exits at once; a
+// command that runs until stopped (`promfleet demo | tee demo.log`, where Ctrl-C ends tee first) goes on without its
+// output, so that its stop still hands targets over, stops its children and removes what it created.
+const keepRunning = longRunningCommands.has(process.argv[2] ?? '');
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
+    if (!keepRunning) process.exit(process.exitCode ?? 0);
   });
 }
 

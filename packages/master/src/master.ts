@@ -227,6 +227,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     discovery: {
       jobs: () => (current?.discovery ?? idle.discovery).jobs(),
       discovered: (job) => (current?.discovery ?? idle.discovery).discovered(job),
+      jobError: (job) => discoveryMetrics.jobError(job),
     },
     registry,
     readiness,

@@ -6,6 +6,7 @@ import { ApiClient, RateLimiter } from './kubernetes/client.js';
 import { KubernetesDiscovery } from './kubernetes/discovery.js';
 import { DiscoveryManager } from './manager.js';
 import { DiscoveryMetrics } from './metrics.js';
+import type { WatchSpec } from './kubernetes/watches.js';
 
 let api: FakeApiServer | undefined;
 const controller = new AbortController();
@@ -63,17 +64,44 @@ describe('DiscoveryMetrics', () => {
     metrics.onRequest({ verb: 'list', resource: 'pods', status: 503 });
     metrics.onRequest({ verb: 'list', resource: 'nodes', status: 500 });
     expect(metrics.staleResources()).toEqual([
-      { resource: 'pods', sinceUnixMs: Date.UTC(2026, 0, 1) },
-      { resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000 },
+      { resource: 'pods', sinceUnixMs: Date.UTC(2026, 0, 1), error: 'list answered HTTP 503' },
+      { resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000, error: 'list answered HTTP 500' },
     ]);
     const text = await registry.metrics();
     expect(text).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 1');
     expect(text).toContain(`promfleet_kubernetes_discovery_stale_since_timestamp_seconds{resource="pods"} ${Date.UTC(2026, 0, 1) / 1000}`);
     expect(await checkSelfMetrics(text)).toEqual({ code: 0, output: '' });
     metrics.onRequest({ verb: 'list', resource: 'pods', status: 200 });
-    expect(metrics.staleResources()).toEqual([{ resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000 }]);
+    expect(metrics.staleResources()).toEqual([{ resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1) + 5_000, error: 'list answered HTTP 500' }]);
     expect(await registry.metrics()).toContain('promfleet_kubernetes_discovery_stale{resource="pods"} 0');
     metrics.forgetWatches();
     expect(metrics.staleResources()).toEqual([]);
+  });
+
+  it('tells each job why its discovery is stale: the longest-failing resource it reads, with its last error', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const metrics = new DiscoveryMetrics(new Registry(), { now: () => now });
+    const config = parseConfig(
+      'scrape_configs:\n' +
+        '  - {job_name: pods, kubernetes_sd_configs: [{role: pod, attach_metadata: {node: true}}]}\n' +
+        '  - {job_name: ingresses, kubernetes_sd_configs: [{role: ingress}]}\n' +
+        '  - {job_name: static, static_configs: [{targets: [a:1]}]}\n',
+      { file: 'p.yml' },
+    );
+    if (!config.ok) throw new Error('bad config');
+    const [pods, ingresses, fixed] = config.config.scrapeConfigs;
+    if (pods === undefined || ingresses === undefined || fixed === undefined) throw new Error('jobs missing');
+    const watch = (plural: string) => ({ resource: { plural } }) as WatchSpec;
+    metrics.observer.watchFailed?.(watch('nodes'), 'not running in a cluster: pass --kubeconfig=FILE');
+    now += 1_000;
+    metrics.onRequest({ verb: 'list', resource: 'pods', status: 0 });
+    expect(metrics.jobError(pods)).toEqual({ resource: 'nodes', sinceUnixMs: Date.UTC(2026, 0, 1), error: 'not running in a cluster: pass --kubeconfig=FILE' });
+    metrics.onRequest({ verb: 'list', resource: 'nodes', status: 200 });
+    expect(metrics.jobError(pods)).toEqual({ resource: 'pods', sinceUnixMs: Date.UTC(2026, 0, 1) + 1_000, error: 'no answer from the API server' });
+    metrics.observer.watchRestarted?.(watch('pods'), 'error', 'connect ECONNREFUSED 10.96.0.1:443');
+    expect(metrics.jobError(pods)?.error).toBe('connect ECONNREFUSED 10.96.0.1:443');
+    expect(metrics.jobError(pods)?.sinceUnixMs).toBe(Date.UTC(2026, 0, 1) + 1_000);
+    expect(metrics.jobError(ingresses)).toBeUndefined();
+    expect(metrics.jobError(fixed)).toBeUndefined();
   });
 });

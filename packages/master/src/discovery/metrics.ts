@@ -2,16 +2,19 @@
  * The master's discovery self-metrics, on a prom-client registry. Names follow Prometheus' conventions (checked by
  * `promtool check metrics` in the tests): a `promfleet_` prefix, base units, `_total` for counters.
  */
+import type { ScrapeConfig } from '@promfleet/model';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ApiRequestRecord } from './kubernetes/client.js';
 import type { KubernetesDiscovery, KubernetesDiscoveryObserver } from './kubernetes/discovery.js';
-import type { WatchSpec } from './kubernetes/watches.js';
+import { needsOf, resourceOfKind, type WatchSpec } from './kubernetes/watches.js';
 import type { JobTargets } from './manager.js';
 
 /** A resource whose list/watch is failing: discovery serves what it last knew of it, since `sinceUnixMs`. */
 export interface StaleResource {
   readonly resource: string;
   readonly sinceUnixMs: number;
+  /** The last error seen for it: the watch's error, else the HTTP status of its last failed request. */
+  readonly error: string;
 }
 
 /**
@@ -28,8 +31,8 @@ export class DiscoveryMetrics {
   readonly #latency: Histogram;
   readonly #targets: Gauge<'scrape_job' | 'state'>;
   readonly #listed = new Set<string>();
-  /** Resource → since when (Unix ms) it is stale; every resource seen, stale or not, is in `#resources`. */
-  readonly #stale = new Map<string, number>();
+  /** Resource → since when (Unix ms) it is stale and its last error; every resource seen, stale or not, is in `#resources`. */
+  readonly #stale = new Map<string, { sinceUnixMs: number; error: string }>();
   readonly #resources = new Set<string>();
   readonly #now: () => number;
   #kubernetes: KubernetesDiscovery | undefined;
@@ -37,7 +40,7 @@ export class DiscoveryMetrics {
   constructor(registry: Registry, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
     const registers = [registry];
-    const resources = () => [...this.#resources].map((resource) => ({ resource, since: this.#stale.get(resource) }));
+    const resources = () => [...this.#resources].map((resource) => ({ resource, since: this.#stale.get(resource)?.sinceUnixMs }));
     new Gauge({
       name: 'promfleet_kubernetes_discovery_stale',
       help: "1 when the master's list/watch of a resource is failing and discovery serves the last state it knew, by resource; 0 when it is current.",
@@ -117,12 +120,23 @@ export class DiscoveryMetrics {
     this.#requests.inc({ verb: record.verb, resource: record.resource, code: String(record.status) });
     if (record.status === 200) this.#fresh(record.resource);
     // 410 Gone is routine: the reflector relists, and that list's answer tells.
-    else if (record.status !== 410) this.#failing(record.resource);
+    else if (record.status !== 410) this.#failing(record.resource, record.status === 0 ? undefined : `${record.verb} answered HTTP ${record.status}`);
   };
 
   /** The resources discovery serves from its last known state, oldest first. */
   staleResources(): StaleResource[] {
-    return [...this.#stale].map(([resource, sinceUnixMs]) => ({ resource, sinceUnixMs })).sort((a, b) => a.sinceUnixMs - b.sinceUnixMs || (a.resource < b.resource ? -1 : 1));
+    return [...this.#stale]
+      .map(([resource, { sinceUnixMs, error }]) => ({ resource, sinceUnixMs, error }))
+      .sort((a, b) => a.sinceUnixMs - b.sinceUnixMs || (a.resource < b.resource ? -1 : 1));
+  }
+
+  /**
+   * Why `job`'s Kubernetes discovery is stale, if it is: the longest-failing of the resources its
+   * `kubernetes_sd_configs` read (the role's own and those it attaches), with that resource's last error.
+   */
+  jobError(job: ScrapeConfig): StaleResource | undefined {
+    const resources = new Set(job.kubernetesSdConfigs.flatMap((sd) => [...needsOf(sd).keys()].map((kind) => resourceOfKind[kind].plural)));
+    return this.staleResources().find((stale) => resources.has(stale.resource));
   }
 
   /**
@@ -141,18 +155,21 @@ export class DiscoveryMetrics {
     this.#stale.delete(resource);
   }
 
-  #failing(resource: string): void {
+  /** Marks `resource` stale from now unless it already is; `error` replaces its last error (none: "no answer"). */
+  #failing(resource: string, error?: string): void {
     this.#resources.add(resource);
-    if (!this.#stale.has(resource)) this.#stale.set(resource, this.#now());
+    const stale = this.#stale.get(resource);
+    if (stale === undefined) this.#stale.set(resource, { sinceUnixMs: this.#now(), error: error ?? 'no answer from the API server' });
+    else if (error !== undefined) stale.error = error;
   }
 
   /** The observer to give KubernetesDiscovery. */
   readonly observer: KubernetesDiscoveryObserver = {
-    watchRestarted: (watch, reason) => {
+    watchRestarted: (watch, reason, error) => {
       this.#restarts.inc({ resource: watch.resource.plural, reason });
-      if (reason === 'error') this.#failing(watch.resource.plural);
+      if (reason === 'error') this.#failing(watch.resource.plural, error);
     },
-    watchFailed: (watch) => this.#failing(watch.resource.plural),
+    watchFailed: (watch, reason) => this.#failing(watch.resource.plural, reason),
     listed: (watch: WatchSpec) => {
       if (this.#listed.has(watch.id)) this.#relists.inc({ resource: watch.resource.plural });
       this.#listed.add(watch.id);

@@ -6,10 +6,16 @@
  */
 import { compareLabelNames, LabelName, publicLabels, redactedUrl, scrapeUrl, type Labels, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { DiscoveryManager, JobTargets } from '../discovery/manager.js';
+import type { StaleResource } from '../discovery/metrics.js';
 import type { FleetStatusSource, TargetStatus, WorkerStatus } from '../fleet/status.js';
 
-/** What the API reads from discovery: each job's counts and, on demand, its discovered label sets. */
-export type DiscoveryStatusSource = Pick<DiscoveryManager, 'jobs' | 'discovered'>;
+/**
+ * What the API reads from discovery: each job's counts and, on demand, its discovered label sets; and, when known,
+ * why a job's discovery is failing (`DiscoveryMetrics.jobError`).
+ */
+export type DiscoveryStatusSource = Pick<DiscoveryManager, 'jobs' | 'discovered'> & {
+  readonly jobError?: (job: ScrapeConfig) => StaleResource | undefined;
+};
 
 /** The state the API bodies are built from. */
 export interface StatusSources {

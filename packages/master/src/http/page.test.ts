@@ -52,9 +52,11 @@ scrape_configs:
     expect(html).toContain('<tr><td>w-1</td><td>connected</td><td>10.0.0.9:40000</td><td>0.1.0</td><td>2</td><td>20</td><td>5 / 4</td>');
     expect(html).toContain('1m30s ago');
     expect(html).toContain('<td>1 / 10</td>');
-    // node: 4 targets, 1 up, 1 down, 2 unknown, 1 unassigned; empty: its one target dropped by relabeling.
-    expect(html).toContain('>node</a></td><td>4</td><td>1</td><td><span class="down">1</span></td><td>2</td><td>1</td><td>4</td><td>0</td><td>0</td><td>yes</td>');
-    expect(html).toContain('>empty</a></td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>1</td><td>0</td><td>yes</td>');
+    // Discovered, Dropped, Invalid, Kept, then Targets, Up, Down, Unknown, Unassigned: node's 4 kept targets, 1 up,
+    // 1 down, 2 unknown, 1 unassigned; empty's one label set dropped by relabeling.
+    expect(html).toContain('>node</a></td><td>4</td><td>0</td><td>0</td><td>4</td><td>4</td><td>1</td><td><span class="down">1</span></td><td>2</td><td>1</td><td>synced</td>');
+    expect(html).toContain('>empty</a></td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>synced</td>');
+    expect(html).toContain('<p>Discovered = Dropped + Invalid + Kept:');
     expect(html).toContain('<h2>Unhealthy targets (1)</h2>');
     expect(html).toContain(`<a href="/api/v1/targets/${b.id}">b:9100</a></td><td>http://b:9100/metrics</td><td>w-1</td>`);
     expect(html).toContain('<span class="error">connection refused</span>');
@@ -161,6 +163,38 @@ scrape_configs:
     expect(view.unhealthy.filter((t) => t.job === 'zeta')).toHaveLength(80);
     expect(view.unhealthy.map((t) => t.job).indexOf('alpha')).toBe(80);
     expect(renderStatusPage(view)).toContain(`<h2>Unhealthy targets (first ${maxUnhealthyShown} of 150)</h2>`);
+  });
+
+  it('adds up: Discovered = Dropped + Invalid + Kept, and Kept counts duplicates that are one target', async () => {
+    const status = await start(`
+scrape_configs:
+  - job_name: dup
+    static_configs: [{targets: ['a:1', 'b:1', 'c:1', 'gone:1']}]
+    relabel_configs:
+      - {source_labels: [__address__], regex: 'gone:1', action: drop}
+      - {target_label: __address__, replacement: 'same:1', source_labels: [__address__], regex: '[ab]:1'}
+`);
+    const view = statusPageView({ fleet: status.fleet, discovery: status.discovery }, { nowUnixMs: now, readiness: status.readiness });
+    const [job] = view.jobs;
+    expect(job).toMatchObject({ discovered: 4, dropped: 1, invalid: 0, targets: 2, unknown: 2 });
+    expect(renderStatusPage(view)).toContain('>dup</a></td><td>4</td><td>1</td><td>0</td><td>3</td><td>2</td><td>0</td><td>0</td><td>2</td><td>2</td>');
+  });
+
+  it('shows why a job\u2019s discovery fails, since when, with any password redacted', async () => {
+    const status = await start(`
+scrape_configs:
+  - job_name: pods
+    static_configs: [{targets: ['a:1']}]
+  - job_name: fine
+    static_configs: [{targets: ['b:1']}]
+`);
+    const failing = { resource: 'pods', sinceUnixMs: now - 120_000, error: 'list pods: Get "https://u:s3cret@10.96.0.1/api/v1/pods": connect ECONNREFUSED' };
+    const discovery = { jobs: () => status.discovery.jobs(), discovered: (job: string) => status.discovery.discovered(job), jobError: (job: { jobName: string }) => (job.jobName === 'pods' ? failing : undefined) };
+    const view = statusPageView({ fleet: status.fleet, discovery }, { nowUnixMs: now, readiness: status.readiness });
+    const html = renderStatusPage(view);
+    expect(html).toContain('<td>synced; <span class="down">failing since <span title="2024-01-02T11:58:00Z">2m ago</span></span>: <span class="error">pods: list pods: Get &#34;https://u:xxxxx@10.96.0.1/api/v1/pods&#34;: connect ECONNREFUSED</span></td>');
+    expect(html).not.toContain('s3cret');
+    expect(html).toMatch(/>fine<\/a>(<\/td><td>\d+)+<\/td><td>synced<\/td>/);
   });
 
   it('renders an empty fleet', () => {

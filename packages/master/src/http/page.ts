@@ -4,6 +4,7 @@
  * is escaped, and every one that may quote a URL is redacted; no configuration value is shown but job names.
  */
 import { formatDuration, LabelName, redactedUrl, scrapeUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
+import type { StaleResource } from '../discovery/metrics.js';
 import type { WorkerStatus } from '../fleet/status.js';
 import { goTime, type StatusSources } from './api.js';
 import type { Readiness } from './status-server.js';
@@ -23,6 +24,8 @@ export interface JobSummary {
   readonly dropped: number;
   readonly invalid: number;
   readonly synced: boolean;
+  /** Why the job's discovery serves stale targets: the longest-failing resource it reads, its last error, since when. */
+  readonly discoveryError: StaleResource | undefined;
 }
 
 /** One target whose last scrape failed. */
@@ -96,6 +99,7 @@ export function statusPageView(sources: StatusSources, at: { readonly nowUnixMs:
         dropped: j.dropped,
         invalid: j.invalid,
         synced: j.synced,
+        discoveryError: sources.discovery.jobError?.(j.job),
       };
     }),
     unhealthy: jobs.flatMap((j) => unhealthyByJob.get(j.job.jobName) ?? []).slice(0, maxUnhealthyShown),
@@ -131,6 +135,13 @@ th{background:#f2f2f2}
 .error{font-family:monospace;white-space:pre-wrap;word-break:break-all}
 .down{color:#b00}`;
 
+/** How the job columns relate: read left to right, each number splits the one before it. */
+const jobsLegend =
+  'Discovered = Dropped + Invalid + Kept: each label set discovery found is dropped by <code>relabel_configs</code>, ' +
+  'refused as Prometheus would refuse it (Invalid), or kept. Kept label sets that relabel to the same target are one ' +
+  'target, scraped once, so Targets \u2264 Kept (the fleet follows discovery within a second). ' +
+  'Targets = Up + Down + Unknown (not scraped yet); Unassigned counts those of them no worker holds.';
+
 /** The page's HTML. Cells are escaped (and target values redacted) here; {@link StatusPageView} holds raw values. */
 export function renderStatusPage(view: StatusPageView): string {
   const e = escapeHtml;
@@ -151,24 +162,31 @@ export function renderStatusPage(view: StatusPageView): string {
             ago(w.lastSeenUnixMs, view.nowUnixMs),
           ]),
         );
+  const discovery = (j: JobSummary): string => {
+    const state = j.synced ? 'synced' : 'not synced yet';
+    const failing = j.discoveryError;
+    if (failing === undefined) return state;
+    return `${state}; <span class="down">failing since ${ago(failing.sinceUnixMs, view.nowUnixMs)}</span>: <span class="error">${e(failing.resource)}: ${r(failing.error)}</span>`;
+  };
   const jobs =
     view.jobs.length === 0
       ? '<p>No scrape jobs.</p>'
-      : table(
-          ['Job', 'Targets', 'Up', 'Down', 'Unknown', 'Unassigned', 'Discovered', 'Dropped', 'Invalid', 'Discovery synced'],
+      : `<p>${jobsLegend}</p>\n${table(
+          ['Job', 'Discovered', 'Dropped', 'Invalid', 'Kept', 'Targets', 'Up', 'Down', 'Unknown', 'Unassigned', 'Discovery'],
           view.jobs.map((j) => [
             `<a href="/api/v1/targets?scrapePool=${e(encodeURIComponent(j.job))}">${e(j.job)}</a>`,
+            String(j.discovered),
+            String(j.dropped),
+            String(j.invalid),
+            String(j.discovered - j.dropped - j.invalid),
             String(j.targets),
             String(j.up),
             j.down > 0 ? `<span class="down">${j.down}</span>` : '0',
             String(j.unknown),
             String(j.unassigned),
-            String(j.discovered),
-            String(j.dropped),
-            String(j.invalid),
-            j.synced ? 'yes' : 'no',
+            discovery(j),
           ]),
-        );
+        )}`;
   const shown = view.unhealthy.length < view.unhealthyTotal ? ` (first ${view.unhealthy.length} of ${view.unhealthyTotal})` : ` (${view.unhealthyTotal})`;
   const unhealthy =
     view.unhealthy.length === 0

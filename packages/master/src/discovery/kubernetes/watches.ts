@@ -42,7 +42,7 @@ export interface ServedNeed {
   readonly filter: ((object: SlimObject) => boolean) | undefined;
 }
 
-const resourceOfKind: Readonly<Record<KubernetesKind, KubeResource>> = {
+export const resourceOfKind: Readonly<Record<KubernetesKind, KubeResource>> = {
   Pod: kubeResources.pods,
   Service: kubeResources.services,
   Endpoints: kubeResources.endpoints,

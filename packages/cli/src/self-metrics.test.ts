@@ -2,6 +2,7 @@
  * Each process's whole `/metrics`, as a Prometheus that scrapes promfleet sees it: `promtool check metrics` clean,
  * no label that clashes with a target's, and `promfleet_build_info`. The master and a worker run in this process
  * through the CLI, with a static job and a remote-write receiver, so that every per-job and per-endpoint series exists.
+ * Their status pages link each other.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -35,7 +36,7 @@ function start(argv: string[]): void {
 }
 
 describe('self-metrics', () => {
-  it('pass promtool on the master and the worker, with build info and no clashing label', async () => {
+  it('pass promtool on the master and the worker, with build info and no clashing label; their pages link each other', async () => {
     dir = await mkdtemp(join(tmpdir(), 'promfleet-self-metrics-'));
     receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
     const receiverPort = await pickPort({ host: '127.0.0.1' });
@@ -59,6 +60,10 @@ describe('self-metrics', () => {
       );
     const master = await scrape(masterWeb, 'promfleet_fleet_job_targets{scrape_job="self",state="assigned"} 1');
     const worker = await scrape(workerWeb, 'promfleet_remote_write_highest_timestamp_in_seconds{remote_name="sink"');
+    // Each links the other's status page: the worker's Hello gives its web port, the master's Welcome its own.
+    const workers = JSON.parse((await httpGet(`http://127.0.0.1:${masterWeb}/api/v1/workers`)).body) as { data: { workers: { id: string; statusPage?: string }[] } };
+    expect(workers.data.workers.map((w) => [w.id, w.statusPage])).toEqual([['w1', `http://127.0.0.1:${workerWeb}/`]]);
+    expect((await httpGet(`http://127.0.0.1:${workerWeb}/`)).body).toContain(`<a href="http://127.0.0.1:${masterWeb}/">`);
     for (const exposition of [master, worker]) {
       expect(await checkSelfMetrics(exposition)).toEqual({ code: 0, output: '' });
       expect(exposition).toMatch(new RegExp(`^promfleet_build_info\\{version="${VERSION}",revision="[^"]+",nodejs_version="${process.versions.node}"\\} 1$`, 'm'));

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { DurationError, errorMessage, formatDuration, parseDuration, parseSize } from '@promfleet/model';
+import { DurationError, errorMessage, fixedPort, formatDuration, parseDuration, parseSize } from '@promfleet/model';
 import {
   KubernetesAccessError,
   checkKubernetesAccess,
@@ -263,6 +263,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     throw err;
   }
   for (const warning of configWarnings(config)) log('warn', warning, { file: f['config.file'] });
+  const webPort = fixedPort(f['web.listen-address']);
   const master = await startMaster({
     config,
     webListenAddress: f['web.listen-address'],
@@ -275,6 +276,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
       maxWorkers,
       masterId: f['master.id'] ?? process.env['POD_NAME'] ?? hostname(),
       softwareVersion: version,
+      ...(webPort === undefined ? {} : { webPort }),
       graceMs: duration('fleet.grace-period', f['fleet.grace-period']),
       startupGraceMs: duration('fleet.startup-grace', f['fleet.startup-grace']),
       startupWaitMs: duration('fleet.startup-wait', f['fleet.startup-wait']),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ListenAddressError, parseListenAddress } from './address.js';
+import { ListenAddressError, fixedPort, parseListenAddress, webUrl } from './address.js';
 
 describe('parseListenAddress', () => {
   it.each([
@@ -30,5 +30,31 @@ describe('parseListenAddress', () => {
     }
     expect(error).toBeInstanceOf(ListenAddressError);
     expect(error).toMatchObject({ code: 'PROMFLEET_LISTEN_ADDRESS', address, reason });
+  });
+});
+
+describe('webUrl', () => {
+  it.each([
+    ['10.0.0.9:40000', 9097, 'http://10.0.0.9:9097/'],
+    ['[fd00::1]:40000', 9097, 'http://[fd00::1]:9097/'],
+    ['promfleet-master:9096', 9095, 'http://promfleet-master:9095/'],
+    ['10.0.0.9:40000', undefined, undefined],
+    ['10.0.0.9:40000', 0, undefined],
+    ['', 9097, undefined],
+    [':9096', 9095, undefined],
+    ['not an address', 9095, undefined],
+  ])('%s with port %s: %s', (address, port, url) => {
+    expect(webUrl(address, port)).toBe(url);
+  });
+});
+
+describe('fixedPort', () => {
+  it.each([
+    ['0.0.0.0:9097', 9097],
+    [':9095', 9095],
+    ['127.0.0.1:0', undefined],
+    ['nonsense', undefined],
+  ])('%s: %s', (address, port) => {
+    expect(fixedPort(address)).toBe(port);
   });
 });

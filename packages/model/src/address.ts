@@ -40,3 +40,29 @@ export function parseListenAddress(address: string): { host?: string; port: numb
   if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new ListenAddressError(address, `port ${JSON.stringify(portText)} is not a number from 0 to 65535`);
   return host === '' ? { port } : { host, port };
 }
+
+/**
+ * The URL of an HTTP server on `port` of the host in `address` (a peer's or a dialed `host:port`, `[ipv6]:port`):
+ * `http://host:port/`. Undefined when `address` is not `host:port` with a host, or `port` is absent or 0.
+ */
+export function webUrl(address: string, port: number | undefined): string | undefined {
+  if (port === undefined || port === 0) return undefined;
+  let host: string | undefined;
+  try {
+    host = parseListenAddress(address).host;
+  } catch {
+    return undefined;
+  }
+  if (host === undefined) return undefined;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+}
+
+/** The fixed port of a listen address, for links to it; undefined for port 0 (any free port) or a bad address. */
+export function fixedPort(address: string): number | undefined {
+  try {
+    const { port } = parseListenAddress(address);
+    return port === 0 ? undefined : port;
+  } catch {
+    return undefined;
+  }
+}

@@ -15,7 +15,7 @@ export {
   type Labels,
   type NameValidationScheme,
 } from './labels.js';
-export { ListenAddressError, parseListenAddress } from './address.js';
+export { ListenAddressError, fixedPort, parseListenAddress, webUrl } from './address.js';
 export { errorMessage, redactedUrl, redactingLog, type LogSink } from './messages.js';
 export { hasCredentials, inlineSecrets, type InlineSecret } from './inline-secrets.js';
 export { DurationError, formatDuration, parseDuration } from './duration.js';

@@ -16,6 +16,7 @@ async function start(source: Partial<WorkerStatusSource>): Promise<string> {
     masterAddress: 'master:9096',
     connected: () => false,
     masterId: () => undefined,
+    masterWebPort: () => undefined,
     lastError: () => '',
     generation: () => 0,
     ready: () => false,
@@ -55,6 +56,7 @@ describe('WorkerStatusServer', () => {
     const html = await (await fetch(`${base}/`)).text();
     expect(html).toContain('connected to master-0 at master:9096');
     expect(html).toContain('Assignment generation 7');
+    expect(html).not.toContain('<a href');
     expect(html).toContain('&#60;b&#62;');
     expect(html).toContain('bad &#60;thing&#62;');
     expect(html).not.toContain('hunter2');
@@ -79,5 +81,10 @@ describe('WorkerStatusServer', () => {
   it('says it keeps scraping when the master is away', async () => {
     const base = await start({ lastError: () => 'connection refused' });
     expect(await (await fetch(`${base}/`)).text()).toContain('not connected to master:9096: connection refused (scraping the last assignment)');
+  });
+
+  it('links the master\u2019s status page: the host it dialed, the port the Welcome gave', async () => {
+    const base = await start({ connected: () => true, masterId: () => 'master-0', masterWebPort: () => 9095 });
+    expect(await (await fetch(`${base}/`)).text()).toContain('connected to <a href="http://master:9095/">master-0</a> at master:9096');
   });
 });

@@ -4,7 +4,7 @@
  * and error text is redacted ({@link redactedUrl}), and no header or config value is rendered.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parseListenAddress, redactedUrl, type TargetId } from '@promfleet/model';
+import { parseListenAddress, redactedUrl, webUrl, type TargetId } from '@promfleet/model';
 import type { Registry } from 'prom-client';
 import type { ScrapeHealth } from './scrape/loop.js';
 
@@ -14,6 +14,8 @@ export interface WorkerStatusSource {
   readonly masterAddress: string;
   connected(): boolean;
   masterId(): string | undefined;
+  /** The port of the master's status page, from its Welcome; undefined when unknown. */
+  masterWebPort(): number | undefined;
   lastError(): string;
   generation(): number;
   /** Ready once the worker holds an assignment from a master (a snapshot was applied). */
@@ -43,7 +45,11 @@ function page(source: WorkerStatusSource, nowMs: number): string {
     const ago = h.lastScrapeUnixMs === 0 ? 'never' : `${((nowMs - h.lastScrapeUnixMs) / 1000).toFixed(1)} s ago`;
     return `<tr><td>${escapeHtml(l.job)}</td><td>${shown(l.url)}</td><td class="${state}">${state}</td><td>${ago}</td><td>${h.durationSeconds.toFixed(3)} s</td><td>${h.samplesScraped}</td><td class="error">${shown(h.lastError)}</td></tr>`;
   });
-  const master = source.connected() ? `connected to ${escapeHtml(source.masterId() ?? '')} at ${shown(source.masterAddress)}` : `not connected to ${shown(source.masterAddress)}${source.lastError() === '' ? '' : `: ${shown(source.lastError())}`} (scraping the last assignment)`;
+  const masterPage = webUrl(source.masterAddress, source.masterWebPort());
+  const masterName = escapeHtml(source.masterId() ?? '');
+  const master = source.connected()
+    ? `connected to ${masterPage === undefined ? masterName : `<a href="${shown(masterPage)}">${masterName}</a>`} at ${shown(source.masterAddress)}`
+    : `not connected to ${shown(source.masterAddress)}${source.lastError() === '' ? '' : `: ${shown(source.lastError())}`} (scraping the last assignment)`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -7,7 +7,7 @@
  * writing, and reconnects with jittered backoff.
  */
 import { SecretFilePolicy } from '@promfleet/credentials';
-import { errorMessage, redactingLog } from '@promfleet/model';
+import { errorMessage, fixedPort, redactingLog } from '@promfleet/model';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
 import { loadMasterLink, type MasterLinkOptions } from './assignment/link.js';
@@ -179,10 +179,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       registers: [registry],
     }),
   };
+  const ownWebPort = fixedPort(options.webListenAddress);
   const client = new AssignmentClient({
     address: options.master,
     workerId: options.workerId,
     softwareVersion: options.softwareVersion,
+    ...(ownWebPort === undefined ? {} : { webPort: ownWebPort }),
     ...(link.credentials === undefined ? {} : { credentials: link.credentials }),
     channelOptions: link.channelOptions,
     ...(link.callMetadata === undefined ? {} : { callMetadata: link.callMetadata }),
@@ -213,6 +215,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       masterAddress: options.master,
       connected: () => client.connected,
       masterId: () => client.masterId,
+      masterWebPort: () => client.masterWebPort,
       lastError: () => client.lastError,
       generation: () => client.state.generation,
       ready: () => client.state.generation > 0,

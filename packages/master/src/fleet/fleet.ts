@@ -79,6 +79,8 @@ export interface FleetOptions {
   /** The master's identity (its pod name), sent in Welcome. */
   readonly masterId: string;
   readonly softwareVersion: string;
+  /** The port of the master's status page, sent in Welcome so that workers link it; absent when unknown. */
+  readonly webPort?: number;
   /**
    * The leader term this fleet serves under (leader election's term, from the Lease), sent in Welcome and with every
    * assignment; 1 when the master runs alone, without election.
@@ -432,6 +434,7 @@ export class Fleet implements FleetStatusSource {
         heartbeatIntervalMs: this.heartbeatIntervalMs,
         healthReportIntervalMs: this.options.healthReportIntervalMs ?? 15_000,
         softwareVersion: this.options.softwareVersion,
+        ...(this.options.webPort === undefined ? {} : { webPort: this.options.webPort }),
       }),
     );
     const { member: joined, rejoined } = this.#members.join(session, { id, hello });
@@ -709,6 +712,7 @@ export class Fleet implements FleetStatusSource {
           address: m.session?.peer ?? '',
           identity: m.identity,
           softwareVersion: truncateError(m.hello.softwareVersion),
+          ...(m.hello.webPort === undefined ? {} : { webPort: m.hello.webPort }),
           connectedSinceUnixMs: m.connectedSinceUnixMs,
           lastSeenUnixMs: m.lastSeenUnixMs,
           generation: m.outbox.generation,

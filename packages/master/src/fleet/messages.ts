@@ -13,6 +13,8 @@ export interface WelcomeFields {
   readonly heartbeatIntervalMs: number;
   readonly healthReportIntervalMs: number;
   readonly softwareVersion: string;
+  /** The master's status page port; absent when unknown. */
+  readonly webPort?: number;
 }
 
 export function welcomeMessage(welcome: WelcomeFields): MasterMessage {

@@ -17,6 +17,8 @@ export interface WorkerStatus {
   /** The credential its id is bound to: `x509:<subject>`, `token` or `anonymous` (docs/protocol.md, "Identity"). */
   readonly identity: string;
   readonly softwareVersion: string;
+  /** The port of its status page (its Hello's `web_port`), on the host of `address`; absent when unknown. */
+  readonly webPort?: number;
   /** When the current stream was accepted (or the last one, while disconnected). */
   readonly connectedSinceUnixMs: number;
   /** When the master last received anything on its stream. */

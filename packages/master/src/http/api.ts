@@ -4,7 +4,7 @@
  * `/api/v1/targets/<id>`. Large bodies are generators of JSON text, so the server can stream 150k targets without
  * holding the whole document (or every target's discovered labels) in memory.
  */
-import { compareLabelNames, LabelName, publicLabels, redactedUrl, scrapeUrl, type Labels, type ScrapeConfig, type TargetId } from '@promfleet/model';
+import { compareLabelNames, LabelName, publicLabels, redactedUrl, scrapeUrl, webUrl, type Labels, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { DiscoveryManager, JobTargets } from '../discovery/manager.js';
 import type { StaleResource } from '../discovery/metrics.js';
 import type { FleetStatusSource, TargetStatus, WorkerStatus } from '../fleet/status.js';
@@ -216,10 +216,12 @@ export function targetResponse(sources: StatusSources, id: string): ApiResponse 
 
 /** One worker in `/api/v1/workers`: {@link WorkerStatus} with its times as RFC 3339 and no limits it does not have. */
 function workerJson(w: WorkerStatus): Record<string, unknown> {
+  const statusPage = webUrl(w.address, w.webPort);
   return {
     id: w.id,
     state: w.state,
     address: w.address,
+    ...(statusPage === undefined ? {} : { statusPage }),
     identity: w.identity,
     softwareVersion: w.softwareVersion,
     connectedSince: goTime(w.connectedSinceUnixMs),

@@ -38,7 +38,7 @@ scrape_configs:
     status.fleet.update(b.id, { owner: 'w-1', health: down('connection refused') });
     status.fleet.update(c.id, { owner: 'w-2' });
     status.fleet.setWorkers([
-      worker({ id: 'w-1', targets: 2, cost: 20, generation: 5, ackedGeneration: 4, lastSeenUnixMs: now - 90_000 }),
+      worker({ id: 'w-1', targets: 2, cost: 20, generation: 5, ackedGeneration: 4, lastSeenUnixMs: now - 90_000, webPort: 9097 }),
       worker({ id: 'w-2', targets: 1, cost: 0, maxTargets: 10 }),
     ]);
     const res = await fetch(`${status.url}/`);
@@ -49,7 +49,9 @@ scrape_configs:
     expect(html).not.toMatch(/<script|<link|src=/i);
     expect(html).toContain('<strong>Not ready</strong>. standby: master-b leads in term 3.');
     expect(html).toContain('<h2>Workers (2)</h2>');
-    expect(html).toContain('<tr><td>w-1</td><td>connected</td><td>10.0.0.9:40000</td><td>0.1.0</td><td>2</td><td>20</td><td>5 / 4</td>');
+    // A worker whose Hello gave its web port links to its own page, on the host of its stream.
+    expect(html).toContain('<tr><td><a href="http://10.0.0.9:9097/">w-1</a></td><td>connected</td><td>10.0.0.9:40000</td><td>0.1.0</td><td>2</td><td>20</td><td>5 / 4</td>');
+    expect(html).toContain('<tr><td>w-2</td>');
     expect(html).toContain('1m30s ago');
     expect(html).toContain('<td>1 / 10</td>');
     // Discovered, Dropped, Invalid, Kept, then Targets, Up, Down, Unknown, Unassigned: node's 4 kept targets, 1 up,

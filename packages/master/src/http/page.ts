@@ -3,7 +3,7 @@
  * Every value on it comes from workers or discovery (ids, addresses, label values, scrape errors), so every value
  * is escaped, and every one that may quote a URL is redacted; no configuration value is shown but job names.
  */
-import { formatDuration, LabelName, redactedUrl, scrapeUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
+import { formatDuration, LabelName, redactedUrl, scrapeUrl, webUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { StaleResource } from '../discovery/metrics.js';
 import type { WorkerStatus } from '../fleet/status.js';
 import { goTime, type StatusSources } from './api.js';
@@ -142,6 +142,12 @@ const jobsLegend =
   'target, scraped once, so Targets \u2264 Kept (the fleet follows discovery within a second). ' +
   'Targets = Up + Down + Unknown (not scraped yet); Unassigned counts those of them no worker holds.';
 
+/** A worker's id, linked to its own status page when its stream is up and its Hello gave the port. */
+function workerCell(w: WorkerStatus): string {
+  const url = webUrl(w.address, w.webPort);
+  return url === undefined ? escapeHtml(w.id) : `<a href="${escapeHtml(url)}">${escapeHtml(w.id)}</a>`;
+}
+
 /** The page's HTML. Cells are escaped (and target values redacted) here; {@link StatusPageView} holds raw values. */
 export function renderStatusPage(view: StatusPageView): string {
   const e = escapeHtml;
@@ -152,7 +158,7 @@ export function renderStatusPage(view: StatusPageView): string {
       : table(
           ['Worker', 'State', 'Address', 'Version', 'Targets', 'Cost (samples/scrape)', 'Generation / acked', 'Last seen'],
           view.workers.map((w) => [
-            e(w.id),
+            workerCell(w),
             e(w.state),
             e(w.address),
             e(w.softwareVersion),

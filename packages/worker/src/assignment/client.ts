@@ -34,6 +34,8 @@ export interface AssignmentClientOptions {
   readonly workerId: string;
   /** The worker's software version, sent in Hello; informational. */
   readonly softwareVersion: string;
+  /** The port of the worker's status page, sent in Hello so that the master links it; absent when unknown. */
+  readonly webPort?: number;
   /** The channel credentials; insecure when absent. Production runs TLS: the stream carries secrets. */
   readonly credentials?: ChannelCredentials;
   /**
@@ -190,6 +192,7 @@ export class AssignmentClient {
   #drain: Drain | undefined;
   #workerId: string;
   #masterId: string | undefined;
+  #masterWebPort: number | undefined;
   #leaderTerm = 0;
   #lastError = '';
   /** The RESOURCE_EXHAUSTED details of the last stream, for the next Hello; cleared once a Welcome arrives. */
@@ -225,6 +228,11 @@ export class AssignmentClient {
   }
 
   /** The id of the master that last welcomed this worker, if any did. */
+  /** The port of the master's status page, from the last Welcome; undefined before one or when the master did not say. */
+  get masterWebPort(): number | undefined {
+    return this.#masterWebPort;
+  }
+
   get masterId(): string | undefined {
     return this.#masterId;
   }
@@ -350,6 +358,7 @@ export class AssignmentClient {
         heldGeneration: this.#state.generation,
         previousStreamResourceExhausted: this.#resourceExhausted,
         highestLeaderTerm: this.#leaderTerm,
+        ...(this.#options.webPort === undefined ? {} : { webPort: this.#options.webPort }),
       },
       heldTargets: held.map((target) => ({ id: targetIdToBytes(target.id), job: target.job })),
     });
@@ -396,6 +405,7 @@ export class AssignmentClient {
     this.#leaderTerm = welcome.leaderTerm;
     this.#workerId = welcome.workerId;
     this.#masterId = welcome.masterId;
+    this.#masterWebPort = welcome.webPort;
     this.#resourceExhausted = '';
 
     const deadAfterMs = HEARTBEAT_DEAD_AFTER_INTERVALS * welcome.heartbeatIntervalMs;

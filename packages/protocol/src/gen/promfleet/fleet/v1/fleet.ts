@@ -255,6 +255,12 @@ export interface Hello {
    * "Leadership").
    */
   highestLeaderTerm: number;
+  /**
+   * The port of the worker's HTTP server (its status page and /metrics); absent
+   * when unknown (a worker that predates it). The master links the worker's status
+   * page at this port of the stream's peer host. Informational.
+   */
+  webPort?: number | undefined;
 }
 
 /**
@@ -407,6 +413,12 @@ export interface Welcome {
   healthReportIntervalMs: number;
   /** The master's software version; informational. */
   softwareVersion: string;
+  /**
+   * The port of the master's HTTP server (its status page and API); absent when
+   * unknown. The worker links the master's status page at this port of the host it
+   * dialed. Informational.
+   */
+  webPort?: number | undefined;
 }
 
 /**
@@ -1167,6 +1179,7 @@ function createBaseHello(): Hello {
     previousStreamResourceExhausted: "",
     heldTargetsContinued: false,
     highestLeaderTerm: 0,
+    webPort: undefined,
   };
 }
 
@@ -1195,6 +1208,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.highestLeaderTerm !== 0) {
       writer.uint32(64).uint64(message.highestLeaderTerm);
+    }
+    if (message.webPort !== undefined) {
+      writer.uint32(72).uint32(message.webPort);
     }
     return writer;
   },
@@ -1276,6 +1292,14 @@ export const Hello: MessageFns<Hello> = {
             message.highestLeaderTerm = longToNumber(reader.uint64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.webPort = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1301,6 +1325,7 @@ export const Hello: MessageFns<Hello> = {
     message.previousStreamResourceExhausted = object.previousStreamResourceExhausted ?? "";
     message.heldTargetsContinued = object.heldTargetsContinued ?? false;
     message.highestLeaderTerm = object.highestLeaderTerm ?? 0;
+    message.webPort = object.webPort ?? undefined;
     return message;
   },
 };
@@ -1851,6 +1876,7 @@ function createBaseWelcome(): Welcome {
     workerId: "",
     healthReportIntervalMs: 0,
     softwareVersion: "",
+    webPort: undefined,
   };
 }
 
@@ -1876,6 +1902,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.softwareVersion !== "") {
       writer.uint32(58).string(message.softwareVersion);
+    }
+    if (message.webPort !== undefined) {
+      writer.uint32(64).uint32(message.webPort);
     }
     return writer;
   },
@@ -1949,6 +1978,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.softwareVersion = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.webPort = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1973,6 +2010,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.workerId = object.workerId ?? "";
     message.healthReportIntervalMs = object.healthReportIntervalMs ?? 0;
     message.softwareVersion = object.softwareVersion ?? "";
+    message.webPort = object.webPort ?? undefined;
     return message;
   },
 };

@@ -7,6 +7,7 @@
 // file that is not what it would write (e2e/manifests.test.ts runs it).
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
@@ -81,10 +82,10 @@ for (const [file, text] of outputs()) {
   if (current === text) continue;
   if (check) {
     stale++;
-    console.error(`${rel(file)}: not what \`node deploy/generate.mjs\` writes; run it`);
+    process.stderr.write(`${rel(file)}: not what \`node deploy/generate.mjs\` writes; run it\n`);
   } else {
     writeFileSync(file, text);
-    console.error(`wrote ${rel(file)}`);
+    process.stderr.write(`wrote ${rel(file)}\n`);
   }
 }
 process.exitCode = stale > 0 ? 1 : 0;

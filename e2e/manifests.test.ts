@@ -96,7 +96,7 @@ function kustomize(dir: string): string {
   try {
     return execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('kubectl not found: scripts/bootstrap.sh installs it (Debian package kubernetes-client)');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('kubectl not found: scripts/bootstrap.sh installs it (Debian package kubernetes-client)', { cause: err });
     throw err;
   }
 }

@@ -59,7 +59,7 @@ export function decodeJobs(jobs: readonly RawMapping[], options: { global: RawMa
   const result = parseConfig(text, { file: options.source });
   if (result.ok) return [...result.config.scrapeConfigs];
   const problems = result.errors.slice(0, 3).map((issue) => {
-    const where = issue.keyPath.replace(/^scrape_configs\.\d+\./u, '');
+    const where = issue.keyPath.replace(/^scrape_configs\[\d+\]\.?/u, '');
     return where === '' ? issue.message : `${where}: ${issue.message}`;
   });
   const more = result.errors.length > 3 ? ` (and ${result.errors.length - 3} more)` : '';

@@ -52,3 +52,14 @@ export {
   type WorkerInfo,
   type WorkerLoad,
 } from './allocation/index.js';
+export {
+  OperatorConfigError,
+  OperatorJobSource,
+  operatorJobs,
+  parseOperatorConfig,
+  type OperatorJobSourceOptions,
+  type OperatorKind,
+  type OperatorLog,
+  type OperatorSelection,
+  type RejectedOperatorResource,
+} from './operator/index.js';

@@ -2,10 +2,10 @@
  * prometheus-operator resources as promfleet reads them: the four kinds, their identity, and the references to
  * Secrets and ConfigMaps their specs make. Specs stay API JSON; the generator reads the fields it needs.
  */
+import type { OperatorKind } from '../discovery/kubernetes/errors.js';
 import { isJsonObject, optString, stringMap, FieldError, type JsonObject } from '../discovery/kubernetes/json.js';
 
-/** The prometheus-operator kinds promfleet turns into scrape jobs. */
-export type OperatorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe' | 'ScrapeConfig';
+export type { OperatorKind } from '../discovery/kubernetes/errors.js';
 
 /** Every {@link OperatorKind}, in the order jobs are generated (as prometheus-operator orders them). */
 export const operatorKinds: readonly OperatorKind[] = ['ServiceMonitor', 'PodMonitor', 'Probe', 'ScrapeConfig'];
@@ -90,7 +90,8 @@ export function readOperatorResource(kind: OperatorKind, raw: unknown): Operator
     };
   } catch (err) {
     if (!(err instanceof FieldError)) throw err;
-    const name = metadata !== undefined && typeof metadata['name'] === 'string' ? ` ${String(metadata['namespace'] ?? '')}/${metadata['name']}` : '';
+    const namespace = metadata !== undefined && typeof metadata['namespace'] === 'string' ? metadata['namespace'] : '';
+    const name = metadata !== undefined && typeof metadata['name'] === 'string' ? ` ${namespace}/${metadata['name']}` : '';
     throw new BadResourceError(`${kind}${name}: ${err.message}`);
   }
 }

@@ -180,7 +180,7 @@ class SpecReader {
     const v = this.#value(key);
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) return this.fail(this.prefix + key, 'expected a list of strings');
-    return v as string[];
+    return v;
   }
 
   exclusions(key: string): EnforcementExclusion[] {
@@ -229,7 +229,7 @@ export function labelSelector(v: JsonObject, at: string, fail: (field: string, p
     if (typeof key !== 'string' || key === '') return fail(`${p}.key`, 'required');
     const values = e['values'] ?? [];
     if (!Array.isArray(values) || !values.every((s) => typeof s === 'string')) return fail(`${p}.values`, 'expected a list of strings');
-    const list = values as string[];
+    const list = values;
     switch (e['operator']) {
       case 'In':
       case 'NotIn':

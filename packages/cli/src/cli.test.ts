@@ -51,7 +51,7 @@ describe('promfleet', () => {
     [['relabel', '--rules'], 'promfleet: flag --rules needs a value; usage: promfleet relabel --rules RULES.yaml\n'],
     [['relabel', '--rules=a', '--rules', 'b'], 'promfleet: flag --rules given twice; usage: promfleet relabel --rules RULES.yaml\n'],
     [['relabel', 'x.yml'], 'promfleet: unexpected argument "x.yml"; usage: promfleet relabel --rules RULES.yaml\n'],
-    [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME]\n'],
+    [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME] [--operator.config FILE]\n'],
     [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['demo', '--offline', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['worker', '--master=127.0.0.1:1', '--worker.secret-dirs=/etc/x,secrets'], 'promfleet: --worker.secret-dirs: want absolute directories, got "secrets"\n'],

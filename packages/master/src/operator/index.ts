@@ -14,10 +14,11 @@ export {
   isOperatorKind,
   operatorApiVersions,
   operatorKinds,
+  readAssetData,
   readOperatorResource,
   type AssetLookup,
   type AssetRef,
   type OperatorKind,
   type OperatorResource,
 } from './resource.js';
-export { OperatorJobSource, operatorResources, readAssetData, type OperatorJobSourceOptions, type OperatorLog, type RejectedOperatorResource } from './source.js';
+export { OperatorJobSource, operatorResources, type OperatorJobSourceOptions, type OperatorLog, type RejectedOperatorResource } from './source.js';

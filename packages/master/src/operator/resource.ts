@@ -91,7 +91,24 @@ export function readOperatorResource(kind: OperatorKind, raw: unknown): Operator
   } catch (err) {
     if (!(err instanceof FieldError)) throw err;
     const namespace = metadata !== undefined && typeof metadata['namespace'] === 'string' ? metadata['namespace'] : '';
-    const name = metadata !== undefined && typeof metadata['name'] === 'string' ? ` ${namespace}/${metadata['name']}` : '';
+    const name = metadata !== undefined && typeof metadata['name'] === 'string' ? ` ${namespace === '' ? '' : `${namespace}/`}${metadata['name']}` : '';
     throw new BadResourceError(`${kind}${name}: ${err.message}`);
   }
+}
+
+/** The keys of a Secret (base64 `data`; the API never returns `stringData`) or a ConfigMap (`data`, base64 `binaryData`). */
+export function readAssetData(kind: AssetRef['kind'], raw: unknown): ReadonlyMap<string, string> | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const out = new Map<string, string>();
+  const add = (field: string, base64: boolean) => {
+    const data = (raw as Record<string, unknown>)[field];
+    if (typeof data !== 'object' || data === null) return;
+    for (const [k, v] of Object.entries(data)) if (typeof v === 'string') out.set(k, base64 ? Buffer.from(v, 'base64').toString('utf8') : v);
+  };
+  if (kind === 'Secret') add('data', true);
+  else {
+    add('data', false);
+    add('binaryData', true);
+  }
+  return out;
 }

@@ -21,7 +21,7 @@ import { BadObjectError } from '../discovery/kubernetes/errors.js';
 import { slimNamespace, type SlimNamespace } from '../discovery/kubernetes/objects.js';
 import { kubeResources, Reflector, type KubeResource, type ReflectorOptions } from '../discovery/kubernetes/reflector.js';
 import { operatorJobs, type OperatorJobs } from './jobs.js';
-import { BadResourceError, operatorKinds, readOperatorResource, type AssetLookup, type AssetRef, type OperatorKind, type OperatorResource } from './resource.js';
+import { BadResourceError, operatorKinds, readAssetData, readOperatorResource, type AssetLookup, type AssetRef, type OperatorKind, type OperatorResource } from './resource.js';
 import type { OperatorSelection } from './selection.js';
 
 /** A log record: level, message, fields (never secret values). */
@@ -315,21 +315,4 @@ export class OperatorJobSource {
       this.#gauge.set({ kind, state: 'rejected' }, built.rejected.filter((r) => r.resource.kind === kind).length);
     }
   }
-}
-
-/** The keys of a Secret (base64 `data`; the API never returns `stringData`) or a ConfigMap (`data`, base64 `binaryData`). */
-export function readAssetData(kind: AssetRef['kind'], raw: unknown): ReadonlyMap<string, string> | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const out = new Map<string, string>();
-  const add = (field: string, base64: boolean) => {
-    const data = (raw as Record<string, unknown>)[field];
-    if (typeof data !== 'object' || data === null) return;
-    for (const [k, v] of Object.entries(data)) if (typeof v === 'string') out.set(k, base64 ? Buffer.from(v, 'base64').toString('utf8') : v);
-  };
-  if (kind === 'Secret') add('data', true);
-  else {
-    add('data', false);
-    add('binaryData', true);
-  }
-  return out;
 }

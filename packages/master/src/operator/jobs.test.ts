@@ -140,4 +140,16 @@ describe('operatorJobs', () => {
     });
     for (const r of result.rejected) expect(r.reason).not.toContain('hunter2');
   });
+
+  it('rejects a resource whose Secrets the fleet link would not keep, under the config file policy', () => {
+    const withSecret = resource('ServiceMonitor', 'shop/auth', { ...web, endpoints: [{ port: 'm', basicAuth: { username: { name: 'creds', key: 'user' }, password: { name: 'creds', key: 'password' } } }] });
+    const plain = resource('ServiceMonitor', 'shop/plain', web);
+    const all = 'serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {}';
+    const insecure = operatorJobs({ ...input(all, [withSecret, plain]), fleetLink: {} });
+    expect(insecure.jobs.map((j) => j.jobName)).toEqual(['serviceMonitor/shop/plain/0']);
+    expect(insecure.rejected.map((r) => r.reason)).toEqual([expect.stringContaining('scrape job "serviceMonitor/shop/auth/0": basic_auth.password')]);
+    expect(insecure.rejected[0]?.reason).toContain('the fleet link has no TLS');
+    const allowed = operatorJobs({ ...input(all, [withSecret, plain]), fleetLink: { allowInsecureSecrets: true } });
+    expect(allowed.rejected).toEqual([]);
+  });
 });

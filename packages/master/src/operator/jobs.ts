@@ -5,6 +5,7 @@
  */
 import { matchesLabelSelector, type GlobalConfig, type ScrapeConfig } from '@promfleet/model';
 import { FieldError } from '../discovery/kubernetes/json.js';
+import { checkInlineSecrets, InsecureSecretsError, type FleetLinkOptions } from '../fleet/link.js';
 import { decodeJobs, globalSection } from './decode.js';
 import { generateJobs } from './generate.js';
 import type { RawMapping } from './http.js';
@@ -22,6 +23,12 @@ export interface OperatorJobsInput {
   readonly global: GlobalConfig;
   /** The master's namespace: the Prometheus resource's namespace when its file names none. */
   readonly ownNamespace: string | undefined;
+  /**
+   * The fleet link the jobs travel over. A resource whose jobs hold inline secrets (every Secret value promfleet
+   * reads becomes one) is rejected when the link would not keep them, under the same policy as the config file's
+   * (`checkInlineSecrets`). Undefined: no check (the offline tool sends nothing).
+   */
+  readonly fleetLink?: FleetLinkOptions;
 }
 
 /** A selected resource that could not be turned into jobs. */
@@ -71,10 +78,11 @@ export function operatorJobs(input: OperatorJobsInput): OperatorJobs {
     try {
       const raw = generateJobs(resource, input.lookup, input.selection.generation);
       const decoded = decodeJobs(raw, { global, source: `${resource.kind} ${resource.namespace}/${resource.name}` });
+      if (input.fleetLink !== undefined) checkInlineSecrets({ global: input.global, scrapeConfigs: decoded, remoteWrite: [] }, input.fleetLink);
       jobs.push(...decoded);
       rawJobs.push(...raw);
     } catch (err) {
-      if (!(err instanceof ResourceRejectedError || err instanceof FieldError)) throw err;
+      if (!(err instanceof ResourceRejectedError || err instanceof FieldError || err instanceof InsecureSecretsError)) throw err;
       rejected.push({ resource, reason: err.message });
     }
   }

@@ -20,6 +20,7 @@ import { ApiError, sleep, type ApiClient } from '../discovery/kubernetes/client.
 import { BadObjectError } from '../discovery/kubernetes/errors.js';
 import { slimNamespace, type SlimNamespace } from '../discovery/kubernetes/objects.js';
 import { kubeResources, Reflector, type KubeResource, type ReflectorOptions } from '../discovery/kubernetes/reflector.js';
+import type { FleetLinkOptions } from '../fleet/link.js';
 import { operatorJobs, type OperatorJobs } from './jobs.js';
 import { BadResourceError, operatorKinds, readAssetData, readOperatorResource, type AssetLookup, type AssetRef, type OperatorKind, type OperatorResource } from './resource.js';
 import type { OperatorSelection } from './selection.js';
@@ -45,6 +46,8 @@ export interface OperatorJobSourceOptions {
   readonly global: GlobalConfig;
   /** The master's namespace (the Prometheus resource's namespace when its file names none). */
   readonly ownNamespace?: string;
+  /** The fleet link: resources whose Secrets it would not keep are rejected (see `OperatorJobsInput.fleetLink`). */
+  readonly fleetLink?: FleetLinkOptions;
   readonly log: OperatorLog;
   /** Where `promfleet_operator_resources` is registered; none when undefined. */
   readonly registry?: Registry;
@@ -267,6 +270,7 @@ export class OperatorJobSource {
         selection: this.#o.selection,
         global: this.#o.global,
         ownNamespace: this.#o.ownNamespace,
+        ...(this.#o.fleetLink === undefined ? {} : { fleetLink: this.#o.fleetLink }),
       });
     const missing = new Map<string, AssetRef>();
     const used = new Set<string>();

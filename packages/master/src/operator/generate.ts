@@ -223,11 +223,11 @@ class Generator {
     const jobLabel = optString(spec, 'jobLabel', 'spec') ?? '';
     const targetLabels = strings(spec, 'targetLabels', 'spec');
     const podTargetLabels = [...strings(spec, 'podTargetLabels', 'spec'), ...this.#o.podTargetLabels];
+    let index = 0;
     return objects(spec, 'endpoints', {
       path: 'spec',
       read: (ep, path) => {
-        const index = Number(/\[(\d+)\]$/u.exec(path)?.[1] ?? 0);
-        const job: RawMapping = { job_name: `serviceMonitor/${this.#r.namespace}/${this.#r.name}/${index}` };
+        const job: RawMapping = { job_name: `serviceMonitor/${this.#r.namespace}/${this.#r.name}/${index++}` };
         this.#honor(job, ep, path);
         job['kubernetes_sd_configs'] = [this.#kubernetesSd(role, { roleSelector, attachPath: 'spec' })];
         this.#endpointBasics(job, ep, path);
@@ -278,11 +278,11 @@ class Generator {
     const roleSelector = this.#roleSelector(spec, selector, ['pod']);
     const jobLabel = optString(spec, 'jobLabel', 'spec') ?? '';
     const podTargetLabels = [...strings(spec, 'podTargetLabels', 'spec'), ...this.#o.podTargetLabels];
+    let index = 0;
     return objects(spec, 'podMetricsEndpoints', {
       path: 'spec',
       read: (ep, path) => {
-        const index = Number(/\[(\d+)\]$/u.exec(path)?.[1] ?? 0);
-        const job: RawMapping = { job_name: `podMonitor/${this.#r.namespace}/${this.#r.name}/${index}` };
+        const job: RawMapping = { job_name: `podMonitor/${this.#r.namespace}/${this.#r.name}/${index++}` };
         this.#honor(job, ep, path);
         job['kubernetes_sd_configs'] = [this.#kubernetesSd('pod', { roleSelector, attachPath: 'spec' })];
         this.#endpointBasics(job, ep, path);

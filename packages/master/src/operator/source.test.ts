@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { parseConfig, type ScrapeConfig } from '@promfleet/model';
+import { buildTarget, labelsToObject, parseConfig, publicLabels, type ScrapeConfig, type TargetGroup } from '@promfleet/model';
 import { promtoolCheckMetrics, startFakeApiServer, type FakeApiServer, type KubeObject } from '@promfleet/testkit';
 import { ApiClient, RateLimiter, type ApiRequestRecord } from '../discovery/kubernetes/client.js';
+import { KubernetesDiscovery } from '../discovery/kubernetes/discovery.js';
+import { discoverFromObjects, dumpAssetLookup, readObjectList } from '../discovery/kubernetes/offline.js';
+import { operatorJobs } from './jobs.js';
 import { parseOperatorConfig } from './selection.js';
 import { OperatorJobSource, type OperatorLog } from './source.js';
 
@@ -46,16 +49,20 @@ afterEach(async () => {
   api = undefined;
 });
 
+function promfleetGlobal() {
+  const parsed = parseConfig('', { file: 'p.yml' });
+  if (!parsed.ok) throw new Error('bad config');
+  return parsed.config.global;
+}
+
 function startSource(server: FakeApiServer, options: { assetRefreshMs?: number; registry?: Registry } = {}) {
-  const global = parseConfig('', { file: 'p.yml' });
-  if (!global.ok) throw new Error('bad config');
   const logs: { level: string; message: string; fields: Readonly<Record<string, string | number>> }[] = [];
   const log: OperatorLog = (level, message, fields = {}) => logs.push({ level, message, fields });
   const requests: ApiRequestRecord[] = [];
   const source = new OperatorJobSource({
     client: new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/test' }, new RateLimiter(100, 100), (r) => requests.push(r)),
     selection: parseOperatorConfig(allKinds, 'prom.yaml'),
-    global: global.config.global,
+    global: promfleetGlobal(),
     ownNamespace: 'promfleet',
     log,
     throttleMs: 20,
@@ -140,5 +147,81 @@ describe('OperatorJobSource against the fake API server', () => {
     api.installResource('servicemonitors');
     await until(() => s.latest()?.length === 1, 'the ServiceMonitor once its CRD is there');
     expect(s.latest()).toEqual(['serviceMonitor/shop/web/0']);
+  });
+
+  it('gives the same targets live as the offline tool gives from a dump of the same objects', async () => {
+    api = await startFakeApiServer();
+    const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } }) as KubeObject;
+    api.store.create(ns('shop'));
+    api.store.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } }, spec: { clusterIP: '10.96.0.10', ports: [{ name: 'metrics', port: 9100, protocol: 'TCP' }] } });
+    api.store.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', labels: { app: 'web', team: 'a' } },
+      spec: { nodeName: 'n1', containers: [{ name: 'app', image: 'app:1', ports: [{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }] }] },
+      status: { phase: 'Running', podIP: '10.0.0.1', hostIP: '192.168.0.1' },
+    });
+    api.store.create({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'web', namespace: 'shop' },
+      subsets: [{ addresses: [{ ip: '10.0.0.1', targetRef: { kind: 'Pod', name: 'web-1', namespace: 'shop' } }], ports: [{ name: 'metrics', port: 8080, protocol: 'TCP' }] }],
+    });
+    api.store.create(secret('creds', { token: 't' }));
+    api.store.create(serviceMonitor('web', { selector: { matchLabels: { app: 'web' } }, podTargetLabels: ['team'], endpoints: [{ port: 'metrics', authorization: { credentials: { name: 'creds', key: 'token' } } }] }));
+    api.store.create({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'pods', namespace: 'shop' }, spec: { selector: { matchLabels: { team: 'a' } }, podMetricsEndpoints: [{ port: 'metrics', path: '/m' }] } });
+
+    const s = startSource(api);
+    await until(() => s.updates.length > 0, 'the generated jobs');
+    const jobs = s.updates.at(-1) ?? [];
+    expect(jobs.map((j) => j.jobName)).toEqual(['serviceMonitor/shop/web/0', 'podMonitor/shop/pods/0']);
+
+    const server = api;
+    const discovery = new KubernetesDiscovery({
+      clientFor: () => new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/test' }, new RateLimiter(100, 100)),
+      throttleMs: 20,
+      reflector: { initialBackoffMs: 20, maxBackoffMs: 200, minWatchMs: 20 },
+    });
+    const live = new Map<string, Map<string, TargetGroup>>();
+    const controller = new AbortController();
+    controllers.push(controller);
+    const discoverers = jobs.map((job) => {
+      const sd = job.kubernetesSdConfigs[0];
+      if (sd === undefined) throw new Error(`${job.jobName} has no kubernetes_sd_configs`);
+      return { job, discoverer: discovery.discoverer(sd) };
+    });
+    void discovery.run(controller.signal);
+    for (const { job, discoverer } of discoverers) {
+      void discoverer.run(controller.signal, (groups) => {
+        const held = live.get(job.jobName) ?? new Map<string, TargetGroup>();
+        for (const g of groups) held.set(g.source, g);
+        live.set(job.jobName, held);
+      });
+    }
+    await until(() => live.size === jobs.length, 'live discovery of the generated jobs');
+
+    const targets = (job: ScrapeConfig, groups: readonly TargetGroup[]) =>
+      groups.flatMap((g) =>
+        g.targets.flatMap((t) => {
+          const built = buildTarget(job, t, g.labels);
+          return built.kind === 'kept' ? [labelsToObject(publicLabels(built.target.labels))] : [];
+        }),
+      );
+    const liveTargets = jobs.map((job) => targets(job, [...(live.get(job.jobName)?.values() ?? [])]));
+    const dump = readObjectList({ kind: 'List', items: ['namespaces', 'services', 'pods', 'endpoints', 'secrets', 'servicemonitors', 'podmonitors'].flatMap((r) => server.store.list(r)) });
+    const offline = operatorJobs({
+      resources: dump.operator.resources,
+      namespaceLabels: (n) => dump.objects.namespaces.find((o) => o.meta.name === n)?.meta.labels,
+      lookup: dumpAssetLookup(dump.operator),
+      selection: parseOperatorConfig(allKinds, 'prom.yaml'),
+      global: promfleetGlobal(),
+      ownNamespace: 'promfleet',
+    });
+    const offlineTargets = offline.jobs.map((job) => targets(job, job.kubernetesSdConfigs.flatMap((sd) => discoverFromObjects(sd, dump.objects))));
+    expect(liveTargets).toEqual(offlineTargets);
+    expect(liveTargets).toEqual([
+      [{ container: 'app', endpoint: 'metrics', instance: '10.0.0.1:8080', job: 'web', namespace: 'shop', pod: 'web-1', service: 'web', team: 'a' }],
+      [{ container: 'app', endpoint: 'metrics', instance: '10.0.0.1:8080', job: 'shop/pods', namespace: 'shop', pod: 'web-1' }],
+    ]);
   });
 });

@@ -213,7 +213,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
   const operatorFile = f['operator.config'];
-  const operatorSelection = operatorFile === undefined ? undefined : await readOperatorSelection(io, operatorFile);
+  const operatorSelection = operatorFile === undefined ? undefined : await readOperatorSelection(io, operatorFile, { namespace: ownNamespace, flag: '--kubernetes.own-namespace' });
   if (operatorSelection !== undefined) log('info', 'prometheus-operator resource selection read', { file: operatorFile ?? '', namespace: operatorSelection.namespace ?? ownNamespace ?? '' });
   const master = await startMaster({
     config,

@@ -44,6 +44,16 @@ const objects = JSON.stringify({
   items: [pod('mon', 'scraped', true), pod('mon', 'quiet', false), pod('other', 'elsewhere', true), { kind: 'Pod', metadata: { name: 'broken', namespace: 'mon' }, spec: { containers: 3 } }, { kind: 'ConfigMap', metadata: { name: 'x' } }],
 });
 
+function quietIO(files: Record<string, string>): CommandIO {
+  return {
+    stdin: Readable.from(['']),
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    shutdown: new AbortController().signal,
+    readFile: (path) => (Object.hasOwn(files, path) ? Promise.resolve(files[path] ?? '') : Promise.reject(new UsageError(`cannot read ${path}: no such file`, 1))),
+  };
+}
+
 async function targets(files: Record<string, string>, dirs: Record<string, string[]> = {}, operatorConfigFile?: string) {
   const out: string[] = [];
   const err: string[] = [];
@@ -164,6 +174,17 @@ describe('promfleet targets', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.lines.map((l) => l['job'])).toEqual(['serviceMonitor/shop/web/0']);
+    });
+
+    it('fails with exit 1 when the Prometheus resource namespace is needed and unknown', async () => {
+      const files = { 'p.yml': 'scrape_configs: []\n', 'objects.json': dump, 'prom.yaml': 'serviceMonitorSelector: {}\nprobeSelector: {}\nprobeNamespaceSelector: {}\n' };
+      const r = await targets(files, {}, 'prom.yaml');
+      expect(r.lines.map((l) => l['job'])).toEqual(['probe/shop/bb']);
+      const io = { ...files, 'objects.json': dump };
+      await expect(listTargets(quietIO(io), { configFile: 'p.yml', objectsFile: 'objects.json', ownNamespace: undefined, operatorConfigFile: 'prom.yaml' })).rejects.toMatchObject({
+        exitCode: 1,
+        message: "prom.yaml: ServiceMonitor resources are selected in the Prometheus resource's namespace, which is unknown: set metadata.namespace or a namespace selector in the file, or pass --own-namespace",
+      });
     });
 
     it('fails with exit 1 naming the file and the field of a bad --operator.config', async () => {

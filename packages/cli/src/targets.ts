@@ -11,6 +11,7 @@ import {
   discoverFromObjects,
   dumpAssetLookup,
   FileSDError,
+  kindsInOwnNamespace,
   matchGlob,
   ObjectListError,
   OperatorConfigError,
@@ -66,7 +67,7 @@ const selectEverything = [
 export async function listTargets(io: CommandIO, options: ListTargetsOptions): Promise<number> {
   const config = await loadValidConfig(io, options.configFile);
   const objects = await readObjects(io, options.objectsFile);
-  const selection = await readSelection(io, options.operatorConfigFile);
+  const selection = await readSelection(io, options.operatorConfigFile, options.ownNamespace);
   let problems = objects.problems;
   const generated = operatorJobs({
     resources: objects.operator.resources,
@@ -114,18 +115,32 @@ function describeTarget(job: ScrapeConfig, labels: TargetGroup['targets'][number
   }
 }
 
-/** Reads a `--operator.config` file: a `Prometheus` resource or its spec. Exit 1 naming the file and field when bad. */
-export async function readOperatorSelection(io: CommandIO, file: string): Promise<OperatorSelection> {
+/**
+ * Reads a `--operator.config` file: a `Prometheus` resource or its spec. Exit 1 naming the file and field when bad,
+ * or when a selection needs the Prometheus resource's namespace and neither the file nor `ownNamespace` (given
+ * with `namespaceFlag`) says which it is.
+ */
+export async function readOperatorSelection(io: CommandIO, file: string, own: { namespace: string | undefined; flag: string }): Promise<OperatorSelection> {
+  let selection: OperatorSelection;
   try {
-    return parseOperatorConfig(await io.readFile(file), file);
+    selection = parseOperatorConfig(await io.readFile(file), file);
   } catch (err) {
     if (err instanceof OperatorConfigError) throw new UsageError(err.message, 1);
     throw err;
   }
+  const needy = kindsInOwnNamespace(selection);
+  if (selection.namespace === undefined && own.namespace === undefined && needy.length > 0) {
+    throw new UsageError(
+      `${file}: ${needy.join(', ')} resources are selected in the Prometheus resource's namespace, which is unknown: ` +
+        `set metadata.namespace or a namespace selector in the file, or pass ${own.flag}`,
+      1,
+    );
+  }
+  return selection;
 }
 
-async function readSelection(io: CommandIO, file: string | undefined): Promise<OperatorSelection> {
-  if (file !== undefined) return readOperatorSelection(io, file);
+async function readSelection(io: CommandIO, file: string | undefined, ownNamespace: string | undefined): Promise<OperatorSelection> {
+  if (file !== undefined) return readOperatorSelection(io, file, { namespace: ownNamespace, flag: '--own-namespace' });
   try {
     return parseOperatorConfig(selectEverything, 'select everything');
   } catch (err) {

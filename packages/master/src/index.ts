@@ -55,6 +55,7 @@ export {
 export {
   OperatorConfigError,
   OperatorJobSource,
+  kindsInOwnNamespace,
   operatorJobs,
   parseOperatorConfig,
   type OperatorJobSourceOptions,

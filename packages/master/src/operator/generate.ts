@@ -441,7 +441,7 @@ class Generator {
     const basic = optObject(spec, 'basicAuth', 'spec');
     if (basic !== undefined) job['basic_auth'] = basicAuth(this.#assets, basic, 'spec.basicAuth');
     const auth = optObject(spec, 'authorization', 'spec');
-    if (auth !== undefined) job['authorization'] = authorization(this.#assets, auth, { path: 'spec.authorization', withFile: false });
+    if (auth !== undefined) job['authorization'] = authorization(this.#assets, auth, 'spec.authorization');
     const tls = optObject(spec, 'tlsConfig', 'spec');
     if (tls !== undefined) job['tls_config'] = tlsConfig(this.#assets, tls, { path: 'spec.tlsConfig', withFiles: false });
     this.#limits(job, spec, 'spec');

@@ -83,14 +83,11 @@ export function basicAuth(assets: AssetReader, auth: JsonObject, path: string): 
   };
 }
 
-/** `authorization` → `authorization`: type `Bearer` unless given, credentials from their Secret. */
-export function authorization(assets: AssetReader, auth: JsonObject, options: { path: string; withFile: boolean }): RawMapping {
-  const { path } = options;
+/** `authorization` (`SafeAuthorization`) → `authorization`: type `Bearer` unless given, credentials from their Secret. */
+export function authorization(assets: AssetReader, auth: JsonObject, path: string): RawMapping {
   const out: RawMapping = { type: (optString(auth, 'type', path) ?? '').trim() || 'Bearer' };
   const credentials = optObject(auth, 'credentials', path);
   if (credentials !== undefined) out['credentials'] = assets.secretKey(credentials, `${path}.credentials`);
-  const file = options.withFile ? optString(auth, 'credentialsFile', path) : undefined;
-  if (file !== undefined && file !== '') out['credentials_file'] = file;
   return out;
 }
 
@@ -116,7 +113,7 @@ export function proxyConfig(assets: AssetReader, holder: JsonObject, path: strin
 
 /**
  * The HTTP client keys of a scrape endpoint: TLS, bearer token Secret, basic auth, authorization, proxy, redirects
- * and HTTP/2. `oauth2` is refused: promfleet's workers do not fetch OAuth 2 tokens, and scraping without the
+ * and HTTP/2. `withFiles` reads the file fields only a ServiceMonitor endpoint has (`bearerTokenFile`, the TLS files). `oauth2` is refused: promfleet's workers do not fetch OAuth 2 tokens, and scraping without the
  * credentials the resource asks for would fail every scrape.
  */
 export function endpointHttpClient(assets: AssetReader, endpoint: JsonObject, options: { path: string; withFiles: boolean }): RawMapping {
@@ -141,6 +138,6 @@ export function endpointHttpClient(assets: AssetReader, endpoint: JsonObject, op
   const basic = optObject(endpoint, 'basicAuth', path);
   if (basic !== undefined) out['basic_auth'] = basicAuth(assets, basic, `${path}.basicAuth`);
   const auth = optObject(endpoint, 'authorization', path);
-  if (auth !== undefined) out['authorization'] = authorization(assets, auth, { path: `${path}.authorization`, withFile: withFiles });
+  if (auth !== undefined) out['authorization'] = authorization(assets, auth, `${path}.authorization`);
   return out;
 }

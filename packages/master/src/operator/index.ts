@@ -3,7 +3,7 @@
  * selection file, the pure generator (checked against prometheus-operator's golden files), and the live source that
  * watches the resources and reads the Secrets they reference.
  */
-export { OperatorConfigError, parseOperatorConfig, type KindSelection, type OperatorSelection } from './selection.js';
+export { OperatorConfigError, kindsInOwnNamespace, parseOperatorConfig, type KindSelection, type OperatorSelection } from './selection.js';
 export { isSelected, operatorJobs, type OperatorJobs, type OperatorJobsInput, type RejectedResource } from './jobs.js';
 export { defaultGenerationOptions, generateJobs, type EndpointRole, type EnforcedLimits, type EnforcementExclusion, type GenerationOptions } from './generate.js';
 export { decodeJobs, globalSection, type GlobalOverrides } from './decode.js';

@@ -128,6 +128,14 @@ export function parseOperatorConfig(text: string, file: string): OperatorSelecti
   return { namespace, kinds, generation, global };
 }
 
+/**
+ * The kinds that select resources in the Prometheus resource's own namespace (no namespace selector): they need
+ * that namespace, from the file's `metadata.namespace` or the master's.
+ */
+export function kindsInOwnNamespace(selection: OperatorSelection): OperatorKind[] {
+  return operatorKinds.filter((kind) => selection.kinds[kind].resources !== undefined && selection.kinds[kind].namespaces === 'own');
+}
+
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

@@ -172,3 +172,14 @@ describe('promfleet relabel', () => {
     expect(r.stderr).toMatch(/^promfleet: rules\.yml:\d+: /);
   });
 });
+
+describe('promfleet master --operator.config', () => {
+  it('exits 1 at start naming the file and the field of a bad selection file', async () => {
+    const files = { 'p.yml': 'scrape_configs: []\n', 'prom.yaml': 'kind: Prometheus\nspec:\n  serviceMonitorSelector: {matchLabels: {a: 1}}\n' };
+    expect(await cli(['master', '--config.file=p.yml', '--operator.config=prom.yaml', '--kubernetes.own-namespace=mon'], { files })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'promfleet: prom.yaml: spec.serviceMonitorSelector.matchLabels.a: expected a string\n',
+    });
+  });
+});

@@ -136,6 +136,18 @@ describe('OperatorJobSource against the fake API server', () => {
     await until(() => credentials() === 'two', 'the rotated credentials');
   });
 
+  it('generates the jobs again with a reloaded global section', async () => {
+    api = await startFakeApiServer();
+    api.store.create(serviceMonitor('web', { selector: {}, endpoints: [{ port: 'http' }] }));
+    const s = startSource(api);
+    await until(() => s.updates.length > 0, 'the first job list');
+    expect(s.updates.at(-1)?.[0]?.scrapeIntervalMs).toBe(60_000);
+    const reloaded = parseConfig('global: {scrape_interval: 20s}\n', { file: 'p.yml' });
+    if (!reloaded.ok) throw new Error('bad config');
+    s.source.setGlobal(reloaded.config.global);
+    await until(() => s.updates.at(-1)?.[0]?.scrapeIntervalMs === 20_000, 'the new interval');
+  });
+
   it('treats a kind whose CRD is not installed as empty, logs it once, and picks it up once installed', async () => {
     api = await startFakeApiServer({ withoutResources: ['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs'] });
     api.store.create(serviceMonitor('web', { selector: {}, endpoints: [{ port: 'http' }] }));

@@ -21,6 +21,7 @@ import { BadObjectError } from '../discovery/kubernetes/errors.js';
 import { slimNamespace, type SlimNamespace } from '../discovery/kubernetes/objects.js';
 import { kubeResources, Reflector, type KubeResource, type ReflectorOptions } from '../discovery/kubernetes/reflector.js';
 import type { FleetLinkOptions } from '../fleet/link.js';
+import { globalSection } from './decode.js';
 import { operatorJobs, type OperatorJobs } from './jobs.js';
 import { BadResourceError, operatorKinds, readAssetData, readOperatorResource, type AssetLookup, type AssetRef, type OperatorKind, type OperatorResource } from './resource.js';
 import type { OperatorSelection } from './selection.js';
@@ -122,9 +123,11 @@ export class OperatorJobSource {
   readonly #wakeup = new Wakeup();
   readonly #gauge: Gauge<'kind' | 'state'> | undefined;
   #assetsRefreshedAtMs = 0;
+  #global: GlobalConfig;
 
   constructor(options: OperatorJobSourceOptions) {
     this.#o = options;
+    this.#global = options.global;
     this.#now = options.now ?? Date.now;
     const tuning = options.reflector ?? {};
     for (const kind of operatorKinds) {
@@ -175,6 +178,12 @@ export class OperatorJobSource {
           });
   }
 
+  /** A reloaded config's global section: the jobs are generated again with it (and handed on if they change). */
+  setGlobal(global: GlobalConfig): void {
+    this.#global = global;
+    this.#wakeup.notify();
+  }
+
   /** The selected resources that could not be turned into jobs, and why (never a secret value). */
   rejected(): RejectedOperatorResource[] {
     return [...this.#rejections.values()].map((r) => ({ kind: r.resource.kind, namespace: r.resource.namespace, name: r.resource.name, reason: r.reason, sinceUnixMs: r.sinceUnixMs }));
@@ -213,7 +222,9 @@ export class OperatorJobSource {
       const built = await this.#build(signal);
       if (built === undefined) break;
       this.#report(built);
-      const fingerprint = createHash('sha256').update(JSON.stringify(built.rawJobs)).digest('hex');
+      // The jobs change with their mappings and with the global section they inherit from.
+      const inherited = globalSection(this.#global, this.#o.selection.global);
+      const fingerprint = createHash('sha256').update(JSON.stringify([inherited, built.rawJobs])).digest('hex');
       if (fingerprint !== lastFingerprint) {
         lastFingerprint = fingerprint;
         onJobs(built.jobs);
@@ -268,7 +279,7 @@ export class OperatorJobSource {
         namespaceLabels,
         lookup,
         selection: this.#o.selection,
-        global: this.#o.global,
+        global: this.#global,
         ownNamespace: this.#o.ownNamespace,
         ...(this.#o.fleetLink === undefined ? {} : { fleetLink: this.#o.fleetLink }),
       });

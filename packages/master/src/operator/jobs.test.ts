@@ -76,6 +76,17 @@ describe('selection', () => {
 });
 
 describe('operatorJobs', () => {
+  it('keeps Secret values exactly, whatever YAML would make of them', () => {
+    const odd = ['yes', 'off', '~', 'null', '0123', '0x10', '1e3', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', ' padded ', '*&!{}[]:#', 'üñí'];
+    for (const value of odd) {
+      const sm = resource('ServiceMonitor', 'shop/web', { ...web, endpoints: [{ port: 'metrics', tlsConfig: { ca: { secret: { name: 's', key: 'k' } } }, bearerTokenSecret: { name: 's', key: 'k' } }] });
+      const result = operatorJobs({ ...input('serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {}', [sm]), lookup: () => value });
+      expect(result.rejected).toEqual([]);
+      expect(result.jobs[0]?.httpClient.tlsConfig.ca).toBe(value);
+      expect(result.jobs[0]?.httpClient.authorization?.credentials?.reveal()).toBe(value);
+    }
+  });
+
   it('decodes the generated jobs with promfleet defaults and the Prometheus resource settings', () => {
     const sm = resource('ServiceMonitor', 'shop/web', {
       ...web,

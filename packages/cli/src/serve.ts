@@ -214,7 +214,10 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
   const operatorFile = f['operator.config'];
   const operatorSelection = operatorFile === undefined ? undefined : await readOperatorSelection(io, operatorFile, { namespace: ownNamespace, flag: '--kubernetes.own-namespace' });
-  if (operatorSelection !== undefined) log('info', 'prometheus-operator resource selection read', { file: operatorFile ?? '', namespace: operatorSelection.namespace ?? ownNamespace ?? '' });
+  if (operatorSelection !== undefined) {
+    log('info', 'prometheus-operator resource selection read', { file: operatorFile ?? '', namespace: operatorSelection.namespace ?? ownNamespace ?? '' });
+    for (const notice of operatorSelection.notices) log('warn', notice);
+  }
   const master = await startMaster({
     config,
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9095',

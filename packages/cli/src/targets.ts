@@ -68,6 +68,7 @@ export async function listTargets(io: CommandIO, options: ListTargetsOptions): P
   const config = await loadValidConfig(io, options.configFile);
   const objects = await readObjects(io, options.objectsFile);
   const selection = await readSelection(io, options.operatorConfigFile, options.ownNamespace);
+  for (const notice of selection.notices) await write(io.stderr, `${notice}\n`);
   let problems = objects.problems;
   const generated = operatorJobs({
     resources: objects.operator.resources,

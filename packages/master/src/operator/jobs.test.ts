@@ -64,6 +64,15 @@ describe('selection', () => {
     expect(names('podMonitorSelector: {}\npodMonitorNamespaceSelector: {matchExpressions: [{key: team, operator: Exists}]}')).toEqual(['podMonitor/shop/p/0']);
   });
 
+  it('says which fields of the Prometheus resource it does not apply', () => {
+    const selection = parseOperatorConfig('kind: Prometheus\nspec:\n  scrapeClasses: [{name: tls, default: true}]\n  arbitraryFSAccessThroughSMs: {deny: true}\n', 'p.yaml');
+    expect(selection.notices).toEqual([
+      'p.yaml: spec.scrapeClasses: not supported by promfleet; a default scrape class is not applied, and resources that name one are rejected',
+      'p.yaml: spec.arbitraryFSAccessThroughSMs.deny: not applied; ServiceMonitors may name files (bearerTokenFile, tlsConfig.caFile...), read on the workers',
+    ]);
+    expect(parseOperatorConfig('serviceMonitorSelector: {}', 'p.yaml').notices).toEqual([]);
+  });
+
   it('names the file and the field of a bad selection file', () => {
     expect(() => parseOperatorConfig('kind: Alertmanager', 'p.yaml')).toThrow(new OperatorConfigError('p.yaml: kind: expected Prometheus or PrometheusAgent, got "Alertmanager"'));
     expect(() => parseOperatorConfig('kind: Prometheus\nspec:\n  probeSelector: {matchExpressions: [{key: a, operator: Equals}]}', 'p.yaml')).toThrow(

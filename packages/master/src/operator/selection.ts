@@ -26,6 +26,8 @@ export interface OperatorSelection {
   readonly kinds: Readonly<Record<OperatorKind, KindSelection>>;
   readonly generation: GenerationOptions;
   readonly global: GlobalOverrides;
+  /** Fields of the file that would change the jobs in prometheus-operator but that promfleet does not apply. */
+  readonly notices: readonly string[];
 }
 
 /** A bad `--operator.config` file: names the file and the field. */
@@ -125,7 +127,15 @@ export function parseOperatorConfig(text: string, file: string): OperatorSelecti
     ...optional('keepDroppedTargets', enforcedLimits.keepDroppedTargets),
     ...optional('bodySizeLimitBytes', bodySizeLimitBytes),
   };
-  return { namespace, kinds, generation, global };
+  const notices: string[] = [];
+  const scrapeClasses = spec['scrapeClasses'];
+  if (Array.isArray(scrapeClasses) && scrapeClasses.length > 0) {
+    notices.push(`${file}: ${prefix}scrapeClasses: not supported by promfleet; a default scrape class is not applied, and resources that name one are rejected`);
+  }
+  if (isJsonObject(spec['arbitraryFSAccessThroughSMs']) && spec['arbitraryFSAccessThroughSMs']['deny'] === true) {
+    notices.push(`${file}: ${prefix}arbitraryFSAccessThroughSMs.deny: not applied; ServiceMonitors may name files (bearerTokenFile, tlsConfig.caFile...), read on the workers`);
+  }
+  return { namespace, kinds, generation, global, notices };
 }
 
 /**

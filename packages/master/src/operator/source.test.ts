@@ -136,6 +136,18 @@ describe('OperatorJobSource against the fake API server', () => {
     await until(() => credentials() === 'two', 'the rotated credentials');
   });
 
+  it('logs a failing list once while it keeps failing the same way, and recovers', async () => {
+    api = await startFakeApiServer();
+    api.store.create(serviceMonitor('web', { selector: {}, endpoints: [{ port: 'http' }] }));
+    api.faults.failNext({ verb: 'list', resource: 'servicemonitors', count: 3, status: 500 });
+    const s = startSource(api);
+    await until(() => s.latest()?.length === 1, 'the jobs after the failures');
+    expect(s.requests.filter((r) => r.resource === 'servicemonitors' && r.status === 500)).toHaveLength(3);
+    expect(s.logs.filter((l) => l.message.startsWith('operator: list/watch failed'))).toEqual([
+      { level: 'warn', message: 'operator: list/watch failed; retrying with backoff', fields: { kind: 'ServiceMonitor', err: expect.stringContaining('HTTP 500') } },
+    ]);
+  });
+
   it('generates the jobs again with a reloaded global section', async () => {
     api = await startFakeApiServer();
     api.store.create(serviceMonitor('web', { selector: {}, endpoints: [{ port: 'http' }] }));

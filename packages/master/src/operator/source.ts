@@ -118,6 +118,8 @@ export class OperatorJobSource {
   readonly #namespaces: Reflector<SlimNamespace>;
   readonly #synced = new Set<OperatorKind | 'Namespace'>();
   readonly #absentLogged = new Set<OperatorKind>();
+  /** The last list/watch error logged per kind, so that a failing one is logged when it starts or changes. */
+  readonly #lastError = new Map<OperatorKind, string>();
   readonly #assets = new Map<string, AssetEntry>();
   readonly #rejections = new Map<string, RejectionRecord & { resource: OperatorResource }>();
   readonly #wakeup = new Wakeup();
@@ -236,6 +238,7 @@ export class OperatorJobSource {
 
   #markSynced(kind: OperatorKind | 'Namespace'): void {
     this.#synced.add(kind);
+    if (kind !== 'Namespace') this.#lastError.delete(kind);
     this.#wakeup.notify();
   }
 
@@ -249,7 +252,11 @@ export class OperatorJobSource {
       this.#markSynced(kind);
       return;
     }
-    if (err !== undefined) this.#o.log('warn', 'operator: list/watch failed; retrying', { kind, err: errorMessage(err) });
+    if (err === undefined) return;
+    const message = errorMessage(err);
+    if (this.#lastError.get(kind) === message) return;
+    this.#lastError.set(kind, message);
+    this.#o.log('warn', 'operator: list/watch failed; retrying with backoff', { kind, err: message });
   }
 
   /** A resource changed: its namespace's Secrets and ConfigMaps are read again at the next build. */

@@ -19,6 +19,7 @@ import {
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
+import { readOperatorSelection } from './targets.js';
 import { loadValidConfig } from './tools.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
@@ -71,6 +72,7 @@ export const masterFlags = {
   'leader-election.renew-deadline': false,
   'leader-election.retry-period': false,
   'log.level': false,
+  'operator.config': false,
 } as const;
 
 type MasterFlags = { [K in keyof typeof masterFlags]: (typeof masterFlags)[K] extends true ? string : string | undefined };
@@ -210,6 +212,12 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  const operatorFile = f['operator.config'];
+  const operatorSelection = operatorFile === undefined ? undefined : await readOperatorSelection(io, operatorFile, { namespace: ownNamespace, flag: '--kubernetes.own-namespace' });
+  if (operatorSelection !== undefined) {
+    log('info', 'prometheus-operator resource selection read', { file: operatorFile ?? '', namespace: operatorSelection.namespace ?? ownNamespace ?? '' });
+    for (const notice of operatorSelection.notices) log('warn', notice);
+  }
   const master = await startMaster({
     config,
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9095',

@@ -67,15 +67,18 @@ const commands: Readonly<Record<string, Command>> = {
   ),
   targets: flagCommand(
     {
-      usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]',
-      summary: 'Prints the targets a config discovers from a Kubernetes JSON List (kubectl get -o json), before and after relabeling.',
+      usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME] [--operator.config FILE]',
+      summary:
+        'Prints the targets a config discovers from a Kubernetes JSON List (kubectl get -o json), before and after relabeling; ' +
+        'with the ServiceMonitors, PodMonitors, Probes and ScrapeConfigs in the List too.',
       flags: {
         config: { value: 'FILE', required: true, help: 'the Prometheus configuration file' },
         objects: { value: 'FILE', required: true, help: 'a Kubernetes JSON List of objects; "-" reads stdin' },
         'own-namespace': { value: 'NAME', defaultText: 'none', help: 'the namespace of namespaces.own_namespace' },
+        'operator.config': { value: 'FILE', defaultText: 'every resource in the List', help: 'select prometheus-operator resources as this Prometheus resource does (docs/operator.md)' },
       },
     },
-    (io, f) => listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'] }),
+    (io, f) => listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'], operatorConfigFile: f['operator.config'] }),
   ),
 };
 

@@ -22,6 +22,7 @@ import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import type { CommandSpec, FlagTable, FlagValues } from './flags.js';
 import { type CommandIO, UsageError } from './io.js';
+import { readOperatorSelection } from './targets.js';
 import { configWarnings, loadValidConfig } from './tools.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
@@ -109,6 +110,7 @@ export const masterCommand = {
     'leader-election.lease-duration': { value: 'DURATION', defaultText: formatDuration(DEFAULT_LEASE_DURATION_MS), help: 'how long a Lease holds without renewal (needs --leader-election.lease)' },
     'leader-election.renew-deadline': { value: 'DURATION', defaultText: formatDuration(DEFAULT_RENEW_DEADLINE_MS), help: 'a leader that could not renew for this long stops leading; below the lease duration' },
     'leader-election.retry-period': { value: 'DURATION', defaultText: formatDuration(DEFAULT_RETRY_PERIOD_MS), help: 'how often to try to acquire or renew the Lease; below the renew deadline' },
+    'operator.config': { value: 'FILE', defaultText: 'none', help: 'watch ServiceMonitors, PodMonitors, Probes and ScrapeConfigs, selected as this Prometheus resource does (docs/operator.md)' },
     ...logFlags,
   },
 } as const satisfies CommandSpec;
@@ -256,11 +258,17 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logFromFlags(io.stderr, f);
+  const operatorFile = f['operator.config'];
+  const operatorSelection = operatorFile === undefined ? undefined : await readOperatorSelection(io, operatorFile, { namespace: ownNamespace, flag: '--kubernetes.own-namespace' });
   try {
-    checkKubernetesAccess(config, { kubeconfig: f.kubeconfig });
+    checkKubernetesAccess(config, { kubeconfig: f.kubeconfig, operator: operatorSelection !== undefined });
   } catch (err) {
     if (err instanceof KubernetesAccessError) throw new UsageError(`cannot start the master: ${err.message}`, 1);
     throw err;
+  }
+  if (operatorSelection !== undefined) {
+    log('info', 'prometheus-operator resource selection read', { file: operatorFile ?? '', namespace: operatorSelection.namespace ?? ownNamespace ?? '' });
+    for (const notice of operatorSelection.notices) log('warn', notice);
   }
   for (const warning of configWarnings(config)) log('warn', warning, { file: f['config.file'] });
   const webPort = fixedPort(f['web.listen-address']);

@@ -169,6 +169,18 @@ describe('checkKubernetesAccess', () => {
     expect(() => checkKubernetesAccess(config([{ api_server: 'http://127.0.0.1:9' }]), { environment: outside })).not.toThrow();
   });
 
+  it('with --operator.config, needs Kubernetes even for a config without kubernetes_sd_configs', () => {
+    const c = config([]);
+    expect(() => checkKubernetesAccess(c, { environment: outside })).not.toThrow();
+    expect(() => checkKubernetesAccess(c, { environment: outside, operator: true })).toThrow(
+      'not running in a cluster: pass --kubeconfig=FILE (--operator.config watches prometheus-operator resources)',
+    );
+    expect(() => checkKubernetesAccess(c, { environment: inPod, operator: true })).not.toThrow();
+    expect(() => checkKubernetesAccess(c, { kubeconfig: '/nonexistent/kubeconfig', environment: inPod, operator: true })).toThrow(
+      'cannot load kubeconfig /nonexistent/kubeconfig: no such file (--operator.config)',
+    );
+  });
+
   it('needs the service host, its port and the token for the in-cluster config, as client-go does', () => {
     expect(inCluster(inPod)).toBe(true);
     expect(inCluster({ ...inPod, tokenFileExists: () => false })).toBe(false);

@@ -42,27 +42,37 @@ export function inCluster(environment: InClusterEnvironment = processEnvironment
  * Checks, before discovery starts, that every `kubernetes_sd_config` can reach an API server, so that a master that
  * cannot discover anything says why and stops instead of retrying forever. A config without `api_server` or
  * `kubeconfig_file` uses `kubeconfig` (the `--kubeconfig` flag), else the in-cluster configuration, which must exist;
- * every kubeconfig file named must load. Whether the server answers is left to run time.
+ * every kubeconfig file named must load. With `operator` (`--operator.config`), the master watches prometheus-operator
+ * resources over `kubeconfig` or the in-cluster configuration, which must then work too. Whether the server answers
+ * is left to run time.
  *
  * @throws KubernetesAccessError naming the fix, the file and the job.
  */
-export function checkKubernetesAccess(config: PrometheusConfig, options: { kubeconfig?: string | undefined; environment?: InClusterEnvironment } = {}): void {
+export function checkKubernetesAccess(
+  config: PrometheusConfig,
+  options: { kubeconfig?: string | undefined; environment?: InClusterEnvironment; operator?: boolean } = {},
+): void {
   const loaded = new Set<string>();
-  const load = (file: string, job: string) => {
+  /** Loads `file` once; an error names `user`, what needs it (`job NAME`, `--operator.config`). */
+  const load = (file: string, user: string) => {
     if (loaded.has(file)) return;
     try {
       loadKubeConfig(file);
     } catch (err) {
-      // Its message is complete and safe to show: only the job is added.
-      throw new KubernetesAccessError(`${errorMessage(err)} (job ${job})`);
+      // Its message is complete and safe to show: only who needs the file is added.
+      throw new KubernetesAccessError(`${errorMessage(err)} (${user})`);
     }
     loaded.add(file);
   };
+  if (options.operator === true) {
+    if (options.kubeconfig !== undefined) load(options.kubeconfig, '--operator.config');
+    else if (!inCluster(options.environment)) throw new KubernetesAccessError('not running in a cluster: pass --kubeconfig=FILE (--operator.config watches prometheus-operator resources)');
+  }
   for (const job of config.scrapeConfigs) {
     for (const sd of job.kubernetesSdConfigs) {
       if (sd.apiServer !== undefined) continue;
       const file = sd.kubeconfigFile ?? options.kubeconfig;
-      if (file !== undefined) load(file, job.jobName);
+      if (file !== undefined) load(file, `job ${job.jobName}`);
       else if (!inCluster(options.environment)) {
         throw new KubernetesAccessError(`not running in a cluster: pass --kubeconfig=FILE or set api_server in the kubernetes_sd_config (job ${job.jobName})`);
       }

@@ -371,8 +371,6 @@ function metricNamesInSources(): Set<string> {
 
 /** Issue #11's shared contract: names other changes of that issue add (drop each once the code exports it). */
 const contractMetrics = [
-  'promfleet_build_info',
-  'promfleet_remote_write_highest_timestamp_in_seconds',
   'promfleet_config_last_reload_successful',
   'promfleet_config_last_reload_success_timestamp_seconds',
   'promfleet_operator_resources',

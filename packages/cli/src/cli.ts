@@ -23,6 +23,8 @@ Commands:
          [--fleet.grace-period=10s] [--fleet.startup-grace=15s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
          [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
          [--master.id=POD_NAME]                  this master's name: in Welcome, and its identity in the Lease
+         [--web.enable-lifecycle]                POST or PUT /-/reload reloads the config (as SIGHUP does)
+         [--config.auto-reload-interval=0s]      reload when the config file's content changes, checked this often
          high availability (docs/operations.md, "High availability"):
          [--leader-election.lease=NAMESPACE/NAME]  elect a leader on this Lease (over --kubeconfig, else in-cluster);
                                          only the leader discovers and assigns, and only it is ready

@@ -31,7 +31,7 @@ export const workerLinkFlags = {
 } as const;
 
 /** Flags that take no value: `--fleet.allow-insecure-secrets` means true; `=true` and `=false` work too. */
-export const booleanFlags: ReadonlySet<string> = new Set(['fleet.allow-insecure-secrets']);
+export const booleanFlags: ReadonlySet<string> = new Set(['fleet.allow-insecure-secrets', 'web.enable-lifecycle']);
 
 type Values<T> = { readonly [K in keyof T]?: string | undefined };
 
@@ -86,7 +86,7 @@ export function workerLinkOptions(f: Values<typeof workerLinkFlags>): MasterLink
   };
 }
 
-function bool(flag: string, value: string | undefined): boolean {
+export function bool(flag: string, value: string | undefined): boolean {
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
   throw new UsageError(`--${flag}: want true or false (or the flag alone), got ${JSON.stringify(value)}`);

@@ -3,6 +3,7 @@
  * Prometheus does, and stop cleanly when the process is asked to (SIGINT, SIGTERM): a worker first hands its
  * targets over.
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import {
   type MasterLog,
 } from '@promfleet/master';
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
-import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
+import { bool, masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
 import { loadValidConfig } from './tools.js';
 
@@ -70,6 +71,8 @@ export const masterFlags = {
   'leader-election.lease-duration': false,
   'leader-election.renew-deadline': false,
   'leader-election.retry-period': false,
+  'web.enable-lifecycle': false,
+  'config.auto-reload-interval': false,
   'log.level': false,
 } as const;
 
@@ -151,6 +154,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   const scrapeMaxBodySizeBytes = size('scrape.max-body-size', f['scrape.max-body-size'], DEFAULT_MAX_BODY_SIZE_BYTES);
   const masterLink = workerLinkOptions(f);
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  const unsubscribe = io.onReload?.(() => log('info', 'SIGHUP received: a worker has no configuration to reload (the master sends it); ignored'));
   const worker = await startWorker({
     masterLink,
     master,
@@ -167,6 +171,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   await aborted(io.shutdown);
   log('info', 'shutting down: handing targets over');
   await worker.drainAndStop();
+  unsubscribe?.();
   return 0;
 }
 
@@ -200,18 +205,64 @@ function leaderElection(f: MasterFlags): LeaderElectionOptions | undefined {
   return { lease, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
-/** `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. */
+/**
+ * `--config.auto-reload-interval`: reloads when the config file's content changes, as Prometheus' option does: the
+ * file is read every interval and its SHA-256 compared with the content last loaded or tried, so a bad config is
+ * tried once, not every interval. Runs until `io.shutdown` aborts.
+ */
+async function pollConfigFile(context: { io: CommandIO; file: string; intervalMs: number; reload: () => Promise<unknown> }): Promise<void> {
+  const { io, file } = context;
+  const digest = async (): Promise<string | undefined> => {
+    try {
+      return createHash('sha256').update(await io.readFile(file)).digest('hex');
+    } catch {
+      // An unreadable file is the reload's to report, once its content (here: its absence) is tried.
+      return undefined;
+    }
+  };
+  let last = await digest();
+  while (!io.shutdown.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, context.intervalMs);
+      io.shutdown.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    if (io.shutdown.aborted) return;
+    const now = await digest();
+    if (now === last) continue;
+    last = now;
+    await context.reload().catch(() => undefined);
+  }
+}
+
+/**
+ * `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. SIGHUP,
+ * `POST /-/reload` (with `--web.enable-lifecycle`) and `--config.auto-reload-interval` reload the config file.
+ */
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
   const election = leaderElection(f);
-  const config = await loadValidConfig(io, f['config.file']);
+  const configFile = f['config.file'];
+  const enableLifecycle = bool('web.enable-lifecycle', f['web.enable-lifecycle']);
+  const autoReloadMs = duration('config.auto-reload-interval', f['config.auto-reload-interval'], 0);
+  const config = await loadValidConfig(io, configFile);
   const { maxWorkers, link: fleetLink } = masterLinkOptions(f);
   const workerMaxTargets = wholeNumber('fleet.worker-max-targets', f['fleet.worker-max-targets']);
   const workerMaxSamples = wholeNumber('fleet.worker-max-samples', f['fleet.worker-max-samples']);
   const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  // Subscribed before the master starts: from here on SIGHUP reloads instead of ending the process.
+  const started: { reload?: () => Promise<unknown> } = {};
+  const unsubscribe = io.onReload?.(() => {
+    if (started.reload === undefined) log('info', 'SIGHUP received while starting: the config just read is the one that starts');
+    else void started.reload().catch(() => undefined);
+  });
   const master = await startMaster({
     config,
+    loadConfig: () => loadValidConfig(io, configFile),
+    enableLifecycle,
     webListenAddress: f['web.listen-address'] ?? '0.0.0.0:9095',
     grpcListenAddress: f['grpc.listen-address'] ?? '0.0.0.0:9096',
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
@@ -233,10 +284,16 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     },
     log,
   }).catch((err: unknown) => {
+    unsubscribe?.();
     throw new UsageError(`cannot start the master: ${errorMessage(err)}`, 1);
   });
+  // A failed reload is logged and counted by the master; the process keeps running the previous config.
+  started.reload = () => master.reload();
+  const polling = autoReloadMs > 0 ? pollConfigFile({ io, file: configFile, intervalMs: autoReloadMs, reload: () => master.reload() }) : undefined;
   await aborted(io.shutdown);
   log('info', 'shutting down');
+  unsubscribe?.();
+  await polling;
   await master.stop();
   return 0;
 }

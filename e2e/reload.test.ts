@@ -80,7 +80,7 @@ describe('reloading a running master', () => {
     ]);
     const configFile = await h.file('promfleet.yml', v1);
     const master = await h.master({ id: 'master', configFile, flags: ['--web.enable-lifecycle'] });
-    await Promise.all(['worker-1', 'worker-2'].map((id) => h.worker({ id, master: master.grpcAddress })));
+    const workers = await Promise.all(['worker-1', 'worker-2'].map((id) => h.worker({ id, master: master.grpcAddress })));
     await h.wait('the master to be ready', async () => ((await master.ready()) ? true : undefined));
     for (const [name, targets] of [['steady', steady], ['relabeled', [relabeledChanged, relabeledKept]], ['leaving', leaving]] as const) {
       await waitAllUp(h, { receiverUrl, job: name, addresses: targets.map((x) => x.address), intervalMs });
@@ -93,9 +93,10 @@ describe('reloading a running master', () => {
     const fromMs = Date.now();
     await sleep(2 * intervalMs);
 
-    // 1. SIGHUP: a job added, one removed.
+    // 1. SIGHUP: a job added, one removed. A worker given SIGHUP too (a sidecar signalling every container) ignores it.
     await writeFile(configFile, v2);
     process.kill(master.process.pid, 'SIGHUP');
+    for (const w of workers) process.kill(w.process.pid, 'SIGHUP');
     await h.wait('the master to have reloaded on SIGHUP', () => Promise.resolve(reloadLines(master).length === 1 ? true : undefined));
     expect(reloadLines(master)[0]).toMatch(/jobs_added=joining jobs_changed="" jobs_removed=leaving remote_write=unchanged/);
     const removedAt = Date.now();
@@ -125,6 +126,10 @@ describe('reloading a running master', () => {
     await sleep(2 * intervalMs);
     expect([...(await master.targets())].map((x) => `${x.targetId}@${x.worker}`).sort()).toEqual(assigned);
     expect(master.process.running()).toBe(true);
+    for (const w of workers) {
+      expect(w.process.running()).toBe(true);
+      expect(readFileSync(w.process.logFile, 'utf8')).toContain('SIGHUP received: a worker has no configuration to reload');
+    }
 
     // Unchanged targets: the same worker throughout, one scrape per slot in their own logs and in the receiver.
     const after = await owners(master, judgedJobs);

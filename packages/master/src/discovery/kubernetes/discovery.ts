@@ -236,6 +236,7 @@ export class KubernetesDiscovery {
       if (signal.aborted || view.subscribers > 0 || this.#views.get(key) !== view) return;
       this.#views.delete(key);
       view.stop();
+      for (const shared of this.#watches.values()) shared.views.delete(view);
       this.#replan(signal);
     });
   }

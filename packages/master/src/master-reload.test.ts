@@ -96,6 +96,12 @@ remote_write:
       'info configuration reloaded {"jobs":2,"jobs_added":"added","jobs_changed":"","jobs_removed":"leaving","remote_write":"changed"}',
     ]);
 
+    // Inline secrets the fleet link would send in clear: refused at a reload as at start, before anything changes.
+    file.text = `${first}    basic_auth: {username: u, password: hunter2}\n`;
+    await expect(master.reload()).rejects.toThrow(/--fleet.allow-insecure-secrets/);
+    expect(log.join('\n')).not.toContain('hunter2');
+    expect(jobsOf(master)).toEqual(['added/a1:1', 'kept/k1:1', 'kept/k2:2']);
+
     file.text = 'scrape_configs: [{job_name: kept, scrape_interval: nope}]';
     await expect(master.reload()).rejects.toThrow(/scrape_interval/);
     expect(await metric(master, 'promfleet_config_last_reload_successful')).toBe(0);

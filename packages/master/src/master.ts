@@ -116,14 +116,16 @@ interface Term {
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const log = redactingLog(options.log);
   const fleetLink = options.fleetLink ?? {};
-  const warnInsecure = (config: PrometheusConfig) => {
+  // A config whose inline secrets would go out in clear stops here: at start, and at a reload, before anything changes.
+  const checkSecrets = (config: PrometheusConfig): (() => void) => {
     const insecure = checkInlineSecrets(config, fleetLink);
-    if (insecure.secrets.length > 0) {
+    return () => {
+      if (insecure.secrets.length === 0) return;
       const how = insecure.weakness === 'no-tls' ? 'in clear' : 'to any client that connects, unauthenticated';
       log('warn', `inline secrets are sent to workers ${how} (--fleet.allow-insecure-secrets)`, { secrets: describeSecrets(insecure.secrets) });
-    }
+    };
   };
-  warnInsecure(options.config);
+  checkSecrets(options.config)();
   /** The config file's, as last loaded; the job source's jobs; and what the master runs: both together. */
   let fileConfig = options.config;
   let sourceJobs: readonly ScrapeConfig[] = [];
@@ -234,6 +236,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
    */
   const apply = (file: PrometheusConfig, jobs: readonly ScrapeConfig[]): ReloadSummary => {
     const { config: next, clashes } = effectiveConfig(file, jobs);
+    const warnSecrets = checkSecrets(next);
     const nextSettings = settingsOf(next);
     if (clashes.length > 0) log('warn', 'jobs of the job source are named like jobs of the config file: the file wins', { jobs: clashes.join(',') });
     registerSdConfigs(next);
@@ -242,6 +245,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     sourceJobs = jobs;
     config = next;
     settings = nextSettings;
+    warnSecrets();
     idle.fleet.configure(settings);
     const idleChanges = idle.discovery.applyConfig(config);
     const term = current;
@@ -263,7 +267,6 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
         if (options.loadConfig === undefined) throw new Error('this master has no config file to reload');
         const file = await options.loadConfig();
         const summary = apply(file, sourceJobs);
-        warnInsecure(config);
         reloadMetrics.succeeded(Date.now());
         log('info', 'configuration reloaded', describe(summary));
         return summary;

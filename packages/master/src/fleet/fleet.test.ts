@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   scrapeJobToProto,
   RefusalReason,
+  RelabelAction,
   RemovalReason,
   RemoteWriteEndpoint,
   ScrapeJob,
@@ -789,5 +790,29 @@ describe('Fleet.configure while running (a config reload)', () => {
     await tick();
     sessions.forEach((s, i) => expect(s.deltas().slice(counts[i])).toHaveLength(1));
     expect([...fleet.targets('extra')]).toHaveLength(0);
+  });
+
+  it('takes a running job out, targets first, when a reload makes it too large to send, as at start', async () => {
+    const rejected: string[] = [];
+    const fleet = newFleet({ observer: { settingRejected: (kind, name) => rejected.push(`${kind}:${name}`) } });
+    fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' }), ScrapeJob.fromPartial({ name: 'extra' })], remoteWrite: [] });
+    fleet.start();
+    const extraFeed = new JobFeed(extraJob);
+    const extras = [1, 2].map(extraTarget);
+    fleet.updateJobs([jobTargets([0, 1].map(makeTarget)), extraFeed.update(extras)]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    ack(fleet, a);
+    const rules = Array.from({ length: 60_000 }, (_, r) => ({ sourceLabels: ['__name__'], separator: ';', regex: `metric_${r}_.*`, replacement: '$1', action: RelabelAction.DROP }));
+    fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' }), ScrapeJob.fromPartial({ name: 'extra', metricRelabelConfigs: rules })], remoteWrite: [] });
+    await tick();
+    expect(rejected).toEqual(['job:extra']);
+    const delta = a.deltas().at(-1);
+    expect(delta?.upsertedJobs).toEqual([]);
+    expect(delta?.removedJobs).toEqual(['extra']);
+    expect(delta?.removedTargets.map((r) => [targetIdFromBytes(r.id), r.reason])).toEqual(extras.map((t) => [t.id, RemovalReason.GONE]));
+    expect([...a.held().keys()].sort()).toEqual([0, 1].map((i) => makeTarget(i).id).sort());
   });
 });

@@ -3,7 +3,7 @@
  * one static job, scraped by `promfleet worker` with its default `--scrape.max-body-size` (64 MiB), assigned by
  * `promfleet master`, written to a real Prometheus. The bomb target reports up=0 with Prometheus' error text, every
  * other target is scraped at every slot with up=1 throughout, the worker counts each bomb scrape as over the limit,
- * and its peak RSS (VmHWM) stays far below the 2 GiB limit of deploy/worker.yaml. Needs `pnpm build` first.
+ * and its peak RSS (VmHWM) stays far below the 2 GiB limit of deploy/base/worker.yaml. Needs `pnpm build` first.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const intervalMs = 2_000;
 const slots = scrapeSlots(intervalMs);
 /** How long the bomb is scraped before the checks: 12 slots. */
 const bombingMs = 12 * intervalMs;
-/** The bound asserted on the worker's peak RSS; deploy/worker.yaml limits it to 2 GiB. */
+/** The bound asserted on the worker's peak RSS; deploy/base/worker.yaml limits it to 2 GiB. */
 const peakRssLimitMiB = 400;
 
 let dir = '';

@@ -1,10 +1,12 @@
 /**
- * deploy/: the master's and the workers' Kubernetes manifests and the image, checked against the code they configure.
- * No cluster and no container engine are needed: the RBAC rules are compared with the watches the master's own
- * discovery plans and with what the configuration's jobs scrape, the containers' flags with the CLI's, the files the
- * configuration names with the workers' mounts, and the Dockerfile's paths with the repository.
+ * deploy/base: the kustomize base (rendered with `kubectl kustomize`) and the image, checked against the code they
+ * configure. No cluster and no container engine are needed: the RBAC rules are compared with the watches the
+ * master's own discovery plans and with what the configuration's jobs scrape, the containers' flags with the CLI's,
+ * the files the configuration names with the workers' mounts, and the Dockerfile's paths with the repository. The
+ * overlays, examples, rules and dashboard are checked in deploy.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,12 +70,12 @@ class Node {
   }
 }
 
-/** The objects of one manifest file. */
+/** The objects `kubectl kustomize` renders from a kustomization directory. */
 class Manifest {
   readonly objects: Node[];
 
   constructor(readonly file: string) {
-    const docs = parseAllDocuments(readFileSync(join(root, file), 'utf8'));
+    const docs = parseAllDocuments(kustomize(file));
     if (!Array.isArray(docs)) throw new Error(`${file}: no YAML documents`);
     this.objects = docs.map((doc, i) => {
       if (doc.errors.length > 0) throw new Error(`${file} document ${i + 1}: ${doc.errors.map((e) => e.message).join('; ')}`);
@@ -86,6 +88,16 @@ class Manifest {
     const found = this.objects.filter((o) => o.get('kind').value === kind && o.get('metadata').get('name').value === name);
     if (found.length !== 1) throw new Error(`${this.file}: want one ${kind} ${name}, found ${found.length}`);
     return found[0] as Node;
+  }
+}
+
+/** What `kubectl kustomize DIR` prints; fails naming the way to get kubectl when there is none. */
+function kustomize(dir: string): string {
+  try {
+    return execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('kubectl not found: scripts/bootstrap.sh installs it (Debian package kubernetes-client)', { cause: err });
+    throw err;
   }
 }
 
@@ -202,9 +214,10 @@ function provides(volume: Node, path: string): boolean {
     });
 }
 
-const masterManifest = new Manifest('deploy/master.yaml');
+const base = new Manifest('deploy/base');
+const masterManifest = base;
 const master = new Workload(masterManifest.object('Deployment', 'promfleet-master'));
-const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'FlowSchema', 'PriorityLevelConfiguration']);
 const namespace = masterManifest.object('Namespace', 'promfleet').get('metadata').get('name').text();
 const configMapName = 'promfleet-config';
 const configText = masterManifest.object('ConfigMap', configMapName).get('data').get('prometheus.yml').text();
@@ -231,15 +244,22 @@ async function resourcesDiscoveryReads(): Promise<Set<string>> {
   return new Set(discovery.watches.map((w) => `${w.resource.group}/${w.resource.plural}`));
 }
 
-describe(masterManifest.file, () => {
+describe(`${base.file}: the master`, () => {
   const { objects } = masterManifest;
   const deployment = master.deployment;
   const { podSpec, container } = master;
+  const key = (o: Node) => `${o.get('kind').text()}/${o.get('metadata').has('namespace') ? o.get('metadata').get('namespace').text() : ''}/${o.get('metadata').get('name').text()}`;
 
-  it('holds the objects the master needs, each once', () => {
+  it('holds the objects the master and the workers need, each once', () => {
     expect(objects.map((o) => o.get('kind').text()).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        ...['Namespace', 'ConfigMap', 'Service', 'PriorityLevelConfiguration', 'Role', 'RoleBinding'],
+        ...['FlowSchema', 'FlowSchema'],
+        ...['Issuer', 'Issuer', 'Certificate', 'Certificate', 'Certificate'],
+        ...['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'NetworkPolicy'].flatMap((kind) => [kind, kind]),
+      ].sort(),
     );
+    expect(new Set(objects.map(key)).size).toBe(objects.length);
   });
 
   it.each(objects.map((o) => [o.where, o] as const))('%s has apiVersion, kind, metadata.name and its namespace', (_where, o) => {
@@ -431,6 +451,13 @@ describe(masterManifest.file, () => {
 
   describe('the NetworkPolicy', () => {
     const policy = masterManifest.object('NetworkPolicy', 'promfleet-master');
+
+    it('lets the master reach DNS and the API server, and nothing else', () => {
+      const egress = policy.get('spec').get('egress').list();
+      const ports = egress.flatMap((rule) => rule.get('ports').list().map((p) => `${p.get('protocol').text()}/${p.get('port').number()}`));
+      expect(ports.sort()).toEqual(['TCP/443', 'TCP/53', 'TCP/6443', 'UDP/53']);
+    });
+
     const spec = policy.get('spec');
     const rules = spec.get('ingress').list();
     const grpcPort = () => listenPort(master.flag('grpc.listen-address'));
@@ -469,9 +496,9 @@ describe(masterManifest.file, () => {
       }
     });
 
-    it('lets the workers reach the HTTP port, which the fleet scrapes (prometheus.io/port)', () => {
-      const annotated = Number(deployment.get('spec').get('template').get('metadata').get('annotations').get('prometheus.io/port').text());
-      expect(annotated).toBe(httpPort());
+    it('lets the workers reach the HTTP port, which the promfleet job scrapes', () => {
+      const port = (address: string) => Number(/:(\d+)$/.exec(address)?.[1]);
+      expect(selfScrapeTargets().filter((t) => t.component === 'master').map((t) => port(t.address))).toEqual([httpPort()]);
       const peers = rules.filter((r) => portsOf(r).includes(httpPort())).flatMap((r) => r.get('from').list());
       const admitsWorkers = (peer: Node) => {
         const selector = podSelectorOf(peer);
@@ -505,6 +532,32 @@ const masterConfig: PrometheusConfig = (() => {
 })();
 
 /**
+ * The targets the configuration's `promfleet` job finds among the base's own pods (one pod per Deployment, from its
+ * template, in the master's namespace): each one's `__address__` and `component` label.
+ */
+function selfScrapeTargets(): { address: string; component: string }[] {
+  const job = masterConfig.scrapeConfigs.find((j) => j.jobName === 'promfleet');
+  if (job === undefined) throw new Error('the configuration has no promfleet job');
+  const pods = [master, worker].map((w, i) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `pod-${i}`, namespace, uid: `uid-${i}`, resourceVersion: '1', labels: Object.fromEntries(w.podLabels) },
+    spec: { nodeName: 'node-a', containers: [{ name: w.container.get('name').text(), ports: [...w.ports].map(([name, containerPort]) => ({ name, containerPort, protocol: 'TCP' })) }] },
+    status: { phase: 'Running', podIP: `10.1.0.${i + 1}`, conditions: [{ type: 'Ready', status: 'True' }] },
+  }));
+  const { objects } = readObjectList({ kind: 'List', items: pods });
+  return job.kubernetesSdConfigs.flatMap((sd) =>
+    discoverFromObjects(sd, objects, { ownNamespace: namespace }).flatMap((group) =>
+      group.targets.flatMap((labels) => {
+        const built = buildTarget(job, labels, group.labels);
+        if (built.kind !== 'kept') return [];
+        return [{ address: built.target.labels.get('__address__') ?? '', component: built.target.labels.get('component') ?? '' }];
+      }),
+    ),
+  );
+}
+
+/**
  * Every file the configuration names that a worker reads: the scrape jobs' and the remote-write endpoints' HTTP
  * client files (credentials, TLS, header values). The master sends the paths, not the contents, and the worker reads
  * them at each request. The files of `kubernetes_sd_configs` are the master's own, so they are not listed.
@@ -528,9 +581,10 @@ function filesWorkersRead(config: PrometheusConfig): { file: string; where: stri
   });
 }
 
-/** One node, its kubelet at `kubeletAddress`, for running node-role jobs offline. */
+/** One node, its kubelet at `kubeletAddress`, and the API server at `apiServerAddress` behind the `kubernetes` Service. */
 const kubeletAddress = '10.0.0.1:10250';
-const oneNode = {
+const apiServerAddress = '10.0.0.100:6443';
+const clusterObjects = {
   kind: 'List',
   items: [
     {
@@ -544,6 +598,20 @@ const oneNode = {
         ],
         daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', uid: 'uid-svc', resourceVersion: '1' },
+      spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'kubernetes', namespace: 'default', uid: 'uid-slice', resourceVersion: '1', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.100'], conditions: { ready: true } }],
+      ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
     },
   ],
 };
@@ -583,19 +651,20 @@ function tokenFiles(workload: Workload, automount: boolean): Set<string> {
 }
 
 /**
- * The `group/resource`s a worker's service account needs `get` on for the jobs that send its token (from one of
- * `tokens`, the files that hold it in the worker). Each such job
- * runs against one node, and the scrape URL its relabeling builds says what the token reaches: the kubelet directly
- * (a subresource of nodes, by path) or the API server's node proxy (nodes/proxy). A job that sends the token to
- * anything else fails here: what such a target allows is not a grant this test can work out, so someone must decide.
+ * What a worker's service account needs `get` on for the jobs that send its token (from one of `tokens`, the files
+ * that hold it in the worker): `group/resource`s and `nonResourceURL:PATH`s. Each such job runs against one node and
+ * the API server's endpoints, and the scrape URL its relabeling builds says what the token reaches: the kubelet
+ * directly (a subresource of nodes, by path), the API server's node proxy (nodes/proxy), or the API server's own
+ * paths (non-resource URLs). A job that sends the token to anything else fails here: what such a target allows is not
+ * a grant this test can work out, so someone must decide.
  */
 function grantsJobsNeed(config: PrometheusConfig, tokens: ReadonlySet<string>): Set<string> {
-  const { objects } = readObjectList(oneNode);
+  const { objects } = readObjectList(clusterObjects);
   const grants = new Set<string>();
   for (const job of config.scrapeConfigs) {
     if (!tokens.has(job.httpClient.authorization?.credentialsFile ?? '')) continue;
-    if (job.staticConfigs.length > 0 || job.fileSdConfigs.length > 0 || job.kubernetesSdConfigs.some((sd) => sd.role !== 'node')) {
-      throw new Error(`job ${job.jobName} sends the service-account token to targets other than nodes: decide what it needs`);
+    if (job.staticConfigs.length > 0 || job.fileSdConfigs.length > 0) {
+      throw new Error(`job ${job.jobName} sends the service-account token to static or file targets: decide what it needs`);
     }
     for (const sd of job.kubernetesSdConfigs) {
       for (const group of discoverFromObjects(sd, objects)) {
@@ -605,6 +674,7 @@ function grantsJobsNeed(config: PrometheusConfig, tokens: ReadonlySet<string>): 
           const url = new URL(scrapeUrl(built.target.labels, job.params));
           if (url.host === kubeletAddress) grants.add(`/nodes/${kubeletSubresource(url.pathname)}`);
           else if (/^\/api\/v1\/nodes\/[^/]+\/proxy(\/|$)/.test(url.pathname)) grants.add('/nodes/proxy');
+          else if (url.host === apiServerAddress && !url.pathname.startsWith('/api')) grants.add(`nonResourceURL:${url.pathname}`);
           else throw new Error(`job ${job.jobName} sends the service-account token to ${url.origin}${url.pathname}: decide what it needs`);
         }
       }
@@ -613,7 +683,7 @@ function grantsJobsNeed(config: PrometheusConfig, tokens: ReadonlySet<string>): 
   return grants;
 }
 
-const workerManifest = new Manifest('deploy/worker.yaml');
+const workerManifest = base;
 const worker = new Workload(workerManifest.object('Deployment', 'promfleet-worker'));
 
 /** The pod's setting wins over its service account's; Kubernetes mounts the token when neither says. */
@@ -624,50 +694,40 @@ function automountsToken(manifest: Manifest, workload: Workload): boolean {
   return setting === undefined || setting.value === true;
 }
 
-describe(workerManifest.file, () => {
+describe(`${base.file}: the workers`, () => {
   const { objects } = workerManifest;
   const { podSpec, container } = worker;
   const automount = automountsToken(workerManifest, worker);
   const tokens = tokenFiles(worker, automount);
   const grants = grantsJobsNeed(masterConfig, tokens);
   const files = filesWorkersRead(masterConfig);
-  const key = (o: Node) => `${o.get('kind').text()}/${o.get('metadata').get('name').text()}`;
-
-  it('holds the objects the workers need, each once, and no namespace (deploy/master.yaml has it)', () => {
-    const rbac = grants.size > 0 ? ['ClusterRole', 'ClusterRoleBinding'] : [];
-    expect(objects.map((o) => o.get('kind').text()).sort()).toEqual([...rbac, 'Deployment', 'PodDisruptionBudget', 'ServiceAccount'].sort());
-  });
-
-  it.each(objects.map((o) => [o.where, o] as const))("%s has apiVersion, kind, metadata.name and the master's namespace", (_where, o) => {
-    expect(o.get('apiVersion').text()).toMatch(/^([a-z0-9.-]+\/)?v\d+$/);
-    expect(o.get('metadata').get('name').text()).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
-    if (clusterScoped.has(o.get('kind').text())) expect(o.get('metadata').has('namespace')).toBe(false);
-    else expect(o.get('metadata').get('namespace').text()).toBe(namespace);
-  });
-
-  it('shares no object with deploy/master.yaml, so that neither apply nor delete of one touches the other', () => {
-    const masters = new Set(masterManifest.objects.map(key));
-    expect(objects.map(key).filter((k) => masters.has(k))).toEqual([]);
-  });
+  const account = podSpec.get('serviceAccountName').text();
+  /** The bindings whose subjects include the workers' service account. */
+  const bindings = objects.filter(
+    (o) =>
+      (o.get('kind').value === 'ClusterRoleBinding' || o.get('kind').value === 'RoleBinding') &&
+      o.get('subjects').list().some((s) => s.get('kind').value === 'ServiceAccount' && s.get('name').value === account),
+  );
+  const roles = bindings.map((b) => workerManifest.object(b.get('roleRef').get('kind').text(), b.get('roleRef').get('name').text()));
 
   describe('RBAC', () => {
-    const roles = objects.filter((o) => o.get('kind').value === 'ClusterRole' || o.get('kind').value === 'Role');
-
     it("grants get, and nothing else, on exactly what the configuration's jobs reach with the token", () => {
       const granted = new Set<string>();
       for (const rule of roles.flatMap((r) => r.get('rules').list())) {
         expect(rule.get('verbs').texts()).toEqual(['get']);
-        expect(rule.has('resourceNames') || rule.has('nonResourceURLs')).toBe(false);
+        expect(rule.has('resourceNames')).toBe(false);
+        if (rule.has('nonResourceURLs')) {
+          for (const path of rule.get('nonResourceURLs').texts()) granted.add(`nonResourceURL:${path}`);
+          continue;
+        }
         for (const group of rule.get('apiGroups').texts()) for (const resource of rule.get('resources').texts()) granted.add(`${group}/${resource}`);
       }
       expect([...granted].sort()).toEqual([...grants].sort());
     });
 
-    it('binds each role to the service account the workers run as', () => {
-      const account = podSpec.get('serviceAccountName').text();
+    it('binds each role to the service account the workers run as, and to nothing else', () => {
       workerManifest.object('ServiceAccount', account);
-      const bindings = objects.filter((o) => o.get('kind').value === 'ClusterRoleBinding');
-      expect(bindings.map((b) => b.get('roleRef').get('name').text()).sort()).toEqual(roles.map((r) => r.get('metadata').get('name').text()).sort());
+      expect(roles.length).toBeGreaterThan(0);
       for (const binding of bindings) {
         expect(binding.get('roleRef').get('kind').text()).toBe('ClusterRole');
         expect(binding.get('subjects').list().map((s) => [s.get('kind').text(), s.get('name').text(), s.get('namespace').text()])).toEqual([
@@ -693,7 +753,7 @@ describe(workerManifest.file, () => {
       for (const [name, required] of Object.entries(known)) if (required) expect([name, worker.flags.has(name)]).toEqual([name, true]);
     });
 
-    it("connects to the grpc port of deploy/master.yaml's Service (--master or PROMFLEET_MASTER)", () => {
+    it("connects to the grpc port of the master's Service (--master or PROMFLEET_MASTER)", () => {
       const service = masterManifest.object('Service', 'promfleet-master');
       const name = service.get('metadata').get('name').text();
       const port = service
@@ -812,7 +872,8 @@ describe(workerManifest.file, () => {
   });
 });
 
-const certManifest = new Manifest('deploy/cert-manager.yaml');
+/** The base's cert-manager objects. */
+const certObjects = base.objects.filter((o) => o.get('apiVersion').text().startsWith('cert-manager.io/'));
 
 /** The Secret a TLS flag's file comes from, checked to be the key cert-manager writes for it, mounted whole or as an item. */
 function tlsSecretOf(workload: Workload, flag: string, key: 'tls.crt' | 'tls.key' | 'ca.crt'): string {
@@ -824,25 +885,25 @@ function tlsSecretOf(workload: Workload, flag: string, key: 'tls.crt' | 'tls.key
   return source.volume.get('secret').get('secretName').text();
 }
 
-describe("the fleet link's TLS: deploy/master.yaml, deploy/worker.yaml and deploy/cert-manager.yaml", () => {
-  const certificates = certManifest.objects.filter((o) => o.get('kind').value === 'Certificate');
-  const issuers = certManifest.objects.filter((o) => o.get('kind').value === 'Issuer');
+describe(`${base.file}: the fleet link's TLS`, () => {
+  const certificates = certObjects.filter((o) => o.get('kind').value === 'Certificate');
+  const issuers = certObjects.filter((o) => o.get('kind').value === 'Issuer');
   const certificateFor = (secret: string) => {
     const found = certificates.filter((c) => c.get('spec').get('secretName').value === secret);
-    if (found.length !== 1) throw new Error(`${certManifest.file}: want one Certificate with secretName ${secret}, found ${found.length}`);
+    if (found.length !== 1) throw new Error(`${base.file}: want one Certificate with secretName ${secret}, found ${found.length}`);
     return (found[0] as Node).get('spec');
   };
   const issuerOf = (certificate: Node) => {
     const ref = certificate.get('issuerRef');
     expect([ref.where, ref.has('kind') ? ref.get('kind').text() : 'Issuer']).toEqual([ref.where, 'Issuer']);
-    return certManifest.object('Issuer', ref.get('name').text()).get('spec');
+    return base.object('Issuer', ref.get('name').text()).get('spec');
   };
   const masterSecret = () => tlsSecretOf(master, 'fleet.tls.cert-file', 'tls.crt');
   const workerSecret = () => tlsSecretOf(worker, 'master.tls.cert-file', 'tls.crt');
   /** The host workers dial (`--master` is host:port). */
   const dialed = () => worker.flag('master').replace(/:\d+$/, '');
 
-  it.each(certManifest.objects.map((o) => [o.where, o] as const))("%s is a cert-manager object in the master's namespace", (_where, o) => {
+  it.each(certObjects.map((o) => [o.where, o] as const))("%s is a cert-manager object in the master's namespace", (_where, o) => {
     expect(o.get('apiVersion').text()).toBe('cert-manager.io/v1');
     expect(['Issuer', 'Certificate']).toContain(o.get('kind').text());
     expect(o.get('metadata').get('namespace').text()).toBe(namespace);

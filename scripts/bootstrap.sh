@@ -11,7 +11,9 @@ fi
 
 # Debian packages the tests and the demo use, each installed only when missing (the packages' services are never
 # started by us): `prometheus` gives promtool, which checks our self-metrics, and the Prometheus that e2e and the
-# demo remote-write to; `prometheus-node-exporter` is their real scrape target.
+# demo remote-write to; `prometheus-node-exporter` is their real scrape target; `kubernetes-client` gives kubectl,
+# whose `kubectl kustomize` renders deploy/ for e2e (only when no kubectl is installed: Debian's is 1.20, whose
+# kustomize v2.0.3 ignores the `$patch: delete` of deploy/examples/without-cert-manager, so that one test fails).
 apt_install() {
   local package=$1 why=$2 command missing=0
   shift 2
@@ -24,6 +26,7 @@ apt_install() {
 }
 apt_install prometheus "promtool, and the receiver of e2e and the demo" promtool prometheus
 apt_install prometheus-node-exporter "a real scrape target for e2e and the demo" prometheus-node-exporter
+apt_install kubernetes-client "kubectl, which renders deploy/ for e2e" kubectl
 
 # The lockfile is the source of truth; this is a no-op when node_modules already matches it.
 pnpm install --frozen-lockfile --reporter=silent

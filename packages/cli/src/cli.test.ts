@@ -51,7 +51,7 @@ describe('promfleet', () => {
     [['relabel', '--rules'], 'promfleet: flag --rules needs a value; usage: promfleet relabel --rules RULES.yaml\n'],
     [['relabel', '--rules=a', '--rules', 'b'], 'promfleet: flag --rules given twice; usage: promfleet relabel --rules RULES.yaml\n'],
     [['relabel', 'x.yml'], 'promfleet: unexpected argument "x.yml"; usage: promfleet relabel --rules RULES.yaml\n'],
-    [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME]\n'],
+    [['targets', '--config', 'a.yml'], 'promfleet: missing --objects; usage: promfleet targets --config FILE --objects FILE [--own-namespace NAME] [--operator.config FILE]\n'],
     [['demo', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['demo', '--offline', 'extra'], 'promfleet: unexpected argument "extra"; usage: promfleet demo [--offline]\n'],
     [['worker', '--master=127.0.0.1:1', '--worker.secret-dirs=/etc/x,secrets'], 'promfleet: --worker.secret-dirs: want absolute directories, got "secrets"\n'],
@@ -170,5 +170,16 @@ describe('promfleet relabel', () => {
     const r = await cli(['relabel', '--rules', 'rules.yml'], { files: { 'rules.yml': '- a: [1\n' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^promfleet: rules\.yml:\d+: /);
+  });
+});
+
+describe('promfleet master --operator.config', () => {
+  it('exits 1 at start naming the file and the field of a bad selection file', async () => {
+    const files = { 'p.yml': 'scrape_configs: []\n', 'prom.yaml': 'kind: Prometheus\nspec:\n  serviceMonitorSelector: {matchLabels: {a: 1}}\n' };
+    expect(await cli(['master', '--config.file=p.yml', '--operator.config=prom.yaml', '--kubernetes.own-namespace=mon'], { files })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'promfleet: prom.yaml: spec.serviceMonitorSelector.matchLabels.a: expected a string\n',
+    });
   });
 });

@@ -22,6 +22,7 @@ Commands:
          [--web.listen-address=:9095] [--grpc.listen-address=:9096] [--kubeconfig=FILE]
          [--fleet.grace-period=10s] [--fleet.startup-grace=15s] [--fleet.startup-wait=2m] [--fleet.worker-max-targets=N]
          [--fleet.worker-max-samples=N] [--fleet.rebalance-moves-per-minute=N] [--log.level=info]
+         [--operator.config=FILE]        select ServiceMonitors, PodMonitors, Probes, ScrapeConfigs (docs/operator.md)
          [--master.id=POD_NAME]                  this master's name: in Welcome, and its identity in the Lease
          [--web.enable-lifecycle]                POST or PUT /-/reload reloads the config (as SIGHUP does)
          [--config.auto-reload-interval=0s]      reload when the config file's content changes, checked this often
@@ -52,7 +53,8 @@ Commands:
   check config FILE                      validate a Prometheus configuration file (exit 1 with every error)
   relabel --rules RULES.yaml             relabel JSON label sets from stdin, one per line ("null" when dropped)
   targets --config FILE --objects FILE   print the targets a config discovers from a Kubernetes JSON List
-          [--own-namespace NAME]         ("-" reads the objects from stdin)
+          [--own-namespace NAME]         ("-" reads the objects from stdin); with its ServiceMonitors, PodMonitors,
+          [--operator.config FILE]       Probes and ScrapeConfigs, selected by this Prometheus resource (else all)
   parse [--format text|openmetrics]      parse a metrics exposition from stdin: one JSON line per sample and
                                          per HELP, TYPE or UNIT line, as the worker reads it (default text)
   help                                   show this help
@@ -109,10 +111,11 @@ const commands: Readonly<Record<string, Command>> = {
     },
   },
   targets: {
-    usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]',
+    usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME] [--operator.config FILE]',
     run: (io, args) => {
-      const f = flags(args, { config: true, objects: true, 'own-namespace': false }, 'promfleet targets --config FILE --objects FILE [--own-namespace NAME]');
-      return listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'] });
+      const usage = 'promfleet targets --config FILE --objects FILE [--own-namespace NAME] [--operator.config FILE]';
+      const f = flags(args, { config: true, objects: true, 'own-namespace': false, 'operator.config': false }, usage);
+      return listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'], operatorConfigFile: f['operator.config'] });
     },
   },
 };

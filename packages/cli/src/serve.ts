@@ -20,6 +20,7 @@ import {
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { bool, masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
+import { readOperatorSelection } from './targets.js';
 import { loadValidConfig } from './tools.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
@@ -74,6 +75,7 @@ export const masterFlags = {
   'web.enable-lifecycle': false,
   'config.auto-reload-interval': false,
   'log.level': false,
+  'operator.config': false,
 } as const;
 
 type MasterFlags = { [K in keyof typeof masterFlags]: (typeof masterFlags)[K] extends true ? string : string | undefined };
@@ -253,6 +255,12 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const rebalanceMovesPerMinute = wholeNumber('fleet.rebalance-moves-per-minute', f['fleet.rebalance-moves-per-minute']);
   const ownNamespace = f['kubernetes.own-namespace'] ?? (await podNamespace());
   const log = logfmt(io.stderr, { minimum: logLevel(f['log.level']) });
+  const operatorFile = f['operator.config'];
+  const operatorSelection = operatorFile === undefined ? undefined : await readOperatorSelection(io, operatorFile, { namespace: ownNamespace, flag: '--kubernetes.own-namespace' });
+  if (operatorSelection !== undefined) {
+    log('info', 'prometheus-operator resource selection read', { file: operatorFile ?? '', namespace: operatorSelection.namespace ?? ownNamespace ?? '' });
+    for (const notice of operatorSelection.notices) log('warn', notice);
+  }
   // Subscribed before the master starts: from here on SIGHUP reloads instead of ending the process.
   const started: { reload?: () => Promise<unknown> } = {};
   const unsubscribe = io.onReload?.(() => {

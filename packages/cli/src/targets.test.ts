@@ -44,7 +44,17 @@ const objects = JSON.stringify({
   items: [pod('mon', 'scraped', true), pod('mon', 'quiet', false), pod('other', 'elsewhere', true), { kind: 'Pod', metadata: { name: 'broken', namespace: 'mon' }, spec: { containers: 3 } }, { kind: 'ConfigMap', metadata: { name: 'x' } }],
 });
 
-async function targets(files: Record<string, string>, dirs: Record<string, string[]> = {}) {
+function quietIO(files: Record<string, string>): CommandIO {
+  return {
+    stdin: Readable.from(['']),
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    shutdown: new AbortController().signal,
+    readFile: (path) => (Object.hasOwn(files, path) ? Promise.resolve(files[path] ?? '') : Promise.reject(new UsageError(`cannot read ${path}: no such file`, 1))),
+  };
+}
+
+async function targets(files: Record<string, string>, dirs: Record<string, string[]> = {}, operatorConfigFile?: string) {
   const out: string[] = [];
   const err: string[] = [];
   const sink = (into: string[]) => new PassThrough().on('data', (chunk: Buffer) => into.push(chunk.toString('utf8')));
@@ -59,6 +69,7 @@ async function targets(files: Record<string, string>, dirs: Record<string, strin
     configFile: 'p.yml',
     objectsFile: 'objects.json',
     ownNamespace: 'mon',
+    operatorConfigFile,
     listDir: (dir) => (Object.hasOwn(dirs, dir) ? Promise.resolve(dirs[dir] ?? []) : Promise.reject(new Error(`ENOENT: ${dir}`))),
   });
   return { code, lines: out.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>), stderr: err.join('') };
@@ -70,7 +81,7 @@ describe('promfleet targets', () => {
       { 'p.yml': config, 'objects.json': objects, '/sd/a.json': '[{"targets":["f:1"],"labels":{"team":"x"}}]', '/sd/extra.yml': '- targets: [g:2]\n' },
       { '/sd': ['b.txt', 'a.json'] },
     );
-    expect(r.stderr).toBe('objects.json: items[3]: skipped: bad Pod mon/broken: spec.containers: expected array, got number\nobjects.json: ignored 1 item: kind ConfigMap is not used by discovery\n');
+    expect(r.stderr).toBe('objects.json: items[3]: skipped: bad Pod mon/broken: spec.containers: expected array, got number\nobjects.json: ignored 1 item: ConfigMap without metadata.name and metadata.namespace\n');
     expect(r.code).toBe(1);
     expect(r.lines.map((l) => [l['job'], l['labels'] === null ? null : (l['labels'] as Record<string, string>)['instance'], l['error'] ?? null])).toEqual([
       ['pods', '10.0.0.1:8080', null],
@@ -106,5 +117,79 @@ describe('promfleet targets', () => {
   ])('fails on %s with exit 1', async (_what, files, message) => {
     const all = { 'p.yml': config, 'objects.json': '{"items":[]}', ...files };
     await expect(targets(all)).rejects.toMatchObject({ exitCode: 1, message: expect.stringMatching(message) as unknown });
+  });
+
+  describe('with prometheus-operator resources in the dump', () => {
+    const web = {
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
+      spec: { clusterIP: '10.96.0.10', ports: [{ name: 'metrics', port: 9100, protocol: 'TCP' }] },
+    };
+    const webPod = { ...pod('shop', 'web-1', false), metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', labels: { app: 'web', team: 'a' } } };
+    const endpoints = {
+      kind: 'Endpoints',
+      metadata: { name: 'web', namespace: 'shop' },
+      subsets: [{ addresses: [{ ip: '10.0.0.1', targetRef: { kind: 'Pod', name: 'web-1', namespace: 'shop' } }], ports: [{ name: 'metrics', port: 8080, protocol: 'TCP' }] }],
+    };
+    const monitor = (name: string, endpoint: Record<string, unknown>, labels: Record<string, string> = {}) => ({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name, namespace: 'shop', labels },
+      spec: { selector: { matchLabels: { app: 'web' } }, podTargetLabels: ['team'], endpoints: [endpoint] },
+    });
+    const dump = JSON.stringify({
+      kind: 'List',
+      items: [
+        { kind: 'Namespace', metadata: { name: 'shop', labels: { env: 'prod' } } },
+        web,
+        webPod,
+        endpoints,
+        { kind: 'Secret', metadata: { name: 'creds', namespace: 'shop' }, data: { token: Buffer.from('s3cret').toString('base64') } },
+        monitor('web', { port: 'metrics', authorization: { credentials: { name: 'creds', key: 'token' } } }, { release: 'prod' }),
+        monitor('no-secret', { port: 'metrics', bearerTokenSecret: { name: 'gone', key: 'token' } }),
+        { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'pods', namespace: 'shop' }, spec: { selector: { matchLabels: { team: 'a' } }, podMetricsEndpoints: [{ port: 'http' }] } },
+        { apiVersion: 'monitoring.coreos.com/v1', kind: 'Probe', metadata: { name: 'bb', namespace: 'shop' }, spec: { prober: { url: 'blackbox:9115' }, module: 'http_2xx', targets: { staticConfig: { static: ['https://example.com'] } } } },
+      ],
+    });
+
+    it('discovers the jobs prometheus-operator would generate, from the same dump, beside the config jobs', async () => {
+      const r = await targets({ 'p.yml': 'scrape_configs: []\n', 'objects.json': dump });
+      expect(r.stderr).toBe('ServiceMonitor shop/no-secret: rejected: spec.endpoints[0].bearerTokenSecret: Secret shop/gone key "token" not found\n');
+      expect(r.code).toBe(1);
+      expect(r.lines.map((l) => [l['job'], l['labels']])).toEqual([
+        [
+          'serviceMonitor/shop/web/0',
+          { container: 'app', endpoint: 'metrics', instance: '10.0.0.1:8080', job: 'web', namespace: 'shop', pod: 'web-1', service: 'web', team: 'a' },
+        ],
+        ['podMonitor/shop/pods/0', { container: 'app', endpoint: 'http', instance: '10.0.0.1:8080', job: 'shop/pods', namespace: 'shop', pod: 'web-1' }],
+        ['probe/shop/bb', { instance: 'https://example.com', job: 'probe/shop/bb', namespace: 'shop' }],
+      ]);
+      expect(r.lines[2]?.['scrapeUrl']).toBe('http://blackbox:9115/probe?module=http_2xx&target=https%3A%2F%2Fexample.com');
+      expect(JSON.stringify(r.lines)).not.toContain('s3cret');
+    });
+
+    it('selects with --operator.config as a Prometheus resource would', async () => {
+      const prometheus = 'kind: Prometheus\nmetadata: {name: k8s, namespace: monitoring}\nspec:\n  serviceMonitorSelector: {matchLabels: {release: prod}}\n  serviceMonitorNamespaceSelector: {matchLabels: {env: prod}}\n';
+      const r = await targets({ 'p.yml': 'scrape_configs: []\n', 'objects.json': dump, 'prom.yaml': prometheus }, {}, 'prom.yaml');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.lines.map((l) => l['job'])).toEqual(['serviceMonitor/shop/web/0']);
+    });
+
+    it('fails with exit 1 when the Prometheus resource namespace is needed and unknown', async () => {
+      const files = { 'p.yml': 'scrape_configs: []\n', 'objects.json': dump, 'prom.yaml': 'serviceMonitorSelector: {}\nprobeSelector: {}\nprobeNamespaceSelector: {}\n' };
+      const r = await targets(files, {}, 'prom.yaml');
+      expect(r.lines.map((l) => l['job'])).toEqual(['probe/shop/bb']);
+      const io = { ...files, 'objects.json': dump };
+      await expect(listTargets(quietIO(io), { configFile: 'p.yml', objectsFile: 'objects.json', ownNamespace: undefined, operatorConfigFile: 'prom.yaml' })).rejects.toMatchObject({
+        exitCode: 1,
+        message: "prom.yaml: ServiceMonitor resources are selected in the Prometheus resource's namespace, which is unknown: set metadata.namespace or a namespace selector in the file, or pass --own-namespace",
+      });
+    });
+
+    it('fails with exit 1 naming the file and the field of a bad --operator.config', async () => {
+      const files = { 'p.yml': 'scrape_configs: []\n', 'objects.json': dump, 'prom.yaml': 'podMonitorSelector: [app]\n' };
+      await expect(targets(files, {}, 'prom.yaml')).rejects.toMatchObject({ exitCode: 1, message: 'prom.yaml: podMonitorSelector: expected a label selector (matchLabels, matchExpressions)' });
+    });
   });
 });

@@ -1,11 +1,30 @@
 /**
  * `promfleet targets`: the targets a Prometheus config discovers from a dump of Kubernetes objects, one JSON line
  * per discovered target and job — what Prometheus' service-discovery page shows, and what the master would assign.
+ * prometheus-operator resources in the dump (ServiceMonitor, PodMonitor, Probe, ScrapeConfig) add the jobs
+ * prometheus-operator would generate for them, discovered from the same dump.
  */
 import { readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { buildTarget, labelsToObject, publicLabels, redactedUrl, scrapeUrl, type ScrapeConfig, type TargetGroup } from '@promfleet/model';
-import { discoverFromObjects, FileSDError, matchGlob, ObjectListError, parseFileSD, readObjectList, SelectorError, staticGroups, type ObjectSet } from '@promfleet/master';
+import {
+  discoverFromObjects,
+  dumpAssetLookup,
+  FileSDError,
+  kindsInOwnNamespace,
+  matchGlob,
+  ObjectListError,
+  OperatorConfigError,
+  operatorJobs,
+  parseFileSD,
+  parseOperatorConfig,
+  readObjectList,
+  SelectorError,
+  staticGroups,
+  type ObjectSet,
+  type OperatorObjects,
+  type OperatorSelection,
+} from '@promfleet/master';
 import { type CommandIO, UsageError, write } from './io.js';
 import { loadValidConfig } from './tools.js';
 
@@ -16,9 +35,27 @@ export interface ListTargetsOptions {
   readonly objectsFile: string;
   /** Stands in for the master's namespace where a config says `own_namespace: true`. */
   readonly ownNamespace: string | undefined;
+  /**
+   * The `Prometheus` resource (or its spec) that selects the dump's prometheus-operator resources. Without it every
+   * one of them is selected, in every namespace.
+   */
+  readonly operatorConfigFile?: string | undefined;
   /** Lists a directory, for file_sd globs; defaults to the file system. */
   readonly listDir?: (dir: string) => Promise<string[]>;
 }
+
+const selectEverything = [
+  'serviceMonitorSelector',
+  'serviceMonitorNamespaceSelector',
+  'podMonitorSelector',
+  'podMonitorNamespaceSelector',
+  'probeSelector',
+  'probeNamespaceSelector',
+  'scrapeConfigSelector',
+  'scrapeConfigNamespaceSelector',
+]
+  .map((field) => `${field}: {}`)
+  .join('\n');
 
 /**
  * Prints `{"job","discoveredLabels","labels","id","scrapeUrl"}` per target (`labels` null and no id when relabeling
@@ -30,8 +67,22 @@ export interface ListTargetsOptions {
 export async function listTargets(io: CommandIO, options: ListTargetsOptions): Promise<number> {
   const config = await loadValidConfig(io, options.configFile);
   const objects = await readObjects(io, options.objectsFile);
+  const selection = await readSelection(io, options.operatorConfigFile, options.ownNamespace);
+  for (const notice of selection.notices) await write(io.stderr, `${notice}\n`);
   let problems = objects.problems;
-  for (const job of config.scrapeConfigs) {
+  const generated = operatorJobs({
+    resources: objects.operator.resources,
+    namespaceLabels: (ns) => objects.set.namespaces.find((n) => n.meta.name === ns)?.meta.labels,
+    lookup: dumpAssetLookup(objects.operator),
+    selection,
+    global: config.global,
+    ownNamespace: options.ownNamespace,
+  });
+  for (const { resource, reason } of generated.rejected) {
+    problems++;
+    await write(io.stderr, `${resource.kind} ${resource.namespace}/${resource.name}: rejected: ${reason}\n`);
+  }
+  for (const job of [...config.scrapeConfigs, ...generated.jobs]) {
     const groups: TargetGroup[] = staticGroups(job.staticConfigs);
     for (const [i, sd] of job.kubernetesSdConfigs.entries()) {
       try {
@@ -65,7 +116,41 @@ function describeTarget(job: ScrapeConfig, labels: TargetGroup['targets'][number
   }
 }
 
-async function readObjects(io: CommandIO, file: string): Promise<{ set: ObjectSet; problems: number }> {
+/**
+ * Reads a `--operator.config` file: a `Prometheus` resource or its spec. Exit 1 naming the file and field when bad,
+ * or when a selection needs the Prometheus resource's namespace and neither the file nor `ownNamespace` (given
+ * with `namespaceFlag`) says which it is.
+ */
+export async function readOperatorSelection(io: CommandIO, file: string, own: { namespace: string | undefined; flag: string }): Promise<OperatorSelection> {
+  let selection: OperatorSelection;
+  try {
+    selection = parseOperatorConfig(await io.readFile(file), file);
+  } catch (err) {
+    if (err instanceof OperatorConfigError) throw new UsageError(err.message, 1);
+    throw err;
+  }
+  const needy = kindsInOwnNamespace(selection);
+  if (selection.namespace === undefined && own.namespace === undefined && needy.length > 0) {
+    throw new UsageError(
+      `${file}: ${needy.join(', ')} resources are selected in the Prometheus resource's namespace, which is unknown: ` +
+        `set metadata.namespace or a namespace selector in the file, or pass ${own.flag}`,
+      1,
+    );
+  }
+  return selection;
+}
+
+async function readSelection(io: CommandIO, file: string | undefined, ownNamespace: string | undefined): Promise<OperatorSelection> {
+  if (file !== undefined) return readOperatorSelection(io, file, { namespace: ownNamespace, flag: '--own-namespace' });
+  try {
+    return parseOperatorConfig(selectEverything, 'select everything');
+  } catch (err) {
+    if (err instanceof OperatorConfigError) throw new UsageError(err.message, 1);
+    throw err;
+  }
+}
+
+async function readObjects(io: CommandIO, file: string): Promise<{ set: ObjectSet; operator: OperatorObjects; problems: number }> {
   const text = await io.readFile(file);
   const name = file === '-' ? 'stdin' : file;
   let doc: unknown;
@@ -92,7 +177,7 @@ async function readObjects(io: CommandIO, file: string): Promise<{ set: ObjectSe
     await write(io.stderr, `${name}: items[${s.index}]: skipped: ${s.reason}\n`);
   }
   for (const [reason, n] of ignored) await write(io.stderr, `${name}: ignored ${n} item${n === 1 ? '' : 's'}: ${reason}\n`);
-  return { set: read.objects, problems };
+  return { set: read.objects, operator: read.operator, problems };
 }
 
 /** Expands each file_sd pattern (a glob in the last path component, as Prometheus allows) and parses the files. */

@@ -35,7 +35,7 @@ export { FileSDError, matchGlob, parseFileSD, staticGroups } from './discovery/s
 export { ApiClient, ApiError, RateLimiter, type ApiConnection, type ApiRequestRecord } from './discovery/kubernetes/client.js';
 export { kubeConnection } from './discovery/kubernetes/connection.js';
 export { KubernetesDiscovery, type KubernetesDiscoveryObserver, type KubernetesDiscoveryOptions } from './discovery/kubernetes/discovery.js';
-export { discoverFromObjects, readObjectList, ObjectListError, type ObjectSet, type SkippedItem } from './discovery/kubernetes/offline.js';
+export { discoverFromObjects, dumpAssetLookup, readObjectList, ObjectListError, type ObjectSet, type OperatorObjects, type SkippedItem } from './discovery/kubernetes/offline.js';
 export { BadObjectError, SelectorError } from './discovery/kubernetes/index.js';
 export type { WatchSpec } from './discovery/kubernetes/watches.js';
 export {
@@ -53,3 +53,15 @@ export {
   type WorkerInfo,
   type WorkerLoad,
 } from './allocation/index.js';
+export {
+  OperatorConfigError,
+  OperatorJobSource,
+  kindsInOwnNamespace,
+  operatorJobs,
+  parseOperatorConfig,
+  type OperatorJobSourceOptions,
+  type OperatorKind,
+  type OperatorLog,
+  type OperatorSelection,
+  type RejectedOperatorResource,
+} from './operator/index.js';

@@ -4,9 +4,10 @@
  * it, and when leadership ends every such stream is closed, so its worker reconnects (through the Service, to the
  * new leader) and keeps scraping meanwhile.
  */
-import { MasterMessage, PROTOCOL_VERSION, RefusalReason, truncateError, type Hello, type WorkerMessage } from '@promfleet/protocol';
+import { truncateError, type Hello, type WorkerMessage } from '@promfleet/protocol';
 import { RefusedReason } from '../fleet/admission.js';
 import type { Fleet, FleetObserver, WorkerSession } from '../fleet/fleet.js';
+import { refusalMessage } from '../fleet/messages.js';
 import type { FleetEndpoint } from '../fleet/server.js';
 import type { LeaderView } from './elector.js';
 
@@ -92,14 +93,7 @@ export class FleetRouter implements FleetEndpoint {
         ? `master ${this.options.masterId} stands by and no other master leads yet; retry (through the Service) shortly`
         : `master ${this.options.masterId} stands by: ${holder} leads in term ${String(term)}; retry through the Service`;
     this.options.observer?.refused?.({ reason: RefusedReason.notLeader, peer: session.peer, workerId: truncateError(hello.workerId), message });
-    session.send(
-      MasterMessage.fromPartial({
-        kind: {
-          $case: 'refusal',
-          refusal: { reason: RefusalReason.NOT_LEADER, message, retryAfterMs: this.options.retryAfterMs, leaderAddress: '', minProtocolVersion: PROTOCOL_VERSION, maxProtocolVersion: PROTOCOL_VERSION },
-        },
-      }),
-    );
+    session.send(refusalMessage({ reason: 'NOT_LEADER', message, retryAfterMs: this.options.retryAfterMs }));
     return false;
   }
 }

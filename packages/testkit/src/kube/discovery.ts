@@ -40,9 +40,15 @@ function groupsOf(): Map<string, ResourceDescriptor[]> {
   return groups;
 }
 
-function apiGroup(name: string): unknown {
-  const gv = { groupVersion: `${name}/v1`, version: 'v1' };
-  return { kind: 'APIGroup', apiVersion: 'v1', name, versions: [gv], preferredVersion: gv };
+/** A group's versions, the preferred (first served, `v1` where there is one) first. */
+function versionsOf(resources: readonly ResourceDescriptor[]): string[] {
+  const versions = [...new Set(resources.map((d) => d.version))];
+  return versions.sort((a, b) => (a === 'v1' ? -1 : b === 'v1' ? 1 : a.localeCompare(b)));
+}
+
+function apiGroup(name: string, resources: readonly ResourceDescriptor[]): unknown {
+  const versions = versionsOf(resources).map((version) => ({ groupVersion: `${name}/${version}`, version }));
+  return { kind: 'APIGroup', apiVersion: 'v1', name, versions, preferredVersion: versions[0] };
 }
 
 /**
@@ -61,14 +67,15 @@ export function discoveryDocument(path: string, serverAddress: string): unknown 
   }
   if (trimmed === '/apis') {
     const named = [...groups.keys()].filter((g) => g !== '');
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups: named.map(apiGroup) };
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: named.map((g) => apiGroup(g, groups.get(g) ?? [])) };
   }
   const match = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(trimmed);
   const group = match?.[1];
   const resources = group === undefined ? undefined : groups.get(group);
   if (group === undefined || group === '' || resources === undefined) return undefined;
   const version = match?.[2];
-  if (version === undefined) return apiGroup(group);
-  if (version !== 'v1') return undefined;
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/v1`, resources: apiResources(resources) };
+  if (version === undefined) return apiGroup(group, resources);
+  const served = resources.filter((d) => d.version === version);
+  if (served.length === 0) return undefined;
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources: apiResources(served) };
 }

@@ -300,6 +300,13 @@ function statusOnCreate(d: ResourceDescriptor): CreateStatus {
     case 'endpoints':
     case 'endpointslices':
     case 'leases':
+    case 'secrets':
+    case 'configmaps':
+    case 'servicemonitors':
+    case 'podmonitors':
+    case 'probes':
+    case 'scrapeconfigs':
+      // prometheus-operator's CRDs have a status subresource: the CRD strategy drops the status on create.
       return { keep: false, status: undefined };
   }
 }

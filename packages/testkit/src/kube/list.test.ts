@@ -201,10 +201,27 @@ describe('get and non-resource paths', () => {
     expect((await send(api.url, { path: '/healthz' })).text).toBe('ok');
     expect((await send(api.url, { path: '/api' })).json).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     const core = (await send(api.url, { path: '/api/v1' })).json as { resources: { name: string; namespaced: boolean }[] };
-    expect(core.resources.map((r) => r.name)).toEqual(['pods', 'pods/status', 'services', 'services/status', 'endpoints', 'nodes', 'nodes/status', 'namespaces', 'namespaces/status']);
+    expect(core.resources.map((r) => r.name)).toEqual(['pods', 'pods/status', 'services', 'services/status', 'endpoints', 'nodes', 'nodes/status', 'namespaces', 'namespaces/status', 'secrets', 'configmaps']);
     const groups = (await send(api.url, { path: '/apis' })).json as { groups: { name: string }[] };
-    expect(groups.groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'networking.k8s.io', 'coordination.k8s.io']);
+    expect(groups.groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'networking.k8s.io', 'coordination.k8s.io', 'monitoring.coreos.com']);
     expect((await send(api.url, { path: '/apis/coordination.k8s.io/v1' })).json).toMatchObject({ groupVersion: 'coordination.k8s.io/v1', resources: [{ name: 'leases', kind: 'Lease' }] });
     expect((await send(api.url, { path: '/apis/networking.k8s.io' })).json).toMatchObject({ kind: 'APIGroup', preferredVersion: { groupVersion: 'networking.k8s.io/v1' } });
+    expect((await send(api.url, { path: '/apis/monitoring.coreos.com' })).json).toMatchObject({
+      versions: [{ groupVersion: 'monitoring.coreos.com/v1' }, { groupVersion: 'monitoring.coreos.com/v1alpha1' }],
+      preferredVersion: { groupVersion: 'monitoring.coreos.com/v1' },
+    });
+    const alpha = (await send(api.url, { path: '/apis/monitoring.coreos.com/v1alpha1' })).json as { resources: { name: string }[] };
+    expect(alpha.resources.map((r) => r.name)).toEqual(['scrapeconfigs', 'scrapeconfigs/status']);
+  });
+
+  it('serves prometheus-operator resources, and answers 404 for those left out until installed', async () => {
+    await using api = await startFakeApiServer({ withoutResources: ['probes'] });
+    api.store.create({ apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'ScrapeConfig', metadata: { name: 'sc', namespace: 'ops' }, spec: {} });
+    const list = await send(api.url, { path: '/apis/monitoring.coreos.com/v1alpha1/namespaces/ops/scrapeconfigs' });
+    expect(list.json).toMatchObject({ kind: 'ScrapeConfigList', items: [{ metadata: { name: 'sc' } }] });
+    expect((await send(api.url, { path: '/apis/monitoring.coreos.com/v1/scrapeconfigs' })).status).toBe(404);
+    expect((await send(api.url, { path: '/apis/monitoring.coreos.com/v1/probes' })).status).toBe(404);
+    api.installResource('probes');
+    expect((await send(api.url, { path: '/apis/monitoring.coreos.com/v1/probes' })).status).toBe(200);
   });
 });

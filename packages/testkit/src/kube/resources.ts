@@ -14,6 +14,12 @@ export const resourceNames = [
   'endpointslices',
   'ingresses',
   'leases',
+  'secrets',
+  'configmaps',
+  'servicemonitors',
+  'podmonitors',
+  'probes',
+  'scrapeconfigs',
 ] as const;
 
 /** One of {@link resourceNames}. */
@@ -52,6 +58,8 @@ interface DescriptorInput {
   readonly name: ResourceName;
   readonly kind: string;
   readonly group?: string;
+  /** Defaults to `v1`. */
+  readonly version?: string;
   readonly namespaced: boolean;
   readonly shortNames?: readonly string[];
   readonly hasStatus?: boolean;
@@ -62,12 +70,13 @@ interface DescriptorInput {
 
 function descriptor(input: DescriptorInput): ResourceDescriptor {
   const group = input.group ?? '';
+  const version = input.version ?? 'v1';
   return {
     name: input.name,
     singularName: input.kind.toLowerCase(),
     group,
-    version: 'v1',
-    apiVersion: group === '' ? 'v1' : `${group}/v1`,
+    version,
+    apiVersion: group === '' ? version : `${group}/${version}`,
     kind: input.kind,
     listKind: `${input.kind}List`,
     namespaced: input.namespaced,
@@ -93,6 +102,8 @@ const podFields: readonly (readonly [string, FieldGetter])[] = [
   ['status.podIP', (o) => stringAt(o, 'status', 'podIP')],
   ['status.nominatedNodeName', (o) => stringAt(o, 'status', 'nominatedNodeName')],
 ];
+
+const monitoringGroup = 'monitoring.coreos.com';
 
 const descriptors: readonly ResourceDescriptor[] = [
   descriptor({
@@ -126,6 +137,13 @@ const descriptors: readonly ResourceDescriptor[] = [
   descriptor({ name: 'endpointslices', kind: 'EndpointSlice', group: 'discovery.k8s.io', namespaced: true }),
   descriptor({ name: 'ingresses', kind: 'Ingress', group: 'networking.k8s.io', namespaced: true, shortNames: ['ing'], hasStatus: true }),
   descriptor({ name: 'leases', kind: 'Lease', group: 'coordination.k8s.io', namespaced: true, allowCreateOnUpdate: true }),
+  descriptor({ name: 'secrets', kind: 'Secret', namespaced: true, fields: [['type', (o) => stringAt(o, 'type')]] }),
+  descriptor({ name: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] }),
+  // prometheus-operator's custom resources, as its CRDs declare them (status subresources included).
+  descriptor({ name: 'servicemonitors', kind: 'ServiceMonitor', group: monitoringGroup, namespaced: true, shortNames: ['smon'], hasStatus: true }),
+  descriptor({ name: 'podmonitors', kind: 'PodMonitor', group: monitoringGroup, namespaced: true, shortNames: ['pmon'], hasStatus: true }),
+  descriptor({ name: 'probes', kind: 'Probe', group: monitoringGroup, namespaced: true, shortNames: ['prb'], hasStatus: true }),
+  descriptor({ name: 'scrapeconfigs', kind: 'ScrapeConfig', group: monitoringGroup, version: 'v1alpha1', namespaced: true, shortNames: ['scfg'], hasStatus: true }),
 ];
 
 const byName = new Map<string, ResourceDescriptor>(descriptors.map((d) => [d.name, d]));

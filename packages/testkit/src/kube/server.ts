@@ -13,6 +13,7 @@ import { sendError, sendJson } from './http.js';
 import { kubeconfigOptions, kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
 import { accountingResource, parseBool, parseRequest, type NonResourceRequest } from './routing.js';
 import { internalError, KubeApiError, pathNotFound } from './status.js';
+import type { ResourceName } from './resources.js';
 import { ObjectStore } from './store.js';
 import { WatchStream, type WatchInfo } from './watch.js';
 
@@ -34,6 +35,11 @@ export interface FakeApiServerOptions {
   readonly resourceVersionWaitMs?: number;
   /** A store to serve, for example one seeded before the server starts. Defaults to a new, empty store. */
   readonly store?: ObjectStore;
+  /**
+   * Resources answered with 404, as a cluster without their CRD (`servicemonitors`...) answers, until
+   * {@link FakeApiServer.installResource} serves them. Defaults to none.
+   */
+  readonly withoutResources?: readonly ResourceName[];
 }
 
 /** Which watches a watch fault applies to. */
@@ -97,6 +103,7 @@ export class FakeApiServer implements AsyncDisposable {
   readonly #maxPendingWatchEvents: number;
   readonly #resourceVersionWaitMs: number;
   #nextWatchId = 1;
+  readonly #unserved: Set<ResourceName>;
 
   /** Prepares a server without starting it; {@link startFakeApiServer} is the usual way in. */
   constructor(options: FakeApiServerOptions = {}) {
@@ -107,6 +114,7 @@ export class FakeApiServer implements AsyncDisposable {
     this.#defaultWatchTimeoutMs = options.defaultWatchTimeoutMs;
     this.#maxPendingWatchEvents = options.maxPendingWatchEvents ?? 10_000;
     this.#resourceVersionWaitMs = options.resourceVersionWaitMs ?? 3000;
+    this.#unserved = new Set(options.withoutResources ?? []);
     this.faults = {
       failNext: (o) => this.#injector.failNext(o),
       addLatency: (o) => this.#injector.addLatency(o),
@@ -115,6 +123,11 @@ export class FakeApiServer implements AsyncDisposable {
       expireResourceVersions: () => this.store.compact(),
       clear: () => this.#injector.clear(),
     };
+  }
+
+  /** Starts serving a resource left out with `withoutResources`, as installing its CRD does. */
+  installResource(name: ResourceName): void {
+    this.#unserved.delete(name);
   }
 
   /** The base URL, such as `http://127.0.0.1:41234`; stable across restarts. */
@@ -239,7 +252,7 @@ export class FakeApiServer implements AsyncDisposable {
       return;
     }
     const descriptor = request.descriptor;
-    if (descriptor === undefined) throw pathNotFound();
+    if (descriptor === undefined || this.#unserved.has(descriptor.name)) throw pathNotFound();
     await handleResource({
       store: this.store,
       req,

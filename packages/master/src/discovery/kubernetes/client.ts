@@ -36,7 +36,7 @@ export interface ApiConnection {
 
 /** One finished request, for metrics: verb, resource and the status code (0 for a network error). */
 export interface ApiRequestRecord {
-  readonly verb: 'list' | 'watch';
+  readonly verb: 'list' | 'watch' | 'get';
   readonly resource: string;
   readonly status: number;
 }
@@ -168,7 +168,24 @@ export class ApiClient {
     if (pending.trim() !== '') yield pending.trim();
   }
 
-  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch'; resource: string; signal: AbortSignal; timeoutMs: number; gzip?: boolean }): Promise<IncomingMessage> {
+  /**
+   * GETs one object: its JSON, or undefined when it does not exist (404). Throws ApiError for any other status but
+   * 200, or a body that is not JSON.
+   */
+  async get(pathAndQuery: string, options: { resource: string; signal: AbortSignal; timeoutMs: number }): Promise<unknown> {
+    await this.limiter.take(options.signal);
+    const res = await this.#send(pathAndQuery, { ...options, verb: 'get' });
+    const body = await readBody(res, options.signal);
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) throw statusError(res, body);
+    try {
+      return JSON.parse(body) as unknown;
+    } catch (err) {
+      throw new ApiError(`get ${options.resource}: not JSON`, { status: 200, cause: err });
+    }
+  }
+
+  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch' | 'get'; resource: string; signal: AbortSignal; timeoutMs: number; gzip?: boolean }): Promise<IncomingMessage> {
     const url = new URL(pathAndQuery, this.connection.server);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     let base: RequestOptions;

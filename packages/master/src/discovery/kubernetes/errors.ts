@@ -16,9 +16,12 @@ export const KubernetesErrorCode = {
 /** The Kubernetes kinds discovery reads. */
 export type KubernetesKind = 'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node' | 'Ingress' | 'Namespace';
 
+/** The prometheus-operator kinds the master reads (monitoring.coreos.com), which become scrape jobs. */
+export type OperatorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe' | 'ScrapeConfig';
+
 /** What identifies a rejected object, as far as it could be read. */
 export interface BadObjectDetails {
-  readonly kind: KubernetesKind;
+  readonly kind: KubernetesKind | OperatorKind;
   readonly namespace?: string;
   readonly name?: string;
   readonly reason: string;
@@ -31,7 +34,7 @@ export interface BadObjectDetails {
 export class BadObjectError extends Error {
   override readonly name = 'BadObjectError';
   readonly code = KubernetesErrorCode.badObject;
-  readonly kind: KubernetesKind;
+  readonly kind: KubernetesKind | OperatorKind;
   readonly namespace: string | undefined;
   readonly objectName: string | undefined;
   readonly reason: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseConfig, type KubernetesSDConfig } from '@promfleet/model';
 import { SelectorError } from './errors.js';
 import { rawNamespace, rawNode, rawPod, rawService } from './fixtures.js';
-import { discoverFromObjects, ObjectListError, readObjectList } from './offline.js';
+import { discoverFromObjects, dumpAssetLookup, ObjectListError, readObjectList } from './offline.js';
 
 function pod(namespace: string, name: string, labels: Record<string, string> = {}): Record<string, unknown> {
   const p = rawPod();
@@ -26,6 +26,24 @@ function sd(fields: Record<string, unknown>): KubernetesSDConfig {
 const list = (...items: unknown[]) => ({ apiVersion: 'v1', kind: 'List', items });
 
 describe('readObjectList', () => {
+  it('reads prometheus-operator resources and the Secrets and ConfigMaps beside them', () => {
+    const read = readObjectList(
+      list(
+        { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'web', namespace: 'shop', resourceVersion: '3' }, spec: { endpoints: [] } },
+        { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'ScrapeConfig', metadata: { name: 'sc' }, spec: {} },
+        { kind: 'Secret', metadata: { name: 'creds', namespace: 'shop' }, data: { token: Buffer.from('t0k').toString('base64') } },
+        { kind: 'ConfigMap', metadata: { name: 'ca', namespace: 'shop' }, data: { 'ca.crt': 'PEM' }, binaryData: { der: Buffer.from('DER').toString('base64') } },
+      ),
+    );
+    expect(read.operator.resources.map((r) => `${r.kind} ${r.namespace}/${r.name}@${r.resourceVersion}`)).toEqual(['ServiceMonitor shop/web@3']);
+    expect(read.skipped).toEqual([{ index: 1, ignored: false, reason: 'ScrapeConfig sc: metadata.namespace: required' }]);
+    const lookup = dumpAssetLookup(read.operator);
+    expect(lookup({ kind: 'Secret', namespace: 'shop', name: 'creds', key: 'token' })).toBe('t0k');
+    expect(lookup({ kind: 'ConfigMap', namespace: 'shop', name: 'ca', key: 'ca.crt' })).toBe('PEM');
+    expect(lookup({ kind: 'ConfigMap', namespace: 'shop', name: 'ca', key: 'der' })).toBe('DER');
+    expect(lookup({ kind: 'Secret', namespace: 'other', name: 'creds', key: 'token' })).toBeUndefined();
+  });
+
   it('sorts items by kind, ignores kinds discovery does not read, and skips bad ones with the reason', () => {
     const bad = { kind: 'Pod', metadata: { namespace: 'shop', name: 'broken' }, spec: { containers: 'nope' } };
     const { objects, skipped } = readObjectList(

@@ -5,6 +5,7 @@
  * `attach_metadata` — and returns the role's target groups.
  */
 import type { KubernetesRole, KubernetesSDConfig, TargetGroup } from '@promfleet/model';
+import { BadResourceError, isOperatorKind, readAssetData, readOperatorResource, type AssetLookup, type OperatorResource } from '../../operator/resource.js';
 import { BadObjectError, type KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { createStaticContext } from './meta.js';
@@ -20,6 +21,20 @@ export interface ObjectSet {
   readonly nodes: readonly SlimNode[];
   readonly ingresses: readonly SlimIngress[];
   readonly namespaces: readonly SlimNamespace[];
+}
+
+/**
+ * The prometheus-operator resources of a dump, and the Secrets and ConfigMaps they may reference (by
+ * `Kind/namespace/name`, values decoded).
+ */
+export interface OperatorObjects {
+  readonly resources: readonly OperatorResource[];
+  readonly assets: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+/** Looks up a referenced key among the Secrets and ConfigMaps of a dump. */
+export function dumpAssetLookup(objects: OperatorObjects): AssetLookup {
+  return (ref) => objects.assets.get(`${ref.kind}/${ref.namespace}/${ref.name}`)?.get(ref.key);
 }
 
 /** An item of a List that was not read, and why. Kinds discovery does not use are `ignored`, not errors. */
@@ -42,10 +57,10 @@ function isKind(kind: unknown): kind is KubernetesKind {
 
 /**
  * Reads a Kubernetes `List` (as `kubectl get pods,services,... -A -o json` prints), or a single object, into slim
- * objects. Items of kinds discovery does not read are ignored; bad items are skipped with the reason — one bad
- * object never loses the others.
+ * objects, and prometheus-operator resources with the Secrets and ConfigMaps beside them. Items of other kinds are
+ * ignored; bad items are skipped with the reason — one bad object never loses the others.
  */
-export function readObjectList(doc: unknown): { objects: ObjectSet; skipped: SkippedItem[] } {
+export function readObjectList(doc: unknown): { objects: ObjectSet; operator: OperatorObjects; skipped: SkippedItem[] } {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ObjectListError('expected a JSON object: a Kubernetes List or one object');
   const record = doc as Record<string, unknown>;
   const items: unknown[] = Array.isArray(record['items']) ? (record['items'] as unknown[]) : [doc];
@@ -54,8 +69,28 @@ export function readObjectList(doc: unknown): { objects: ObjectSet; skipped: Ski
   }
   const out = { pods: [] as SlimPod[], services: [] as SlimService[], endpoints: [] as SlimEndpoints[], endpointSlices: [] as SlimEndpointSlice[], nodes: [] as SlimNode[], ingresses: [] as SlimIngress[], namespaces: [] as SlimNamespace[] };
   const skipped: SkippedItem[] = [];
+  const operator = { resources: [] as OperatorResource[], assets: new Map<string, ReadonlyMap<string, string>>() };
   items.forEach((item, index) => {
     const kind = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)['kind'] : undefined;
+    if (isOperatorKind(kind)) {
+      try {
+        operator.resources.push(readOperatorResource(kind, item));
+      } catch (err) {
+        if (!(err instanceof BadResourceError)) throw err;
+        skipped.push({ index, ignored: false, reason: err.message });
+      }
+      return;
+    }
+    if (kind === 'Secret' || kind === 'ConfigMap') {
+      const metadata = (item as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
+      const data = readAssetData(kind, item);
+      if (typeof metadata?.name !== 'string' || typeof metadata.namespace !== 'string' || data === undefined) {
+        skipped.push({ index, ignored: true, reason: `${kind} without metadata.name and metadata.namespace` });
+        return;
+      }
+      operator.assets.set(`${kind}/${metadata.namespace}/${metadata.name}`, data);
+      return;
+    }
     if (!isKind(kind)) {
       skipped.push({ index, ignored: true, reason: typeof kind === 'string' ? `kind ${kind} is not used by discovery` : 'no "kind" field' });
       return;
@@ -92,7 +127,7 @@ export function readObjectList(doc: unknown): { objects: ObjectSet; skipped: Ski
         break;
     }
   });
-  return { objects: out, skipped };
+  return { objects: out, operator, skipped };
 }
 
 

@@ -11,12 +11,12 @@
  * - restarts a watch that has been silent for longer than `inactivityTimeoutMs` (bookmarks count as activity);
  * - skips objects it cannot read, reporting them, and keeps the last good version of an object that turns bad.
  */
-import { BadObjectError, type KubernetesKind } from './errors.js';
+import { BadObjectError, type KubernetesKind, type OperatorKind } from './errors.js';
 import { ApiError, sleep, type ApiClient } from './client.js';
 
 /** A Kubernetes resource as the API paths name it. */
 export interface KubeResource {
-  readonly kind: KubernetesKind;
+  readonly kind: KubernetesKind | OperatorKind;
   readonly group: string;
   readonly version: string;
   readonly plural: string;

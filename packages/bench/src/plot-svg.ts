@@ -1,0 +1,119 @@
+/**
+ * A small SVG line chart for the docs' plots: panels side by side sharing an x axis of small integers, one legend,
+ * a title and footnotes. No dependencies and no scripts, so the file renders on GitHub and in any browser, and the
+ * same input always gives the same bytes (the file is committed and regenerated).
+ */
+
+/** One line of a panel. Hollow markers are derived points, filled ones measured. */
+export interface Line {
+  readonly name: string;
+  readonly color: string;
+  readonly dash: string | undefined;
+  readonly points: readonly { readonly x: number; readonly y: number; readonly measured: boolean }[];
+}
+
+export interface Panel {
+  readonly title: string;
+  readonly xLabel: string;
+  /** Formats a y value for the tick labels and the value at each line's end. */
+  readonly format: (y: number) => string;
+  readonly lines: readonly Line[];
+}
+
+export interface Chart {
+  readonly title: string;
+  readonly panels: readonly Panel[];
+  readonly footnotes: readonly string[];
+}
+
+const panelWidth = 400;
+const panelHeight = 260;
+const margin = { left: 70, right: 60, top: 70, between: 110 };
+const legendHeight = 30;
+const footnoteHeight = 18;
+
+/** Escapes text for an SVG text node or attribute. */
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A tick step of 1, 2 or 5 × 10^k giving about `ticks` steps up to `max`. */
+export function niceStep(max: number, ticks: number): number {
+  if (!(max > 0)) return 1;
+  const raw = max / ticks;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const scaled = raw / magnitude;
+  const nice = scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10;
+  return nice * magnitude;
+}
+
+const num = (v: number): string => (Math.round(v * 10) / 10).toString();
+
+function panelSvg(panel: Panel, originX: number): string[] {
+  const out: string[] = [];
+  const xs = panel.lines.flatMap((l) => l.points.map((p) => p.x));
+  const ys = panel.lines.flatMap((l) => l.points.map((p) => p.y));
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs);
+  const step = niceStep(Math.max(...ys), 5);
+  const yMax = Math.ceil(Math.max(...ys) / step) * step;
+  const px = (x: number): number => originX + ((x - xMin) / (xMax - xMin || 1)) * panelWidth;
+  const py = (y: number): number => margin.top + panelHeight - (y / (yMax || 1)) * panelHeight;
+  const bottom = margin.top + panelHeight;
+
+  out.push(`<text x="${num(originX + panelWidth / 2)}" y="${margin.top - 14}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  for (let y = 0; y <= yMax + step / 2; y += step) {
+    out.push(`<line x1="${num(originX)}" y1="${num(py(y))}" x2="${num(originX + panelWidth)}" y2="${num(py(y))}" stroke="#ddd"/>`);
+    out.push(`<text x="${num(originX - 8)}" y="${num(py(y) + 4)}" text-anchor="end" fill="#444">${escapeXml(panel.format(y))}</text>`);
+  }
+  const xStep = Math.max(1, niceStep(xMax - xMin, 10));
+  for (let x = xMin; x <= xMax; x += xStep) {
+    out.push(`<line x1="${num(px(x))}" y1="${bottom}" x2="${num(px(x))}" y2="${bottom + 5}" stroke="#444"/>`);
+    out.push(`<text x="${num(px(x))}" y="${bottom + 20}" text-anchor="middle" fill="#444">${x}</text>`);
+  }
+  out.push(`<line x1="${num(originX)}" y1="${bottom}" x2="${num(originX + panelWidth)}" y2="${bottom}" stroke="#444"/>`);
+  out.push(`<line x1="${num(originX)}" y1="${margin.top}" x2="${num(originX)}" y2="${bottom}" stroke="#444"/>`);
+  out.push(`<text x="${num(originX + panelWidth / 2)}" y="${bottom + 42}" text-anchor="middle">${escapeXml(panel.xLabel)}</text>`);
+
+  for (const line of panel.lines) {
+    const path = line.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${num(px(p.x))},${num(py(p.y))}`).join(' ');
+    const dash = line.dash === undefined ? '' : ` stroke-dasharray="${line.dash}"`;
+    out.push(`<path d="${path}" fill="none" stroke="${line.color}" stroke-width="2.5"${dash}/>`);
+    for (const p of line.points) {
+      const fill = p.measured ? line.color : '#fff';
+      out.push(`<circle cx="${num(px(p.x))}" cy="${num(py(p.y))}" r="3.5" fill="${fill}" stroke="${line.color}" stroke-width="1.5"/>`);
+    }
+    const last = line.points[line.points.length - 1];
+    if (last !== undefined) {
+      out.push(`<text x="${num(px(last.x) + 8)}" y="${num(py(last.y) + 4)}" fill="${line.color}" font-weight="bold">${escapeXml(panel.format(last.y))}</text>`);
+    }
+  }
+  return out;
+}
+
+/** The chart as a standalone SVG document. */
+export function renderChart(chart: Chart): string {
+  const width = margin.left + chart.panels.length * panelWidth + (chart.panels.length - 1) * margin.between + margin.right;
+  const legendTop = margin.top + panelHeight + 62;
+  const footTop = legendTop + legendHeight + 8;
+  const height = footTop + chart.footnotes.length * footnoteHeight + 10;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="${width / 2}" y="26" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(chart.title)}</text>`,
+  ];
+  chart.panels.forEach((panel, i) => out.push(...panelSvg(panel, margin.left + i * (panelWidth + margin.between))));
+  const legendLines = chart.panels[0]?.lines ?? [];
+  const slot = (width - 2 * margin.left) / Math.max(1, legendLines.length);
+  legendLines.forEach((line, i) => {
+    const x = margin.left + i * slot;
+    const dash = line.dash === undefined ? '' : ` stroke-dasharray="${line.dash}"`;
+    out.push(`<line x1="${num(x)}" y1="${legendTop}" x2="${num(x + 34)}" y2="${legendTop}" stroke="${line.color}" stroke-width="2.5"${dash}/>`);
+    out.push(`<text x="${num(x + 42)}" y="${legendTop + 4}">${escapeXml(line.name)}</text>`);
+  });
+  chart.footnotes.forEach((note, i) => {
+    out.push(`<text x="${margin.left}" y="${footTop + i * footnoteHeight + 12}" font-size="11.5" fill="#444">${escapeXml(note)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

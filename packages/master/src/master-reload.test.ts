@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { parseConfig, type PrometheusConfig, type ScrapeConfig } from '@promfleet/model';
+import { parseConfig, type GlobalConfig, type PrometheusConfig, type ScrapeConfig } from '@promfleet/model';
 import { startMaster, type RunningMaster } from './master.js';
 import type { JobSource } from './reload.js';
 
@@ -31,6 +31,11 @@ class FakeJobSource implements JobSource {
   }
   set(jobs: readonly ScrapeConfig[]): void {
     this.#onJobs?.(jobs);
+  }
+  /** The scrape intervals of the global sections reloads handed it. */
+  readonly globals: number[] = [];
+  setGlobal(global: GlobalConfig): void {
+    this.globals.push(global.scrapeIntervalMs);
   }
 }
 
@@ -137,11 +142,15 @@ scrape_configs:
 `).scrapeConfigs;
     const source = new FakeJobSource(extra);
     const log: string[] = [];
-    const master = await start({ file: { text: first }, source, log });
+    const file = { text: first };
+    const master = await start({ file, source, log });
     await until(() => jobsOf(master).length === 4, 'the file and source targets');
     expect(jobsOf(master)).toEqual(['kept/k1:1', 'kept/k2:2', 'leaving/l1:1', 'operator/a/o1:1']);
     expect(log.some((l) => l.startsWith('warn jobs of the job source are named like jobs of the config file: the file wins {"jobs":"kept"}'))).toBe(true);
     source.set([]);
     expect(jobsOf(master)).toEqual(['kept/k1:1', 'kept/k2:2', 'leaving/l1:1']);
+    file.text = `global: {scrape_interval: 15s}\n${first}`;
+    await master.reload();
+    expect(source.globals).toEqual([15_000]);
   });
 });

@@ -269,6 +269,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
         const summary = apply(file, sourceJobs);
         reloadMetrics.succeeded(Date.now());
         log('info', 'configuration reloaded', describe(summary));
+        options.jobSource?.setGlobal?.(file.global);
         return summary;
       } catch (err) {
         reloadMetrics.failed();

@@ -4,7 +4,7 @@
  * the pieces that need no process: the job source contract, how its jobs join the file's, and the reload metrics.
  */
 import { Gauge, type Registry } from 'prom-client';
-import type { PrometheusConfig, ScrapeConfig } from '@promfleet/model';
+import type { GlobalConfig, PrometheusConfig, ScrapeConfig } from '@promfleet/model';
 
 /**
  * A source of scrape jobs besides the config file, such as prometheus-operator resources turned into scrape configs.
@@ -18,6 +18,11 @@ import type { PrometheusConfig, ScrapeConfig } from '@promfleet/model';
  */
 export interface JobSource {
   run(signal: AbortSignal, onJobs: (jobs: readonly ScrapeConfig[]) => void): Promise<void>;
+  /**
+   * The config file's `global` section after a reload applied it: a source whose jobs inherit from it generates them
+   * again (and calls `onJobs` when they change). Called after every successful reload, changed or not.
+   */
+  setGlobal?(global: GlobalConfig): void;
 }
 
 /** The config the master runs: the file's, with the source's jobs after its own; `clashes` names the jobs left out. */

@@ -275,6 +275,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     grpcListenAddress: f['grpc.listen-address'] ?? '0.0.0.0:9096',
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(ownNamespace === undefined ? {} : { ownNamespace }),
+    ...(operatorSelection === undefined ? {} : { operator: operatorSelection }),
     fleetLink,
     ...(election === undefined ? {} : { leaderElection: election }),
     fleet: {

@@ -18,6 +18,8 @@ import { ApiClient, RateLimiter } from './discovery/kubernetes/client.js';
 import { kubeConnection, kubeconfigConnection } from './discovery/kubernetes/connection.js';
 import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
+import { OperatorJobSource } from './operator/source.js';
+import type { OperatorSelection } from './operator/selection.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import { FleetMetrics } from './fleet/metrics.js';
 import { checkInlineSecrets, describeSecrets, loadFleetLink, type FleetLinkOptions } from './fleet/link.js';
@@ -73,7 +75,15 @@ export interface MasterOptions {
   readonly loadConfig?: () => Promise<PrometheusConfig>;
   /** `--web.enable-lifecycle`: `POST`/`PUT /-/reload` reloads; without it they answer 403. */
   readonly enableLifecycle?: boolean;
-  /** Jobs besides the file's (prometheus-operator resources); a job named like a file job is left out, and logged. */
+  /**
+   * prometheus-operator resources to turn into jobs (`--operator.config`): ServiceMonitors, PodMonitors, Probes and
+   * ScrapeConfigs are watched over `kubeconfig` when given, else the in-cluster configuration (operator/source.ts).
+   */
+  readonly operator?: OperatorSelection;
+  /**
+   * Jobs besides the file's; a job named like a file job is left out, and logged. The operator's source when
+   * `operator` is given and this is not.
+   */
   readonly jobSource?: JobSource;
   /** How long the master waits for the job source's first list before it leads or elects; 30 s by default. */
   readonly jobSourceWaitMs?: number;
@@ -142,6 +152,20 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const fleetMetrics = new FleetMetrics(registry);
   const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
   const throttleMs = options.discoveryThrottleMs ?? 1_000;
+  const operatorSource =
+    options.operator === undefined
+      ? undefined
+      : new OperatorJobSource({
+          // client-go's defaults, as every discovery connection: 5 requests/s, bursts of 10.
+          client: new ApiClient(kubeconfigConnection(options.kubeconfig, { userAgent }), new RateLimiter(5, 10), discoveryMetrics.onRequest),
+          selection: options.operator,
+          global: config.global,
+          ...(options.ownNamespace === undefined ? {} : { ownNamespace: options.ownNamespace }),
+          fleetLink,
+          log,
+          registry,
+        });
+  const jobSource = options.jobSource ?? operatorSource;
   const election = options.leaderElection;
   // Built before anything listens, so bad election settings or an unreadable kubeconfig stop the start here.
   const leadership = election === undefined ? undefined : leaderElection({ election, options, registry, userAgent });
@@ -269,7 +293,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
         const summary = apply(file, sourceJobs);
         reloadMetrics.succeeded(Date.now());
         log('info', 'configuration reloaded', describe(summary));
-        options.jobSource?.setGlobal?.(file.global);
+        jobSource?.setGlobal?.(file.global);
         return summary;
       } catch (err) {
         reloadMetrics.failed();
@@ -285,7 +309,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   let firstJobs: () => void = () => undefined;
   const sourceReported = new Promise<void>((resolve) => (firstJobs = resolve));
   const sourceRunning =
-    options.jobSource?.run(sourceController.signal, (jobs) => {
+    jobSource?.run(sourceController.signal, (jobs) => {
       firstJobs();
       if (sourceController.signal.aborted) return;
       try {
@@ -348,7 +372,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     await Promise.allSettled([grpc.close(), status.close(), sourceRunning]);
     throw err;
   }
-  if (options.jobSource !== undefined) {
+  if (jobSource !== undefined) {
     // A master that leads without the source's jobs would treat the targets workers hold of them as unknown.
     const waitMs = options.jobSourceWaitMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;

@@ -13,6 +13,12 @@ export interface CommandIO {
   readFile(path: string): Promise<string>;
   /** Aborts when the process is asked to stop (SIGINT, SIGTERM): long-running commands then shut down cleanly. */
   readonly shutdown: AbortSignal;
+  /**
+   * Calls `listener` each time the process is asked to reload its configuration (SIGHUP, as Prometheus); returns
+   * the function that unsubscribes. While a listener is subscribed, SIGHUP no longer ends the process (Node's
+   * default). Absent where there is no such signal (tests, the demo's inner commands).
+   */
+  readonly onReload?: (listener: () => void) => () => void;
 }
 
 /** A user error: printed as `promfleet: <message>` without a stack trace, exiting with `exitCode`. */
@@ -33,6 +39,11 @@ export function processIO(): CommandIO {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => shutdown.abort());
   return {
     shutdown: shutdown.signal,
+    onReload(listener) {
+      const handler = () => listener();
+      process.on('SIGHUP', handler);
+      return () => process.off('SIGHUP', handler);
+    },
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,

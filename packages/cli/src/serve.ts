@@ -3,6 +3,7 @@
  * Prometheus does, and stop cleanly when the process is asked to (SIGINT, SIGTERM): a worker first hands its
  * targets over.
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import {
 } from '@promfleet/master';
 import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
-import type { CommandSpec, FlagTable, FlagValues } from './flags.js';
+import { type CommandSpec, type FlagTable, type FlagValues, switchOn } from './flags.js';
 import { type CommandIO, UsageError } from './io.js';
 import { readOperatorSelection } from './targets.js';
 import { configWarnings, loadValidConfig } from './tools.js';
@@ -110,6 +111,8 @@ export const masterCommand = {
     'leader-election.lease-duration': { value: 'DURATION', defaultText: formatDuration(DEFAULT_LEASE_DURATION_MS), help: 'how long a Lease holds without renewal (needs --leader-election.lease)' },
     'leader-election.renew-deadline': { value: 'DURATION', defaultText: formatDuration(DEFAULT_RENEW_DEADLINE_MS), help: 'a leader that could not renew for this long stops leading; below the lease duration' },
     'leader-election.retry-period': { value: 'DURATION', defaultText: formatDuration(DEFAULT_RETRY_PERIOD_MS), help: 'how often to try to acquire or renew the Lease; below the renew deadline' },
+    'web.enable-lifecycle': { help: 'POST or PUT /-/reload reloads the config (as SIGHUP does)' },
+    'config.auto-reload-interval': { value: 'DURATION', default: '0s', help: "reload when the config file's content changes, checked this often; 0s: never" },
     'operator.config': { value: 'FILE', defaultText: 'none', help: 'watch ServiceMonitors, PodMonitors, Probes and ScrapeConfigs, selected as this Prometheus resource does (docs/operator.md)' },
     ...logFlags,
   },
@@ -199,6 +202,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   const scrapeMaxBodySizeBytes = size('scrape.max-body-size', f['scrape.max-body-size']);
   const masterLink = workerLinkOptions(f);
   const log = logFromFlags(io.stderr, f);
+  const unsubscribe = io.onReload?.(() => log('info', 'SIGHUP received: a worker has no configuration to reload (the master sends it); ignored'));
   const worker = await startWorker({
     masterLink,
     master,
@@ -215,6 +219,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
   await aborted(io.shutdown);
   log('info', 'shutting down: handing targets over');
   await worker.drainAndStop();
+  unsubscribe?.();
   return 0;
 }
 
@@ -248,10 +253,48 @@ function leaderElection(f: MasterFlags): LeaderElectionOptions | undefined {
   return { lease, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
-/** `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. */
+/**
+ * `--config.auto-reload-interval`: reloads when the config file's content changes, as Prometheus' option does: the
+ * file is read every interval and its SHA-256 compared with the content last loaded or tried, so a bad config is
+ * tried once, not every interval. Runs until `io.shutdown` aborts.
+ */
+async function pollConfigFile(context: { io: CommandIO; file: string; intervalMs: number; reload: () => Promise<unknown> }): Promise<void> {
+  const { io, file } = context;
+  const digest = async (): Promise<string | undefined> => {
+    try {
+      return createHash('sha256').update(await io.readFile(file)).digest('hex');
+    } catch {
+      // An unreadable file is the reload's to report, once its content (here: its absence) is tried.
+      return undefined;
+    }
+  };
+  let last = await digest();
+  while (!io.shutdown.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, context.intervalMs);
+      io.shutdown.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    if (io.shutdown.aborted) return;
+    const now = await digest();
+    if (now === last) continue;
+    last = now;
+    await context.reload().catch(() => undefined);
+  }
+}
+
+/**
+ * `promfleet master`: runs until `io.shutdown` aborts; exit 0 then, 1 for a bad config, 2 for bad flags. SIGHUP,
+ * `POST /-/reload` (with `--web.enable-lifecycle`) and `--config.auto-reload-interval` reload the config file.
+ */
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
   const election = leaderElection(f);
-  const config = await loadValidConfig(io, f['config.file']);
+  const configFile = f['config.file'];
+  const enableLifecycle = switchOn('web.enable-lifecycle', f['web.enable-lifecycle']);
+  const autoReloadMs = duration('config.auto-reload-interval', f['config.auto-reload-interval']);
+  const config = await loadValidConfig(io, configFile);
   const { maxWorkers, link: fleetLink } = masterLinkOptions(f);
   const workerMaxTargets = wholeNumber('fleet.worker-max-targets', f['fleet.worker-max-targets']);
   const workerMaxSamples = wholeNumber('fleet.worker-max-samples', f['fleet.worker-max-samples']);
@@ -272,12 +315,21 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   }
   for (const warning of configWarnings(config)) log('warn', warning, { file: f['config.file'] });
   const webPort = fixedPort(f['web.listen-address']);
+  // Subscribed before the master starts: from here on SIGHUP reloads instead of ending the process.
+  const started: { reload?: () => Promise<unknown> } = {};
+  const unsubscribe = io.onReload?.(() => {
+    if (started.reload === undefined) log('info', 'SIGHUP received while starting: the config just read is the one that starts');
+    else void started.reload().catch(() => undefined);
+  });
   const master = await startMaster({
     config,
+    loadConfig: () => loadValidConfig(io, configFile),
+    enableLifecycle,
     webListenAddress: f['web.listen-address'],
     grpcListenAddress: f['grpc.listen-address'],
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(ownNamespace === undefined ? {} : { ownNamespace }),
+    ...(operatorSelection === undefined ? {} : { operator: operatorSelection }),
     fleetLink,
     ...(election === undefined ? {} : { leaderElection: election }),
     fleet: {
@@ -296,10 +348,16 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     },
     log,
   }).catch((err: unknown) => {
+    unsubscribe?.();
     throw new UsageError(`cannot start the master: ${errorMessage(err)}`, 1);
   });
+  // A failed reload is logged and counted by the master; the process keeps running the previous config.
+  started.reload = () => master.reload();
+  const polling = autoReloadMs > 0 ? pollConfigFile({ io, file: configFile, intervalMs: autoReloadMs, reload: () => master.reload() }) : undefined;
   await aborted(io.shutdown);
   log('info', 'shutting down');
+  unsubscribe?.();
+  await polling;
   await master.stop();
   return 0;
 }

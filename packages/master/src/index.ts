@@ -5,7 +5,8 @@
  * and targets come and go; the fleet — worker membership and assignment streaming over gRPC; and the HTTP status
  * API. `startMaster` assembles them into the running process.
  */
-export { startMaster, type LeaderElectionOptions, type MasterLog, type MasterOptions, type RunningMaster } from './master.js';
+export { startMaster, type LeaderElectionOptions, type MasterLog, type MasterOptions, type ReloadSummary, type RunningMaster } from './master.js';
+export type { JobSource } from './reload.js';
 export { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElectionConfigError } from './leader/elector.js';
 export { parseLeaseRef, type LeaseRef } from './leader/lease.js';
 export { DEFAULT_MAX_WORKERS, Fleet, type FleetObserver, type FleetOptions, type JoinEvent, type WorkerSession } from './fleet/fleet.js';
@@ -27,7 +28,7 @@ export { DEFAULT_EXTRA_STREAMS, FleetGrpcServer, type FleetEndpoint, type FleetG
 export { FleetMetrics } from './fleet/metrics.js';
 export type { FleetStatusSource, TargetHealthStatus, TargetMove, TargetStatus, WorkerState, WorkerStatus } from './fleet/status.js';
 export type { Discoverer } from './discovery/discoverer.js';
-export { DiscoveryManager, type DiscoveryManagerOptions, type JobTargets } from './discovery/manager.js';
+export { DiscoveryManager, type ConfigChanges, type DiscoveryManagerOptions, type JobTargets } from './discovery/manager.js';
 export { DiscoveryMetrics } from './discovery/metrics.js';
 export { FileDiscoverer, type FileDiscovererOptions } from './discovery/file.js';
 export { FileSDError, matchGlob, parseFileSD, staticGroups } from './discovery/static.js';

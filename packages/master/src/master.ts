@@ -9,15 +9,17 @@
  * worker stream is closed (the workers keep scraping and reconnect through the Service to the leader), and the
  * master stands by again, in the same process.
  */
-import { remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
-import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
+import { RemoteWriteEndpoint, remoteWriteToProto, scrapeJobToProto } from '@promfleet/protocol';
+import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusConfig, type ScrapeConfig } from '@promfleet/model';
 import { Registry } from 'prom-client';
-import { DiscoveryManager } from './discovery/manager.js';
+import { DiscoveryManager, type ConfigChanges } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
 import { ApiClient, RateLimiter } from './discovery/kubernetes/client.js';
 import { kubeConnection, kubeconfigConnection } from './discovery/kubernetes/connection.js';
 import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
+import { OperatorJobSource } from './operator/source.js';
+import type { OperatorSelection } from './operator/selection.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import { FleetMetrics, registerProcessMetrics } from './fleet/metrics.js';
 import { checkInlineSecrets, describeSecrets, loadFleetLink, type FleetLinkOptions } from './fleet/link.js';
@@ -30,6 +32,7 @@ import { LeaderElector, type LeaderView, type LeaseAttempt } from './leader/elec
 import { KubeLeaseClient, type LeaseRef } from './leader/lease.js';
 import { LeaderMetrics } from './leader/metrics.js';
 import { FleetRouter } from './leader/router.js';
+import { ReloadMetrics, effectiveConfig, type JobSource } from './reload.js';
 /** A log record: a level, a message and a few fields (never secrets: {@link startMaster} redacts every record). */
 export type MasterLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, string | number>>) => void;
 
@@ -65,7 +68,31 @@ export interface MasterOptions {
   readonly discoveryThrottleMs?: number;
   /** Elect a leader on a Lease; without it this master always leads, in term 1. */
   readonly leaderElection?: LeaderElectionOptions;
+  /**
+   * Reads and validates the config file again, for {@link RunningMaster.reload}: rejects, with a message that says
+   * what is wrong and where, for a config that must not be applied. Without it, reloads fail.
+   */
+  readonly loadConfig?: () => Promise<PrometheusConfig>;
+  /** `--web.enable-lifecycle`: `POST`/`PUT /-/reload` reloads; without it they answer 403. */
+  readonly enableLifecycle?: boolean;
+  /**
+   * prometheus-operator resources to turn into jobs (`--operator.config`): ServiceMonitors, PodMonitors, Probes and
+   * ScrapeConfigs are watched over `kubeconfig` when given, else the in-cluster configuration (operator/source.ts).
+   */
+  readonly operator?: OperatorSelection;
+  /**
+   * Jobs besides the file's; a job named like a file job is left out, and logged. The operator's source when
+   * `operator` is given and this is not.
+   */
+  readonly jobSource?: JobSource;
+  /** How long the master waits for the job source's first list before it leads or elects; 30 s by default. */
+  readonly jobSourceWaitMs?: number;
   readonly log: MasterLog;
+}
+
+/** What a reload changed: jobs by name, and whether the remote-write endpoints did. */
+export interface ReloadSummary extends ConfigChanges {
+  readonly remoteWriteChanged: boolean;
 }
 
 /** A running master. */
@@ -75,6 +102,13 @@ export interface RunningMaster {
   /** The fleet of the current term; undefined while the master stands by. */
   readonly fleet: Fleet | undefined;
   readonly registry: Registry;
+  /**
+   * Reads the config file again ({@link MasterOptions.loadConfig}) and applies it to the current term and to the
+   * standby state a later term starts from: unchanged jobs and watches keep running, the workers get only what
+   * changed. A config that cannot be read or applied is rejected whole, the previous one keeps running, and the
+   * promise rejects with the reason. Reloads run one at a time, in the order asked.
+   */
+  reload(): Promise<ReloadSummary>;
   /** Stops serving and discovery, and releases the Lease; workers keep scraping and reconnect to the next master. */
   stop(): Promise<void>;
 }
@@ -90,21 +124,48 @@ interface Term {
 
 /** Starts a master: binds both servers, then leads (runs discovery and the fleet) or stands by until {@link RunningMaster.stop}. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
-  const { config } = options;
   const log = redactingLog(options.log);
   const fleetLink = options.fleetLink ?? {};
-  // Before anything starts: a config whose inline secrets would go out in clear stops here.
-  const insecure = checkInlineSecrets(config, fleetLink);
-  if (insecure.secrets.length > 0) {
-    const how = insecure.weakness === 'no-tls' ? 'in clear' : 'to any client that connects, unauthenticated';
-    log('warn', `inline secrets are sent to workers ${how} (--fleet.allow-insecure-secrets)`, { secrets: describeSecrets(insecure.secrets) });
-  }
+  // A config whose inline secrets would go out in clear stops here: at start, and at a reload, before anything changes.
+  const checkSecrets = (config: PrometheusConfig): (() => void) => {
+    const insecure = checkInlineSecrets(config, fleetLink);
+    return () => {
+      if (insecure.secrets.length === 0) return;
+      const how = insecure.weakness === 'no-tls' ? 'in clear' : 'to any client that connects, unauthenticated';
+      log('warn', `inline secrets are sent to workers ${how} (--fleet.allow-insecure-secrets)`, { secrets: describeSecrets(insecure.secrets) });
+    };
+  };
+  checkSecrets(options.config)();
+  /** The config file's, as last loaded; the job source's jobs; and what the master runs: both together. */
+  let fileConfig = options.config;
+  let sourceJobs: readonly ScrapeConfig[] = [];
+  let config = options.config;
+  /** Every kubernetes_sd_config applied so far, by connection key, for the API clients a watch needs. */
+  const sdConfigs = new Map<string, KubernetesSDConfig>();
+  const registerSdConfigs = (c: PrometheusConfig) => {
+    for (const job of c.scrapeConfigs) for (const sd of job.kubernetesSdConfigs) sdConfigs.set(connectionOf(sd), sd);
+  };
+  registerSdConfigs(config);
   const registry = new Registry();
   registerProcessMetrics(registry, options.fleet.softwareVersion);
   const discoveryMetrics = new DiscoveryMetrics(registry);
   const fleetMetrics = new FleetMetrics(registry);
   const userAgent = `promfleet-master/${options.fleet.softwareVersion}`;
   const throttleMs = options.discoveryThrottleMs ?? 1_000;
+  const operatorSource =
+    options.operator === undefined
+      ? undefined
+      : new OperatorJobSource({
+          // client-go's defaults, as every discovery connection: 5 requests/s, bursts of 10.
+          client: new ApiClient(kubeconfigConnection(options.kubeconfig, { userAgent }), new RateLimiter(5, 10), discoveryMetrics.onRequest),
+          selection: options.operator,
+          global: config.global,
+          ...(options.ownNamespace === undefined ? {} : { ownNamespace: options.ownNamespace }),
+          fleetLink,
+          log,
+          registry,
+        });
+  const jobSource = options.jobSource ?? operatorSource;
   const election = options.leaderElection;
   // Built before anything listens, so bad election settings or an unreadable kubeconfig stop the start here.
   const leadership = election === undefined ? undefined : leaderElection({ election, options, registry, userAgent });
@@ -122,11 +183,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     log('warn', 'the fleet link authenticates no one: any peer that reaches the gRPC port can join (--fleet.tls.client-ca-file, --fleet.token-file)');
   }
 
-  const discovery = (): { manager: DiscoveryManager; kubernetes: KubernetesDiscovery | undefined } => {
-    const kubernetes = needsKubernetes(config) ? kubernetesDiscovery({ options: { ...options, log }, userAgent, metrics: discoveryMetrics, throttleMs }) : undefined;
+  // Kubernetes discovery is there even for a config without kubernetes_sd_configs: a reload may add one. It opens
+  // nothing until a job needs a watch.
+  const discovery = (): { manager: DiscoveryManager; kubernetes: KubernetesDiscovery } => {
+    const kubernetes = kubernetesDiscovery({ options: { ...options, log }, sdConfigs, userAgent, metrics: discoveryMetrics, throttleMs });
     const manager = new DiscoveryManager({
       config,
-      ...(kubernetes === undefined ? {} : { kubernetes }),
+      kubernetes,
       throttleMs,
       onFileError: (file, err) => log('warn', 'file_sd: keeping the last good targets', { file, err: err.message }),
       onInternalError: (job, err) => log('error', 'target could not be built (a bug, please report)', { job, err: errorMessage(err) }),
@@ -136,10 +199,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
 
   const refusals = new RefusalLog({ log });
   const observer = fleetObserver(fleetMetrics.observer, { log, refusals });
-  const settings: FleetSettings = {
-    jobs: config.scrapeConfigs.map((job) => scrapeJobToProto(job)),
-    remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
-  };
+  let settings = settingsOf(config);
   // What a standby shows and counts: a fleet never started and discovery never run (every job empty, unsynced).
   const idle = { fleet: new Fleet({ ...options.fleet, observer: {} }), discovery: discovery().manager };
   idle.fleet.configure(settings);
@@ -157,7 +217,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const ended: Promise<void>[] = [];
   const startTerm = (term: number) => {
     const { manager, kubernetes } = discovery();
-    if (kubernetes !== undefined) discoveryMetrics.track(kubernetes);
+    discoveryMetrics.track(kubernetes);
     const fleet = new Fleet({ ...options.fleet, leaderTerm: term, observer: { ...observer, deposed: (event) => deposed(term, event) } });
     fleet.configure(settings);
     fleetMetrics.track(fleet);
@@ -191,6 +251,75 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     });
   };
 
+  const reloadMetrics = new ReloadMetrics(registry);
+  reloadMetrics.succeeded(Date.now());
+  /**
+   * Applies the file's config and the source's jobs: to the standby state, and to the term's fleet first (upserted
+   * jobs and removals go out before discovery's targets) and discovery after. Synchronous: nothing interleaves.
+   * Throws, changing nothing, when the settings cannot be built for the workers.
+   */
+  const apply = (file: PrometheusConfig, jobs: readonly ScrapeConfig[]): ReloadSummary => {
+    const { config: next, clashes } = effectiveConfig(file, jobs);
+    const warnSecrets = checkSecrets(next);
+    const nextSettings = settingsOf(next);
+    if (clashes.length > 0) log('warn', 'jobs of the job source are named like jobs of the config file: the file wins', { jobs: clashes.join(',') });
+    registerSdConfigs(next);
+    const remoteWriteChanged = !sameEndpoints(settings, nextSettings);
+    fileConfig = file;
+    sourceJobs = jobs;
+    config = next;
+    settings = nextSettings;
+    warnSecrets();
+    idle.fleet.configure(settings);
+    const idleChanges = idle.discovery.applyConfig(config);
+    const term = current;
+    if (term === undefined) return { ...idleChanges, remoteWriteChanged };
+    term.fleet.configure(settings);
+    return { ...term.discovery.applyConfig(config), remoteWriteChanged };
+  };
+  const describe = (summary: ReloadSummary) => ({
+    jobs: config.scrapeConfigs.length,
+    jobs_added: summary.added.join(','),
+    jobs_changed: summary.changed.join(','),
+    jobs_removed: summary.removed.join(','),
+    remote_write: summary.remoteWriteChanged ? 'changed' : 'unchanged',
+  });
+  let reloads: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<ReloadSummary> => {
+    const attempt = async (): Promise<ReloadSummary> => {
+      try {
+        if (options.loadConfig === undefined) throw new Error('this master has no config file to reload');
+        const file = await options.loadConfig();
+        const summary = apply(file, sourceJobs);
+        reloadMetrics.succeeded(Date.now());
+        log('info', 'configuration reloaded', describe(summary));
+        jobSource?.setGlobal?.(file.global);
+        return summary;
+      } catch (err) {
+        reloadMetrics.failed();
+        log('error', 'configuration reload failed: the previous configuration keeps running', { err: errorMessage(err) });
+        throw err;
+      }
+    };
+    const result = reloads.then(attempt, attempt);
+    reloads = result.catch(() => undefined);
+    return result;
+  };
+  const sourceController = new AbortController();
+  let firstJobs: () => void = () => undefined;
+  const sourceReported = new Promise<void>((resolve) => (firstJobs = resolve));
+  const sourceRunning =
+    jobSource?.run(sourceController.signal, (jobs) => {
+      firstJobs();
+      if (sourceController.signal.aborted) return;
+      try {
+        const summary = apply(fileConfig, jobs);
+        if (summary.added.length + summary.changed.length + summary.removed.length > 0) log('info', 'jobs of the job source applied', describe(summary));
+      } catch (err) {
+        log('error', 'the job source’s jobs cannot be applied: the previous ones keep running', { err: errorMessage(err) });
+      }
+    }) ?? Promise.resolve();
+
   const leaseName = election === undefined ? '' : `${election.lease.namespace}/${election.lease.name}`;
   const readiness = (): Readiness => {
     if (stopping) return { ready: false, reasons: ['the master is stopping'] };
@@ -218,6 +347,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     ...(link.maxConnections === undefined ? {} : { maxConnections: link.maxConnections }),
   });
   const status = new StatusServer({
+    ...(options.enableLifecycle === true ? { reload: async () => void (await reload()) } : {}),
     fleet: {
       workers: () => (current?.fleet ?? idle.fleet).workers(),
       targets: (job) => (current?.fleet ?? idle.fleet).targets(job),
@@ -239,8 +369,17 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     webPort = (await status.listen(options.webListenAddress)).port;
   } catch (err) {
     linkController.abort();
-    await Promise.allSettled([grpc.close(), status.close()]);
+    sourceController.abort();
+    await Promise.allSettled([grpc.close(), status.close(), sourceRunning]);
     throw err;
+  }
+  if (jobSource !== undefined) {
+    // A master that leads without the source's jobs would treat the targets workers hold of them as unknown.
+    const waitMs = options.jobSourceWaitMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([sourceReported.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), waitMs)))]);
+    clearTimeout(timer);
+    if (timedOut) log('warn', 'the job source has not listed its jobs yet; starting without them', { waited_ms: waitMs });
   }
   const summaries = setInterval(() => refusals.flush(), refusals.summaryIntervalMs);
   summaries.unref();
@@ -292,8 +431,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       return current?.fleet;
     },
     registry,
+    reload,
     async stop() {
       stopping = true;
+      sourceController.abort();
       // The elector ends the term (endTerm) before it releases the Lease: this master stops leading first.
       electionController.abort();
       await electing;
@@ -301,7 +442,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       clearInterval(summaries);
       linkController.abort();
       refusals.flush();
-      await Promise.allSettled([...ended, grpc.close(), status.close()]);
+      await Promise.allSettled([...ended, grpc.close(), status.close(), sourceRunning, reloads]);
       log('info', 'master stopped');
     },
   };
@@ -321,15 +462,25 @@ function leaderElection(context: { election: LeaderElectionOptions; options: Mas
   return { elector, metrics };
 }
 
-function needsKubernetes(config: PrometheusConfig): boolean {
-  return config.scrapeConfigs.some((job) => job.kubernetesSdConfigs.length > 0);
+/** The settings every worker receives for `config`; throws for a value the protocol cannot carry. */
+function settingsOf(config: PrometheusConfig): FleetSettings {
+  return {
+    jobs: config.scrapeConfigs.map((job) => scrapeJobToProto(job)),
+    remoteWrite: config.remoteWrite.map((rw, index) => remoteWriteToProto({ config: rw, index, externalLabels: config.global.externalLabels })),
+  };
 }
 
-/** One API client per connection key (API server and credentials), shared by every watch that uses it. */
-function kubernetesDiscovery(context: { options: MasterOptions; userAgent: string; metrics: DiscoveryMetrics; throttleMs: number }): KubernetesDiscovery {
-  const { options, userAgent, metrics } = context;
-  const sdConfigs = new Map<string, KubernetesSDConfig>();
-  for (const job of options.config.scrapeConfigs) for (const sd of job.kubernetesSdConfigs) sdConfigs.set(connectionOf(sd), sd);
+function sameEndpoints(a: FleetSettings, b: FleetSettings): boolean {
+  const encode = (s: FleetSettings) => s.remoteWrite.map((e) => Buffer.from(RemoteWriteEndpoint.encode(e).finish()).toString('base64')).join(',');
+  return encode(a) === encode(b);
+}
+
+/**
+ * One API client per connection key (API server and credentials), shared by every watch that uses it. `sdConfigs`
+ * holds every SD config applied so far by connection key: a reload adds to it before its watches open.
+ */
+function kubernetesDiscovery(context: { options: MasterOptions; sdConfigs: ReadonlyMap<string, KubernetesSDConfig>; userAgent: string; metrics: DiscoveryMetrics; throttleMs: number }): KubernetesDiscovery {
+  const { options, userAgent, metrics, sdConfigs } = context;
   return new KubernetesDiscovery({
     clientFor: (key) => {
       const sd = sdConfigs.get(key);

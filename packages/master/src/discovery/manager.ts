@@ -10,6 +10,7 @@ import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
 import { whenAborted } from './kubernetes/client.js';
 import type { KubernetesDiscovery } from './kubernetes/discovery.js';
+import { canonical } from './kubernetes/watches.js';
 import { staticGroups } from './static.js';
 
 /** One job's discovery outcome. `targets` are distinct: targets with the same id (same labels) are one. */
@@ -92,8 +93,8 @@ interface GroupOutcomes {
 }
 
 class JobState implements JobTargets {
-  readonly #results = new Map<string, GroupOutcomes>();
-  readonly #refs = new Map<TargetId, number>();
+  #results = new Map<string, GroupOutcomes>();
+  #refs = new Map<TargetId, number>();
   readonly targets = new Map<TargetId, Target>();
   readonly added = new Set<TargetId>();
   readonly removed = new Set<TargetId>();
@@ -102,8 +103,69 @@ class JobState implements JobTargets {
   invalid = 0;
   /** Providers that have not sent their initial set yet. */
   pending = 0;
+  /** The job's settings in canonical form ({@link jobKey}): what a reload compares. */
+  key: string;
 
-  constructor(readonly job: ScrapeConfig) {}
+  constructor(public job: ScrapeConfig) {
+    this.key = jobKey(job);
+  }
+
+  /**
+   * Takes new settings and relabels every group of `groups` (the job's providers' current groups) with them. What
+   * the consumer is told is the difference to what it was told before: a target whose id is unchanged stays.
+   */
+  reconfigure(job: ScrapeConfig, groups: Iterable<{ provider: string; group: TargetGroup }>): void {
+    const told = this.#told();
+    this.job = job;
+    this.key = jobKey(job);
+    this.#clear();
+    for (const { provider, group } of groups) this.apply(provider, group);
+    this.#tellSince(told);
+  }
+
+  /** Forgets every target (the job left the config): the consumer is told each one it knew is removed. */
+  removeAll(): void {
+    const told = this.#told();
+    this.#clear();
+    this.#tellSince(told);
+  }
+
+  /** Forgets the groups of one provider (one that stopped). */
+  dropProvider(provider: string): void {
+    const prefix = `${provider}\u0000`;
+    for (const [key, result] of this.#results) {
+      if (!key.startsWith(prefix)) continue;
+      for (const o of result.outcomes) this.#count(o, -1);
+      this.#results.delete(key);
+    }
+  }
+
+  /** The targets the consumer knows: those it was told of, before the changes waiting for the next update. */
+  #told(): Set<TargetId> {
+    const told = new Set(this.targets.keys());
+    for (const id of this.added) told.delete(id);
+    for (const id of this.removed) told.add(id);
+    return told;
+  }
+
+  #clear(): void {
+    this.#results = new Map();
+    this.#refs = new Map();
+    this.targets.clear();
+    this.added.clear();
+    this.removed.clear();
+    this.discovered = 0;
+    this.dropped = 0;
+    this.invalid = 0;
+  }
+
+  /** Sets `added` and `removed` to the difference between `told` and the targets now. */
+  #tellSince(told: ReadonlySet<TargetId>): void {
+    this.added.clear();
+    this.removed.clear();
+    for (const id of this.targets.keys()) if (!told.has(id)) this.added.add(id);
+    for (const id of told) if (!this.targets.has(id)) this.removed.add(id);
+  }
 
   get synced(): boolean {
     return this.pending === 0;
@@ -173,35 +235,208 @@ class JobState implements JobTargets {
   }
 }
 
-/** Runs discovery for a whole config and keeps every job's targets. */
+/** The jobs a {@link DiscoveryManager.applyConfig} added, changed and removed, by name. */
+export interface ConfigChanges {
+  readonly added: readonly string[];
+  readonly changed: readonly string[];
+  readonly removed: readonly string[];
+}
+
+/** One SD config of one job (or the job's static_configs), and the discoverer that serves it. */
+interface Provider {
+  job: JobState;
+  /** Unique in the manager for its lifetime: the prefix of its groups' keys in the job. */
+  readonly name: string;
+  /** The kind and the SD config in canonical form: a reload keeps a provider whose key the new job still has. */
+  readonly key: string;
+  readonly discoverer: Discoverer;
+  /** Has not sent its initial set yet. */
+  waiting: boolean;
+  /**
+   * Replaced by a reload that changed the job's SD configs: it keeps serving the job's targets until the job's new
+   * providers have all sent their initial set, so that targets both find do not go and come back.
+   */
+  retiring: boolean;
+  /** Aborts its run; undefined before the manager runs. */
+  controller: AbortController | undefined;
+}
+
+/** What the manager uses while it runs. */
+interface Running {
+  readonly signal: AbortSignal;
+  readonly changed: Set<JobState>;
+  readonly schedule: () => void;
+  readonly flush: () => void;
+}
+
+/**
+ * Runs discovery for a config and keeps every job's targets. The config can be replaced while it runs
+ * ({@link applyConfig}): unchanged jobs and SD configs keep running as they are.
+ */
 export class DiscoveryManager {
-  readonly #jobs: JobState[];
-  readonly #providers: { job: JobState; name: string; discoverer: Discoverer }[] = [];
+  #jobs: JobState[] = [];
+  #providers: Provider[] = [];
+  #sequence = 0;
+  #running: Running | undefined;
+  readonly #tasks = new Set<Promise<void>>();
 
   constructor(private readonly options: DiscoveryManagerOptions) {
-    this.#jobs = options.config.scrapeConfigs.map((job) => {
-      const state = new JobState(job);
-      const report = options.onInternalError;
-      if (report !== undefined) state.onInternalError = (err) => report(job.jobName, err);
-      return state;
-    });
-    for (const state of this.#jobs) {
-      const { job } = state;
-      if (job.staticConfigs.length > 0) this.#providers.push({ job: state, name: 'static', discoverer: new StaticDiscoverer(staticGroups(job.staticConfigs)) });
-      job.fileSdConfigs.forEach((config, i) => {
-        const onError = options.onFileError;
-        this.#providers.push({ job: state, name: `file/${i}`, discoverer: new FileDiscoverer({ config, ...(onError === undefined ? {} : { onError }) }) });
-      });
-      job.kubernetesSdConfigs.forEach((config, i) => {
-        if (options.kubernetes === undefined) throw new Error(`job ${JSON.stringify(job.jobName)} has kubernetes_sd_configs but no Kubernetes discovery was given`);
-        this.#providers.push({ job: state, name: `kubernetes/${i}`, discoverer: options.kubernetes.discoverer(config) });
-      });
-    }
+    this.applyConfig(options.config);
   }
 
   /** Every job's current targets, in config order. */
   jobs(): readonly JobTargets[] {
     return this.#jobs;
+  }
+
+  /**
+   * Moves to `config`, before or while the manager runs. Jobs are matched by name and compared by their settings in
+   * canonical form. An unchanged job keeps its providers and targets, and is not reported. A removed job's providers
+   * stop, and the consumer is told that every target of it is removed. A new job's providers start. A changed job
+   * keeps the providers whose SD config it still has (a Kubernetes view is shared by SD config: no relist) and is
+   * relabeled from their current groups; targets whose id is unchanged stay. New SD configs of a changed job start,
+   * and the ones it dropped keep serving until the new ones have sent their initial set.
+   *
+   * While running, the consumer gets the changes at once (not throttled), before this returns. Throws, changing
+   * nothing, when a job has kubernetes_sd_configs and the manager has no Kubernetes discovery.
+   */
+  applyConfig(config: PrometheusConfig): ConfigChanges {
+    const needsKubernetes = config.scrapeConfigs.find((job) => job.kubernetesSdConfigs.length > 0);
+    if (needsKubernetes !== undefined && this.options.kubernetes === undefined) {
+      throw new Error(`job ${JSON.stringify(needsKubernetes.jobName)} has kubernetes_sd_configs but no Kubernetes discovery was given`);
+    }
+    const old = new Map(this.#jobs.map((state) => [state.job.jobName, state]));
+    const changes = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
+    const next: JobState[] = [];
+    for (const job of config.scrapeConfigs) {
+      const state = old.get(job.jobName);
+      old.delete(job.jobName);
+      if (state === undefined) {
+        next.push(this.#addJob(job));
+        changes.added.push(job.jobName);
+      } else if (state.key === jobKey(job)) {
+        state.job = job;
+        next.push(state);
+      } else {
+        this.#changeJob(state, job);
+        next.push(state);
+        changes.changed.push(job.jobName);
+      }
+    }
+    for (const state of old.values()) {
+      for (const p of this.#providers) if (p.job === state) this.#stop(p);
+      this.#providers = this.#providers.filter((p) => p.job !== state);
+      state.removeAll();
+      this.#running?.changed.add(state);
+      changes.removed.push(state.job.jobName);
+    }
+    this.#jobs = next;
+    const running = this.#running;
+    if (running !== undefined && running.changed.size > 0) running.flush();
+    return changes;
+  }
+
+  #addJob(job: ScrapeConfig): JobState {
+    const state = new JobState(job);
+    const report = this.options.onInternalError;
+    if (report !== undefined) state.onInternalError = (err) => report(job.jobName, err);
+    for (const { key, create } of this.#sources(job)) this.#startProvider(this.#provider(state, key, create));
+    this.#running?.changed.add(state);
+    return state;
+  }
+
+  #changeJob(state: JobState, job: ScrapeConfig): void {
+    const unmatched = this.#providers.filter((p) => p.job === state);
+    const added: Provider[] = [];
+    for (const { key, create } of this.#sources(job)) {
+      const index = unmatched.findIndex((p) => p.key === key);
+      const kept = unmatched[index];
+      if (kept !== undefined) {
+        unmatched.splice(index, 1);
+        kept.retiring = false;
+        continue;
+      }
+      added.push(this.#provider(state, key, create));
+    }
+    for (const p of unmatched) {
+      // Before the manager runs there is nothing to keep serving.
+      if (added.length > 0 && this.#running !== undefined) p.retiring = true;
+      else this.#retire(p);
+    }
+    state.pending = this.#providers.filter((p) => p.job === state && p.waiting && !p.retiring).length;
+    const groups = function* (providers: readonly Provider[]) {
+      for (const p of providers) {
+        if (p.job !== state) continue;
+        for (const group of p.discoverer.groups?.() ?? []) yield { provider: p.name, group };
+      }
+    };
+    state.reconfigure(job, groups(this.#providers));
+    this.#running?.changed.add(state);
+    // Started last: one that sends its initial set at once (static_configs) retires the ones it replaces.
+    for (const p of added) this.#startProvider(p);
+  }
+
+  /** The providers a job needs, each with its key and a way to create its discoverer. */
+  #sources(job: ScrapeConfig): { key: string; create: () => Discoverer }[] {
+    const out: { key: string; create: () => Discoverer }[] = [];
+    if (job.staticConfigs.length > 0) out.push({ key: `static:${canonical(job.staticConfigs)}`, create: () => new StaticDiscoverer(staticGroups(job.staticConfigs)) });
+    const onError = this.options.onFileError;
+    for (const config of job.fileSdConfigs) {
+      out.push({ key: `file:${canonical(config)}`, create: () => new FileDiscoverer({ config, ...(onError === undefined ? {} : { onError }) }) });
+    }
+    const kubernetes = this.options.kubernetes;
+    for (const config of job.kubernetesSdConfigs) {
+      if (kubernetes === undefined) throw new Error(`job ${JSON.stringify(job.jobName)} has kubernetes_sd_configs but no Kubernetes discovery was given`);
+      out.push({ key: `kubernetes:${canonical(config)}`, create: () => kubernetes.discoverer(config) });
+    }
+    return out;
+  }
+
+  #provider(job: JobState, key: string, create: () => Discoverer): Provider {
+    const p: Provider = { job, name: String(this.#sequence++), key, discoverer: create(), waiting: true, retiring: false, controller: undefined };
+    this.#providers.push(p);
+    job.pending++;
+    return p;
+  }
+
+  /** Starts a provider's discoverer when the manager runs (else `run` starts it). */
+  #startProvider(p: Provider): void {
+    const running = this.#running;
+    if (running === undefined || running.signal.aborted) return;
+    const controller = new AbortController();
+    p.controller = controller;
+    const stop = () => controller.abort();
+    running.signal.addEventListener('abort', stop, { once: true });
+    const task = p.discoverer.run(controller.signal, (groups) => {
+      if (controller.signal.aborted) return;
+      for (const g of groups) p.job.apply(p.name, g);
+      running.changed.add(p.job);
+      if (p.waiting) {
+        p.waiting = false;
+        if (!p.retiring) p.job.pending--;
+        if (p.job.pending === 0) for (const r of this.#providers.filter((q) => q.job === p.job && q.retiring)) this.#retire(r);
+      }
+      running.schedule();
+    });
+    this.#track(task.finally(() => running.signal.removeEventListener('abort', stop)));
+  }
+
+  /** Stops a provider the job no longer has and forgets its groups. */
+  #retire(p: Provider): void {
+    this.#stop(p);
+    this.#providers = this.#providers.filter((q) => q !== p);
+    p.job.dropProvider(p.name);
+    if (p.waiting && !p.retiring) p.job.pending--;
+    this.#running?.changed.add(p.job);
+  }
+
+  #stop(p: Provider): void {
+    p.controller?.abort();
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
   }
 
   /**
@@ -225,18 +460,18 @@ export class DiscoveryManager {
   /**
    * Runs all discoverers until `signal` aborts. `onUpdate` gets the jobs whose targets changed, at most once per
    * throttle interval, from the first update on: a job whose API server is unreachable does not hold back the
-   * others (see {@link JobTargets.synced}).
+   * others (see {@link JobTargets.synced}). Runs once.
    */
   async run(signal: AbortSignal, onUpdate: (changed: readonly JobTargets[]) => void): Promise<void> {
+    if (this.#running !== undefined) throw new Error('DiscoveryManager.run was called twice');
     const throttleMs = this.options.throttleMs ?? 1000;
     // Every discoverer waits on this one signal: dozens of listeners are expected, not a leak.
     setMaxListeners(0, signal);
     const changed = new Set<JobState>();
-    const waiting = new Set(this.#providers);
-    for (const p of this.#providers) p.job.pending++;
     let timer: NodeJS.Timeout | undefined;
     let last = -Infinity;
     const flush = () => {
+      clearTimeout(timer);
       timer = undefined;
       last = performance.now();
       const jobs = [...changed];
@@ -251,19 +486,19 @@ export class DiscoveryManager {
       if (timer !== undefined || signal.aborted) return;
       timer = setTimeout(flush, Math.max(0, last + throttleMs - performance.now()));
     };
-    const runs = this.#providers.map((p) =>
-      p.discoverer.run(signal, (groups) => {
-        for (const g of groups) p.job.apply(p.name, g);
-        changed.add(p.job);
-        if (waiting.delete(p)) p.job.pending--;
-        schedule();
-      }),
-    );
-    if (this.options.kubernetes !== undefined) runs.push(this.options.kubernetes.run(signal));
+    this.#running = { signal, changed, schedule, flush };
+    for (const p of this.#providers) this.#startProvider(p);
+    if (this.options.kubernetes !== undefined) this.#track(this.options.kubernetes.run(signal));
     if (this.#providers.length === 0) onUpdate([]);
-    await Promise.all(runs);
+    await whenAborted(signal);
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
     clearTimeout(timer);
   }
+}
+
+/** A job's settings in canonical form, secrets included (compared, never shown); where it is defined left out. */
+function jobKey(job: ScrapeConfig): string {
+  return canonical({ ...job, source: undefined });
 }
 
 /** One label set through `buildTarget`, as a {@link DiscoveredTarget}; a bug in building it shows as invalid. */

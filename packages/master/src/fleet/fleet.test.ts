@@ -4,7 +4,9 @@ import {
   PROTOCOL_VERSION,
   scrapeJobToProto,
   RefusalReason,
+  RelabelAction,
   RemovalReason,
+  RemoteWriteEndpoint,
   ScrapeJob,
   targetIdFromBytes,
   targetIdToBytes,
@@ -725,5 +727,92 @@ describe('Fleet static stability: held targets of jobs not synced yet stay with 
     fleet.closed(c);
     await until(() => fleet.workers().every((w) => w.id !== 'c'), 'c to leave');
     expect(fleet.workers().map((w) => [w.id, w.targets])).toEqual([['a', 3]]);
+  });
+});
+
+describe('Fleet.configure while running (a config reload)', () => {
+  const extraJob = (() => {
+    const parsed = parseConfig('scrape_configs:\n  - job_name: extra\n    scrape_interval: 10s\n', { file: 'e.yml' });
+    if (!parsed.ok) throw new Error('config');
+    return parsed.config.scrapeConfigs[0] as ScrapeConfig;
+  })();
+  const extraTarget = (i: number): Target => {
+    const result = buildTarget(extraJob, new Map([['__address__', `10.9.0.${i}:9100`]]), new Map());
+    if (result.kind !== 'kept') throw new Error('target');
+    return result.target;
+  };
+
+  it('upserts new and changed jobs, removes a removed job after its targets (GONE), replaces remote_write, and moves nothing else', async () => {
+    const fleet = newFleet();
+    const node = ScrapeJob.fromPartial({ name: 'node' });
+    const extra = ScrapeJob.fromPartial({ name: 'extra' });
+    fleet.configure({ jobs: [node, extra], remoteWrite: [] });
+    fleet.start();
+    const targets = [0, 1, 2, 3].map(makeTarget);
+    const extras = [1, 2, 3, 4].map(extraTarget);
+    const extraFeed = new JobFeed(extraJob);
+    fleet.updateJobs([jobTargets(targets), extraFeed.update(extras)]);
+    const sessions = ['a', 'b'].map((w) => new FakeSession(`${w}:1`));
+    sessions.forEach((s, i) => fleet.accept(s, hello(i === 0 ? 'a' : 'b')));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    for (const s of sessions) ack(fleet, s);
+    const heldBefore = sessions.map((s) => [...s.held().keys()].sort());
+    const counts = sessions.map((s) => s.deltas().length);
+
+    fleet.configure({
+      jobs: [ScrapeJob.fromPartial({ name: 'node', scrapeTimeoutMs: 5_000 }), ScrapeJob.fromPartial({ name: 'fresh' })],
+      remoteWrite: [RemoteWriteEndpoint.fromPartial({ name: 'rw', url: 'http://receiver/api/v1/write' })],
+    });
+    await tick();
+    const extraIds = new Set(extras.map((t) => t.id));
+    sessions.forEach((s, i) => {
+      const deltas = s.deltas().slice(counts[i]);
+      expect(deltas).toHaveLength(1);
+      const delta = deltas[0] as AssignmentDelta;
+      expect(delta.upsertedJobs.map((j) => j.name)).toEqual(['node', 'fresh']);
+      expect(delta.removedJobs).toEqual(['extra']);
+      expect(delta.remoteWrite?.endpoints.map((e) => e.name)).toEqual(['rw']);
+      expect(delta.addedTargets).toEqual([]);
+      expect(delta.removedTargets.every((r) => r.reason === RemovalReason.GONE && extraIds.has(targetIdFromBytes(r.id)))).toBe(true);
+      // Every node target stays where it was; no extra target is left.
+      expect([...s.held().keys()].sort()).toEqual((heldBefore[i] ?? []).filter((id) => !extraIds.has(id)));
+      ack(fleet, s);
+    });
+    expect(sessions.flatMap((s) => s.deltas().at(-1)?.removedTargets ?? [])).toHaveLength(extras.length);
+
+    // Discovery's own word on the removed job, and the same settings again, change nothing.
+    fleet.updateJobs([extraFeed.update([])]);
+    fleet.configure({
+      jobs: [ScrapeJob.fromPartial({ name: 'node', scrapeTimeoutMs: 5_000 }), ScrapeJob.fromPartial({ name: 'fresh' })],
+      remoteWrite: [RemoteWriteEndpoint.fromPartial({ name: 'rw', url: 'http://receiver/api/v1/write' })],
+    });
+    await tick();
+    sessions.forEach((s, i) => expect(s.deltas().slice(counts[i])).toHaveLength(1));
+    expect([...fleet.targets('extra')]).toHaveLength(0);
+  });
+
+  it('takes a running job out, targets first, when a reload makes it too large to send, as at start', async () => {
+    const rejected: string[] = [];
+    const fleet = newFleet({ observer: { settingRejected: (kind, name) => rejected.push(`${kind}:${name}`) } });
+    fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' }), ScrapeJob.fromPartial({ name: 'extra' })], remoteWrite: [] });
+    fleet.start();
+    const extraFeed = new JobFeed(extraJob);
+    const extras = [1, 2].map(extraTarget);
+    fleet.updateJobs([jobTargets([0, 1].map(makeTarget)), extraFeed.update(extras)]);
+    const a = new FakeSession('a:1');
+    fleet.accept(a, hello('a'));
+    await until(() => fleet.ready(), 'settle');
+    await tick();
+    ack(fleet, a);
+    const rules = Array.from({ length: 60_000 }, (_, r) => ({ sourceLabels: ['__name__'], separator: ';', regex: `metric_${r}_.*`, replacement: '$1', action: RelabelAction.DROP }));
+    fleet.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' }), ScrapeJob.fromPartial({ name: 'extra', metricRelabelConfigs: rules })], remoteWrite: [] });
+    await tick();
+    expect(rejected).toEqual(['job:extra']);
+    const delta = a.deltas().at(-1);
+    expect(delta?.upsertedJobs).toEqual([]);
+    expect(delta?.removedJobs).toEqual(['extra']);
+    expect(delta?.removedTargets.map((r) => [targetIdFromBytes(r.id), r.reason])).toEqual(extras.map((t) => [t.id, RemovalReason.GONE]));
+    expect([...a.held().keys()].sort()).toEqual([0, 1].map((i) => makeTarget(i).id).sort());
   });
 });

@@ -20,6 +20,8 @@
 import { errorMessage, type Target, type TargetId } from '@promfleet/model';
 import {
   PROTOCOL_VERSION,
+  RemoteWriteEndpoint,
+  ScrapeJob,
   targetIdFromBytes,
   truncateError,
   type HealthReport,
@@ -145,6 +147,8 @@ export class Fleet implements FleetStatusSource {
   readonly #holdings = new Holdings();
   /** Jobs left out because they are too large to send: their targets are ignored. */
   readonly #rejectedJobs = new Set<string>();
+  /** Jobs a reload removed while running: discovery's later updates of them are ignored. */
+  readonly #removedJobs = new Set<string>();
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
@@ -191,12 +195,19 @@ export class Fleet implements FleetStatusSource {
   }
 
   /**
-   * Sets the jobs and remote-write endpoints every worker receives; call before {@link Fleet.start}. A job or endpoint
-   * that encodes to more than `MAX_SETTING_BYTES` (hundreds of thousands of relabel rules) fits no message: it is
-   * left out, with `settingRejected` told, and a left-out job's targets are never assigned. Sending it would end
-   * every worker's stream with RESOURCE_EXHAUSTED, again on every reconnect.
+   * Sets the jobs and remote-write endpoints every worker receives, before {@link Fleet.start} or while running (a
+   * config reload). A job or endpoint that encodes to more than `MAX_SETTING_BYTES` (hundreds of thousands of relabel
+   * rules) fits no message: it is left out, with `settingRejected` told, and a left-out job's targets are never
+   * assigned. Sending it would end every worker's stream with RESOURCE_EXHAUSTED, again on every reconnect.
+   *
+   * While running, every worker's next delta carries the change: new and changed jobs as upserted jobs (the targets
+   * of a changed job keep running with the new settings), removed ones (and ones now left out) after their targets,
+   * which leave as GONE (staleness markers), and the whole remote-write list when it changed. Discovery tells the
+   * fleet about the targets of new and changed jobs through {@link Fleet.updateJobs}, as ever; the targets of a
+   * removed job leave here, and discovery's later word on that job is ignored.
    */
   configure(settings: FleetSettings): void {
+    const previous = this.#settings;
     this.#rejectedJobs.clear();
     const fits = (kind: 'job' | 'remote-write', name: string, bytes: number): boolean => {
       if (bytes <= MAX_SETTING_BYTES) return true;
@@ -204,11 +215,59 @@ export class Fleet implements FleetStatusSource {
       if (kind === 'job') this.#rejectedJobs.add(name);
       return false;
     };
-    const jobs = settings.jobs.filter((job) => fits('job', job.name, jobBytes(job)));
-    const remoteWrite = settings.remoteWrite.filter((endpoint) => fits('remote-write', endpoint.name, endpointBytes(endpoint)));
+    const before = new Map(previous.jobs.map((job) => [job.name, job]));
+    // The fleet's own setting (target_limit's forced error) carries over; updateJobs settles it for a changed job.
+    const jobs = settings.jobs
+      .filter((job) => fits('job', job.name, jobBytes(job)))
+      .map((job) => {
+        const forcedError = before.get(job.name)?.forcedError ?? '';
+        return forcedError === job.forcedError ? job : { ...job, forcedError };
+      });
+    let remoteWrite = settings.remoteWrite.filter((endpoint) => fits('remote-write', endpoint.name, endpointBytes(endpoint)));
+    const remoteWriteChanged = !sameSettings(previous.remoteWrite, remoteWrite, endpointBytesOf);
+    if (this.#started && remoteWriteChanged) {
+      const bytes = remoteWrite.reduce((sum, endpoint) => sum + endpointBytes(endpoint), 0);
+      // A delta carries the whole list: one that cannot fit a delta keeps the old list (snapshots would split it).
+      if (!fits('remote-write', '(every endpoint)', bytes)) remoteWrite = [...previous.remoteWrite];
+    }
     this.#settings = { jobs, remoteWrite };
-    for (const name of this.#synced.keys()) if (!jobs.some((job) => job.name === name)) this.#synced.delete(name);
+    const names = new Set(jobs.map((job) => job.name));
+    const removed = previous.jobs.filter((job) => !names.has(job.name)).map((job) => job.name);
+    for (const name of this.#synced.keys()) if (!names.has(name)) this.#synced.delete(name);
     for (const job of jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
+    if (!this.#started) return;
+
+    for (const name of names) this.#removedJobs.delete(name);
+    for (const name of removed) {
+      this.#removedJobs.add(name);
+      this.#removeJobTargets(name);
+    }
+    for (const m of this.#members.values()) {
+      for (const job of jobs) {
+        const old = before.get(job.name);
+        if (old === undefined || !sameSettings([old], [job], jobBytesOf)) m.outbox.upsertJob(job);
+      }
+      for (const name of removed) m.outbox.removeJob(name);
+      if (!sameSettings(previous.remoteWrite, remoteWrite, endpointBytesOf)) m.outbox.setRemoteWrite(remoteWrite);
+    }
+    this.#members.scheduleFlush();
+  }
+
+  /**
+   * Takes every target of a job that left the config away from the workers, as GONE: the ones the fleet assigned and
+   * the ones workers keep under the job while it had not synced.
+   */
+  #removeJobTargets(job: string): void {
+    const remove = [...this.#targets.ofJob(job)].map((entry) => entry.target.id);
+    for (const id of remove) this.#targets.drop(job, id);
+    const changes = this.#allocate('targets', () => this.#allocator.updateTargets({ upsert: new Map(), remove }));
+    if (!this.#allocator.recovering) this.#apply(changes);
+    for (const id of remove) this.#targets.forget(id);
+    for (const w of [...this.#holdings.workers()]) {
+      const member = this.#members.get(w);
+      for (const [id, holdingJob] of this.#holdings.of(w)) if (holdingJob === job) member?.outbox.remove(id, { reason: 'gone', lastSlotUnixMs: 0 });
+    }
+    this.#holdings.retain((_id, holdingJob) => holdingJob !== job);
   }
 
   /** Starts the settle timer and the periodic work (rebalancing, ack timeouts). */
@@ -246,7 +305,8 @@ export class Fleet implements FleetStatusSource {
     const now = this.#now();
     for (const job of changed) {
       const name = job.job.jobName;
-      if (this.#rejectedJobs.has(name)) continue;
+      // A rejected job is never assigned, and the targets of a job a reload removed left with configure.
+      if (this.#rejectedJobs.has(name) || this.#removedJobs.has(name)) continue;
       if (job.synced && this.#synced.get(name) !== true) newlySynced.add(name);
       this.#synced.set(name, job.synced || this.#synced.get(name) === true);
       for (const id of job.removed) {
@@ -258,7 +318,7 @@ export class Fleet implements FleetStatusSource {
         if (cost !== undefined) upsert.set(id, cost);
       }
     }
-    for (const job of changed) this.#checkTargetLimit(job);
+    for (const job of changed) if (!this.#removedJobs.has(job.job.jobName)) this.#checkTargetLimit(job);
     if (this.#allocator.recovering) {
       // Nothing is assigned before settling, which takes every worker's report as it then is.
       this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));
@@ -754,4 +814,20 @@ export class Fleet implements FleetStatusSource {
       history: entry.history,
     };
   }
+}
+
+function jobBytesOf(job: ScrapeJob): Uint8Array {
+  return ScrapeJob.encode(job).finish();
+}
+
+function endpointBytesOf(endpoint: RemoteWriteEndpoint): Uint8Array {
+  return RemoteWriteEndpoint.encode(endpoint).finish();
+}
+
+/** Whether two lists of settings are the same, in order, judged by their wire bytes. */
+function sameSettings<T>(a: readonly T[], b: readonly T[], encode: (item: T) => Uint8Array): boolean {
+  return a.length === b.length && a.every((item, i) => {
+    const other = b[i];
+    return other !== undefined && (item === other || Buffer.from(encode(item)).equals(encode(other)));
+  });
 }

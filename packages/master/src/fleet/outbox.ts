@@ -108,6 +108,10 @@ export class WorkerOutbox {
   readonly #dirty = new Set<TargetId>();
   /** Jobs whose settings changed since the last message, by name. */
   readonly #jobs = new Map<string, ScrapeJob>();
+  /** Jobs removed since the last message: they go out after the targets, in the last delta. */
+  readonly #removedJobs = new Set<string>();
+  /** The new remote-write endpoints, when they changed since the last message. */
+  #remoteWrite: readonly RemoteWriteEndpoint[] | undefined;
   #generation = 0;
   #acked = 0;
   /** Whether the stream has had its first assignment message; until then, changes only accumulate. */
@@ -133,7 +137,7 @@ export class WorkerOutbox {
 
   /** Whether a delta is waiting to be sent. */
   get hasChanges(): boolean {
-    return this.#started && (this.#dirty.size > 0 || this.#jobs.size > 0);
+    return this.#started && (this.#dirty.size > 0 || this.#jobs.size > 0 || this.#removedJobs.size > 0 || this.#remoteWrite !== undefined);
   }
 
   /** Whether a target is waiting to be taken from the worker: handovers must not wait behind flow control. */
@@ -168,6 +172,21 @@ export class WorkerOutbox {
   /** A job's settings changed: the next delta carries them (a later change of the same job replaces this one). */
   upsertJob(job: ScrapeJob): void {
     this.#jobs.set(job.name, job);
+    this.#removedJobs.delete(job.name);
+  }
+
+  /**
+   * The worker no longer needs the job (a reload removed it). The caller removes the job's targets first; the name
+   * goes out after them, in the last delta of the batch, so the worker never holds a target of a job it dropped.
+   */
+  removeJob(name: string): void {
+    this.#jobs.delete(name);
+    this.#removedJobs.add(name);
+  }
+
+  /** The remote-write endpoints changed: the next delta carries the whole new list (a later change replaces it). */
+  setRemoteWrite(endpoints: readonly RemoteWriteEndpoint[]): void {
+    this.#remoteWrite = endpoints;
   }
 
   /** Records a cumulative acknowledgement; acks of generations never sent or older than the last are ignored. */
@@ -208,6 +227,8 @@ export class WorkerOutbox {
     this.#sent.clear();
     this.#dirty.clear();
     this.#jobs.clear();
+    this.#removedJobs.clear();
+    this.#remoteWrite = undefined;
     const pending = new Map(this.#removals);
     this.#removals.clear();
     for (const [id, target] of options.held) {
@@ -244,7 +265,8 @@ export class WorkerOutbox {
     let delta = emptyDelta();
     let size = MESSAGE_OVERHEAD_BYTES;
     const push = () => {
-      if (delta.addedTargets.length === 0 && delta.removedTargets.length === 0 && delta.upsertedJobs.length === 0) return;
+      const empty = delta.addedTargets.length === 0 && delta.removedTargets.length === 0 && delta.upsertedJobs.length === 0 && delta.removedJobs.length === 0;
+      if (empty && delta.remoteWrite === undefined) return;
       // A generation is used only by a delta that is sent: the next delta's base must be one the worker got.
       delta.baseGeneration = this.#generation;
       delta.generation = ++this.#generation;
@@ -257,7 +279,14 @@ export class WorkerOutbox {
       if (size + bytes > ASSIGNMENT_PART_BYTES) push();
       size += bytes;
     };
-    // Settings first: the worker upserts jobs before it adds targets, here in the same delta or an earlier one.
+    // Settings first: the worker upserts jobs and endpoints before it adds targets, here in the same delta or an
+    // earlier one.
+    const endpoints = this.#remoteWrite;
+    if (endpoints !== undefined) {
+      room(endpoints.reduce((sum, endpoint) => sum + endpointBytes(endpoint) + ENTRY_OVERHEAD_BYTES, ENTRY_OVERHEAD_BYTES));
+      delta.remoteWrite = { endpoints: [...endpoints] };
+      this.#remoteWrite = undefined;
+    }
     for (const job of this.#jobs.values()) {
       room(jobBytes(job) + ENTRY_OVERHEAD_BYTES);
       delta.upsertedJobs.push(job);
@@ -282,6 +311,12 @@ export class WorkerOutbox {
       this.#removals.delete(id);
     }
     this.#dirty.clear();
+    for (const name of this.#removedJobs) {
+      // Tag and length (1 + 5), at most 3 bytes of UTF-8 per UTF-16 unit.
+      room(6 + name.length * 3);
+      delta.removedJobs.push(name);
+    }
+    this.#removedJobs.clear();
     push();
     return out;
   }

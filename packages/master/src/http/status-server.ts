@@ -1,6 +1,7 @@
 /**
  * The master's HTTP server: `/metrics`, Prometheus' `/api/v1/targets`, promfleet's `/api/v1/workers` and
- * `/api/v1/targets/<id>`, the status page at `/`, and Prometheus' `/-/healthy` and `/-/ready`. Routing follows
+ * `/api/v1/targets/<id>`, the status page at `/`, Prometheus' `/-/healthy` and `/-/ready`, and `/-/reload` (POST or PUT,
+ * with `--web.enable-lifecycle`). Routing follows
  * Prometheus' router (`web/web.go`, httprouter): an unknown path is a plain 404, a known path with another method a
  * 405 with `Allow`, and only the health endpoints answer HEAD.
  */
@@ -39,6 +40,11 @@ export interface StatusServerOptions {
    * a cut connection. Must not throw.
    */
   readonly onError?: (err: unknown) => void;
+  /**
+   * `POST`/`PUT /-/reload`: reloads the configuration, rejecting with the reason when the new one is refused. Without
+   * it (no `--web.enable-lifecycle`), the endpoint answers 403 as Prometheus does.
+   */
+  readonly reload?: () => Promise<void>;
 }
 
 /** Prometheus' `AppName` in the health texts ("Prometheus Server is Healthy."). */
@@ -49,7 +55,9 @@ const applicationJson = 'application/json';
 const chunkChars = 64 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
-type Route = Partial<Record<'GET' | 'HEAD', Handler>>;
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT';
+type Route = Partial<Record<Method, Handler>>;
+const methods: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT'] satisfies Method[];
 
 /**
  * The master's HTTP server. `listen` once, `close` once. Handlers only read the fleet and discovery; the target
@@ -122,6 +130,12 @@ export class StatusServer {
         };
         return { GET: ready(true), HEAD: ready(false) };
       }
+      case '/-/reload': {
+        // web.go: 403 "Lifecycle API is not enabled." without --web.enable-lifecycle; a failed reload is a 500 with
+        // "failed to reload config: <reason>", a successful one a 200 with no body.
+        const reload = (req: IncomingMessage, res: ServerResponse) => this.#reload(req, res);
+        return { POST: reload, PUT: reload };
+      }
     }
     const prefix = '/api/v1/targets/';
     if (path.startsWith(prefix)) return { GET: (_req, res) => sendApi(res, targetResponse(this.#sources, path.slice(prefix.length))) };
@@ -144,7 +158,8 @@ export class StatusServer {
       send(res, { status: 404, type: textPlain, body: '404 page not found\n' });
       return;
     }
-    const handler = req.method === 'GET' || req.method === 'HEAD' ? route[req.method] : undefined;
+    const method = req.method ?? '';
+    const handler = methods.includes(method) ? route[method as Method] : undefined;
     if (handler === undefined) {
       res.setHeader('Allow', Object.keys(route).join(', '));
       send(res, { status: 405, type: textPlain, body: 'Method Not Allowed\n' });
@@ -157,6 +172,22 @@ export class StatusServer {
       if (res.headersSent || res.destroyed) res.destroy();
       else send(res, { status: 500, type: textPlain, body: 'Internal Server Error\n' });
     }
+  }
+
+  async #reload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    const reload = this.#options.reload;
+    if (reload === undefined) {
+      send(res, { status: 403, type: textPlain, body: 'Lifecycle API is not enabled.' });
+      return;
+    }
+    try {
+      await reload();
+    } catch (err) {
+      send(res, { status: 500, type: textPlain, body: `failed to reload config: ${err instanceof Error ? err.message : String(err)}\n` });
+      return;
+    }
+    send(res, { status: 200, type: textPlain, body: '' });
   }
 
   #page(res: ServerResponse): void {

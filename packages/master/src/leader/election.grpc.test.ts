@@ -77,6 +77,7 @@ async function master(id: string, kubeconfig: string): Promise<RunningMaster & {
     webPort: running.webPort,
     grpcPort: running.grpcPort,
     registry: running.registry,
+    reload: () => running.reload(),
   };
 }
 

@@ -278,6 +278,28 @@ describe('AssignmentState deltas', () => {
     expect(state.applyDelta(delta({ generation: 2, baseGeneration: 1, upsertedJobs: [upserted] })).jobsChanged).toBe(jobsChanged);
   });
 
+  it.each([
+    ['no remote_write update', undefined, false, ['prom']],
+    ['the same list', [endpoint('prom', 'http://prom:9090/api/v1/write')], false, ['prom']],
+    ['another list', [endpoint('prom', 'http://prom:9090/api/v1/write'), endpoint('mimir', 'http://mimir/api/v1/push')], true, ['prom', 'mimir']],
+    ['an empty list', [], true, []],
+  ])('takes a delta with %s as the whole remote-write list', (_name, endpoints, changed, names) => {
+    const state = new AssignmentState();
+    state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], remoteWrite: [endpoint('prom', 'http://prom:9090/api/v1/write')], targets: [target(A)] }));
+    const change = state.applyDelta(delta({ generation: 2, baseGeneration: 1, ...(endpoints === undefined ? {} : { remoteWrite: { endpoints } }) }));
+    expect(change.remoteWriteChanged).toBe(changed);
+    expect(state.remoteWrite.map((e) => e.name)).toEqual(names);
+    expect([...state.targets.keys()]).toEqual([A]);
+  });
+
+  it('rejects a remote-write update that names an endpoint twice, changing nothing', () => {
+    const state = holding();
+    const before = summary(state);
+    const twice = [endpoint('prom', 'http://a/api/v1/write'), endpoint('prom', 'http://b/api/v1/write')];
+    expect(() => state.applyDelta(delta({ generation: 2, baseGeneration: 1, remoteWrite: { endpoints: twice } }))).toThrow(AssignmentProtocolError);
+    expect(summary(state)).toEqual(before);
+  });
+
   it('rejects a delta on another base generation as out of sync, whatever else it holds', () => {
     const state = holding();
     const before = summary(state);

@@ -309,7 +309,9 @@ export class AssignmentState {
         throw new AssignmentProtocolError(`assignment_delta.removed_jobs[${i}]`, `job ${JSON.stringify(name)} still has targets on this worker`);
       }
     });
-    return this.#commitDelta({ generation: delta.generation, upserted, removals, additions, removedJobs: delta.removedJobs });
+    const remoteWrite = delta.remoteWrite?.endpoints;
+    if (remoteWrite !== undefined) checkUniqueNames(remoteWrite, 'assignment_delta.remote_write.endpoints');
+    return this.#commitDelta({ generation: delta.generation, upserted, removals, additions, removedJobs: delta.removedJobs, remoteWrite });
   }
 
   /**
@@ -397,6 +399,8 @@ export class AssignmentState {
     removals: Map<TargetId, Omit<TargetRemoval, 'id'>>;
     additions: Map<TargetId, HeldTarget>;
     removedJobs: readonly string[];
+    /** The whole new list when the delta carried one. */
+    remoteWrite: RemoteWriteEndpoint[] | undefined;
   }): AssignmentChange {
     let jobsChanged = false;
     for (const [name, job] of delta.upserted) {
@@ -431,8 +435,14 @@ export class AssignmentState {
     for (const name of delta.removedJobs) if (this.#jobs.has(name)) this.#retiredJobs.add(name);
     if (this.#dropUnusedRetiredJobs() > 0) jobsChanged = true;
 
+    let remoteWriteChanged = false;
+    if (delta.remoteWrite !== undefined) {
+      remoteWriteChanged = !sameMessages(byName(this.#remoteWrite), byName(delta.remoteWrite), RemoteWriteEndpoint) || this.#remoteWrite.some((e, i) => e.name !== delta.remoteWrite?.[i]?.name);
+      this.#remoteWrite = delta.remoteWrite;
+    }
+
     this.#generation = delta.generation;
-    return { generation: delta.generation, added, removed, jobsChanged, remoteWriteChanged: false };
+    return { generation: delta.generation, added, removed, jobsChanged, remoteWriteChanged };
   }
 
   /** Deletes the retired jobs no pending removal uses; returns how many. */

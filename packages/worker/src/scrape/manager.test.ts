@@ -79,4 +79,43 @@ describe('ScrapeManager', () => {
     expect(health()).toMatchObject({ up: false, lastError: expect.stringContaining('add its directory to --worker.secret-dirs') });
     expect(manager.healthReport()[0]?.lastError).toContain(refused('authorization.credentials_file'));
   });
+
+  it('keeps the queue of an endpoint a remote-write update leaves unchanged, and stops those that left or changed', async () => {
+    const events: ScrapeManagerEvent[] = [];
+    const manager = new ScrapeManager({
+      userAgent: 'promfleet/test',
+      secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
+      remoteWriteMetrics: new RemoteWriteMetrics(new Registry()),
+      log: (event) => events.push(event),
+    });
+    cleanups.push(() => manager.stop());
+    const endpoint = (name: string, url: string) => {
+      const parsed = parseConfig(`remote_write:\n  - {name: ${name}, url: '${url}'}\n`, { file: '/x/prometheus.yml' });
+      const rw = parsed.ok ? parsed.config.remoteWrite[0] : undefined;
+      if (rw === undefined) throw new Error('endpoint');
+      return remoteWriteToProto({ config: rw, index: 0, externalLabels: new Map() });
+    };
+    const state = new AssignmentState();
+    const first = state.applySnapshot({ generation: 1, jobs: [], remoteWrite: [endpoint('a', 'http://127.0.0.1:9/a'), endpoint('b', 'http://127.0.0.1:9/b')], targets: [], continued: false, leaderTerm: 1, unsyncedJobs: [] });
+    if (first === undefined) throw new Error('snapshot not applied');
+    manager.apply(first, state);
+    const stopped = async (count: number) => {
+      const deadline = Date.now() + 5_000;
+      const names = () => events.flatMap((e) => (e.kind === 'remote-write' && e.event.kind === 'stopped' ? [e.endpoint] : []));
+      while (names().length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${names().join()} stopped`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return names();
+    };
+    let generation = 1;
+    const update = (endpoints: ReturnType<typeof endpoint>[]) => {
+      manager.apply(state.applyDelta({ generation: generation + 1, baseGeneration: generation, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [], leaderTerm: 1, remoteWrite: { endpoints } }), state);
+      generation++;
+    };
+    update([endpoint('a', 'http://127.0.0.1:9/a'), endpoint('c', 'http://127.0.0.1:9/c')]);
+    expect(await stopped(1)).toEqual(['b']);
+    update([endpoint('a', 'http://127.0.0.1:9/other'), endpoint('c', 'http://127.0.0.1:9/c')]);
+    expect(await stopped(2)).toEqual(['b', 'a']);
+  });
 });

@@ -74,11 +74,15 @@ function identity(message: ScrapeJob | RemoteWriteEndpoint): string {
 export class ScrapeManager {
   readonly #jobs = new Map<string, JobRuntime>();
   readonly #loops = new Map<TargetId, ScrapeLoop>();
-  #queues: RemoteWriteQueue[] = [];
-  #endpoints = '';
+  /** The running queues, in the master's order, each with its endpoint's identity. */
+  #endpoints: { readonly identity: string; readonly queue: RemoteWriteQueue }[] = [];
   #stopping = false;
 
   constructor(private readonly options: ScrapeManagerOptions) {}
+
+  get #queues(): RemoteWriteQueue[] {
+    return this.#endpoints.map((e) => e.queue);
+  }
 
   /** How many targets have a running loop (targets handed over but not past their last slot included). */
   get targets(): number {
@@ -219,14 +223,24 @@ export class ScrapeManager {
     }
   }
 
-  /** Replaces the remote-write queues when the endpoints changed; loops start over with the new ones. */
+  /**
+   * Moves to new remote-write endpoints: a queue whose endpoint (name and settings) is unchanged keeps running with
+   * the samples it holds; new endpoints get a queue, and the queues of endpoints that left or changed stop, sending
+   * what they hold within the flush deadline. Loops move to the new list of sinks.
+   */
   #setEndpoints(endpoints: readonly RemoteWriteEndpoint[]): void {
-    const encoded = endpoints.map(identity).join('\n');
-    if (encoded === this.#endpoints) return;
-    this.#endpoints = encoded;
-    const old = this.#queues;
-    const queues: RemoteWriteQueue[] = [];
-    for (const endpoint of endpoints) {
+    const encoded = endpoints.map(identity);
+    if (encoded.join('\n') === this.#endpoints.map((e) => e.identity).join('\n')) return;
+    const running = new Map(this.#endpoints.map((e) => [e.identity, e.queue]));
+    const next: { identity: string; queue: RemoteWriteQueue }[] = [];
+    endpoints.forEach((endpoint, i) => {
+      const key = encoded[i] ?? '';
+      const kept = running.get(key);
+      if (kept !== undefined) {
+        running.delete(key);
+        next.push({ identity: key, queue: kept });
+        return;
+      }
       try {
         const { config, externalLabels } = remoteWriteFromProto(endpoint);
         const queue = new RemoteWriteQueue({
@@ -239,16 +253,17 @@ export class ScrapeManager {
           ...(this.options.now === undefined ? {} : { now: this.options.now }),
         });
         queue.start();
-        queues.push(queue);
+        next.push({ identity: key, queue });
       } catch (err) {
         this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: errorMessage(err) });
       }
-    }
-    this.#queues = queues;
+    });
+    this.#endpoints = next;
+    const queues = this.#queues;
     for (const loop of this.#loops.values()) {
       const job = this.#jobs.get(loop.target.job);
       if (job !== undefined) loop.reconfigure({ job: job.config, scraper: job.scraper, sinks: queues, forcedError: job.forcedError });
     }
-    for (const queue of old) void queue.stop({ flushDeadlineMs: this.options.flushDeadlineMs ?? 10_000 });
+    for (const queue of running.values()) void queue.stop({ flushDeadlineMs: this.options.flushDeadlineMs ?? 10_000 });
   }
 }

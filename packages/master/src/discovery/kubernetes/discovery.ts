@@ -9,6 +9,7 @@
  * up (the pod behind an endpoint, the node of a pod, the namespace) is recorded, and a change to any of them marks
  * the group dirty again — also for lookups that found nothing yet.
  */
+import { setMaxListeners } from 'node:events';
 import { errorMessage, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';
 import type { Discoverer } from '../discoverer.js';
 import { whenAborted, type ApiClient } from './client.js';
@@ -47,44 +48,62 @@ export interface KubernetesDiscoveryOptions {
 }
 
 
-
 interface SharedWatch {
   readonly spec: WatchSpec;
   /** Undefined when the watch's connection could not be set up: it never runs, and its views stay unsynced. */
   readonly reflector: Reflector<SlimObject> | undefined;
   synced: boolean;
+  /** The views that receive this watch's changes: those it serves now, and those switching to it. */
   readonly views: Set<RoleView>;
+  readonly controller: AbortController;
 }
 
 /**
- * The master's Kubernetes discovery: register every SD config with {@link discoverer} first, then `run` opens the
- * planned watches. Each discoverer's `run` starts sending once its watches have listed.
+ * The master's Kubernetes discovery: {@link discoverer} registers an SD config (before or after `run`), and `run`
+ * opens the watches the registered configs need. Each discoverer's `run` starts sending once its watches have listed.
+ *
+ * At run time the watches follow the configs: registering a config that needs a new watch opens it, and a view
+ * whose last subscriber leaves stops, closing the watches no other view needs. A watch whose spec is unchanged keeps
+ * running (no relist); a view whose serving changed (a wider watch now covers it, or it lost one) keeps its old
+ * watches until the new ones have listed, then rebuilds its groups from them.
  */
 export class KubernetesDiscovery {
   readonly #views = new Map<string, RoleView>();
+  /** By spec id, which is a function of the watch's spec (see planWatches). */
   readonly #watches = new Map<string, SharedWatch>();
-  #started = false;
+  readonly #clients = new Map<string, ApiClient | undefined>();
+  readonly #clientErrors = new Map<string, string>();
+  readonly #running = new Set<Promise<void>>();
+  /** The signal of `run`, once it started. */
+  #signal: AbortSignal | undefined;
   readonly #syncWaiters = new Set<() => void>();
 
   constructor(private readonly options: KubernetesDiscoveryOptions) {}
 
   /**
-   * A Discoverer for one `kubernetes_sd_config`. Register them all before `run`. Jobs whose SD configs are the
+   * A Discoverer for one `kubernetes_sd_config`, registered before or during `run`. Jobs whose SD configs are the
    * same (role, API server and credentials, namespaces, selectors, attach_metadata) share one view: its groups are
-   * built once and handed to each of them; only relabeling is per job.
+   * built once and handed to each of them; only relabeling is per job. A view that has sent its full set gives a
+   * new subscriber a full set of its own at once, from the stores: no list.
    */
   discoverer(config: KubernetesSDConfig): Discoverer {
-    if (this.#started) throw new Error('register every kubernetes_sd_config before KubernetesDiscovery.run');
     const needs = needsOf(config, this.options.ownNamespace === undefined ? {} : { ownNamespace: this.options.ownNamespace });
     const key = JSON.stringify([config.role, config.attachMetadata.node, config.attachMetadata.namespace, [...needs.values()].flat().map(needKey)]);
     let view = this.#views.get(key);
     if (view === undefined) {
-      view = new RoleView(config, needs, {
+      const created = new RoleView(config, needs, {
         throttleMs: this.options.throttleMs ?? 1000,
         whenSynced: (v) => this.#whenSynced(v),
+        idle: (v) => this.#viewIdle(key, v),
         ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
       });
-      this.#views.set(key, view);
+      this.#views.set(key, created);
+      view = created;
+      const signal = this.#signal;
+      if (signal !== undefined && !signal.aborted) {
+        this.#replan(signal);
+        this.#track(created.run(signal));
+      }
     }
     const shared = view;
     return { run: (signal, update) => shared.subscribe(signal, update), groups: () => shared.groups() };
@@ -100,79 +119,133 @@ export class KubernetesDiscovery {
     return [...this.#watches.values()].map((w) => ({ spec: w.spec, count: w.reflector?.store.size ?? 0 }));
   }
 
-  /** Plans and opens the watches, and keeps them until `signal` aborts. */
+  /** Opens the watches of the views registered so far and of those registered later, and keeps them until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    this.#started = true;
+    if (signal.aborted) return;
+    // One listener per watch on the run's signal.
+    setMaxListeners(0, signal);
+    this.#signal = signal;
+    this.#replan(signal);
+    for (const view of this.#views.values()) this.#track(view.run(signal));
+    for (const wake of [...this.#syncWaiters]) wake();
+    await whenAborted(signal);
+    while (this.#running.size > 0) await Promise.all([...this.#running]);
+  }
+
+  #track(running: Promise<void>): void {
+    this.#running.add(running);
+    void running.finally(() => this.#running.delete(running));
+  }
+
+  /**
+   * Plans the watches of every live view again and moves to the plan: watches in both plans keep running, new
+   * ones open, and the views are (re)connected; watches no view uses any longer stop once their views moved off.
+   */
+  #replan(signal: AbortSignal): void {
     const views = [...this.#views.values()];
-    const needs = views.flatMap((v) => v.needs());
-    const { watches, served } = planWatches(needs);
-    const observer = this.options.observer;
-    const clients = new Map<string, ApiClient | undefined>();
-    const clientFor = (spec: WatchSpec): ApiClient | undefined => {
-      if (!clients.has(spec.connection)) {
-        try {
-          clients.set(spec.connection, this.options.clientFor(spec.connection));
-        } catch (err) {
-          clients.set(spec.connection, undefined);
-          observer?.watchFailed?.(spec, errorMessage(err));
-        }
-      }
-      return clients.get(spec.connection);
-    };
-    for (const spec of watches) {
-      const client = clientFor(spec);
-      const shared: SharedWatch = {
-        spec,
-        synced: false,
-        views: new Set(),
-        reflector: client === undefined ? undefined : new Reflector<SlimObject>({
-          client,
-          resource: spec.resource,
-          ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
-          ...(spec.labelSelector === '' ? {} : { labelSelector: spec.labelSelector }),
-          ...(spec.fieldSelector === '' ? {} : { fieldSelector: spec.fieldSelector }),
-          convert: slimConverters[spec.kind],
-          ...this.options.reflector,
-          events: {
-            onChange: (key) => {
-              for (const view of shared.views) view.objectChanged(spec.kind, key);
-            },
-            onSynced: () => {
-              shared.synced = true;
-              for (const wake of [...this.#syncWaiters]) wake();
-            },
-            onRestart: (reason, error) => observer?.watchRestarted?.(spec, reason, error === undefined ? undefined : errorMessage(error)),
-            onList: () => observer?.listed?.(spec),
-            onBadObject: (err) => observer?.badObject?.(spec, err),
-          },
-        }),
-      };
-      this.#watches.set(spec.id, shared);
-    }
+    const { watches, served } = planWatches(views.flatMap((v) => v.needs()));
+    for (const spec of watches) if (!this.#watches.has(spec.id)) this.#open(spec, signal);
     for (const view of views) {
-      view.connect(
+      view.plan(
         view.needs().map((need) => {
           const s = served.get(needKey(need));
-          if (s === undefined) throw new Error(`no watch planned for ${needKey(need)}`);
-          const shared = this.#watches.get(s.watch.id);
-          if (shared === undefined) throw new Error(`watch ${s.watch.id} missing`);
+          const shared = s === undefined ? undefined : this.#watches.get(s.watch.id);
+          if (s === undefined || shared === undefined) throw new Error(`no watch planned for ${needKey(need)}`);
           shared.views.add(view);
           return { need, served: s, shared };
         }),
       );
     }
-    for (const wake of [...this.#syncWaiters]) wake();
-    await Promise.all([
-      ...[...this.#watches.values()].map((w) => w.reflector?.run(signal) ?? whenAborted(signal)),
-      ...views.map((v) => v.run(signal)),
-    ]);
+    this.#switchViews();
+  }
+
+  /** Moves every view whose planned watches have all listed onto them, then stops the watches nobody uses. */
+  #switchViews(): void {
+    for (const view of this.#views.values()) view.switchWhenSynced();
+    const used = new Set<SharedWatch>();
+    for (const view of this.#views.values()) for (const shared of view.watchesInUse()) used.add(shared);
+    for (const [id, shared] of this.#watches) {
+      for (const view of shared.views) if (!view.uses(shared)) shared.views.delete(view);
+      if (used.has(shared)) continue;
+      this.#watches.delete(id);
+      shared.controller.abort();
+    }
+  }
+
+  #open(spec: WatchSpec, signal: AbortSignal): void {
+    const observer = this.options.observer;
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    const client = this.#clientFor(spec);
+    const shared: SharedWatch = {
+      spec,
+      synced: false,
+      views: new Set(),
+      controller,
+      reflector:
+        client === undefined
+          ? undefined
+          : new Reflector<SlimObject>({
+              client,
+              resource: spec.resource,
+              ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
+              ...(spec.labelSelector === '' ? {} : { labelSelector: spec.labelSelector }),
+              ...(spec.fieldSelector === '' ? {} : { fieldSelector: spec.fieldSelector }),
+              convert: slimConverters[spec.kind],
+              ...this.options.reflector,
+              events: {
+                onChange: (key) => {
+                  for (const view of shared.views) view.objectChanged(spec.kind, key);
+                },
+                onSynced: () => {
+                  shared.synced = true;
+                  if (!signal.aborted) this.#switchViews();
+                  for (const wake of [...this.#syncWaiters]) wake();
+                },
+                onRestart: (reason, error) => observer?.watchRestarted?.(spec, reason, error === undefined ? undefined : errorMessage(error)),
+                onList: () => observer?.listed?.(spec),
+                onBadObject: (err) => observer?.badObject?.(spec, err),
+              },
+            }),
+    };
+    this.#watches.set(spec.id, shared);
+    const running = shared.reflector?.run(controller.signal) ?? whenAborted(controller.signal);
+    this.#track(running.finally(() => signal.removeEventListener('abort', stop)));
+  }
+
+  #clientFor(spec: WatchSpec): ApiClient | undefined {
+    if (!this.#clients.has(spec.connection)) {
+      try {
+        this.#clients.set(spec.connection, this.options.clientFor(spec.connection));
+      } catch (err) {
+        this.#clients.set(spec.connection, undefined);
+        this.#clientErrors.set(spec.connection, errorMessage(err));
+      }
+    }
+    const client = this.#clients.get(spec.connection);
+    if (client === undefined) this.options.observer?.watchFailed?.(spec, this.#clientErrors.get(spec.connection) ?? 'no API client');
+    return client;
+  }
+
+  /** A view lost its last subscriber: unless one comes back in the same turn (a reload reusing it), it stops. */
+  #viewIdle(key: string, view: RoleView): void {
+    const signal = this.#signal;
+    if (signal === undefined) return;
+    queueMicrotask(() => {
+      if (signal.aborted || view.subscribers > 0 || this.#views.get(key) !== view) return;
+      this.#views.delete(key);
+      view.stop();
+      for (const shared of this.#watches.values()) shared.views.delete(view);
+      this.#replan(signal);
+    });
   }
 
   /** Resolves when every watch of `view` has listed once. */
   #whenSynced(view: RoleView): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.#started && view.isSynced()) {
+        if (this.#signal !== undefined && view.isSynced()) {
           this.#syncWaiters.delete(check);
           resolve();
         }
@@ -195,7 +268,11 @@ class RoleView {
   /** Whether the initial full set has gone out; a subscriber that comes later gets a full set of its own. */
   #started = false;
   readonly #kind: KubernetesKind;
+  /** The watches the view builds its groups from. */
   #sources: Connected[] = [];
+  /** The watches it moves to once they have all listed, when a replan changed how it is served. */
+  #planned: Connected[] | undefined;
+  readonly #stopped = new AbortController();
   /** `kind|key` of a looked-up object → the primary keys whose groups looked it up. */
   readonly #dependents = new Map<string, Set<string>>();
   /** primary key → the `kind|key`s its group looked up. */
@@ -209,7 +286,13 @@ class RoleView {
   constructor(
     readonly config: KubernetesSDConfig,
     private readonly needsByKind: Map<KubernetesKind, WatchNeed[]>,
-    private readonly options: { throttleMs: number; whenSynced: (v: RoleView) => Promise<void>; observer?: KubernetesDiscoveryObserver },
+    private readonly options: {
+      throttleMs: number;
+      whenSynced: (v: RoleView) => Promise<void>;
+      /** The last subscriber left. */
+      idle: (v: RoleView) => void;
+      observer?: KubernetesDiscoveryObserver;
+    },
   ) {
     this.#kind = kindOfRole[config.role];
   }
@@ -218,8 +301,52 @@ class RoleView {
     return [...this.needsByKind.values()].flat();
   }
 
-  connect(sources: Connected[]): void {
-    this.#sources = sources;
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  /**
+   * Takes the watches a plan gives the view. The first time, or when the plan serves it as before, at once; else
+   * the view keeps building from its current watches until {@link switchWhenSynced} finds the new ones listed.
+   */
+  plan(sources: Connected[]): void {
+    const same = sources.length === this.#sources.length && sources.every((s, i) => s.shared === this.#sources[i]?.shared && s.served.watch.id === this.#sources[i]?.served.watch.id);
+    if (same) {
+      this.#planned = undefined;
+      return;
+    }
+    if (this.#sources.length === 0 || !this.#started) {
+      this.#sources = sources;
+      this.#planned = undefined;
+      return;
+    }
+    this.#planned = sources;
+  }
+
+  /** Moves to the planned watches once they have all listed, and rebuilds every group from them. */
+  switchWhenSynced(): void {
+    const planned = this.#planned;
+    if (planned === undefined || !planned.every((s) => s.shared.synced)) return;
+    this.#planned = undefined;
+    this.#sources = planned;
+    for (const key of this.#sent) this.#dirty.add(key);
+    for (const key of this.#primaryKeys()) this.#dirty.add(key);
+    this.#dirtySince ??= performance.now();
+    this.#flush?.();
+  }
+
+  /** The watches the view builds from or is moving to. */
+  watchesInUse(): SharedWatch[] {
+    return [...this.#sources, ...(this.#planned ?? [])].map((s) => s.shared);
+  }
+
+  uses(shared: SharedWatch): boolean {
+    return this.#sources.some((s) => s.shared === shared) || (this.#planned?.some((s) => s.shared === shared) ?? false);
+  }
+
+  /** Stops the view's run (it has no subscribers left). */
+  stop(): void {
+    this.#stopped.abort();
   }
 
   isSynced(): boolean {
@@ -252,6 +379,7 @@ class RoleView {
     this.#subscribers.add(update);
     await whenAborted(signal);
     this.#subscribers.delete(update);
+    if (this.#subscribers.size === 0) this.options.idle(this);
   }
 
   /**
@@ -288,8 +416,9 @@ class RoleView {
     return all;
   }
 
-  /** Builds and sends the groups, started once by KubernetesDiscovery.run. */
-  async run(signal: AbortSignal): Promise<void> {
+  /** Builds and sends the groups until `signal` aborts or the view is stopped; started once by KubernetesDiscovery. */
+  async run(runSignal: AbortSignal): Promise<void> {
+    const signal = AbortSignal.any([runSignal, this.#stopped.signal]);
     await Promise.race([this.options.whenSynced(this), whenAborted(signal)]);
     if (signal.aborted) return;
     this.#dirty.clear();

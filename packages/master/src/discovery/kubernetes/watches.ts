@@ -32,6 +32,7 @@ export interface WatchNeed {
 
 /** A list+watch the master opens. */
 export interface WatchSpec extends WatchNeed {
+  /** The kind and a digest of the spec: the same spec has the same id in every plan, so a replan keeps it running. */
   readonly id: string;
   readonly resource: KubeResource;
 }
@@ -71,8 +72,11 @@ export function connectionOf(config: KubernetesSDConfig): string {
   return 'in-cluster';
 }
 
-/** A stable text of a config value with secrets revealed (for hashing only; `JSON.stringify` would hide them). */
-function canonical(value: unknown): string {
+/**
+ * A stable text of a config value with secrets revealed, for hashing and comparing only (`JSON.stringify` would hide
+ * secrets and depend on key order). Never log it.
+ */
+export function canonical(value: unknown): string {
   if (value instanceof Secret) return `secret:${JSON.stringify(value.reveal())}`;
   if (value instanceof Map) return `map[${[...(value as Map<unknown, unknown>)].map(([k, v]) => `${canonical(k)}:${canonical(v)}`).join(',')}]`;
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -122,7 +126,7 @@ export function planWatches(needs: readonly WatchNeed[]): { watches: WatchSpec[]
     const key = needKey(need);
     let spec = watches.get(key);
     if (spec === undefined) {
-      spec = { ...need, id: `${need.kind.toLowerCase()}-${watches.size}`, resource: resourceOfKind[need.kind] };
+      spec = { ...need, id: `${need.kind.toLowerCase()}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`, resource: resourceOfKind[need.kind] };
       watches.set(key, spec);
     }
     return spec;

@@ -520,7 +520,12 @@ export interface AssignmentDelta {
    * Targets already running under a changed job keep running with the new settings.
    */
   upsertedJobs: ScrapeJob[];
-  /** Names of jobs the worker no longer needs. */
+  /**
+   * Names of jobs the worker no longer needs. The master removes a job only in the
+   * delta that removes the job's last targets on this worker, or a later one: a job
+   * that still has targets on the worker (not counting those under a pending MOVED
+   * removal) is a protocol error.
+   */
   removedJobs: string[];
   /**
    * Targets the worker starts scraping. Adding a target the worker still scrapes
@@ -532,6 +537,22 @@ export interface AssignmentDelta {
   removedTargets: RemovedTarget[];
   /** The leader term of the master that sent it, as in AssignmentSnapshot.leader_term. */
   leaderTerm: number;
+  /**
+   * Present only when the master's remote_write endpoints changed (a config reload):
+   * the whole new list, replacing the one the worker holds. Absent: unchanged.
+   */
+  remoteWrite?: RemoteWriteUpdate | undefined;
+}
+
+/**
+ * RemoteWriteUpdate is the complete list of remote-write endpoints after a change, in
+ * the master's order. An empty list is valid: the worker writes nowhere. The worker
+ * keeps running (with its queued samples) every endpoint whose settings are unchanged,
+ * judged by name and settings; it starts new ones and stops (flushing within its
+ * deadline) those that left the list or changed.
+ */
+export interface RemoteWriteUpdate {
+  endpoints: RemoteWriteEndpoint[];
 }
 
 /** RemovedTarget is one target leaving the worker. */
@@ -2266,6 +2287,7 @@ function createBaseAssignmentDelta(): AssignmentDelta {
     addedTargets: [],
     removedTargets: [],
     leaderTerm: 0,
+    remoteWrite: undefined,
   };
 }
 
@@ -2291,6 +2313,9 @@ export const AssignmentDelta: MessageFns<AssignmentDelta> = {
     }
     if (message.leaderTerm !== 0) {
       writer.uint32(56).uint64(message.leaderTerm);
+    }
+    if (message.remoteWrite !== undefined) {
+      RemoteWriteUpdate.encode(message.remoteWrite, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2364,6 +2389,14 @@ export const AssignmentDelta: MessageFns<AssignmentDelta> = {
             message.leaderTerm = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.remoteWrite = RemoteWriteUpdate.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2388,6 +2421,64 @@ export const AssignmentDelta: MessageFns<AssignmentDelta> = {
     message.addedTargets = object.addedTargets?.map((e) => Target.fromPartial(e)) || [];
     message.removedTargets = object.removedTargets?.map((e) => RemovedTarget.fromPartial(e)) || [];
     message.leaderTerm = object.leaderTerm ?? 0;
+    message.remoteWrite = (object.remoteWrite !== undefined && object.remoteWrite !== null)
+      ? RemoteWriteUpdate.fromPartial(object.remoteWrite)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoteWriteUpdate(): RemoteWriteUpdate {
+  return { endpoints: [] };
+}
+
+export const RemoteWriteUpdate: MessageFns<RemoteWriteUpdate> = {
+  encode(message: RemoteWriteUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.endpoints) {
+      RemoteWriteEndpoint.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoteWriteUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoteWriteUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoints.push(RemoteWriteEndpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RemoteWriteUpdate>, I>>(base?: I): RemoteWriteUpdate {
+    return RemoteWriteUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoteWriteUpdate>, I>>(object: I): RemoteWriteUpdate {
+    const message = createBaseRemoteWriteUpdate();
+    message.endpoints = object.endpoints?.map((e) => RemoteWriteEndpoint.fromPartial(e)) || [];
     return message;
   },
 };

@@ -323,7 +323,13 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   });
   const master = await startMaster({
     config,
-    loadConfig: () => loadValidConfig(io, configFile),
+    // A reloaded config that cannot reach Kubernetes is rejected whole, as at start.
+    loadConfig: async () => {
+      const reloaded = await loadValidConfig(io, configFile);
+      checkKubernetesAccess(reloaded, { kubeconfig: f.kubeconfig, operator: operatorSelection !== undefined });
+      for (const warning of configWarnings(reloaded)) log('warn', warning, { file: configFile });
+      return reloaded;
+    },
     enableLifecycle,
     webListenAddress: f['web.listen-address'],
     grpcListenAddress: f['grpc.listen-address'],

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { parseConfig, type GlobalConfig, type PrometheusConfig, type ScrapeConfig } from '@promfleet/model';
 import { startMaster, type RunningMaster } from './master.js';
 import type { JobSource } from './reload.js';
+import { FakeClock } from './leader/fixtures.js';
 
 function config(text: string): PrometheusConfig {
   const result = parseConfig(text, { file: 'prometheus.yml' });
@@ -52,8 +53,9 @@ scrape_configs:
     static_configs: [{targets: ['l1:1']}]
 `;
 
-async function start(options: { file: { text: string }; lifecycle?: boolean; source?: JobSource; log?: string[] }): Promise<RunningMaster> {
+async function start(options: { file: { text: string }; lifecycle?: boolean; source?: JobSource; log?: string[]; clock?: FakeClock }): Promise<RunningMaster> {
   const master = await startMaster({
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     config: config(options.file.text),
     loadConfig: () => Promise.resolve(config(options.file.text)),
     ...(options.lifecycle === undefined ? {} : { enableLifecycle: options.lifecycle }),
@@ -152,5 +154,86 @@ scrape_configs:
     file.text = `global: {scrape_interval: 15s}\n${first}`;
     await master.reload();
     expect(source.globals).toEqual([15_000]);
+  });
+});
+
+/** A job source whose first run throws, as a bug would; later runs list `jobs`. */
+class ThrowingOnceJobSource implements JobSource {
+  runs = 0;
+  constructor(private readonly jobs: readonly ScrapeConfig[]) {}
+  async run(signal: AbortSignal, onJobs: (jobs: readonly ScrapeConfig[]) => void): Promise<void> {
+    this.runs++;
+    if (this.runs === 1) throw new TypeError('cannot read properties of undefined');
+    onJobs(this.jobs);
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  }
+}
+
+const readiness = async (master: RunningMaster) => {
+  const res = await fetch(`http://127.0.0.1:${master.webPort}/-/ready`);
+  return `${res.status} ${await res.text()}`;
+};
+
+describe('a master with a job source', () => {
+  const operatorJobs = () =>
+    config(`
+scrape_configs:
+  - job_name: serviceMonitor/ns/app/0
+    static_configs: [{targets: ['o1:1']}]
+`).scrapeConfigs;
+
+  it('leads only once the source has listed its jobs, however long that takes, saying why it is not ready meanwhile', async () => {
+    const clock = new FakeClock();
+    const source = new FakeJobSource();
+    const log: string[] = [];
+    const master = await start({ file: { text: first }, source, log, clock });
+    expect(master.fleet).toBeUndefined();
+    await clock.advance(29_000);
+    expect(await readiness(master)).toBe(
+      '503 Service Unavailable\nwaiting for the prometheus-operator resources to be listed (for 29s): this master leads only once it knows their jobs, so that the workers keep their targets\n',
+    );
+    expect(log.filter((l) => l.includes('still waiting'))).toEqual([]);
+    await clock.advance(1_000);
+    await clock.advance(10 * 60_000);
+    const waiting = log.filter((l) => l.includes('still waiting'));
+    // One line at 30 s, then one every 5 minutes: not one a second.
+    expect(waiting.map((l) => /\(for (\d+)s\)/.exec(l)?.[1])).toEqual(['30', '330', '630']);
+    expect(waiting[0]).toMatch(/^warn still waiting for the prometheus-operator resources to be listed/);
+    expect(master.fleet).toBeUndefined();
+
+    source.set(operatorJobs());
+    await until(() => jobsOf(master).length === 4, 'the file and source targets');
+    expect(jobsOf(master)).toEqual(['kept/k1:1', 'kept/k2:2', 'leaving/l1:1', 'serviceMonitor/ns/app/0/o1:1']);
+    expect(master.fleet?.leaderTerm).toBe(1);
+    expect(await readiness(master)).toMatch(/^200 /);
+    await clock.advance(10 * 60_000);
+    expect(log.filter((l) => l.includes('still waiting'))).toHaveLength(3);
+  });
+
+  it('stops cleanly before the source has listed anything, and never leads after', async () => {
+    const clock = new FakeClock();
+    const source = new FakeJobSource();
+    const log: string[] = [];
+    const master = await start({ file: { text: first }, source, log, clock });
+    await master.stop();
+    masters.splice(masters.indexOf(master), 1);
+    source.set(operatorJobs());
+    await clock.advance(60_000);
+    expect(master.fleet).toBeUndefined();
+    expect(log.filter((l) => l.includes('still waiting'))).toEqual([]);
+    expect(log.at(-1)).toMatch(/^info master stopped/);
+  });
+
+  it('logs a source that throws and runs it again after a backoff, leading once it lists', async () => {
+    const clock = new FakeClock();
+    const source = new ThrowingOnceJobSource(operatorJobs());
+    const log: string[] = [];
+    const master = await start({ file: { text: first }, source, log, clock });
+    await until(() => log.some((l) => l.startsWith('error the job source failed')), 'the failure logged');
+    expect(log.find((l) => l.startsWith('error the job source failed'))).toContain('"err":"cannot read properties of undefined","retry_in_ms":1000');
+    expect(source.runs).toBe(1);
+    await clock.advance(1_000);
+    expect(source.runs).toBe(2);
+    await until(() => jobsOf(master).length === 4, 'the source targets after the restart');
   });
 });

@@ -28,6 +28,7 @@ import { RefusalLog } from './fleet/refusal-log.js';
 import { FleetGrpcServer } from './fleet/server.js';
 import type { Readiness } from './http/status-server.js';
 import { StatusServer } from './http/status-server.js';
+import { pause, systemClock, type Clock } from './leader/clock.js';
 import { LeaderElector, type LeaderView, type LeaseAttempt } from './leader/elector.js';
 import { KubeLeaseClient, type LeaseRef } from './leader/lease.js';
 import { LeaderMetrics } from './leader/metrics.js';
@@ -85,8 +86,8 @@ export interface MasterOptions {
    * `operator` is given and this is not.
    */
   readonly jobSource?: JobSource;
-  /** How long the master waits for the job source's first list before it leads or elects; 30 s by default. */
-  readonly jobSourceWaitMs?: number;
+  /** The time the master waits on (the job source's restart backoff, the log while it waits for the source); the process's by default. */
+  readonly clock?: Clock;
   readonly log: MasterLog;
 }
 
@@ -305,24 +306,35 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     reloads = result.catch(() => undefined);
     return result;
   };
+  const clock = options.clock ?? systemClock;
   const sourceController = new AbortController();
-  let firstJobs: () => void = () => undefined;
-  const sourceReported = new Promise<void>((resolve) => (firstJobs = resolve));
-  const sourceRunning =
-    jobSource?.run(sourceController.signal, (jobs) => {
-      firstJobs();
-      if (sourceController.signal.aborted) return;
-      try {
-        const summary = apply(fileConfig, jobs);
-        if (summary.added.length + summary.changed.length + summary.removed.length > 0) log('info', 'jobs of the job source applied', describe(summary));
-      } catch (err) {
-        log('error', 'the job source’s jobs cannot be applied: the previous ones keep running', { err: errorMessage(err) });
-      }
-    }) ?? Promise.resolve();
+  /**
+   * Whether the job source has listed its jobs once. A master that led without them would not know the jobs of the
+   * targets the workers hold and would drop them (staleness markers, a gap): it leads, or campaigns, only after.
+   */
+  let sourceReported = jobSource === undefined;
+  let onFirstJobs: () => void = () => undefined;
+  const onJobs = (jobs: readonly ScrapeConfig[]) => {
+    if (sourceController.signal.aborted) return;
+    try {
+      const summary = apply(fileConfig, jobs);
+      if (summary.added.length + summary.changed.length + summary.removed.length > 0) log('info', 'jobs of the job source applied', describe(summary));
+    } catch (err) {
+      log('error', 'the job source’s jobs cannot be applied: the previous ones keep running', { err: errorMessage(err) });
+    }
+    if (!sourceReported) {
+      sourceReported = true;
+      onFirstJobs();
+    }
+  };
+  const sourceRunning = jobSource === undefined ? Promise.resolve() : runJobSource({ source: jobSource, signal: sourceController.signal, onJobs, clock, log });
 
   const leaseName = election === undefined ? '' : `${election.lease.namespace}/${election.lease.name}`;
+  const startedAt = clock.now();
+  const waitingForSource = () => `waiting for the prometheus-operator resources to be listed (for ${formatSeconds(clock.now() - startedAt)})`;
   const readiness = (): Readiness => {
     if (stopping) return { ready: false, reasons: ['the master is stopping'] };
+    if (!sourceReported) return { ready: false, reasons: [`${waitingForSource()}: this master ${elector === undefined ? 'leads' : 'campaigns for the lease'} only once it knows their jobs, so that the workers keep their targets`] };
     if (current === undefined) {
       const { holder, term } = elector?.leader() ?? {};
       const who = holder === undefined || holder === options.fleet.masterId ? 'no master leads yet' : `${holder} leads in term ${String(term)}`;
@@ -373,49 +385,62 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     await Promise.allSettled([grpc.close(), status.close(), sourceRunning]);
     throw err;
   }
-  if (jobSource !== undefined) {
-    // A master that leads without the source's jobs would treat the targets workers hold of them as unknown.
-    const waitMs = options.jobSourceWaitMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([sourceReported.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), waitMs)))]);
-    clearTimeout(timer);
-    if (timedOut) log('warn', 'the job source has not listed its jobs yet; starting without them', { waited_ms: waitMs });
-  }
   const summaries = setInterval(() => refusals.flush(), refusals.summaryIntervalMs);
   summaries.unref();
   const electionController = new AbortController();
   let lastFailure: LeaseAttempt | undefined;
-  if (leadership === undefined) startTerm(1);
-  const electing =
-    leadership === undefined
-      ? Promise.resolve()
-      : leadership.elector.run(
-          electionController.signal,
-          leadership.metrics.observe({
-            started: (term) => {
-              log('info', 'leading: starting discovery and the fleet', { term, lease: leaseName });
-              startTerm(term);
-            },
-            stopped: (reason) => {
-              log(reason === 'stopping' ? 'info' : 'warn', 'stopped leading: discovery stopped, worker streams closed; standing by', { reason, lease: leaseName });
-              endTerm(leadership.elector.leader());
-            },
-            leaderChanged: (view) => {
-              router.leaderChanged(view);
-              log('info', 'the lease changed hands', { leader: view.holder ?? '', term: view.term ?? 0, lease: leaseName });
-            },
-            attempted: (outcome, error) => {
-              if (outcome === 'fenced-jump') {
-                log('warn', 'took a Lease whose term was at or below one a worker showed, raising its term past it: check that every master uses the same API server and Lease', { lease: leaseName });
-              }
-              // One line when requests start failing and one when they work again, not one per retry period.
-              const failed = outcome === 'error' || outcome === 'conflict';
-              if (failed && lastFailure === undefined) log('warn', 'lease request failed; retrying every retry period', { outcome, lease: leaseName, err: error ?? '' });
-              if (!failed && lastFailure !== undefined) log('info', 'lease requests work again', { lease: leaseName });
-              lastFailure = failed ? outcome : undefined;
-            },
-          }),
-        );
+  let electing: Promise<void> = Promise.resolve();
+  const lead = () => {
+    if (stopping) return;
+    if (leadership === undefined) {
+      startTerm(1);
+      return;
+    }
+    electing = leadership.elector.run(
+      electionController.signal,
+      leadership.metrics.observe({
+        started: (term) => {
+          log('info', 'leading: starting discovery and the fleet', { term, lease: leaseName });
+          startTerm(term);
+        },
+        stopped: (reason) => {
+          log(reason === 'stopping' ? 'info' : 'warn', 'stopped leading: discovery stopped, worker streams closed; standing by', { reason, lease: leaseName });
+          endTerm(leadership.elector.leader());
+        },
+        leaderChanged: (view) => {
+          router.leaderChanged(view);
+          log('info', 'the lease changed hands', { leader: view.holder ?? '', term: view.term ?? 0, lease: leaseName });
+        },
+        attempted: (outcome, error) => {
+          if (outcome === 'fenced-jump') {
+            log('warn', 'took a Lease whose term was at or below one a worker showed, raising its term past it: check that every master uses the same API server and Lease', { lease: leaseName });
+          }
+          // One line when requests start failing and one when they work again, not one per retry period.
+          const failed = outcome === 'error' || outcome === 'conflict';
+          if (failed && lastFailure === undefined) log('warn', 'lease request failed; retrying every retry period', { outcome, lease: leaseName, err: error ?? '' });
+          if (!failed && lastFailure !== undefined) log('info', 'lease requests work again', { lease: leaseName });
+          lastFailure = failed ? outcome : undefined;
+        },
+      }),
+    );
+  };
+  if (sourceReported) lead();
+  else {
+    let cancelNotice: () => void = () => undefined;
+    const notice = (afterMs: number) => {
+      cancelNotice = clock.setTimeout(() => {
+        log('warn', `still ${waitingForSource()}: this master ${elector === undefined ? 'leads' : 'campaigns for the lease'} only once it knows their jobs, so that the workers keep their targets; the job source's own lines say what fails`);
+        notice(SOURCE_WAIT_NOTICE_INTERVAL_MS);
+      }, afterMs);
+    };
+    notice(SOURCE_WAIT_NOTICE_FIRST_MS);
+    sourceController.signal.addEventListener('abort', () => cancelNotice(), { once: true });
+    onFirstJobs = () => {
+      cancelNotice();
+      log('info', 'the job source listed its jobs', { waited_ms: Math.round(clock.now() - startedAt), jobs: config.scrapeConfigs.length });
+      lead();
+    };
+  }
   log('info', elector === undefined ? 'master started' : 'master started as a standby; electing on the lease', {
     web: webPort,
     grpc: grpcPort,
@@ -423,6 +448,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     fleet_tls: fleetLink.tls === undefined ? 'off' : fleetLink.tls.clientCaFile === undefined ? 'server' : 'mutual',
     fleet_token: fleetLink.tokenFile === undefined ? 'off' : 'on',
     ...(elector === undefined ? {} : { lease: leaseName, identity: options.fleet.masterId }),
+    ...(sourceReported ? {} : { waiting_for: 'the job source to list its jobs' }),
   });
   return {
     webPort,
@@ -446,6 +472,45 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       log('info', 'master stopped');
     },
   };
+}
+
+/** When the first line saying the master still waits for the job source comes, and how often the next ones do. */
+const SOURCE_WAIT_NOTICE_FIRST_MS = 30_000;
+const SOURCE_WAIT_NOTICE_INTERVAL_MS = 5 * 60_000;
+/** The job source's restart backoff after it failed: doubling from the first to the most. */
+const SOURCE_RESTART_FIRST_MS = 1_000;
+const SOURCE_RESTART_MAX_MS = 60_000;
+
+/**
+ * Runs the job source until `signal` aborts. A source that throws (a bug: trouble outside the process is its own to
+ * retry) or returns early is logged and run again after a backoff; the jobs it last listed keep running meanwhile.
+ */
+async function runJobSource(context: { source: JobSource; signal: AbortSignal; onJobs: (jobs: readonly ScrapeConfig[]) => void; clock: Clock; log: MasterLog }): Promise<void> {
+  const { source, signal, clock, log } = context;
+  let backoffMs = SOURCE_RESTART_FIRST_MS;
+  const onJobs = (jobs: readonly ScrapeConfig[]) => {
+    backoffMs = SOURCE_RESTART_FIRST_MS;
+    context.onJobs(jobs);
+  };
+  while (!signal.aborted) {
+    let failure: string;
+    try {
+      await source.run(signal, onJobs);
+      if (signal.aborted) return;
+      failure = 'it returned before the master stopped';
+    } catch (err) {
+      if (signal.aborted) return;
+      failure = errorMessage(err);
+    }
+    log('error', 'the job source failed (a bug, please report); its last jobs keep running; restarting it after a backoff', { err: failure, retry_in_ms: backoffMs });
+    await pause(clock, backoffMs, signal);
+    backoffMs = Math.min(backoffMs * 2, SOURCE_RESTART_MAX_MS);
+  }
+}
+
+/** `ms` as whole seconds, for people: "42s". */
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 1000)}s`;
 }
 
 /** The elector for `election`, on the Lease over `--kubeconfig` or the in-cluster configuration, and its metrics. */

@@ -14,7 +14,8 @@ import type { GlobalConfig, PrometheusConfig, ScrapeConfig } from '@promfleet/mo
  * process (it keeps its last list and reports through its own logs and metrics). The jobs must be valid, as the
  * config loader makes them. The master runs the source for its whole life (also while it stands by, so a master that
  * takes over knows the source's jobs and drops none of the targets the workers hold), and waits for the first list
- * before it leads, up to `MasterOptions.jobSourceWaitMs`.
+ * before it leads or campaigns for the Lease, however long that takes (a master that led without them would drop
+ * the targets the workers hold of them).
  */
 export interface JobSource {
   run(signal: AbortSignal, onJobs: (jobs: readonly ScrapeConfig[]) => void): Promise<void>;

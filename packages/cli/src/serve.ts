@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { DurationError, errorMessage, fixedPort, formatDuration, parseDuration, parseSize } from '@promfleet/model';
+import { DurationError, errorMessage, fixedPort, formatDuration, parseDuration, parseSize, type PrometheusConfig } from '@promfleet/model';
 import {
   KubernetesAccessError,
   checkKubernetesAccess,
@@ -253,22 +253,27 @@ function leaderElection(f: MasterFlags): LeaderElectionOptions | undefined {
   return { lease, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
+/** The SHA-256 of a config file's text, to tell whether it changed. */
+function textDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /**
  * `--config.auto-reload-interval`: reloads when the config file's content changes, as Prometheus' option does: the
- * file is read every interval and its SHA-256 compared with the content last loaded or tried, so a bad config is
- * tried once, not every interval. Runs until `io.shutdown` aborts.
+ * file is read every interval and its SHA-256 compared with `loaded()`, the digest of the text last loaded or tried
+ * (at start, or by any reload), so a bad config is tried once, not every interval, and an edit made while the master
+ * was starting is seen. Runs until `io.shutdown` aborts.
  */
-async function pollConfigFile(context: { io: CommandIO; file: string; intervalMs: number; reload: () => Promise<unknown> }): Promise<void> {
+async function pollConfigFile(context: { io: CommandIO; file: string; intervalMs: number; loaded: () => string | undefined; reload: () => Promise<unknown> }): Promise<void> {
   const { io, file } = context;
   const digest = async (): Promise<string | undefined> => {
     try {
-      return createHash('sha256').update(await io.readFile(file)).digest('hex');
+      return textDigest(await io.readFile(file));
     } catch {
       // An unreadable file is the reload's to report, once its content (here: its absence) is tried.
       return undefined;
     }
   };
-  let last = await digest();
   while (!io.shutdown.aborted) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, context.intervalMs);
@@ -278,9 +283,7 @@ async function pollConfigFile(context: { io: CommandIO; file: string; intervalMs
       }, { once: true });
     });
     if (io.shutdown.aborted) return;
-    const now = await digest();
-    if (now === last) continue;
-    last = now;
+    if ((await digest()) === context.loaded()) continue;
     await context.reload().catch(() => undefined);
   }
 }
@@ -294,7 +297,13 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   const configFile = f['config.file'];
   const enableLifecycle = switchOn('web.enable-lifecycle', f['web.enable-lifecycle']);
   const autoReloadMs = duration('config.auto-reload-interval', f['config.auto-reload-interval']);
-  const config = await loadValidConfig(io, configFile);
+  /** The digest of the config text last read (undefined: the last read failed), for the auto-reload poller. */
+  let loadedDigest: string | undefined;
+  const loadConfigFile = (): Promise<PrometheusConfig> => {
+    loadedDigest = undefined;
+    return loadValidConfig(io, configFile, (text) => (loadedDigest = textDigest(text)));
+  };
+  const config = await loadConfigFile();
   const { maxWorkers, link: fleetLink } = masterLinkOptions(f);
   const workerMaxTargets = wholeNumber('fleet.worker-max-targets', f['fleet.worker-max-targets']);
   const workerMaxSamples = wholeNumber('fleet.worker-max-samples', f['fleet.worker-max-samples']);
@@ -316,16 +325,19 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   for (const warning of configWarnings(config)) log('warn', warning, { file: f['config.file'] });
   const webPort = fixedPort(f['web.listen-address']);
   // Subscribed before the master starts: from here on SIGHUP reloads instead of ending the process.
-  const started: { reload?: () => Promise<unknown> } = {};
+  const started: { reload?: () => Promise<unknown>; reloadAsked?: boolean } = {};
   const unsubscribe = io.onReload?.(() => {
-    if (started.reload === undefined) log('info', 'SIGHUP received while starting: the config just read is the one that starts');
-    else void started.reload().catch(() => undefined);
+    if (started.reload !== undefined) void started.reload().catch(() => undefined);
+    else if (started.reloadAsked !== true) {
+      started.reloadAsked = true;
+      log('info', 'SIGHUP received while starting: reloading once the master has started');
+    }
   });
   const master = await startMaster({
     config,
     // A reloaded config that cannot reach Kubernetes is rejected whole, as at start.
     loadConfig: async () => {
-      const reloaded = await loadValidConfig(io, configFile);
+      const reloaded = await loadConfigFile();
       checkKubernetesAccess(reloaded, { kubeconfig: f.kubeconfig, operator: operatorSelection !== undefined });
       for (const warning of configWarnings(reloaded)) log('warn', warning, { file: configFile });
       return reloaded;
@@ -359,7 +371,8 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
   });
   // A failed reload is logged and counted by the master; the process keeps running the previous config.
   started.reload = () => master.reload();
-  const polling = autoReloadMs > 0 ? pollConfigFile({ io, file: configFile, intervalMs: autoReloadMs, reload: () => master.reload() }) : undefined;
+  if (started.reloadAsked === true) void started.reload().catch(() => undefined);
+  const polling = autoReloadMs > 0 ? pollConfigFile({ io, file: configFile, intervalMs: autoReloadMs, loaded: () => loadedDigest, reload: () => master.reload() }) : undefined;
   await aborted(io.shutdown);
   log('info', 'shutting down');
   unsubscribe?.();

@@ -39,9 +39,14 @@ function count(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
-/** Loads a config for a tool that needs it valid, or fails naming every error. */
-export async function loadValidConfig(io: CommandIO, file: string): Promise<PrometheusConfig> {
-  const result = parseConfig(await io.readFile(file), { file });
+/**
+ * Loads a config for a tool that needs it valid, or fails naming every error. `onRead` gets the exact text read,
+ * before it is parsed (also for a text that turns out invalid), for a caller that must know what it loaded.
+ */
+export async function loadValidConfig(io: CommandIO, file: string, onRead?: (text: string) => void): Promise<PrometheusConfig> {
+  const text = await io.readFile(file);
+  onRead?.(text);
+  const result = parseConfig(text, { file });
   if (!result.ok) throw new UsageError(`invalid config:\n${result.errors.map(formatConfigIssue).join('\n')}`, 1);
   return result.config;
 }

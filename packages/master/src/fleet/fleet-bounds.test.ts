@@ -151,6 +151,33 @@ describe('Fleet bounds', () => {
     expect([...fleet.jobCounts().keys()]).toEqual(['node']);
   });
 
+  it('assigns every current target of a left-out job again once a reload makes it small enough, though discovery reports no change of them', async () => {
+    const tooLarge = ScrapeJob.fromPartial({
+      ...scrapeJobToProto(huge),
+      metricRelabelConfigs: Array.from({ length: 60_000 }, (_, r) => ({ sourceLabels: ['__name__'], separator: ';', regex: `metric_${r}_.*`, replacement: '$1', action: RelabelAction.DROP })),
+    });
+    const fleet = newFleet({ jobs: [scrapeJobToProto(node), scrapeJobToProto(huge)] });
+    fleet.start();
+    const feed = new JobFeed(huge);
+    fleet.updateJobs([new JobFeed(node).update([makeTarget(node, 1)]), feed.update([makeTarget(huge, 2), makeTarget(huge, 3)])]);
+    fleet.accept(new FakeSession('a:1'), hello('a'));
+    await until(() => fleet.ready(), 'the fleet to settle');
+    expect(fleet.jobCounts().get('huge')?.targets).toBe(2);
+
+    // A reload makes the job too large: its targets leave; discovery relabels it and reports what changed: nothing.
+    fleet.configure({ jobs: [scrapeJobToProto(node), tooLarge], remoteWrite: [] });
+    fleet.updateJobs([feed.update([makeTarget(huge, 2), makeTarget(huge, 3)])]);
+    expect(fleet.jobCounts().get('huge')?.targets ?? 0).toBe(0);
+
+    // The next reload shrinks it back; discovery again reports no change, and a later one a change of one target.
+    fleet.configure({ jobs: [scrapeJobToProto(node), scrapeJobToProto(huge)], remoteWrite: [] });
+    fleet.updateJobs([feed.update([makeTarget(huge, 2), makeTarget(huge, 3)])]);
+    expect(fleet.jobCounts().get('huge')?.targets).toBe(2);
+    fleet.updateJobs([feed.update([makeTarget(huge, 3), makeTarget(huge, 4)])]);
+    expect(fleet.jobCounts().get('huge')?.targets).toBe(2);
+    expect([...fleet.targets('huge')].map((t) => t.labels.get('instance')).sort()).toEqual(['10.0.0.3:9100', '10.0.0.4:9100']);
+  });
+
   it('tells the observer once a worker is welcomed that its previous stream ended with RESOURCE_EXHAUSTED', () => {
     const reports: [string, string][] = [];
     const fleet = newFleet({ observer: { resourceExhausted: (worker, details) => reports.push([worker, details]) } });

@@ -147,8 +147,11 @@ export class Fleet implements FleetStatusSource {
   readonly #holdings = new Holdings();
   /** Jobs left out because they are too large to send: their targets are ignored. */
   readonly #rejectedJobs = new Set<string>();
-  /** Jobs a reload removed while running: discovery's later updates of them are ignored. */
-  readonly #removedJobs = new Set<string>();
+  /**
+   * Jobs accepted again after being left out: the fleet has none of their targets, and discovery reports only what
+   * changes, so their next update is taken whole.
+   */
+  readonly #readmittedJobs = new Set<string>();
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
   #settings: FleetSettings = { jobs: [], remoteWrite: [] };
@@ -208,6 +211,7 @@ export class Fleet implements FleetStatusSource {
    */
   configure(settings: FleetSettings): void {
     const previous = this.#settings;
+    const leftOut = new Set(this.#rejectedJobs);
     this.#rejectedJobs.clear();
     const fits = (kind: 'job' | 'remote-write', name: string, bytes: number): boolean => {
       if (bytes <= MAX_SETTING_BYTES) return true;
@@ -235,13 +239,11 @@ export class Fleet implements FleetStatusSource {
     const removed = previous.jobs.filter((job) => !names.has(job.name)).map((job) => job.name);
     for (const name of this.#synced.keys()) if (!names.has(name)) this.#synced.delete(name);
     for (const job of jobs) if (!this.#synced.has(job.name)) this.#synced.set(job.name, false);
+    for (const name of this.#readmittedJobs) if (!names.has(name)) this.#readmittedJobs.delete(name);
+    for (const name of leftOut) if (names.has(name)) this.#readmittedJobs.add(name);
     if (!this.#started) return;
 
-    for (const name of names) this.#removedJobs.delete(name);
-    for (const name of removed) {
-      this.#removedJobs.add(name);
-      this.#removeJobTargets(name);
-    }
+    for (const name of removed) this.#removeJobTargets(name);
     for (const m of this.#members.values()) {
       for (const job of jobs) {
         const old = before.get(job.name);
@@ -305,20 +307,21 @@ export class Fleet implements FleetStatusSource {
     const now = this.#now();
     for (const job of changed) {
       const name = job.job.jobName;
-      // A rejected job is never assigned, and the targets of a job a reload removed left with configure.
-      if (this.#rejectedJobs.has(name) || this.#removedJobs.has(name)) continue;
+      // Only configured jobs are assigned: not a rejected one, nor one a reload removed (its targets left with configure).
+      if (!this.#synced.has(name)) continue;
       if (job.synced && this.#synced.get(name) !== true) newlySynced.add(name);
       this.#synced.set(name, job.synced || this.#synced.get(name) === true);
-      for (const id of job.removed) {
+      const whole = this.#readmittedJobs.delete(name);
+      for (const id of whole ? [] : job.removed) {
         if (this.#targets.drop(name, id)) remove.push(id);
       }
-      for (const id of job.added) {
+      for (const id of whole ? job.targets.keys() : job.added) {
         const target = job.targets.get(id);
         const cost = target === undefined ? undefined : this.#targets.add(target, now);
         if (cost !== undefined) upsert.set(id, cost);
       }
     }
-    for (const job of changed) if (!this.#removedJobs.has(job.job.jobName)) this.#checkTargetLimit(job);
+    for (const job of changed) if (this.#synced.has(job.job.jobName)) this.#checkTargetLimit(job);
     if (this.#allocator.recovering) {
       // Nothing is assigned before settling, which takes every worker's report as it then is.
       this.#allocate('targets', () => this.#allocator.updateTargets({ upsert, remove }));

@@ -29,7 +29,7 @@ describe('FleetMetrics', () => {
     const f = new Fleet({ masterId: 'm', softwareVersion: 't', graceMs: 10, startupGraceMs: 0, startupWaitMs: 10, observer: metrics.observer });
     fleet = f;
     metrics.track(f);
-    f.configure({ jobs: [], remoteWrite: [] });
+    f.configure({ jobs: [ScrapeJob.fromPartial({ name: 'node' })], remoteWrite: [] });
     f.start();
     f.updateJobs([new JobFeed(job).update(targets)]);
     const hello = { workerId: 'w1', softwareVersion: 't', protocolVersion: PROTOCOL_VERSION, heldGeneration: 0, heldTargets: [], previousStreamResourceExhausted: '', heldTargetsContinued: false, highestLeaderTerm: 0 };

@@ -97,8 +97,11 @@ scrape_configs:
 remote_write:
   - url: http://receiver:9090/api/v1/write
 `;
+    expect((await master.registry.metrics()).split('\n').filter((l) => l.startsWith('promfleet_discovered_targets{') && l.includes('leaving'))).toHaveLength(3);
     await expect(master.reload()).resolves.toEqual({ added: ['added'], changed: [], removed: ['leaving'], remoteWriteChanged: true });
     expect(jobsOf(master)).toEqual(['added/a1:1', 'kept/k1:1', 'kept/k2:2']);
+    // A removed job's series go, rather than staying at 0.
+    expect((await master.registry.metrics()).split('\n').filter((l) => l.includes('"leaving"'))).toEqual([]);
     expect(log.filter((l) => l.includes('configuration reloaded'))).toEqual([
       'info configuration reloaded {"jobs":2,"jobs_added":"added","jobs_changed":"","jobs_removed":"leaving","remote_write":"changed"}',
     ]);

@@ -274,9 +274,14 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     idle.fleet.configure(settings);
     const idleChanges = idle.discovery.applyConfig(config);
     const term = current;
-    if (term === undefined) return { ...idleChanges, remoteWriteChanged };
+    if (term === undefined) {
+      discoveryMetrics.forgetJobs(idleChanges.removed);
+      return { ...idleChanges, remoteWriteChanged };
+    }
     term.fleet.configure(settings);
-    return { ...term.discovery.applyConfig(config), remoteWriteChanged };
+    const changes = term.discovery.applyConfig(config);
+    discoveryMetrics.forgetJobs(changes.removed);
+    return { ...changes, remoteWriteChanged };
   };
   const describe = (summary: ReloadSummary) => ({
     jobs: config.scrapeConfigs.length,

@@ -186,4 +186,9 @@ export class DiscoveryMetrics {
       this.#targets.set({ scrape_job: j.job.jobName, state: 'invalid' }, j.invalid);
     }
   }
+
+  /** Drops the series of jobs that left the config (ConfigChanges.removed), rather than keeping them at 0. */
+  forgetJobs(jobs: readonly string[]): void {
+    for (const job of jobs) for (const state of ['active', 'dropped', 'invalid']) this.#targets.remove({ scrape_job: job, state });
+  }
 }

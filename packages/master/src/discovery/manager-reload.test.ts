@@ -171,6 +171,25 @@ scrape_configs:${pods}
     expect(manager.jobs()[0]?.targets.size).toBe(podTargets);
   });
 
+  it('keeps no Kubernetes view of an SD config a reload removed while the manager does not run (a standby master)', async () => {
+    const api: FakeApiServer = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    cleanups.push(() => api.stop());
+    const kubernetes = new KubernetesDiscovery({
+      clientFor: () => new ApiClient({ server: api.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/standby-test' }, new RateLimiter(100, 100)),
+      throttleMs: 20,
+    });
+    const manager = new DiscoveryManager({ kubernetes, throttleMs: 20, config: config('scrape_configs: [{job_name: pods, kubernetes_sd_configs: [{role: pod}]}]') });
+    manager.applyConfig(config('scrape_configs: [{job_name: nodes, kubernetes_sd_configs: [{role: node}]}]'));
+    manager.applyConfig(config('scrape_configs: [{job_name: services, kubernetes_sd_configs: [{role: service}]}]'));
+    const controller = new AbortController();
+    const running = kubernetes.run(controller.signal);
+    cleanups.push(async () => {
+      controller.abort();
+      await running;
+    });
+    expect(kubernetes.watches.map((w) => w.kind)).toEqual(['Service']);
+  });
+
   it('moves a view onto a wider watch once it has listed, without losing a target, and closes the narrow one', async () => {
     const api: FakeApiServer = await startFakeApiServer({ bookmarkIntervalMs: 200 });
     cleanups.push(() => api.stop());

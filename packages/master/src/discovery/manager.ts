@@ -331,6 +331,8 @@ export class DiscoveryManager {
       changes.removed.push(state.job.jobName);
     }
     this.#jobs = next;
+    // A manager that never runs (a standby master's) would otherwise keep a Kubernetes view of every SD config it saw.
+    if (this.#running === undefined) this.options.kubernetes?.retainOnly(config.scrapeConfigs.flatMap((job) => job.kubernetesSdConfigs));
     const running = this.#running;
     if (running !== undefined && running.changed.size > 0) running.flush();
     return changes;

@@ -225,6 +225,27 @@ describe('KubernetesDiscovery', () => {
     await expect(Promise.all([discovery.run(controller.signal), view.run(controller.signal, () => undefined)])).resolves.toBeDefined();
   });
 
+  it('forgets the wait for a first list of a view whose last job left before it synced', async () => {
+    const discovery = new KubernetesDiscovery({
+      clientFor: () => {
+        throw new Error('cannot load kubeconfig /missing');
+      },
+    });
+    const [config] = sdConfigs({ role: 'pod' });
+    if (config === undefined) throw new Error('setup');
+    const controller = new AbortController();
+    controllers.push(controller);
+    const job = new AbortController();
+    const running = discovery.run(controller.signal);
+    const subscribed = discovery.discoverer(config).run(job.signal, () => undefined);
+    await until(() => discovery.viewsAwaitingSync === 1, 'the view to wait');
+    job.abort();
+    await subscribed;
+    await until(() => discovery.viewsAwaitingSync === 0, 'the stopped view to stop waiting');
+    controller.abort();
+    await running;
+  });
+
   it('leaves jobs whose connection cannot be set up unsynced, and runs the others', async () => {
     api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
     api.store.load(generateCluster({ nodes: 1, pods: 2, namespaces: 1, servicesPerNamespace: 1, seed: 8 }).objects());

@@ -87,13 +87,12 @@ export class KubernetesDiscovery {
    * new subscriber a full set of its own at once, from the stores: no list.
    */
   discoverer(config: KubernetesSDConfig): Discoverer {
-    const needs = needsOf(config, this.options.ownNamespace === undefined ? {} : { ownNamespace: this.options.ownNamespace });
-    const key = JSON.stringify([config.role, config.attachMetadata.node, config.attachMetadata.namespace, [...needs.values()].flat().map(needKey)]);
+    const { needs, key } = this.#viewOf(config);
     let view = this.#views.get(key);
     if (view === undefined) {
       const created = new RoleView(config, needs, {
         throttleMs: this.options.throttleMs ?? 1000,
-        whenSynced: (v) => this.#whenSynced(v),
+        whenSynced: (v, signal) => this.#whenSynced(v, signal),
         idle: (v) => this.#viewIdle(key, v),
         ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
       });
@@ -107,6 +106,26 @@ export class KubernetesDiscovery {
     }
     const shared = view;
     return { run: (signal, update) => shared.subscribe(signal, update), groups: () => shared.groups() };
+  }
+
+  /**
+   * Before `run`: forgets the views of SD configs not in `configs`. A manager that follows reloads without running
+   * (a standby master's) registers a view per SD config it sees; only `run` stops views whose subscribers left.
+   */
+  retainOnly(configs: Iterable<KubernetesSDConfig>): void {
+    if (this.#signal !== undefined) return;
+    const keep = new Set([...configs].map((config) => this.#viewOf(config).key));
+    for (const key of [...this.#views.keys()]) if (!keep.has(key)) this.#views.delete(key);
+  }
+
+  /** How many views wait for their watches' first list. */
+  get viewsAwaitingSync(): number {
+    return this.#syncWaiters.size;
+  }
+
+  #viewOf(config: KubernetesSDConfig): { needs: Map<KubernetesKind, WatchNeed[]>; key: string } {
+    const needs = needsOf(config, this.options.ownNamespace === undefined ? {} : { ownNamespace: this.options.ownNamespace });
+    return { needs, key: JSON.stringify([config.role, config.attachMetadata.node, config.attachMetadata.namespace, [...needs.values()].flat().map(needKey)]) };
   }
 
   /** The watches in use (after `run` started): one per kind and scope, however many jobs. */
@@ -241,16 +260,23 @@ export class KubernetesDiscovery {
     });
   }
 
-  /** Resolves when every watch of `view` has listed once. */
-  #whenSynced(view: RoleView): Promise<void> {
+  /** Resolves when every watch of `view` has listed once, or when `signal` aborts (the view stopped). */
+  #whenSynced(view: RoleView, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const check = () => {
-        if (this.#signal !== undefined && view.isSynced()) {
-          this.#syncWaiters.delete(check);
-          resolve();
-        }
+      const done = () => {
+        this.#syncWaiters.delete(check);
+        signal.removeEventListener('abort', done);
+        resolve();
       };
+      const check = () => {
+        if (this.#signal !== undefined && view.isSynced()) done();
+      };
+      if (signal.aborted) {
+        resolve();
+        return;
+      }
       this.#syncWaiters.add(check);
+      signal.addEventListener('abort', done, { once: true });
       check();
     });
   }
@@ -288,7 +314,8 @@ class RoleView {
     private readonly needsByKind: Map<KubernetesKind, WatchNeed[]>,
     private readonly options: {
       throttleMs: number;
-      whenSynced: (v: RoleView) => Promise<void>;
+      /** Resolves once the view's watches have listed, or when `signal` aborts. */
+      whenSynced: (v: RoleView, signal: AbortSignal) => Promise<void>;
       /** The last subscriber left. */
       idle: (v: RoleView) => void;
       observer?: KubernetesDiscoveryObserver;
@@ -419,7 +446,7 @@ class RoleView {
   /** Builds and sends the groups until `signal` aborts or the view is stopped; started once by KubernetesDiscovery. */
   async run(runSignal: AbortSignal): Promise<void> {
     const signal = AbortSignal.any([runSignal, this.#stopped.signal]);
-    await Promise.race([this.options.whenSynced(this), whenAborted(signal)]);
+    await this.options.whenSynced(this, signal);
     if (signal.aborted) return;
     this.#dirty.clear();
     this.#dirtySince = undefined;

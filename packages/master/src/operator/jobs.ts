@@ -41,13 +41,13 @@ export interface RejectedResource {
 }
 
 /**
- * The reason given for an unexpected exception: its class and where it was thrown, never its message, which could
- * quote a value read from a Secret.
+ * The reason given for an unexpected exception (while `doing` something): its class and where it was thrown, never
+ * its message, which could quote a value read from a Secret.
  */
-export function internalErrorReason(err: unknown): string {
+export function internalErrorReason(err: unknown, doing?: string): string {
   const name = err instanceof Error ? err.name : typeof err;
   const frame = err instanceof Error ? err.stack?.split('\n').find((line) => line.trimStart().startsWith('at '))?.trim() : undefined;
-  return `internal error: ${name}${frame === undefined ? '' : ` ${frame}`} (a bug in promfleet, please report it)`;
+  return `internal error${doing === undefined ? '' : ` ${doing}`}: ${name}${frame === undefined ? '' : ` ${frame}`} (a bug in promfleet, please report it)`;
 }
 
 /** What {@link operatorJobs} found. */

@@ -198,4 +198,16 @@ describe('operatorJobs', () => {
     expect(result.rejected).toEqual([{ resource: withSecret, reason: expect.stringMatching(/^internal error: TypeError at .*jobs\.test\.ts.*\(a bug in promfleet, please report it\)$/), internal: true }]);
     expect(result.rejected[0]?.reason).not.toContain('hunter2');
   });
+
+  it('rejects only the resource whose selection throws unexpectedly', () => {
+    const plain = resource('ServiceMonitor', 'shop/plain', web);
+    const odd = resource('ServiceMonitor', 'odd/web', web);
+    const namespaceLabels = (ns: string) => {
+      if (ns === 'odd') throw new RangeError('bad namespace');
+      return namespaces.get(ns);
+    };
+    const result = operatorJobs({ ...input('serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {matchLabels: {team: web}}', [odd, plain]), namespaceLabels });
+    expect(result.jobs.map((j) => j.jobName)).toEqual(['serviceMonitor/shop/plain/0']);
+    expect(result.rejected).toEqual([{ resource: odd, reason: expect.stringMatching(/^internal error selecting it: RangeError at /), internal: true }]);
+  });
 });

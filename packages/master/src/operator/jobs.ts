@@ -86,10 +86,20 @@ function compareResources(a: OperatorResource, b: OperatorResource): number {
  */
 export function operatorJobs(input: OperatorJobsInput): OperatorJobs {
   const global = globalSection(input.global, input.selection.global);
-  const selected = input.resources.filter((r) => isSelected(r, input)).sort(compareResources);
+  const rejected: RejectedResource[] = [];
+  const selected = input.resources
+    .filter((r) => {
+      try {
+        return isSelected(r, input);
+      } catch (err) {
+        // Whether it would have been selected is unknown: it is reported rather than silently left out.
+        rejected.push({ resource: r, reason: internalErrorReason(err, 'selecting it'), internal: true });
+        return false;
+      }
+    })
+    .sort(compareResources);
   const jobs: ScrapeConfig[] = [];
   const rawJobs: RawMapping[] = [];
-  const rejected: RejectedResource[] = [];
   for (const resource of selected) {
     try {
       const raw = generateJobs(resource, input.lookup, input.selection.generation);

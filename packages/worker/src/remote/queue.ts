@@ -235,9 +235,10 @@ export class RemoteWriteQueue implements MeteredQueue {
   /**
    * Stops accepting samples and sends what is queued for up to `flushDeadlineMs`, as Prometheus' `shards.stop` does
    * with its flush deadline (counted from when the queue may send: a queue held back by `sendAfter` flushes after
-   * it, as Prometheus stops one queue after the other on reload); then aborts the requests in flight and drops the rest (`shutdown`). Resolves once every
-   * shard has ended and the HTTP client is closed; the queue's metrics are then removed. Calling it again returns the
-   * same promise. A queue that was never started is started, so its samples get the same chance.
+   * it, as Prometheus stops one queue after the other on reload); then aborts the requests in flight and drops the
+   * rest (`shutdown`). Resolves once every shard has ended and the HTTP client is closed; the queue's metrics are
+   * then removed. Calling it again returns the same promise. A queue that was never started is started, so its
+   * samples get the same chance.
    */
   stop(options?: RemoteWriteStopOptions): Promise<void> {
     this.#stopping ??= this.#stop(options?.flushDeadlineMs ?? DEFAULT_FLUSH_DEADLINE_MS);

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -502,6 +502,50 @@ describe('deploy/grafana/promfleet.json', () => {
       expect([status, output]).toEqual([0, expect.stringContaining('SUCCESS')]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("README: the kustomizations it tells users to write", () => {
+  /** The README's YAML block that starts with `first`, written as my-promfleet/kustomization.yaml beside a link to this repository, rendered. */
+  function renderReadmeKustomization(first: string, files: Readonly<Record<string, string>>): K8sObject[] {
+    const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    const block = blocks.find((b) => b.startsWith(first));
+    if (block === undefined) throw new Error(`README.md has no yaml block starting with ${JSON.stringify(first)}`);
+    const dir = mkdtempSync(join(tmpdir(), 'promfleet-readme-'));
+    try {
+      symlinkSync(root, join(dir, 'promfleet'));
+      mkdirSync(join(dir, 'my-promfleet'));
+      writeFileSync(join(dir, 'my-promfleet', 'kustomization.yaml'), block);
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'my-promfleet', name), text);
+      copyFileSync(join(root, 'deploy/overlays/mimir/prometheus.yml'), join(dir, 'my-promfleet', 'prometheus.yml'));
+      const text = execFileSync('kubectl', ['kustomize', join(dir, 'my-promfleet')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return parseAllDocuments(text).map((doc) => doc.toJS() as K8sObject);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const containersOf = (o: K8sObject) => at(o, 'spec.template.spec.containers') as { image: string; args: string[] }[];
+
+  it('the install: every container runs the image the user named, with the user\'s configuration', () => {
+    const objects = renderReadmeKustomization('# my-promfleet/kustomization.yaml', {});
+    const images = objects.filter((o) => o.kind === 'Deployment').flatMap((o) => containersOf(o).map((c) => c.image));
+    expect(images.length).toBeGreaterThan(0);
+    expect(new Set(images)).toEqual(new Set(['registry.example.com/promfleet:0.1.0']));
+    expect(configOf(objects)).toBe(readFileSync(join(root, 'deploy/overlays/mimir/prometheus.yml'), 'utf8'));
+  });
+
+  it('prometheus-operator resources: the master reads the Prometheus resource\'s file, and may list the four kinds', () => {
+    const operatorYaml = 'apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: k8s, namespace: monitoring}\nspec:\n  serviceMonitorSelector: {}\n';
+    const objects = renderReadmeKustomization('# in my-promfleet/kustomization.yaml', { 'operator.yaml': operatorYaml });
+    const [master] = containersOf(find(objects, 'Deployment', 'promfleet-master'));
+    const flag = master?.args.find((a) => a.startsWith('--operator.config='));
+    expect(flag).toBe('--operator.config=/etc/promfleet/config/operator.yaml');
+    expect((at(find(objects, 'ConfigMap', 'promfleet-config'), 'data') as Record<string, unknown>)['operator.yaml']).toBe(operatorYaml);
+    const rules = objects.filter((o) => o.kind === 'ClusterRole').flatMap((o) => at(o, 'rules') as { resources?: string[]; verbs: string[] }[]);
+    for (const resource of ['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs']) {
+      expect(rules.some((r) => (r.resources ?? []).includes(resource) && r.verbs.includes('list') && r.verbs.includes('watch'))).toBe(true);
     }
   });
 });

@@ -361,3 +361,31 @@ describe('/api/v1/workers', () => {
     });
   });
 });
+
+describe('/api/v1/operator/rejected', () => {
+  it('lists the rejected resources by kind then namespace/name, with the kinds that contribute nothing', async () => {
+    const status = await startStatus(config, {
+      operatorRejected: () => [
+        { kind: 'ServiceMonitor', namespace: 'shop', name: 'web', reason: 'spec.scrapeClass: scrape classes are not supported by promfleet ("<tls>")', sinceUnixMs: Date.UTC(2024, 0, 2, 3, 4, 5, 600) },
+        { kind: 'Probe', namespace: 'ops', name: 'ping', reason: 'spec.oauth2: OAuth 2 is not supported by promfleet', sinceUnixMs: Date.UTC(2024, 0, 1) },
+      ],
+      operatorKindStates: () => ({ ServiceMonitor: 'listed', PodMonitor: 'listed', Probe: 'listed', ScrapeConfig: 'forbidden' }),
+    });
+    running.push(status);
+    const json = await getJson(status, '/api/v1/operator/rejected');
+    expect(json.text).toContain('\\u003ctls\\u003e');
+    expect(data(json)).toEqual({
+      rejected: [
+        { kind: 'ServiceMonitor', namespace: 'shop', name: 'web', reason: 'spec.scrapeClass: scrape classes are not supported by promfleet ("<tls>")', since: '2024-01-02T03:04:05.6Z' },
+        { kind: 'Probe', namespace: 'ops', name: 'ping', reason: 'spec.oauth2: OAuth 2 is not supported by promfleet', since: '2024-01-01T00:00:00Z' },
+      ],
+      kinds: { ServiceMonitor: 'listed', PodMonitor: 'listed', Probe: 'listed', ScrapeConfig: 'forbidden' },
+    });
+  });
+
+  it('is not served without the prometheus-operator source', async () => {
+    const status = await start();
+    const res = await fetch(`${status.url}/api/v1/operator/rejected`);
+    expect(res.status).toBe(404);
+  });
+});

@@ -1,13 +1,14 @@
 /**
  * The bodies of the master's JSON API, as pure functions of the fleet and discovery state: Prometheus'
  * `/api/v1/targets` (`web/api/v1/api.go`, `targets()`) and promfleet's own `/api/v1/workers` and
- * `/api/v1/targets/<id>`. Large bodies are generators of JSON text, so the server can stream 150k targets without
+ * `/api/v1/targets/<id>`, `/api/v1/operator/rejected`. Large bodies are generators of JSON text, so the server can stream 150k targets without
  * holding the whole document (or every target's discovered labels) in memory.
  */
 import { compareLabelNames, LabelName, publicLabels, redactedUrl, scrapeUrl, webUrl, type Labels, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { DiscoveryManager, JobTargets } from '../discovery/manager.js';
 import type { StaleResource } from '../discovery/metrics.js';
 import type { FleetStatusSource, TargetStatus, WorkerStatus } from '../fleet/status.js';
+import { operatorKinds, type OperatorKind, type OperatorKindState, type RejectedOperatorResource } from '../operator/index.js';
 
 /**
  * What the API reads from discovery: each job's counts and, on demand, its discovered label sets; and, when known,
@@ -238,4 +239,27 @@ function workerJson(w: WorkerStatus): Record<string, unknown> {
 /** promfleet's `/api/v1/workers`: `{"status":"success","data":{"workers":[...]}}`, in the fleet's (id) order. */
 export function workersBody(fleet: FleetStatusSource): string {
   return goJson(JSON.stringify({ status: 'success', data: { workers: fleet.workers().map(workerJson) } }));
+}
+
+/** What the status server shows of the prometheus-operator job source (see `StatusServerOptions`). */
+export interface OperatorStatus {
+  readonly rejected: readonly RejectedOperatorResource[];
+  /** How each kind's list went; undefined when not known. */
+  readonly kinds: Readonly<Record<OperatorKind, OperatorKindState>> | undefined;
+}
+
+/**
+ * promfleet's `/api/v1/operator/rejected`: `{"status":"success","data":{"rejected":[{kind,namespace,name,reason,since}],
+ * "kinds":{...}}}`, the rejected resources by kind then namespace/name; `kinds` only when known. Reasons name fields
+ * and objects, never a value read from a Secret.
+ */
+export function operatorRejectedBody(operator: OperatorStatus): string {
+  const rejected = sortedRejected(operator.rejected).map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, reason: r.reason, since: goTime(r.sinceUnixMs) }));
+  return goJson(JSON.stringify({ status: 'success', data: { rejected, ...(operator.kinds === undefined ? {} : { kinds: operator.kinds }) } }));
+}
+
+/** Rejected resources by kind (in {@link operatorKinds} order, as the generated jobs are), then namespace/name. */
+export function sortedRejected(rejected: readonly RejectedOperatorResource[]): RejectedOperatorResource[] {
+  const key = (r: RejectedOperatorResource) => `${operatorKinds.indexOf(r.kind)}\u0000${r.namespace}\u0000${r.name}`;
+  return [...rejected].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -90,7 +90,7 @@ export interface RunningStatus {
  * Starts discovery on `config` (static configs only), puts every kept target in a fake fleet (unassigned, never
  * scraped), and serves it on 127.0.0.1 on a free port.
  */
-export async function startStatus(config: string, options: Partial<Pick<StatusServerOptions, 'now' | 'onError'>> = {}): Promise<RunningStatus> {
+export async function startStatus(config: string, options: Partial<Pick<StatusServerOptions, 'now' | 'onError' | 'operatorRejected' | 'operatorKindStates'>> = {}): Promise<RunningStatus> {
   const discovery = new DiscoveryManager({ config: loadConfig(config), throttleMs: 10 });
   const controller = new AbortController();
   let updated: () => void = () => undefined;

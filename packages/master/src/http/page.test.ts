@@ -10,8 +10,8 @@ afterEach(async () => {
   for (const r of running.splice(0)) await r.stop();
 });
 
-async function start(config: string): Promise<RunningStatus> {
-  const status = await startStatus(config, { now: () => now });
+async function start(config: string, options: Parameters<typeof startStatus>[1] = {}): Promise<RunningStatus> {
+  const status = await startStatus(config, { now: () => now, ...options });
   running.push(status);
   return status;
 }
@@ -97,6 +97,42 @@ scrape_configs:
       expect(res.status).toBe(200);
       expect(await res.text()).not.toContain('pa55-not-for-eyes');
     }
+  });
+});
+
+describe('the status page with the prometheus-operator source', () => {
+  const config = 'scrape_configs: []\n';
+
+  it('shows the kinds that contribute nothing and each rejected resource, escaped, since when', async () => {
+    const status = await start(config, {
+      operatorRejected: () => [
+        { kind: 'ServiceMonitor', namespace: 'shop', name: 'web', reason: 'spec.endpoints[0].bearerTokenSecret: Secret shop/missing key "token" not found', sinceUnixMs: now - 90_000 },
+        { kind: 'PodMonitor', namespace: 'ops', name: '<b>pods</b>', reason: 'the generated scrape config is invalid: invalid proxy_url "http://u:pa55@proxy:3128"', sinceUnixMs: now - 5_000 },
+      ],
+      operatorKindStates: () => ({ ServiceMonitor: 'listed', PodMonitor: 'listed', Probe: 'absent', ScrapeConfig: 'forbidden' }),
+    });
+    const html = await (await fetch(`${status.url}/`)).text();
+    expect(html).toContain('<h2>prometheus-operator resources</h2>');
+    expect(html).toContain('<li>Probe: not installed (its CRD is not served), so it has no resources</li>');
+    expect(html).toContain('<li>ScrapeConfig: forbidden: the master&#39;s RBAC lacks list/watch on it, so it has no resources (see deploy/operator/rbac.yaml)</li>');
+    expect(html).not.toContain('<li>ServiceMonitor');
+    expect(html).toContain('<h3>Rejected (2)</h3>');
+    // By kind in the order of the generated jobs (ServiceMonitor, PodMonitor, Probe, ScrapeConfig).
+    expect(html.indexOf('<td>ServiceMonitor</td>')).toBeLessThan(html.indexOf('<td>PodMonitor</td>'));
+    expect(html).toContain(`<tr><td>ServiceMonitor</td><td>shop/web</td><td><span class="error">${escapeHtml('spec.endpoints[0].bearerTokenSecret: Secret shop/missing key "token" not found')}</span></td><td><span title="2024-01-02T11:58:30Z">1m30s ago</span></td></tr>`);
+    expect(html).toContain(`<td>ops/${escapeHtml('<b>pods</b>')}</td>`);
+    expect(html).not.toMatch(/pa55|<b>pods/);
+    expect(html).toContain('<a href="/api/v1/operator/rejected">rejected operator resources</a>');
+  });
+
+  it('says when nothing is rejected, and has no section without the source', async () => {
+    const withSource = await start(config, { operatorRejected: () => [] });
+    const html = await (await fetch(`${withSource.url}/`)).text();
+    expect(html).toContain('<h2>prometheus-operator resources</h2>\n<h3>Rejected (0)</h3>\n<p>No rejected resources.</p>');
+    const without = await start(config);
+    const plain = await (await fetch(`${without.url}/`)).text();
+    expect(plain).not.toContain('prometheus-operator');
+    expect(plain).not.toContain('/api/v1/operator/rejected');
   });
 });
 

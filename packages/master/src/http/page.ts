@@ -6,7 +6,8 @@
 import { formatDuration, LabelName, redactedUrl, scrapeUrl, webUrl, type ScrapeConfig, type TargetId } from '@promfleet/model';
 import type { StaleResource } from '../discovery/metrics.js';
 import type { WorkerStatus } from '../fleet/status.js';
-import { goTime, type StatusSources } from './api.js';
+import type { OperatorKindState } from '../operator/index.js';
+import { goTime, sortedRejected, type OperatorStatus, type StatusSources } from './api.js';
 import type { Readiness } from './status-server.js';
 
 /** How many unhealthy targets the page lists at most; the rest are only counted. */
@@ -49,10 +50,12 @@ export interface StatusPageView {
   /** The first {@link maxUnhealthyShown} targets whose last scrape failed, by job in config order. */
   readonly unhealthy: readonly UnhealthyTarget[];
   readonly unhealthyTotal: number;
+  /** The prometheus-operator source's rejected resources and kinds; undefined without `--operator.config`. */
+  readonly operator: OperatorStatus | undefined;
 }
 
 /** Gathers the page's view: one pass over the fleet's targets, none over discovered labels. */
-export function statusPageView(sources: StatusSources, at: { readonly nowUnixMs: number; readonly readiness: Readiness }): StatusPageView {
+export function statusPageView(sources: StatusSources, at: { readonly nowUnixMs: number; readonly readiness: Readiness; readonly operator?: OperatorStatus }): StatusPageView {
   const { nowUnixMs, readiness } = at;
   const jobs = sources.discovery.jobs();
   const configs = new Map<string, ScrapeConfig>(jobs.map((j) => [j.job.jobName, j.job]));
@@ -104,6 +107,7 @@ export function statusPageView(sources: StatusSources, at: { readonly nowUnixMs:
     }),
     unhealthy: jobs.flatMap((j) => unhealthyByJob.get(j.job.jobName) ?? []).slice(0, maxUnhealthyShown),
     unhealthyTotal,
+    operator: at.operator === undefined ? undefined : { rejected: sortedRejected(at.operator.rejected), kinds: at.operator.kinds },
   };
 }
 
@@ -146,6 +150,30 @@ const jobsLegend =
 function workerCell(w: WorkerStatus): string {
   const url = webUrl(w.address, w.webPort);
   return url === undefined ? escapeHtml(w.id) : `<a href="${escapeHtml(url)}">${escapeHtml(w.id)}</a>`;
+}
+
+/** What a kind's list state means, for the kinds that contribute no resources. */
+const kindStateText: Readonly<Record<Exclude<OperatorKindState, 'listed'>, string>> = {
+  pending: 'not listed yet (the API server has not answered; no operator jobs until it does)',
+  forbidden: "forbidden: the master's RBAC lacks list/watch on it, so it has no resources (see deploy/operator/rbac.yaml)",
+  absent: 'not installed (its CRD is not served), so it has no resources',
+};
+
+/** The prometheus-operator section: kinds that contribute nothing and why, then the rejected resources. */
+function operatorSection(operator: OperatorStatus, nowUnixMs: number): string {
+  const e = escapeHtml;
+  const kinds = Object.entries(operator.kinds ?? {}).flatMap(([kind, state]) => (state === 'listed' ? [] : [`<li>${e(kind)}: ${e(kindStateText[state])}</li>`]));
+  const rejected =
+    operator.rejected.length === 0
+      ? '<p>No rejected resources.</p>'
+      : table(
+          ['Kind', 'Resource', 'Reason', 'Since'],
+          operator.rejected.map((r) => [e(r.kind), e(`${r.namespace}/${r.name}`), `<span class="error">${e(redactedUrl(r.reason))}</span>`, ago(r.sinceUnixMs, nowUnixMs)]),
+        );
+  return `<h2>prometheus-operator resources</h2>
+${kinds.length === 0 ? '' : `<ul>\n${kinds.join('\n')}\n</ul>\n`}<h3>Rejected (${operator.rejected.length})</h3>
+${rejected}
+`;
 }
 
 /** The page's HTML. Cells are escaped (and target values redacted) here; {@link StatusPageView} holds raw values. */
@@ -220,14 +248,14 @@ ${style}
 <body>
 <h1>promfleet master</h1>
 <p>${view.readiness.ready ? 'Ready.' : '<strong>Not ready</strong>.'} ${view.readiness.reasons.map((r) => `${e(r)}.`).join(' ')} Generated ${e(goTime(view.nowUnixMs))}.
-API: <a href="/api/v1/targets">targets</a>, <a href="/api/v1/workers">workers</a>, <a href="/metrics">metrics</a>.</p>
+API: <a href="/api/v1/targets">targets</a>, <a href="/api/v1/workers">workers</a>, ${view.operator === undefined ? '' : '<a href="/api/v1/operator/rejected">rejected operator resources</a>, '}<a href="/metrics">metrics</a>.</p>
 <h2>Workers (${view.workers.length})</h2>
 ${workers}
 <h2>Jobs</h2>
 ${jobs}
 <h2>Unhealthy targets${shown}</h2>
 ${unhealthy}
-</body>
+${view.operator === undefined ? '' : operatorSection(view.operator, view.nowUnixMs)}</body>
 </html>
 `;
 }

@@ -1,6 +1,6 @@
 /**
  * The master's HTTP server: `/metrics`, Prometheus' `/api/v1/targets`, promfleet's `/api/v1/workers` and
- * `/api/v1/targets/<id>`, the status page at `/`, Prometheus' `/-/healthy` and `/-/ready`, and `/-/reload` (POST or PUT,
+ * `/api/v1/targets/<id>`, `/api/v1/operator/rejected` (with the prometheus-operator source), the status page at `/`, Prometheus' `/-/healthy` and `/-/ready`, and `/-/reload` (POST or PUT,
  * with `--web.enable-lifecycle`). Routing follows
  * Prometheus' router (`web/web.go`, httprouter): an unknown path is a plain 404, a known path with another method a
  * 405 with `Allow`, and only the health endpoints answer HEAD.
@@ -12,7 +12,8 @@ import { createGzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { parseListenAddress } from '@promfleet/model';
 import type { FleetStatusSource } from '../fleet/status.js';
-import { targetResponse, targetsBody, workersBody, type ApiResponse, type DiscoveryStatusSource, type StatusSources } from './api.js';
+import type { OperatorKind, OperatorKindState, RejectedOperatorResource } from '../operator/index.js';
+import { operatorRejectedBody, targetResponse, targetsBody, workersBody, type ApiResponse, type DiscoveryStatusSource, type OperatorStatus, type StatusSources } from './api.js';
 import { renderStatusPage, statusPageView } from './page.js';
 
 /**
@@ -45,6 +46,14 @@ export interface StatusServerOptions {
    * it (no `--web.enable-lifecycle`), the endpoint answers 403 as Prometheus does.
    */
   readonly reload?: () => Promise<void>;
+  /**
+   * With `--operator.config`: the prometheus-operator resources that could not be turned into scrape jobs
+   * (`OperatorJobSource.rejected`). The page gets a section for them and `/api/v1/operator/rejected` is served;
+   * without it, neither.
+   */
+  readonly operatorRejected?: () => readonly RejectedOperatorResource[];
+  /** With `operatorRejected`: how each kind's list went (`OperatorJobSource.kindStates`), shown beside them. */
+  readonly operatorKindStates?: () => Readonly<Record<OperatorKind, OperatorKindState>>;
 }
 
 /** Prometheus' `AppName` in the health texts ("Prometheus Server is Healthy."). */
@@ -114,6 +123,10 @@ export class StatusServer {
         return { GET: (_req, res) => this.#metrics(res) };
       case '/api/v1/targets':
         return { GET: (req, res, query) => this.#targets(req, res, query) };
+      case '/api/v1/operator/rejected': {
+        const operator = this.#operator();
+        return operator === undefined ? undefined : { GET: (_req, res) => send(res, { status: 200, type: applicationJson, body: operatorRejectedBody(operator) }) };
+      }
       case '/api/v1/workers':
         return { GET: (_req, res) => send(res, { status: 200, type: applicationJson, body: workersBody(this.#options.fleet) }) };
       case '/-/healthy':
@@ -190,8 +203,20 @@ export class StatusServer {
     send(res, { status: 200, type: textPlain, body: '' });
   }
 
+  /** What the prometheus-operator source shows now; undefined without one. */
+  #operator(): OperatorStatus | undefined {
+    const rejected = this.#options.operatorRejected;
+    if (rejected === undefined) return undefined;
+    return { rejected: rejected(), kinds: this.#options.operatorKindStates?.() };
+  }
+
   #page(res: ServerResponse): void {
-    const view = statusPageView(this.#sources, { nowUnixMs: (this.#options.now ?? Date.now)(), readiness: this.#options.readiness() });
+    const operator = this.#operator();
+    const view = statusPageView(this.#sources, {
+      nowUnixMs: (this.#options.now ?? Date.now)(),
+      readiness: this.#options.readiness(),
+      ...(operator === undefined ? {} : { operator }),
+    });
     // No scripts, styles only inline: the page needs nothing else, so a value that slipped escaping could do nothing.
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
     send(res, { status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(view) });

@@ -21,4 +21,4 @@ export {
   type OperatorKind,
   type OperatorResource,
 } from './resource.js';
-export { OperatorJobSource, operatorResources, type OperatorJobSourceOptions, type OperatorLog, type RejectedOperatorResource } from './source.js';
+export { OperatorJobSource, operatorResources, type OperatorJobSourceOptions, type OperatorKindState, type OperatorLog, type RejectedOperatorResource } from './source.js';

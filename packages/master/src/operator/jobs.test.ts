@@ -172,4 +172,42 @@ describe('operatorJobs', () => {
     const allowed = operatorJobs({ ...input(all, [withSecret, plain]), fleetLink: { allowInsecureSecrets: true } });
     expect(allowed.rejected).toEqual([]);
   });
+
+  it('rejects a resource whose job the fleet protocol cannot carry, and keeps the others', () => {
+    const resources = [
+      resource('ServiceMonitor', 'shop/huge-limit', { ...web, sampleLimit: 5_000_000_000 }),
+      resource('ServiceMonitor', 'shop/long-interval', { ...web, endpoints: [{ port: 'metrics', interval: '50d' }] }),
+      resource('ServiceMonitor', 'shop/ok', web),
+    ];
+    const result = operatorJobs(input('serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {}', resources));
+    expect(result.jobs.map((j) => j.jobName)).toEqual(['serviceMonitor/shop/ok/0']);
+    expect(result.rejected.map((r) => [r.resource.name, r.reason, r.internal])).toEqual([
+      ['huge-limit', expect.stringContaining('jobs[serviceMonitor/shop/huge-limit/0].sample_limit'), false],
+      ['long-interval', expect.stringContaining('jobs[serviceMonitor/shop/long-interval/0].scrape_interval_ms'), false],
+    ]);
+  });
+
+  it('rejects only the resource whose handling throws an unexpected exception, naming no value', () => {
+    const withSecret = resource('ServiceMonitor', 'shop/auth', { ...web, endpoints: [{ port: 'm', bearerTokenSecret: { name: 'creds', key: 'password' } }] });
+    const plain = resource('ServiceMonitor', 'shop/plain', web);
+    const buggy: AssetLookup = () => {
+      throw new TypeError('hunter2 is not a function');
+    };
+    const result = operatorJobs({ ...input('serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {}', [withSecret, plain]), lookup: buggy });
+    expect(result.jobs.map((j) => j.jobName)).toEqual(['serviceMonitor/shop/plain/0']);
+    expect(result.rejected).toEqual([{ resource: withSecret, reason: expect.stringMatching(/^internal error: TypeError at .*jobs\.test\.ts.*\(a bug in promfleet, please report it\)$/), internal: true }]);
+    expect(result.rejected[0]?.reason).not.toContain('hunter2');
+  });
+
+  it('rejects only the resource whose selection throws unexpectedly', () => {
+    const plain = resource('ServiceMonitor', 'shop/plain', web);
+    const odd = resource('ServiceMonitor', 'odd/web', web);
+    const namespaceLabels = (ns: string) => {
+      if (ns === 'odd') throw new RangeError('bad namespace');
+      return namespaces.get(ns);
+    };
+    const result = operatorJobs({ ...input('serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {matchLabels: {team: web}}', [odd, plain]), namespaceLabels });
+    expect(result.jobs.map((j) => j.jobName)).toEqual(['serviceMonitor/shop/plain/0']);
+    expect(result.rejected).toEqual([{ resource: odd, reason: expect.stringMatching(/^internal error selecting it: RangeError at /), internal: true }]);
+  });
 });

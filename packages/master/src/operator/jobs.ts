@@ -4,6 +4,7 @@
  * offline tool and the live source both run it.
  */
 import { matchesLabelSelector, type GlobalConfig, type ScrapeConfig } from '@promfleet/model';
+import { scrapeJobToProto, SettingsEncodeError } from '@promfleet/protocol';
 import { FieldError } from '../discovery/kubernetes/json.js';
 import { checkInlineSecrets, InsecureSecretsError, type FleetLinkOptions } from '../fleet/link.js';
 import { decodeJobs, globalSection } from './decode.js';
@@ -35,6 +36,18 @@ export interface OperatorJobsInput {
 export interface RejectedResource {
   readonly resource: OperatorResource;
   readonly reason: string;
+  /** The reason is a bug in promfleet (an unexpected exception), not something wrong with the resource. */
+  readonly internal: boolean;
+}
+
+/**
+ * The reason given for an unexpected exception (while `doing` something): its class and where it was thrown, never
+ * its message, which could quote a value read from a Secret.
+ */
+export function internalErrorReason(err: unknown, doing?: string): string {
+  const name = err instanceof Error ? err.name : typeof err;
+  const frame = err instanceof Error ? err.stack?.split('\n').find((line) => line.trimStart().startsWith('at '))?.trim() : undefined;
+  return `internal error${doing === undefined ? '' : ` ${doing}`}: ${name}${frame === undefined ? '' : ` ${frame}`} (a bug in promfleet, please report it)`;
 }
 
 /** What {@link operatorJobs} found. */
@@ -67,23 +80,39 @@ function compareResources(a: OperatorResource, b: OperatorResource): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-/** Selects, generates and decodes; a resource that fails is rejected with its reason and the others go on. */
+/**
+ * Selects, generates, decodes and encodes for the wire; a resource that fails is rejected with its reason and the
+ * others go on, whatever it throws.
+ */
 export function operatorJobs(input: OperatorJobsInput): OperatorJobs {
   const global = globalSection(input.global, input.selection.global);
-  const selected = input.resources.filter((r) => isSelected(r, input)).sort(compareResources);
+  const rejected: RejectedResource[] = [];
+  const selected = input.resources
+    .filter((r) => {
+      try {
+        return isSelected(r, input);
+      } catch (err) {
+        // Whether it would have been selected is unknown: it is reported rather than silently left out.
+        rejected.push({ resource: r, reason: internalErrorReason(err, 'selecting it'), internal: true });
+        return false;
+      }
+    })
+    .sort(compareResources);
   const jobs: ScrapeConfig[] = [];
   const rawJobs: RawMapping[] = [];
-  const rejected: RejectedResource[] = [];
   for (const resource of selected) {
     try {
       const raw = generateJobs(resource, input.lookup, input.selection.generation);
       const decoded = decodeJobs(raw, { global, source: `${resource.kind} ${resource.namespace}/${resource.name}` });
       if (input.fleetLink !== undefined) checkInlineSecrets({ global: input.global, scrapeConfigs: decoded, remoteWrite: [] }, input.fleetLink);
+      // A job the loader accepts can still hold a value the fleet protocol cannot carry (a limit above 2^32-1);
+      // the master would then refuse the whole job list, so this resource alone is refused here.
+      for (const job of decoded) scrapeJobToProto(job);
       jobs.push(...decoded);
       rawJobs.push(...raw);
     } catch (err) {
-      if (!(err instanceof ResourceRejectedError || err instanceof FieldError || err instanceof InsecureSecretsError)) throw err;
-      rejected.push({ resource, reason: err.message });
+      const known = err instanceof ResourceRejectedError || err instanceof FieldError || err instanceof InsecureSecretsError || err instanceof SettingsEncodeError;
+      rejected.push(known ? { resource, reason: err.message, internal: false } : { resource, reason: internalErrorReason(err), internal: true });
     }
   }
   return { jobs, rawJobs, selected, rejected };

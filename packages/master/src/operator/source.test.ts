@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { buildTarget, labelsToObject, parseConfig, publicLabels, type ScrapeConfig, type TargetGroup } from '@promfleet/model';
 import { promtoolCheckMetrics, startFakeApiServer, type FakeApiServer, type KubeObject } from '@promfleet/testkit';
-import { ApiClient, RateLimiter, type ApiRequestRecord } from '../discovery/kubernetes/client.js';
+import { ApiClient, ApiError, RateLimiter, type ApiRequestRecord } from '../discovery/kubernetes/client.js';
 import { KubernetesDiscovery } from '../discovery/kubernetes/discovery.js';
 import { discoverFromObjects, dumpAssetLookup, readObjectList } from '../discovery/kubernetes/offline.js';
 import { operatorJobs } from './jobs.js';
@@ -55,13 +55,46 @@ function promfleetGlobal() {
   return parsed.config.global;
 }
 
-function startSource(server: FakeApiServer, options: { assetRefreshMs?: number; registry?: Registry } = {}) {
+/** A client whose lists of `forbidden` resources answer 403, and whose GET of a `buggy` object throws a TypeError. */
+class TroubledClient extends ApiClient {
+  readonly forbidden = new Set<string>();
+  readonly buggy = new Set<string>();
+  forbiddenAnswers = 0;
+
+  override list(pathAndQuery: string, options: Parameters<ApiClient['list']>[1]): ReturnType<ApiClient['list']> {
+    if (this.forbidden.has(options.resource)) {
+      this.forbiddenAnswers++;
+      return Promise.reject(new ApiError(`${options.resource} is forbidden`, { status: 403 }));
+    }
+    return super.list(pathAndQuery, options);
+  }
+
+  override get(pathAndQuery: string, options: Parameters<ApiClient['get']>[1]): Promise<unknown> {
+    if (this.buggy.has(pathAndQuery.slice(pathAndQuery.lastIndexOf('/') + 1))) return Promise.reject(new TypeError('cannot read hunter2'));
+    return super.get(pathAndQuery, options);
+  }
+}
+
+interface SourceOptions {
+  readonly assetRefreshMs?: number;
+  readonly registry?: Registry;
+  readonly selection?: string;
+  /** Resources whose lists answer 403 from the start. */
+  readonly forbidden?: readonly string[];
+  /** Objects whose GET throws a TypeError. */
+  readonly buggy?: readonly string[];
+}
+
+function startSource(server: FakeApiServer, options: SourceOptions = {}) {
   const logs: { level: string; message: string; fields: Readonly<Record<string, string | number>> }[] = [];
   const log: OperatorLog = (level, message, fields = {}) => logs.push({ level, message, fields });
   const requests: ApiRequestRecord[] = [];
+  const client = new TroubledClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/test' }, new RateLimiter(100, 100), (r) => requests.push(r));
+  for (const r of options.forbidden ?? []) client.forbidden.add(r);
+  for (const name of options.buggy ?? []) client.buggy.add(name);
   const source = new OperatorJobSource({
-    client: new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/test' }, new RateLimiter(100, 100), (r) => requests.push(r)),
-    selection: parseOperatorConfig(allKinds, 'prom.yaml'),
+    client,
+    selection: parseOperatorConfig(options.selection ?? allKinds, 'prom.yaml'),
     global: promfleetGlobal(),
     ownNamespace: 'promfleet',
     log,
@@ -75,7 +108,7 @@ function startSource(server: FakeApiServer, options: { assetRefreshMs?: number; 
   controllers.push(controller);
   const running = source.run(controller.signal, (jobs) => updates.push(jobs));
   const latest = () => updates.at(-1)?.map((j) => j.jobName);
-  return { source, updates, latest, logs, requests, running, controller };
+  return { source, client, updates, latest, logs, requests, running, controller };
 }
 
 describe('OperatorJobSource against the fake API server', () => {
@@ -171,6 +204,64 @@ describe('OperatorJobSource against the fake API server', () => {
     api.installResource('servicemonitors');
     await until(() => s.latest()?.length === 1, 'the ServiceMonitor once its CRD is there');
     expect(s.latest()).toEqual(['serviceMonitor/shop/web/0']);
+  });
+
+  it('treats a kind whose list is forbidden as empty, logs the missing rule once, and picks it up once granted', async () => {
+    api = await startFakeApiServer();
+    api.store.create(serviceMonitor('web', { selector: {}, endpoints: [{ port: 'http' }] }));
+    api.store.create({ apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'ScrapeConfig', metadata: { name: 'static', namespace: 'shop' }, spec: { staticConfigs: [{ targets: ['a:9100'] }] } });
+    const s = startSource(api, { forbidden: ['scrapeconfigs'] });
+    await until(() => s.updates.length > 0, 'the first job list without ScrapeConfigs');
+    expect(s.latest()).toEqual(['serviceMonitor/shop/web/0']);
+    expect(s.source.kindStates()).toEqual({ ServiceMonitor: 'listed', PodMonitor: 'listed', Probe: 'listed', ScrapeConfig: 'forbidden' });
+    await until(() => s.client.forbiddenAnswers >= 3, 'retries');
+    expect(s.logs.filter((l) => l.message.includes('forbidden'))).toEqual([
+      {
+        level: 'warn',
+        message:
+          'operator: list/watch on monitoring.coreos.com scrapeconfigs is forbidden: grant it (deploy/operator/rbac.yaml) or leave ScrapeConfig out of --operator.config; no ScrapeConfig resources until then, retrying',
+        fields: { kind: 'ScrapeConfig' },
+      },
+    ]);
+    s.client.forbidden.delete('scrapeconfigs');
+    await until(() => s.latest()?.length === 2, 'the ScrapeConfig once granted');
+    expect(s.latest()).toEqual(['serviceMonitor/shop/web/0', 'scrapeConfig/shop/static']);
+    expect(s.source.kindStates().ScrapeConfig).toBe('listed');
+  });
+
+  it('lists Namespaces only when a namespace selector needs their labels', async () => {
+    api = await startFakeApiServer();
+    api.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'web' } } });
+    api.store.create(serviceMonitor('web', { selector: {}, endpoints: [{ port: 'http' }] }));
+    const any = startSource(api, { forbidden: ['namespaces'] });
+    await until(() => any.updates.length > 0, 'the jobs without Namespaces');
+    expect(any.latest()).toEqual(['serviceMonitor/shop/web/0']);
+    expect(any.requests.filter((r) => r.resource === 'namespaces')).toEqual([]);
+
+    const labelled = startSource(api, { selection: 'serviceMonitorSelector: {}\nserviceMonitorNamespaceSelector: {matchLabels: {team: web}}', forbidden: ['namespaces'] });
+    await until(() => labelled.logs.some((l) => l.message.startsWith('operator: list/watch on namespaces is forbidden')), 'the namespaces log');
+    expect(labelled.updates).toEqual([]);
+    labelled.client.forbidden.delete('namespaces');
+    await until(() => labelled.updates.length > 0, 'the jobs once Namespaces are listed');
+    expect(labelled.latest()).toEqual(['serviceMonitor/shop/web/0']);
+  });
+
+  it('rejects only the resource whose Secret read throws unexpectedly, and keeps running', async () => {
+    api = await startFakeApiServer();
+    api.store.create(secret('good', { token: 'a' }));
+    api.store.create(secret('bad', { token: 'hunter2' }));
+    api.store.create(serviceMonitor('ok', { selector: {}, endpoints: [{ port: 'http', bearerTokenSecret: { name: 'good', key: 'token' } }] }));
+    api.store.create(serviceMonitor('bugged', { selector: {}, endpoints: [{ port: 'http', bearerTokenSecret: { name: 'bad', key: 'token' } }] }));
+    const s = startSource(api, { buggy: ['bad'] });
+    await until(() => s.updates.length > 0, 'the first job list');
+    expect(s.latest()).toEqual(['serviceMonitor/shop/ok/0']);
+    expect(s.source.rejected()).toEqual([
+      { kind: 'ServiceMonitor', namespace: 'shop', name: 'bugged', reason: expect.stringMatching(/^internal error reading Secret shop\/bad: TypeError at .*\(a bug in promfleet, please report it\)$/), sinceUnixMs: expect.any(Number) },
+    ]);
+    expect(s.logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['operator: reading a Secret or ConfigMap failed unexpectedly: a bug, please report it']);
+    expect(JSON.stringify(s.logs)).not.toContain('hunter2');
+    s.controller.abort();
+    await expect(s.running).resolves.toBeUndefined();
   });
 
   it('gives the same targets live as the offline tool gives from a dump of the same objects', async () => {

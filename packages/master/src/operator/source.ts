@@ -9,8 +9,11 @@
  * namespace changes (a changed reference, or a resource re-applied after its Secret was rotated), and every
  * `assetRefreshMs` (5 minutes by default), so a rotated Secret reaches the workers within that period.
  *
- * A kind whose CRD is not installed (404 on list) counts as having no resources: it is logged once, and its
- * reflector keeps retrying with backoff, so installing the CRD later needs no restart.
+ * A kind whose CRD is not installed (404 on list), or whose list the master's RBAC forbids (403), counts as having no
+ * resources: it is logged once, and its reflector keeps retrying with backoff, so installing the CRD or granting the
+ * rule later needs no restart. Namespaces are listed only when a namespace selector needs their labels. Any other
+ * failure (5xx, network, API server down) holds the first job list back until the kind is listed: jobs generated
+ * without a kind's resources would make the workers drop their targets.
  */
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -22,8 +25,8 @@ import { slimNamespace, type SlimNamespace } from '../discovery/kubernetes/objec
 import { kubeResources, Reflector, type KubeResource, type ReflectorOptions } from '../discovery/kubernetes/reflector.js';
 import type { FleetLinkOptions } from '../fleet/link.js';
 import { globalSection } from './decode.js';
-import { operatorJobs, type OperatorJobs } from './jobs.js';
-import { BadResourceError, operatorKinds, readAssetData, readOperatorResource, type AssetLookup, type AssetRef, type OperatorKind, type OperatorResource } from './resource.js';
+import { internalErrorReason, operatorJobs, type OperatorJobs } from './jobs.js';
+import { BadResourceError, operatorKinds, ResourceRejectedError, readAssetData, readOperatorResource, type AssetLookup, type AssetRef, type OperatorKind, type OperatorResource } from './resource.js';
 import type { OperatorSelection } from './selection.js';
 
 /** A log record: level, message, fields (never secret values). */
@@ -38,6 +41,12 @@ export interface RejectedOperatorResource {
   /** When this resource version was first rejected for this reason. */
   readonly sinceUnixMs: number;
 }
+
+/**
+ * How a kind's list/watch went last: `pending` until its first answer, `listed`, `forbidden` (403: the master's
+ * RBAC lacks list/watch on it) or `absent` (404: its CRD is not installed). The last two count as no resources.
+ */
+export type OperatorKindState = 'pending' | 'listed' | 'forbidden' | 'absent';
 
 /** Options of {@link OperatorJobSource}. */
 export interface OperatorJobSourceOptions {
@@ -72,6 +81,8 @@ export const operatorResources: Readonly<Record<OperatorKind, KubeResource>> = {
 interface AssetEntry {
   /** The object's keys and values; undefined when it does not exist or could not be read. */
   readonly data: ReadonlyMap<string, string> | undefined;
+  /** Why reading it failed unexpectedly (a bug): the resources that reference it are rejected with this reason. */
+  readonly internalError?: string;
   readonly fetchedAtMs: number;
   stale: boolean;
 }
@@ -116,8 +127,13 @@ export class OperatorJobSource {
   readonly #now: () => number;
   readonly #reflectors = new Map<OperatorKind, Reflector<OperatorResource>>();
   readonly #namespaces: Reflector<SlimNamespace>;
-  readonly #synced = new Set<OperatorKind | 'Namespace'>();
-  readonly #absentLogged = new Set<OperatorKind>();
+  /** Whether some kind's namespace selector needs namespace labels; only then are Namespaces listed. */
+  readonly #needsNamespaces: boolean;
+  #namespacesSynced = false;
+  #namespacesForbiddenLogged = false;
+  readonly #states = new Map<OperatorKind, OperatorKindState>(operatorKinds.map((k) => [k, 'pending']));
+  /** The kinds whose absence or 403 has been logged since they were last listed. */
+  readonly #unlistedLogged = new Set<OperatorKind>();
   /** The last list/watch error logged per kind, so that a failing one is logged when it starts or changes. */
   readonly #lastError = new Map<OperatorKind, string>();
   readonly #assets = new Map<string, AssetEntry>();
@@ -143,13 +159,13 @@ export class OperatorJobSource {
             try {
               return readOperatorResource(kind, raw);
             } catch (err) {
-              if (err instanceof BadResourceError) throw new BadObjectError({ kind, reason: err.message });
-              throw err;
+              // Skipped as unreadable either way: one resource that trips a bug must not stop the kind's list.
+              throw new BadObjectError({ kind, reason: err instanceof BadResourceError ? err.message : internalErrorReason(err, 'reading the resource') });
             }
           },
           events: {
             onChange: (key) => this.#resourceChanged(key),
-            onSynced: () => this.#markSynced(kind),
+            onSynced: () => this.#settled(kind, 'listed'),
             onBadObject: (err) => options.log('warn', 'operator resource skipped: unreadable', { kind, err: err.message }),
             onRestart: (_reason, err) => this.#restarted(kind, err),
           },
@@ -163,11 +179,17 @@ export class OperatorJobSource {
       convert: slimNamespace,
       events: {
         onChange: () => this.#wakeup.notify(),
-        onSynced: () => this.#markSynced('Namespace'),
-        onRestart: (reason, err) => {
-          if (err !== undefined) options.log('warn', 'operator: namespaces list/watch failed; retrying', { reason, err: errorMessage(err) });
+        onSynced: () => {
+          this.#namespacesSynced = true;
+          this.#namespacesForbiddenLogged = false;
+          this.#wakeup.notify();
         },
+        onRestart: (reason, err) => this.#namespacesRestarted(reason, err),
       },
+    });
+    this.#needsNamespaces = operatorKinds.some((kind) => {
+      const { resources, namespaces } = options.selection.kinds[kind];
+      return resources !== undefined && namespaces !== 'own' && namespaces.requirements.length > 0;
     });
     this.#gauge =
       options.registry === undefined
@@ -186,6 +208,11 @@ export class OperatorJobSource {
     this.#wakeup.notify();
   }
 
+  /** How each kind's list/watch went last (see {@link OperatorKindState}). */
+  kindStates(): Readonly<Record<OperatorKind, OperatorKindState>> {
+    return Object.fromEntries(operatorKinds.map((k) => [k, this.#states.get(k) ?? 'pending'])) as Record<OperatorKind, OperatorKindState>;
+  }
+
   /** The selected resources that could not be turned into jobs, and why (never a secret value). */
   rejected(): RejectedOperatorResource[] {
     return [...this.#rejections.values()].map((r) => ({ kind: r.resource.kind, namespace: r.resource.namespace, name: r.resource.name, reason: r.reason, sinceUnixMs: r.sinceUnixMs }));
@@ -193,7 +220,8 @@ export class OperatorJobSource {
 
   /**
    * Watches until `signal` aborts, calling `onJobs` with the whole generated job list once every kind has been
-   * listed (or found not installed), then whenever it changes. Never rejects for API-server trouble.
+   * listed (or found not installed or forbidden) and, when a namespace selector needs them, Namespaces too; then
+   * whenever it changes. Never rejects, neither for API-server trouble nor for one resource that cannot be handled.
    */
   async run(outer: AbortSignal, onJobs: (jobs: readonly ScrapeConfig[]) => void): Promise<void> {
     // Five reflectors and this loop listen on one signal: more than Node's default warning threshold.
@@ -203,7 +231,9 @@ export class OperatorJobSource {
     if (outer.aborted) stop();
     else outer.addEventListener('abort', stop, { once: true });
     const signal = inner.signal;
-    const watching = [...this.#reflectors.values(), this.#namespaces].map((r) => r.run(signal));
+    const reflectors: { run(signal: AbortSignal): Promise<void> }[] = [...this.#reflectors.values()];
+    if (this.#needsNamespaces) reflectors.push(this.#namespaces);
+    const watching = reflectors.map((r) => r.run(signal));
     const throttleMs = this.#o.throttleMs ?? 1000;
     const refreshMs = this.#o.assetRefreshMs ?? 5 * 60_000;
     let lastFingerprint: string | undefined;
@@ -212,7 +242,7 @@ export class OperatorJobSource {
     while (!signal.aborted) {
       await this.#wakeup.wait(signal, refreshMs);
       if (signal.aborted) break;
-      if (this.#synced.size < operatorKinds.length + 1) continue;
+      if (!this.#ready()) continue;
       const wait = lastBuildMs + throttleMs - this.#now();
       if (wait > 0) await sleep(wait, signal).catch(() => undefined);
       if (signal.aborted) break;
@@ -236,20 +266,35 @@ export class OperatorJobSource {
     outer.removeEventListener('abort', stop);
   }
 
-  #markSynced(kind: OperatorKind | 'Namespace'): void {
-    this.#synced.add(kind);
-    if (kind !== 'Namespace') this.#lastError.delete(kind);
+  /** Whether every kind has answered (listed, absent or forbidden), and Namespaces have been listed if needed. */
+  #ready(): boolean {
+    return [...this.#states.values()].every((s) => s !== 'pending') && (!this.#needsNamespaces || this.#namespacesSynced);
+  }
+
+  #settled(kind: OperatorKind, state: Exclude<OperatorKindState, 'pending'>): void {
+    this.#states.set(kind, state);
+    if (state === 'listed') {
+      this.#lastError.delete(kind);
+      this.#unlistedLogged.delete(kind);
+    }
     this.#wakeup.notify();
   }
 
   #restarted(kind: OperatorKind, err: unknown): void {
-    if (err instanceof ApiError && err.status === 404) {
-      if (!this.#absentLogged.has(kind)) {
-        this.#absentLogged.add(kind);
+    const status = err instanceof ApiError ? err.status : undefined;
+    if (status === 404 || status === 403) {
+      if (!this.#unlistedLogged.has(kind)) {
+        this.#unlistedLogged.add(kind);
         const r = operatorResources[kind];
-        this.#o.log('warn', `operator: ${r.plural}.${r.group}/${r.version} is not served (CRD not installed?); no ${kind} resources until it is, retrying`, { kind });
+        this.#o.log(
+          'warn',
+          status === 404
+            ? `operator: ${r.plural}.${r.group}/${r.version} is not served (CRD not installed?); no ${kind} resources until it is, retrying`
+            : `operator: list/watch on ${r.group} ${r.plural} is forbidden: grant it (deploy/operator/rbac.yaml) or leave ${kind} out of --operator.config; no ${kind} resources until then, retrying`,
+          { kind },
+        );
       }
-      this.#markSynced(kind);
+      this.#settled(kind, status === 404 ? 'absent' : 'forbidden');
       return;
     }
     if (err === undefined) return;
@@ -257,6 +302,17 @@ export class OperatorJobSource {
     if (this.#lastError.get(kind) === message) return;
     this.#lastError.set(kind, message);
     this.#o.log('warn', 'operator: list/watch failed; retrying with backoff', { kind, err: message });
+  }
+
+  #namespacesRestarted(reason: string, err: unknown): void {
+    if (err === undefined) return;
+    if (err instanceof ApiError && err.status === 403) {
+      if (this.#namespacesForbiddenLogged) return;
+      this.#namespacesForbiddenLogged = true;
+      this.#o.log('warn', 'operator: list/watch on namespaces is forbidden: grant it (deploy/operator/rbac.yaml) or use namespace selectors without labels; no operator jobs until then, retrying');
+      return;
+    }
+    this.#o.log('warn', 'operator: namespaces list/watch failed; retrying', { reason, err: errorMessage(err) });
   }
 
   /** A resource changed: its namespace's Secrets and ConfigMaps are read again at the next build. */
@@ -272,6 +328,7 @@ export class OperatorJobSource {
       used.add(key);
       const entry = this.#assets.get(key);
       if (entry === undefined || entry.stale) missing.set(key, ref);
+      if (entry?.internalError !== undefined) throw new ResourceRejectedError(entry.internalError);
       return entry?.data?.get(ref.key);
     };
   }
@@ -308,26 +365,33 @@ export class OperatorJobSource {
     const path = `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${resource}/${encodeURIComponent(ref.name)}`;
     const previous = this.#assets.get(assetKey(ref));
     let data: ReadonlyMap<string, string> | undefined;
+    let internalError: string | undefined;
     try {
       data = readAssetData(ref.kind, await this.#o.client.get(path, { resource, signal, timeoutMs: 30_000 }));
     } catch (err) {
       if (signal.aborted) return;
-      if (!(err instanceof ApiError)) throw err;
-      this.#o.log('warn', `operator: cannot read ${ref.kind} ${ref.namespace}/${ref.name}${err.status === 403 ? ' (RBAC: the master needs get on it)' : ''}`, { err: err.message });
-      data = previous?.data;
+      if (err instanceof ApiError) {
+        this.#o.log('warn', `operator: cannot read ${ref.kind} ${ref.namespace}/${ref.name}${err.status === 403 ? ' (RBAC: the master needs get on it)' : ''}`, { err: err.message });
+        data = previous?.data;
+      } else {
+        internalError = internalErrorReason(err, `reading ${ref.kind} ${ref.namespace}/${ref.name}`);
+        this.#o.log('error', 'operator: reading a Secret or ConfigMap failed unexpectedly: a bug, please report it', { kind: ref.kind, namespace: ref.namespace, name: ref.name, err: internalError });
+      }
     }
-    this.#assets.set(assetKey(ref), { data, fetchedAtMs: this.#now(), stale: false });
+    this.#assets.set(assetKey(ref), { data, fetchedAtMs: this.#now(), stale: false, ...(internalError === undefined ? {} : { internalError }) });
   }
 
   /** Logs each newly rejected resource version once, updates the gauge. */
   #report(built: OperatorJobs): void {
     const seen = new Set<string>();
-    for (const { resource, reason } of built.rejected) {
+    for (const { resource, reason, internal } of built.rejected) {
       const key = `${resource.kind}/${resource.namespace}/${resource.name}`;
       seen.add(key);
       const prior = this.#rejections.get(key);
       if (prior !== undefined && prior.version === resource.resourceVersion && prior.reason === reason) continue;
-      this.#o.log('warn', 'operator resource rejected', { kind: resource.kind, namespace: resource.namespace, name: resource.name, reason });
+      const fields = { kind: resource.kind, namespace: resource.namespace, name: resource.name, reason };
+      if (internal) this.#o.log('error', 'operator resource rejected by an internal error: a bug, please report it', fields);
+      else this.#o.log('warn', 'operator resource rejected', fields);
       this.#rejections.set(key, { resource, version: resource.resourceVersion, reason, sinceUnixMs: this.#now() });
     }
     for (const key of [...this.#rejections.keys()]) if (!seen.has(key)) this.#rejections.delete(key);

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { parseRelabelRules, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { RemoteWriteMetrics } from './metrics.js';
 import { RemoteWriteQueue, type RemoteWriteEvent, type RemoteWriteQueueOptions } from './queue.js';
-import { remoteWriteConfig, startReceiver, type ReceivedSample } from './receiver-fixture.js';
+import { remoteWriteConfig, samplesOf, startReceiver, type ReceivedSample, type TestReceiver } from './receiver-fixture.js';
 import type { SeriesRef } from './series.js';
 
 const stops: (() => Promise<void>)[] = [];
@@ -306,5 +306,78 @@ describe('RemoteWriteQueue stop', () => {
     expect(queue.stop()).toBe(first);
     await first;
     expect(receiver.accepted()).toHaveLength(1);
+  });
+});
+
+describe('RemoteWriteQueue held back by sendAfter', () => {
+  /**
+   * An old queue holding samples 1–5 of `up` (sent with header `x-queue: old`) whose first request gets no answer, so
+   * that its flush ends only after its 200 ms remote timeout and a retry, and a new queue for the same URL held back
+   * by that flush. Any request but the first is answered 204: a new queue sending at once would be accepted first.
+   */
+  async function replaced(receiver: TestReceiver) {
+    receiver.script({ hang: true });
+    const config = (queue: string) => remoteWriteConfig(receiver.url, { config: { remoteTimeoutMs: 200, headers: new Map([['x-queue', queue]]) } });
+    const old = newQueue(config('old')).queue;
+    old.start();
+    const oldRef = refOf(old, { __name__: 'up' });
+    for (let t = 1; t <= 5; t++) old.append(oldRef, t, t);
+    await receiver.waitForRequests(1);
+    const flushed = old.stop({ flushDeadlineMs: 5_000 });
+    const next = newQueue(config('new')).queue;
+    next.start({ sendAfter: flushed });
+    return { old, next, flushed, ref: refOf(next, { __name__: 'up' }) };
+  }
+
+  /** Which queue sent each accepted sample, in the receiver's order. */
+  function senders(receiver: TestReceiver): string[] {
+    return receiver.requests.filter((r) => r.status !== undefined && r.status < 300).flatMap((r) => samplesOf(r.request).map(() => String(r.headers['x-queue'])));
+  }
+
+  it('takes samples at once but sends them only after the old queue has flushed, each series in timestamp order', async () => {
+    await using receiver = await startReceiver();
+    const { next, ref } = await replaced(receiver);
+    for (let t = 6; t <= 10; t++) next.append(ref, t, t);
+    expect(next.stats().pendingSamples).toBe(5);
+    await receiver.waitForAccepted(10);
+    await drained(next);
+    expect(senders(receiver)).toEqual([...Array.from({ length: 5 }, () => 'old'), ...Array.from({ length: 5 }, () => 'new')]);
+    expect(receiver.accepted().map((s) => s.timestampMs)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(next.stats().samplesDropped.get('queue_full')).toBeUndefined();
+  });
+
+  it('stopped while held back, flushes after the old queue with its whole flush deadline', async () => {
+    await using receiver = await startReceiver();
+    const { next, ref } = await replaced(receiver);
+    for (let t = 6; t <= 8; t++) next.append(ref, t, t);
+    // Counted from this call, 30 ms would be over long before the old queue's flush (over 200 ms) ends.
+    await next.stop({ flushDeadlineMs: 30 });
+    next.append(ref, 9, 9);
+    expect(senders(receiver)).toEqual(['old', 'old', 'old', 'old', 'old', 'new', 'new', 'new']);
+    expect(next.stats().samplesDropped.get('shutdown')).toBe(1);
+  });
+
+  it('sends once sendAfter rejects, as after a flush that failed', async () => {
+    await using receiver = await startReceiver();
+    const { queue } = newQueue(remoteWriteConfig(receiver.url));
+    queue.start({ sendAfter: Promise.reject(new Error('flush failed')) });
+    queue.append(refOf(queue, { __name__: 'up' }), 1000, 1);
+    await receiver.waitForAccepted(1);
+  });
+
+  it('keeps its bounds while held back: no room from the soft bound, queue_full drops beyond the hard bound', async () => {
+    await using receiver = await startReceiver();
+    const { queue } = newQueue(remoteWriteConfig(receiver.url, { queue: { capacity: 10, maxShards: 1, maxSamplesPerSend: 5 } }));
+    let release = (): void => undefined;
+    queue.start({ sendAfter: new Promise<void>((resolve) => (release = resolve)) });
+    const refs = Array.from({ length: 30 }, (_, i) => refOf(queue, { __name__: 'm', i: String(i) }));
+    for (const ref of refs) queue.append(ref, 1000, 1);
+    expect(queue.hasRoom()).toBe(false);
+    expect(queue.stats()).toMatchObject({ pendingSamples: 20 });
+    expect(queue.stats().samplesDropped.get('queue_full')).toBe(10);
+    release();
+    await receiver.waitForAccepted(20);
+    await drained(queue);
+    expect(queue.hasRoom()).toBe(true);
   });
 });

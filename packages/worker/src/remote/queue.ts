@@ -39,6 +39,15 @@ export type RemoteWriteEvent =
   | { readonly kind: 'dropped'; readonly samples: number; readonly reason: DropReason; readonly error: string }
   | { readonly kind: 'stopped'; readonly flushed: boolean; readonly droppedSamples: number };
 
+/** Input of {@link RemoteWriteQueue.start}. */
+export interface RemoteWriteStartOptions {
+  /**
+   * Send nothing before this settles (samples are still accepted, within the queue's bounds): the flush of the queue
+   * this one replaces at the same URL, so that the receiver gets each series' older samples first.
+   */
+  readonly sendAfter?: Promise<unknown>;
+}
+
 /** Input of {@link RemoteWriteQueue.stop}. */
 export interface RemoteWriteStopOptions {
   /** How long to keep sending what is queued; the rest is then dropped. Prometheus' `--storage.remote.flush-deadline`, default 1 minute. */
@@ -113,6 +122,7 @@ export class RemoteWriteQueue implements MeteredQueue {
   #state: State = 'new';
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | undefined;
+  #sendAfter: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #sent = 0;
   #failed = 0;
@@ -205,19 +215,30 @@ export class RemoteWriteQueue implements MeteredQueue {
     return this.#pending < this.#softBound;
   }
 
-  /** Starts sending and reporting metrics. Samples appended before are sent too. Calling it again does nothing. */
-  start(): void {
+  /**
+   * Starts reporting metrics, and sending once `options.sendAfter` has settled. Samples appended before are sent too.
+   * Calling it again does nothing.
+   */
+  start(options: RemoteWriteStartOptions = {}): void {
     if (this.#state !== 'new') return;
     this.#state = 'running';
+    if (options.sendAfter !== undefined) {
+      this.#sendAfter = options.sendAfter.then(
+        () => undefined,
+        () => undefined,
+      );
+    }
     this.#metrics.track(this);
     this.#loops = this.#shards.map((shard) => this.#runShard(shard));
   }
 
   /**
    * Stops accepting samples and sends what is queued for up to `flushDeadlineMs`, as Prometheus' `shards.stop` does
-   * with its flush deadline; then aborts the requests in flight and drops the rest (`shutdown`). Resolves once every
-   * shard has ended and the HTTP client is closed; the queue's metrics are then removed. Calling it again returns the
-   * same promise. A queue that was never started is started, so its samples get the same chance.
+   * with its flush deadline (counted from when the queue may send: a queue held back by `sendAfter` flushes after
+   * it, as Prometheus stops one queue after the other on reload); then aborts the requests in flight and drops the
+   * rest (`shutdown`). Resolves once every shard has ended and the HTTP client is closed; the queue's metrics are
+   * then removed. Calling it again returns the same promise. A queue that was never started is started, so its
+   * samples get the same chance.
    */
   stop(options?: RemoteWriteStopOptions): Promise<void> {
     this.#stopping ??= this.#stop(options?.flushDeadlineMs ?? DEFAULT_FLUSH_DEADLINE_MS);
@@ -244,6 +265,7 @@ export class RemoteWriteQueue implements MeteredQueue {
     this.start();
     this.#state = 'stopping';
     for (const shard of this.#shards) shard.wake?.();
+    await this.#sendAfter;
     const deadline = setTimeout(() => this.#hardStop.abort(), flushDeadlineMs);
     await Promise.all(this.#loops);
     clearTimeout(deadline);
@@ -262,6 +284,7 @@ export class RemoteWriteQueue implements MeteredQueue {
   /** One shard's send loop (Prometheus `runShard`): batch, send, repeat; ends when stopped and drained or aborted. */
   async #runShard(shard: Shard): Promise<void> {
     const deadlineMs = this.#config.queueConfig.batchSendDeadlineMs;
+    await this.#sendAfter;
     while (!this.#hardStop.signal.aborted) {
       const unsent = shard.ring.size;
       const stopping = this.#state === 'stopping';

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -8,6 +10,7 @@ import { buildTarget, parseConfig } from '@promfleet/model';
 import { remoteWriteToProto, scrapeJobToProto, targetToProto } from '@promfleet/protocol';
 import { AssignmentState } from '../assignment/state.js';
 import { RemoteWriteMetrics } from '../remote/metrics.js';
+import { samplesOf, startReceiver, type TestReceiver } from '../remote/receiver-fixture.js';
 import { ScrapeManager, type ScrapeManagerEvent } from './manager.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -117,5 +120,128 @@ describe('ScrapeManager', () => {
     expect(await stopped(1)).toEqual(['b']);
     update([endpoint('a', 'http://127.0.0.1:9/other'), endpoint('c', 'http://127.0.0.1:9/c')]);
     expect(await stopped(2)).toEqual(['b', 'a']);
+  });
+
+  describe('when an endpoint changes but keeps its URL', () => {
+    /**
+     * A manager scraping one target serving `m 1` every 100 ms into one endpoint at `receiver`, each generation of
+     * the endpoint sending a header `x-queue` that names it; `update(queue)` moves the endpoint to a new generation.
+     */
+    async function fleet(receiver: TestReceiver, options: { flushDeadlineMs: number; remoteTimeout: string }) {
+      const target = createServer((_req, res) => res.end('m 1\n'));
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => target.close(() => resolve())));
+      const address = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+      const config = (queue: string) => {
+        const parsed = parseConfig(
+          [
+            'scrape_configs:',
+            '  - {job_name: j, scrape_interval: 100ms, scrape_timeout: 80ms}',
+            'remote_write:',
+            `  - {name: rw, url: '${receiver.url}', remote_timeout: ${options.remoteTimeout}, headers: {x-queue: ${queue}}, queue_config: {batch_send_deadline: 20ms, min_backoff: 10ms, max_backoff: 20ms}}`,
+            '',
+          ].join('\n'),
+          { file: '/x/prometheus.yml' },
+        );
+        if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('; '));
+        const [job, rw] = [parsed.config.scrapeConfigs[0], parsed.config.remoteWrite[0]];
+        if (job === undefined || rw === undefined) throw new Error('no job or endpoint');
+        return { job, endpoint: remoteWriteToProto({ config: rw, index: 0, externalLabels: new Map() }) };
+      };
+      const events: ScrapeManagerEvent[] = [];
+      let scrapes = 0;
+      const manager = new ScrapeManager({
+        userAgent: 'promfleet/test',
+        secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
+        remoteWriteMetrics: new RemoteWriteMetrics(new Registry()),
+        flushDeadlineMs: options.flushDeadlineMs,
+        observer: { appended: () => scrapes++ },
+        log: (event) => events.push(event),
+      });
+      let stopped: Promise<void> | undefined;
+      const stop = () => (stopped ??= manager.stop());
+      cleanups.push(stop);
+      const { job, endpoint } = config('g0');
+      const built = buildTarget(job, new Map([['__address__', address]]), new Map());
+      if (built.kind !== 'kept') throw new Error('target dropped');
+      const state = new AssignmentState();
+      const first = state.applySnapshot({ generation: 1, jobs: [scrapeJobToProto(job)], remoteWrite: [endpoint], targets: [targetToProto({ target: built.target, firstSlotUnixMs: 0 })], continued: false, leaderTerm: 1, unsyncedJobs: [] });
+      if (first === undefined) throw new Error('snapshot not applied');
+      manager.apply(first, state);
+      let generation = 1;
+      return {
+        stop,
+        events,
+        update: (queue: string): void => {
+          const delta = { generation: generation + 1, baseGeneration: generation, upsertedJobs: [], removedJobs: [], addedTargets: [], removedTargets: [], leaderTerm: 1 };
+          manager.apply(state.applyDelta({ ...delta, remoteWrite: { endpoints: [config(queue).endpoint] } }), state);
+          generation++;
+        },
+        /** Resolves once `count` more scrapes have handed their samples to the queues. */
+        scraped: async (count: number): Promise<void> => {
+          const until = scrapes + count;
+          await waitFor(() => scrapes >= until, `${count} scrapes`);
+        },
+      };
+    }
+
+    async function waitFor(predicate: () => boolean, what: string): Promise<void> {
+      const deadline = performance.now() + 10_000;
+      while (!predicate()) {
+        if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+
+    /** The accepted samples in the receiver's order, each with the generation that sent it. */
+    function accepted(receiver: TestReceiver) {
+      return receiver.requests
+        .filter((r) => r.status !== undefined && r.status < 300)
+        .flatMap((r) => samplesOf(r.request).map((s) => ({ ...s, queue: String(r.headers['x-queue']) })));
+    }
+
+    /** The generations in the order their samples reached the receiver, each once: `a,a,b,b,c` is `a,b,c`. */
+    function sendOrder(samples: readonly { queue: string }[]): string[] {
+      return samples.map((s) => s.queue).filter((q, i, all) => q !== all[i - 1]);
+    }
+
+    it('sends the old queue\u2019s backlog first, then the new queues\u2019 samples in turn, dropping nothing', async () => {
+      await using receiver = await startReceiver();
+      // g0's first request gets no answer: its queue retries it after the 300 ms remote timeout, while g1 and g2
+      // already take the scrapes' samples.
+      receiver.script({ hang: true });
+      const { stop, events, update, scraped } = await fleet(receiver, { flushDeadlineMs: 10_000, remoteTimeout: '300ms' });
+      await receiver.waitForRequests(1);
+      await scraped(1);
+      update('g1');
+      await scraped(1);
+      update('g2');
+      await scraped(2);
+      await waitFor(() => accepted(receiver).some((s) => s.queue === 'g2'), 'samples of g2');
+      await stop();
+
+      const samples = accepted(receiver);
+      expect(sendOrder(samples)).toEqual(['g0', 'g1', 'g2']);
+      const bySeries = new Map<string, number[]>();
+      for (const s of samples) bySeries.set(s.labels, [...(bySeries.get(s.labels) ?? []), s.timestampMs]);
+      expect(bySeries.size).toBeGreaterThanOrEqual(2);
+      for (const timestamps of bySeries.values()) expect(timestamps).toEqual([...new Set(timestamps)].sort((a, b) => a - b));
+      expect(events.filter((e) => e.kind === 'remote-write' && e.event.kind === 'dropped')).toEqual([]);
+      const stopped = events.flatMap((e) => (e.kind === 'remote-write' && e.event.kind === 'stopped' ? [e.event] : []));
+      expect(stopped).toEqual(Array.from({ length: 3 }, () => ({ kind: 'stopped', flushed: true, droppedSamples: 0 })));
+    });
+
+    it('lets the new queue send once the old queue\u2019s flush deadline has passed', async () => {
+      await using receiver = await startReceiver();
+      receiver.script({ hang: true });
+      const { events, update, scraped } = await fleet(receiver, { flushDeadlineMs: 200, remoteTimeout: '1m' });
+      await receiver.waitForRequests(1);
+      update('g1');
+      await scraped(1);
+      await waitFor(() => accepted(receiver).some((s) => s.queue === 'g1'), 'samples of g1');
+      // g0's other shards may have sent before the change; its hung request's samples are lost.
+      expect(['g1', 'g0,g1']).toContain(sendOrder(accepted(receiver)).join());
+      expect(events.find((e) => e.kind === 'remote-write' && e.event.kind === 'stopped')).toMatchObject({ endpoint: 'rw', event: { flushed: false } });
+    });
   });
 });

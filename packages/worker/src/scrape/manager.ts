@@ -70,12 +70,24 @@ function identity(message: ScrapeJob | RemoteWriteEndpoint): string {
   return JSON.stringify(message, (_key, value: unknown) => (value instanceof Map ? [...value] : value instanceof Uint8Array ? [...value] : value));
 }
 
+/** A running remote-write endpoint: its queue, its identity for change detection and the URL it sends to. */
+interface RunningEndpoint {
+  readonly identity: string;
+  readonly url: string;
+  readonly queue: RemoteWriteQueue;
+}
+
 /** Runs the worker's scrape loops. One instance per worker. */
 export class ScrapeManager {
   readonly #jobs = new Map<string, JobRuntime>();
   readonly #loops = new Map<TargetId, ScrapeLoop>();
-  /** The running queues, in the master's order, each with its endpoint's identity. */
-  #endpoints: { readonly identity: string; readonly queue: RemoteWriteQueue }[] = [];
+  /** The running queues, in the master's order. */
+  #endpoints: RunningEndpoint[] = [];
+  /**
+   * Per URL, settles once every queue stopped for that URL so far has flushed (or hit its flush deadline); a new
+   * queue for the URL sends only then. Entries go when they settle.
+   */
+  readonly #flushing = new Map<string, Promise<void>>();
   #stopping = false;
 
   constructor(private readonly options: ScrapeManagerOptions) {}
@@ -145,7 +157,7 @@ export class ScrapeManager {
     await Promise.all(loops.map((l) => l.handedOver(options.handoverWaitMs ?? 0)));
     await Promise.all(loops.map((l) => l.stop('shutdown')));
     this.#loops.clear();
-    await Promise.all(this.#queues.map((q) => q.stop({ flushDeadlineMs: this.options.flushDeadlineMs ?? 10_000 })));
+    await Promise.all([...this.#queues.map((q) => q.stop({ flushDeadlineMs: this.#flushDeadlineMs })), ...this.#flushing.values()]);
     await Promise.all([...this.#jobs.values()].map((j) => j.scraper.close()));
   }
 
@@ -209,6 +221,10 @@ export class ScrapeManager {
     }
   }
 
+  get #flushDeadlineMs(): number {
+    return this.options.flushDeadlineMs ?? 10_000;
+  }
+
   #scraper(job: ScrapeConfig): JobScraper {
     try {
       return new TargetScraper({
@@ -226,19 +242,23 @@ export class ScrapeManager {
   /**
    * Moves to new remote-write endpoints: a queue whose endpoint (name and settings) is unchanged keeps running with
    * the samples it holds; new endpoints get a queue, and the queues of endpoints that left or changed stop, sending
-   * what they hold within the flush deadline. Loops move to the new list of sinks.
+   * what they hold within the flush deadline. Loops move to the new list of sinks at once. A new queue for a URL whose
+   * old queue still flushes takes samples but sends them only once that flush is over: the receiver would reject the
+   * old queue's samples as out of order after newer ones of the same series, as Prometheus, which stops the old queue
+   * before it starts the new, never has it do.
    */
   #setEndpoints(endpoints: readonly RemoteWriteEndpoint[]): void {
     const encoded = endpoints.map(identity);
     if (encoded.join('\n') === this.#endpoints.map((e) => e.identity).join('\n')) return;
-    const running = new Map(this.#endpoints.map((e) => [e.identity, e.queue]));
-    const next: { identity: string; queue: RemoteWriteQueue }[] = [];
+    const leaving = new Map(this.#endpoints.map((e) => [e.identity, e]));
+    const next: RunningEndpoint[] = [];
+    const started: RunningEndpoint[] = [];
     endpoints.forEach((endpoint, i) => {
       const key = encoded[i] ?? '';
-      const kept = running.get(key);
+      const kept = leaving.get(key);
       if (kept !== undefined) {
-        running.delete(key);
-        next.push({ identity: key, queue: kept });
+        leaving.delete(key);
+        next.push(kept);
         return;
       }
       try {
@@ -252,8 +272,9 @@ export class ScrapeManager {
           log: (event) => this.options.log?.({ kind: 'remote-write', endpoint: config.name, event }),
           ...(this.options.now === undefined ? {} : { now: this.options.now }),
         });
-        queue.start();
-        next.push({ identity: key, queue });
+        const entry = { identity: key, url: config.url, queue };
+        next.push(entry);
+        started.push(entry);
       } catch (err) {
         this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: errorMessage(err) });
       }
@@ -264,6 +285,19 @@ export class ScrapeManager {
       const job = this.#jobs.get(loop.target.job);
       if (job !== undefined) loop.reconfigure({ job: job.config, scraper: job.scraper, sinks: queues, forcedError: job.forcedError });
     }
-    for (const queue of running.values()) void queue.stop({ flushDeadlineMs: this.options.flushDeadlineMs ?? 10_000 });
+    for (const endpoint of leaving.values()) this.#retire(endpoint);
+    for (const { url, queue } of started) {
+      const flushing = this.#flushing.get(url);
+      queue.start(flushing === undefined ? {} : { sendAfter: flushing });
+    }
+  }
+
+  /** Stops `endpoint`'s queue; its flush joins the URL's, after the flushes of the queues stopped before it. */
+  #retire(endpoint: RunningEndpoint): void {
+    const before = this.#flushing.get(endpoint.url);
+    const flushed = Promise.all([before, endpoint.queue.stop({ flushDeadlineMs: this.#flushDeadlineMs })]).then(() => {
+      if (this.#flushing.get(endpoint.url) === flushed) this.#flushing.delete(endpoint.url);
+    });
+    this.#flushing.set(endpoint.url, flushed);
   }
 }

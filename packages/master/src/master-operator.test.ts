@@ -107,6 +107,10 @@ describe('a master with --operator.config', () => {
     await until(async () => (await gauge(m, 'promfleet_operator_resources{kind="ServiceMonitor",state="rejected"}')) === 1, 'the rejection to be counted');
     expect(log.some((l) => l.startsWith('warn') && l.includes('broken'))).toBe(true);
     expect(targetsOf(m)).toHaveLength(2);
+    // The status API lists it, with each kind's list state.
+    const body = (await (await fetch(`http://127.0.0.1:${m.webPort}/api/v1/operator/rejected`)).json()) as { data: { rejected: { kind: string; name: string }[]; kinds?: unknown } };
+    expect(body.data.rejected.map((r) => `${r.kind} ${r.name}`)).toEqual(['ServiceMonitor broken']);
+    expect(body.data.kinds).toBeDefined();
 
     api.store.delete({ resource: 'servicemonitors', namespace: 'shop', name: 'web' });
     await until(() => targetsOf(m).length === 0, 'the deleted ServiceMonitor’s targets to go');

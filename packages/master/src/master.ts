@@ -378,6 +378,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     },
     registry,
     readiness,
+    ...(operatorSource === undefined ? {} : { operatorRejected: () => operatorSource.rejected(), operatorKindStates: () => operatorSource.kindStates() }),
   });
   let grpcPort: number;
   let webPort: number;

@@ -171,8 +171,9 @@ export class TlsFront {
     this.stopAccepting();
     const closing: Promise<void>[] = [];
     for (const connection of this.#connections.values()) {
-      // A destroyed socket says 'close' a tick later: wait for it, so that no connection is left once close resolves.
-      if (!connection.raw.closed) closing.push(new Promise((resolve) => connection.raw.once('close', () => resolve())));
+      // Every connection still here has not said 'close' (its listener removes it). Wait for it even when
+      // `raw.closed` is already true: a destroyed stream sets `closed` a tick before it emits 'close'.
+      closing.push(new Promise((resolve) => connection.raw.once('close', () => resolve())));
       connection.tls?.destroy();
       connection.raw.destroy();
     }

@@ -63,7 +63,7 @@ function readOptions(argv: string[]): Options {
   });
   const count = (name: string, text: string): number => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${JSON.stringify(text)}\n${usage}`);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
     return n;
   };
   return {
@@ -199,7 +199,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const options = readOptions(argv);
+  let options: Options;
+  try {
+    options = readOptions(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+    return 2;
+  }
   const dir = await mkdtemp(join(tmpdir(), 'promfleet-reload-bench-'));
   const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed });
   const promfleet: ReloadMeasure[] = [];

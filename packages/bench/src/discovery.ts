@@ -13,15 +13,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs, usage, UsageError, type DiscoveryBenchOptions } from './args.js';
-import { ChildHandle } from './ipc.js';
 import { wallClockMs } from './measure.js';
 import { runPromfleet, type PromfleetRun } from './promfleet-run.js';
-import type { FakeCommands, FakeReady } from './protocol.js';
+import { freePort, progress, startFake, type Fake } from './processes.js';
 import { markdownReport, type Comparison, type Summary, type VmagentResult } from './report.js';
 import { runVmagent } from './vmagent.js';
 import { scrapeConfigText, typicalRoles, type BenchRole } from './workload.js';
@@ -30,20 +28,6 @@ const run = promisify(execFile);
 
 /** How long after reaching the full set both discoverers' memory and requests are read. */
 const settleMs = 3_000;
-
-function progress(message: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-/** A free TCP port on loopback (the kernel picks it; it is released before use, as every port-0 helper does). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from the kernel');
-  return address.port;
-}
 
 /** The vmagent version from the Debian package, or why vmagent cannot be used. */
 async function vmagentVersion(binary: string | undefined): Promise<{ version: string; problem: string | undefined }> {
@@ -58,29 +42,6 @@ async function vmagentVersion(binary: string | undefined): Promise<{ version: st
     return { version: stdout.trim() === '' ? 'unknown' : `${stdout.trim()} (Debian victoria-metrics)`, problem: undefined };
   } catch {
     return { version: 'unknown', problem: undefined };
-  }
-}
-
-interface Fake {
-  readonly handle: ChildHandle<FakeCommands>;
-  readonly ready: FakeReady;
-}
-
-async function startFake(options: { readonly pods: number; readonly nodes: number; readonly seed: number }): Promise<Fake> {
-  progress(`fake API server: generating ${options.pods} pods on ${options.nodes} nodes`);
-  const handle = ChildHandle.fork<FakeCommands>({
-    module: new URL('./fake-apiserver.js', import.meta.url),
-    name: 'fake-apiserver',
-    args: [String(options.pods), String(options.nodes), String(options.seed)],
-    execArgv: ['--max-old-space-size=12288'],
-  });
-  try {
-    const ready = (await handle.event('ready', 600_000)) as FakeReady;
-    progress(`fake API server at ${ready.url} (generated in ${(ready.generateMs / 1000).toFixed(1)} s, loaded in ${(ready.loadMs / 1000).toFixed(1)} s)`);
-    return { handle, ready };
-  } catch (err) {
-    await handle.stop();
-    throw err;
   }
 }
 

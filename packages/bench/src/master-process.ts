@@ -6,14 +6,16 @@
  * It sends `synced` once every job holds its full target set, then answers `windowStart` / `windowEnd`, which
  * bracket a churn window: CPU used, watch events received, and when each pod-role group's targets were rebuilt.
  *
- * Usage (forked by discovery.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms>`.
+ * `reload` reads the config file again and applies it as the master's reload does (`DiscoveryManager.applyConfig`).
+ *
+ * Usage (forked by discovery.ts and reload.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms>`.
  */
 import { readFile } from 'node:fs/promises';
 import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type Discoverer } from '@promfleet/master';
 import { formatConfigIssue, parseConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { heapUsedAfterGc, wallClockMs } from './measure.js';
-import type { MasterCommands, MasterSynced, MasterWindow, PodWrite } from './protocol.js';
+import type { MasterCommands, MasterReload, MasterSynced, MasterWindow, PodWrite } from './protocol.js';
 
 /** client-go's default client-side rate limit, which the master's limiter copies. */
 const clientQps = 5;
@@ -195,6 +197,27 @@ async function main(): Promise<void> {
       };
       window = undefined;
       return Promise.resolve(result);
+    },
+    reload: async ({ configFile: file, label }) => {
+      // Copies: the manager updates a job's target map in place.
+      const before = new Map(manager.jobs().map((j) => [j.job.jobName, new Map(j.targets)]));
+      const started = performance.now();
+      const changes = manager.applyConfig(await loadConfig(file));
+      const applyMs = performance.now() - started;
+      const changed = new Set(changes.changed);
+      const counts = { changedJobTargets: 0, changedJobTargetsLabelled: 0, unchangedJobTargets: 0, unchangedJobTargetsRecreated: 0 };
+      for (const j of manager.jobs()) {
+        const previous = before.get(j.job.jobName);
+        if (changed.has(j.job.jobName)) {
+          counts.changedJobTargets += j.targets.size;
+          for (const target of j.targets.values()) if (target.labels.has(label)) counts.changedJobTargetsLabelled++;
+        } else if (previous !== undefined) {
+          counts.unchangedJobTargets += j.targets.size;
+          for (const [id, target] of j.targets) if (previous.get(id) !== target) counts.unchangedJobTargetsRecreated++;
+        }
+      }
+      const result: MasterReload = { applyMs, ...changes, ...counts };
+      return result;
     },
   };
   serveParent(handlers);

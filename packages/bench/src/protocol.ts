@@ -66,8 +66,25 @@ export interface MasterWindow {
   readonly batchSeconds: number[];
 }
 
+/** What one config reload did in the master: `applyConfig` with the config file read again. */
+export interface MasterReload {
+  /** Reading and parsing the file, then `applyConfig` until it returned (the consumer is told before it returns). */
+  readonly applyMs: number;
+  readonly added: readonly string[];
+  readonly changed: readonly string[];
+  readonly removed: readonly string[];
+  /** Targets of the changed jobs, and how many of them carry the label `label` after the reload. */
+  readonly changedJobTargets: number;
+  readonly changedJobTargetsLabelled: number;
+  /** Targets of unchanged jobs, and how many of them are not the same object as before the reload (re-created). */
+  readonly unchangedJobTargets: number;
+  readonly unchangedJobTargetsRecreated: number;
+}
+
 /** The measured master process's commands. */
 export type MasterCommands = {
   windowStart: { request: null; reply: null };
   windowEnd: { request: null; reply: MasterWindow };
+  /** Reads `configFile` and applies it; `label` is the label the changed job's relabeling now adds. */
+  reload: { request: { readonly configFile: string; readonly label: string }; reply: MasterReload };
 };

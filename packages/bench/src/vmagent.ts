@@ -61,6 +61,8 @@ export interface VmagentRunOptions {
   readonly timeoutMs: number;
   /** How long after the full set to read its memory, so the figure is not caught mid-build. */
   readonly settleMs: number;
+  /** Run after the measurement, before vmagent is stopped, with its pid and its HTTP address. */
+  readonly whileRunning?: (vmagent: { readonly pid: number; readonly url: string }) => Promise<void>;
 }
 
 const pollMs = 200;
@@ -88,7 +90,9 @@ export async function runVmagent(options: VmagentRunOptions): Promise<VmagentRun
   closeSync(log);
   const exited = once(child, 'exit');
   try {
-    return await measure(child, options, started);
+    const result = await measure(child, options, started);
+    if (options.whileRunning !== undefined && child.pid !== undefined) await options.whileRunning({ pid: child.pid, url: `http://127.0.0.1:${options.listenPort}` });
+    return result;
   } finally {
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -127,7 +131,7 @@ async function measure(child: ChildProcess, options: VmagentRunOptions, started:
 }
 
 /** One read of vmagent's metrics, or undefined while it is not listening yet. */
-async function scrape(url: string): Promise<Map<string, number> | undefined> {
+export async function scrape(url: string): Promise<Map<string, number> | undefined> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     if (!res.ok) return undefined;

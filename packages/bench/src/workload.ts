@@ -50,7 +50,8 @@ export function clusterOptions(scale: Scale, seed: number): GenerateClusterOptio
 /** The address every target is pointed at: loopback, a port where nothing listens. */
 export const deadEndAddress = '127.0.0.1:1';
 
-type Rule = Readonly<Record<string, string | readonly string[]>>;
+/** One relabel rule in the configuration's (JSON) form. */
+export type Rule = Readonly<Record<string, string | readonly string[]>>;
 
 const loopbackRules: readonly Rule[] = [
   { source_labels: ['__address__'], target_label: 'instance' },
@@ -112,6 +113,8 @@ export interface ScrapeConfigOptions {
   readonly apiServer: string;
   /** One job per entry, in order; a role that repeats gets numbered job names. */
   readonly roles: readonly BenchRole[];
+  /** Rules appended to the relabel_configs of every job on a role. */
+  readonly extraRules?: Partial<Record<BenchRole, readonly Rule[]>>;
 }
 
 /**
@@ -128,7 +131,7 @@ export function scrapeConfigText(options: ScrapeConfigOptions): string {
     return {
       job_name: repeated ? `${jobNameByRole[role]}-${n}` : jobNameByRole[role],
       kubernetes_sd_configs: [{ role, api_server: options.apiServer }],
-      relabel_configs: rulesByRole[role],
+      relabel_configs: [...rulesByRole[role], ...(options.extraRules?.[role] ?? [])],
     };
   });
   return `${JSON.stringify({ global: { scrape_interval: '1h', scrape_timeout: '10s' }, scrape_configs: jobs }, null, 2)}\n`;

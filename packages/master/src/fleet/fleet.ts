@@ -244,13 +244,16 @@ export class Fleet implements FleetStatusSource {
     if (!this.#started) return;
 
     for (const name of removed) this.#removeJobTargets(name);
+    // Judged once for the fleet, not per worker: each comparison encodes both settings.
+    const upserted = jobs.filter((job) => {
+      const old = before.get(job.name);
+      return old === undefined || !sameSettings([old], [job], jobBytesOf);
+    });
+    const sendRemoteWrite = !sameSettings(previous.remoteWrite, remoteWrite, endpointBytesOf);
     for (const m of this.#members.values()) {
-      for (const job of jobs) {
-        const old = before.get(job.name);
-        if (old === undefined || !sameSettings([old], [job], jobBytesOf)) m.outbox.upsertJob(job);
-      }
+      for (const job of upserted) m.outbox.upsertJob(job);
       for (const name of removed) m.outbox.removeJob(name);
-      if (!sameSettings(previous.remoteWrite, remoteWrite, endpointBytesOf)) m.outbox.setRemoteWrite(remoteWrite);
+      if (sendRemoteWrite) m.outbox.setRemoteWrite(remoteWrite);
     }
     this.#members.scheduleFlush();
   }

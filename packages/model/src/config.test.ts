@@ -226,7 +226,7 @@ describe('notices for what promfleet accepts but does not act on', () => {
       y('scrape_configs:', '  - job_name: a', '    scrape_protocols: [PrometheusProto, PrometheusText0.0.4]'),
       ['p.yml:3: scrape_configs[0].scrape_protocols: accepted but not acted on by promfleet: PrometheusProto (workers read the text formats and do not ask for protobuf)'],
     ],
-    [y('remote_write:', '  - url: http://x/', '    round_robin_dns: true', '    metadata_config: {send: false}'), ['p.yml:3: remote_write[0].round_robin_dns: accepted but not acted on by promfleet', 'p.yml:4: remote_write[0].metadata_config: accepted but not acted on by promfleet']],
+    [y('remote_write:', '  - url: http://x/', '    round_robin_dns: true', '    metadata_config: {send: false}'), ['p.yml:3: remote_write[0].round_robin_dns: accepted but not acted on by promfleet']],
     [
       y('scrape_configs:', '  - job_name: a', '    kubernetes_sd_configs:', '      - {role: pod, api_server: "https://k", oauth2: {client_id: i, token_url: "http://t"}}'),
       ['p.yml:4: scrape_configs[0].kubernetes_sd_configs[0].oauth2: accepted but not acted on by promfleet'],
@@ -235,7 +235,7 @@ describe('notices for what promfleet accepts but does not act on', () => {
       y('scrape_configs:', '  - job_name: a', '    kubernetes_sd_configs:', '      - role: node', '        api_server: "https://k"', '        proxy_url: "http://proxy:3128"', '        proxy_from_environment: false'),
       ['p.yml:6: scrape_configs[0].kubernetes_sd_configs[0].proxy_url: accepted but not acted on by promfleet'],
     ],
-    [y('remote_write:', '  - url: http://x/', '    protobuf_message: io.prometheus.write.v2.Request'), ['p.yml:3: remote_write[0].protobuf_message: accepted but not acted on by promfleet: promfleet sends remote-write 1.0 (prometheus.WriteRequest) to this endpoint']],
+    [y('remote_write:', '  - url: http://x/', '    protobuf_message: io.prometheus.write.v2.Request', '    send_exemplars: true'), []],
     [y('a: 1', '---', 'b: 2'), ['p.yml:2: only the first YAML document is read, as Prometheus does']],
   ])('%# %j', (text, expected) => {
     const found = notices(text);

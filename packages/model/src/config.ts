@@ -245,12 +245,6 @@ function parseRemoteWrite(report: Reporter, { root, schemas, global }: RemoteWri
     });
     noticeUnused(report, entry, { path, keys: passiveRemoteWriteKeys });
     if (parsed === undefined) return;
-    if (parsed.protobufMessage !== 'prometheus.WriteRequest') {
-      report.notice(
-        [...path, 'protobuf_message'],
-        `${NOT_ACTED_ON}: promfleet sends remote-write 1.0 (prometheus.WriteRequest) to this endpoint`,
-      );
-    }
     const line = report.lineOf(path);
     // Empty names are skipped, as Prometheus fills them with a hash of the config.
     const seen = parsed.name === '' ? undefined : names.get(parsed.name);
@@ -302,10 +296,7 @@ const passiveRemoteWriteKeys: Readonly<Record<string, PassiveRule>> = {
   azuread: 'present',
   google_iam: 'present',
   send_native_histograms: 'true',
-  // Not carried to workers by the fleet protocol: workers send no metadata and resolve receivers plainly.
-  metadata_config: 'present',
-  // Carried to workers, but they send no exemplars yet (the durable remote-write issue, #12).
-  send_exemplars: 'true',
+  // Not carried to workers by the fleet protocol: workers resolve receivers plainly.
   round_robin_dns: 'true',
   proxy_connect_header: 'present',
 };

@@ -70,6 +70,7 @@ export {
   RelabelAction,
   RelabelRule,
   RemoteWriteEndpoint,
+  RemoteWriteProtocol,
   RemovalReason,
   RemovedTarget,
   ScrapeJob,

@@ -10,6 +10,7 @@ import {
   RefusalReason,
   RelabelAction,
   RemovalReason,
+  RemoteWriteProtocol,
   ScrapeProtocol,
   TlsVersion,
   WorkerMessage,
@@ -169,6 +170,8 @@ const mimir: RemoteWriteEndpoint = {
     headers: new Map(),
   },
   externalLabels: labelsToProto(new Map([['cluster', 'prod-eu-1'], ['replica', 'a']])),
+  protocol: RemoteWriteProtocol.V2,
+  metadata: { send: true, sendIntervalMs: 60_000, maxSamplesPerSend: 2_000 },
 };
 
 const workerMessages: [string, WorkerMessage][] = [

@@ -504,7 +504,9 @@ describe('remoteWriteToProto / remoteWriteFromProto', () => {
     'headers',
     'writeRelabelConfigs',
     'sendExemplars',
+    'protobufMessage',
     'queueConfig',
+    'metadataConfig',
     'httpClient',
   ] as const;
 
@@ -529,13 +531,18 @@ describe('remoteWriteToProto / remoteWriteFromProto', () => {
 
   it('gives back what the worker does instead of what is not carried', () => {
     const { config: decoded } = remoteWriteFromProto(remoteWriteToProto({ config: mimir, index: 0, externalLabels }));
-    expect(decoded).toMatchObject({
-      sendNativeHistograms: false,
-      roundRobinDns: false,
-      protobufMessage: 'prometheus.WriteRequest',
-      metadataConfig: { send: false, sendIntervalMs: 0, maxSamplesPerSend: 0 },
-      source: { file: '', line: 0 },
-    });
+    expect(decoded).toMatchObject({ sendNativeHistograms: false, roundRobinDns: false, source: { file: '', line: 0 } });
+  });
+
+  it('carries Remote-Write 2.0 and metadata_config, and reads a message without metadata as sending none', () => {
+    const v2 = { ...mimir, protobufMessage: 'io.prometheus.write.v2.Request' as const, metadataConfig: { send: true, sendIntervalMs: 30_000, maxSamplesPerSend: 100 } };
+    const decoded = remoteWriteFromProto(wire.endpoint(remoteWriteToProto({ config: v2, index: 0, externalLabels }))).config;
+    expect([decoded.protobufMessage, decoded.metadataConfig]).toEqual(['io.prometheus.write.v2.Request', { send: true, sendIntervalMs: 30_000, maxSamplesPerSend: 100 }]);
+    const withoutMetadata = remoteWriteToProto({ config: mimir, index: 0, externalLabels });
+    delete withoutMetadata.metadata;
+    expect(remoteWriteFromProto(withoutMetadata).config.metadataConfig).toEqual({ send: false, sendIntervalMs: 0, maxSamplesPerSend: 0 });
+    const unknown = { ...remoteWriteToProto({ config: mimir, index: 0, externalLabels }), protocol: 7 };
+    expect(decodeError(() => remoteWriteFromProto(unknown)).field).toBe('remote_write[mimir].protocol');
   });
 
   it('sends the external labels sorted by name', () => {

@@ -29,6 +29,7 @@ import {
   NameEscapingScheme,
   NameValidationScheme,
   RelabelAction,
+  RemoteWriteProtocol,
   ScrapeProtocol,
   TlsVersion,
   type Authorization as ProtoAuthorization,
@@ -423,8 +424,7 @@ function unnamedRemoteWriteName(url: string, index: number): string {
  * configured one, or for an unnamed entry a stable name derived from its URL and index (see the function
  * `unnamedRemoteWriteName` in this file for why); the external labels are sorted by name, labels with an empty
  * value left out (an empty value is no label in Prometheus). Not sent, because the worker does not act on them:
- * `send_native_histograms`, `round_robin_dns`, `protobuf_message` (the worker always sends remote-write 1.0) and
- * `metadata_config`.
+ * `send_native_histograms` and `round_robin_dns`.
  *
  * @throws SettingsEncodeError if a duration or queue setting does not fit its uint32 field (negative or above
  *   2^32-1).
@@ -443,6 +443,12 @@ export function remoteWriteToProto(options: RemoteWriteToProtoOptions): RemoteWr
     sendExemplars: config.sendExemplars,
     httpClient: httpClientToProto(config.httpClient),
     externalLabels: labelsToProto(externalLabels),
+    protocol: config.protobufMessage === 'io.prometheus.write.v2.Request' ? RemoteWriteProtocol.V2 : RemoteWriteProtocol.V1,
+    metadata: {
+      send: config.metadataConfig.send,
+      sendIntervalMs: uint32({ value: config.metadataConfig.sendIntervalMs, field: `${field}.metadata.send_interval_ms` }),
+      maxSamplesPerSend: uint32({ value: config.metadataConfig.maxSamplesPerSend, field: `${field}.metadata.max_samples_per_send` }),
+    },
   };
 }
 
@@ -463,11 +469,11 @@ function queueToProto(queue: ModelQueueConfig, field: string): QueueSettings {
 
 /**
  * Rebuilds a `remote_write` entry and the external labels from a `RemoteWriteEndpoint`. These round-trip: `url`,
- * `remoteTimeoutMs`, `headers`, `writeRelabelConfigs`, `sendExemplars`, `queueConfig` and `httpClient` (but its
+ * `remoteTimeoutMs`, `headers`, `writeRelabelConfigs`, `sendExemplars`, `protobufMessage`, `queueConfig`,
+ * `metadataConfig` (unset in the message: `send` false, 0 for its interval and batch size) and `httpClient` (but its
  * `proxyConnectHeader`, see {@link httpClientFromProto}); `name` comes back as sent, which for an unnamed entry is
  * the name the master gave it. These are not carried and come back as what the worker does: `sendNativeHistograms`
- * and `roundRobinDns` false, `protobufMessage` `prometheus.WriteRequest`, `metadataConfig` with `send` false (and
- * 0 for its interval and batch size); `source` is `{ file: '', line: 0 }`.
+ * and `roundRobinDns` false; `source` is `{ file: '', line: 0 }`.
  *
  * Write relabel rules are validated under `utf8` names: the message does not carry the global validation scheme,
  * and `utf8` accepts every rule the loader accepted under either scheme.
@@ -488,6 +494,9 @@ export function remoteWriteFromProto(msg: RemoteWriteEndpoint): { config: Remote
   }
   if (msg.queue === undefined) throw missing(at('queue'));
   if (msg.httpClient === undefined) throw missing(at('http_client'));
+  if (msg.protocol !== RemoteWriteProtocol.V1 && msg.protocol !== RemoteWriteProtocol.V2) {
+    throw invalid(at('protocol'), `unknown remote-write protocol ${msg.protocol}`);
+  }
   const q = msg.queue;
   const config: RemoteWriteConfig = {
     url: msg.url,
@@ -501,7 +510,7 @@ export function remoteWriteFromProto(msg: RemoteWriteEndpoint): { config: Remote
     sendExemplars: msg.sendExemplars,
     sendNativeHistograms: false,
     roundRobinDns: false,
-    protobufMessage: 'prometheus.WriteRequest',
+    protobufMessage: msg.protocol === RemoteWriteProtocol.V2 ? 'io.prometheus.write.v2.Request' : 'prometheus.WriteRequest',
     queueConfig: {
       capacity: q.capacity,
       maxShards: q.maxShards,
@@ -513,7 +522,11 @@ export function remoteWriteFromProto(msg: RemoteWriteEndpoint): { config: Remote
       retryOnHttp429: q.retryOnHttp429,
       sampleAgeLimitMs: q.sampleAgeLimitMs,
     },
-    metadataConfig: { send: false, sendIntervalMs: 0, maxSamplesPerSend: 0 },
+    metadataConfig: {
+      send: msg.metadata?.send ?? false,
+      sendIntervalMs: msg.metadata?.sendIntervalMs ?? 0,
+      maxSamplesPerSend: msg.metadata?.maxSamplesPerSend ?? 0,
+    },
     httpClient: httpClientFromProto(msg.httpClient, at('http_client')),
     source: { file: '', line: 0 },
   };

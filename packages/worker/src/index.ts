@@ -54,7 +54,8 @@ export {
   type ScrapeRequest,
   type ScrapeResponse,
 } from './scrape/scraper.js';
-export { ScrapeLoop, type SampleSink, type ScrapeHealth, type ScrapeLoopOptions, type ScrapeObserver, type Scraper } from './scrape/loop.js';
+export { ScrapeLoop, type ScrapeHealth, type ScrapeLoopOptions, type ScrapeObserver, type Scraper } from './scrape/loop.js';
+export type { Exemplar, FamilyMetadata, SampleSink } from './scrape/sink.js';
 export { ScrapeManager, type ScrapeManagerEvent, type ScrapeManagerOptions } from './scrape/manager.js';
 export { ScrapeMetrics } from './scrape/metrics.js';
 export { WorkerStatusServer, type WorkerStatusSource } from './status-server.js';

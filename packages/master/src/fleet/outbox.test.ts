@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { targetId, type Target } from '@promfleet/model';
-import { AssignmentDelta, AssignmentSnapshot, MasterMessage, MAX_MESSAGE_BYTES, RelabelAction, RemovalReason, ScrapeJob, targetIdFromBytes, type RemoteWriteEndpoint } from '@promfleet/protocol';
+import { AssignmentDelta, AssignmentSnapshot, MasterMessage, MAX_MESSAGE_BYTES, RelabelAction, RemovalReason, RemoteWriteProtocol, ScrapeJob, targetIdFromBytes, type RemoteWriteEndpoint } from '@promfleet/protocol';
 import { ASSIGNMENT_PART_BYTES, WorkerOutbox } from './outbox.js';
 
 function target(i: number, padding = 0): Target {
@@ -34,7 +34,7 @@ function manyRulesJob(i: number, rules = 4): ScrapeJob {
 }
 
 function endpoint(name: string): RemoteWriteEndpoint {
-  return { name, url: `https://${name}.example/api/v1/write`, remoteTimeoutMs: 30_000, headers: new Map(), writeRelabelConfigs: [], sendExemplars: false, externalLabels: [] };
+  return { name, url: `https://${name}.example/api/v1/write`, remoteTimeoutMs: 30_000, headers: new Map(), writeRelabelConfigs: [], sendExemplars: false, externalLabels: [], protocol: RemoteWriteProtocol.V1 };
 }
 
 function snapshotMessageBytes(part: AssignmentSnapshot): number {

@@ -3,13 +3,13 @@
  * pending removals, pruning, and malformed messages that must leave the state as it was.
  */
 import { describe, expect, it } from '@jest/globals';
-import { RemovalReason, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint } from '@promfleet/protocol';
+import { RemovalReason, RemoteWriteProtocol, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint } from '@promfleet/protocol';
 import { A, B, C, delta, gone, job, moved, snapshot, target } from './client-fixtures.js';
 import { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './errors.js';
 import { AssignmentState, DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES } from './state.js';
 
 function endpoint(name: string, url: string): RemoteWriteEndpoint {
-  return { name, url, remoteTimeoutMs: 30_000, headers: new Map(), writeRelabelConfigs: [], sendExemplars: false, externalLabels: [] };
+  return { name, url, remoteTimeoutMs: 30_000, headers: new Map(), writeRelabelConfigs: [], sendExemplars: false, externalLabels: [], protocol: RemoteWriteProtocol.V1 };
 }
 
 /** A worker holding generation 1: jobs node and api, targets A and B of node. */

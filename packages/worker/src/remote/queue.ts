@@ -12,6 +12,7 @@ import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.j
 import { RemoteWriteClient } from './client.js';
 import { BatchEncoder, type EncodedBatch } from './encode.js';
 import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
+import type { FamilyMetadata } from '../scrape/sink.js';
 import type { DropReason, MeteredQueue, QueueStats, RemoteWriteMetrics } from './metrics.js';
 import { SampleFlag, SampleRing } from './ring.js';
 import { buildSeriesRef, type SeriesRef } from './series.js';
@@ -179,7 +180,7 @@ export class RemoteWriteQueue implements MeteredQueue {
    * labels sorted and encoded. Undefined when write relabeling drops the series. Call once per series and keep the
    * result; it is only valid for this queue.
    */
-  seriesRef(labels: Labels): SeriesRef | undefined {
+  seriesRef(labels: Labels, _metadata?: FamilyMetadata): SeriesRef | undefined {
     return buildSeriesRef(labels, {
       externalLabels: this.#externalLabels,
       writeRelabelConfigs: this.#config.writeRelabelConfigs,
@@ -210,7 +211,22 @@ export class RemoteWriteQueue implements MeteredQueue {
     }
   }
 
-  /** Whether the queue is below its soft bound; the scrape loop skips a scrape while any queue is not. */
+  /** Exemplars are not sent yet. */
+  readonly sendsExemplars = false;
+
+  appendExemplar(): void {
+    return undefined;
+  }
+
+  setCreatedTimestamp(): void {
+    return undefined;
+  }
+
+  targetMetadata(): void {
+    return undefined;
+  }
+
+  /** Whether the queue is below its soft bound. */
   hasRoom(): boolean {
     return this.#pending < this.#softBound;
   }

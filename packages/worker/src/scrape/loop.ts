@@ -10,23 +10,14 @@
  *   owns the target scrapes at the same instants, and samples are stamped with the slot itself (Prometheus stamps the
  *   scrape's start and aligns it to the schedule when within 2 ms). A handover then changes neither the instants
  *   nor the timestamps.
- * - With no local storage, "backpressure" means skipping a scrape while a remote-write queue is full (counted), rather
- *   than growing memory.
+ * - No scrape is skipped for remote write: each endpoint's queue bounds itself (memory, then its disk queue) and
+ *   drops what does not fit, counted by reason, so a dead receiver never costs a healthy one its samples.
  */
 import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError } from './parser.js';
 import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
-
-/** Where samples go: a remote-write queue, as the loop needs it. */
-export interface SampleSink {
-  /** The series' reference at this sink, or undefined when the sink drops it (write relabeling). Computed once per series. */
-  seriesRef(labels: Labels): unknown;
-  /** Queues a sample; `stale` writes Prometheus' staleness marker instead of `value`. */
-  append(ref: unknown, timestampMs: number, value: number, stale?: boolean): void;
-  /** Whether the sink takes more samples now; a full sink makes the loop skip its next scrape. */
-  hasRoom(): boolean;
-}
+import type { SampleSink } from './sink.js';
 
 /** Fetches a target's exposition. */
 export interface Scraper {
@@ -47,7 +38,7 @@ export interface ScrapeHealth {
 
 /** What the loop reports as it runs, for metrics. */
 export interface ScrapeObserver {
-  scraped?(result: 'success' | 'failure' | 'skipped', durationSeconds: number): void;
+  scraped?(result: 'success' | 'failure', durationSeconds: number): void;
   /** Samples handed to the sinks by one scrape (report series included) and staleness markers written. */
   appended?(samples: number, staleMarkers: number): void;
   /** A scrape failed on the body size limit (Prometheus counts these apart too). */
@@ -326,10 +317,6 @@ export class ScrapeLoop {
   }
 
   async #scrapeAt(slot: number): Promise<void> {
-    if (this.#sinks.some((s) => !s.hasRoom())) {
-      this.#observer?.scraped?.('skipped', 0);
-      return;
-    }
     const started = performance.now();
     const controller = new AbortController();
     this.#inFlight = controller;
@@ -396,7 +383,7 @@ export class ScrapeLoop {
     let refs = this.#report.get(name);
     if (refs === undefined) {
       const labels = reportLabels(name, this.#targetLabels);
-      refs = this.#sinks.map((s) => s.seriesRef(labels));
+      refs = this.#sinks.map((s) => s.seriesRef(labels, undefined));
       this.#report.set(name, refs);
     }
     return refs;
@@ -478,7 +465,7 @@ export class ScrapeLoop {
     const existing = this.#byLabels.get(fingerprint);
     if (existing !== undefined) return existing;
     const sinks = this.#sinks;
-    const entry = { key, ref: sinks[0]?.seriesRef(labels), more: sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels)) : undefined, seen: 0, tracked: 0 };
+    const entry = { key, ref: sinks[0]?.seriesRef(labels, undefined), more: sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels, undefined)) : undefined, seen: 0, tracked: 0 };
     this.#byLabels.set(fingerprint, entry);
     return entry;
   }

@@ -27,7 +27,7 @@ export class ScrapeMetrics {
     const registers = [registry];
     this.#scrapes = new Counter({
       name: 'promfleet_worker_scrapes_total',
-      help: 'Scrapes by result: success, failure (up=0), skipped (a remote-write queue was full: backpressure).',
+      help: 'Scrapes by result: success, failure (up=0).',
       labelNames: ['result'],
       registers,
     });
@@ -66,7 +66,7 @@ export class ScrapeMetrics {
   readonly observer: ScrapeObserver = {
     scraped: (result, seconds) => {
       this.#scrapes.inc({ result });
-      if (result !== 'skipped') this.#duration.observe(seconds);
+      this.#duration.observe(seconds);
     },
     appended: (samples, staleMarkers) => {
       this.#samples.inc(samples);

@@ -138,6 +138,15 @@ export enum RelabelAction {
   UNRECOGNIZED = -1,
 }
 
+/** RemoteWriteProtocol is a remote_write entry's protobuf_message. */
+export enum RemoteWriteProtocol {
+  /** V1 - prometheus.WriteRequest: Remote-Write 1.0, the default. */
+  V1 = 0,
+  /** V2 - io.prometheus.write.v2.Request: Remote-Write 2.0. */
+  V2 = 1,
+  UNRECOGNIZED = -1,
+}
+
 /** TlsVersion is a TLS protocol version as named in tls_config ("TLS10" .. "TLS13"). */
 export enum TlsVersion {
   /** UNSPECIFIED - Not set. */
@@ -755,11 +764,30 @@ export interface RemoteWriteEndpoint {
    * write_relabel_configs run.
    */
   externalLabels: Label[];
+  /** protobuf_message: which remote-write protocol the worker speaks to the receiver. */
+  protocol: RemoteWriteProtocol;
+  /** metadata_config. Unset is `send: false` (a master before this field sent none). */
+  metadata?: MetadataSettings | undefined;
 }
 
 export interface RemoteWriteEndpoint_HeadersEntry {
   key: string;
   value: string;
+}
+
+/**
+ * MetadataSettings is a remote_write metadata_config. Remote-Write 1.0 sends metric
+ * metadata in requests of its own every send_interval; 2.0 carries it in each series
+ * and ignores send_interval and max_samples_per_send (as Prometheus does), but not
+ * send.
+ */
+export interface MetadataSettings {
+  /** send: whether metadata is sent at all. */
+  send: boolean;
+  /** send_interval, in milliseconds. */
+  sendIntervalMs: number;
+  /** max_samples_per_send: the most metadata entries in one 1.0 metadata request. */
+  maxSamplesPerSend: number;
 }
 
 /** QueueSettings is a remote_write queue_config. */
@@ -3339,6 +3367,8 @@ function createBaseRemoteWriteEndpoint(): RemoteWriteEndpoint {
     sendExemplars: false,
     httpClient: undefined,
     externalLabels: [],
+    protocol: 0,
+    metadata: undefined,
   };
 }
 
@@ -3370,6 +3400,12 @@ export const RemoteWriteEndpoint: MessageFns<RemoteWriteEndpoint> = {
     }
     for (const v of message.externalLabels) {
       Label.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.protocol !== 0) {
+      writer.uint32(80).int32(message.protocol);
+    }
+    if (message.metadata !== undefined) {
+      MetadataSettings.encode(message.metadata, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -3462,6 +3498,22 @@ export const RemoteWriteEndpoint: MessageFns<RemoteWriteEndpoint> = {
             message.externalLabels.push(Label.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.protocol = reader.int32() as any;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.metadata = MetadataSettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3500,6 +3552,10 @@ export const RemoteWriteEndpoint: MessageFns<RemoteWriteEndpoint> = {
       ? HttpClient.fromPartial(object.httpClient)
       : undefined;
     message.externalLabels = object.externalLabels?.map((e) => Label.fromPartial(e)) || [];
+    message.protocol = object.protocol ?? 0;
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? MetadataSettings.fromPartial(object.metadata)
+      : undefined;
     return message;
   },
 };
@@ -3571,6 +3627,85 @@ export const RemoteWriteEndpoint_HeadersEntry: MessageFns<RemoteWriteEndpoint_He
     const message = createBaseRemoteWriteEndpoint_HeadersEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseMetadataSettings(): MetadataSettings {
+  return { send: false, sendIntervalMs: 0, maxSamplesPerSend: 0 };
+}
+
+export const MetadataSettings: MessageFns<MetadataSettings> = {
+  encode(message: MetadataSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.send !== false) {
+      writer.uint32(8).bool(message.send);
+    }
+    if (message.sendIntervalMs !== 0) {
+      writer.uint32(16).uint32(message.sendIntervalMs);
+    }
+    if (message.maxSamplesPerSend !== 0) {
+      writer.uint32(24).uint32(message.maxSamplesPerSend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetadataSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetadataSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.send = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sendIntervalMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxSamplesPerSend = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MetadataSettings>, I>>(base?: I): MetadataSettings {
+    return MetadataSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MetadataSettings>, I>>(object: I): MetadataSettings {
+    const message = createBaseMetadataSettings();
+    message.send = object.send ?? false;
+    message.sendIntervalMs = object.sendIntervalMs ?? 0;
+    message.maxSamplesPerSend = object.maxSamplesPerSend ?? 0;
     return message;
   },
 };

@@ -24,8 +24,8 @@ export interface FamilyMetadata {
 export interface Exemplar {
   readonly labels: Labels;
   readonly value: number;
-  /** Unix ms, or undefined when the exposition gave none (the sample's timestamp is then used, as Prometheus does). */
-  readonly timestampMs: number | undefined;
+  /** Unix ms: the exemplar's own, or the sample's when the exposition gave none (as Prometheus does). */
+  readonly timestampMs: number;
 }
 
 /**

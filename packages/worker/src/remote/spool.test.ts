@@ -156,6 +156,18 @@ describe('Spool', () => {
     again.spool.close();
   });
 
+  it('truncates a tail torn inside a frame header (nothing to count but its bytes)', () => {
+    const first = Spool.open(dir, { maxBytes: 1 << 20 });
+    for (let n = 0; n < 2; n++) first.spool.append(record(n));
+    first.spool.close();
+    truncateSync(join(dir, segments(dir)[0] ?? ''), frameBytes() + 5);
+    const { spool, recovered, discarded } = Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(recovered.records).toBe(1);
+    expect(discarded).toEqual({ records: 0, samples: 0, exemplars: 0, bytes: 5 });
+    expect(drain(spool).map(plain)).toEqual([record(0)]);
+    spool.close();
+  });
+
   it('discards the rest of a segment from a corrupt record on, and keeps the segments after it', () => {
     const first = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 4 * frameBytes() });
     for (let n = 0; n < 8; n++) first.spool.append(record(n));
@@ -293,11 +305,12 @@ describe('Spool', () => {
   it('ignores files that are not segments and deletes empty segments', () => {
     fs.mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'notes.txt'), 'hello');
+    writeFileSync(join(dir, '9999999999999999.seg'), 'past the largest sequence number');
     writeFileSync(join(dir, '0000000000000003.seg'), Buffer.alloc(0));
     const { spool, recovered } = Spool.open(dir, { maxBytes: 1 << 20 });
     expect(recovered.records).toBe(0);
     spool.append(record(0));
-    expect(segments(dir)).toEqual(['0000000000000004.seg']);
+    expect(segments(dir)).toEqual(['0000000000000004.seg', '9999999999999999.seg']);
     spool.close();
   });
 

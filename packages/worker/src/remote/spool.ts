@@ -320,7 +320,8 @@ export class Spool {
     });
     const seqs = names.flatMap((name) => {
       const match = SEGMENT_NAME.exec(name);
-      return match?.[1] === undefined ? [] : [Number(match[1])];
+      const seq = Number(match?.[1]);
+      return Number.isInteger(seq) && seq <= MAX_SEQ ? [seq] : [];
     });
     seqs.sort((a, b) => a - b);
     const position = readPosition(fs, join(dir, POSITION_FILE));
@@ -492,7 +493,7 @@ export class Spool {
     for (const seq of seqs) {
       const path = join(this.#dir, segmentName(seq));
       if (position !== undefined && seq < position.seq) {
-        attempt({ action: 'delete acked segment', path }, () => this.#fs.unlinkSync(path));
+        this.#deleteQuietly(path);
         continue;
       }
       const scan = this.#scanSegment({ seq, path }, position?.seq === seq ? position.offset : undefined);
@@ -501,13 +502,13 @@ export class Spool {
       if (start === undefined) {
         start = scan.position ?? { seq, offset: 0, records: 0, samples: 0, exemplars: 0 };
         if (start.offset >= segment.size) {
-          attempt({ action: 'delete acked segment', path }, () => this.#fs.unlinkSync(path));
+          this.#deleteQuietly(path);
           start = undefined;
           continue;
         }
       }
       if (segment.size === 0) {
-        attempt({ action: 'delete empty segment', path }, () => this.#fs.unlinkSync(path));
+        this.#deleteQuietly(path);
         continue;
       }
       this.#segments.push(segment);
@@ -742,10 +743,15 @@ export class Spool {
     this.#closeSegment(segment);
     // The position must leave the segment before the file goes: a crash between the two then only re-deletes it.
     this.#savePosition();
+    this.#deleteQuietly(segment.path);
+  }
+
+  /** Deletes a segment file the spool no longer counts; one left behind is behind the position, and the next open deletes it. */
+  #deleteQuietly(path: string): void {
     try {
-      this.#fs.unlinkSync(segment.path);
+      this.#fs.unlinkSync(path);
     } catch {
-      // A file left behind is behind the position: the next open deletes it.
+      // See above.
     }
   }
 

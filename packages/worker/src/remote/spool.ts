@@ -196,13 +196,19 @@ function checkFrame(buf: Buffer, offset: number, end: number): ParsedFrame | und
   return { frameBytes, protocol, samples: buf.readUInt32LE(offset + 8), exemplars: buf.readUInt32LE(offset + 12) };
 }
 
-/** Counts what the frame headers from `offset` on say, for a remainder being discarded; stops at the first implausible header. */
+/**
+ * Counts what the frame headers from `offset` on say, for a remainder being discarded: a header counts when its fixed
+ * bytes are right (magic, version, protocol, zero byte); the walk stops at the first that is not. The last frame may
+ * be torn (shorter than its length).
+ */
 function countRemainder(buf: Buffer, offset: number, end: number): SpoolDrop {
   let records = 0;
   let samples = 0;
   let exemplars = 0;
   let at = offset;
-  while (end - at >= FRAME_HEADER_BYTES && buf[at] === FRAME_MAGIC && buf[at + 1] === FRAME_VERSION) {
+  const plausible = (): boolean =>
+    buf[at] === FRAME_MAGIC && buf[at + 1] === FRAME_VERSION && protocolOfCode(buf[at + 2] ?? 0) !== undefined && buf[at + 3] === 0;
+  while (end - at >= FRAME_HEADER_BYTES && plausible()) {
     records++;
     samples += buf.readUInt32LE(at + 8);
     exemplars += buf.readUInt32LE(at + 12);

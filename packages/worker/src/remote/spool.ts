@@ -265,10 +265,10 @@ function checkRecord(record: QueueRecord): void {
  *
  * Costs. 36 bytes on disk per record. An append is two `write`s (header, body) and a CRC of the body; an ack one
  * 16-byte `write`; a peek one `read` of header and body (two when the record is larger than the one before, or
- * than 256 KiB) and a CRC check. CRC-32 runs at about 1 GB/s here; the bench (`pnpm --filter @promfleet/bench
- * spool`) measures about 200 MB/s of 20 KB records appended, and as much read. Memory: a few numbers per segment and
- * the head record. `open` reads and checks every segment, synchronously (about 280 MB/s: seconds for a GiB). One
- * process per directory: nothing locks it.
+ * than 256 KiB) and a CRC check. CRC-32 runs at 1-2 GB/s; the bench (`pnpm --filter @promfleet/bench spool`)
+ * measures 200-600 MB/s of 20 KB records appended, and as much read, on a loaded 2-vCPU VM. Memory: a few numbers
+ * per segment and the head record. `open` reads and checks every segment, synchronously (300-600 MB/s: one to a few
+ * seconds per GiB queued). One process per directory: nothing locks it.
  */
 export class Spool {
   readonly #dir: string;

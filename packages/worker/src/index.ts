@@ -30,7 +30,9 @@ export {
   type RemoteWriteStopOptions,
 } from './remote/queue.js';
 export { RemoteWriteMetrics, type DropReason } from './remote/metrics.js';
-export type { SeriesRef } from './remote/series.js';
+export { buildSeriesRef, type SeriesRef } from './remote/series.js';
+export { createRequestEncoder, type EncodedBatch, type RequestEncoder } from './remote/encode.js';
+export { ExemplarBuffer, SampleRing } from './remote/ring.js';
 export {
   ContentTypeError,
   ExpositionErrorCode,

@@ -9,7 +9,7 @@ const v2Headers = {
   'X-Prometheus-Remote-Write-Version': '2.0.0',
 };
 
-function body(request: Partial<Request>): Buffer {
+function body(request: Parameters<typeof Request.fromPartial>[0]): Buffer {
   return compressSync(Buffer.from(Request.encode(Request.fromPartial(request)).finish()));
 }
 
@@ -44,7 +44,7 @@ describe('RemoteWriteReceiver', () => {
   it('answers 2.0 with the written counts, or what the script says', async () => {
     await using receiver = await startRemoteWriteReceiver();
     receiver.script({ status: 204 }, { status: 204, written: { samples: 0 } }, { status: 204, written: 'omit' });
-    const request = body({ symbols: ['', '__name__', 'up'], timeseries: [{ labelsRefs: [1, 2], samples: [{ value: 1, timestamp: 1, startTimestamp: 0 }] }] });
+    const request = body({ symbols: ['', '__name__', 'up'], timeseries: [{ labelsRefs: [1, 2], samples: [{ value: 1, timestamp: 1 }] }] });
     const answers = [];
     for (let i = 0; i < 3; i++) {
       const res = await fetch(receiver.url, { method: 'POST', headers: v2Headers, body: request });

@@ -10,11 +10,11 @@ import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.js';
 import { RemoteWriteClient } from './client.js';
-import { BatchEncoder, type EncodedBatch } from './encode.js';
+import { createRequestEncoder, type EncodedBatch, type RequestEncoder } from './encode.js';
 import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
 import type { FamilyMetadata } from '../scrape/sink.js';
 import type { DropReason, MeteredQueue, QueueStats, RemoteWriteMetrics } from './metrics.js';
-import { SampleFlag, SampleRing } from './ring.js';
+import { ExemplarBuffer, SampleFlag, SampleRing } from './ring.js';
 import { buildSeriesRef, type SeriesRef } from './series.js';
 
 /** Settings of a {@link RemoteWriteQueue}. */
@@ -66,7 +66,8 @@ const DEFAULT_FLUSH_DEADLINE_MS = 60_000;
 
 interface Shard {
   readonly ring: SampleRing;
-  readonly encoder: BatchEncoder;
+  readonly encoder: RequestEncoder;
+  readonly exemplars: ExemplarBuffer;
   /** Samples at the head of the ring that form the batch being sent. */
   inFlight: number;
   /** When the oldest sample not yet in a batch arrived, on the monotonic clock. */
@@ -155,7 +156,8 @@ export class RemoteWriteQueue implements MeteredQueue {
     this.#hardBound = this.#softBound * HARD_BOUND_FACTOR;
     this.#shards = Array.from({ length: shards }, () => ({
       ring: new SampleRing(Math.min(this.#maxPerSend * 2, this.#softBound)),
-      encoder: new BatchEncoder(this.#maxPerSend),
+      encoder: createRequestEncoder({ protocol: config.protobufMessage, maxSamples: this.#maxPerSend }),
+      exemplars: new ExemplarBuffer(),
       inFlight: 0,
       unsentSinceMs: 0,
       wake: undefined,
@@ -180,10 +182,12 @@ export class RemoteWriteQueue implements MeteredQueue {
    * labels sorted and encoded. Undefined when write relabeling drops the series. Call once per series and keep the
    * result; it is only valid for this queue.
    */
-  seriesRef(labels: Labels, _metadata?: FamilyMetadata): SeriesRef | undefined {
+  seriesRef(labels: Labels, metadata?: FamilyMetadata): SeriesRef | undefined {
     return buildSeriesRef(labels, {
       externalLabels: this.#externalLabels,
       writeRelabelConfigs: this.#config.writeRelabelConfigs,
+      protocol: this.#config.protobufMessage,
+      metadata,
     });
   }
 
@@ -356,7 +360,7 @@ export class RemoteWriteQueue implements MeteredQueue {
     for (let attempt = 0; !signal.aborted; attempt++) {
       if (this.#dropTooOld(shard, count) > 0) request = undefined;
       if (request === undefined) {
-        const batch = shard.encoder.encode(shard.ring, count);
+        const batch = shard.encoder.encode(shard.ring, count, shard.exemplars);
         if (batch.samples === 0) return true;
         try {
           // Synchronous, into a buffer Node allocates: compressing a 2,000-sample batch takes ~0.1 ms, less than
@@ -370,11 +374,14 @@ export class RemoteWriteQueue implements MeteredQueue {
       }
       const started = performance.now();
       try {
-        await this.#client.store(request.body, signal);
+        await this.#client.store(
+          { body: request.body, protocol: this.#config.protobufMessage, samples: request.batch.samples, exemplars: request.batch.exemplars },
+          signal,
+        );
         this.#metrics.observeBatch(this, (performance.now() - started) / 1000);
         this.#sent += request.batch.samples;
         this.#bytes += request.body.length;
-        this.#highestSentMs = Math.max(this.#highestSentMs, request.batch.highestTimestampMs);
+        this.#highestSentMs = Math.max(this.#highestSentMs, request.batch.newestTimestampMs);
         return true;
       } catch (err) {
         this.#metrics.observeBatch(this, (performance.now() - started) / 1000);

@@ -54,12 +54,13 @@ describe('RemoteWriteReceiver', () => {
     expect(receiver.accepted()).toHaveLength(3);
   });
 
-  it('answers 415 to a message it is told not to accept, and records an undecodable body as empty', async () => {
+  it('answers 415 to a message it is told not to accept, and 400 with the decode error to a body it cannot decode', async () => {
     await using receiver = await startRemoteWriteReceiver({ protocols: ['prometheus.WriteRequest'] });
     const refused = await fetch(receiver.url, { method: 'POST', headers: v2Headers, body: body(Request.fromPartial({ symbols: [''] })) });
     expect(refused.status).toBe(415);
     const garbage = await fetch(receiver.url, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, body: 'not snappy' });
-    expect(garbage.status).toBe(204);
-    expect(receiver.requests[1]).toMatchObject({ protocol: 'prometheus.WriteRequest', request: undefined, samples: [] });
+    expect(garbage.status).toBe(400);
+    expect(await garbage.text()).toMatch(/^snappy decode error: /);
+    expect(receiver.requests[1]).toMatchObject({ protocol: 'prometheus.WriteRequest', request: undefined, samples: [], status: 400 });
   });
 });

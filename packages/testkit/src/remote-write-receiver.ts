@@ -195,8 +195,13 @@ export class RemoteWriteReceiver {
 
   async #answer({ headers, body, res }: { headers: IncomingHttpHeaders; body: Buffer; res: ServerResponse }): Promise<void> {
     const protocol = protocolOf(headers['content-type']);
-    const decoded = await decode(body, protocol);
-    const scripted = protocol !== undefined && !this.#protocols.includes(protocol) ? { status: 415 } : this.#script.shift() ?? { status: 204 };
+    const { error, ...decoded } = await decode(body, protocol);
+    const scripted: ReceiverAnswer =
+      protocol === undefined || !this.#protocols.includes(protocol)
+        ? { status: 415 }
+        : error !== undefined
+          ? { status: 400, body: error }
+          : this.#script.shift() ?? { status: 204 };
     const base = { headers, protocol, body, ...decoded };
     if ('hang' in scripted) {
       this.requests.push({ ...base, status: undefined, written: undefined });
@@ -257,13 +262,14 @@ export interface DecodedRequest {
 
 const NOTHING: DecodedRequest = { request: undefined, v2: undefined, samples: [], exemplars: [], metadata: [], histograms: 0 };
 
-async function decode(body: Buffer, protocol: ReceiverProtocol | undefined): Promise<DecodedRequest> {
+/** A decoded request, or why it could not be decoded (the receiver then answers 400 with it, as Prometheus does). */
+async function decode(body: Buffer, protocol: ReceiverProtocol | undefined): Promise<DecodedRequest & { readonly error?: string }> {
   let raw: Buffer;
   try {
     const out = await uncompress(body, { asBuffer: true });
     raw = typeof out === 'string' ? Buffer.from(out) : out;
-  } catch {
-    return NOTHING;
+  } catch (err) {
+    return { ...NOTHING, error: `snappy decode error: ${err instanceof Error ? err.message : String(err)}` };
   }
   try {
     switch (protocol) {
@@ -274,8 +280,8 @@ async function decode(body: Buffer, protocol: ReceiverProtocol | undefined): Pro
       case undefined:
         return NOTHING;
     }
-  } catch {
-    return NOTHING;
+  } catch (err) {
+    return { ...NOTHING, error: `protobuf decode error: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
 

@@ -111,4 +111,12 @@ describe('varints', () => {
       expect(read).toBe(BigInt(value));
     },
   );
+
+  it.each([2 ** 49, 2 ** 56 - 2 ** 4, 2 ** 56, 1_700_000_000_000_000_000, 2 ** 63 - 2 ** 11, 2 ** 63])(
+    'sizes %d, beyond 2^53, exactly as it writes it (a nanosecond timestamp takes nine bytes)',
+    (value) => {
+      const out = Buffer.alloc(16);
+      expect(writeVarint(out, { pos: 0, value })).toBe(varintSize(value));
+    },
+  );
 });

@@ -155,7 +155,11 @@ export function fieldSize(length: number): number {
   return 1 + varintSize(length) + length;
 }
 
-/** The size of `value` (a non-negative integer below 2^53) as a protobuf varint. */
+/**
+ * The size of `value` (a non-negative integer below 2^64) as a protobuf varint. Above 2^53 a number is no longer
+ * exact, but it is written as {@link writeVarint} writes it, so the size still matches: a nanosecond timestamp
+ * (~1.7·10^18, an exporter's common mistake that the parser accepts as int64) takes nine bytes.
+ */
 export function varintSize(value: number): number {
   // Comparisons rather than a division loop: a millisecond timestamp needs six bytes, sized once per sample.
   if (value < 2 ** 7) return 1;
@@ -165,10 +169,12 @@ export function varintSize(value: number): number {
   if (value < 2 ** 35) return 5;
   if (value < 2 ** 42) return 6;
   if (value < 2 ** 49) return 7;
-  return 8;
+  if (value < 2 ** 56) return 8;
+  if (value < 2 ** 63) return 9;
+  return 10;
 }
 
-/** Writes `value` (a non-negative integer below 2^53) as a varint at `pos`; returns the position after it. */
+/** Writes `value` (a non-negative integer below 2^64) as a varint at `pos`; returns the position after it. */
 export function writeVarint(out: Buffer, at: { readonly pos: number; readonly value: number }): number {
   let pos = at.pos;
   let rest = at.value;

@@ -590,6 +590,13 @@ describe('ScrapeLoop created timestamps', () => {
     expect(sink.named('foo_created')).toHaveLength(sink.named('foo_total').length);
   });
 
+  it('gives no created timestamp from a _created value beyond int64 milliseconds (written in nanoseconds)', async () => {
+    const { sink } = start({ bodies: ['# TYPE foo counter\nfoo_total 1\nfoo_created 1700000000000000000\n# EOF\n'], contentType: openMetricsType });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('foo_total')).toHaveLength(1);
+    expect(sink.created()).toEqual([]);
+  });
+
   it('takes a created timestamp from a _created series that metric relabeling drops', async () => {
     const config = job("    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: .*_created\n        action: drop\n");
     const { sink } = start({ bodies: ['# TYPE foo counter\nfoo_total 1\nfoo_created 1700000000\n# EOF\n'], config, contentType: openMetricsType });

@@ -709,7 +709,7 @@ export class ScrapeLoop {
   #createdSample(pointKey: string, seconds: number): void {
     const ms = Math.trunc(seconds * 1000);
     // Prometheus takes 0 for no created timestamp; a value beyond int64 has none either.
-    if (ms !== 0 && Number.isFinite(ms)) {
+    if (ms !== 0 && Math.abs(ms) < 2 ** 63) {
       for (let w = 0; w < pending.waitingCount; w++) {
         const at = pending.waiting[w] as number;
         if ((pending.entries[at] as SeriesEntry).extras?.pointKey !== pointKey) continue;

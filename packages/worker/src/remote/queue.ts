@@ -468,10 +468,14 @@ export class RemoteWriteQueue implements MeteredQueue {
     shard.memorySamples = 0;
   }
 
-  /** Writes `record` to the shard's disk queue at stop, or drops it (`shutdown`) when there is none. */
+  /**
+   * Writes `record` to the shard's disk queue at stop; drops it without a disk queue (`shutdown`), or when the disk
+   * queue cannot be opened (`disk_full`).
+   */
   #store(shard: Shard, record: QueueRecord): void {
-    if (shard.spool === undefined) this.#drop('shutdown', record.samples, 'the flush deadline passed');
-    else this.#appendToDisk(shard, record);
+    if (this.#disk === undefined) this.#drop('shutdown', record.samples, 'the flush deadline passed');
+    else if (this.#ensureSpool(shard)) this.#appendToDisk(shard, record);
+    else this.#drop('disk_full', record.samples, shard.diskError ?? 'the disk queue cannot be opened');
   }
 
   #shardOf(ref: SeriesRef): Shard {
@@ -535,7 +539,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       if (refused === undefined) this.#appendToDisk(shard, record);
       else this.#drop('disk_full', record.samples, refused);
     } else {
-      this.#drop('disk_full', record.samples, 'the disk queue cannot be opened');
+      this.#drop('disk_full', record.samples, shard.diskError ?? 'the disk queue cannot be opened');
     }
     shard.wake?.();
   }

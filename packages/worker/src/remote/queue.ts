@@ -356,7 +356,12 @@ export class RemoteWriteQueue implements MeteredQueue {
       );
     }
     this.#metrics.track(this);
-    this.#ready = this.#sendAfter.then(() => this.#openDisk());
+    if (options.sendAfter === undefined) {
+      this.#openDisk();
+      this.#ready = Promise.resolve();
+    } else {
+      this.#ready = this.#sendAfter.then(() => this.#openDisk());
+    }
     this.#loops = this.#shards.map((shard) => this.#runShard(shard));
     if (this.#sendsMetadata) void this.#runMetadata();
   }
@@ -526,8 +531,9 @@ export class RemoteWriteQueue implements MeteredQueue {
       }
     } else if (this.#ensureSpool(shard)) {
       // Memory stays as it is when the disk takes nothing: only the new record is then lost.
-      if (shard.spool?.records !== 0 || this.#spill(shard)) this.#appendToDisk(shard, record);
-      else this.#drop('disk_full', record.samples, 'the disk queue refused a write');
+      const refused = shard.spool?.records === 0 ? this.#spill(shard) : undefined;
+      if (refused === undefined) this.#appendToDisk(shard, record);
+      else this.#drop('disk_full', record.samples, refused);
     } else {
       this.#drop('disk_full', record.samples, 'the disk queue cannot be opened');
     }
@@ -557,34 +563,37 @@ export class RemoteWriteQueue implements MeteredQueue {
 
   /**
    * Moves the memory part to the (empty) disk part, the record in flight first, so that the shard's records stay in
-   * one FIFO: the sender then acknowledges the record in flight on disk when it is done with it. Returns false, having
-   * moved nothing, when the disk refuses the first record; a later record it refuses is dropped (`disk_full`).
+   * one FIFO: the sender then acknowledges the record in flight on disk when it is done with it. When the disk
+   * refuses the first record, nothing moves and the error is returned; a later record it refuses is dropped
+   * (`disk_full`).
    */
-  #spill(shard: Shard): boolean {
+  #spill(shard: Shard): string | undefined {
     const spool = shard.spool;
-    if (spool === undefined) return false;
+    if (spool === undefined) return 'the disk queue is not open';
     let first = true;
     const inFlight = shard.inFlight;
     if (inFlight !== undefined && inFlight.spoolId === undefined && !inFlight.overflowed) {
-      if (!this.#appendToDisk(shard, inFlight.record, 'keep')) return false;
+      const refused = this.#appendToDisk(shard, inFlight.record, 'keep');
+      if (refused !== undefined) return refused;
       inFlight.spoolId = spool.peek()?.id;
       shard.memorySamples -= inFlight.record.samples;
       first = false;
     }
     for (let record = shard.memory[shard.memoryHead]; record !== undefined; record = shard.memory[shard.memoryHead]) {
-      if (!this.#appendToDisk(shard, record, first ? 'keep' : 'drop') && first) return false;
+      const refused = this.#appendToDisk(shard, record, first ? 'keep' : 'drop');
+      if (refused !== undefined && first) return refused;
       this.#shiftMemory(shard);
       first = false;
     }
-    return true;
+    return undefined;
   }
 
   /**
    * Appends `record` to the shard's disk queue, counting what its size limit dropped (`queue_full`) or the record
    * itself when the filesystem refused it (`disk_full`; with `refused` 'keep' the caller still holds it and nothing
-   * is counted). Returns whether the record was written.
+   * is counted). Returns undefined once written, else why the disk refused it.
    */
-  #appendToDisk(shard: Shard, record: QueueRecord, refused: 'drop' | 'keep' = 'drop'): boolean {
+  #appendToDisk(shard: Shard, record: QueueRecord, refused: 'drop' | 'keep' = 'drop'): string | undefined {
     const spool = shard.spool;
     let dropped: SpoolDrop;
     try {
@@ -592,7 +601,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       dropped = spool.append(record);
     } catch (err) {
       if (refused === 'drop') this.#drop('disk_full', record.samples, errorMessage(err));
-      return false;
+      return errorMessage(err);
     }
     if (dropped.records > 0) {
       let samples = dropped.samples;
@@ -607,7 +616,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       }
       this.#drop('queue_full', samples, `the disk queue is full (${dropped.bytes} bytes dropped, oldest first)`);
     }
-    return true;
+    return undefined;
   }
 
   /** Opens the shard's disk queue if it is not: a directory that could not be opened before is tried again. */

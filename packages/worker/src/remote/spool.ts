@@ -244,9 +244,10 @@ function checkRecord(record: QueueRecord): void {
  * back to the start of its segment (or of the first segment), never past unacked data. A frame whose CRC or header
  * is wrong ends its segment: `open` and `peek` discard the rest of that segment, count it, and go on.
  *
- * Bound. `bytes` (the segment files' size, including the acked head of the first segment) stays within `maxBytes`:
- * an append that would pass it first drops whole segments, oldest first, the one being read included, and returns
- * what it dropped; a record larger than `maxBytes` on its own is dropped instead of written.
+ * Bound. `diskBytes` (the segment files' size: `bytes` not acked plus the acked front of the first segment) stays
+ * within `maxBytes`: an append that would pass it first drops whole segments, oldest first, the one being read
+ * included, and returns what it dropped; a record larger than `maxBytes` on its own is dropped instead of written.
+ * A segment is deleted once read to its end, except the tail, which goes on taking appends.
  *
  * Costs. 36 bytes on disk per record. An append is one `write` (a second only if the kernel writes partially), an
  * ack one 16-byte `write`; a peek is one `read` of header and body (two when the record is larger than the one
@@ -270,7 +271,8 @@ export class Spool {
   #records = 0;
   #samples = 0;
   #exemplars = 0;
-  #bytes = 0;
+  /** Bytes of the segment files, the acked front of the head segment included: what maxBytes bounds. */
+  #fileBytes = 0;
   /** Id of the head record: records acked or dropped from the head since open. */
   #headId = 0;
   #head: HeadRecord | undefined;
@@ -316,7 +318,7 @@ export class Spool {
     const spool = new Spool(dir, { ...options, nextSeq: Math.max(lastSeq === undefined ? 1 : lastSeq + 1, Math.min(position?.seq ?? 1, MAX_SEQ)) });
     const discarded = spool.#load(seqs, position);
     spool.#discarded = discarded;
-    return { spool, recovered: { records: spool.#records, samples: spool.#samples, bytes: spool.#bytes }, discarded };
+    return { spool, recovered: { records: spool.#records, samples: spool.#samples, bytes: spool.bytes }, discarded };
   }
 
   /** Records not acked. */
@@ -334,9 +336,14 @@ export class Spool {
     return this.#exemplars;
   }
 
-  /** Bytes of the segment files: the records not acked, with their headers, plus the acked front of the head segment. */
+  /** Bytes of the records not acked, frame headers included. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#fileBytes - this.#readOffset;
+  }
+
+  /** Bytes of the segment files: {@link bytes} plus the acked front of the head segment (at most one segment). */
+  get diskBytes(): number {
+    return this.#fileBytes;
   }
 
   /** The bound on {@link bytes}. */
@@ -365,7 +372,7 @@ export class Spool {
       return { records: 1, samples: record.samples, exemplars: record.exemplars, bytes: frameBytes };
     }
     let dropped = noDrop;
-    while (this.#bytes + frameBytes > this.#maxBytes && this.#segments.length > 0) dropped = addDrops(dropped, this.#dropHeadSegment());
+    while (this.#fileBytes + frameBytes > this.#maxBytes && this.#segments.length > 0) dropped = addDrops(dropped, this.#dropHeadSegment());
     const tail = this.#tailFor(frameBytes);
     const header = this.#header;
     header[0] = FRAME_MAGIC;
@@ -386,7 +393,7 @@ export class Spool {
     this.#records++;
     this.#samples += record.samples;
     this.#exemplars += record.exemplars;
-    this.#bytes += frameBytes;
+    this.#fileBytes += frameBytes;
     return dropped;
   }
 
@@ -402,7 +409,7 @@ export class Spool {
 
   /**
    * Removes the head record if its id is `id` (a record dropped meanwhile is not removed twice), deletes the head
-   * segment once it is all acked, and persists the read position (no fsync).
+   * segment once it is all acked unless it is also the tail, and persists the read position (no fsync).
    * @throws SpoolError (reason io) when the head cannot be read or the position not written.
    */
   ack(id: number): void {
@@ -420,8 +427,9 @@ export class Spool {
     this.#records--;
     this.#samples -= samples;
     this.#exemplars -= exemplars;
+    // The tail stays when all is read: an empty spool then takes no file churn per record.
     const segment = this.#segments[0];
-    if (segment !== undefined && this.#readOffset >= segment.size) this.#removeHeadSegment();
+    if (segment !== undefined && this.#readOffset >= segment.size && this.#segments.length > 1) this.#removeHeadSegment();
     else this.#writePosition();
   }
 
@@ -487,7 +495,7 @@ export class Spool {
         continue;
       }
       this.#segments.push(segment);
-      this.#bytes += segment.size;
+      this.#fileBytes += segment.size;
       this.#records += segment.records;
       this.#samples += segment.samples;
       this.#exemplars += segment.exemplars;
@@ -575,6 +583,8 @@ export class Spool {
     this.#nextSeq = seq + 1;
     const segment = { seq, path, fd, size: 0, records: 0, samples: 0, exemplars: 0 };
     this.#segments.push(segment);
+    const head = this.#segments[0];
+    if (head !== undefined && head !== segment && this.#readOffset >= head.size) this.#removeHeadSegment();
     return segment;
   }
 
@@ -700,7 +710,7 @@ export class Spool {
     const segment = this.#segments.shift();
     if (segment === undefined) return;
     this.#head = undefined;
-    this.#bytes -= segment.size;
+    this.#fileBytes -= segment.size;
     this.#readOffset = 0;
     this.#readRecords = 0;
     this.#readSamples = 0;

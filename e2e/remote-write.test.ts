@@ -321,7 +321,7 @@ describe('Remote-Write 2.0, metadata and exemplars from OpenMetrics targets (iss
       const worker = await h.worker({ id: 'worker-1', master: master.grpcAddress });
       await waitAllUp(h, { receiverUrl: exemplarStore.url, job, addresses: farm.targets.map((t) => t.address), intervalMs });
       const fromMs = Date.now();
-      await sleep(10 * intervalMs);
+      await sleep(7 * intervalMs);
       const all = judged(farm.targets, await master.targets(), intervalMs);
       const window = slotWindow({ fromMs, toMs: Date.now() - 2 * intervalMs, offsets: all.map((t) => t.offsetMs), intervalMs });
       await sleep(2 * intervalMs);
@@ -376,15 +376,21 @@ describe('Remote-Write 2.0, metadata and exemplars from OpenMetrics targets (iss
 
       // Every exemplar the targets exposed in the window: at v2, and at the real Prometheus (1.0).
       const wantExemplars = farm.targets.flatMap((t) => t.exemplars.filter((e) => inWindow(e.timestampMs)).map((e) => ({ ...e, instance: t.address })));
-      const exemplarKey = (instance: string, e: Pick<FarmExemplar, 'traceId' | 'timestampMs'>) => `${instance} ${e.traceId} ${e.timestampMs}`;
+      // A request's two exemplars (the counter's and a bucket's) share a trace id and a time: the key names the series.
+      const exemplarKey = (instance: string, e: Pick<FarmExemplar, 'series' | 'traceId' | 'timestampMs'>) => `${instance} ${e.series.replace(/\{.*$/, '')} ${e.traceId} ${e.timestampMs}`;
       const v2Exemplars = new Set(
-        v2.acceptedExemplars().map((e) => exemplarKey(labelMap(e.series).get('instance') ?? '', { traceId: labelMap(e.labels).get('trace_id') ?? '', timestampMs: e.timestampMs })),
+        v2.acceptedExemplars().map((e) => {
+          const labels = labelMap(e.series);
+          return exemplarKey(labels.get('instance') ?? '', { series: labels.get('__name__') ?? '', traceId: labelMap(e.labels).get('trace_id') ?? '', timestampMs: e.timestampMs });
+        }),
       );
       const stored = new Set<string>();
       for (const name of ['http_requests_total', 'http_request_duration_seconds_bucket']) {
         const query = `${exemplarStore.url}/api/v1/query_exemplars?query=${encodeURIComponent(`${name}{job="${job}"}`)}&start=${window.from / 1000}&end=${window.to / 1000}`;
         const answer = JSON.parse((await httpGet(query)).body) as { data: { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; timestamp: number }[] }[] };
-        for (const s of answer.data) for (const e of s.exemplars) stored.add(exemplarKey(s.seriesLabels['instance'] ?? '', { traceId: e.labels['trace_id'] ?? '', timestampMs: Math.round(e.timestamp * 1000) }));
+        for (const s of answer.data) {
+          for (const e of s.exemplars) stored.add(exemplarKey(s.seriesLabels['instance'] ?? '', { series: s.seriesLabels['__name__'] ?? '', traceId: e.labels['trace_id'] ?? '', timestampMs: Math.round(e.timestamp * 1000) }));
+        }
       }
       const exemplarsMissingV2 = wantExemplars.filter((e) => !v2Exemplars.has(exemplarKey(e.instance, e)));
       const exemplarsMissingV1 = wantExemplars.filter((e) => !stored.has(exemplarKey(e.instance, e)));

@@ -46,10 +46,19 @@ export function createRequestEncoder(options: { readonly protocol: RemoteWriteMe
   }
 }
 
+export { dropOlderThan, RemoteWriteBodyError, type TrimmableRecord } from './trim.js';
+
 /** `WriteRequest.timeseries`: field 1, length-delimited. */
 const TAG_TIMESERIES = 0x0a;
 /** `TimeSeries.samples` (both versions): field 2, length-delimited. */
 const TAG_SAMPLES = 0x12;
+/** 1.0 `WriteRequest.metadata`: field 3, length-delimited. */
+const TAG_METADATA = 0x1a;
+/** 1.0 `MetricMetadata` fields: type (1, varint), metric_family_name (2), help (4), unit (5). */
+const TAG_METADATA_TYPE = 0x08;
+const TAG_METADATA_FAMILY = 0x12;
+const TAG_METADATA_HELP = 0x22;
+const TAG_METADATA_UNIT = 0x2a;
 /** 1.0 `TimeSeries.exemplars`: field 3, length-delimited. */
 const TAG_EXEMPLARS = 0x1a;
 /** `Sample.value`: field 1, 64-bit. */
@@ -110,6 +119,38 @@ export function metricTypeNumber(type: MetricType): number {
     case 'stateset':
       return 7;
   }
+}
+
+/**
+ * A 1.0 `WriteRequest` holding only `metadata` (uncompressed), as Prometheus' `sendMetadataWithBackoff` sends
+ * `metadata_config`: each family's type (`prompb.FromMetadataType`: the type's name upper-cased, `UNKNOWN` for any
+ * other), name, help and unit. Empty strings and the `UNKNOWN` type are left out, as protobuf does with defaults.
+ */
+export function encodeMetadataRequest(metadata: readonly FamilyMetadata[]): Buffer {
+  const entries = metadata.map((m) => {
+    const type = metricTypeNumber(m.type);
+    const strings = [
+      [TAG_METADATA_FAMILY, m.family],
+      [TAG_METADATA_HELP, m.help],
+      [TAG_METADATA_UNIT, m.unit],
+    ] as const;
+    let size = type === 0 ? 0 : 1 + varintSize(type);
+    for (const [, value] of strings) if (value !== '') size += fieldSize(Buffer.byteLength(value, 'utf8'));
+    return { type, strings, size };
+  });
+  const out = Buffer.allocUnsafe(entries.reduce((sum, e) => sum + fieldSize(e.size), 0));
+  let pos = 0;
+  for (const entry of entries) {
+    out[pos++] = TAG_METADATA;
+    pos = writeVarint(out, { pos, value: entry.size });
+    if (entry.type !== 0) pos = writeTagged(out, { pos, tag: TAG_METADATA_TYPE, value: entry.type });
+    for (const [tag, value] of entry.strings) {
+      if (value === '') continue;
+      pos = writeTagged(out, { pos, tag, value: Buffer.byteLength(value, 'utf8') });
+      pos += out.write(value, pos, 'utf8');
+    }
+  }
+  return out;
 }
 
 /**

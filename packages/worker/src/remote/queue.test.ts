@@ -689,3 +689,48 @@ describe('RemoteWriteQueue metadata', () => {
     expect(receiver.requests).toHaveLength(0);
   });
 });
+
+describe('RemoteWriteQueue exemplars and Remote-Write 2.0', () => {
+  const metadata = { family: 'http_requests', type: 'counter' as const, help: 'Requests.', unit: '' };
+  const exemplar = { labels: new Map([['trace_id', 'abc']]), value: 1, timestampMs: 1_500 };
+
+  it('sends exemplars only with send_exemplars, and counts them', async () => {
+    await using receiver = await startReceiver();
+    for (const sendExemplars of [false, true]) {
+      const { queue } = newQueue(remoteWriteConfig(receiver.url, { config: { sendExemplars } }));
+      expect(queue.sendsExemplars).toBe(sendExemplars);
+      queue.start();
+      const ref = refOf(queue, { __name__: 'http_requests_total', send: String(sendExemplars) });
+      queue.append(ref, 2_000, 5);
+      queue.appendExemplar(ref, exemplar);
+      await queue.stop({ flushDeadlineMs: 5_000 });
+      expect(queue.stats().exemplarsSent).toBe(sendExemplars ? 1 : 0);
+    }
+    expect(receiver.acceptedExemplars()).toEqual([{ series: '__name__=http_requests_total,send=true', labels: 'trace_id=abc', value: 1, timestampMs: 1_500 }]);
+  });
+
+  it('sends 2.0 requests with per-series metadata, created timestamps and exemplars, through the disk queue too', async () => {
+    const url = await deadUrl();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
+    const config = remoteWriteConfig(url, { config: { protobufMessage: 'io.prometheus.write.v2.Request', sendExemplars: true } });
+    const first = newQueue(config, { disk }).queue;
+    first.start();
+    const ref = first.seriesRef(new Map([['__name__', 'http_requests_total']]), metadata);
+    if (ref === undefined) throw new Error('series dropped');
+    first.setCreatedTimestamp(ref, 1_000);
+    first.append(ref, 2_000, 5);
+    first.appendExemplar(ref, exemplar);
+    await first.stop({ flushDeadlineMs: 0 });
+    expect(first.stats().diskSamples).toBe(1);
+
+    await using receiver = await startReceiver({ port: Number(new URL(url).port), protocols: ['io.prometheus.write.v2.Request'] });
+    const second = newQueue(config, { disk }).queue;
+    second.start();
+    await receiver.waitForAccepted(1);
+    expect(receiver.requests[0]?.protocol).toBe('io.prometheus.write.v2.Request');
+    expect(receiver.accepted()).toEqual([{ labels: '__name__=http_requests_total', value: 5, timestampMs: 2_000, startTimestampMs: 1_000 }]);
+    expect(receiver.acceptedExemplars()).toEqual([{ series: '__name__=http_requests_total', labels: 'trace_id=abc', value: 1, timestampMs: 1_500 }]);
+    expect(receiver.acceptedMetadata()).toEqual([{ series: '__name__=http_requests_total', type: 'counter', help: 'Requests.', unit: '' }]);
+    await waitUntil(() => second.stats().exemplarsSent === 1, 'the exemplar counted');
+  });
+});

@@ -87,8 +87,9 @@ const DROPPED: unique symbol = Symbol('dropped by metric relabeling');
 
 /**
  * A metric family of the target, by the name its HELP/TYPE/UNIT lines give, as the loop tracks it across scrapes.
- * Its lines of the current scrape are collected in `type`, `help` and `unit`, and `metadata` is replaced only when
- * they differ from it, so an unchanged family costs string comparisons and no allocation.
+ * Its lines of the current scrape are collected in `type`, `help` and `unit` (texts decoded only when their raw text
+ * differs from the last one read), and `metadata` is replaced only when they differ from it, so an unchanged family
+ * costs string comparisons and no allocation.
  */
 interface FamilyState {
   readonly name: string;
@@ -96,11 +97,16 @@ interface FamilyState {
   readonly createdName: string;
   /** Undefined until its first lines were read through. */
   metadata: FamilyMetadata | undefined;
-  /** The iteration whose lines `type`, `help` and `unit` hold. */
+  /** The iteration whose lines `type`, `helpSeen` and `unitSeen` are of. */
   seenAt: number;
   type: MetricType;
+  helpSeen: boolean;
+  unitSeen: boolean;
+  /** The texts of the last HELP and UNIT lines read, decoded and as written (to compare the next ones with in place). */
   help: string;
+  rawHelp: string;
   unit: string;
+  rawUnit: string;
   /** Whether a line was read since `metadata` was last compared with `type`, `help` and `unit`. */
   dirty: boolean;
   /** The metadata last given to the sinks (undefined: not in the set they have). */
@@ -113,9 +119,16 @@ interface FamilyState {
 function settle(family: FamilyState): FamilyMetadata {
   family.dirty = false;
   const old = family.metadata;
-  if (old !== undefined && old.type === family.type && old.help === family.help && old.unit === family.unit) return old;
-  family.metadata = Object.freeze({ family: family.name, type: family.type, help: family.help, unit: family.unit });
+  const help = family.helpSeen ? family.help : '';
+  const unit = family.unitSeen ? family.unit : '';
+  if (old !== undefined && old.type === family.type && old.help === help && old.unit === unit) return old;
+  family.metadata = Object.freeze({ family: family.name, type: family.type, help, unit });
   return family.metadata;
+}
+
+/** The raw text of the parser's HELP or UNIT line: `decoded` itself when the line holds no escapes. */
+function rawText(parser: ExpositionParser, decoded: string): string {
+  return parser.metadataRawTextIs(decoded) ? decoded : parser.metadataRawText();
 }
 
 /** The types whose series OpenMetrics gives a `_created` sample (Prometheus' `typeRequiresST`). */
@@ -639,7 +652,7 @@ export class ScrapeLoop {
       const [name] = kind === 'help' ? parser.help() : kind === 'type' ? parser.type() : parser.unit();
       family = this.#families.get(name);
       if (family === undefined) {
-        family = { name, createdName: `${name}_created`, metadata: undefined, seenAt: 0, type: 'unknown', help: '', unit: '', dirty: true, published: undefined, countedAt: 0 };
+        family = { name, createdName: `${name}_created`, metadata: undefined, seenAt: 0, type: 'unknown', helpSeen: false, unitSeen: false, help: '', rawHelp: '', unit: '', rawUnit: '', dirty: true, published: undefined, countedAt: 0 };
         this.#families.set(name, family);
       }
       this.#familyOrder[position] = family;
@@ -648,20 +661,27 @@ export class ScrapeLoop {
       // The first of its lines in this scrape: a line it lacks now is gone, not kept from an earlier scrape.
       family.seenAt = this.#iteration;
       family.type = 'unknown';
-      family.help = '';
-      family.unit = '';
+      family.helpSeen = false;
+      family.unitSeen = false;
     }
     family.dirty = true;
-    const old = family.metadata;
     switch (kind) {
       case 'type':
         family.type = parser.metadataType();
         break;
       case 'help':
-        family.help = old !== undefined && parser.metadataTextIs(old.help) ? old.help : parser.help()[1];
+        family.helpSeen = true;
+        if (!parser.metadataRawTextIs(family.rawHelp)) {
+          family.help = parser.help()[1];
+          family.rawHelp = rawText(parser, family.help);
+        }
         break;
       case 'unit':
-        family.unit = old !== undefined && parser.metadataTextIs(old.unit) ? old.unit : parser.unit()[1];
+        family.unitSeen = true;
+        if (!parser.metadataRawTextIs(family.rawUnit)) {
+          family.unit = parser.unit()[1];
+          family.rawUnit = rawText(parser, family.unit);
+        }
         break;
     }
     return family;

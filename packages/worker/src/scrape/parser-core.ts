@@ -139,13 +139,19 @@ export interface ExpositionParser {
   comment(): string;
 
   /**
-   * For a `'help'`, `'type'` or `'unit'` entry: whether its metric family name is `name`. Compares the exposition's
-   * text in place, so a scrape cache can recognise a family it knows without making a string per scrape.
+   * For a `'help'`, `'type'` or `'unit'` entry: whether its metric family name is `name`. Nothing is kept, so a scrape
+   * cache can recognise a family it knows without keeping a string per scrape.
    */
   metadataNameIs(name: string): boolean;
 
-  /** For a `'help'` or `'unit'` entry: whether its text, escapes decoded, is `text` (compared in place unless it holds escapes). */
-  metadataTextIs(text: string): boolean;
+  /**
+   * For a `'help'` or `'unit'` entry: whether its text as written (escapes not decoded) is `raw`; nothing is kept.
+   * Equal raw texts decode to equal texts, so a cache keeps the raw text next to the decoded one to compare with.
+   */
+  metadataRawTextIs(raw: string): boolean;
+
+  /** For a `'help'` or `'unit'` entry: its text as written, escapes not decoded (the decoded text when it has none). */
+  metadataRawText(): string;
 
   /** For a `'type'` entry: its type, as {@link type} gives it but without the name. */
   metadataType(): MetricType;
@@ -696,21 +702,23 @@ export abstract class ParserState implements ExpositionParser {
     return detach(this.body.slice(this.commentStart, this.commentEnd));
   }
 
+  // These compare a slice and drop it: V8's startsWith at an offset measured 3-4 times slower on HELP texts.
   metadataNameIs(name: string): boolean {
     if (this.#entry !== 'help' && this.#entry !== 'type' && this.#entry !== 'unit') this.#expect('help', 'metadataNameIs');
     const { metaNameStart: start, metaNameEnd: end } = this;
     if (this.metaNameQuoted) return unescape(this.body.slice(start, end), true) === name;
-    return end - start === name.length && this.body.startsWith(name, start);
+    return end - start === name.length && this.body.slice(start, end) === name;
   }
 
-  metadataTextIs(text: string): boolean {
-    if (this.#entry !== 'unit') this.#expect('help', 'metadataTextIs');
-    const body = this.body;
+  metadataRawTextIs(raw: string): boolean {
+    if (this.#entry !== 'unit') this.#expect('help', 'metadataRawTextIs');
     const { metaTextStart: start, metaTextEnd: end } = this;
-    for (let i = start; i < end; i++) {
-      if (body.charCodeAt(i) === BACKSLASH) return unescape(body.slice(start, end), this.metaTextDecodesQuotes) === text;
-    }
-    return end - start === text.length && body.startsWith(text, start);
+    return end - start === raw.length && this.body.slice(start, end) === raw;
+  }
+
+  metadataRawText(): string {
+    if (this.#entry !== 'unit') this.#expect('help', 'metadataRawText');
+    return detach(this.body.slice(this.metaTextStart, this.metaTextEnd));
   }
 
   metadataType(): MetricType {

@@ -115,7 +115,7 @@ async function metricsOf(w: WorkerProcess): Promise<string> {
   return (await httpGet(`${w.url}/metrics`)).body;
 }
 
-/** The sum over `workers` of a metric of the endpoint `url`. */
+/** The sum over `workers` of the samples of `name` whose labels include `labels`. */
 async function sumOver(workers: Iterable<WorkerProcess>, name: string, labels: Readonly<Record<string, string>>): Promise<number> {
   let sum = 0;
   for (const w of workers) sum += metricSum(await metricsOf(w), name, labels);
@@ -437,7 +437,7 @@ describe('remote write across a 3-minute receiver outage (issue #12)', () => {
     await recordRemoteWrite({
       scenario: 'A-outage-r1',
       targets,
-      seriesPerTarget: r.a.r1.expected > 0 ? r.a.r1.series / targets : 0,
+      seriesPerTarget: r.a.r1.series / targets,
       intervalMs,
       windowMs: r.outageEndMs - r.outageStartMs,
       expected: r.a.r1Outage.expected,

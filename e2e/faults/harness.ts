@@ -81,7 +81,10 @@ export interface WorkerOptions {
   readonly id: string;
   /** `host:port` of the master's fleet port, or of a {@link MasterProxy}. */
   readonly master: string;
-  /** More flags; `--remote-write.queue-dir` is `<harness dir>/queue-<id>` by default (never the repository's `data/`). */
+  /**
+   * More flags; `--remote-write.queue-dir` is `<harness dir>/queue-<id>` by default: each worker its own disk queue,
+   * kept across its restarts, and never the repository's `data/`.
+   */
   readonly flags?: readonly string[];
 }
 

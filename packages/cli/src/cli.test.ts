@@ -99,11 +99,12 @@ describe('promfleet check config', () => {
     expect(await cli(['check', 'config', 'p.yml'], { files })).toEqual({ code: 0, stdout: 'p.yml: valid: 1 scrape config, 1 remote_write endpoint\n', stderr: '' });
   });
 
-  it('reports send_exemplars as not acted on yet', async () => {
-    const files = { 'p.yml': 'remote_write:\n  - url: http://r/api/v1/write\n    send_exemplars: true\n' };
+  it('accepts send_exemplars, metadata_config and Remote-Write 2.0 without a notice: workers act on them', async () => {
+    const files = {
+      'p.yml': 'remote_write:\n  - url: http://r/api/v1/write\n    send_exemplars: true\n    protobuf_message: io.prometheus.write.v2.Request\n    metadata_config: {send: true, send_interval: 30s}\n',
+    };
     const r = await cli(['check', 'config', 'p.yml'], { files });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('p.yml:3: remote_write[0].send_exemplars: accepted but not acted on by promfleet\n');
+    expect(r).toEqual({ code: 0, stdout: 'p.yml: valid: 0 scrape configs, 1 remote_write endpoint\n', stderr: '' });
   });
 
   it('prints every error as file:line and exits 1', async () => {

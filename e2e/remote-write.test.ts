@@ -246,6 +246,8 @@ async function runOutage(): Promise<OutageResult> {
   const dAfterRestart = await series(r1Back.url, d, allD, dAfter, 15_000);
   const replayed = metricSum(await metricsOf(dRestarted), 'promfleet_remote_write_replayed_samples_total', r1Endpoint);
 
+  // Closed, the gate lets nothing more be accepted: R1's count and the workers' are read at the same point.
+  await gate.close();
   const appendedAfter = metricSum((await httpGet(`${r1Back.url}/metrics`)).body, 'prometheus_tsdb_head_samples_appended_total');
   const sent = dSentBeforeKill + (await sumOver(everyWorker(), 'promfleet_remote_write_samples_total', r1Endpoint));
   const seen = new Map<string, number>();

@@ -416,6 +416,7 @@ describe(rulesFile, () => {
       'PromfleetTargetsUnassigned',
       'PromfleetRemoteWriteFailing',
       'PromfleetRemoteWriteBehind',
+      'PromfleetRemoteWriteQueueFilling',
       'PromfleetSamplesDropped',
       'PromfleetDiscoveryStale',
       'PromfleetNoLeader',

@@ -16,6 +16,7 @@ import {
   formatConfigIssue,
   parseConfig,
   parseDuration,
+  parseSize,
   scrapeUrl,
   type HttpClientConfig,
   type PrometheusConfig,
@@ -824,6 +825,27 @@ describe(`${base.file}: the workers`, () => {
       expect(mib(resources.get('requests').get('memory'))).toBeLessThanOrEqual(limit);
       const heap = /--max-old-space-size=(\d+)/.exec(worker.env().get('NODE_OPTIONS')?.get('value').text() ?? '');
       expect(Number(heap?.[1])).toBeLessThan(limit);
+    });
+
+    it('keeps the remote-write disk queue in a size-limited emptyDir that holds every endpoint at its maximum, and reserves it', () => {
+      const dir = worker.flag('remote-write.queue-dir');
+      expect(posix.isAbsolute(dir)).toBe(true);
+      const source = worker.mountOf(`${dir.replace(/\/+$/, '')}/endpoint`);
+      if (source === undefined) throw new Error(`--remote-write.queue-dir=${dir} is in no volume mount: the root filesystem is read-only`);
+      expect(source.mount.has('readOnly') && source.mount.get('readOnly').value === true).toBe(false);
+      const sizeLimit = mib(source.volume.get('emptyDir').get('sizeLimit')) * 2 ** 20;
+      const maxSize = parseSize(worker.flag('remote-write.queue-max-size'));
+      if (typeof maxSize !== 'number') throw new Error(`--remote-write.queue-max-size: ${maxSize.error}`);
+      // The size is per endpoint: every endpoint's queue full must fit, with room for the segment being written.
+      const endpoints = masterConfig.remoteWrite.length;
+      expect(endpoints).toBeGreaterThan(0);
+      expect(maxSize).toBeGreaterThan(0);
+      expect(endpoints * maxSize).toBeLessThan(sizeLimit);
+      const resources = container.get('resources');
+      const request = mib(resources.get('requests').get('ephemeral-storage')) * 2 ** 20;
+      const limit = mib(resources.get('limits').get('ephemeral-storage')) * 2 ** 20;
+      expect(request).toBeGreaterThanOrEqual(sizeLimit);
+      expect(limit).toBeGreaterThan(request);
     });
   });
 

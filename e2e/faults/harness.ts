@@ -3,15 +3,17 @@
  * packages/cli/bin/promfleet.js master|worker …`), a real Prometheus as the remote-write receiver, the testkit farm
  * as targets, and a TCP proxy that plays "the master Service". Its checker judges a window twice: from every
  * target's own request log (one request per scrape slot: none is a gap, two a duplicate) and through PromQL on the
- * receiver (one `up` sample per slot). Each fault records its figures as one JSON line in the file named by
- * `PROMFLEET_FAULT_REPORT`, for BENCHMARKS.md's Reliability section. Needs `pnpm build` first.
+ * receiver (one `up` sample per slot, or every series' samples). Each fault records its figures as one JSON line in
+ * the file named by `PROMFLEET_FAULT_REPORT`, for BENCHMARKS.md's Reliability section. Needs `pnpm build` first.
  */
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { request as httpRequest, createServer as createHttpServer, Agent, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { scrapeOffsetMs } from '../../packages/model/src/index.js';
 import { httpGet, pickPort, startChild, waitFor, type DemoChild } from '../../packages/cli/src/demo-processes.js';
 import { requiredPrograms } from '../../packages/cli/src/demo-system.js';
@@ -79,6 +81,28 @@ export interface WorkerOptions {
   readonly id: string;
   /** `host:port` of the master's fleet port, or of a {@link MasterProxy}. */
   readonly master: string;
+  /**
+   * More flags; `--remote-write.queue-dir` is `<harness dir>/queue-<id>` by default: each worker its own disk queue,
+   * kept across its restarts, and never the repository's `data/`.
+   */
+  readonly flags?: readonly string[];
+}
+
+/** A Prometheus started by {@link FaultHarness.prometheus}. */
+export interface PrometheusProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly process: DemoChild;
+}
+
+/** Options of {@link FaultHarness.prometheus}. */
+export interface PrometheusOptions {
+  /** Its log name; its configuration is `<name>.yml` and its data `<name>-tsdb` in the harness's directory. */
+  readonly name: string;
+  /** The port to listen on, to restart one where it was (same data too); a free one by default. */
+  readonly port?: number;
+  /** More flags, such as `--enable-feature=exemplar-storage`. */
   readonly flags?: readonly string[];
 }
 
@@ -118,13 +142,22 @@ export class FaultHarness implements AsyncDisposable {
 
   /** Starts the receiver: a Prometheus that scrapes nothing and accepts remote writes. Resolves with its URL. */
   async receiver(): Promise<string> {
-    const port = await pickPort({ host });
+    return (await this.prometheus({ name: 'prometheus' })).url;
+  }
+
+  /**
+   * Starts a Prometheus that scrapes nothing and accepts remote writes, and waits until it is ready. Started again
+   * with the same name and port, it opens the same data (its WAL replayed).
+   */
+  async prometheus(options: PrometheusOptions): Promise<PrometheusProcess> {
+    const port = options.port ?? (await pickPort({ host }));
     const url = `http://${host}:${port}`;
-    const config = join(this.dir, 'receiver.yml');
+    const config = join(this.dir, `${options.name}.yml`);
     await writeFile(config, 'global:\n  scrape_interval: 1m\n');
-    this.child('prometheus', requiredPrograms.prometheus, [`--config.file=${config}`, `--storage.tsdb.path=${join(this.dir, 'tsdb')}`, `--web.listen-address=${host}:${port}`, '--web.enable-remote-write-receiver']);
-    await this.wait('Prometheus to be ready', ok(`${url}/-/ready`));
-    return url;
+    const args = [`--config.file=${config}`, `--storage.tsdb.path=${join(this.dir, `${options.name}-tsdb`)}`, `--web.listen-address=${host}:${port}`, '--web.enable-remote-write-receiver', ...(options.flags ?? [])];
+    const prometheus = this.child(options.name, requiredPrograms.prometheus, args);
+    await this.wait(`${options.name} (Prometheus) to be ready`, ok(`${url}/-/ready`), { children: [prometheus], timeoutMs: 60_000 });
+    return { name: options.name, url, port, process: prometheus };
   }
 
   /** Writes a file in the harness's directory and returns its path. */
@@ -173,9 +206,7 @@ export class FaultHarness implements AsyncDisposable {
       `--worker.id=${options.id}`,
       `--web.listen-address=${host}:${port}`,
       '--log.level=debug',
-      // Each worker its own disk queue, kept across its restarts.
-      `--remote-write.queue-dir=${join(this.dir, `${options.id}-remote-write`)}`,
-      ...(options.flags ?? []),
+      ...withDefaults(options.flags ?? [], [`--remote-write.queue-dir=${join(this.dir, `queue-${options.id}`)}`]),
     ]);
     await this.wait(`${options.id} to serve its status page`, ok(`${url}/-/healthy`), { children: [worker] });
     return { id: options.id, url, process: worker };
@@ -208,8 +239,17 @@ function ok(url: string): () => Promise<true | undefined> {
   return async () => ((await httpGet(url)).status === 200 ? true : undefined);
 }
 
-/** A Prometheus configuration with one static job of `addresses`, written to the receiver every second. */
-export function staticConfig(input: { job: string; addresses: readonly string[]; intervalMs: number; timeoutMs?: number; receiverUrl: string }): string {
+/**
+ * A `remote_write` entry as Prometheus' configuration writes it (`url`, `name`, `queue_config`, `protobuf_message`,
+ * `send_exemplars`, `metadata_config`, ...).
+ */
+export type RemoteWriteEntry = Readonly<Record<string, unknown>> & { readonly url: string };
+
+/**
+ * A Prometheus configuration with one static job of `addresses`, written to the receiver every second (or to the
+ * `remoteWrite` entries given).
+ */
+export function staticConfig(input: { job: string; addresses: readonly string[]; intervalMs: number; timeoutMs?: number; receiverUrl: string } | { job: string; addresses: readonly string[]; intervalMs: number; timeoutMs?: number; remoteWrite: readonly RemoteWriteEntry[] }): string {
   return [
     'global:',
     `  scrape_interval: ${input.intervalMs}ms`,
@@ -218,7 +258,7 @@ export function staticConfig(input: { job: string; addresses: readonly string[];
     `  - job_name: ${input.job}`,
     '    static_configs:',
     `      - targets: [${input.addresses.map((a) => `'${a}'`).join(', ')}]`,
-    ...remoteWrite(input.receiverUrl),
+    ...('receiverUrl' in input ? remoteWrite(input.receiverUrl) : stringify({ remote_write: input.remoteWrite }).trimEnd().split('\n')),
     '',
   ].join('\n');
 }
@@ -338,6 +378,108 @@ export class MasterProxy {
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();
+  }
+}
+
+/**
+ * A receiver's front door: an HTTP proxy that forwards every request to `upstream` and counts its answers by status.
+ * Closed, it answers nothing (it destroys the connection of every new request, a network error to the sender) and
+ * closing waits for the requests in flight, so a receiver stopped behind a closed gate has answered every request it
+ * took. A request the upstream cannot take (it is down) gets the same network error. With a `tee`, every request the
+ * upstream answered 2xx is also posted there (a recording receiver), so a test can find each sample accepted twice.
+ */
+export class ReceiverGate {
+  readonly #server: HttpServer;
+  readonly #agent = new Agent({ keepAlive: true });
+  readonly #inFlight = new Set<Promise<void>>();
+  #open = true;
+  /** The upstream's answers, by status. */
+  readonly statuses = new Map<number, number>();
+
+  private constructor(
+    server: HttpServer,
+    readonly upstream: string,
+    readonly tee: string | undefined,
+  ) {
+    this.#server = server;
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (!this.#open) {
+        req.socket.destroy();
+        return;
+      }
+      const done = this.#forward(req, res);
+      this.#inFlight.add(done);
+      void done.finally(() => this.#inFlight.delete(done));
+    });
+  }
+
+  /** Starts a gate on a free port of 127.0.0.1 in front of `upstream` (`http://host:port`), open. */
+  static async start(upstream: string, options: { readonly tee?: string } = {}): Promise<ReceiverGate> {
+    const server = createHttpServer({ keepAlive: true });
+    const gate = new ReceiverGate(server, upstream, options.tee);
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    return gate;
+  }
+
+  /** `http://host:port` of the gate. */
+  get url(): string {
+    const a = this.#server.address();
+    if (a === null || typeof a === 'string') throw new Error('the gate is not listening');
+    return `http://${host}:${a.port}`;
+  }
+
+  /** Answers of the upstream other than 2xx (a duplicate or out-of-order sample is a 400 from Prometheus). */
+  get rejected(): number {
+    return [...this.statuses].filter(([status]) => status >= 300).reduce((sum, [, n]) => sum + n, 0);
+  }
+
+  /** Stops forwarding: new requests get a network error. Resolves once every request in flight has been answered. */
+  async close(): Promise<void> {
+    this.#open = false;
+    this.#server.closeIdleConnections();
+    await Promise.all([...this.#inFlight]);
+  }
+
+  /** Forwards again. */
+  open(): void {
+    this.#open = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#open = false;
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#agent.destroy();
+  }
+
+  #forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => body.push(chunk));
+    return new Promise<void>((resolve) => {
+      const up = httpRequest(`${this.upstream}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: this.#agent }, (answer) => {
+        const status = answer.statusCode ?? 0;
+        this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+        res.writeHead(status, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => {
+          if (this.tee === undefined || status >= 300) return resolve();
+          const headers = { 'Content-Type': req.headers['content-type'] ?? '', 'Content-Encoding': req.headers['content-encoding'] ?? '' };
+          void fetch(this.tee, { method: 'POST', headers, body: Buffer.concat(body) }).then(
+            () => resolve(),
+            () => resolve(),
+          );
+        });
+        answer.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      });
+      up.on('error', () => {
+        req.socket.destroy();
+        resolve();
+      });
+      req.pipe(up);
+    });
   }
 }
 
@@ -461,6 +603,77 @@ export async function judgeReceiver(input: { receiverUrl: string; job: string; t
   }
 }
 
+/** What the receiver holds of every series of some targets over a window. */
+export interface SeriesVerdict {
+  /** Targets × series per target × slots. */
+  readonly expected: number;
+  /** Samples on a slot of their target. */
+  readonly received: number;
+  /** Series seen, of targets × series per target. */
+  readonly series: number;
+  /** Per series with slots missing: its labels and the missing slots (Unix ms), oldest first. */
+  readonly missing: readonly { readonly series: string; readonly instance: string; readonly slots: readonly number[] }[];
+  /** Per series: its received slots (Unix ms), oldest first. */
+  readonly receivedSlots: ReadonlyMap<string, readonly number[]>;
+  /** Samples not on a slot of their target. */
+  readonly offSlot: number;
+}
+
+/**
+ * Reads every series of `selector` (such as `{job="a"}`) over `window` from the receiver and compares each one's
+ * sample times with its target's slots: `seriesPerTarget` series per target are expected (the exposition's and the
+ * five `up`/`scrape_*` series). Retries until nothing is missing or `settleMs` passes (15 s by default).
+ */
+export async function judgeSeries(input: { receiverUrl: string; selector: string; targets: readonly JudgedTarget[]; seriesPerTarget: number; window: SlotWindow; intervalMs: number; settleMs?: number }): Promise<SeriesVerdict> {
+  const slots = scrapeSlots(input.intervalMs);
+  const lengthMs = input.window.to - input.window.from;
+  const judge = (matrix: Matrix): SeriesVerdict => {
+    let expected = 0;
+    let received = 0;
+    let series = 0;
+    let offSlot = 0;
+    const missing: SeriesVerdict['missing'][number][] = [];
+    const receivedSlots = new Map<string, number[]>();
+    for (const t of input.targets) {
+      const want = slots.between(t.offsetMs, input.window);
+      const wanted = new Set(want);
+      expected += want.length * input.seriesPerTarget;
+      for (const s of matrix.filter((m) => m.metric['instance'] === t.address)) {
+        series += 1;
+        const key = JSON.stringify(s.metric);
+        const times = s.values.map(([at]) => Math.round(at * 1000));
+        const on = times.filter((at) => wanted.has(at));
+        received += on.length;
+        offSlot += times.length - on.length;
+        receivedSlots.set(key, on);
+        const got = new Set(on);
+        const lacking = want.filter((at) => !got.has(at));
+        if (lacking.length > 0) missing.push({ series: key, instance: t.address, slots: lacking });
+      }
+    }
+    return { expected, received, series, missing, receivedSlots, offSlot };
+  };
+  const deadline = Date.now() + (input.settleMs ?? 15_000);
+  for (;;) {
+    const verdict = judge(await rawSamples(input.receiverUrl, `${input.selector}[${lengthMs}ms]`, input.window.to));
+    if (verdict.received === verdict.expected || Date.now() >= deadline) return verdict;
+    await sleep(1_000);
+  }
+}
+
+/** The sum of the samples of `name` in a `/metrics` text whose labels include every pair of `labels`. */
+export function metricSum(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    const brace = line.indexOf('}');
+    const labelText = line[name.length] === '{' ? line.slice(name.length + 1, brace) : '';
+    const have = new Map([...labelText.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
 /**
  * Waits until the receiver has an `up` 1 sample from each of `addresses` in the last three intervals: a sample
  * arrives a remote-write batch (up to a second) after its slot, so a window of one interval could miss it.
@@ -524,6 +737,40 @@ export async function recordFault(figures: FaultFigures): Promise<void> {
   );
   const file = process.env['PROMFLEET_FAULT_REPORT'];
   if (file !== undefined && file !== '') await appendFile(file, `${JSON.stringify({ at: new Date().toISOString(), ...figures })}\n`);
+}
+
+/** One remote-write scenario's figures (issue #12), as one line of the report. */
+export interface RemoteWriteFigures {
+  /** `A-outage-r1`, `B-queue-full`, …: the scenario and what it judges. */
+  readonly scenario: string;
+  readonly targets: number;
+  readonly seriesPerTarget: number;
+  readonly intervalMs: number;
+  /** The judged window's length. */
+  readonly windowMs: number;
+  /** Samples the window should hold at the receiver (targets × series × slots) and holds. */
+  readonly expected: number;
+  readonly received: number;
+  /** Samples the workers counted dropped. */
+  readonly dropped: number;
+  /** Samples the workers counted accepted minus those the receiver appended. */
+  readonly duplicates: number;
+  /** Disk queue bytes per queued sample at the outage's peak. */
+  readonly diskBytesPerSample?: number;
+  /** From the receiver's return to every disk queue empty. */
+  readonly drainMs?: number;
+  readonly notes?: string;
+}
+
+/** Prints a remote-write scenario's figures and appends them to `PROMFLEET_FAULT_REPORT` as {@link recordFault} does. */
+export async function recordRemoteWrite(figures: RemoteWriteFigures): Promise<void> {
+  const extra = [figures.diskBytesPerSample === undefined ? '' : `, ${figures.diskBytesPerSample.toFixed(2)} disk bytes/sample`, figures.drainMs === undefined ? '' : `, drained in ${figures.drainMs} ms`].join('');
+  console.log(
+    `remote write ${figures.scenario}: ${figures.targets} targets × ${figures.seriesPerTarget} series, ${figures.windowMs / 1000} s window; samples ${figures.received}/${figures.expected}; ` +
+      `dropped ${figures.dropped}, duplicates ${figures.duplicates}${extra}${figures.notes === undefined ? '' : `; ${figures.notes}`}`,
+  );
+  const file = process.env['PROMFLEET_FAULT_REPORT'];
+  if (file !== undefined && file !== '') await appendFile(file, `${JSON.stringify({ at: new Date().toISOString(), kind: 'remote-write', ...figures })}\n`);
 }
 
 /** A running fleet on one static job: the harness, its farm, receiver, master and workers. */

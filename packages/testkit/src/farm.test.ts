@@ -83,6 +83,59 @@ describe('startTargetFarm', () => {
     expect(f.target(1)).toBeUndefined();
   });
 
+  it('serves OpenMetrics with UNIT lines, exemplars it records and _created lines, the same series besides those', async () => {
+    const started = await startTargetFarm({ targets: 2, series: 40, format: 'openmetrics' });
+    farms.push(started);
+    const [target] = started.targets;
+    if (target === undefined) throw new Error('no target');
+    const r = await scrape(target.address);
+    expect(r.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(r.body.endsWith('\n# EOF\n')).toBe(true);
+    const lines = samples(r.body.replace(/ # \{.*$/gm, ''));
+    const created = [...lines.keys()].filter((k) => /^[a-z_]+_created\{/.test(k));
+    expect(created).toEqual(['http_requests_created{code="200",handler="/metrics",method="get"}', 'http_request_duration_seconds_created{handler="/metrics"}']);
+    expect(lines.size - created.length).toBe(40);
+    expect(started.createdMs).toBeDefined();
+    for (const k of created) expect(lines.get(k)).toBe((started.createdMs ?? 0) / 1000);
+    expect(r.body).toContain('# TYPE http_requests counter\n');
+    expect(r.body).toContain('# UNIT process_resident_memory_bytes bytes\n');
+    expect(r.body).toContain('# UNIT http_request_duration_seconds seconds\n');
+    expect(started.families.map((f) => [f.family, f.type, f.unit])).toEqual([
+      ['http_requests', 'counter', ''],
+      ['process_resident_memory_bytes', 'gauge', 'bytes'],
+      ['process_open_fds', 'gauge', ''],
+      ['app_queue_depth', 'gauge', ''],
+      ['http_request_duration_seconds', 'histogram', 'seconds'],
+      ['app_jobs_processed', 'counter', ''],
+    ]);
+    // One exemplar on the counter and one on the bucket the request's observation fell in, as recorded.
+    const exemplarLines = r.body.split('\n').filter((l) => l.includes(' # {'));
+    expect(exemplarLines).toHaveLength(2);
+    expect(target.exemplars.map((e) => e.series)).toEqual(exemplarLines.map((l) => l.slice(0, l.lastIndexOf('}', l.indexOf(' # {')) + 1)));
+    for (const [k, e] of target.exemplars.entries()) {
+      expect(exemplarLines[k]).toContain(` # {trace_id="${e.traceId}"} ${e.value} ${(e.timestampMs / 1000).toFixed(3)}`);
+      expect(e.timestampMs).toBe(target.requests[0]);
+    }
+    expect(target.exemplars[0]?.series).toBe('http_requests_total{code="200",handler="/metrics",method="get"}');
+  });
+
+  it('names its families for the text format without units', async () => {
+    const f = await farm(1, 15);
+    expect(f.format).toBe('text');
+    expect(f.createdMs).toBeUndefined();
+    expect(f.families.map((m) => [m.family, m.type, m.unit])).toEqual([
+      ['http_requests_total', 'counter', ''],
+      ['process_resident_memory_bytes', 'gauge', ''],
+      ['process_open_fds', 'gauge', ''],
+      ['app_queue_depth', 'gauge', ''],
+      ['http_request_duration_seconds', 'histogram', ''],
+    ]);
+    const [target] = f.targets;
+    if (target === undefined) throw new Error('no target');
+    expect((await scrape(target.address)).body).not.toContain(' # {');
+    expect(target.exemplars).toEqual([]);
+  });
+
   it('keeps histogram buckets cumulative', async () => {
     const f = await farm(1, 15);
     const target = f.targets[0];

@@ -8,6 +8,11 @@
  * scrapes at one instant would give two different values for one timestamp, which a receiver rejects), a few gauges,
  * a small histogram, and as many per-shard counters as it takes to reach the asked-for series count.
  *
+ * In OpenMetrics (`format: 'openmetrics'`) the same series come with what only that format carries: `# UNIT` for
+ * the families whose names end in a unit, an exemplar on the request counter and on the histogram bucket each
+ * request's observation falls in, and `_created` lines (the farm's start time) for the request counter and the
+ * histogram. A `_created` line is not counted in `series`.
+ *
  * A farm can also hold hostile targets: gzip bombs, which answer every scrape with a small gzip body that
  * decompresses to a huge run of zero bytes (1 GiB in about 1 MB by default), and broken targets, which answer with
  * garbage, never answer, or answer 500.
@@ -26,6 +31,8 @@ export interface TargetFarmOptions {
   readonly series: number;
   /** The address to listen on; `127.0.0.1` by default. */
   readonly host?: string;
+  /** The exposition format of the normal targets: the Prometheus text format (0.0.4, the default) or OpenMetrics 1.0.0. */
+  readonly format?: FarmFormat;
   /**
    * How many gzip bomb targets to start besides `targets` ({@link TargetFarm.gzipBombs}); none by default. Each
    * answers every `/metrics` request with the same gzip body, whatever the request's `Accept-Encoding`.
@@ -42,6 +49,18 @@ export interface TargetFarmOptions {
   readonly basicAuth?: { readonly username: string; readonly password: string };
 }
 
+/** An exposition format a farm serves. */
+export type FarmFormat = 'text' | 'openmetrics';
+
+/** One exemplar as a farm target exposed it with a sample. */
+export interface FarmExemplar {
+  /** The series it belongs to, as the exposition writes it (`http_requests_total{code="200",…}`). */
+  readonly series: string;
+  readonly traceId: string;
+  readonly value: number;
+  readonly timestampMs: number;
+}
+
 /** One target of the farm: its address and the requests it received. */
 export interface FarmTarget {
   /** Its position in {@link TargetFarm.targets}, from 0. */
@@ -53,6 +72,8 @@ export interface FarmTarget {
   readonly requests: readonly number[];
   /** When each `/metrics` request without the farm's `basicAuth` arrived (Unix ms); always empty without one. */
   readonly unauthorized: readonly number[];
+  /** The exemplars it exposed, oldest first; always empty in the text format. Only the farm appends to it. */
+  readonly exemplars: readonly FarmExemplar[];
 }
 
 /**
@@ -77,10 +98,23 @@ const bucketBounds = [0.005, 0.025, 0.1, 0.5, 2.5] as const;
 const histogramSeries = bucketBounds.length + 3;
 const queues = ['default', 'email', 'billing', 'reports'] as const;
 const contentType = 'text/plain; version=0.0.4; charset=utf-8';
+const openMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/**
+ * A family's metadata as a farm target exposes it: OpenMetrics names (`http_requests` for the counter whose sample
+ * is `http_requests_total`); `unit` is "" in the text format, which has no UNIT line.
+ */
+export interface FarmFamily {
+  readonly family: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly help: string;
+  readonly unit: string;
+}
 
 interface TargetState extends FarmTarget {
   readonly requests: number[];
   readonly unauthorized: number[];
+  readonly exemplars: FarmExemplar[];
   /** Cumulative counts per bucket, `+Inf` last. */
   readonly buckets: number[];
   observedSum: number;
@@ -91,15 +125,36 @@ interface Layout {
   readonly gauges: boolean;
   readonly histogram: boolean;
   readonly shards: number;
+  readonly format: FarmFormat;
+  /** The `_created` value of the OpenMetrics counters and histogram (Unix ms). */
+  readonly createdMs: number;
 }
 
-function layoutFor(series: number): Layout {
+function layoutFor(series: number, format: FarmFormat): Layout {
   let left = series - 1;
   const gauges = left >= 2 + queues.length;
   if (gauges) left -= 2 + queues.length;
   const histogram = left >= histogramSeries;
   if (histogram) left -= histogramSeries;
-  return { gauges, histogram, shards: left };
+  return { gauges, histogram, shards: left, format, createdMs: Date.now() };
+}
+
+const families = {
+  requests: { family: 'http_requests', type: 'counter', help: 'Requests served, by method, handler and status code.', unit: '' },
+  memory: { family: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory size in bytes.', unit: 'bytes' },
+  fds: { family: 'process_open_fds', type: 'gauge', help: 'Number of open file descriptors.', unit: '' },
+  queue: { family: 'app_queue_depth', type: 'gauge', help: 'Jobs waiting, by queue.', unit: '' },
+  duration: { family: 'http_request_duration_seconds', type: 'histogram', help: 'Time spent serving requests.', unit: 'seconds' },
+  jobs: { family: 'app_jobs_processed', type: 'counter', help: 'Jobs processed, by shard.', unit: '' },
+} as const satisfies Record<string, FarmFamily>;
+
+/** The families of a layout, in exposition order. */
+function familiesOf(layout: Layout): FarmFamily[] {
+  const all: FarmFamily[] = [families.requests];
+  if (layout.gauges) all.push(families.memory, families.fds, families.queue);
+  if (layout.histogram) all.push(families.duration);
+  if (layout.shards > 0) all.push(families.jobs);
+  return all.map((f) => (layout.format === 'openmetrics' ? f : { ...f, family: f.type === 'counter' ? `${f.family}_total` : f.family, unit: '' }));
 }
 
 /** The metric names of a farm target with this layout, in exposition order. */
@@ -122,17 +177,29 @@ export class TargetFarm implements AsyncDisposable {
   readonly broken: readonly BrokenTarget[];
   /** Series per target. */
   readonly series: number;
-  /** The metric names every target exposes (`_bucket`, `_sum` and `_count` for the histogram). */
+  /** The metric names every target exposes (`_bucket`, `_sum` and `_count` for the histogram; no `_created`). */
   readonly metricNames: readonly string[];
+  /** The metric families every target exposes, with the metadata its exposition gives them. */
+  readonly families: readonly FarmFamily[];
+  readonly format: FarmFormat;
+  /**
+   * In OpenMetrics, the created timestamp (Unix ms, whole ms) that the `_created` lines of `http_requests_total` and
+   * of the histogram give, the same on every target; in the text format, none.
+   */
+  readonly createdMs: number | undefined;
   readonly #servers: readonly Server[];
 
   /** Use {@link startTargetFarm}. */
-  constructor(parts: { targets: readonly FarmTarget[]; gzipBombs: readonly FarmTarget[]; broken: readonly BrokenTarget[]; series: number; servers: readonly Server[] }) {
+  constructor(parts: { targets: readonly FarmTarget[]; gzipBombs: readonly FarmTarget[]; broken: readonly BrokenTarget[]; layout: Layout; servers: readonly Server[] }) {
+    const { layout } = parts;
     this.targets = parts.targets;
     this.gzipBombs = parts.gzipBombs;
     this.broken = parts.broken;
-    this.series = parts.series;
-    this.metricNames = metricNamesOf(layoutFor(parts.series));
+    this.series = 1 + (layout.gauges ? 2 + queues.length : 0) + (layout.histogram ? histogramSeries : 0) + layout.shards;
+    this.metricNames = metricNamesOf(layout);
+    this.families = familiesOf(layout);
+    this.format = layout.format;
+    this.createdMs = layout.format === 'openmetrics' ? layout.createdMs : undefined;
     this.#servers = parts.servers;
   }
 
@@ -161,25 +228,35 @@ export class TargetFarm implements AsyncDisposable {
   }
 }
 
-/** Renders one target's exposition after counting the request that asks for it. */
-function exposition(state: TargetState, layout: Layout): string {
+/** The `# HELP`, `# TYPE` and (OpenMetrics) `# UNIT` lines of a family. */
+function header(family: FarmFamily, layout: Layout): string[] {
+  const f = layout.format === 'openmetrics' ? family : { ...family, family: family.type === 'counter' ? `${family.family}_total` : family.family };
+  return [`# HELP ${f.family} ${f.help}`, `# TYPE ${f.family} ${f.type}`, ...(layout.format === 'openmetrics' && f.unit !== '' ? [`# UNIT ${f.family} ${f.unit}`] : [])];
+}
+
+/** Renders one target's exposition after counting the request that asks for it, at `nowMs`. */
+function exposition(state: TargetState, layout: Layout, nowMs: number): string {
   const n = state.requests.length;
   const i = state.index;
-  const out: string[] = [
-    '# HELP http_requests_total Requests served, by method, handler and status code.',
-    '# TYPE http_requests_total counter',
-    `http_requests_total{code="200",handler="/metrics",method="get"} ${n}`,
-  ];
+  const om = layout.format === 'openmetrics';
+  const created = (layout.createdMs / 1000).toFixed(3);
+  /** ` # {trace_id="…"} value timestamp` after `series`, recorded, in OpenMetrics; nothing in the text format. */
+  const exemplar = (series: string, value: number): string => {
+    if (!om) return '';
+    const traceId = `${i.toString(16).padStart(8, '0')}${n.toString(16).padStart(8, '0')}`;
+    state.exemplars.push({ series, traceId, value, timestampMs: nowMs });
+    return ` # {trace_id="${traceId}"} ${value} ${(nowMs / 1000).toFixed(3)}`;
+  };
+  const requests = 'http_requests_total{code="200",handler="/metrics",method="get"}';
+  const out: string[] = [...header(families.requests, layout), `${requests} ${n}${exemplar(requests, 1)}`];
+  if (om) out.push(`http_requests_created{code="200",handler="/metrics",method="get"} ${created}`);
   if (layout.gauges) {
     out.push(
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
+      ...header(families.memory, layout),
       `process_resident_memory_bytes ${50_000_000 + i * 1_000_000 + (n % 16) * 4096}`,
-      '# HELP process_open_fds Number of open file descriptors.',
-      '# TYPE process_open_fds gauge',
+      ...header(families.fds, layout),
       `process_open_fds ${10 + ((n + i) % 7)}`,
-      '# HELP app_queue_depth Jobs waiting, by queue.',
-      '# TYPE app_queue_depth gauge',
+      ...header(families.queue, layout),
       ...queues.map((q, k) => `app_queue_depth{queue="${q}"} ${(n * (k + 1) + i) % 50}`),
     );
   }
@@ -188,21 +265,26 @@ function exposition(state: TargetState, layout: Layout): string {
     const observed = (((n * 37 + i * 11) % 100) / 100) ** 3 * 4;
     state.observedSum += observed;
     const first = bucketBounds.findIndex((b) => observed <= b);
-    for (let b = first === -1 ? bucketBounds.length : first; b < state.buckets.length; b++) state.buckets[b] = (state.buckets[b] ?? 0) + 1;
+    const bucket = first === -1 ? bucketBounds.length : first;
+    for (let b = bucket; b < state.buckets.length; b++) state.buckets[b] = (state.buckets[b] ?? 0) + 1;
+    const bucketLine = (le: string, b: number, count: number): string => {
+      const series = `http_request_duration_seconds_bucket{handler="/metrics",le="${le}"}`;
+      return `${series} ${count}${b === bucket ? exemplar(series, Number(observed.toFixed(6))) : ''}`;
+    };
     out.push(
-      '# HELP http_request_duration_seconds Time spent serving requests.',
-      '# TYPE http_request_duration_seconds histogram',
-      ...bucketBounds.map((le, b) => `http_request_duration_seconds_bucket{handler="/metrics",le="${le}"} ${state.buckets[b] ?? 0}`),
-      `http_request_duration_seconds_bucket{handler="/metrics",le="+Inf"} ${n}`,
+      ...header(families.duration, layout),
+      ...bucketBounds.map((le, b) => bucketLine(String(le), b, state.buckets[b] ?? 0)),
+      bucketLine('+Inf', bucketBounds.length, n),
       `http_request_duration_seconds_sum{handler="/metrics"} ${state.observedSum.toFixed(6)}`,
       `http_request_duration_seconds_count{handler="/metrics"} ${n}`,
+      ...(om ? [`http_request_duration_seconds_created{handler="/metrics"} ${created}`] : []),
     );
   }
   if (layout.shards > 0) {
-    out.push('# HELP app_jobs_processed_total Jobs processed, by shard.', '# TYPE app_jobs_processed_total counter');
+    out.push(...header(families.jobs, layout));
     for (let s = 0; s < layout.shards; s++) out.push(`app_jobs_processed_total{queue="${queues[s % queues.length] ?? 'default'}",shard="${s}"} ${n * ((s % 5) + 1)}`);
   }
-  out.push('');
+  out.push(om ? '# EOF\n' : '');
   return out.join('\n');
 }
 
@@ -222,9 +304,10 @@ function handler(state: TargetState, layout: Layout, authorization: string | und
       res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Basic realm="farm"' }).end('401 Unauthorized\n');
       return;
     }
-    state.requests.push(Date.now());
-    const body = exposition(state, layout);
-    res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    const now = Date.now();
+    state.requests.push(now);
+    const body = exposition(state, layout, now);
+    res.writeHead(200, { 'Content-Type': layout.format === 'openmetrics' ? openMetricsContentType : contentType, 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 }
@@ -308,7 +391,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
   checkCount('gzipBombBytes', bombBytes, 1);
   for (const kind of brokenKinds) checkCount(`broken.${kind}`, options.broken?.[kind] ?? 0, 0);
   const host = options.host ?? '127.0.0.1';
-  const layout = layoutFor(options.series);
+  const layout = layoutFor(options.series, options.format ?? 'text');
   const authorization = options.basicAuth === undefined ? undefined : `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`;
   const bomb = bombCount > 0 ? await gzippedZeros(bombBytes) : undefined;
   const servers: Server[] = [];
@@ -319,7 +402,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
     for (let index = 0; index < options.targets; index++) {
       const { server, port, address } = await listen(host);
       servers.push(server);
-      const state: TargetState = { index, port, address, requests: [], unauthorized: [], buckets: new Array<number>(bucketBounds.length).fill(0), observedSum: 0 };
+      const state: TargetState = { index, port, address, requests: [], unauthorized: [], exemplars: [], buckets: new Array<number>(bucketBounds.length).fill(0), observedSum: 0 };
       server.on('request', handler(state, layout, authorization));
       targets.push(state);
     }
@@ -328,7 +411,7 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
       servers.push(server);
       const requests: number[] = [];
       server.on('request', bombHandler(requests, bomb));
-      gzipBombs.push({ index, port, address, requests, unauthorized: [] });
+      gzipBombs.push({ index, port, address, requests, unauthorized: [], exemplars: [] });
     }
     for (const kind of brokenKinds) {
       for (let n = 0; n < (options.broken?.[kind] ?? 0); n++) {
@@ -336,12 +419,12 @@ export async function startTargetFarm(options: TargetFarmOptions): Promise<Targe
         servers.push(server);
         const requests: number[] = [];
         server.on('request', brokenHandler(kind, requests));
-        broken.push({ index: broken.length, kind, port, address, requests, unauthorized: [] });
+        broken.push({ index: broken.length, kind, port, address, requests, unauthorized: [], exemplars: [] });
       }
     }
   } catch (err) {
-    await new TargetFarm({ targets, gzipBombs, broken, series: options.series, servers }).stop();
+    await new TargetFarm({ targets, gzipBombs, broken, layout, servers }).stop();
     throw err;
   }
-  return new TargetFarm({ targets, gzipBombs, broken, series: options.series, servers });
+  return new TargetFarm({ targets, gzipBombs, broken, layout, servers });
 }

@@ -34,7 +34,7 @@ export {
 export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';
 export { makePki, type CertificateFiles, type Pki, type PkiLeaf } from './pki.js';
 export { CLASHING_LABEL_NAMES, checkSelfMetrics, promtoolCheckMetrics } from './promtool.js';
-export { TargetFarm, brokenKinds, garbageBody, startTargetFarm, type BrokenKind, type BrokenTarget, type FarmTarget, type TargetFarmOptions } from './farm.js';
+export { TargetFarm, brokenKinds, garbageBody, startTargetFarm, type BrokenKind, type BrokenTarget, type FarmExemplar, type FarmFamily, type FarmFormat, type FarmTarget, type TargetFarmOptions } from './farm.js';
 export {
   RemoteWriteReceiver,
   decodedV1,

@@ -385,8 +385,7 @@ export class MasterProxy {
  * A receiver's front door: an HTTP proxy that forwards every request to `upstream` and counts its answers by status.
  * Closed, it answers nothing (it destroys the connection of every new request, a network error to the sender) and
  * closing waits for the requests in flight, so a receiver stopped behind a closed gate has answered every request it
- * took. A request the upstream cannot take (it is down) gets the same network error. With a `tee`, every request the
- * upstream answered 2xx is also posted there (a recording receiver), so a test can find each sample accepted twice.
+ * took. A request the upstream cannot take (it is down) gets the same network error.
  */
 export class ReceiverGate {
   readonly #server: HttpServer;
@@ -399,7 +398,6 @@ export class ReceiverGate {
   private constructor(
     server: HttpServer,
     readonly upstream: string,
-    readonly tee: string | undefined,
   ) {
     this.#server = server;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -414,9 +412,9 @@ export class ReceiverGate {
   }
 
   /** Starts a gate on a free port of 127.0.0.1 in front of `upstream` (`http://host:port`), open. */
-  static async start(upstream: string, options: { readonly tee?: string } = {}): Promise<ReceiverGate> {
+  static async start(upstream: string): Promise<ReceiverGate> {
     const server = createHttpServer({ keepAlive: true });
-    const gate = new ReceiverGate(server, upstream, options.tee);
+    const gate = new ReceiverGate(server, upstream);
     await new Promise<void>((resolve) => server.listen(0, host, resolve));
     return gate;
   }
@@ -453,22 +451,13 @@ export class ReceiverGate {
   }
 
   #forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => body.push(chunk));
     return new Promise<void>((resolve) => {
       const up = httpRequest(`${this.upstream}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: this.#agent }, (answer) => {
         const status = answer.statusCode ?? 0;
         this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
         res.writeHead(status, answer.headers);
         answer.pipe(res);
-        answer.on('end', () => {
-          if (this.tee === undefined || status >= 300) return resolve();
-          const headers = { 'Content-Type': req.headers['content-type'] ?? '', 'Content-Encoding': req.headers['content-encoding'] ?? '' };
-          void fetch(this.tee, { method: 'POST', headers, body: Buffer.concat(body) }).then(
-            () => resolve(),
-            () => resolve(),
-          );
-        });
+        answer.on('end', () => resolve());
         answer.on('error', () => {
           res.destroy();
           resolve();

@@ -8,7 +8,7 @@
  * - `# TYPE`: `{"type":"http_requests_total","kind":"counter"}` (the text format's `untyped` is `unknown`);
  * - `# UNIT` (OpenMetrics): `{"unit":"request_duration_seconds","text":"seconds"}`.
  *
- * Comments and exemplars are not printed: the worker drops both.
+ * Comments and exemplars are not printed (the worker sends exemplars only to endpoints with `send_exemplars`).
  */
 import { LabelName, labelsToObject } from '@promfleet/model';
 import { ParseError, createParser, type ExpositionFormat, type ExpositionParser } from '@promfleet/worker';

@@ -479,7 +479,7 @@ describe('RemoteWriteQueue disk queue', () => {
     expect(during.diskSamples).toBeGreaterThan(300);
     expect(during.memorySamples).toBeLessThanOrEqual(2 * 10);
     expect(during.diskBytes).toBeGreaterThan(0);
-    expect(nodeFs.readdirSync(disk.dir).sort()).toEqual(['shard-0', 'shard-1']);
+    expect(nodeFs.readdirSync(disk.dir).sort()).toEqual(['shard-0', 'shard-1', 'shards']);
 
     receiver.clearScript();
     await receiver.waitForAccepted(400);
@@ -593,6 +593,36 @@ describe('RemoteWriteQueue disk queue', () => {
     // cut after the disk queue has drained go through memory.
     expect(second.queue.stats().replayedSamples).toBeGreaterThanOrEqual(23);
     expect(second.queue.stats().replayedSamples).toBeLessThanOrEqual(30);
+  });
+
+  it.each([
+    { from: 4, to: 2 },
+    { from: 2, to: 4 },
+  ])('after the shard count changes from $from to $to, sends the old shards\u2019 disk queues first, losing and reordering nothing', async ({ from, to }) => {
+    const url = await deadUrl();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 24 };
+    const queueOf = (shards: number) => remoteWriteConfig(url, { queue: { capacity: 10, maxShards: shards, maxSamplesPerSend: 10 } });
+    const first = newQueue(queueOf(from), { disk });
+    first.queue.start();
+    const series = Array.from({ length: 40 }, (_, s) => ({ __name__: 'm', s: String(s) }));
+    for (let t = 1; t <= 20; t++) for (const labels of series) first.queue.append(refOf(first.queue, labels), t, t);
+    await waitUntil(() => retryDelays(first.events).length >= 1, 'a retry');
+    await first.queue.stop({ flushDeadlineMs: 20 });
+    expect(first.events.at(-1)).toMatchObject({ kind: 'stopped', spooledSamples: 800 });
+
+    await using receiver = await startReceiver({ port: Number(new URL(url).port) });
+    const second = newQueue(queueOf(to), { disk });
+    second.queue.start();
+    for (const labels of series) second.queue.append(refOf(second.queue, labels), 21, 21);
+    await receiver.waitForAccepted(840);
+    await drained(second.queue);
+    expect(second.events).toContainEqual({ kind: 'resharding', fromShards: from, toShards: to });
+    expect(second.queue.stats().samplesDropped.size).toBe(0);
+    const ordered = Array.from({ length: 21 }, (_, i) => i + 1);
+    for (const timestamps of bySeries(receiver.accepted()).values()) expect(timestamps).toEqual(ordered);
+    expect(bySeries(receiver.accepted()).size).toBe(40);
+    expect(nodeFs.readdirSync(disk.dir).sort()).toEqual([...Array.from({ length: to }, (_, i) => `shard-${i}`), 'shards'].sort());
+    expect(nodeFs.readFileSync(join(disk.dir, 'shards'), 'utf8')).toBe(String(to));
   });
 
   it('replayed after a long outage, drops records older than sample_age_limit whole and cuts those partly older', async () => {

@@ -6,6 +6,7 @@
  * Prometheus replays, as vmagent's persistent queue does.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { compressSync } from 'snappy';
@@ -68,6 +69,13 @@ export type RemoteWriteEvent =
   | { readonly kind: 'replaying'; readonly samples: number; readonly bytes: number; readonly corruptSamples: number }
   /** The disk queue could not be opened (the records that needed it are dropped, `disk_full`); tried again later. */
   | { readonly kind: 'disk-unavailable'; readonly error: string }
+  /**
+   * The shard count changed since the disk queue was written: the old shards' records (the next `replaying` event)
+   * are sent first, each old shard by its own sender, before the new shards send anything.
+   */
+  | { readonly kind: 'resharding'; readonly fromShards: number; readonly toShards: number }
+  /** Something failed that nothing else reports (a sender, closing the disk queue); the queue carries on. */
+  | { readonly kind: 'queue-error'; readonly what: string; readonly error: string }
   | { readonly kind: 'metadata-failed'; readonly entries: number; readonly error: string }
   | {
       readonly kind: 'stopped';
@@ -149,7 +157,19 @@ interface Shard {
   retrying: boolean;
 }
 
+/** The disk queue of a shard of an earlier shard count (`legacy-<generation>-<index>`), drained before the shards send. */
+interface LegacySpool {
+  readonly dir: string;
+  readonly spool: Spool;
+  discardedSamples: number;
+}
+
 type State = 'new' | 'running' | 'stopping' | 'stopped';
+
+/** The file in an endpoint directory that holds the shard count its `shard-<i>` directories were written with. */
+const SHARD_COUNT_FILE = 'shards';
+const SHARD_DIR = /^shard-(\d+)$/;
+const LEGACY_DIR = /^legacy-(\d+)-(\d+)$/;
 
 /** A request as the client sends it. */
 interface Request {
@@ -225,6 +245,10 @@ export class RemoteWriteQueue implements MeteredQueue {
   #sendAfter: Promise<unknown> = Promise.resolve();
   /** Settles once `sendAfter` has and the disk queues are open. */
   #ready: Promise<void> = Promise.resolve();
+  /** Settles once the disk queues of an earlier shard count are drained (or the flush deadline passed): the shards then send. */
+  #maySend: Promise<void> = Promise.resolve();
+  /** Disk queues of earlier shard counts, by generation, oldest first. */
+  #legacy: LegacySpool[][] = [];
   #diskOpen = false;
   readonly #metadata = new Map<object, readonly FamilyMetadata[]>();
   #sent = 0;
@@ -369,6 +393,7 @@ export class RemoteWriteQueue implements MeteredQueue {
     } else {
       this.#ready = this.#sendAfter.then(() => this.#openDisk());
     }
+    this.#maySend = this.#ready.then(() => this.#drainLegacy());
     this.#loops = this.#shards.map((shard) => this.#runShard(shard));
     if (this.#sendsMetadata) void this.#runMetadata();
   }
@@ -396,6 +421,10 @@ export class RemoteWriteQueue implements MeteredQueue {
       memorySamples += shard.ring.size + shard.memorySamples;
       diskSamples += shard.spool?.samples ?? 0;
       diskBytes += shard.spool?.diskBytes ?? 0;
+    }
+    for (const legacy of this.#legacy.flat()) {
+      diskSamples += legacy.spool.samples;
+      diskBytes += legacy.spool.diskBytes;
     }
     return {
       samplesSent: this.#sent,
@@ -444,6 +473,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       spooledBytes += shard.spool?.bytes ?? 0;
       shard.spool?.close();
     }
+    for (const legacy of this.#legacy.flat()) legacy.spool.close();
     await this.#http.close().catch(() => undefined);
     this.#endEpisodes();
     this.#log({
@@ -662,7 +692,14 @@ export class RemoteWriteQueue implements MeteredQueue {
    * memory; they are newer than anything on disk, so they follow it there.
    */
   #openDisk(): void {
-    if (this.#disk === undefined) return;
+    const disk = this.#disk;
+    if (disk === undefined) return;
+    try {
+      this.#retireOtherShardCount(disk.dir);
+    } catch (err) {
+      this.#log({ kind: 'disk-unavailable', error: errorMessage(err) });
+    }
+    this.#openLegacy(disk);
     for (const shard of this.#shards) {
       if (!this.#ensureSpool(shard)) continue;
       if ((shard.spool?.records ?? 0) > 0) this.#spill(shard);
@@ -670,9 +707,117 @@ export class RemoteWriteQueue implements MeteredQueue {
     this.#diskOpen = true;
   }
 
+  /**
+   * When the endpoint directory's `shard-<i>` directories were written with another shard count (the file
+   * `shards`; a directory from before that file has as many as its highest index says), renames them
+   * `legacy-<generation>-<i>`, after any generation left by a drain a stop interrupted, and records the current count.
+   * A series was in exactly one old shard, each in order, so sending each old shard's records in order, every old
+   * generation before the next and all before the new shards, keeps every series in order.
+   */
+  #retireOtherShardCount(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const entries = readdirSync(dir);
+    const shardDirs = entries.flatMap((name) => SHARD_DIR.exec(name)?.[1] ?? []).map(Number);
+    const countFile = join(dir, SHARD_COUNT_FILE);
+    let persisted: number | undefined;
+    try {
+      persisted = Number.parseInt(readFileSync(countFile, 'utf8'), 10);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const written = persisted !== undefined && Number.isSafeInteger(persisted) ? persisted : shardDirs.length === 0 ? this.#shards.length : Math.max(...shardDirs) + 1;
+    if (written === this.#shards.length && shardDirs.every((i) => i < this.#shards.length)) {
+      if (persisted !== written) writeDurably(countFile, String(written));
+      return;
+    }
+    const generations = entries.flatMap((name) => LEGACY_DIR.exec(name)?.[1] ?? []).map(Number);
+    const generation = generations.length === 0 ? 0 : Math.max(...generations) + 1;
+    for (const index of shardDirs) renameSync(join(dir, `shard-${index}`), join(dir, `legacy-${generation}-${index}`));
+    writeDurably(countFile, String(this.#shards.length));
+    this.#log({ kind: 'resharding', fromShards: written, toShards: this.#shards.length });
+  }
+
+  /** Opens the disk queues of earlier shard counts; an empty one is removed at once. */
+  #openLegacy(disk: RemoteWriteDiskOptions): void {
+    let names: string[];
+    try {
+      names = readdirSync(disk.dir);
+    } catch (err) {
+      this.#log({ kind: 'disk-unavailable', error: errorMessage(err) });
+      return;
+    }
+    const byGeneration = new Map<number, LegacySpool[]>();
+    for (const name of names) {
+      const match = LEGACY_DIR.exec(name);
+      if (match === null) continue;
+      const dir = join(disk.dir, name);
+      try {
+        const { spool, recovered, discarded } = Spool.open(dir, {
+          maxBytes: Number.MAX_SAFE_INTEGER,
+          ...(disk.fs === undefined ? {} : { fs: disk.fs }),
+        });
+        if (discarded.samples > 0) this.#drop('disk_full', discarded.samples, `the disk queue held ${discarded.records} torn or corrupt records`);
+        const legacy: LegacySpool = { dir, spool, discardedSamples: discarded.samples };
+        if (recovered.records === 0) {
+          this.#removeLegacy(legacy);
+          continue;
+        }
+        const generation = Number(match[1]);
+        byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), legacy]);
+      } catch (err) {
+        this.#log({ kind: 'disk-unavailable', error: errorMessage(err) });
+      }
+    }
+    this.#legacy = [...byGeneration.entries()].sort(([a], [b]) => a - b).map(([, spools]) => spools);
+    const samples = this.#legacy.flat().reduce((sum, legacy) => sum + legacy.spool.samples, 0);
+    if (samples > 0) {
+      const bytes = this.#legacy.flat().reduce((sum, legacy) => sum + legacy.spool.bytes, 0);
+      this.#log({ kind: 'replaying', samples, bytes, corruptSamples: 0 });
+    }
+  }
+
+  /** Sends the disk queues of earlier shard counts, generation by generation, each old shard by its own sender. */
+  async #drainLegacy(): Promise<void> {
+    while (this.#legacy.length > 0 && !this.#hardStop.signal.aborted) {
+      const generation = this.#legacy[0] ?? [];
+      await Promise.all(generation.map((legacy) => this.#drainLegacySpool(legacy)));
+      if (this.#hardStop.signal.aborted) break;
+      this.#legacy.shift();
+    }
+  }
+
+  async #drainLegacySpool(legacy: LegacySpool): Promise<void> {
+    const signal = this.#hardStop.signal;
+    while (!signal.aborted) {
+      const head = legacy.spool.peek();
+      const discarded = legacy.spool.discarded.samples;
+      if (discarded > legacy.discardedSamples) {
+        this.#drop('disk_full', discarded - legacy.discardedSamples, 'the disk queue could not read back some records');
+        legacy.discardedSamples = discarded;
+      }
+      if (head === undefined) {
+        this.#removeLegacy(legacy);
+        return;
+      }
+      const inFlight: InFlight = { record: head, spoolId: head.id, overflowed: false, replayed: true };
+      if ((await this.#sendRecord(inFlight)) === 'aborted') return;
+      legacy.spool.ack(head.id);
+    }
+  }
+
+  /** Closes a drained disk queue of an earlier shard count and deletes its directory. */
+  #removeLegacy(legacy: LegacySpool): void {
+    try {
+      legacy.spool.close();
+      rmSync(legacy.dir, { recursive: true, force: true });
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: `removing ${legacy.dir}`, error: errorMessage(err) });
+    }
+  }
+
   /** The shard's sender (Prometheus `runShard`): the head record, until stopped and drained or aborted. */
   async #runShard(shard: Shard): Promise<void> {
-    await this.#ready;
+    await this.#maySend;
     const signal = this.#hardStop.signal;
     while (!signal.aborted) {
       const next = shard.inFlight ?? this.#take(shard);
@@ -685,7 +830,7 @@ export class RemoteWriteQueue implements MeteredQueue {
         await this.#waitForRecord(shard);
         continue;
       }
-      if ((await this.#sendRecord(shard, next)) === 'aborted') break;
+      if ((await this.#sendRecord(next, () => this.#failing(shard))) === 'aborted') break;
       shard.retrying = false;
       if (next.spoolId !== undefined) shard.spool?.ack(next.spoolId);
       else shard.memorySamples -= next.record.samples;
@@ -738,7 +883,7 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Sends a record until the receiver takes or rejects it, dropping it (or its older part) once it is older than
    * `sample_age_limit`. Resolves to 'aborted' when the flush deadline ended it first (it is then still queued).
    */
-  async #sendRecord(shard: Shard, inFlight: InFlight): Promise<'done' | 'aborted'> {
+  async #sendRecord(inFlight: InFlight, onFailure?: () => void): Promise<'done' | 'aborted'> {
     const ageLimit = this.#config.queueConfig.sampleAgeLimitMs;
     let record: QueueRecord | undefined = inFlight.record;
     const outcome = await this.#sendWithBackoff(() => {
@@ -755,7 +900,7 @@ export class RemoteWriteQueue implements MeteredQueue {
         }
       }
       return record;
-    }, this.#hardStop.signal, () => this.#failing(shard));
+    }, this.#hardStop.signal, onFailure);
     if (outcome === undefined) return 'done';
     switch (outcome.kind) {
       case 'aborted':
@@ -872,4 +1017,17 @@ export class RemoteWriteQueue implements MeteredQueue {
     for (const [reason, episode] of this.#episodes) this.#log({ kind: 'dropped', reason, samples: episode.samples, durationMs: now - episode.sinceMs });
     this.#episodes.clear();
   }
+}
+
+/** Writes `content` to `path` through a temporary file, renamed over it once synced, so that a crash leaves the old or the new. */
+function writeDurably(path: string, content: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, content);
+  const fd = openSync(tmp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }

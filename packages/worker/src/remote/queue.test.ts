@@ -4,11 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { compressSync } from 'snappy';
 import { parseRelabelRules, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { RemoteWriteMetrics } from './metrics.js';
 import { RemoteWriteQueue, type RemoteWriteEvent, type RemoteWriteQueueOptions } from './queue.js';
 import { remoteWriteConfig, samplesOf, startReceiver, type ReceivedSample, type TestReceiver } from './receiver-fixture.js';
 import type { SeriesRef } from './series.js';
+import { Spool } from './spool.js';
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -625,6 +627,33 @@ describe('RemoteWriteQueue disk queue', () => {
     expect(nodeFs.readFileSync(join(disk.dir, 'shards'), 'utf8')).toBe(String(to));
   });
 
+  it('a disk queue whose fsync fails at stop: the other shards still persist and close, stop resolves and untracks', async () => {
+    await using receiver = await startReceiver();
+    for (let i = 0; i < 100; i++) receiver.script({ hang: true });
+    let failFsync = false;
+    const fsyncSync = (fd: number): void => {
+      if (failFsync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      nodeFs.fsyncSync(fd);
+    };
+    const disk = { dir: await queueDir(), maxBytes: 1 << 24, fs: { ...nodeFs, fsyncSync } };
+    const registry = new Registry();
+    const config = remoteWriteConfig(receiver.url, { queue: { maxShards: 4, maxSamplesPerSend: 10 } });
+    const { queue, events } = newQueue(config, { disk, metrics: new RemoteWriteMetrics(registry) });
+    queue.start();
+    const series = Array.from({ length: 40 }, (_, s) => ({ __name__: 'm', s: String(s) }));
+    for (let t = 1; t <= 5; t++) for (const labels of series) queue.append(refOf(queue, labels), t, t);
+    await waitUntil(() => receiver.requests.length >= 4, 'a request per shard');
+    for (const labels of series) queue.append(refOf(queue, labels), 6, 6);
+    failFsync = true;
+    await expect(queue.stop({ flushDeadlineMs: 0 })).resolves.toBeUndefined();
+    expect(queue.stats()).toMatchObject({ memorySamples: 0, diskSamples: 240 });
+    expect(queue.stats().samplesDropped.size).toBe(0);
+    expect(events.filter((e) => e.kind === 'queue-error')).toHaveLength(4);
+    expect(events.at(-1)).toMatchObject({ kind: 'stopped', spooledSamples: 240 });
+    expect(await registry.getSingleMetricAsString('promfleet_remote_write_queue_samples')).not.toContain('remote_name=');
+    for (let shard = 0; shard < 4; shard++) expect(nodeFs.readdirSync(join(disk.dir, `shard-${shard}`)).length).toBeGreaterThan(0);
+  });
+
   it('replayed after a long outage, drops records older than sample_age_limit whole and cuts those partly older', async () => {
     const url = await deadUrl();
     const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
@@ -646,6 +675,25 @@ describe('RemoteWriteQueue disk queue', () => {
     // Cut-off 9,500: the first record (6,000–10,000) keeps 10,000; the second (6,100–10,100) keeps 10,100.
     expect(receiver.accepted().map((s) => s.timestampMs)).toEqual([10_000, 10_100]);
     expect(second.queue.stats().samplesDropped.get('too_old')).toBe(8);
+  });
+
+  it('drops a queued record the trimmer cannot read (non_retryable) and sends on, without an unhandled rejection', async () => {
+    await using receiver = await startReceiver();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
+    const { spool } = Spool.open(join(disk.dir, 'shard-0'), { maxBytes: 1 << 20 });
+    // Its frame is whole and checks out, but its body is no protobuf (another version, or an encoder bug).
+    spool.append({ protocol: 'prometheus.WriteRequest', body: compressSync(Buffer.from([0x0f, 0xff, 0xff])), samples: 5, exemplars: 0, oldestTimestampMs: 1_000, newestTimestampMs: 10_000 });
+    spool.close();
+    const config = remoteWriteConfig(receiver.url, { queue: { maxShards: 1, sampleAgeLimitMs: 5_000 } });
+    const { queue, events } = newQueue(config, { disk, now: () => 10_000 });
+    queue.start();
+    queue.append(refOf(queue, { __name__: 'up' }), 9_000, 1);
+    await receiver.waitForAccepted(1);
+    await drained(queue);
+    expect(queue.stats().samplesDropped).toEqual(new Map([['non_retryable', 5]]));
+    expect(queue.stats().samplesFailed).toBe(5);
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'dropping', reason: 'non_retryable', samples: 5 }));
+    await expect(queue.stop({ flushDeadlineMs: 0 })).resolves.toBeUndefined();
   });
 
   it('whole records older than sample_age_limit are dropped without a request', async () => {

@@ -391,7 +391,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       this.#openDisk();
       this.#ready = Promise.resolve();
     } else {
-      this.#ready = this.#sendAfter.then(() => this.#openDisk());
+      this.#ready = this.#sendAfter.then(() => this.#openDisk()).catch((err: unknown) => this.#log({ kind: 'queue-error', what: 'opening the disk queue', error: errorMessage(err) }));
     }
     this.#maySend = this.#ready.then(() => this.#drainLegacy());
     this.#loops = this.#shards.map((shard) => this.#runShard(shard));
@@ -404,7 +404,8 @@ export class RemoteWriteQueue implements MeteredQueue {
    * `sendAfter` flushes after it, as Prometheus stops one queue after the other on reload). Then the requests in
    * flight are aborted and every record not sent is written to the disk queue, which is closed; without a disk
    * queue those records are dropped (`shutdown`). Resolves once every shard has ended and the HTTP client is
-   * closed; the queue's metrics are then removed. Calling it again returns the same promise. A queue that was never
+   * closed; the queue's metrics are then removed. Never rejects: a failure (a disk queue that cannot be synced or
+   * closed) is logged (`queue-error`) and the rest still happens. Calling it again returns the same promise. A queue that was never
    * started is started, so its samples get the same chance.
    */
   stop(options?: RemoteWriteStopOptions): Promise<void> {
@@ -460,21 +461,36 @@ export class RemoteWriteQueue implements MeteredQueue {
     }
     await this.#ready;
     const deadline = setTimeout(() => this.#hardStop.abort(), flushDeadlineMs);
-    await Promise.all(this.#loops);
-    clearTimeout(deadline);
+    try {
+      await Promise.all(this.#loops);
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: 'a sender at stop', error: errorMessage(err) });
+    } finally {
+      clearTimeout(deadline);
+    }
     this.#state = 'stopped';
     let spooledSamples = 0;
     let spooledBytes = 0;
     for (const shard of this.#shards) {
-      // Oldest first: the record in flight, the memory part, then what the ring took since.
-      this.#persist(shard);
-      this.#cut(shard);
-      spooledSamples += shard.spool?.samples ?? 0;
-      spooledBytes += shard.spool?.bytes ?? 0;
-      shard.spool?.close();
+      try {
+        // Oldest first: the record in flight, the memory part, then what the ring took since.
+        this.#persist(shard);
+        this.#cut(shard);
+        spooledSamples += shard.spool?.samples ?? 0;
+        spooledBytes += shard.spool?.bytes ?? 0;
+      } catch (err) {
+        this.#log({ kind: 'queue-error', what: `persisting shard ${shard.index} at stop`, error: errorMessage(err) });
+      }
+      // A failed fsync or close leaves what was written in the page cache: it reaches the disk unless the node
+      // crashes; the other shards are closed all the same.
+      this.#closeSpool(`shard ${shard.index}`, shard.spool);
     }
-    for (const legacy of this.#legacy.flat()) legacy.spool.close();
-    await this.#http.close().catch(() => undefined);
+    for (const legacy of this.#legacy.flat()) {
+      spooledSamples += legacy.spool.samples;
+      spooledBytes += legacy.spool.bytes;
+      this.#closeSpool(legacy.dir, legacy.spool);
+    }
+    await this.#http.close().catch((err: unknown) => this.#log({ kind: 'queue-error', what: 'closing the HTTP client', error: errorMessage(err) }));
     this.#endEpisodes();
     this.#log({
       kind: 'stopped',
@@ -484,6 +500,14 @@ export class RemoteWriteQueue implements MeteredQueue {
       spooledBytes,
     });
     this.#metrics.untrack(this);
+  }
+
+  #closeSpool(what: string, spool: Spool | undefined): void {
+    try {
+      spool?.close();
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: `closing the disk queue of ${what}`, error: errorMessage(err) });
+    }
   }
 
   /** At stop, after the sender ended: the record in flight and the memory part go to disk, or are dropped without one. */
@@ -787,6 +811,15 @@ export class RemoteWriteQueue implements MeteredQueue {
   }
 
   async #drainLegacySpool(legacy: LegacySpool): Promise<void> {
+    try {
+      await this.#sendLegacy(legacy);
+    } catch (err) {
+      // Left on disk for the next start; this run's shards do not wait for it.
+      this.#log({ kind: 'queue-error', what: `sending ${legacy.dir}`, error: errorMessage(err) });
+    }
+  }
+
+  async #sendLegacy(legacy: LegacySpool): Promise<void> {
     const signal = this.#hardStop.signal;
     while (!signal.aborted) {
       const head = legacy.spool.peek();
@@ -820,22 +853,56 @@ export class RemoteWriteQueue implements MeteredQueue {
     await this.#maySend;
     const signal = this.#hardStop.signal;
     while (!signal.aborted) {
-      const next = shard.inFlight ?? this.#take(shard);
-      if (next === undefined) {
-        if (this.#state === 'stopping') {
-          if (shard.ring.size === 0 && shard.exemplars.size === 0) break;
-          this.#cut(shard);
-          continue;
-        }
-        await this.#waitForRecord(shard);
-        continue;
+      try {
+        if ((await this.#sendNext(shard)) === 'end') break;
+      } catch (err) {
+        // Nothing a record holds may end the shard's sender (it would hold its records until stop, and crash the
+        // worker with an unhandled rejection): the record in flight is dropped and the sender goes on.
+        this.#log({ kind: 'queue-error', what: `the sender of shard ${shard.index}`, error: errorMessage(err) });
+        this.#dropInFlight(shard, errorMessage(err));
+        await this.#sleep(this.#config.queueConfig.minBackoffMs, signal);
       }
-      if ((await this.#sendRecord(next, () => this.#failing(shard))) === 'aborted') break;
-      shard.retrying = false;
-      if (next.spoolId !== undefined) shard.spool?.ack(next.spoolId);
-      else shard.memorySamples -= next.record.samples;
+    }
+  }
+
+  /** One step of the shard's sender: sends the head record, or waits for one. */
+  async #sendNext(shard: Shard): Promise<'next' | 'end'> {
+    const next = shard.inFlight ?? this.#take(shard);
+    if (next === undefined) {
+      if (this.#state === 'stopping') {
+        if (shard.ring.size === 0 && shard.exemplars.size === 0) return 'end';
+        this.#cut(shard);
+        return 'next';
+      }
+      await this.#waitForRecord(shard);
+      return 'next';
+    }
+    if ((await this.#sendRecord(next, () => this.#failing(shard))) === 'aborted') return 'end';
+    shard.retrying = false;
+    this.#removeInFlight(shard, next);
+    return 'next';
+  }
+
+  /** Removes the record the shard's sender is done with from the shard's FIFO. */
+  #removeInFlight(shard: Shard, inFlight: InFlight): void {
+    if (shard.inFlight !== inFlight) return;
+    shard.inFlight = undefined;
+    if (inFlight.spoolId !== undefined) shard.spool?.ack(inFlight.spoolId);
+    else shard.memorySamples -= inFlight.record.samples;
+  }
+
+  /** Drops the shard's record in flight (`non_retryable`) after its sender failed on it. */
+  #dropInFlight(shard: Shard, error: string): void {
+    const inFlight = shard.inFlight;
+    if (inFlight === undefined) return;
+    try {
+      this.#removeInFlight(shard, inFlight);
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: `removing a record of shard ${shard.index}`, error: errorMessage(err) });
       shard.inFlight = undefined;
     }
+    this.#failed += inFlight.record.samples;
+    this.#drop('non_retryable', inFlight.record.samples, error);
   }
 
   /**
@@ -932,7 +999,13 @@ export class RemoteWriteQueue implements MeteredQueue {
     const { minBackoffMs, maxBackoffMs } = this.#config.queueConfig;
     let backoffMs = minBackoffMs;
     for (let attempt = 0; !signal.aborted; attempt++) {
-      const request = prepare();
+      let request: Request | undefined;
+      try {
+        request = prepare();
+      } catch (err) {
+        // A record the trimmer cannot decode (written by another version, or hit by a bug) can never be sent.
+        return { kind: 'rejected', error: `remote write to ${this.redactedUrl}: the queued request cannot be read: ${errorMessage(err)}` };
+      }
       if (request === undefined) return undefined;
       const started = performance.now();
       try {
@@ -968,17 +1041,26 @@ export class RemoteWriteQueue implements MeteredQueue {
     const signal = this.#metadataStop.signal;
     await this.#ready;
     while (!signal.aborted) {
-      await this.#sleep(sendIntervalMs, signal);
-      if (signal.aborted) break;
-      const entries = this.#metadataUnion();
-      const perRequest = Math.max(1, maxSamplesPerSend);
-      for (let from = 0; from < entries.length && !signal.aborted; from += perRequest) {
-        const chunk = entries.slice(from, from + perRequest);
-        const body = compressSync(encodeMetadataRequest(chunk), { copyOutputData: true });
-        const outcome = await this.#sendWithBackoff(() => ({ body, protocol: 'prometheus.WriteRequest', samples: 0, exemplars: 0 }), signal);
-        if (outcome?.kind === 'sent') this.#metadataSent += chunk.length;
-        else if (outcome?.kind === 'rejected') this.#log({ kind: 'metadata-failed', entries: chunk.length, error: outcome.error });
+      try {
+        await this.#sendMetadataOnce(sendIntervalMs, maxSamplesPerSend);
+      } catch (err) {
+        this.#log({ kind: 'queue-error', what: 'the metadata sender', error: errorMessage(err) });
       }
+    }
+  }
+
+  /** Waits `send_interval`, then sends the metadata union. */
+  async #sendMetadataOnce(sendIntervalMs: number, maxSamplesPerSend: number): Promise<void> {
+    const signal = this.#metadataStop.signal;
+    await this.#sleep(sendIntervalMs, signal);
+    const entries = signal.aborted ? [] : this.#metadataUnion();
+    const perRequest = Math.max(1, maxSamplesPerSend);
+    for (let from = 0; from < entries.length && !signal.aborted; from += perRequest) {
+      const chunk = entries.slice(from, from + perRequest);
+      const body = compressSync(encodeMetadataRequest(chunk), { copyOutputData: true });
+      const outcome = await this.#sendWithBackoff(() => ({ body, protocol: 'prometheus.WriteRequest', samples: 0, exemplars: 0 }), signal);
+      if (outcome?.kind === 'sent') this.#metadataSent += chunk.length;
+      else if (outcome?.kind === 'rejected') this.#log({ kind: 'metadata-failed', entries: chunk.length, error: outcome.error });
     }
   }
 

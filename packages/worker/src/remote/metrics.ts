@@ -69,6 +69,7 @@ export interface MeteredQueue {
 export class RemoteWriteMetrics {
   readonly #queues = new Set<MeteredQueue>();
   readonly #batchDuration: Histogram<'remote_name' | 'url'>;
+  readonly #removedQueueDirSamples: Counter;
 
   /** Registers the metrics on `registry`. */
   constructor(registry: Registry) {
@@ -198,6 +199,11 @@ export class RemoteWriteMetrics {
       kind: 'counter',
       value: (s) => s.bytesSent,
     });
+    this.#removedQueueDirSamples = new Counter({
+      name: 'promfleet_remote_write_queue_dir_removed_samples_total',
+      help: 'Samples in the disk queues of endpoints no longer configured, removed with their directory at start or once a removed endpoint has flushed (an endpoint renamed or given another URL counts here too).',
+      registers,
+    });
     this.#batchDuration = new Histogram({
       name: 'promfleet_remote_write_sent_batch_duration_seconds',
       help: 'Duration of one remote-write request, whatever its outcome.',
@@ -216,6 +222,11 @@ export class RemoteWriteMetrics {
   untrack(queue: MeteredQueue): void {
     this.#queues.delete(queue);
     this.#batchDuration.remove({ remote_name: queue.name, url: queue.redactedUrl });
+  }
+
+  /** Counts the samples of an endpoint's queue directory the worker removed because no endpoint uses it any more. */
+  countRemovedQueueDir(samples: number): void {
+    this.#removedQueueDirSamples.inc(samples);
   }
 
   /** Records one request's duration. */

@@ -654,6 +654,36 @@ describe('RemoteWriteQueue disk queue', () => {
     for (let shard = 0; shard < 4; shard++) expect(nodeFs.readdirSync(join(disk.dir, `shard-${shard}`)).length).toBeGreaterThan(0);
   });
 
+  it('a disk queue opened late, holding a backlog, sends it before the newer records memory took meanwhile', async () => {
+    const url = await deadUrl();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
+    const config = remoteWriteConfig(url, { queue: { capacity: 10, maxShards: 1, maxSamplesPerSend: 5, minBackoffMs: 1, maxBackoffMs: 1 } });
+    const first = newQueue(config, { disk });
+    first.queue.start();
+    appendRange(first.queue, refOf(first.queue, { __name__: 'up' }), { from: 1, count: 10 });
+    await waitUntil(() => retryDelays(first.events).length >= 1, 'a retry');
+    await first.queue.stop({ flushDeadlineMs: 0 });
+
+    await using receiver = await startReceiver({ port: Number(new URL(url).port) });
+    receiver.script({ status: 503 });
+    let failures = 1;
+    const readdirSync = ((...args: Parameters<typeof nodeFs.readdirSync>) => {
+      if (failures-- > 0) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      return nodeFs.readdirSync(...args);
+    }) as typeof nodeFs.readdirSync;
+    const second = newQueue(config, { disk: { ...disk, fs: { ...nodeFs, readdirSync } } });
+    second.queue.start();
+    const ref = refOf(second.queue, { __name__: 'up' });
+    // Memory takes these (the disk queue could not be opened); the first failure opens it, holding the backlog.
+    appendRange(second.queue, ref, { from: 11, count: 10 });
+    await waitUntil(() => receiver.requests.length >= 1, 'the first request');
+    appendRange(second.queue, ref, { from: 21, count: 20 });
+    await receiver.waitForAccepted(40);
+    await drained(second.queue);
+    expect(second.events).toContainEqual(expect.objectContaining({ kind: 'disk-unavailable' }));
+    expect(receiver.accepted().map((s) => s.timestampMs)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
   it('replayed after a long outage, drops records older than sample_age_limit whole and cuts those partly older', async () => {
     const url = await deadUrl();
     const disk = { dir: await queueDir(), maxBytes: 1 << 20 };

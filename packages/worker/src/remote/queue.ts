@@ -155,6 +155,11 @@ interface Shard {
   wake: (() => void) | undefined;
   /** The record in flight has failed at least once: the receiver is down or slow, so records go to disk. */
   retrying: boolean;
+  /**
+   * Set when the disk part was opened holding records while memory already held newer ones (an open that failed at
+   * first, or a disk that refused the memory part): disk records with a lower id are sent before any in memory.
+   */
+  replayBefore: number | undefined;
 }
 
 /** The disk queue of a shard of an earlier shard count (`legacy-<generation>-<index>`), drained before the shards send. */
@@ -179,7 +184,15 @@ interface Request {
   readonly exemplars: number;
 }
 
-type SendOutcome = { readonly kind: 'sent' } | { readonly kind: 'rejected'; readonly error: string } | { readonly kind: 'aborted' };
+type SendOutcome =
+  | { readonly kind: 'sent' }
+  | { readonly kind: 'rejected'; readonly error: string }
+  | { readonly kind: 'aborted' }
+  /** The record gave way to older records found on disk; it stays queued. */
+  | { readonly kind: 'yielded' };
+
+/** What `prepare` gives when the record must wait for older ones (see `Shard.replayBefore`). */
+const YIELD = Symbol('yield');
 
 /**
  * The queue of one remote_write endpoint. The scrape loop calls {@link seriesRef} once per series and
@@ -303,6 +316,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       cutTimer: undefined,
       wake: undefined,
       retrying: false,
+      replayBefore: undefined,
     }));
     this.#http = configureHttpClient(config.httpClient, {
       context: `remote_write ${config.name}`,
@@ -697,6 +711,8 @@ export class RemoteWriteQueue implements MeteredQueue {
       });
       shard.spool = spool;
       shard.diskError = undefined;
+      const head = spool.peek();
+      if (head !== undefined) shard.replayBefore = head.id + spool.records;
       shard.discardedSamples = discarded.samples;
       if (discarded.samples > 0) this.#drop('disk_full', discarded.samples, `the disk queue held ${discarded.records} torn or corrupt records`);
       if (recovered.records > 0 || discarded.samples > 0) {
@@ -867,6 +883,13 @@ export class RemoteWriteQueue implements MeteredQueue {
 
   /** One step of the shard's sender: sends the head record, or waits for one. */
   async #sendNext(shard: Shard): Promise<'next' | 'end'> {
+    const backlog = this.#backlogHead(shard);
+    if (backlog !== undefined) {
+      const outcome = await this.#sendRecord(backlog, shard);
+      if (outcome === 'aborted') return 'end';
+      if (outcome === 'done' && backlog.spoolId !== undefined) shard.spool?.ack(backlog.spoolId);
+      return 'next';
+    }
     const next = shard.inFlight ?? this.#take(shard);
     if (next === undefined) {
       if (this.#state === 'stopping') {
@@ -877,10 +900,26 @@ export class RemoteWriteQueue implements MeteredQueue {
       await this.#waitForRecord(shard);
       return 'next';
     }
-    if ((await this.#sendRecord(next, () => this.#failing(shard))) === 'aborted') return 'end';
+    const outcome = await this.#sendRecord(next, shard);
+    if (outcome === 'aborted') return 'end';
+    if (outcome === 'yielded') return 'next';
     shard.retrying = false;
     this.#removeInFlight(shard, next);
     return 'next';
+  }
+
+  /**
+   * The disk head while it is older than what memory holds (see `Shard.replayBefore`), as a record to send before the
+   * one in flight; undefined once those are sent.
+   */
+  #backlogHead(shard: Shard): InFlight | undefined {
+    if (shard.replayBefore === undefined) return undefined;
+    const head = shard.spool?.peek();
+    if (head === undefined || head.id >= shard.replayBefore) {
+      shard.replayBefore = undefined;
+      return undefined;
+    }
+    return { record: head, spoolId: head.id, overflowed: false, replayed: true };
   }
 
   /** Removes the record the shard's sender is done with from the shard's FIFO. */
@@ -950,11 +989,13 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Sends a record until the receiver takes or rejects it, dropping it (or its older part) once it is older than
    * `sample_age_limit`. Resolves to 'aborted' when the flush deadline ended it first (it is then still queued).
    */
-  async #sendRecord(inFlight: InFlight, onFailure?: () => void): Promise<'done' | 'aborted'> {
+  async #sendRecord(inFlight: InFlight, shard?: Shard): Promise<'done' | 'aborted' | 'yielded'> {
     const ageLimit = this.#config.queueConfig.sampleAgeLimitMs;
     let record: QueueRecord | undefined = inFlight.record;
     const outcome = await this.#sendWithBackoff(() => {
       if (record === undefined) return undefined;
+      // A record from memory gives way to older ones the disk turned out to hold.
+      if (shard !== undefined && inFlight.spoolId === undefined && this.#backlogHead(shard) !== undefined) return YIELD;
       if (ageLimit > 0 && record.samples > 0) {
         const cutoff = this.#now() - ageLimit;
         if (record.newestTimestampMs < cutoff) {
@@ -967,11 +1008,13 @@ export class RemoteWriteQueue implements MeteredQueue {
         }
       }
       return record;
-    }, this.#hardStop.signal, onFailure);
+    }, this.#hardStop.signal, shard === undefined ? undefined : () => this.#failing(shard));
     if (outcome === undefined) return 'done';
     switch (outcome.kind) {
       case 'aborted':
         return 'aborted';
+      case 'yielded':
+        return 'yielded';
       case 'rejected':
         if (record !== undefined) {
           this.#failed += record.samples;
@@ -995,11 +1038,11 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Prometheus' `sendWriteRequestWithBackoff`: `prepare` gives the request before each attempt (undefined: nothing
    * left to send, resolves undefined); recoverable failures are retried after the backoff or the `Retry-After`.
    */
-  async #sendWithBackoff(prepare: () => Request | undefined, signal: AbortSignal, onFailure?: () => void): Promise<SendOutcome | undefined> {
+  async #sendWithBackoff(prepare: () => Request | typeof YIELD | undefined, signal: AbortSignal, onFailure?: () => void): Promise<SendOutcome | undefined> {
     const { minBackoffMs, maxBackoffMs } = this.#config.queueConfig;
     let backoffMs = minBackoffMs;
     for (let attempt = 0; !signal.aborted; attempt++) {
-      let request: Request | undefined;
+      let request: Request | typeof YIELD | undefined;
       try {
         request = prepare();
       } catch (err) {
@@ -1007,6 +1050,7 @@ export class RemoteWriteQueue implements MeteredQueue {
         return { kind: 'rejected', error: `remote write to ${this.redactedUrl}: the queued request cannot be read: ${errorMessage(err)}` };
       }
       if (request === undefined) return undefined;
+      if (request === YIELD) return { kind: 'yielded' };
       const started = performance.now();
       try {
         await this.#client.store(request, signal);

@@ -827,6 +827,19 @@ describe('RemoteWriteQueue exemplars and Remote-Write 2.0', () => {
   const metadata = { family: 'http_requests', type: 'counter' as const, help: 'Requests.', unit: '' };
   const exemplar = { labels: new Map([['trace_id', 'abc']]), value: 1, timestampMs: 1_500 };
 
+  it('counts what a 2.0 receiver says it did not write as failed and dropped (non_retryable), once', async () => {
+    await using receiver = await startReceiver();
+    receiver.script({ status: 204, written: { samples: 5 } });
+    const { queue, events } = newQueue(remoteWriteConfig(receiver.url, { config: { protobufMessage: 'io.prometheus.write.v2.Request' }, queue: { maxShards: 1, maxSamplesPerSend: 50 } }));
+    queue.start();
+    for (let s = 0; s < 50; s++) queue.append(refOf(queue, { __name__: 'm', s: String(s) }), 1_000, 1);
+    await waitUntil(() => queue.stats().samplesSent > 0, 'the answer');
+    expect(queue.stats()).toMatchObject({ samplesSent: 5, samplesFailed: 45 });
+    expect(queue.stats().samplesDropped).toEqual(new Map([['non_retryable', 45]]));
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'dropping', reason: 'non_retryable', samples: 45 }));
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it('sends exemplars only with send_exemplars, and counts them', async () => {
     await using receiver = await startReceiver();
     for (const sendExemplars of [false, true]) {

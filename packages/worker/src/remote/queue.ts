@@ -14,7 +14,7 @@ import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type Labels, type RemoteWriteConfig, type RemoteWriteMessage } from '@promfleet/model';
 import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.js';
 import type { Exemplar, FamilyMetadata } from '../scrape/sink.js';
-import { RemoteWriteClient } from './client.js';
+import { RemoteWriteClient, type WrittenStats } from './client.js';
 import { createRequestEncoder, dropOlderThan, encodeMetadataRequest, type RequestEncoder } from './encode.js';
 import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
 import type { DropReason, MeteredQueue, QueueStats, RemoteWriteMetrics } from './metrics.js';
@@ -185,7 +185,7 @@ interface Request {
 }
 
 type SendOutcome =
-  | { readonly kind: 'sent' }
+  | { readonly kind: 'sent'; readonly written: WrittenStats }
   | { readonly kind: 'rejected'; readonly error: string }
   | { readonly kind: 'aborted' }
   /** The record gave way to older records found on disk; it stays queued. */
@@ -1023,11 +1023,22 @@ export class RemoteWriteQueue implements MeteredQueue {
         return 'done';
       case 'sent':
         if (record !== undefined) {
-          this.#sent += record.samples;
-          this.#exemplarsSent += record.exemplars;
+          // Remote-Write 2.0 receivers say what they wrote: as Prometheus, a 2xx that wrote less counts the rest
+          // as failed (here also dropped, non_retryable: resending would duplicate what was written). Without
+          // confirmed counts (1.0) everything was written.
+          const { written } = outcome;
+          const samples = written.confirmed ? Math.min(written.samples, record.samples) : record.samples;
+          const exemplars = written.confirmed ? Math.min(written.exemplars, record.exemplars) : record.exemplars;
+          this.#sent += samples;
+          this.#exemplarsSent += exemplars;
           this.#bytes += record.body.length;
-          if (inFlight.replayed) this.#replayed += record.samples;
+          if (inFlight.replayed) this.#replayed += samples;
           if (record.samples > 0) this.#highestSentMs = Math.max(this.#highestSentMs, record.newestTimestampMs);
+          if (samples < record.samples) {
+            this.#failed += record.samples - samples;
+            this.#drop('non_retryable', record.samples - samples, `remote write to ${this.redactedUrl}: the receiver answered 2xx but wrote ${samples} of ${record.samples} samples`);
+            return 'done';
+          }
         }
         this.#endEpisodes();
         return 'done';
@@ -1053,9 +1064,9 @@ export class RemoteWriteQueue implements MeteredQueue {
       if (request === YIELD) return { kind: 'yielded' };
       const started = performance.now();
       try {
-        await this.#client.store(request, signal);
+        const written = await this.#client.store(request, signal);
         this.#metrics.observeBatch(this, (performance.now() - started) / 1000);
-        return { kind: 'sent' };
+        return { kind: 'sent', written };
       } catch (err) {
         this.#metrics.observeBatch(this, (performance.now() - started) / 1000);
         if (signal.aborted) return { kind: 'aborted' };

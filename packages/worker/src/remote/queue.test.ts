@@ -545,6 +545,20 @@ describe('RemoteWriteQueue disk queue', () => {
     expect(events.find((e) => e.kind === 'dropped')).toMatchObject({ reason: 'queue_full', samples: dropped });
   });
 
+  it('a record in flight too big for the disk queue stays with its sender: sent once, counted once, never dropped too', async () => {
+    await using receiver = await startReceiver();
+    receiver.script({ status: 503 });
+    const disk = { dir: await queueDir(), maxBytes: 256 };
+    const config = remoteWriteConfig(receiver.url, { queue: { maxShards: 1, maxSamplesPerSend: 50, minBackoffMs: 1, maxBackoffMs: 1 } });
+    const { queue } = newQueue(config, { disk });
+    queue.start();
+    for (let s = 0; s < 50; s++) queue.append(refOf(queue, { __name__: 'a_fairly_long_metric_name_to_make_records_big', s: String(s) }), 1_000, 1);
+    await receiver.waitForAccepted(50);
+    await drained(queue);
+    expect(queue.stats()).toMatchObject({ samplesSent: 50, memorySamples: 0, diskSamples: 0 });
+    expect(queue.stats().samplesDropped.size).toBe(0);
+  });
+
   it('drops a record the filesystem refuses (ENOSPC) as disk_full, keeping what memory holds', async () => {
     await using receiver = await startReceiver();
     receiver.script(...Array.from({ length: 10_000 }, () => ({ status: 503 })));

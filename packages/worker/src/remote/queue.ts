@@ -20,7 +20,7 @@ import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.
 import type { DropReason, MeteredQueue, QueueStats, RemoteWriteMetrics } from './metrics.js';
 import { ExemplarBuffer, SampleFlag, SampleRing } from './ring.js';
 import { buildSeriesRef, type SeriesRef } from './series.js';
-import { Spool, type QueueRecord, type SpoolDrop, type SpoolFs } from './spool.js';
+import { FRAME_HEADER_BYTES, Spool, type QueueRecord, type SpoolDrop, type SpoolFs } from './spool.js';
 
 /** Where an endpoint's queue keeps its records on disk. */
 export interface RemoteWriteDiskOptions {
@@ -651,7 +651,8 @@ export class RemoteWriteQueue implements MeteredQueue {
     if (spool === undefined) return 'the disk queue is not open';
     let first = true;
     const inFlight = shard.inFlight;
-    if (inFlight !== undefined && inFlight.spoolId === undefined && !inFlight.overflowed) {
+    // A record in flight too big for the disk queue stays with the sender, ahead of what moves to disk.
+    if (inFlight !== undefined && inFlight.spoolId === undefined && !inFlight.overflowed && !oversized(spool, inFlight.record)) {
       const refused = this.#appendToDisk(shard, inFlight.record, 'keep');
       if (refused !== undefined) return refused;
       inFlight.spoolId = spool.peek()?.id;
@@ -659,8 +660,9 @@ export class RemoteWriteQueue implements MeteredQueue {
       first = false;
     }
     for (let record = shard.memory[shard.memoryHead]; record !== undefined; record = shard.memory[shard.memoryHead]) {
-      const refused = this.#appendToDisk(shard, record, first ? 'keep' : 'drop');
-      if (refused !== undefined && first) return refused;
+      const tooBig = oversized(spool, record);
+      const refused = this.#appendToDisk(shard, record, first && !tooBig ? 'keep' : 'drop');
+      if (refused !== undefined && first && !tooBig) return refused;
       this.#shiftMemory(shard);
       first = false;
     }
@@ -674,6 +676,11 @@ export class RemoteWriteQueue implements MeteredQueue {
    */
   #appendToDisk(shard: Shard, record: QueueRecord, refused: 'drop' | 'keep' = 'drop'): string | undefined {
     const spool = shard.spool;
+    if (spool !== undefined && oversized(spool, record)) {
+      const error = `a record of ${record.body.length} bytes does not fit the disk queue's share of --remote-write.queue-max-size (${spool.maxBytes} bytes)`;
+      if (refused === 'drop') this.#drop('queue_full', record.samples, error);
+      return error;
+    }
     let dropped: SpoolDrop;
     try {
       if (spool === undefined) throw new Error('the disk queue is not open');
@@ -1154,6 +1161,11 @@ export class RemoteWriteQueue implements MeteredQueue {
     for (const [reason, episode] of this.#episodes) this.#log({ kind: 'dropped', reason, samples: episode.samples, durationMs: now - episode.sinceMs });
     this.#episodes.clear();
   }
+}
+
+/** Whether `record` alone passes the spool's size limit: the spool would drop it unwritten. */
+function oversized(spool: Spool, record: QueueRecord): boolean {
+  return FRAME_HEADER_BYTES + record.body.length > spool.maxBytes;
 }
 
 /** Writes `content` to `path` through a temporary file, renamed over it once synced, so that a crash leaves the old or the new. */

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { compressSync } from 'snappy';
 import { parseRelabelRules, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { RemoteWriteMetrics } from './metrics.js';
-import { RemoteWriteQueue, type RemoteWriteEvent, type RemoteWriteQueueOptions } from './queue.js';
+import { endpointQueueDirName, RemoteWriteQueue, type RemoteWriteEvent, type RemoteWriteQueueOptions } from './queue.js';
 import { remoteWriteConfig, samplesOf, startReceiver, type ReceivedSample, type TestReceiver } from './receiver-fixture.js';
 import type { SeriesRef } from './series.js';
 import { Spool } from './spool.js';
@@ -107,6 +107,18 @@ function bySeries(samples: readonly ReceivedSample[]): Map<string, number[]> {
   for (const s of samples) out.set(s.labels, [...(out.get(s.labels) ?? []), s.timestampMs]);
   return out;
 }
+
+describe('endpointQueueDirName', () => {
+  it('differs for names that are the same once made safe, and ignores the URL\u2019s credentials', () => {
+    const url = 'http://127.0.0.1:9/push';
+    expect(endpointQueueDirName('team/a', url)).toMatch(/^team_a-[0-9a-f]{8}$/);
+    expect(endpointQueueDirName('team/a', url)).not.toBe(endpointQueueDirName('team_a', url));
+    const long = 'x'.repeat(64);
+    expect(endpointQueueDirName(`${long}-a`, url)).not.toBe(endpointQueueDirName(`${long}-b`, url));
+    expect(endpointQueueDirName('rw', 'http://u:secret@127.0.0.1:9/push')).toBe(endpointQueueDirName('rw', url));
+    expect(endpointQueueDirName('rw', url)).not.toBe(endpointQueueDirName('rw', 'http://127.0.0.1:9/other'));
+  });
+});
 
 describe('RemoteWriteQueue sending', () => {
   it('POSTs snappy-compressed protobuf with the headers the spec requires and the endpoint headers', async () => {

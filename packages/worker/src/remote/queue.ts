@@ -112,13 +112,22 @@ const DEFAULT_SHARDS = 4;
 const DEFAULT_FLUSH_DEADLINE_MS = 60_000;
 
 /**
- * The directory name of an endpoint's disk queue: its name made filesystem-safe, `-`, and the first 8 hex digits of
- * the SHA-256 of its URL, so that two endpoints never share one and the URL (which may hold credentials) is never
- * written in clear.
+ * The directory name of an endpoint's disk queue: its name made filesystem-safe (and cut to 64 characters), `-`, and
+ * the first 8 hex digits of the SHA-256 of its full name and its URL without user info. Two endpoints (names are
+ * unique) thus never share one, even when their safe names coincide; the URL's credentials are not in it at all
+ * (no offline guessing from the name, and a rotated password keeps the backlog).
  */
 export function endpointQueueDirName(name: string, url: string): string {
   const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, 64);
-  return `${safe}-${createHash('sha256').update(url).digest('hex').slice(0, 8)}`;
+  return `${safe}-${createHash('sha256').update(`${name}\n${withoutUserInfo(url)}`).digest('hex').slice(0, 8)}`;
+}
+
+function withoutUserInfo(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /** The record a shard's sender holds: taken from memory, or the disk queue's head (`spoolId`). */

@@ -169,6 +169,8 @@ interface Shard {
    * first, or a disk that refused the memory part): disk records with a lower id are sent before any in memory.
    */
   replayBefore: number | undefined;
+  /** The disk record older than memory's (see `replayBefore`) being sent, apart from `inFlight`. */
+  sending: InFlight | undefined;
 }
 
 /** The disk queue of a shard of an earlier shard count (`legacy-<generation>-<index>`), drained before the shards send. */
@@ -326,6 +328,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       wake: undefined,
       retrying: false,
       replayBefore: undefined,
+      sending: undefined,
     }));
     this.#http = configureHttpClient(config.httpClient, {
       context: `remote_write ${config.name}`,
@@ -901,7 +904,9 @@ export class RemoteWriteQueue implements MeteredQueue {
   async #sendNext(shard: Shard): Promise<'next' | 'end'> {
     const backlog = this.#backlogHead(shard);
     if (backlog !== undefined) {
+      shard.sending = backlog;
       const outcome = await this.#sendRecord(backlog, shard);
+      shard.sending = undefined;
       if (outcome === 'aborted') return 'end';
       if (outcome === 'done' && backlog.spoolId !== undefined) shard.spool?.ack(backlog.spoolId);
       return 'next';
@@ -948,13 +953,16 @@ export class RemoteWriteQueue implements MeteredQueue {
 
   /** Drops the shard's record in flight (`non_retryable`) after its sender failed on it. */
   #dropInFlight(shard: Shard, error: string): void {
-    const inFlight = shard.inFlight;
+    const backlog = shard.sending;
+    shard.sending = undefined;
+    const inFlight = backlog ?? shard.inFlight;
     if (inFlight === undefined) return;
     try {
-      this.#removeInFlight(shard, inFlight);
+      if (backlog?.spoolId !== undefined) shard.spool?.ack(backlog.spoolId);
+      else this.#removeInFlight(shard, inFlight);
     } catch (err) {
       this.#log({ kind: 'queue-error', what: `removing a record of shard ${shard.index}`, error: errorMessage(err) });
-      shard.inFlight = undefined;
+      if (backlog === undefined) shard.inFlight = undefined;
     }
     this.#failed += inFlight.record.samples;
     this.#drop('non_retryable', inFlight.record.samples, error);

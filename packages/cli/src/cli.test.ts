@@ -60,6 +60,10 @@ describe('promfleet', () => {
       'promfleet: --scrape.max-body-size: invalid size "64": a unit is required (use B, KB, MB, GB, TB, PB or EB, powers of 1024, e.g. 100MB)\n',
     ],
     [['worker', '--master=127.0.0.1:1', '--scrape.max-body-size=-1MB'], 'promfleet: --scrape.max-body-size: invalid size "-1MB": a size cannot be negative\n'],
+    [
+      ['worker', '--master=127.0.0.1:1', '--remote-write.queue-max-size=0'],
+      'promfleet: --remote-write.queue-max-size: must be above 0 (for no disk queue, set --remote-write.queue-dir="")\n',
+    ],
     [['master', '--config.file=p.yml', '--leader-election.lease=promfleet'], 'promfleet: --leader-election.lease: want NAMESPACE/NAME (lowercase letters, digits and "-"; "." too in the name), got "promfleet"\n'],
     [['master', '--config.file=p.yml', '--leader-election.retry-period=1s'], 'promfleet: --leader-election.retry-period needs --leader-election.lease=NAMESPACE/NAME\n'],
     [

@@ -140,6 +140,13 @@ function size(flag: string, value: string): number {
   return parsed;
 }
 
+/** `--remote-write.queue-max-size`: 0 would make every record too big for the disk queue; memory only is `--remote-write.queue-dir=""`. */
+function queueMaxSize(value: string): number {
+  const bytes = size('remote-write.queue-max-size', value);
+  if (bytes === 0) throw new UsageError('--remote-write.queue-max-size: must be above 0 (for no disk queue, set --remote-write.queue-dir="")');
+  return bytes;
+}
+
 /** The namespace a pod runs in, from its service account mount; undefined outside a cluster. */
 async function podNamespace(): Promise<string | undefined> {
   try {
@@ -228,7 +235,7 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
     secretDirs: secretDirs(f['worker.secret-dirs']),
     scrapeMaxBodySizeBytes,
     remoteWriteQueueDir: f['remote-write.queue-dir'],
-    remoteWriteQueueMaxBytes: size('remote-write.queue-max-size', f['remote-write.queue-max-size']),
+    remoteWriteQueueMaxBytes: queueMaxSize(f['remote-write.queue-max-size']),
     remoteWriteFlushDeadlineMs: duration('remote-write.flush-deadline', f['remote-write.flush-deadline']),
     log,
   }).catch((err: unknown) => {

@@ -173,6 +173,12 @@ function remoteWriteLog(log: WorkerLog, endpoint: string, event: RemoteWriteEven
     case 'disk-unavailable':
       log('error', 'remote write cannot open its disk queue; what does not fit in memory is dropped (disk_full)', { endpoint, err: event.error });
       break;
+    case 'resharding':
+      log('info', 'remote write shard count changed; the old shards\' disk queues are sent first', { endpoint, from_shards: event.fromShards, to_shards: event.toShards });
+      break;
+    case 'queue-error':
+      log('error', 'remote write queue error', { endpoint, what: event.what, err: event.error });
+      break;
     case 'metadata-failed':
       log('warn', 'remote write metadata was rejected', { endpoint, entries: event.entries, err: event.error });
       break;

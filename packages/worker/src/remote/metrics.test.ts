@@ -75,4 +75,39 @@ describe('RemoteWriteMetrics', () => {
     await queue.stop();
     expect(await registry.metrics()).not.toContain('remote_name="primary"');
   });
+
+  it('sums a queue flushing beside its replacement (same labels) and keeps its counts once it stopped: no counter goes back', async () => {
+    await using receiver = await startReceiver();
+    const registry = new Registry();
+    const metrics = new RemoteWriteMetrics(registry);
+    const queueOf = (maxSamplesPerSend: number) =>
+      new RemoteWriteQueue({ config: remoteWriteConfig(receiver.url, { queue: { maxShards: 1, maxSamplesPerSend } }), externalLabels: new Map(), metrics, userAgent: 'promfleet-test/1.0' });
+    const append = (queue: RemoteWriteQueue, count: number) => {
+      for (let s = 0; s < count; s++) {
+        const ref = queue.seriesRef(new Map([['__name__', 'm'], ['s', String(s)]]));
+        if (ref === undefined) throw new Error('series dropped');
+        queue.append(ref, 1_700_000_000_000, 1);
+      }
+    };
+    const labels = { remote_name: 'test', url: receiver.url };
+    const sent = () => valueOf(registry, 'promfleet_remote_write_samples_total', labels);
+    const old = queueOf(10);
+    old.start();
+    append(old, 10);
+    await receiver.waitForAccepted(10);
+    await drained(old);
+    const replacement = queueOf(5);
+    replacement.start();
+    append(replacement, 5);
+    await receiver.waitForAccepted(15);
+    await drained(replacement);
+    expect(await sent()).toBe(15);
+    expect(await valueOf(registry, 'promfleet_remote_write_shards', labels)).toBe(2);
+    await old.stop();
+    expect(await sent()).toBe(15);
+    expect(await valueOf(registry, 'promfleet_remote_write_shards', labels)).toBe(1);
+    expect(await checkSelfMetrics(await registry.metrics())).toEqual({ code: 0, output: '' });
+    await replacement.stop();
+    expect(await registry.metrics()).not.toContain('remote_name="test"');
+  });
 });

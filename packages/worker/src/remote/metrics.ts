@@ -3,7 +3,10 @@
  * counterparts of Prometheus' `prometheus_remote_storage_*` (`storage/remote/queue_manager.go` `newQueueManagerMetrics`).
  *
  * Queues count in plain numbers and the metrics read them when scraped, so the hot path never hashes a label set;
- * a stopped queue's series disappear, as Prometheus unregisters a stopped queue's metrics.
+ * a stopped queue's series disappear, as Prometheus unregisters a stopped queue's metrics. On reload a queue may
+ * flush beside the queue replacing it, both with the same labels: their series are summed (timestamps: the newest),
+ * and a stopped queue's counts stay in its labels' counters while a queue with those labels runs, so that no counter
+ * goes backwards.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -68,25 +71,40 @@ export interface MeteredQueue {
  */
 export class RemoteWriteMetrics {
   readonly #queues = new Set<MeteredQueue>();
+  /** Final counts of stopped queues, by label set, kept while a queue with the same labels is tracked. */
+  readonly #stopped = new Map<string, QueueStats[]>();
   readonly #batchDuration: Histogram<'remote_name' | 'url'>;
+  readonly #removedQueueDirSamples: Counter;
 
   /** Registers the metrics on `registry`. */
   constructor(registry: Registry) {
     const registers = [registry];
-    const queues = this.#queues;
-    const labelsOf = (q: MeteredQueue) => ({ remote_name: q.name, url: q.redactedUrl });
+    /** Every label set with the stats of its tracked queues, and (for counters) of its stopped ones. */
+    const byLabels = (): { labels: { remote_name: string; url: string }; running: QueueStats[]; stopped: QueueStats[] }[] => {
+      const groups = new Map<string, { labels: { remote_name: string; url: string }; running: QueueStats[]; stopped: QueueStats[] }>();
+      for (const q of this.#queues) {
+        const key = labelKey(q);
+        const group = groups.get(key) ?? { labels: { remote_name: q.name, url: q.redactedUrl }, running: [], stopped: this.#stopped.get(key) ?? [] };
+        group.running.push(q.stats());
+        groups.set(key, group);
+      }
+      return [...groups.values()];
+    };
     const perQueue = (options: {
       readonly name: string;
       readonly help: string;
       readonly kind: 'counter' | 'gauge';
       readonly value: (stats: QueueStats) => number;
+      /** How the queues of one label set combine: summed (default), or the largest (timestamps, limits). */
+      readonly combine?: 'sum' | 'max';
     }): void => {
       const collect = function (this: Counter<'remote_name' | 'url'> | Gauge<'remote_name' | 'url'>): void {
         this.reset();
-        for (const q of queues) {
-          const value = options.value(q.stats());
-          if (this instanceof Counter) this.inc(labelsOf(q), value);
-          else this.set(labelsOf(q), value);
+        for (const { labels, running, stopped } of byLabels()) {
+          const values = (this instanceof Counter ? [...running, ...stopped] : running).map(options.value);
+          const value = options.combine === 'max' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
+          if (this instanceof Counter) this.inc(labels, value);
+          else this.set(labels, value);
         }
       };
       const config = { name: options.name, help: options.help, labelNames: ['remote_name', 'url'] as const, registers, collect };
@@ -118,9 +136,10 @@ export class RemoteWriteMetrics {
       registers,
       collect() {
         this.reset();
-        for (const q of queues) {
-          const dropped = q.stats().samplesDropped;
-          for (const reason of dropReasons) this.inc({ ...labelsOf(q), reason }, dropped.get(reason) ?? 0);
+        for (const { labels, running, stopped } of byLabels()) {
+          for (const reason of dropReasons) {
+            this.inc({ ...labels, reason }, [...running, ...stopped].reduce((sum, stats) => sum + (stats.samplesDropped.get(reason) ?? 0), 0));
+          }
         }
       },
     });
@@ -131,10 +150,9 @@ export class RemoteWriteMetrics {
       registers,
       collect() {
         this.reset();
-        for (const q of queues) {
-          const stats = q.stats();
-          this.set({ ...labelsOf(q), where: 'memory' }, stats.memorySamples);
-          this.set({ ...labelsOf(q), where: 'disk' }, stats.diskSamples);
+        for (const { labels, running } of byLabels()) {
+          this.set({ ...labels, where: 'memory' }, running.reduce((sum, stats) => sum + stats.memorySamples, 0));
+          this.set({ ...labels, where: 'disk' }, running.reduce((sum, stats) => sum + stats.diskSamples, 0));
         }
       },
     });
@@ -155,6 +173,7 @@ export class RemoteWriteMetrics {
       help: 'The disk queue size limit (--remote-write.queue-max-size); 0 without a disk queue. Beyond it the oldest records are dropped (queue_full).',
       kind: 'gauge',
       value: (s) => s.diskMaxBytes,
+      combine: 'max',
     });
     perQueue({
       name: 'promfleet_remote_write_exemplars_sent_total',
@@ -185,18 +204,25 @@ export class RemoteWriteMetrics {
       help: 'The newest sample timestamp handed to the queue, dropped samples included, in Unix seconds; minus highest_sent_timestamp_seconds, how far sending is behind.',
       kind: 'gauge',
       value: (s) => s.highestInTimestampSeconds,
+      combine: 'max',
     });
     perQueue({
       name: 'promfleet_remote_write_highest_sent_timestamp_seconds',
       help: 'The newest sample timestamp the receiver accepted, in Unix seconds.',
       kind: 'gauge',
       value: (s) => s.highestSentTimestampSeconds,
+      combine: 'max',
     });
     perQueue({
       name: 'promfleet_remote_write_bytes_total',
       help: 'Compressed request bytes the receiver accepted.',
       kind: 'counter',
       value: (s) => s.bytesSent,
+    });
+    this.#removedQueueDirSamples = new Counter({
+      name: 'promfleet_remote_write_queue_dir_removed_samples_total',
+      help: 'Samples in the disk queues of endpoints no longer configured, removed with their directory at start or once a removed endpoint has flushed (an endpoint renamed or given another URL counts here too).',
+      registers,
     });
     this.#batchDuration = new Histogram({
       name: 'promfleet_remote_write_sent_batch_duration_seconds',
@@ -212,14 +238,33 @@ export class RemoteWriteMetrics {
     this.#queues.add(queue);
   }
 
-  /** Stops reporting `queue` and removes its series. Called by the queue when it has stopped. */
+  /**
+   * Stops reporting `queue`. Called by the queue when it has stopped. While another queue with its labels runs (the
+   * one that replaced it on reload), its counts stay in their counters; otherwise its series are removed.
+   */
   untrack(queue: MeteredQueue): void {
-    this.#queues.delete(queue);
+    if (!this.#queues.delete(queue)) return;
+    const key = labelKey(queue);
+    if ([...this.#queues].some((q) => labelKey(q) === key)) {
+      const stats = queue.stats();
+      this.#stopped.set(key, [...(this.#stopped.get(key) ?? []), { ...stats, samplesDropped: new Map(stats.samplesDropped) }]);
+      return;
+    }
+    this.#stopped.delete(key);
     this.#batchDuration.remove({ remote_name: queue.name, url: queue.redactedUrl });
+  }
+
+  /** Counts the samples of an endpoint's queue directory the worker removed because no endpoint uses it any more. */
+  countRemovedQueueDir(samples: number): void {
+    this.#removedQueueDirSamples.inc(samples);
   }
 
   /** Records one request's duration. */
   observeBatch(queue: MeteredQueue, seconds: number): void {
     this.#batchDuration.observe({ remote_name: queue.name, url: queue.redactedUrl }, seconds);
   }
+}
+
+function labelKey(queue: MeteredQueue): string {
+  return `${queue.name}\u0000${queue.redactedUrl}`;
 }

@@ -4,11 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { compressSync } from 'snappy';
 import { parseRelabelRules, type Labels, type RemoteWriteConfig } from '@promfleet/model';
 import { RemoteWriteMetrics } from './metrics.js';
-import { RemoteWriteQueue, type RemoteWriteEvent, type RemoteWriteQueueOptions } from './queue.js';
+import { endpointQueueDirName, RemoteWriteQueue, type RemoteWriteEvent, type RemoteWriteQueueOptions } from './queue.js';
 import { remoteWriteConfig, samplesOf, startReceiver, type ReceivedSample, type TestReceiver } from './receiver-fixture.js';
 import type { SeriesRef } from './series.js';
+import { Spool } from './spool.js';
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -105,6 +107,18 @@ function bySeries(samples: readonly ReceivedSample[]): Map<string, number[]> {
   for (const s of samples) out.set(s.labels, [...(out.get(s.labels) ?? []), s.timestampMs]);
   return out;
 }
+
+describe('endpointQueueDirName', () => {
+  it('differs for names that are the same once made safe, and ignores the URL\u2019s credentials', () => {
+    const url = 'http://127.0.0.1:9/push';
+    expect(endpointQueueDirName('team/a', url)).toMatch(/^team_a-[0-9a-f]{8}$/);
+    expect(endpointQueueDirName('team/a', url)).not.toBe(endpointQueueDirName('team_a', url));
+    const long = 'x'.repeat(64);
+    expect(endpointQueueDirName(`${long}-a`, url)).not.toBe(endpointQueueDirName(`${long}-b`, url));
+    expect(endpointQueueDirName('rw', 'http://u:secret@127.0.0.1:9/push')).toBe(endpointQueueDirName('rw', url));
+    expect(endpointQueueDirName('rw', url)).not.toBe(endpointQueueDirName('rw', 'http://127.0.0.1:9/other'));
+  });
+});
 
 describe('RemoteWriteQueue sending', () => {
   it('POSTs snappy-compressed protobuf with the headers the spec requires and the endpoint headers', async () => {
@@ -479,7 +493,7 @@ describe('RemoteWriteQueue disk queue', () => {
     expect(during.diskSamples).toBeGreaterThan(300);
     expect(during.memorySamples).toBeLessThanOrEqual(2 * 10);
     expect(during.diskBytes).toBeGreaterThan(0);
-    expect(nodeFs.readdirSync(disk.dir).sort()).toEqual(['shard-0', 'shard-1']);
+    expect(nodeFs.readdirSync(disk.dir).sort()).toEqual(['shard-0', 'shard-1', 'shards']);
 
     receiver.clearScript();
     await receiver.waitForAccepted(400);
@@ -543,6 +557,20 @@ describe('RemoteWriteQueue disk queue', () => {
     expect(events.find((e) => e.kind === 'dropped')).toMatchObject({ reason: 'queue_full', samples: dropped });
   });
 
+  it('a record in flight too big for the disk queue stays with its sender: sent once, counted once, never dropped too', async () => {
+    await using receiver = await startReceiver();
+    receiver.script({ status: 503 });
+    const disk = { dir: await queueDir(), maxBytes: 256 };
+    const config = remoteWriteConfig(receiver.url, { queue: { maxShards: 1, maxSamplesPerSend: 50, minBackoffMs: 1, maxBackoffMs: 1 } });
+    const { queue } = newQueue(config, { disk });
+    queue.start();
+    for (let s = 0; s < 50; s++) queue.append(refOf(queue, { __name__: 'a_fairly_long_metric_name_to_make_records_big', s: String(s) }), 1_000, 1);
+    await receiver.waitForAccepted(50);
+    await drained(queue);
+    expect(queue.stats()).toMatchObject({ samplesSent: 50, memorySamples: 0, diskSamples: 0 });
+    expect(queue.stats().samplesDropped.size).toBe(0);
+  });
+
   it('drops a record the filesystem refuses (ENOSPC) as disk_full, keeping what memory holds', async () => {
     await using receiver = await startReceiver();
     receiver.script(...Array.from({ length: 10_000 }, () => ({ status: 503 })));
@@ -595,6 +623,93 @@ describe('RemoteWriteQueue disk queue', () => {
     expect(second.queue.stats().replayedSamples).toBeLessThanOrEqual(30);
   });
 
+  it.each([
+    { from: 4, to: 2 },
+    { from: 2, to: 4 },
+  ])('after the shard count changes from $from to $to, sends the old shards\u2019 disk queues first, losing and reordering nothing', async ({ from, to }) => {
+    const url = await deadUrl();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 24 };
+    const queueOf = (shards: number) => remoteWriteConfig(url, { queue: { capacity: 10, maxShards: shards, maxSamplesPerSend: 10 } });
+    const first = newQueue(queueOf(from), { disk });
+    first.queue.start();
+    const series = Array.from({ length: 40 }, (_, s) => ({ __name__: 'm', s: String(s) }));
+    for (let t = 1; t <= 20; t++) for (const labels of series) first.queue.append(refOf(first.queue, labels), t, t);
+    await waitUntil(() => retryDelays(first.events).length >= 1, 'a retry');
+    await first.queue.stop({ flushDeadlineMs: 20 });
+    expect(first.events.at(-1)).toMatchObject({ kind: 'stopped', spooledSamples: 800 });
+
+    await using receiver = await startReceiver({ port: Number(new URL(url).port) });
+    const second = newQueue(queueOf(to), { disk });
+    second.queue.start();
+    for (const labels of series) second.queue.append(refOf(second.queue, labels), 21, 21);
+    await receiver.waitForAccepted(840);
+    await drained(second.queue);
+    expect(second.events).toContainEqual({ kind: 'resharding', fromShards: from, toShards: to });
+    expect(second.queue.stats().samplesDropped.size).toBe(0);
+    const ordered = Array.from({ length: 21 }, (_, i) => i + 1);
+    for (const timestamps of bySeries(receiver.accepted()).values()) expect(timestamps).toEqual(ordered);
+    expect(bySeries(receiver.accepted()).size).toBe(40);
+    expect(nodeFs.readdirSync(disk.dir).sort()).toEqual([...Array.from({ length: to }, (_, i) => `shard-${i}`), 'shards'].sort());
+    expect(nodeFs.readFileSync(join(disk.dir, 'shards'), 'utf8')).toBe(String(to));
+  });
+
+  it('a disk queue whose fsync fails at stop: the other shards still persist and close, stop resolves and untracks', async () => {
+    await using receiver = await startReceiver();
+    for (let i = 0; i < 100; i++) receiver.script({ hang: true });
+    let failFsync = false;
+    const fsyncSync = (fd: number): void => {
+      if (failFsync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      nodeFs.fsyncSync(fd);
+    };
+    const disk = { dir: await queueDir(), maxBytes: 1 << 24, fs: { ...nodeFs, fsyncSync } };
+    const registry = new Registry();
+    const config = remoteWriteConfig(receiver.url, { queue: { maxShards: 4, maxSamplesPerSend: 10 } });
+    const { queue, events } = newQueue(config, { disk, metrics: new RemoteWriteMetrics(registry) });
+    queue.start();
+    const series = Array.from({ length: 40 }, (_, s) => ({ __name__: 'm', s: String(s) }));
+    for (let t = 1; t <= 5; t++) for (const labels of series) queue.append(refOf(queue, labels), t, t);
+    await waitUntil(() => receiver.requests.length >= 4, 'a request per shard');
+    for (const labels of series) queue.append(refOf(queue, labels), 6, 6);
+    failFsync = true;
+    await expect(queue.stop({ flushDeadlineMs: 0 })).resolves.toBeUndefined();
+    expect(queue.stats()).toMatchObject({ memorySamples: 0, diskSamples: 240 });
+    expect(queue.stats().samplesDropped.size).toBe(0);
+    expect(events.filter((e) => e.kind === 'queue-error')).toHaveLength(4);
+    expect(events.at(-1)).toMatchObject({ kind: 'stopped', spooledSamples: 240 });
+    expect(await registry.getSingleMetricAsString('promfleet_remote_write_queue_samples')).not.toContain('remote_name=');
+    for (let shard = 0; shard < 4; shard++) expect(nodeFs.readdirSync(join(disk.dir, `shard-${shard}`)).length).toBeGreaterThan(0);
+  });
+
+  it('a disk queue opened late, holding a backlog, sends it before the newer records memory took meanwhile', async () => {
+    const url = await deadUrl();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
+    const config = remoteWriteConfig(url, { queue: { capacity: 10, maxShards: 1, maxSamplesPerSend: 5, minBackoffMs: 1, maxBackoffMs: 1 } });
+    const first = newQueue(config, { disk });
+    first.queue.start();
+    appendRange(first.queue, refOf(first.queue, { __name__: 'up' }), { from: 1, count: 10 });
+    await waitUntil(() => retryDelays(first.events).length >= 1, 'a retry');
+    await first.queue.stop({ flushDeadlineMs: 0 });
+
+    await using receiver = await startReceiver({ port: Number(new URL(url).port) });
+    receiver.script({ status: 503 });
+    let failures = 1;
+    const readdirSync = ((...args: Parameters<typeof nodeFs.readdirSync>) => {
+      if (failures-- > 0) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      return nodeFs.readdirSync(...args);
+    }) as typeof nodeFs.readdirSync;
+    const second = newQueue(config, { disk: { ...disk, fs: { ...nodeFs, readdirSync } } });
+    second.queue.start();
+    const ref = refOf(second.queue, { __name__: 'up' });
+    // Memory takes these (the disk queue could not be opened); the first failure opens it, holding the backlog.
+    appendRange(second.queue, ref, { from: 11, count: 10 });
+    await waitUntil(() => receiver.requests.length >= 1, 'the first request');
+    appendRange(second.queue, ref, { from: 21, count: 20 });
+    await receiver.waitForAccepted(40);
+    await drained(second.queue);
+    expect(second.events).toContainEqual(expect.objectContaining({ kind: 'disk-unavailable' }));
+    expect(receiver.accepted().map((s) => s.timestampMs)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
   it('replayed after a long outage, drops records older than sample_age_limit whole and cuts those partly older', async () => {
     const url = await deadUrl();
     const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
@@ -616,6 +731,25 @@ describe('RemoteWriteQueue disk queue', () => {
     // Cut-off 9,500: the first record (6,000–10,000) keeps 10,000; the second (6,100–10,100) keeps 10,100.
     expect(receiver.accepted().map((s) => s.timestampMs)).toEqual([10_000, 10_100]);
     expect(second.queue.stats().samplesDropped.get('too_old')).toBe(8);
+  });
+
+  it('drops a queued record the trimmer cannot read (non_retryable) and sends on, without an unhandled rejection', async () => {
+    await using receiver = await startReceiver();
+    const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
+    const { spool } = Spool.open(join(disk.dir, 'shard-0'), { maxBytes: 1 << 20 });
+    // Its frame is whole and checks out, but its body is no protobuf (another version, or an encoder bug).
+    spool.append({ protocol: 'prometheus.WriteRequest', body: compressSync(Buffer.from([0x0f, 0xff, 0xff])), samples: 5, exemplars: 0, oldestTimestampMs: 1_000, newestTimestampMs: 10_000 });
+    spool.close();
+    const config = remoteWriteConfig(receiver.url, { queue: { maxShards: 1, sampleAgeLimitMs: 5_000 } });
+    const { queue, events } = newQueue(config, { disk, now: () => 10_000 });
+    queue.start();
+    queue.append(refOf(queue, { __name__: 'up' }), 9_000, 1);
+    await receiver.waitForAccepted(1);
+    await drained(queue);
+    expect(queue.stats().samplesDropped).toEqual(new Map([['non_retryable', 5]]));
+    expect(queue.stats().samplesFailed).toBe(5);
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'dropping', reason: 'non_retryable', samples: 5 }));
+    await expect(queue.stop({ flushDeadlineMs: 0 })).resolves.toBeUndefined();
   });
 
   it('whole records older than sample_age_limit are dropped without a request', async () => {
@@ -718,6 +852,19 @@ describe('RemoteWriteQueue metadata', () => {
 describe('RemoteWriteQueue exemplars and Remote-Write 2.0', () => {
   const metadata = { family: 'http_requests', type: 'counter' as const, help: 'Requests.', unit: '' };
   const exemplar = { labels: new Map([['trace_id', 'abc']]), value: 1, timestampMs: 1_500 };
+
+  it('counts what a 2.0 receiver says it did not write as failed and dropped (non_retryable), once', async () => {
+    await using receiver = await startReceiver();
+    receiver.script({ status: 204, written: { samples: 5 } });
+    const { queue, events } = newQueue(remoteWriteConfig(receiver.url, { config: { protobufMessage: 'io.prometheus.write.v2.Request' }, queue: { maxShards: 1, maxSamplesPerSend: 50 } }));
+    queue.start();
+    for (let s = 0; s < 50; s++) queue.append(refOf(queue, { __name__: 'm', s: String(s) }), 1_000, 1);
+    await waitUntil(() => queue.stats().samplesSent > 0, 'the answer');
+    expect(queue.stats()).toMatchObject({ samplesSent: 5, samplesFailed: 45 });
+    expect(queue.stats().samplesDropped).toEqual(new Map([['non_retryable', 45]]));
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'dropping', reason: 'non_retryable', samples: 45 }));
+    expect(receiver.requests).toHaveLength(1);
+  });
 
   it('sends exemplars only with send_exemplars, and counts them', async () => {
     await using receiver = await startReceiver();

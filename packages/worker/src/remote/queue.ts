@@ -6,6 +6,7 @@
  * Prometheus replays, as vmagent's persistent queue does.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { compressSync } from 'snappy';
@@ -13,13 +14,13 @@ import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type Labels, type RemoteWriteConfig, type RemoteWriteMessage } from '@promfleet/model';
 import { configureHttpClient, type ConfiguredHttpClient } from '../http-client.js';
 import type { Exemplar, FamilyMetadata } from '../scrape/sink.js';
-import { RemoteWriteClient } from './client.js';
+import { RemoteWriteClient, type WrittenStats } from './client.js';
 import { createRequestEncoder, dropOlderThan, encodeMetadataRequest, type RequestEncoder } from './encode.js';
 import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
 import type { DropReason, MeteredQueue, QueueStats, RemoteWriteMetrics } from './metrics.js';
 import { ExemplarBuffer, SampleFlag, SampleRing } from './ring.js';
 import { buildSeriesRef, type SeriesRef } from './series.js';
-import { Spool, type QueueRecord, type SpoolDrop, type SpoolFs } from './spool.js';
+import { FRAME_HEADER_BYTES, Spool, type QueueRecord, type SpoolDrop, type SpoolFs } from './spool.js';
 
 /** Where an endpoint's queue keeps its records on disk. */
 export interface RemoteWriteDiskOptions {
@@ -68,6 +69,13 @@ export type RemoteWriteEvent =
   | { readonly kind: 'replaying'; readonly samples: number; readonly bytes: number; readonly corruptSamples: number }
   /** The disk queue could not be opened (the records that needed it are dropped, `disk_full`); tried again later. */
   | { readonly kind: 'disk-unavailable'; readonly error: string }
+  /**
+   * The shard count changed since the disk queue was written: the old shards' records (the next `replaying` event)
+   * are sent first, each old shard by its own sender, before the new shards send anything.
+   */
+  | { readonly kind: 'resharding'; readonly fromShards: number; readonly toShards: number }
+  /** Something failed that nothing else reports (a sender, closing the disk queue); the queue carries on. */
+  | { readonly kind: 'queue-error'; readonly what: string; readonly error: string }
   | { readonly kind: 'metadata-failed'; readonly entries: number; readonly error: string }
   | {
       readonly kind: 'stopped';
@@ -104,13 +112,22 @@ const DEFAULT_SHARDS = 4;
 const DEFAULT_FLUSH_DEADLINE_MS = 60_000;
 
 /**
- * The directory name of an endpoint's disk queue: its name made filesystem-safe, `-`, and the first 8 hex digits of
- * the SHA-256 of its URL, so that two endpoints never share one and the URL (which may hold credentials) is never
- * written in clear.
+ * The directory name of an endpoint's disk queue: its name made filesystem-safe (and cut to 64 characters), `-`, and
+ * the first 8 hex digits of the SHA-256 of its full name and its URL without user info. Two endpoints (names are
+ * unique) thus never share one, even when their safe names coincide; the URL's credentials are not in it at all
+ * (no offline guessing from the name, and a rotated password keeps the backlog).
  */
 export function endpointQueueDirName(name: string, url: string): string {
   const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, 64);
-  return `${safe}-${createHash('sha256').update(url).digest('hex').slice(0, 8)}`;
+  return `${safe}-${createHash('sha256').update(`${name}\n${withoutUserInfo(url)}`).digest('hex').slice(0, 8)}`;
+}
+
+function withoutUserInfo(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /** The record a shard's sender holds: taken from memory, or the disk queue's head (`spoolId`). */
@@ -147,9 +164,28 @@ interface Shard {
   wake: (() => void) | undefined;
   /** The record in flight has failed at least once: the receiver is down or slow, so records go to disk. */
   retrying: boolean;
+  /**
+   * Set when the disk part was opened holding records while memory already held newer ones (an open that failed at
+   * first, or a disk that refused the memory part): disk records with a lower id are sent before any in memory.
+   */
+  replayBefore: number | undefined;
+  /** The disk record older than memory's (see `replayBefore`) being sent, apart from `inFlight`. */
+  sending: InFlight | undefined;
+}
+
+/** The disk queue of a shard of an earlier shard count (`legacy-<generation>-<index>`), drained before the shards send. */
+interface LegacySpool {
+  readonly dir: string;
+  readonly spool: Spool;
+  discardedSamples: number;
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
+
+/** The file in an endpoint directory that holds the shard count its `shard-<i>` directories were written with. */
+const SHARD_COUNT_FILE = 'shards';
+const SHARD_DIR = /^shard-(\d+)$/;
+const LEGACY_DIR = /^legacy-(\d+)-(\d+)$/;
 
 /** A request as the client sends it. */
 interface Request {
@@ -159,7 +195,15 @@ interface Request {
   readonly exemplars: number;
 }
 
-type SendOutcome = { readonly kind: 'sent' } | { readonly kind: 'rejected'; readonly error: string } | { readonly kind: 'aborted' };
+type SendOutcome =
+  | { readonly kind: 'sent'; readonly written: WrittenStats }
+  | { readonly kind: 'rejected'; readonly error: string }
+  | { readonly kind: 'aborted' }
+  /** The record gave way to older records found on disk; it stays queued. */
+  | { readonly kind: 'yielded' };
+
+/** What `prepare` gives when the record must wait for older ones (see `Shard.replayBefore`). */
+const YIELD = Symbol('yield');
 
 /**
  * The queue of one remote_write endpoint. The scrape loop calls {@link seriesRef} once per series and
@@ -225,6 +269,10 @@ export class RemoteWriteQueue implements MeteredQueue {
   #sendAfter: Promise<unknown> = Promise.resolve();
   /** Settles once `sendAfter` has and the disk queues are open. */
   #ready: Promise<void> = Promise.resolve();
+  /** Settles once the disk queues of an earlier shard count are drained (or the flush deadline passed): the shards then send. */
+  #maySend: Promise<void> = Promise.resolve();
+  /** Disk queues of earlier shard counts, by generation, oldest first. */
+  #legacy: LegacySpool[][] = [];
   #diskOpen = false;
   readonly #metadata = new Map<object, readonly FamilyMetadata[]>();
   #sent = 0;
@@ -279,6 +327,8 @@ export class RemoteWriteQueue implements MeteredQueue {
       cutTimer: undefined,
       wake: undefined,
       retrying: false,
+      replayBefore: undefined,
+      sending: undefined,
     }));
     this.#http = configureHttpClient(config.httpClient, {
       context: `remote_write ${config.name}`,
@@ -367,8 +417,9 @@ export class RemoteWriteQueue implements MeteredQueue {
       this.#openDisk();
       this.#ready = Promise.resolve();
     } else {
-      this.#ready = this.#sendAfter.then(() => this.#openDisk());
+      this.#ready = this.#sendAfter.then(() => this.#openDisk()).catch((err: unknown) => this.#log({ kind: 'queue-error', what: 'opening the disk queue', error: errorMessage(err) }));
     }
+    this.#maySend = this.#ready.then(() => this.#drainLegacy());
     this.#loops = this.#shards.map((shard) => this.#runShard(shard));
     if (this.#sendsMetadata) void this.#runMetadata();
   }
@@ -379,7 +430,8 @@ export class RemoteWriteQueue implements MeteredQueue {
    * `sendAfter` flushes after it, as Prometheus stops one queue after the other on reload). Then the requests in
    * flight are aborted and every record not sent is written to the disk queue, which is closed; without a disk
    * queue those records are dropped (`shutdown`). Resolves once every shard has ended and the HTTP client is
-   * closed; the queue's metrics are then removed. Calling it again returns the same promise. A queue that was never
+   * closed; the queue's metrics are then removed. Never rejects: a failure (a disk queue that cannot be synced or
+   * closed) is logged (`queue-error`) and the rest still happens. Calling it again returns the same promise. A queue that was never
    * started is started, so its samples get the same chance.
    */
   stop(options?: RemoteWriteStopOptions): Promise<void> {
@@ -396,6 +448,10 @@ export class RemoteWriteQueue implements MeteredQueue {
       memorySamples += shard.ring.size + shard.memorySamples;
       diskSamples += shard.spool?.samples ?? 0;
       diskBytes += shard.spool?.diskBytes ?? 0;
+    }
+    for (const legacy of this.#legacy.flat()) {
+      diskSamples += legacy.spool.samples;
+      diskBytes += legacy.spool.diskBytes;
     }
     return {
       samplesSent: this.#sent,
@@ -431,20 +487,36 @@ export class RemoteWriteQueue implements MeteredQueue {
     }
     await this.#ready;
     const deadline = setTimeout(() => this.#hardStop.abort(), flushDeadlineMs);
-    await Promise.all(this.#loops);
-    clearTimeout(deadline);
+    try {
+      await Promise.all(this.#loops);
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: 'a sender at stop', error: errorMessage(err) });
+    } finally {
+      clearTimeout(deadline);
+    }
     this.#state = 'stopped';
     let spooledSamples = 0;
     let spooledBytes = 0;
     for (const shard of this.#shards) {
-      // Oldest first: the record in flight, the memory part, then what the ring took since.
-      this.#persist(shard);
-      this.#cut(shard);
-      spooledSamples += shard.spool?.samples ?? 0;
-      spooledBytes += shard.spool?.bytes ?? 0;
-      shard.spool?.close();
+      try {
+        // Oldest first: the record in flight, the memory part, then what the ring took since.
+        this.#persist(shard);
+        this.#cut(shard);
+        spooledSamples += shard.spool?.samples ?? 0;
+        spooledBytes += shard.spool?.bytes ?? 0;
+      } catch (err) {
+        this.#log({ kind: 'queue-error', what: `persisting shard ${shard.index} at stop`, error: errorMessage(err) });
+      }
+      // A failed fsync or close leaves what was written in the page cache: it reaches the disk unless the node
+      // crashes; the other shards are closed all the same.
+      this.#closeSpool(`shard ${shard.index}`, shard.spool);
     }
-    await this.#http.close().catch(() => undefined);
+    for (const legacy of this.#legacy.flat()) {
+      spooledSamples += legacy.spool.samples;
+      spooledBytes += legacy.spool.bytes;
+      this.#closeSpool(legacy.dir, legacy.spool);
+    }
+    await this.#http.close().catch((err: unknown) => this.#log({ kind: 'queue-error', what: 'closing the HTTP client', error: errorMessage(err) }));
     this.#endEpisodes();
     this.#log({
       kind: 'stopped',
@@ -454,6 +526,14 @@ export class RemoteWriteQueue implements MeteredQueue {
       spooledBytes,
     });
     this.#metrics.untrack(this);
+  }
+
+  #closeSpool(what: string, spool: Spool | undefined): void {
+    try {
+      spool?.close();
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: `closing the disk queue of ${what}`, error: errorMessage(err) });
+    }
   }
 
   /** At stop, after the sender ended: the record in flight and the memory part go to disk, or are dropped without one. */
@@ -583,7 +663,8 @@ export class RemoteWriteQueue implements MeteredQueue {
     if (spool === undefined) return 'the disk queue is not open';
     let first = true;
     const inFlight = shard.inFlight;
-    if (inFlight !== undefined && inFlight.spoolId === undefined && !inFlight.overflowed) {
+    // A record in flight too big for the disk queue stays with the sender, ahead of what moves to disk.
+    if (inFlight !== undefined && inFlight.spoolId === undefined && !inFlight.overflowed && !oversized(spool, inFlight.record)) {
       const refused = this.#appendToDisk(shard, inFlight.record, 'keep');
       if (refused !== undefined) return refused;
       inFlight.spoolId = spool.peek()?.id;
@@ -591,8 +672,9 @@ export class RemoteWriteQueue implements MeteredQueue {
       first = false;
     }
     for (let record = shard.memory[shard.memoryHead]; record !== undefined; record = shard.memory[shard.memoryHead]) {
-      const refused = this.#appendToDisk(shard, record, first ? 'keep' : 'drop');
-      if (refused !== undefined && first) return refused;
+      const tooBig = oversized(spool, record);
+      const refused = this.#appendToDisk(shard, record, first && !tooBig ? 'keep' : 'drop');
+      if (refused !== undefined && first && !tooBig) return refused;
       this.#shiftMemory(shard);
       first = false;
     }
@@ -606,6 +688,11 @@ export class RemoteWriteQueue implements MeteredQueue {
    */
   #appendToDisk(shard: Shard, record: QueueRecord, refused: 'drop' | 'keep' = 'drop'): string | undefined {
     const spool = shard.spool;
+    if (spool !== undefined && oversized(spool, record)) {
+      const error = `a record of ${record.body.length} bytes does not fit the disk queue's share of --remote-write.queue-max-size (${spool.maxBytes} bytes)`;
+      if (refused === 'drop') this.#drop('queue_full', record.samples, error);
+      return error;
+    }
     let dropped: SpoolDrop;
     try {
       if (spool === undefined) throw new Error('the disk queue is not open');
@@ -643,6 +730,8 @@ export class RemoteWriteQueue implements MeteredQueue {
       });
       shard.spool = spool;
       shard.diskError = undefined;
+      const head = spool.peek();
+      if (head !== undefined) shard.replayBefore = head.id + spool.records;
       shard.discardedSamples = discarded.samples;
       if (discarded.samples > 0) this.#drop('disk_full', discarded.samples, `the disk queue held ${discarded.records} torn or corrupt records`);
       if (recovered.records > 0 || discarded.samples > 0) {
@@ -662,7 +751,14 @@ export class RemoteWriteQueue implements MeteredQueue {
    * memory; they are newer than anything on disk, so they follow it there.
    */
   #openDisk(): void {
-    if (this.#disk === undefined) return;
+    const disk = this.#disk;
+    if (disk === undefined) return;
+    try {
+      this.#retireOtherShardCount(disk.dir);
+    } catch (err) {
+      this.#log({ kind: 'disk-unavailable', error: errorMessage(err) });
+    }
+    this.#openLegacy(disk);
     for (const shard of this.#shards) {
       if (!this.#ensureSpool(shard)) continue;
       if ((shard.spool?.records ?? 0) > 0) this.#spill(shard);
@@ -670,27 +766,206 @@ export class RemoteWriteQueue implements MeteredQueue {
     this.#diskOpen = true;
   }
 
-  /** The shard's sender (Prometheus `runShard`): the head record, until stopped and drained or aborted. */
-  async #runShard(shard: Shard): Promise<void> {
-    await this.#ready;
-    const signal = this.#hardStop.signal;
-    while (!signal.aborted) {
-      const next = shard.inFlight ?? this.#take(shard);
-      if (next === undefined) {
-        if (this.#state === 'stopping') {
-          if (shard.ring.size === 0 && shard.exemplars.size === 0) break;
-          this.#cut(shard);
+  /**
+   * When the endpoint directory's `shard-<i>` directories were written with another shard count (the file
+   * `shards`; a directory from before that file has as many as its highest index says), renames them
+   * `legacy-<generation>-<i>`, after any generation left by a drain a stop interrupted, and records the current count.
+   * A series was in exactly one old shard, each in order, so sending each old shard's records in order, every old
+   * generation before the next and all before the new shards, keeps every series in order.
+   */
+  #retireOtherShardCount(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const entries = readdirSync(dir);
+    const shardDirs = entries.flatMap((name) => SHARD_DIR.exec(name)?.[1] ?? []).map(Number);
+    const countFile = join(dir, SHARD_COUNT_FILE);
+    let persisted: number | undefined;
+    try {
+      persisted = Number.parseInt(readFileSync(countFile, 'utf8'), 10);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const written = persisted !== undefined && Number.isSafeInteger(persisted) ? persisted : shardDirs.length === 0 ? this.#shards.length : Math.max(...shardDirs) + 1;
+    if (written === this.#shards.length && shardDirs.every((i) => i < this.#shards.length)) {
+      if (persisted !== written) writeDurably(countFile, String(written));
+      return;
+    }
+    const generations = entries.flatMap((name) => LEGACY_DIR.exec(name)?.[1] ?? []).map(Number);
+    const generation = generations.length === 0 ? 0 : Math.max(...generations) + 1;
+    for (const index of shardDirs) renameSync(join(dir, `shard-${index}`), join(dir, `legacy-${generation}-${index}`));
+    writeDurably(countFile, String(this.#shards.length));
+    this.#log({ kind: 'resharding', fromShards: written, toShards: this.#shards.length });
+  }
+
+  /** Opens the disk queues of earlier shard counts; an empty one is removed at once. */
+  #openLegacy(disk: RemoteWriteDiskOptions): void {
+    let names: string[];
+    try {
+      names = readdirSync(disk.dir);
+    } catch (err) {
+      this.#log({ kind: 'disk-unavailable', error: errorMessage(err) });
+      return;
+    }
+    const byGeneration = new Map<number, LegacySpool[]>();
+    for (const name of names) {
+      const match = LEGACY_DIR.exec(name);
+      if (match === null) continue;
+      const dir = join(disk.dir, name);
+      try {
+        const { spool, recovered, discarded } = Spool.open(dir, {
+          maxBytes: Number.MAX_SAFE_INTEGER,
+          ...(disk.fs === undefined ? {} : { fs: disk.fs }),
+        });
+        if (discarded.samples > 0) this.#drop('disk_full', discarded.samples, `the disk queue held ${discarded.records} torn or corrupt records`);
+        const legacy: LegacySpool = { dir, spool, discardedSamples: discarded.samples };
+        if (recovered.records === 0) {
+          this.#removeLegacy(legacy);
           continue;
         }
-        await this.#waitForRecord(shard);
-        continue;
+        const generation = Number(match[1]);
+        byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), legacy]);
+      } catch (err) {
+        this.#log({ kind: 'disk-unavailable', error: errorMessage(err) });
       }
-      if ((await this.#sendRecord(shard, next)) === 'aborted') break;
-      shard.retrying = false;
-      if (next.spoolId !== undefined) shard.spool?.ack(next.spoolId);
-      else shard.memorySamples -= next.record.samples;
-      shard.inFlight = undefined;
     }
+    this.#legacy = [...byGeneration.entries()].sort(([a], [b]) => a - b).map(([, spools]) => spools);
+    const samples = this.#legacy.flat().reduce((sum, legacy) => sum + legacy.spool.samples, 0);
+    if (samples > 0) {
+      const bytes = this.#legacy.flat().reduce((sum, legacy) => sum + legacy.spool.bytes, 0);
+      this.#log({ kind: 'replaying', samples, bytes, corruptSamples: 0 });
+    }
+  }
+
+  /** Sends the disk queues of earlier shard counts, generation by generation, each old shard by its own sender. */
+  async #drainLegacy(): Promise<void> {
+    while (this.#legacy.length > 0 && !this.#hardStop.signal.aborted) {
+      const generation = this.#legacy[0] ?? [];
+      await Promise.all(generation.map((legacy) => this.#drainLegacySpool(legacy)));
+      if (this.#hardStop.signal.aborted) break;
+      this.#legacy.shift();
+    }
+  }
+
+  async #drainLegacySpool(legacy: LegacySpool): Promise<void> {
+    try {
+      await this.#sendLegacy(legacy);
+    } catch (err) {
+      // Left on disk for the next start; this run's shards do not wait for it.
+      this.#log({ kind: 'queue-error', what: `sending ${legacy.dir}`, error: errorMessage(err) });
+    }
+  }
+
+  async #sendLegacy(legacy: LegacySpool): Promise<void> {
+    const signal = this.#hardStop.signal;
+    while (!signal.aborted) {
+      const head = legacy.spool.peek();
+      const discarded = legacy.spool.discarded.samples;
+      if (discarded > legacy.discardedSamples) {
+        this.#drop('disk_full', discarded - legacy.discardedSamples, 'the disk queue could not read back some records');
+        legacy.discardedSamples = discarded;
+      }
+      if (head === undefined) {
+        this.#removeLegacy(legacy);
+        return;
+      }
+      const inFlight: InFlight = { record: head, spoolId: head.id, overflowed: false, replayed: true };
+      if ((await this.#sendRecord(inFlight)) === 'aborted') return;
+      legacy.spool.ack(head.id);
+    }
+  }
+
+  /** Closes a drained disk queue of an earlier shard count and deletes its directory. */
+  #removeLegacy(legacy: LegacySpool): void {
+    try {
+      legacy.spool.close();
+      rmSync(legacy.dir, { recursive: true, force: true });
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: `removing ${legacy.dir}`, error: errorMessage(err) });
+    }
+  }
+
+  /** The shard's sender (Prometheus `runShard`): the head record, until stopped and drained or aborted. */
+  async #runShard(shard: Shard): Promise<void> {
+    await this.#maySend;
+    const signal = this.#hardStop.signal;
+    while (!signal.aborted) {
+      try {
+        if ((await this.#sendNext(shard)) === 'end') break;
+      } catch (err) {
+        // Nothing a record holds may end the shard's sender (it would hold its records until stop, and crash the
+        // worker with an unhandled rejection): the record in flight is dropped and the sender goes on.
+        this.#log({ kind: 'queue-error', what: `the sender of shard ${shard.index}`, error: errorMessage(err) });
+        this.#dropInFlight(shard, errorMessage(err));
+        await this.#sleep(this.#config.queueConfig.minBackoffMs, signal);
+      }
+    }
+  }
+
+  /** One step of the shard's sender: sends the head record, or waits for one. */
+  async #sendNext(shard: Shard): Promise<'next' | 'end'> {
+    const backlog = this.#backlogHead(shard);
+    if (backlog !== undefined) {
+      shard.sending = backlog;
+      const outcome = await this.#sendRecord(backlog, shard);
+      shard.sending = undefined;
+      if (outcome === 'aborted') return 'end';
+      if (outcome === 'done' && backlog.spoolId !== undefined) shard.spool?.ack(backlog.spoolId);
+      return 'next';
+    }
+    const next = shard.inFlight ?? this.#take(shard);
+    if (next === undefined) {
+      if (this.#state === 'stopping') {
+        if (shard.ring.size === 0 && shard.exemplars.size === 0) return 'end';
+        this.#cut(shard);
+        return 'next';
+      }
+      await this.#waitForRecord(shard);
+      return 'next';
+    }
+    const outcome = await this.#sendRecord(next, shard);
+    if (outcome === 'aborted') return 'end';
+    if (outcome === 'yielded') return 'next';
+    shard.retrying = false;
+    this.#removeInFlight(shard, next);
+    return 'next';
+  }
+
+  /**
+   * The disk head while it is older than what memory holds (see `Shard.replayBefore`), as a record to send before the
+   * one in flight; undefined once those are sent.
+   */
+  #backlogHead(shard: Shard): InFlight | undefined {
+    if (shard.replayBefore === undefined) return undefined;
+    const head = shard.spool?.peek();
+    if (head === undefined || head.id >= shard.replayBefore) {
+      shard.replayBefore = undefined;
+      return undefined;
+    }
+    return { record: head, spoolId: head.id, overflowed: false, replayed: true };
+  }
+
+  /** Removes the record the shard's sender is done with from the shard's FIFO. */
+  #removeInFlight(shard: Shard, inFlight: InFlight): void {
+    if (shard.inFlight !== inFlight) return;
+    shard.inFlight = undefined;
+    if (inFlight.spoolId !== undefined) shard.spool?.ack(inFlight.spoolId);
+    else shard.memorySamples -= inFlight.record.samples;
+  }
+
+  /** Drops the shard's record in flight (`non_retryable`) after its sender failed on it. */
+  #dropInFlight(shard: Shard, error: string): void {
+    const backlog = shard.sending;
+    shard.sending = undefined;
+    const inFlight = backlog ?? shard.inFlight;
+    if (inFlight === undefined) return;
+    try {
+      if (backlog?.spoolId !== undefined) shard.spool?.ack(backlog.spoolId);
+      else this.#removeInFlight(shard, inFlight);
+    } catch (err) {
+      this.#log({ kind: 'queue-error', what: `removing a record of shard ${shard.index}`, error: errorMessage(err) });
+      if (backlog === undefined) shard.inFlight = undefined;
+    }
+    this.#failed += inFlight.record.samples;
+    this.#drop('non_retryable', inFlight.record.samples, error);
   }
 
   /**
@@ -738,11 +1013,13 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Sends a record until the receiver takes or rejects it, dropping it (or its older part) once it is older than
    * `sample_age_limit`. Resolves to 'aborted' when the flush deadline ended it first (it is then still queued).
    */
-  async #sendRecord(shard: Shard, inFlight: InFlight): Promise<'done' | 'aborted'> {
+  async #sendRecord(inFlight: InFlight, shard?: Shard): Promise<'done' | 'aborted' | 'yielded'> {
     const ageLimit = this.#config.queueConfig.sampleAgeLimitMs;
     let record: QueueRecord | undefined = inFlight.record;
     const outcome = await this.#sendWithBackoff(() => {
       if (record === undefined) return undefined;
+      // A record from memory gives way to older ones the disk turned out to hold.
+      if (shard !== undefined && inFlight.spoolId === undefined && this.#backlogHead(shard) !== undefined) return YIELD;
       if (ageLimit > 0 && record.samples > 0) {
         const cutoff = this.#now() - ageLimit;
         if (record.newestTimestampMs < cutoff) {
@@ -755,11 +1032,13 @@ export class RemoteWriteQueue implements MeteredQueue {
         }
       }
       return record;
-    }, this.#hardStop.signal, () => this.#failing(shard));
+    }, this.#hardStop.signal, shard === undefined ? undefined : () => this.#failing(shard));
     if (outcome === undefined) return 'done';
     switch (outcome.kind) {
       case 'aborted':
         return 'aborted';
+      case 'yielded':
+        return 'yielded';
       case 'rejected':
         if (record !== undefined) {
           this.#failed += record.samples;
@@ -768,11 +1047,22 @@ export class RemoteWriteQueue implements MeteredQueue {
         return 'done';
       case 'sent':
         if (record !== undefined) {
-          this.#sent += record.samples;
-          this.#exemplarsSent += record.exemplars;
+          // Remote-Write 2.0 receivers say what they wrote: as Prometheus, a 2xx that wrote less counts the rest
+          // as failed (here also dropped, non_retryable: resending would duplicate what was written). Without
+          // confirmed counts (1.0) everything was written.
+          const { written } = outcome;
+          const samples = written.confirmed ? Math.min(written.samples, record.samples) : record.samples;
+          const exemplars = written.confirmed ? Math.min(written.exemplars, record.exemplars) : record.exemplars;
+          this.#sent += samples;
+          this.#exemplarsSent += exemplars;
           this.#bytes += record.body.length;
-          if (inFlight.replayed) this.#replayed += record.samples;
+          if (inFlight.replayed) this.#replayed += samples;
           if (record.samples > 0) this.#highestSentMs = Math.max(this.#highestSentMs, record.newestTimestampMs);
+          if (samples < record.samples) {
+            this.#failed += record.samples - samples;
+            this.#drop('non_retryable', record.samples - samples, `remote write to ${this.redactedUrl}: the receiver answered 2xx but wrote ${samples} of ${record.samples} samples`);
+            return 'done';
+          }
         }
         this.#endEpisodes();
         return 'done';
@@ -783,17 +1073,24 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Prometheus' `sendWriteRequestWithBackoff`: `prepare` gives the request before each attempt (undefined: nothing
    * left to send, resolves undefined); recoverable failures are retried after the backoff or the `Retry-After`.
    */
-  async #sendWithBackoff(prepare: () => Request | undefined, signal: AbortSignal, onFailure?: () => void): Promise<SendOutcome | undefined> {
+  async #sendWithBackoff(prepare: () => Request | typeof YIELD | undefined, signal: AbortSignal, onFailure?: () => void): Promise<SendOutcome | undefined> {
     const { minBackoffMs, maxBackoffMs } = this.#config.queueConfig;
     let backoffMs = minBackoffMs;
     for (let attempt = 0; !signal.aborted; attempt++) {
-      const request = prepare();
+      let request: Request | typeof YIELD | undefined;
+      try {
+        request = prepare();
+      } catch (err) {
+        // A record the trimmer cannot decode (written by another version, or hit by a bug) can never be sent.
+        return { kind: 'rejected', error: `remote write to ${this.redactedUrl}: the queued request cannot be read: ${errorMessage(err)}` };
+      }
       if (request === undefined) return undefined;
+      if (request === YIELD) return { kind: 'yielded' };
       const started = performance.now();
       try {
-        await this.#client.store(request, signal);
+        const written = await this.#client.store(request, signal);
         this.#metrics.observeBatch(this, (performance.now() - started) / 1000);
-        return { kind: 'sent' };
+        return { kind: 'sent', written };
       } catch (err) {
         this.#metrics.observeBatch(this, (performance.now() - started) / 1000);
         if (signal.aborted) return { kind: 'aborted' };
@@ -823,17 +1120,26 @@ export class RemoteWriteQueue implements MeteredQueue {
     const signal = this.#metadataStop.signal;
     await this.#ready;
     while (!signal.aborted) {
-      await this.#sleep(sendIntervalMs, signal);
-      if (signal.aborted) break;
-      const entries = this.#metadataUnion();
-      const perRequest = Math.max(1, maxSamplesPerSend);
-      for (let from = 0; from < entries.length && !signal.aborted; from += perRequest) {
-        const chunk = entries.slice(from, from + perRequest);
-        const body = compressSync(encodeMetadataRequest(chunk), { copyOutputData: true });
-        const outcome = await this.#sendWithBackoff(() => ({ body, protocol: 'prometheus.WriteRequest', samples: 0, exemplars: 0 }), signal);
-        if (outcome?.kind === 'sent') this.#metadataSent += chunk.length;
-        else if (outcome?.kind === 'rejected') this.#log({ kind: 'metadata-failed', entries: chunk.length, error: outcome.error });
+      try {
+        await this.#sendMetadataOnce(sendIntervalMs, maxSamplesPerSend);
+      } catch (err) {
+        this.#log({ kind: 'queue-error', what: 'the metadata sender', error: errorMessage(err) });
       }
+    }
+  }
+
+  /** Waits `send_interval`, then sends the metadata union. */
+  async #sendMetadataOnce(sendIntervalMs: number, maxSamplesPerSend: number): Promise<void> {
+    const signal = this.#metadataStop.signal;
+    await this.#sleep(sendIntervalMs, signal);
+    const entries = signal.aborted ? [] : this.#metadataUnion();
+    const perRequest = Math.max(1, maxSamplesPerSend);
+    for (let from = 0; from < entries.length && !signal.aborted; from += perRequest) {
+      const chunk = entries.slice(from, from + perRequest);
+      const body = compressSync(encodeMetadataRequest(chunk), { copyOutputData: true });
+      const outcome = await this.#sendWithBackoff(() => ({ body, protocol: 'prometheus.WriteRequest', samples: 0, exemplars: 0 }), signal);
+      if (outcome?.kind === 'sent') this.#metadataSent += chunk.length;
+      else if (outcome?.kind === 'rejected') this.#log({ kind: 'metadata-failed', entries: chunk.length, error: outcome.error });
     }
   }
 
@@ -872,4 +1178,22 @@ export class RemoteWriteQueue implements MeteredQueue {
     for (const [reason, episode] of this.#episodes) this.#log({ kind: 'dropped', reason, samples: episode.samples, durationMs: now - episode.sinceMs });
     this.#episodes.clear();
   }
+}
+
+/** Whether `record` alone passes the spool's size limit: the spool would drop it unwritten. */
+function oversized(spool: Spool, record: QueueRecord): boolean {
+  return FRAME_HEADER_BYTES + record.body.length > spool.maxBytes;
+}
+
+/** Writes `content` to `path` through a temporary file, renamed over it once synced, so that a crash leaves the old or the new. */
+function writeDurably(path: string, content: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, content);
+  const fd = openSync(tmp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }

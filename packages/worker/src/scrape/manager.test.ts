@@ -274,6 +274,37 @@ describe('ScrapeManager', () => {
     });
   });
 
+  it('keeps the queue directory of an endpoint whose queue cannot be built (a TLS file not there yet)', async () => {
+    const queueDir = mkdtempSync(join(tmpdir(), 'promfleet-manager-'));
+    cleanups.push(() => rmSync(queueDir, { recursive: true, force: true }));
+    const url = 'http://127.0.0.1:9/rw';
+    const backlog = join(queueDir, endpointQueueDirName('rw', url));
+    const { spool } = Spool.open(join(backlog, 'shard-0'), { maxBytes: 1 << 20 });
+    spool.append({ protocol: 'prometheus.WriteRequest', body: Buffer.alloc(100), samples: 7, exemplars: 0, oldestTimestampMs: 1, newestTimestampMs: 2 });
+    spool.close();
+    const events: ScrapeManagerEvent[] = [];
+    const registry = new Registry();
+    const manager = new ScrapeManager({
+      userAgent: 'promfleet/test',
+      secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
+      remoteWriteMetrics: new RemoteWriteMetrics(registry),
+      queueDir,
+      log: (event) => events.push(event),
+    });
+    cleanups.push(() => manager.stop());
+    const parsed = parseConfig(`remote_write:\n  - {name: rw, url: '${url}', tls_config: {ca_file: ${join(queueDir, 'missing-ca.pem')}}}\n`, { file: '/x/prometheus.yml' });
+    const rw = parsed.ok ? parsed.config.remoteWrite[0] : undefined;
+    if (rw === undefined) throw new Error('endpoint');
+    const state = new AssignmentState();
+    const change = state.applySnapshot({ generation: 1, jobs: [], remoteWrite: [remoteWriteToProto({ config: rw, index: 0, externalLabels: new Map() })], targets: [], continued: false, leaderTerm: 1, unsyncedJobs: [] });
+    if (change === undefined) throw new Error('snapshot not applied');
+    manager.apply(change, state);
+    expect(events.map((e) => e.kind)).toContain('endpoint-rejected');
+    expect(events.filter((e) => e.kind === 'queue-dir-removed')).toEqual([]);
+    expect(readdirSync(queueDir)).toEqual([endpointQueueDirName('rw', url)]);
+    expect(await registry.getSingleMetricAsString('promfleet_remote_write_queue_dir_removed_samples_total')).toContain('promfleet_remote_write_queue_dir_removed_samples_total 0');
+  });
+
   it('removes the queue directories of endpoints no longer configured, saying what they held, and nothing else', async () => {
     const queueDir = mkdtempSync(join(tmpdir(), 'promfleet-manager-'));
     cleanups.push(() => rmSync(queueDir, { recursive: true, force: true }));
@@ -283,10 +314,11 @@ describe('ScrapeManager', () => {
     spool.close();
     mkdirSync(join(queueDir, 'notes'));
     const events: ScrapeManagerEvent[] = [];
+    const registry = new Registry();
     const manager = new ScrapeManager({
       userAgent: 'promfleet/test',
       secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
-      remoteWriteMetrics: new RemoteWriteMetrics(new Registry()),
+      remoteWriteMetrics: new RemoteWriteMetrics(registry),
       queueDir,
       log: (event) => events.push(event),
     });
@@ -301,6 +333,7 @@ describe('ScrapeManager', () => {
     const removed = events.filter((e) => e.kind === 'queue-dir-removed');
     expect(removed).toEqual([{ kind: 'queue-dir-removed', dir: endpointQueueDirName('gone', 'http://127.0.0.1:9/gone'), samples: 7, bytes: expect.any(Number) }]);
     expect(removed[0]?.kind === 'queue-dir-removed' && removed[0].bytes).toBeGreaterThan(100);
+    expect(await registry.getSingleMetricAsString('promfleet_remote_write_queue_dir_removed_samples_total')).toContain('promfleet_remote_write_queue_dir_removed_samples_total 7');
     await manager.stop();
     expect(readdirSync(queueDir).sort()).toEqual([endpointQueueDirName('kept', 'http://127.0.0.1:9/kept'), 'notes']);
   });

@@ -121,6 +121,11 @@ export class ScrapeManager {
   readonly #flushing = new Map<string, Promise<void>>();
   /** Queue directories of stopped queues still flushing (a directory may be named twice). */
   readonly #retiringDirs: string[] = [];
+  /**
+   * Queue directories of every endpoint the master lists, whether or not its queue could be built (a TLS file not
+   * mounted yet): the sweep never removes the backlog of an endpoint that is still configured.
+   */
+  #configuredDirs = new Set<string>();
   #swept = false;
   #stopping = false;
 
@@ -287,6 +292,7 @@ export class ScrapeManager {
     const leaving = new Map(this.#endpoints.map((e) => [e.identity, e]));
     const next: RunningEndpoint[] = [];
     const started: RunningEndpoint[] = [];
+    this.#configuredDirs = new Set(endpoints.filter((e) => e.name !== '' && e.url !== '').map((e) => endpointQueueDirName(e.name, e.url)));
     endpoints.forEach((endpoint, i) => {
       const key = encoded[i] ?? '';
       const kept = leaving.get(key);
@@ -349,7 +355,7 @@ export class ScrapeManager {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.options.log?.({ kind: 'queue-dir-unreadable', dir: root, error: errorMessage(err) });
       return;
     }
-    const inUse = new Set([...this.#endpoints.map((e) => e.dirName), ...this.#retiringDirs]);
+    const inUse = new Set([...this.#configuredDirs, ...this.#endpoints.map((e) => e.dirName), ...this.#retiringDirs]);
     for (const name of names) {
       if (inUse.has(name) || !ENDPOINT_DIR.test(name)) continue;
       const dir = join(root, name);
@@ -357,6 +363,7 @@ export class ScrapeManager {
         if (!statSync(dir).isDirectory()) continue;
         const held = measureQueueDir(dir);
         rmSync(dir, { recursive: true, force: true });
+        this.options.remoteWriteMetrics.countRemovedQueueDir(held.samples);
         this.options.log?.({ kind: 'queue-dir-removed', dir: name, ...held });
       } catch (err) {
         this.options.log?.({ kind: 'queue-dir-unreadable', dir: name, error: errorMessage(err) });

@@ -181,7 +181,16 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
       if (workers.has(id)) throw new Error(`worker ${id} is already running`);
       const port = await pickPort(wellKnown(nextWorkerPort++));
       const url = `http://${host}:${port}`;
-      const proc = child(id, process.execPath, [join(cliRoot, 'bin/promfleet.js'), 'worker', `--master=${grpcAddress}`, `--worker.id=${id}`, `--web.listen-address=${host}:${port}`]);
+      // Each worker its own disk queue, kept across its restarts as a pod's volume is.
+      const queueDir = join(dir, `${id}-remote-write`);
+      const proc = child(id, process.execPath, [
+        join(cliRoot, 'bin/promfleet.js'),
+        'worker',
+        `--master=${grpcAddress}`,
+        `--worker.id=${id}`,
+        `--web.listen-address=${host}:${port}`,
+        `--remote-write.queue-dir=${queueDir}`,
+      ]);
       const worker = { id, url, process: proc };
       workers.set(id, worker);
       await wait(`worker ${id} to serve its status page`, ok(`${url}/-/healthy`));

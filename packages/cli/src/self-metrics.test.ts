@@ -49,7 +49,7 @@ describe('self-metrics', () => {
         `remote_write:\n  - url: http://127.0.0.1:${receiverPort}/api/v1/write\n    name: sink\n    queue_config: { batch_send_deadline: 1s }\n`,
     );
     start(['master', `--config.file=${config}`, `--web.listen-address=127.0.0.1:${masterWeb}`, `--grpc.listen-address=127.0.0.1:${grpc}`, '--fleet.startup-grace=0s']);
-    start(['worker', `--master=127.0.0.1:${grpc}`, `--web.listen-address=127.0.0.1:${workerWeb}`, '--worker.id=w1', '--worker.drain-timeout=2s']);
+    start(['worker', `--master=127.0.0.1:${grpc}`, `--web.listen-address=127.0.0.1:${workerWeb}`, '--worker.id=w1', '--worker.drain-timeout=2s', `--remote-write.queue-dir=${join(dir, 'queue')}`]);
     const scrape = (port: number, wanted: string) =>
       waitFor(
         async () => {

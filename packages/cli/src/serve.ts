@@ -19,7 +19,7 @@ import {
   type LeaderElectionOptions,
   type MasterLog,
 } from '@promfleet/master';
-import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_SECRET_DIRS, startWorker } from '@promfleet/worker';
+import { DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_QUEUE_MAX_BYTES, DEFAULT_SECRET_DIRS, QUEUE_SIZE_NOTE, startWorker } from '@promfleet/worker';
 import { masterLinkFlags, masterLinkOptions, wholeNumber, workerLinkFlags, workerLinkOptions } from './fleet-link-flags.js';
 import { type CommandSpec, type FlagTable, type FlagValues, switchOn } from './flags.js';
 import { type CommandIO, UsageError } from './io.js';
@@ -160,6 +160,21 @@ export const workerCommand = {
     'worker.drain-timeout': { value: 'DURATION', default: '20s', help: 'how long the handover on SIGTERM may take' },
     'worker.secret-dirs': { value: 'DIRS', default: DEFAULT_SECRET_DIRS.join(','), help: 'the only directories (absolute, comma-separated) credential files named by jobs are read from' },
     'scrape.max-body-size': { value: 'SIZE', default: `${DEFAULT_MAX_BODY_SIZE_BYTES / 2 ** 20}MB`, help: 'body size limit (decompressed) of jobs without body_size_limit; 0: none' },
+    'remote-write.queue-dir': {
+      value: 'DIR',
+      default: 'data/remote-write',
+      help: 'where samples the receivers cannot take wait, one directory per remote_write endpoint (relative to the working directory); "": in memory only',
+    },
+    'remote-write.queue-max-size': {
+      value: 'SIZE',
+      default: `${DEFAULT_QUEUE_MAX_BYTES / 2 ** 20}MB`,
+      help: `disk queue size limit per endpoint, beyond which the oldest samples are dropped; ${QUEUE_SIZE_NOTE}`,
+    },
+    'remote-write.flush-deadline': {
+      value: 'DURATION',
+      default: '10s',
+      help: 'on shutdown, how long the queues keep sending; what is left then stays in the disk queue for the next start (dropped without one)',
+    },
     ...workerLinkFlags,
     ...logFlags,
   },
@@ -212,6 +227,9 @@ export async function runWorkerCommand(io: CommandIO, f: WorkerFlags, version: s
     drainTimeoutMs: duration('worker.drain-timeout', f['worker.drain-timeout']),
     secretDirs: secretDirs(f['worker.secret-dirs']),
     scrapeMaxBodySizeBytes,
+    remoteWriteQueueDir: f['remote-write.queue-dir'],
+    remoteWriteQueueMaxBytes: size('remote-write.queue-max-size', f['remote-write.queue-max-size']),
+    remoteWriteFlushDeadlineMs: duration('remote-write.flush-deadline', f['remote-write.flush-deadline']),
     log,
   }).catch((err: unknown) => {
     throw new UsageError(`cannot start the worker: ${errorMessage(err)}`, 1);

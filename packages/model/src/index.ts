@@ -72,6 +72,7 @@ export {
   type KubernetesSelector,
   type PrometheusConfig,
   type RemoteWriteConfig,
+  type RemoteWriteMessage,
   type ScrapeConfig,
   type StaticConfig,
 } from './config.js';

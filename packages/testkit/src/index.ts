@@ -35,3 +35,18 @@ export { churn, type ChurnOptions, type ChurnStats } from './kube/churn.js';
 export { makePki, type CertificateFiles, type Pki, type PkiLeaf } from './pki.js';
 export { CLASHING_LABEL_NAMES, checkSelfMetrics, promtoolCheckMetrics } from './promtool.js';
 export { TargetFarm, brokenKinds, garbageBody, startTargetFarm, type BrokenKind, type BrokenTarget, type FarmTarget, type TargetFarmOptions } from './farm.js';
+export {
+  RemoteWriteReceiver,
+  decodedV1,
+  decodedV2,
+  type DecodedRequest,
+  startRemoteWriteReceiver,
+  type ReceivedExemplar,
+  type ReceivedMetadata,
+  type ReceivedRequest,
+  type ReceivedSample,
+  type ReceiverAnswer,
+  type ReceiverProtocol,
+  type RemoteWriteReceiverOptions,
+  type WrittenCounts,
+} from './remote-write-receiver.js';

@@ -25,11 +25,14 @@ export {
 } from './http-client.js';
 export {
   RemoteWriteQueue,
+  endpointQueueDirName,
+  type RemoteWriteDiskOptions,
   type RemoteWriteEvent,
   type RemoteWriteQueueOptions,
+  type RemoteWriteStartOptions,
   type RemoteWriteStopOptions,
 } from './remote/queue.js';
-export { RemoteWriteMetrics, type DropReason } from './remote/metrics.js';
+export { RemoteWriteMetrics, dropReasons, type DropReason } from './remote/metrics.js';
 export type { SeriesRef } from './remote/series.js';
 export {
   ContentTypeError,
@@ -56,7 +59,7 @@ export {
 } from './scrape/scraper.js';
 export { ScrapeLoop, type ScrapeHealth, type ScrapeLoopOptions, type ScrapeObserver, type Scraper } from './scrape/loop.js';
 export type { Exemplar, FamilyMetadata, SampleSink } from './scrape/sink.js';
-export { ScrapeManager, type ScrapeManagerEvent, type ScrapeManagerOptions } from './scrape/manager.js';
+export { DEFAULT_QUEUE_MAX_BYTES, QUEUE_SIZE_NOTE, ScrapeManager, type ScrapeManagerEvent, type ScrapeManagerOptions } from './scrape/manager.js';
 export { ScrapeMetrics } from './scrape/metrics.js';
 export { WorkerStatusServer, type WorkerStatusSource } from './status-server.js';
 export { DEFAULT_SECRET_DIRS, SECRET_DIRS_FLAG, startWorker, type RunningWorker, type WorkerLog, type WorkerOptions } from './worker.js';

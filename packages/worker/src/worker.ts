@@ -7,11 +7,12 @@
  * writing, and reconnects with jittered backoff.
  */
 import { SecretFilePolicy } from '@promfleet/credentials';
-import { errorMessage, fixedPort, redactingLog } from '@promfleet/model';
+import { errorMessage, fixedPort, formatDuration, redactingLog } from '@promfleet/model';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { AssignmentClient, type ClientEvent } from './assignment/client.js';
 import { loadMasterLink, type MasterLinkOptions } from './assignment/link.js';
 import { RemoteWriteMetrics } from './remote/metrics.js';
+import type { RemoteWriteEvent } from './remote/queue.js';
 import { ScrapeManager, type ScrapeManagerEvent } from './scrape/manager.js';
 import { ScrapeMetrics, registerProcessMetrics } from './scrape/metrics.js';
 import { WorkerStatusServer } from './status-server.js';
@@ -40,6 +41,12 @@ export interface WorkerOptions {
   readonly drainTimeoutMs?: number;
   /** `--scrape.max-body-size`: the body size limit of jobs without `body_size_limit`; 0 means none; 64 MiB by default. */
   readonly scrapeMaxBodySizeBytes?: number;
+  /** `--remote-write.queue-dir`: the disk queues' directory; "" or undefined keeps the queues in memory only. */
+  readonly remoteWriteQueueDir?: string;
+  /** `--remote-write.queue-max-size`: each endpoint's disk queue limit in bytes; `DEFAULT_QUEUE_MAX_BYTES` by default. */
+  readonly remoteWriteQueueMaxBytes?: number;
+  /** `--remote-write.flush-deadline`: how long stopping sends what the queues hold before spooling it; 10 s by default. */
+  readonly remoteWriteFlushDeadlineMs?: number;
 }
 
 /**
@@ -134,8 +141,49 @@ function managerLog(log: WorkerLog, event: ScrapeManagerEvent): void {
       log('error', 'a target names a job the worker does not have', { target: event.target, job: event.job });
       break;
     case 'remote-write':
-      if (event.event.kind === 'dropped') log('warn', 'remote write dropped samples', { endpoint: event.endpoint, samples: event.event.samples, reason: event.event.reason, err: event.event.error });
-      else if (event.event.kind === 'retrying' && event.event.attempt === 1) log('warn', 'remote write failed; retrying', { endpoint: event.endpoint, err: event.event.error });
+      remoteWriteLog(log, event.endpoint, event.event);
+      break;
+    case 'queue-dir-removed':
+      log('warn', 'removed the disk queue of a remote_write endpoint that is no longer configured; its samples are lost', {
+        dir: event.dir,
+        samples: event.samples,
+        bytes: event.bytes,
+      });
+      break;
+    case 'queue-dir-unreadable':
+      log('error', 'cannot clean up the remote-write queue directory', { dir: event.dir, err: event.error });
+      break;
+  }
+}
+
+function remoteWriteLog(log: WorkerLog, endpoint: string, event: RemoteWriteEvent): void {
+  switch (event.kind) {
+    case 'retrying':
+      if (event.attempt === 1) log('warn', 'remote write failed; retrying', { endpoint, err: event.error });
+      break;
+    case 'dropping':
+      log('warn', 'remote write is dropping samples', { endpoint, reason: event.reason, samples: event.samples, err: event.error });
+      break;
+    case 'dropped':
+      log('warn', 'remote write dropped samples', { endpoint, reason: event.reason, samples: event.samples, duration: formatDuration(event.durationMs) });
+      break;
+    case 'replaying':
+      log('info', 'remote write replays its disk queue', { endpoint, samples: event.samples, bytes: event.bytes, corrupt_samples: event.corruptSamples });
+      break;
+    case 'disk-unavailable':
+      log('error', 'remote write cannot open its disk queue; what does not fit in memory is dropped (disk_full)', { endpoint, err: event.error });
+      break;
+    case 'metadata-failed':
+      log('warn', 'remote write metadata was rejected', { endpoint, entries: event.entries, err: event.error });
+      break;
+    case 'stopped':
+      log('info', 'remote write queue stopped', {
+        endpoint,
+        flushed: String(event.flushed),
+        dropped_samples: event.droppedSamples,
+        spooled_samples: event.spooledSamples,
+        spooled_bytes: event.spooledBytes,
+      });
       break;
   }
 }
@@ -166,6 +214,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     observer: scrapeMetrics.observer,
     log: (event) => managerLog(log, event),
     ...(options.scrapeMaxBodySizeBytes === undefined ? {} : { maxBodySizeBytes: options.scrapeMaxBodySizeBytes }),
+    ...(options.remoteWriteQueueDir === undefined ? {} : { queueDir: options.remoteWriteQueueDir }),
+    ...(options.remoteWriteQueueMaxBytes === undefined ? {} : { queueMaxBytes: options.remoteWriteQueueMaxBytes }),
+    ...(options.remoteWriteFlushDeadlineMs === undefined ? {} : { flushDeadlineMs: options.remoteWriteFlushDeadlineMs }),
   });
   const counters: ClientCounters = {
     partialSnapshotsDropped: new Counter({

@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import { request } from 'undici';
 import type { ConfiguredHttpClient } from '../http-client.js';
-import { errorMessage, redactedUrl } from '@promfleet/model';
+import { errorMessage, redactedUrl, type RemoteWriteMessage } from '@promfleet/model';
 import { RemoteWriteRecoverableError, RemoteWriteRejectedError } from './errors.js';
 
 /** Settings of a {@link RemoteWriteClient}. */
@@ -27,8 +27,43 @@ export interface RemoteWriteClientOptions {
 /** Prometheus reads at most this much of an error response (client.go `maxErrMsgLen`). */
 const MAX_ERROR_BODY_BYTES = 1024;
 
+/** One request for {@link RemoteWriteClient.store}. */
+export interface RemoteWriteRequest {
+  /** The snappy-compressed request. */
+  readonly body: Buffer;
+  /** Its message type, which sets the Content-Type and version headers. */
+  readonly protocol: RemoteWriteMessage;
+  /** The float samples and exemplars in it, checked against a 2.0 receiver's written counts. */
+  readonly samples: number;
+  readonly exemplars: number;
+}
+
 /**
- * Sends compressed `WriteRequest`s to one endpoint. Stateless between calls; safe to use from every shard at once.
+ * What a receiver says it wrote (the Remote-Write 2.0 `X-Prometheus-Remote-Write-*-Written` headers), as
+ * Prometheus' `WriteResponseStats`: a missing header counts 0, and `confirmed` tells that at least one was present.
+ */
+export interface WrittenStats {
+  readonly samples: number;
+  readonly histograms: number;
+  readonly exemplars: number;
+  readonly confirmed: boolean;
+}
+
+/** The response headers of the 2.0 written counts. */
+export const WRITTEN_HEADERS = {
+  samples: 'x-prometheus-remote-write-samples-written',
+  histograms: 'x-prometheus-remote-write-histograms-written',
+  exemplars: 'x-prometheus-remote-write-exemplars-written',
+} as const;
+
+/** The request headers of each protocol (Prometheus' `remoteWriteContentTypeHeaders` and version values). */
+const PROTOCOL_HEADERS: Readonly<Record<RemoteWriteMessage, { readonly contentType: string; readonly version: string }>> = {
+  'prometheus.WriteRequest': { contentType: 'application/x-protobuf', version: '0.1.0' },
+  'io.prometheus.write.v2.Request': { contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request', version: '2.0.0' },
+};
+
+/**
+ * Sends compressed remote-write requests (1.0 or 2.0) to one endpoint. Stateless between calls; safe to use from every shard at once.
  */
 export class RemoteWriteClient {
   /** The endpoint's URL with its password replaced by `xxxxx`: the only form of it that messages carry. */
@@ -57,15 +92,20 @@ export class RemoteWriteClient {
   }
 
   /**
-   * POSTs one snappy-compressed `WriteRequest`. Resolves on a 2xx answer.
+   * POSTs one snappy-compressed request. Resolves on a 2xx answer with the counts the receiver says it wrote; a 2.0
+   * answer whose counts are lower than the request's (a partial write) resolves too, as Prometheus counts the
+   * difference as failed and does not resend.
    *
    * @throws RemoteWriteRecoverableError when the request failed before an answer (connection, TLS, timeout, an
    *   unreadable credentials file — Prometheus' round tripper fails the same way and the queue retries), or the
-   *   answer was 5xx, or 429 with `retry_on_http_429`; with the `Retry-After` delay when the answer had one.
-   * @throws RemoteWriteRejectedError for any other answer.
+   *   answer was 5xx, or 429 with `retry_on_http_429`; with the `Retry-After` delay when the answer had one
+   *   (Prometheus honours it for both).
+   * @throws RemoteWriteRejectedError for any other answer, and for a 2xx answer to a 2.0 request holding data whose
+   *   written counts are all 0 or missing: Prometheus takes that for a 1.0-only receiver that ignored the
+   *   Content-Type, and fails the request.
    * Aborting `signal` fails the call as a recoverable error; the caller tells a shutdown from a failure.
    */
-  async store(body: Buffer, signal: AbortSignal): Promise<void> {
+  async store(request: RemoteWriteRequest, signal: AbortSignal): Promise<WrittenStats> {
     const failed = (what: string, err: unknown): RemoteWriteRecoverableError =>
       // The cause's text may quote the URL (a proxy's, a redirect's): redacted too.
       new RemoteWriteRecoverableError(`remote write to ${this.redactedUrl}: ${what}: ${redactedUrl(errorMessage(err))}`, {}, { cause: err });
@@ -80,7 +120,7 @@ export class RemoteWriteClient {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), this.#options.timeoutMs);
     try {
-      return await this.#exchange({ body, authHeaders, signal: AbortSignal.any([signal, deadline.signal]), failed });
+      return await this.#exchange({ request, authHeaders, signal: AbortSignal.any([signal, deadline.signal]), failed });
     } finally {
       clearTimeout(timer);
     }
@@ -88,30 +128,42 @@ export class RemoteWriteClient {
 
   /** The request and the reading of its answer, within `options.signal`. */
   async #exchange(options: {
-    readonly body: Buffer;
+    readonly request: RemoteWriteRequest;
     readonly authHeaders: Readonly<Record<string, string>>;
     readonly signal: AbortSignal;
     readonly failed: (what: string, err: unknown) => RemoteWriteRecoverableError;
-  }): Promise<void> {
+  }): Promise<WrittenStats> {
+    const { protocol } = options.request;
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(this.#requestUrl, {
         method: 'POST',
         dispatcher: this.#options.http.dispatcher,
-        headers: this.#headers(options.authHeaders),
-        body: options.body,
+        headers: this.#headers(options.authHeaders, protocol),
+        body: options.request.body,
         signal: options.signal,
       });
     } catch (err) {
       throw options.failed('sending the request', err);
     }
     const status = response.statusCode;
+    const written = writtenStats(response.headers);
     if (status >= 200 && status < 300) {
       await response.body.dump().catch(() => undefined);
-      return;
+      const { samples, exemplars } = options.request;
+      if (protocol === 'io.prometheus.write.v2.Request' && samples + exemplars > 0 && written.samples + written.histograms + written.exemplars === 0) {
+        throw new RemoteWriteRejectedError(
+          `remote write to ${this.redactedUrl}: sent a Remote-Write 2.0 request with ${samples} samples and ${exemplars} exemplars; ` +
+            `the server answered HTTP status ${status} but its X-Prometheus-Remote-Write-*-Written headers say ` +
+            `${written.confirmed ? 'nothing was written' : 'nothing (they are missing)'}: the receiver may only support Remote-Write 1.0 ` +
+            `and ignore the Content-Type; set protobuf_message: prometheus.WriteRequest for this endpoint`,
+          status,
+        );
+      }
+      return written;
     }
     const line = await firstLine(response.body).catch(() => '');
-    const message =
+    let message =
       `remote write to ${this.redactedUrl}: server returned HTTP status ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() +
       `: ${redactedUrl(line)}`;
     // client.go: 5xx is recoverable, and 429 when retry_on_http_429 is set; both honour Retry-After.
@@ -119,15 +171,18 @@ export class RemoteWriteClient {
       const retryAfterMs = retryAfterToMs({ header: headerValue(response.headers['retry-after']), nowMs: Date.now() });
       throw new RemoteWriteRecoverableError(message, { status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
     }
+    if (status === 415 && protocol === 'io.prometheus.write.v2.Request') {
+      message += ' (the receiver does not accept Remote-Write 2.0: set protobuf_message: prometheus.WriteRequest for this endpoint)';
+    }
     throw new RemoteWriteRejectedError(message, status);
   }
 
   /**
    * The request headers as undici's flat list: the endpoint's `headers`, then `http_client`'s (authorization,
-   * `http_headers`), then basic auth from the URL if nothing set `Authorization`, then the four the spec requires.
-   * The config loader rejects reserved names in the first two, so nothing here overrides another.
+   * `http_headers`), then basic auth from the URL if nothing set `Authorization`, then the four the spec requires
+   * for `protocol`. The config loader rejects reserved names in the first two, so nothing here overrides another.
    */
-  #headers(authHeaders: Readonly<Record<string, string>>): string[] {
+  #headers(authHeaders: Readonly<Record<string, string>>, protocol: RemoteWriteMessage): string[] {
     const list: string[] = [];
     let hasAuthorization = false;
     for (const [name, value] of this.#options.headers) list.push(name, value);
@@ -138,9 +193,9 @@ export class RemoteWriteClient {
     if (!hasAuthorization && this.#userInfoAuth !== undefined) list.push('Authorization', this.#userInfoAuth);
     list.push(
       'Content-Encoding', 'snappy',
-      'Content-Type', 'application/x-protobuf',
+      'Content-Type', PROTOCOL_HEADERS[protocol].contentType,
       'User-Agent', this.#options.userAgent,
-      'X-Prometheus-Remote-Write-Version', '0.1.0',
+      'X-Prometheus-Remote-Write-Version', PROTOCOL_HEADERS[protocol].version,
     );
     return list;
   }
@@ -168,6 +223,24 @@ function decodeUserInfo(value: string): string {
   } catch {
     return value;
   }
+}
+
+/**
+ * The written counts of a response, as Prometheus' `ParseWriteResponseStats`: an absent or empty header counts 0, an
+ * unparsable one 0 too, and any header present makes the counts `confirmed`. 1.0 receivers may send them as well.
+ */
+export function writtenStats(headers: Readonly<Record<string, string | string[] | undefined>>): WrittenStats {
+  let confirmed = false;
+  const count = (name: string): number => {
+    const value = headerValue(headers[name])?.trim() ?? '';
+    if (value === '') return 0;
+    confirmed = true;
+    return /^[+-]?\d+$/.test(value) ? Number(value) : 0;
+  };
+  const samples = count(WRITTEN_HEADERS.samples);
+  const histograms = count(WRITTEN_HEADERS.histograms);
+  const exemplars = count(WRITTEN_HEADERS.exemplars);
+  return { samples, histograms, exemplars, confirmed };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { WriteRequest } from '@promfleet/protocol';
-import { BatchEncoder } from './encode.js';
-import { SampleFlag, SampleRing } from './ring.js';
+import { createRequestEncoder, type RequestEncoder } from './encode.js';
+import { ExemplarBuffer, SampleFlag, SampleRing } from './ring.js';
 import { buildSeriesRef, type SeriesRef } from './series.js';
 import { samplesOf } from './receiver-fixture.js';
 
@@ -9,6 +9,8 @@ function series(name: string, extra: Record<string, string> = {}): SeriesRef {
   const ref = buildSeriesRef(new Map([['__name__', name], ...Object.entries(extra)]), {
     externalLabels: new Map(),
     writeRelabelConfigs: [],
+    protocol: 'prometheus.WriteRequest',
+    metadata: undefined,
   });
   if (ref === undefined) throw new Error('series dropped');
   return ref;
@@ -22,7 +24,11 @@ function ringOf(rows: readonly Row[], initialCapacity = 16): SampleRing {
   return ring;
 }
 
-describe('BatchEncoder', () => {
+function v1(maxSamples: number): RequestEncoder {
+  return createRequestEncoder({ protocol: 'prometheus.WriteRequest', maxSamples });
+}
+
+describe('the 1.0 encoder', () => {
   const up = series('up', { job: 'node' });
   const load = series('load1', { job: 'node' });
 
@@ -32,7 +38,7 @@ describe('BatchEncoder', () => {
       [load, 1_700_000_000_000, 0.5],
       [up, 1_700_000_015_000, 0],
     ]);
-    const batch = new BatchEncoder(8).encode(ring, 3);
+    const batch = v1(8).encode(ring, 3, new ExemplarBuffer());
     const decoded = WriteRequest.decode(batch.body);
     expect(decoded).toEqual(
       WriteRequest.fromPartial({
@@ -58,7 +64,9 @@ describe('BatchEncoder', () => {
       }),
     );
     expect(batch.samples).toBe(3);
-    expect(batch.highestTimestampMs).toBe(1_700_000_015_000);
+    expect(batch.exemplars).toBe(0);
+    expect(batch.oldestTimestampMs).toBe(1_700_000_000_000);
+    expect(batch.newestTimestampMs).toBe(1_700_000_015_000);
   });
 
   it('matches the generated encoder byte for byte', () => {
@@ -66,8 +74,8 @@ describe('BatchEncoder', () => {
       [up, 1_700_000_000_000, 1],
       [load, 1_700_000_000_000, 0.25],
     ]);
-    const decoded = WriteRequest.decode(new BatchEncoder(8).encode(ring, 2).body);
-    expect(new BatchEncoder(8).encode(ring, 2).body).toEqual(Buffer.from(WriteRequest.encode(decoded).finish()));
+    const decoded = WriteRequest.decode(v1(8).encode(ring, 2, new ExemplarBuffer()).body);
+    expect(v1(8).encode(ring, 2, new ExemplarBuffer()).body).toEqual(Buffer.from(WriteRequest.encode(decoded).finish()));
   });
 
   it('puts a series\u2019 samples in timestamp order even when they were queued out of order', () => {
@@ -77,7 +85,7 @@ describe('BatchEncoder', () => {
       [up, 2000, 2],
       [up, 2000, 2.5],
     ]);
-    const samples = samplesOf(WriteRequest.decode(new BatchEncoder(8).encode(ring, 4).body));
+    const samples = samplesOf(WriteRequest.decode(v1(8).encode(ring, 4, new ExemplarBuffer()).body));
     expect(samples.map((s) => [s.timestampMs, s.value])).toEqual([
       [1000, 1],
       [2000, 2],
@@ -88,7 +96,7 @@ describe('BatchEncoder', () => {
 
   it('writes staleness markers as the exact bits 0x7ff0000000000002', () => {
     const ring = ringOf([[up, 1000, 42, SampleFlag.stale]]);
-    const body = new BatchEncoder(8).encode(ring, 1).body;
+    const body = v1(8).encode(ring, 1, new ExemplarBuffer()).body;
     // TimeSeries tag and length, the label fields, then the Sample field: tag, length, value tag.
     const valueTag = 2 + up.labels.length + 3;
     expect([...body.subarray(valueTag - 3, valueTag)]).toEqual([0x12, 12, 0x09]);
@@ -103,7 +111,7 @@ describe('BatchEncoder', () => {
       [up, 3, -Infinity],
       [up, 4, -0],
     ]);
-    const values = samplesOf(WriteRequest.decode(new BatchEncoder(8).encode(ring, 4).body)).map((s) => s.value);
+    const values = samplesOf(WriteRequest.decode(v1(8).encode(ring, 4, new ExemplarBuffer()).body)).map((s) => s.value);
     expect(values).toEqual([Number.NaN, Infinity, -Infinity, -0]);
     const bits = new DataView(new ArrayBuffer(8));
     bits.setFloat64(0, values[0] ?? 0, true);
@@ -112,7 +120,7 @@ describe('BatchEncoder', () => {
 
   it.each([0, 1, -1, -1_700_000_000_000, 2 ** 40])('round-trips timestamp %d (negative ones as int64)', (timestampMs) => {
     const ring = ringOf([[up, timestampMs, 1]]);
-    const samples = samplesOf(WriteRequest.decode(new BatchEncoder(8).encode(ring, 1).body));
+    const samples = samplesOf(WriteRequest.decode(v1(8).encode(ring, 1, new ExemplarBuffer()).body));
     expect(samples[0]?.timestampMs).toBe(timestampMs);
   });
 
@@ -123,14 +131,14 @@ describe('BatchEncoder', () => {
       [up, 2000, 3],
       [load, 3000, 4],
     ]);
-    const batch = new BatchEncoder(8).encode(ring, 3);
+    const batch = v1(8).encode(ring, 3, new ExemplarBuffer());
     expect(samplesOf(WriteRequest.decode(batch.body)).map((s) => s.value)).toEqual([2, 3]);
     expect(batch.samples).toBe(2);
   });
 
   it('encodes an empty WriteRequest when every sample is dropped', () => {
-    const batch = new BatchEncoder(8).encode(ringOf([[up, 1000, 1, SampleFlag.dropped]]), 1);
-    expect(batch).toEqual({ body: Buffer.alloc(0), samples: 0, highestTimestampMs: -Infinity });
+    const batch = v1(8).encode(ringOf([[up, 1000, 1, SampleFlag.dropped]]), 1, new ExemplarBuffer());
+    expect(batch).toEqual({ body: Buffer.alloc(0), samples: 0, exemplars: 0, oldestTimestampMs: Infinity, newestTimestampMs: -Infinity });
   });
 
   it('reads across the ring\u2019s wrap-around and growth without losing order', () => {
@@ -139,7 +147,7 @@ describe('BatchEncoder', () => {
     ring.shift(10);
     for (let i = 10; i < 50; i++) ring.push(i % 2 === 0 ? up : load, { timestampMs: i, value: i, flags: 0 });
     expect(ring.capacity).toBe(64);
-    const samples = samplesOf(WriteRequest.decode(new BatchEncoder(64).encode(ring, 40).body));
+    const samples = samplesOf(WriteRequest.decode(v1(64).encode(ring, 40, new ExemplarBuffer()).body));
     expect(samples.filter((s) => s.labels.startsWith('__name__=up')).map((s) => s.value)).toEqual(
       Array.from({ length: 20 }, (_, i) => 10 + 2 * i),
     );

@@ -13,7 +13,7 @@ async function valueOf(registry: Registry, name: string, labels: Record<string, 
 
 async function drained(queue: RemoteWriteQueue): Promise<void> {
   const deadline = performance.now() + 5_000;
-  while (queue.stats().pendingSamples > 0) {
+  while (queue.stats().memorySamples + queue.stats().diskSamples > 0) {
     if (performance.now() > deadline) throw new Error('the queue did not drain');
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -27,7 +27,7 @@ describe('RemoteWriteMetrics', () => {
     const metrics = new RemoteWriteMetrics(registry);
     const url = receiver.url.replace('http://', 'http://user:pass@');
     const queue = new RemoteWriteQueue({
-      config: remoteWriteConfig(url, { config: { name: 'primary' }, queue: { capacity: 3, maxShards: 1 } }),
+      config: remoteWriteConfig(url, { config: { name: 'primary' }, queue: { capacity: 3, maxShards: 1, maxSamplesPerSend: 2 } }),
       externalLabels: new Map(),
       metrics,
       userAgent: 'promfleet-test/1.0',
@@ -38,8 +38,9 @@ describe('RemoteWriteMetrics', () => {
     queue.append(ref, 1_700_000_000_000, 1);
     await receiver.waitForRequests(2);
     await drained(queue);
+    // Records of 2 samples, memory for 3 without a disk queue: the records of 1–2 and 3–4 make room for the newer.
     for (let t = 1; t <= 7; t++) queue.append(ref, 1_700_000_000_000 + t * 1000, 1);
-    await receiver.waitForAccepted(6);
+    await receiver.waitForAccepted(3);
     await drained(queue);
 
     const exposition = await registry.metrics();
@@ -47,18 +48,24 @@ describe('RemoteWriteMetrics', () => {
     expect(exposition).not.toContain('pass@');
     const labels = { remote_name: 'primary', url: receiver.url.replace('http://', 'http://user:xxxxx@') };
     const expected: [string, Record<string, string>, number][] = [
-      ['promfleet_remote_write_samples_total', labels, 6],
+      ['promfleet_remote_write_samples_total', labels, 3],
       ['promfleet_remote_write_samples_failed_total', labels, 1],
       ['promfleet_remote_write_samples_retried_total', labels, 1],
-      ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'http_400' }, 1],
-      ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'queue_full' }, 1],
+      ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'non_retryable' }, 1],
+      ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'queue_full' }, 4],
+      ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'disk_full' }, 0],
       ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'too_old' }, 0],
       ['promfleet_remote_write_samples_dropped_total', { ...labels, reason: 'shutdown' }, 0],
-      ['promfleet_remote_write_queue_samples', labels, 0],
+      ['promfleet_remote_write_queue_samples', { ...labels, where: 'memory' }, 0],
+      ['promfleet_remote_write_queue_samples', { ...labels, where: 'disk' }, 0],
       ['promfleet_remote_write_queue_capacity_samples', labels, 3],
+      ['promfleet_remote_write_queue_disk_bytes', labels, 0],
+      ['promfleet_remote_write_queue_disk_max_bytes', labels, 0],
+      ['promfleet_remote_write_exemplars_sent_total', labels, 0],
+      ['promfleet_remote_write_metadata_sent_total', labels, 0],
+      ['promfleet_remote_write_replayed_samples_total', labels, 0],
       ['promfleet_remote_write_shards', labels, 1],
-      ['promfleet_remote_write_highest_sent_timestamp_seconds', labels, 1_700_000_006],
-      // The sample dropped as queue_full was handed to the queue all the same: "in" is ahead of "sent".
+      ['promfleet_remote_write_highest_sent_timestamp_seconds', labels, 1_700_000_007],
       ['promfleet_remote_write_highest_timestamp_in_seconds', labels, 1_700_000_007],
       ['promfleet_remote_write_sent_batch_duration_seconds', { ...labels, le: '+Inf' }, receiver.requests.length],
     ];

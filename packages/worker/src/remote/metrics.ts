@@ -8,26 +8,42 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
- * Why samples were dropped: `queue_full` (beyond the hard bound), `too_old` (`sample_age_limit`), `shutdown` (after
- * stop, or left at the flush deadline), `http_<status>` (a batch the receiver rejected), `error` (a batch that could
- * not be compressed).
+ * Why samples were dropped: `queue_full` (the oldest records beyond the queue's bound: the disk queue's size limit, or
+ * the memory bound without a disk queue), `disk_full` (a record the filesystem refused to store), `non_retryable`
+ * (a request the receiver rejected with a status that is not retried), `shutdown` (left when the flush deadline
+ * passed, only without a disk queue), `too_old` (older than `sample_age_limit`).
  */
-export type DropReason = 'queue_full' | 'too_old' | 'shutdown' | 'error' | `http_${number}`;
+export type DropReason = 'queue_full' | 'disk_full' | 'non_retryable' | 'shutdown' | 'too_old';
+
+/** Every {@link DropReason}: each has a series (at 0) from a queue's start, so that alerts need no `or vector(0)`. */
+export const dropReasons: readonly DropReason[] = ['queue_full', 'disk_full', 'non_retryable', 'shutdown', 'too_old'];
 
 /** A queue's counts, as {@link RemoteWriteMetrics} reads them. Counters only ever grow. */
 export interface QueueStats {
   /** Samples the receiver accepted. */
   readonly samplesSent: number;
-  /** Samples of batches that failed for good (a non-recoverable status); also counted as dropped with their reason. */
+  /** Samples of requests that failed for good (a non-recoverable status); also counted as dropped, `non_retryable`. */
   readonly samplesFailed: number;
   /** Samples sent again after a recoverable failure, once per retry. */
   readonly samplesRetried: number;
   /** Samples that will never be sent, by reason. */
   readonly samplesDropped: ReadonlyMap<DropReason, number>;
-  /** Samples queued or in flight. */
-  readonly pendingSamples: number;
-  /** The soft bound: `hasRoom()` is false from here on. */
+  /** Samples held in memory: not yet cut into a record, or in records of the memory part (the one in flight included). */
+  readonly memorySamples: number;
+  /** Samples in the records of the disk queue. */
+  readonly diskSamples: number;
+  /** The samples the memory part holds at most before records go to disk (or, without a disk queue, are dropped). */
   readonly capacitySamples: number;
+  /** The disk queue's size, in bytes of its files. */
+  readonly diskBytes: number;
+  /** The disk queue's size limit (`--remote-write.queue-max-size`); 0 without a disk queue. */
+  readonly diskMaxBytes: number;
+  /** Exemplars the receiver accepted. */
+  readonly exemplarsSent: number;
+  /** Metadata entries the receiver accepted (Remote-Write 1.0 `metadata_config`). */
+  readonly metadataSent: number;
+  /** Samples read back from the disk queue that the receiver accepted. */
+  readonly replayedSamples: number;
   readonly shards: number;
   /** The newest sample timestamp the receiver accepted, in Unix seconds; 0 before the first. */
   readonly highestSentTimestampSeconds: number;
@@ -45,9 +61,6 @@ export interface MeteredQueue {
   readonly redactedUrl: string;
   stats(): QueueStats;
 }
-
-/** Reasons whose series exist (at 0) from a queue's start, so that alerts on them need no `or vector(0)`. */
-const alwaysReported: readonly DropReason[] = ['queue_full', 'too_old', 'shutdown'];
 
 /**
  * The remote-write metrics on a prom-client registry. Create one per process; every `RemoteWriteQueue` given it
@@ -88,7 +101,7 @@ export class RemoteWriteMetrics {
     });
     perQueue({
       name: 'promfleet_remote_write_samples_failed_total',
-      help: 'Samples of batches that failed for good, mostly rejected by the receiver with a non-recoverable status (also counted as dropped, reason http_<status> or error).',
+      help: 'Samples of requests the receiver rejected with a status that is not retried (also counted as dropped, reason non_retryable).',
       kind: 'counter',
       value: (s) => s.samplesFailed,
     });
@@ -100,31 +113,66 @@ export class RemoteWriteMetrics {
     });
     new Counter({
       name: 'promfleet_remote_write_samples_dropped_total',
-      help: 'Samples that will never be sent, by reason (queue_full, too_old, shutdown, http_<status>, error).',
+      help: 'Samples that will never be sent, by reason: queue_full (oldest beyond the queue size limit), disk_full (the filesystem refused the write), non_retryable (rejected by the receiver), shutdown (left at the flush deadline without a disk queue), too_old (sample_age_limit).',
       labelNames: ['remote_name', 'url', 'reason'],
       registers,
       collect() {
         this.reset();
         for (const q of queues) {
           const dropped = q.stats().samplesDropped;
-          for (const reason of alwaysReported) this.inc({ ...labelsOf(q), reason }, dropped.get(reason) ?? 0);
-          for (const [reason, count] of dropped) {
-            if (!alwaysReported.includes(reason)) this.inc({ ...labelsOf(q), reason }, count);
-          }
+          for (const reason of dropReasons) this.inc({ ...labelsOf(q), reason }, dropped.get(reason) ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'promfleet_remote_write_queue_samples',
+      help: 'Samples waiting to be sent, where they are: memory (not yet in a record, or in the memory part of the queue, in flight included) or disk.',
+      labelNames: ['remote_name', 'url', 'where'],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of queues) {
+          const stats = q.stats();
+          this.set({ ...labelsOf(q), where: 'memory' }, stats.memorySamples);
+          this.set({ ...labelsOf(q), where: 'disk' }, stats.diskSamples);
         }
       },
     });
     perQueue({
-      name: 'promfleet_remote_write_queue_samples',
-      help: 'Samples queued or in flight.',
-      kind: 'gauge',
-      value: (s) => s.pendingSamples,
-    });
-    perQueue({
       name: 'promfleet_remote_write_queue_capacity_samples',
-      help: 'Queued samples from which scrapes are skipped (queue_config.capacity times max_shards); samples beyond twice this are dropped.',
+      help: 'Samples the memory part of the queue holds at most (queue_config.capacity per shard); beyond, records go to disk, or without a disk queue the oldest are dropped (capacity times max_shards).',
       kind: 'gauge',
       value: (s) => s.capacitySamples,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_queue_disk_bytes',
+      help: 'Bytes of the disk queue (--remote-write.queue-dir).',
+      kind: 'gauge',
+      value: (s) => s.diskBytes,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_queue_disk_max_bytes',
+      help: 'The disk queue size limit (--remote-write.queue-max-size); 0 without a disk queue. Beyond it the oldest records are dropped (queue_full).',
+      kind: 'gauge',
+      value: (s) => s.diskMaxBytes,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_exemplars_sent_total',
+      help: 'Exemplars the remote-write receiver accepted (send_exemplars).',
+      kind: 'counter',
+      value: (s) => s.exemplarsSent,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_metadata_sent_total',
+      help: 'Metric metadata entries the remote-write receiver accepted (Remote-Write 1.0 metadata_config).',
+      kind: 'counter',
+      value: (s) => s.metadataSent,
+    });
+    perQueue({
+      name: 'promfleet_remote_write_replayed_samples_total',
+      help: 'Samples read back from the disk queue that the receiver accepted (also in samples_total).',
+      kind: 'counter',
+      value: (s) => s.replayedSamples,
     });
     perQueue({
       name: 'promfleet_remote_write_shards',

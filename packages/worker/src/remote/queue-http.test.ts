@@ -116,10 +116,10 @@ describe('RemoteWriteQueue authentication', () => {
     const ref = queue.seriesRef(new Map([['__name__', 'up']]));
     if (ref === undefined) throw new Error('series dropped');
     queue.append(ref, 1000, 1);
-    await eventually(() => events.some((e) => e.kind === 'dropped'));
+    await eventually(() => events.some((e) => e.kind === 'dropping'));
     await sendOne(queue, receiver, 1);
     expect(receiver.requests.map((r) => r.headers.authorization)).toEqual([basic('alice', 's:cret'), basic('alice', 's:cret')]);
-    const dropped = events.find((e) => e.kind === 'dropped');
+    const dropped = events.find((e) => e.kind === 'dropping');
     expect(JSON.stringify(dropped)).toContain('alice:xxxxx@');
     expect(JSON.stringify(events)).not.toContain('cret');
   });

@@ -1,7 +1,9 @@
 /**
- * The samples one shard holds, as columns in a growable ring buffer rather than an object per sample.
+ * The samples and exemplars one shard holds, as columns in a growable ring buffer rather than an object per sample.
  */
-import type { SeriesRef } from './series.js';
+import { compareLabelNames } from '@promfleet/model';
+import type { Exemplar } from '../scrape/sink.js';
+import { encodeLabelsLatin1, type SeriesRef } from './series.js';
 
 /** Bits of {@link SampleRing.flags}. */
 export const SampleFlag = {
@@ -100,5 +102,44 @@ export class SampleRing {
     to.set(from.subarray(this.#head, this.#head + first), 0);
     to.set(from.subarray(0, this.#size - first), first);
     return to;
+  }
+}
+
+/**
+ * The exemplars one shard holds until its next request, as columns. Their labels are prepared once, at
+ * {@link ExemplarBuffer.push}, for the series' protocol: encoded `Label` fields (1.0) or sorted name/value strings
+ * for the request's symbol table (2.0). The encoder takes them all with each request and clears the buffer.
+ */
+export class ExemplarBuffer {
+  refs: SeriesRef[] = [];
+  /** 1.0: the encoded `Exemplar.labels` fields (latin1, one character per byte). */
+  encodedLabels: string[] = [];
+  /** 2.0: the label names and values, name first, sorted by name. */
+  labelStrings: (readonly string[])[] = [];
+  timestamps: number[] = [];
+  values: number[] = [];
+
+  /** The number of exemplars held. */
+  get size(): number {
+    return this.refs.length;
+  }
+
+  /** Appends one exemplar of series `ref`. */
+  push(ref: SeriesRef, exemplar: Exemplar): void {
+    const pairs = [...exemplar.labels].filter(([, value]) => value !== '').sort(([a], [b]) => compareLabelNames(a, b));
+    this.refs.push(ref);
+    if (ref.symbols === undefined) this.encodedLabels.push(encodeLabelsLatin1(pairs));
+    else this.labelStrings.push(pairs.flat());
+    this.timestamps.push(exemplar.timestampMs);
+    this.values.push(exemplar.value);
+  }
+
+  /** Removes every exemplar. */
+  clear(): void {
+    this.refs.length = 0;
+    this.encodedLabels.length = 0;
+    this.labelStrings.length = 0;
+    this.timestamps.length = 0;
+    this.values.length = 0;
   }
 }

@@ -25,7 +25,7 @@ function decodedLabels(encoded: string): string[] {
   return out;
 }
 
-const none = { externalLabels: new Map<string, string>(), writeRelabelConfigs: [] };
+const none = { externalLabels: new Map<string, string>(), writeRelabelConfigs: [], protocol: 'prometheus.WriteRequest', metadata: undefined } as const;
 
 describe('buildSeriesRef', () => {
   it('sorts labels by name in UTF-8 byte order, as the remote-write spec requires', () => {
@@ -56,12 +56,13 @@ describe('buildSeriesRef', () => {
       ['cluster', 'eu'],
       ['replica', 'a'],
     ]);
-    const ref = buildSeriesRef(new Map(series as [string, string][]), { externalLabels, writeRelabelConfigs: [] });
+    const ref = buildSeriesRef(new Map(series as [string, string][]), { ...none, externalLabels });
     expect(decodedLabels(ref?.labels ?? '')).toEqual(expected);
   });
 
   it('applies external labels before write relabeling, so rules see them', () => {
     const ref = buildSeriesRef(new Map([['__name__', 'up']]), {
+      ...none,
       externalLabels: new Map([['cluster', 'eu']]),
       writeRelabelConfigs: rules([{ source_labels: ['cluster'], target_label: 'region', replacement: 'region-$1' }]),
     });

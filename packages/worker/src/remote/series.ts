@@ -1,27 +1,38 @@
 /**
  * A series' identity at one remote-write endpoint: its final label set (external labels, then
- * write_relabel_configs), sorted and encoded once as the protobuf `TimeSeries.labels` fields, so that sending a
- * sample never touches a label again.
+ * write_relabel_configs), sorted and prepared once for the endpoint's protocol (encoded `TimeSeries.labels` fields
+ * for 1.0, the label strings for 2.0), so that sending a sample never encodes a label again.
  */
-import { compareLabelNames, relabel, type Labels, type RelabelRule } from '@promfleet/model';
+import { compareLabelNames, relabel, type Labels, type RelabelRule, type RemoteWriteMessage } from '@promfleet/model';
+import type { FamilyMetadata } from '../scrape/sink.js';
 
 /**
  * A series as one remote-write queue sends it. Made by {@link buildSeriesRef} (through `RemoteWriteQueue.seriesRef`)
  * once per series and held by the scrape cache; valid only for the queue that made it.
  *
- * `labels` holds the encoded `TimeSeries.labels` fields (field 1, each a `Label{name=1, value=2}`) in label-name
- * order, one byte per character: a latin1 string costs about a third of what a `Uint8Array` does per series in V8
- * (~150 against ~310 bytes measured with object and array slot, for a 70-byte label set), and `Buffer.write(…,
- * 'latin1')` copies it into a request at native speed.
+ * For Remote-Write 1.0, `labels` holds the encoded `TimeSeries.labels` fields (field 1, each a `Label{name=1,
+ * value=2}`) in label-name order, one byte per character: a latin1 string costs about a third of what a `Uint8Array`
+ * does per series in V8 (~150 against ~310 bytes measured with object and array slot, for a 70-byte label set), and
+ * `Buffer.write(…, 'latin1')` copies it into a request at native speed. For Remote-Write 2.0 `symbols` holds the
+ * label names and values instead, which the encoder interns into each request's symbol table.
  */
 export interface SeriesRef {
-  /** The encoded label fields as a latin1 string (each character one byte). Never empty. */
+  /** 1.0: the encoded label fields as a latin1 string (each character one byte); "" for 2.0. */
   readonly labels: string;
+  /** 2.0: name, value, name, value… in label-name order; undefined for 1.0. */
+  readonly symbols: readonly string[] | undefined;
   /**
-   * FNV-1a over the encoded bytes, cut to 30 bits: which shard the series' samples go to. 30 bits keep it a small
-   * integer in V8, stored in the object itself rather than in a separate 16-byte number box.
+   * FNV-1a over the 1.0 encoding of the labels, cut to 30 bits: which shard the series' samples go to. 30 bits keep
+   * it a small integer in V8, stored in the object itself rather than in a separate 16-byte number box.
    */
   readonly hash: number;
+  /** The family's metadata, sent with the series in 2.0; undefined when the target exposes none. */
+  readonly metadata: FamilyMetadata | undefined;
+  /**
+   * The counter's (histogram's, summary's) created timestamp in Unix ms, 0 when unknown. 2.0 sends it as each
+   * sample's `start_timestamp`; set by the queue's `setCreatedTimestamp`, read when a batch is encoded.
+   */
+  createdTimestampMs: number;
   /**
    * Scratch of the encoder that batches this series (a series always goes to the same shard, so one encoder at a
    * time): the batch that last grouped it, and its group in that batch. This replaces a map lookup per sample.
@@ -36,6 +47,10 @@ export interface SeriesRefOptions {
   readonly externalLabels: Labels;
   /** The endpoint's `write_relabel_configs`. */
   readonly writeRelabelConfigs: readonly RelabelRule[];
+  /** The endpoint's `protobuf_message`: what the reference is prepared for. */
+  readonly protocol: RemoteWriteMessage;
+  /** The series' family metadata, if the target exposes it. */
+  readonly metadata: FamilyMetadata | undefined;
 }
 
 /**
@@ -45,7 +60,7 @@ export interface SeriesRefOptions {
  * each external label the series lacks (the series' own value wins), then `relabel.Process` runs the
  * write_relabel_configs on the result, and an empty result drops the series. A label with an empty value counts as
  * absent everywhere (Prometheus' label sets never hold one), so it is neither encoded nor keeps an external label
- * out; the remote-write 1.0 spec forbids empty values and asks for names sorted by byte order, which this does.
+ * out; the remote-write specs forbid empty values and ask for names sorted by byte order, which this does.
  */
 export function buildSeriesRef(labels: Labels, options: SeriesRefOptions): SeriesRef | undefined {
   let merged = new Map<string, string>();
@@ -62,13 +77,28 @@ export function buildSeriesRef(labels: Labels, options: SeriesRefOptions): Serie
   }
   const names = [...merged.keys()].filter((name) => merged.get(name) !== '').sort(compareLabelNames);
   if (names.length === 0) return undefined;
-  const size = encodeIntoScratch(names.map((name) => [name, merged.get(name) ?? '']));
-  return { labels: scratch.toString('latin1', 0, size), hash: fnv1a(scratch, size) & 0x3fffffff, batch: 0, group: 0 };
+  const pairs = names.map((name): [string, string] => [name, merged.get(name) ?? '']);
+  const size = encodeIntoScratch(pairs);
+  const v2 = options.protocol === 'io.prometheus.write.v2.Request';
+  return {
+    labels: v2 ? '' : scratch.toString('latin1', 0, size),
+    symbols: v2 ? pairs.flat() : undefined,
+    hash: fnv1a(scratch, size) & 0x3fffffff,
+    metadata: options.metadata,
+    createdTimestampMs: 0,
+    batch: 0,
+    group: 0,
+  };
 }
 
 /** The protobuf `TimeSeries.labels` fields for `pairs`, in the given order. */
 export function encodeLabels(pairs: readonly (readonly [string, string])[]): Buffer {
   return Buffer.from(scratch.subarray(0, encodeIntoScratch(pairs)));
+}
+
+/** The protobuf `Label` fields for `pairs` as a latin1 string (one character per byte), as {@link SeriesRef.labels}. */
+export function encodeLabelsLatin1(pairs: readonly (readonly [string, string])[]): string {
+  return scratch.toString('latin1', 0, encodeIntoScratch(pairs));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,9 @@ import { buildTarget, parseConfig } from '@promfleet/model';
 import { remoteWriteToProto, scrapeJobToProto, targetToProto } from '@promfleet/protocol';
 import { AssignmentState } from '../assignment/state.js';
 import { RemoteWriteMetrics } from '../remote/metrics.js';
+import { endpointQueueDirName } from '../remote/queue.js';
 import { samplesOf, startReceiver, type TestReceiver } from '../remote/receiver-fixture.js';
+import { Spool } from '../remote/spool.js';
 import { ScrapeManager, type ScrapeManagerEvent } from './manager.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -127,7 +129,7 @@ describe('ScrapeManager', () => {
      * A manager scraping one target serving `m 1` every 100 ms into one endpoint at `receiver`, each generation of
      * the endpoint sending a header `x-queue` that names it; `update(queue)` moves the endpoint to a new generation.
      */
-    async function fleet(receiver: TestReceiver, options: { flushDeadlineMs: number; remoteTimeout: string }) {
+    async function fleet(receiver: TestReceiver, options: { flushDeadlineMs: number; remoteTimeout: string; queueDir?: string }) {
       const target = createServer((_req, res) => res.end('m 1\n'));
       await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
       cleanups.push(() => new Promise<void>((resolve) => target.close(() => resolve())));
@@ -155,6 +157,7 @@ describe('ScrapeManager', () => {
         secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
         remoteWriteMetrics: new RemoteWriteMetrics(new Registry()),
         flushDeadlineMs: options.flushDeadlineMs,
+        ...(options.queueDir === undefined ? {} : { queueDir: options.queueDir }),
         observer: { appended: () => scrapes++ },
         log: (event) => events.push(event),
       });
@@ -226,9 +229,9 @@ describe('ScrapeManager', () => {
       for (const s of samples) bySeries.set(s.labels, [...(bySeries.get(s.labels) ?? []), s.timestampMs]);
       expect(bySeries.size).toBeGreaterThanOrEqual(2);
       for (const timestamps of bySeries.values()) expect(timestamps).toEqual([...new Set(timestamps)].sort((a, b) => a - b));
-      expect(events.filter((e) => e.kind === 'remote-write' && e.event.kind === 'dropped')).toEqual([]);
+      expect(events.filter((e) => e.kind === 'remote-write' && e.event.kind === 'dropping')).toEqual([]);
       const stopped = events.flatMap((e) => (e.kind === 'remote-write' && e.event.kind === 'stopped' ? [e.event] : []));
-      expect(stopped).toEqual(Array.from({ length: 3 }, () => ({ kind: 'stopped', flushed: true, droppedSamples: 0 })));
+      expect(stopped).toEqual(Array.from({ length: 3 }, () => ({ kind: 'stopped', flushed: true, droppedSamples: 0, spooledSamples: 0, spooledBytes: 0 })));
     });
 
     it('lets the new queue send once the old queue\u2019s flush deadline has passed', async () => {
@@ -243,5 +246,60 @@ describe('ScrapeManager', () => {
       expect(['g1', 'g0,g1']).toContain(sendOrder(accepted(receiver)).join());
       expect(events.find((e) => e.kind === 'remote-write' && e.event.kind === 'stopped')).toMatchObject({ endpoint: 'rw', event: { flushed: false } });
     });
+
+    it('with a disk queue, the new queue replays what the old one spooled at its flush deadline: nothing is lost', async () => {
+      await using receiver = await startReceiver();
+      receiver.script({ hang: true });
+      const queueDir = mkdtempSync(join(tmpdir(), 'promfleet-manager-'));
+      cleanups.push(() => rmSync(queueDir, { recursive: true, force: true }));
+      const { stop, events, update, scraped } = await fleet(receiver, { flushDeadlineMs: 200, remoteTimeout: '1m', queueDir });
+      await receiver.waitForRequests(1);
+      const hung = samplesOf(receiver.requests[0]?.request);
+      update('g1');
+      await scraped(2);
+      await waitFor(() => accepted(receiver).some((s) => s.queue === 'g1'), 'samples of g1');
+      await stop();
+      const old = events.find((e) => e.kind === 'remote-write' && e.event.kind === 'stopped');
+      expect(old).toMatchObject({ event: { flushed: false, droppedSamples: 0 } });
+      const samples = accepted(receiver);
+      // The hung request's samples were spooled by g0 and sent by g1, before g1's own.
+      for (const s of hung) expect(samples.filter((a) => a.labels === s.labels && a.timestampMs === s.timestampMs)).toHaveLength(1);
+      const bySeries = new Map<string, number[]>();
+      for (const s of samples) bySeries.set(s.labels, [...(bySeries.get(s.labels) ?? []), s.timestampMs]);
+      for (const timestamps of bySeries.values()) expect(timestamps).toEqual([...new Set(timestamps)].sort((a, b) => a - b));
+      expect(events.filter((e) => e.kind === 'remote-write' && e.event.kind === 'dropping')).toEqual([]);
+      expect(readdirSync(queueDir)).toEqual([endpointQueueDirName('rw', receiver.url)]);
+    });
+  });
+
+  it('removes the queue directories of endpoints no longer configured, saying what they held, and nothing else', async () => {
+    const queueDir = mkdtempSync(join(tmpdir(), 'promfleet-manager-'));
+    cleanups.push(() => rmSync(queueDir, { recursive: true, force: true }));
+    const dead = join(queueDir, endpointQueueDirName('gone', 'http://127.0.0.1:9/gone'));
+    const { spool } = Spool.open(join(dead, 'shard-0'), { maxBytes: 1 << 20 });
+    spool.append({ protocol: 'prometheus.WriteRequest', body: Buffer.alloc(100), samples: 7, exemplars: 0, oldestTimestampMs: 1, newestTimestampMs: 2 });
+    spool.close();
+    mkdirSync(join(queueDir, 'notes'));
+    const events: ScrapeManagerEvent[] = [];
+    const manager = new ScrapeManager({
+      userAgent: 'promfleet/test',
+      secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
+      remoteWriteMetrics: new RemoteWriteMetrics(new Registry()),
+      queueDir,
+      log: (event) => events.push(event),
+    });
+    cleanups.push(() => manager.stop());
+    const parsed = parseConfig(`remote_write:\n  - {name: kept, url: 'http://127.0.0.1:9/kept'}\n`, { file: '/x/prometheus.yml' });
+    const rw = parsed.ok ? parsed.config.remoteWrite[0] : undefined;
+    if (rw === undefined) throw new Error('endpoint');
+    const state = new AssignmentState();
+    const change = state.applySnapshot({ generation: 1, jobs: [], remoteWrite: [remoteWriteToProto({ config: rw, index: 0, externalLabels: new Map() })], targets: [], continued: false, leaderTerm: 1, unsyncedJobs: [] });
+    if (change === undefined) throw new Error('snapshot not applied');
+    manager.apply(change, state);
+    const removed = events.filter((e) => e.kind === 'queue-dir-removed');
+    expect(removed).toEqual([{ kind: 'queue-dir-removed', dir: endpointQueueDirName('gone', 'http://127.0.0.1:9/gone'), samples: 7, bytes: expect.any(Number) }]);
+    expect(removed[0]?.kind === 'queue-dir-removed' && removed[0].bytes).toBeGreaterThan(100);
+    await manager.stop();
+    expect(readdirSync(queueDir).sort()).toEqual([endpointQueueDirName('kept', 'http://127.0.0.1:9/kept'), 'notes']);
   });
 });

@@ -55,13 +55,18 @@ const HISTOGRAM_TIMESTAMP = 15;
  * kept), and without the series left with none; undefined when nothing is left. The record itself when nothing in it
  * is older.
  *
- * @throws RemoteWriteBodyError when the body does not decode.
+ * @throws RemoteWriteBodyError when the body does not decompress or decode.
  */
 export function dropOlderThan(record: TrimmableRecord, cutoffMs: number): TrimmableRecord | undefined {
   if (record.oldestTimestampMs >= cutoffMs) return record;
   if (record.newestTimestampMs < cutoffMs) return undefined;
-  const body = uncompressSync(record.body, { asBuffer: true });
-  const input = typeof body === 'string' ? Buffer.from(body) : body;
+  let input: Buffer;
+  try {
+    const body = uncompressSync(record.body, { asBuffer: true });
+    input = typeof body === 'string' ? Buffer.from(body) : body;
+  } catch (err) {
+    throw new RemoteWriteBodyError(`the record does not decompress (${err instanceof Error ? err.message : String(err)})`, 0);
+  }
   const layout = LAYOUTS[record.protocol];
   const kept = { samples: 0, exemplars: 0, oldest: Infinity, newest: -Infinity };
   const out: Buffer[] = [];

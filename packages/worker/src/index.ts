@@ -33,6 +33,7 @@ export {
   type RemoteWriteStopOptions,
 } from './remote/queue.js';
 export { RemoteWriteMetrics, dropReasons, type DropReason } from './remote/metrics.js';
+export { FRAME_HEADER_BYTES, Spool, SpoolError, type QueueRecord, type SpoolDrop, type SpoolOptions } from './remote/spool.js';
 export type { SeriesRef } from './remote/series.js';
 export {
   ContentTypeError,

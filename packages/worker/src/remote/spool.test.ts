@@ -72,7 +72,7 @@ describe('Spool', () => {
     expect(statSync(join(dir, 'deeper')).isDirectory()).toBe(true);
   });
 
-  it('keeps FIFO order across segment rolls, and deletes segments once read', () => {
+  it('keeps FIFO order across segment rolls, and deletes segments once read but the tail', () => {
     const { spool } = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 4 * frameBytes() });
     const written = Array.from({ length: 10 }, (_, n) => record(n));
     for (const r of written) expect(spool.append(r)).toEqual({ records: 0, samples: 0, exemplars: 0, bytes: 0 });
@@ -81,11 +81,18 @@ describe('Spool', () => {
     expect(spool.samples).toBe(55);
     expect(spool.bytes).toBe(10 * frameBytes());
     expect(drain(spool).map(plain)).toEqual(written);
-    expect(segments(dir)).toEqual([]);
-    expect([spool.records, spool.samples, spool.bytes]).toEqual([0, 0, 0]);
+    expect(segments(dir)).toEqual(['0000000000000003.seg']);
+    expect([spool.records, spool.samples, spool.bytes, spool.diskBytes]).toEqual([0, 0, 0, 2 * frameBytes()]);
     spool.append(record(10));
-    expect(drain(spool).map(plain)).toEqual([record(10)]);
+    spool.append(record(11));
+    spool.append(record(12));
+    expect(segments(dir)).toEqual(['0000000000000003.seg', '0000000000000004.seg']);
+    expect(drain(spool).map(plain)).toEqual([10, 11, 12].map((n) => record(n)));
     spool.close();
+    const reopened = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 4 * frameBytes() });
+    expect(reopened.recovered).toEqual({ records: 0, samples: 0, bytes: 0 });
+    expect(segments(dir)).toEqual([]);
+    reopened.spool.close();
   });
 
   it('returns the same head with the same id until it is acked', () => {
@@ -108,9 +115,9 @@ describe('Spool', () => {
     first.spool.close();
 
     const { spool, recovered, discarded } = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 4 * frameBytes() });
-    expect(recovered).toEqual({ records: 4, samples: 7 + 8 + 9 + 10, bytes: 6 * frameBytes() });
+    expect(recovered).toEqual({ records: 4, samples: 7 + 8 + 9 + 10, bytes: 4 * frameBytes() });
     expect(discarded.records).toBe(0);
-    expect(spool.records).toBe(4);
+    expect(spool.diskBytes).toBe(6 * frameBytes());
     expect(drain(spool).map(plain)).toEqual([6, 7, 8, 9].map((n) => record(n)));
     spool.close();
   });
@@ -147,6 +154,18 @@ describe('Spool', () => {
     expect(again.discarded.bytes).toBe(0);
     expect(drain(again.spool).map(plain)).toEqual([0, 1, 3].map((n) => record(n)));
     again.spool.close();
+  });
+
+  it('truncates a tail torn inside a frame header (nothing to count but its bytes)', () => {
+    const first = Spool.open(dir, { maxBytes: 1 << 20 });
+    for (let n = 0; n < 2; n++) first.spool.append(record(n));
+    first.spool.close();
+    truncateSync(join(dir, segments(dir)[0] ?? ''), frameBytes() + 5);
+    const { spool, recovered, discarded } = Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(recovered.records).toBe(1);
+    expect(discarded).toEqual({ records: 0, samples: 0, exemplars: 0, bytes: 5 });
+    expect(drain(spool).map(plain)).toEqual([record(0)]);
+    spool.close();
   });
 
   it('discards the rest of a segment from a corrupt record on, and keeps the segments after it', () => {
@@ -278,24 +297,133 @@ describe('Spool', () => {
     spool.close();
     const { spool: reopened, recovered } = Spool.open(dir, { maxBytes: 1 << 22, segmentBytes: 64 * 1024 });
     expect(recovered.records).toBe(count);
-    const read = drain(reopened);
-    expect(read).toHaveLength(count);
-    read.forEach((r, n) => {
-      expect(r.samples).toBe(n + 1);
-      expect(r.body.length).toBe(n % 7);
-    });
+    const read = drain(reopened).map((r) => `${r.samples}:${r.body.length}`);
+    expect(read).toEqual(Array.from({ length: count }, (_, n) => `${n + 1}:${n % 7}`));
     reopened.close();
   });
 
   it('ignores files that are not segments and deletes empty segments', () => {
     fs.mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'notes.txt'), 'hello');
+    writeFileSync(join(dir, '9999999999999999.seg'), 'past the largest sequence number');
     writeFileSync(join(dir, '0000000000000003.seg'), Buffer.alloc(0));
     const { spool, recovered } = Spool.open(dir, { maxBytes: 1 << 20 });
     expect(recovered.records).toBe(0);
     spool.append(record(0));
-    expect(segments(dir)).toEqual(['0000000000000004.seg']);
+    expect(segments(dir)).toEqual(['0000000000000004.seg', '9999999999999999.seg']);
     spool.close();
+  });
+
+  it('writes the documented frame: 36-byte header, CRC-32 of header and body', () => {
+    expect(crc32('123456789')).toBe(0xcbf43926);
+    const { spool } = Spool.open(dir, { maxBytes: 1 << 20 });
+    spool.append({ protocol: 'io.prometheus.write.v2.Request', body: Buffer.from('abc'), samples: 7, exemplars: 2, oldestTimestampMs: 1000, newestTimestampMs: 2500 });
+    spool.close();
+    const frame = fs.readFileSync(join(dir, segments(dir)[0] ?? ''));
+    expect(frame.length).toBe(FRAME_HEADER_BYTES + 3);
+    expect([...frame.subarray(0, 4)]).toEqual([0xa5, 1, 2, 0]);
+    expect([4, 8, 12].map((at) => frame.readUInt32LE(at))).toEqual([3, 7, 2]);
+    expect([frame.readDoubleLE(16), frame.readDoubleLE(24)]).toEqual([1000, 2500]);
+    expect(frame.readUInt32LE(32)).toBe(crc32(Buffer.concat([frame.subarray(0, 32), frame.subarray(36)])));
+    expect(frame.subarray(36).toString()).toBe('abc');
+  });
+
+  it('keeps a record with an empty body that has no backing store', () => {
+    const { spool } = Spool.open(dir, { maxBytes: 1 << 20 });
+    const empty = { ...record(0), body: Buffer.from(new ArrayBuffer(0)) };
+    spool.append(empty);
+    spool.close();
+    const { spool: reopened, discarded } = Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(discarded.records).toBe(0);
+    expect(drain(reopened).map(plain)).toEqual([plain(empty)]);
+    reopened.close();
+  });
+
+  it('gives a record larger than segmentBytes a segment of its own', () => {
+    const { spool } = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 3 * frameBytes() });
+    spool.append(record(0));
+    spool.append(record(1, 10 * frameBytes()));
+    spool.append(record(2));
+    expect(segments(dir)).toHaveLength(3);
+    expect(drain(spool).map(plain)).toEqual([record(0), record(1, 10 * frameBytes()), record(2)]);
+    spool.close();
+  });
+
+  it('makes segments of an eighth of maxBytes by default when that is below 8 MiB', () => {
+    const { spool } = Spool.open(dir, { maxBytes: 1 << 20 });
+    for (let n = 0; n < 20; n++) spool.append(record(n, 10_000));
+    expect(segments(dir)).toHaveLength(2);
+    spool.close();
+  });
+
+  it('bounds a spool reopened with a smaller maxBytes at its next append', () => {
+    const first = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 2 * frameBytes() });
+    for (let n = 0; n < 6; n++) first.spool.append(record(n));
+    first.spool.close();
+    const { spool, recovered } = Spool.open(dir, { maxBytes: 3 * frameBytes(), segmentBytes: 2 * frameBytes() });
+    expect(recovered.records).toBe(6);
+    expect(spool.append(record(6))).toEqual({ records: 4, samples: 1 + 2 + 3 + 4, exemplars: 0 + 1 + 2 + 0, bytes: 4 * frameBytes() });
+    expect(drain(spool).map(plain)).toEqual([4, 5, 6].map((n) => record(n)));
+    spool.close();
+  });
+
+  it('refuses sizes that are not positive integers, and use after close', () => {
+    expect(() => Spool.open(dir, { maxBytes: 0 })).toThrow(/maxBytes must be a positive integer, got 0/);
+    expect(() => Spool.open(dir, { maxBytes: 100, segmentBytes: 1.5 })).toThrow(RangeError);
+    const { spool } = Spool.open(dir, { maxBytes: 1 << 20 });
+    spool.close();
+    spool.close();
+    expect(() => spool.append(record(0))).toThrow(/is closed/);
+  });
+
+  it('refuses a record whose counts do not fit a frame', () => {
+    const { spool } = Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(() => spool.append({ ...record(0), samples: -1 })).toThrow(/samples -1/);
+    expect(() => spool.append({ ...record(0), exemplars: 2 ** 32 })).toThrow(RangeError);
+    expect(spool.records).toBe(0);
+    spool.close();
+  });
+
+  describe('when the filesystem fails a read or the position', () => {
+    it('a head segment that cannot be read is discarded and counted; the next one is read', () => {
+      let failReads = false;
+      const readSync = (fd: number, buffer: Buffer, offset: number, length: number, position: number): number => {
+        if (failReads) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+        return fs.readSync(fd, buffer, offset, length, position);
+      };
+      const { spool } = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 2 * frameBytes(), fs: { ...fs, readSync: readSync as typeof fs.readSync } });
+      for (let n = 0; n < 4; n++) spool.append(record(n));
+      failReads = true;
+      expect(spool.peek()).toBeUndefined();
+      expect(spool.discarded).toEqual({ records: 4, samples: 10, exemplars: 0 + 1 + 2 + 0, bytes: 4 * frameBytes() });
+      expect(spool.records).toBe(0);
+      failReads = false;
+      spool.append(record(4));
+      expect(drain(spool).map(plain)).toEqual([record(4)]);
+      spool.close();
+    });
+
+    it('an ack whose position cannot be written still removes the record; a crash then sends it again, a close writes it', () => {
+      let failPosition = false;
+      const writeSync = (fd: number, buffer: Buffer, offset: number, length: number, position: number): number => {
+        if (failPosition && length === 16 && position === 0) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+        return fs.writeSync(fd, buffer, offset, length, position);
+      };
+      const { spool } = Spool.open(dir, { maxBytes: 1 << 20, fs: { ...fs, writeSync: writeSync as typeof fs.writeSync } });
+      for (let n = 0; n < 3; n++) spool.append(record(n));
+      spool.ack(spool.peek()?.id ?? -1);
+      failPosition = true;
+      spool.ack(spool.peek()?.id ?? -1);
+      expect(spool.records).toBe(1);
+      failPosition = false;
+      const afterCrash = Spool.open(dir, { maxBytes: 1 << 20 });
+      expect(afterCrash.recovered.records).toBe(2);
+      afterCrash.spool.close();
+      spool.close();
+      const { spool: reopened } = Spool.open(dir, { maxBytes: 1 << 20 });
+      expect(drain(reopened).map(plain)).toEqual([record(2)]);
+      reopened.close();
+    });
   });
 
   describe('when the filesystem refuses a write', () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { buildTarget, formatLabels, nextScrapeSlotMs, parseConfig, scrapeOffsetMs, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { ScrapeLoop, type Scraper } from './loop.js';
-import type { SampleSink } from './sink.js';
+import type { Exemplar, FamilyMetadata, SampleSink } from './sink.js';
 import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
 
 const intervalMs = 200;
@@ -25,28 +25,58 @@ interface Appended {
   readonly stale: boolean;
 }
 
+/** What a {@link RecordingSink} got, in order, besides samples. */
+type SinkEvent =
+  | { readonly kind: 'sample'; readonly series: string; readonly t: number }
+  | { readonly kind: 'created'; readonly series: string; readonly ms: number }
+  | { readonly kind: 'exemplar'; readonly series: string; readonly exemplar: Exemplar };
+
 /** A sink that records what it gets; refs are the series' printed labels. */
 class RecordingSink implements SampleSink {
   readonly samples: Appended[] = [];
-  readonly sendsExemplars = false;
-  seriesRef(labels: Labels): unknown {
-    return labels.get('drop_me') === undefined ? formatLabels(labels) : undefined;
+  readonly events: SinkEvent[] = [];
+  /** Every seriesRef call, with the metadata it was given. */
+  readonly refs: { readonly series: string; readonly metadata: FamilyMetadata | undefined }[] = [];
+  readonly metadata: { readonly owner: object; readonly families: readonly FamilyMetadata[] | undefined }[] = [];
+  constructor(readonly sendsExemplars = false) {}
+  seriesRef(labels: Labels, metadata: FamilyMetadata | undefined): unknown {
+    const series = formatLabels(labels);
+    this.refs.push({ series, metadata });
+    return labels.get('drop_me') === undefined ? series : undefined;
   }
   append(ref: unknown, t: number, v: number, stale = false): void {
     this.samples.push({ series: String(ref), t, v, stale });
+    this.events.push({ kind: 'sample', series: String(ref), t });
   }
-  appendExemplar(): void {
-    throw new Error('no exemplars were asked for');
+  appendExemplar(ref: unknown, exemplar: Exemplar): void {
+    this.events.push({ kind: 'exemplar', series: String(ref), exemplar });
   }
-  setCreatedTimestamp(): void {
-    return undefined;
+  setCreatedTimestamp(ref: unknown, ms: number): void {
+    this.events.push({ kind: 'created', series: String(ref), ms });
   }
-  targetMetadata(): void {
-    return undefined;
+  targetMetadata(owner: object, families: readonly FamilyMetadata[] | undefined): void {
+    this.metadata.push({ owner, families });
   }
   named(name: string): Appended[] {
     return this.samples.filter((s) => s.series.includes(`__name__="${name}"`));
   }
+  exemplars(): { series: string; exemplar: Exemplar }[] {
+    return this.events.flatMap((e) => (e.kind === 'exemplar' ? [{ series: e.series, exemplar: e.exemplar }] : []));
+  }
+  created(): { series: string; ms: number }[] {
+    return this.events.flatMap((e) => (e.kind === 'created' ? [{ series: e.series, ms: e.ms }] : []));
+  }
+  /** The metadata the series' last reference was made with. */
+  metadataOf(series: string): FamilyMetadata | undefined {
+    return this.refs.findLast((r) => r.series === series)?.metadata;
+  }
+}
+
+const openMetricsType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/** The printed labels of a series of the test target. */
+function seriesText(name: string, labels: Record<string, string> = {}): string {
+  return formatLabels(new Map([['__name__', name], ['instance', 'a:9100'], ['job', 'node'], ...Object.entries(labels)]));
 }
 
 /** Serves the bodies in turn (the last one forever); a body that is an Error fails the scrape. */
@@ -69,11 +99,11 @@ afterEach(async () => {
   await Promise.all(loops.splice(0).map((l) => l.stop('shutdown')));
 });
 
-function start(options: { bodies: (string | Error)[]; config?: ScrapeConfig; sink?: RecordingSink; firstSlotUnixMs?: number }) {
+function start(options: { bodies: (string | Error)[]; config?: ScrapeConfig; sink?: RecordingSink; more?: RecordingSink[]; firstSlotUnixMs?: number; contentType?: string }) {
   const config = options.config ?? job();
   const sink = options.sink ?? new RecordingSink();
-  const scraper = new ScriptedScraper(options.bodies);
-  const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: options.firstSlotUnixMs ?? 0, job: config, scraper, sinks: [sink] });
+  const scraper = new ScriptedScraper(options.bodies, options.contentType);
+  const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: options.firstSlotUnixMs ?? 0, job: config, scraper, sinks: [sink, ...(options.more ?? [])] });
   loops.push(loop);
   loop.start();
   return { loop, sink, scraper };
@@ -365,5 +395,191 @@ describe('ScrapeLoop review cases', () => {
     loop.setForcedError('target_limit exceeded (number of targets: 3, limit: 2)');
     await until(() => sink.samples.some((s) => s.stale), 'staleness markers');
     expect(sink.samples.filter((s) => s.stale).map((s) => s.series)).toEqual(['{__name__="a", instance="a:9100", job="node"}']);
+  });
+});
+
+describe('ScrapeLoop exemplars', () => {
+  it('gives exemplars to the sinks that send them only, with the sample’s timestamp when they have none, and not twice', async () => {
+    const long = 'x'.repeat(127);
+    const first = `# TYPE a counter\na_total 1 # {trace_id="t1",empty=""} 0.5\nb_total 1 # {id="${long}"} 1\nc 2 # {id="c"} 3 1700000000.5\n# EOF\n`;
+    const second = `# TYPE a counter\na_total 2 # {trace_id="t1"} 0.5\nb_total 2\nc 2 # {id="c"} 3 1700000001\n# EOF\n`;
+    const third = `# TYPE a counter\na_total 3 # {trace_id="t2"} 0.7\nb_total 3\nc 2 # {id="c"} 3 1700000001\n# EOF\n`;
+    const silent = new RecordingSink(false);
+    const { sink } = start({ bodies: [first, second, third], sink: new RecordingSink(true), more: [silent], contentType: openMetricsType });
+    await until(() => sink.named('up').length >= 4, 'four scrapes');
+    const ups = sink.named('up').map((s) => s.t);
+    expect(sink.exemplars()).toEqual([
+      // The empty label is no label, as in Prometheus' storage; b's label set is over 128 characters and dropped.
+      { series: seriesText('a_total'), exemplar: { labels: new Map([['trace_id', 't1']]), value: 0.5, timestampMs: ups[0] } },
+      { series: seriesText('c'), exemplar: { labels: new Map([['id', 'c']]), value: 3, timestampMs: 1_700_000_000_500 } },
+      // Second scrape: a's exemplar is the same one (no timestamp of its own); c's has a new timestamp.
+      { series: seriesText('c'), exemplar: { labels: new Map([['id', 'c']]), value: 3, timestampMs: 1_700_000_001_000 } },
+      { series: seriesText('a_total'), exemplar: { labels: new Map([['trace_id', 't2']]), value: 0.7, timestampMs: ups[2] } },
+    ]);
+    expect(silent.exemplars()).toEqual([]);
+    expect(silent.named('a_total')).toHaveLength(sink.named('a_total').length);
+    // Each exemplar follows its sample.
+    const firstExemplar = sink.events.findIndex((e) => e.kind === 'exemplar');
+    expect(sink.events[firstExemplar - 1]).toEqual({ kind: 'sample', series: seriesText('a_total'), t: ups[0] });
+  });
+
+  it('keeps an exemplar of a label set of exactly 128 characters', async () => {
+    const { sink } = start({ bodies: [`a 1 # {id="${'x'.repeat(126)}"} 1\n# EOF\n`], sink: new RecordingSink(true), contentType: openMetricsType });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.exemplars()).toHaveLength(1);
+  });
+});
+
+describe('ScrapeLoop metadata', () => {
+  it('gives each series its family’s metadata by Prometheus’ suffix rule, in the text format (TYPE names foo_total)', async () => {
+    const body = '# HELP foo_total Foo.\n# TYPE foo_total counter\nfoo_total 1\n# HELP h H \\\\ h.\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\nh_created 1\nx 1\n';
+    const { sink } = start({ bodies: [body] });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    const foo = { family: 'foo_total', type: 'counter', help: 'Foo.', unit: '' };
+    const h = { family: 'h', type: 'histogram', help: 'H \\ h.', unit: '' };
+    expect(sink.metadataOf(seriesText('foo_total'))).toEqual(foo);
+    const bucket = sink.metadataOf(seriesText('h_bucket', { le: '1.0' }));
+    expect(bucket).toEqual(h);
+    for (const name of ['h_sum', 'h_count']) expect(sink.metadataOf(seriesText(name))).toBe(bucket);
+    expect(sink.metadataOf(seriesText('h_bucket', { le: '+Inf' }))).toBe(bucket);
+    for (const name of ['h_created', 'x', 'up']) expect(sink.metadataOf(seriesText(name))).toBeUndefined();
+    expect(sink.metadata[0]?.families).toEqual([foo, h]);
+  });
+
+  it('gives each series its family’s metadata by Prometheus’ suffix rule, in OpenMetrics', async () => {
+    const body = [
+      '# TYPE foo counter',
+      '# HELP foo Foo "quoted" \\n.',
+      'foo_total 1',
+      'foo_created 1700000000',
+      '# TYPE req_seconds summary',
+      '# UNIT req_seconds seconds',
+      'req_seconds{quantile="0.5"} 1',
+      'req_seconds_sum 1',
+      'req_seconds_count 1',
+      '# TYPE g gaugehistogram',
+      'g_bucket{le="+Inf"} 1',
+      'g_gcount 1',
+      'g_gsum 1',
+      '# TYPE build info',
+      'build_info{v="1"} 1',
+      '# TYPE s stateset',
+      's{s="a"} 1',
+      'other 1',
+      '# EOF',
+      '',
+    ].join('\n');
+    const { sink } = start({ bodies: [body], contentType: openMetricsType });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    const metadata = (name: string, labels: Record<string, string> = {}) => sink.metadataOf(seriesText(name, labels));
+    expect(metadata('foo_total')).toEqual({ family: 'foo', type: 'counter', help: 'Foo "quoted" \n.', unit: '' });
+    expect(metadata('foo_created')).toBeUndefined();
+    expect(metadata('req_seconds', { quantile: '0.5' })).toEqual({ family: 'req_seconds', type: 'summary', help: '', unit: 'seconds' });
+    expect(metadata('req_seconds_sum')).toBe(metadata('req_seconds', { quantile: '0.5' }));
+    expect(metadata('req_seconds_count')).toBe(metadata('req_seconds', { quantile: '0.5' }));
+    for (const name of ['g_gcount', 'g_gsum']) expect(metadata(name)).toEqual({ family: 'g', type: 'gaugehistogram', help: '', unit: '' });
+    expect(metadata('build_info', { v: '1' })).toEqual({ family: 'build', type: 'info', help: '', unit: '' });
+    expect(metadata('s', { s: 'a' })).toEqual({ family: 's', type: 'stateset', help: '', unit: '' });
+    expect(metadata('other')).toBeUndefined();
+  });
+
+  it('rebuilds the references of a family whose metadata changed, and only those; tells the sinks the target’s metadata on change and at the end', async () => {
+    const foo = (help: string) => `# HELP foo ${help}\n# TYPE foo gauge\nfoo{a="1"} 1\nfoo{a="2"} 1\n`;
+    const bar = '# HELP bar Bar.\n# TYPE bar gauge\nbar 1\n';
+    const { loop, sink } = start({ bodies: [foo('One.') + bar, foo('Two.') + bar, foo('Two.') + bar, foo('Two.'), foo('Two.').replace('# HELP foo Two.\n', '')] });
+    await until(() => sink.named('up').length >= 6, 'six scrapes');
+    const refsOf = (series: string) => sink.refs.filter((r) => r.series === series).map((r) => r.metadata?.help);
+    expect(refsOf(seriesText('foo', { a: '1' }))).toEqual(['One.', 'Two.', '']);
+    expect(refsOf(seriesText('foo', { a: '2' }))).toEqual(['One.', 'Two.', '']);
+    expect(refsOf(seriesText('bar'))).toEqual(['Bar.']);
+    const given = sink.metadata.map((m) => m.families?.map((f) => `${f.family}:${f.help}`));
+    expect(given).toEqual([['foo:One.', 'bar:Bar.'], ['foo:Two.', 'bar:Bar.'], ['foo:Two.'], ['foo:']]);
+    expect(sink.metadata.every((m) => m.owner === loop)).toBe(true);
+    // An unchanged family keeps its object across scrapes.
+    expect(sink.metadata[2]?.families?.[0]).toBe(sink.metadata[1]?.families?.[0]);
+    await loop.stop('shutdown');
+    expect(sink.metadata.at(-1)).toEqual({ owner: loop, families: undefined });
+  });
+
+  it('tells the sinks the metadata is gone when its target is', async () => {
+    const { loop, sink } = start({ bodies: ['# TYPE a gauge\na 1\n'] });
+    await until(() => sink.metadata.length > 0, 'the metadata');
+    loops.splice(loops.indexOf(loop), 1);
+    await loop.stop('gone');
+    expect(sink.metadata.map((m) => m.families?.length)).toEqual([1, undefined]);
+  });
+
+  it('tells the sinks the metadata is gone when a handed-over loop finished', async () => {
+    const { loop, sink } = start({ bodies: ['# TYPE a gauge\na 1\n'] });
+    await until(() => sink.metadata.length > 0, 'the metadata');
+    let finished = false;
+    loop.onFinished = () => (finished = true);
+    loop.handOver(0);
+    await until(() => finished, 'the handover');
+    expect(sink.metadata.map((m) => m.families?.length)).toEqual([1, undefined]);
+  });
+
+  it('changes nothing for the text format without metadata: no metadata, created timestamps or exemplars', async () => {
+    const { loop, sink } = start({ bodies: ['a{x="1"} 1\nb_total 2\nb_created 3\n'], sink: new RecordingSink(true) });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    await loop.stop('shutdown');
+    expect(sink.refs.every((r) => r.metadata === undefined)).toBe(true);
+    expect(sink.refs).toHaveLength(8);
+    expect(sink.events.filter((e) => e.kind !== 'sample')).toEqual([]);
+    expect(sink.metadata).toEqual([]);
+  });
+});
+
+describe('ScrapeLoop created timestamps', () => {
+  it('gives counter and histogram series the created timestamp of their metric point, before their sample, once while unchanged', async () => {
+    const body = (created: string) =>
+      [
+        '# TYPE foo counter',
+        'foo_total{a="1"} 1',
+        `foo_created{a="1"} ${created}`,
+        'foo_total{a="2"} 2',
+        'foo_created{a="2"} 1700000001',
+        '# TYPE h histogram',
+        'h_bucket{le="1"} 1',
+        'h_bucket{le="+Inf"} 2',
+        'h_count 2',
+        'h_sum 3',
+        'h_created 1700000002.25',
+        '# TYPE g gauge',
+        'g 1',
+        '# TYPE late counter',
+        'late_total{a="1"} 1',
+        'late_total{a="2"} 1',
+        'late_created{a="1"} 1700000003',
+        '# EOF',
+        '',
+      ].join('\n');
+    const { sink } = start({ bodies: [body('1700000000.5'), body('1700000000.5'), body('1700000009')], contentType: openMetricsType });
+    await until(() => sink.named('up').length >= 3, 'three scrapes');
+    const h = 1_700_000_002_250;
+    expect(sink.created()).toEqual([
+      { series: seriesText('foo_total', { a: '1' }), ms: 1_700_000_000_500 },
+      { series: seriesText('foo_total', { a: '2' }), ms: 1_700_000_001_000 },
+      { series: seriesText('h_bucket', { le: '1.0' }), ms: h },
+      { series: seriesText('h_bucket', { le: '+Inf' }), ms: h },
+      { series: seriesText('h_count'), ms: h },
+      { series: seriesText('h_sum'), ms: h },
+      // late_total{a="2"} is not the next _created line's point, as Prometheus' StartTimestamp has it.
+      { series: seriesText('late_total', { a: '1' }), ms: 1_700_000_003_000 },
+      { series: seriesText('foo_total', { a: '1' }), ms: 1_700_000_009_000 },
+    ]);
+    const first = sink.named('up')[0]?.t;
+    const index = sink.events.findIndex((e) => e.kind === 'created');
+    expect(sink.events[index + 1]).toEqual({ kind: 'sample', series: seriesText('foo_total', { a: '1' }), t: first });
+    // The _created series stay series of their own, as Prometheus keeps them without created-timestamp ingestion.
+    expect(sink.named('foo_created')).toHaveLength(sink.named('foo_total').length);
+  });
+
+  it('takes a created timestamp from a _created series that metric relabeling drops', async () => {
+    const config = job("    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: .*_created\n        action: drop\n");
+    const { sink } = start({ bodies: ['# TYPE foo counter\nfoo_total 1\nfoo_created 1700000000\n# EOF\n'], config, contentType: openMetricsType });
+    await until(() => sink.named('up').length > 0, 'a scrape');
+    expect(sink.named('foo_created')).toEqual([]);
+    expect(sink.created()).toEqual([{ series: seriesText('foo_total'), ms: 1_700_000_000_000 }]);
   });
 });

@@ -12,12 +12,34 @@
  *   nor the timestamps.
  * - No scrape is skipped for remote write: each endpoint's queue bounds itself (memory, then its disk queue) and
  *   drops what does not fit, counted by reason, so a dead receiver never costs a healthy one its samples.
+ * - A target's metadata given to the sinks is that of its last successful scrape (Prometheus keeps a family's for
+ *   10 scrapes after it disappeared, for its metadata API).
+ *
+ * Beyond samples, as Prometheus' scrape loop does for its appender: each series goes to the sinks with its family's
+ * metadata (HELP, TYPE, UNIT), exemplars go to the sinks that send them (an exemplar equal to the series' last one
+ * is not sent again), and OpenMetrics `_created` samples give their metric points' series a created timestamp.
  */
 import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
-import { createParser, formatOf, ParseError } from './parser.js';
-import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
+import { createParser, formatOf, ParseError, type Entry, type ExpositionParser, type MetricType, type ScrapedExemplar } from './parser.js';
+import { acceptedExemplarLabels, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
-import type { SampleSink } from './sink.js';
+import type { Exemplar, FamilyMetadata, SampleSink } from './sink.js';
+
+/** What parsing one scrape left besides `pending`. */
+interface ParsedScrape {
+  readonly counts: { scraped: number; kept: number; added: number };
+  /** HELP, TYPE and UNIT lines read: the positions of the scrape's families in `#familyOrder`. */
+  metadataLines: number;
+  /** Whether `pending.exemplars` was written: the exposition is OpenMetrics and some sink sends exemplars. */
+  exemplars: boolean;
+  error?: string;
+}
+
+/** The family's metadata when the series of final `labels` belongs to it, by Prometheus' rule. */
+function familyMetadataOf(labels: Labels, family: FamilyState | undefined): FamilyMetadata | undefined {
+  if (family === undefined || family.metadata === undefined) return undefined;
+  return isSeriesPartOfFamily(labels.get(LabelName.metricName) ?? '', family.name, family.metadata.type) ? family.metadata : undefined;
+}
 
 /** Fetches a target's exposition. */
 export interface Scraper {
@@ -64,6 +86,87 @@ export interface ScrapeLoopOptions {
 const DROPPED: unique symbol = Symbol('dropped by metric relabeling');
 
 /**
+ * A metric family of the target, by the name its HELP/TYPE/UNIT lines give, as the loop tracks it across scrapes.
+ * Its lines of the current scrape are collected in `type`, `help` and `unit` (texts decoded only when their raw text
+ * differs from the last one read), and `metadata` is replaced only when they differ from it, so an unchanged family
+ * costs string comparisons and no allocation.
+ */
+interface FamilyState {
+  readonly name: string;
+  /** The name of its OpenMetrics `_created` series. */
+  readonly createdName: string;
+  /** Undefined until its first lines were read through. */
+  metadata: FamilyMetadata | undefined;
+  /** The iteration whose lines `type`, `helpSeen` and `unitSeen` are of. */
+  seenAt: number;
+  type: MetricType;
+  helpSeen: boolean;
+  unitSeen: boolean;
+  /** The texts of the last HELP and UNIT lines read, decoded and as written (to compare the next ones with in place). */
+  help: string;
+  rawHelp: string;
+  unit: string;
+  rawUnit: string;
+  /** Whether a line was read since `metadata` was last compared with `type`, `help` and `unit`. */
+  dirty: boolean;
+  /** The metadata last given to the sinks (undefined: not in the set they have). */
+  published: FamilyMetadata | undefined;
+  /** The iteration of the last successful scrape that counted it for the set. */
+  countedAt: number;
+}
+
+/** Brings a family's metadata up to date with the lines read: a new object only when something changed. */
+function settle(family: FamilyState): FamilyMetadata {
+  family.dirty = false;
+  const old = family.metadata;
+  const help = family.helpSeen ? family.help : '';
+  const unit = family.unitSeen ? family.unit : '';
+  if (old !== undefined && old.type === family.type && old.help === help && old.unit === unit) return old;
+  family.metadata = Object.freeze({ family: family.name, type: family.type, help, unit });
+  return family.metadata;
+}
+
+/** The raw text of the parser's HELP or UNIT line: `decoded` itself when the line holds no escapes. */
+function rawText(parser: ExpositionParser, decoded: string): string {
+  return parser.metadataRawTextIs(decoded) ? decoded : parser.metadataRawText();
+}
+
+/** The types whose series OpenMetrics gives a `_created` sample (Prometheus' `typeRequiresST`). */
+function hasCreated(type: MetricType): boolean {
+  return type === 'counter' || type === 'histogram' || type === 'summary';
+}
+
+/** The last exemplar given for a series, to leave an identical one out (Prometheus' `ErrDuplicateExemplar`). */
+interface LastExemplar {
+  readonly labels: Map<string, string>;
+  readonly value: number;
+  /** The exemplar's own timestamp, or undefined when it took the sample's. */
+  readonly timestampMs: number | undefined;
+}
+
+/**
+ * Whether an exemplar equals the last one, as Prometheus' `Exemplar.Equals`: same labels and value, and the same
+ * timestamp unless neither had one of its own (an exemplar exposed without a timestamp is the same one every scrape).
+ */
+function sameExemplar(last: LastExemplar, labels: Map<string, string>, scraped: ScrapedExemplar): boolean {
+  if (last.value !== scraped.value || last.labels.size !== labels.size) return false;
+  if ((last.timestampMs !== undefined || scraped.timestampMs !== undefined) && last.timestampMs !== scraped.timestampMs) return false;
+  for (const [name, value] of labels) if (last.labels.get(name) !== value) return false;
+  return true;
+}
+
+/** What the loop keeps of an OpenMetrics series besides its references; made the first time one is needed. */
+interface SeriesExtras {
+  /** The raw metric name and {@link ExpositionParser.metricPointKey} under the type `pointType`. */
+  name: string;
+  pointKey: string;
+  pointType: MetricType;
+  /** The created timestamp last given to the sinks. */
+  createdMs: number | undefined;
+  exemplar: LastExemplar | undefined;
+}
+
+/**
  * One series as the loop knows it: its references at each sink (undefined: dropped there), or dropped entirely. The
  * first sink's reference is held directly and only further sinks' in an array: one remote_write endpoint is the
  * common case, and a one-element array would cost more than the rest of the entry (kept per cached series).
@@ -72,13 +175,18 @@ interface SeriesEntry {
   /** The raw series text the entry was made for (its key in the cache). */
   readonly key: string;
   /** The reference at the first sink, or {@link DROPPED} when metric relabeling dropped the series. */
-  readonly ref: unknown;
+  ref: unknown;
   /** The references at the second and further sinks; undefined with one sink. */
-  readonly more: readonly unknown[] | undefined;
+  more: readonly unknown[] | undefined;
   /** The scrape iteration that last saw it. */
   seen: number;
   /** The iteration of the last successful scrape that tracked it for staleness; 0 when none or after its marker. */
   tracked: number;
+  /** The family whose metadata lines last preceded it when its references were checked (Prometheus' `lastMeta`). */
+  under: FamilyState | undefined;
+  /** The metadata its references were made with: `under`'s when the series belongs to that family. */
+  metadata: FamilyMetadata | undefined;
+  extras: SeriesExtras | undefined;
 }
 
 /**
@@ -86,7 +194,22 @@ interface SeriesEntry {
  * it passed (limits, bad series), as Prometheus commits a scrape's appender. One set for every loop, since a loop
  * parses and appends in one synchronous stretch, so no two loops use it at once and no scrape allocates its own.
  */
-const pending = { size: 0, entries: [] as (SeriesEntry | undefined)[], timestamps: [] as number[], values: [] as number[], tracked: [] as boolean[] };
+const pending = {
+  size: 0,
+  entries: [] as (SeriesEntry | undefined)[],
+  timestamps: [] as number[],
+  values: [] as number[],
+  tracked: [] as boolean[],
+  /** Each sample's exemplar; written only while some sink sends exemplars. */
+  exemplars: [] as (ScrapedExemplar | undefined)[],
+  /** Created timestamps found for samples: `createdMs[i]` for the sample at `createdAt[i]`, in sample order. */
+  createdCount: 0,
+  createdAt: [] as number[],
+  createdMs: [] as number[],
+  /** The samples of the current OpenMetrics family since its last `_created` sample, which the next one may be for. */
+  waitingCount: 0,
+  waiting: [] as number[],
+};
 
 const reportNames = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
 
@@ -131,6 +254,12 @@ export class ScrapeLoop {
   /** Final-label fingerprint → entry, for the raw series relabeling merges into one. */
   #byLabels = new Map<number, SeriesEntry>();
   #report = new Map<string, unknown[]>();
+  /** Metric family name → what the loop knows of its metadata. */
+  #families = new Map<string, FamilyState>();
+  /** The family of each position of the last scrapes' metadata lines, checked first as {@link #order} is. */
+  #familyOrder: FamilyState[] = [];
+  /** How many families the sinks were last given; undefined while they were given none. */
+  #publishedCount: number | undefined;
   /**
    * The iteration of the last successful scrape, whose tracked series (`tracked` equal to it) are the ones staleness
    * compares the next scrape with; 0 after a failed scrape or before the first.
@@ -230,8 +359,13 @@ export class ScrapeLoop {
     this.#forcedError = forcedError;
   }
 
-  /** New job settings or sinks: the series cache starts over (labels and references may differ now). */
+  /**
+   * New job settings or sinks: the series cache starts over (labels and references may differ now), and the sinks
+   * get the target's metadata again after the next successful scrape; a sink no longer used is told it is gone.
+   */
   reconfigure(options: { job: ScrapeConfig; scraper: Scraper; sinks: readonly SampleSink[]; forcedError: string }): void {
+    this.#withdrawMetadata(this.#sinks.filter((sink) => !options.sinks.includes(sink)));
+    for (const family of this.#families.values()) family.published = undefined;
     this.#job = options.job;
     this.#forcedError = options.forcedError;
     this.#scraper = options.scraper;
@@ -259,7 +393,10 @@ export class ScrapeLoop {
     this.#timer = undefined;
     if (reason === 'gone') this.#inFlight?.abort();
     await this.#running;
-    if (reason === 'shutdown' || this.#health.lastScrapeUnixMs === 0) return;
+    if (reason === 'shutdown' || this.#health.lastScrapeUnixMs === 0) {
+      this.#withdrawMetadata(this.#sinks);
+      return;
+    }
     const staleAt = this.#health.lastScrapeUnixMs + this.#intervalMs;
     const writeAt = staleAt + this.#intervalMs + this.#intervalMs / 10;
     await new Promise<void>((resolve) => {
@@ -270,6 +407,7 @@ export class ScrapeLoop {
     for (const refs of this.#report.values()) {
       for (let s = 0; s < refs.length; s++) if (refs[s] !== undefined) this.#sinks[s]?.append(refs[s], staleAt, 0, true);
     }
+    this.#withdrawMetadata(this.#sinks);
   }
 
   #nextSlot(): number {
@@ -287,6 +425,7 @@ export class ScrapeLoop {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     void this.#running.then(() => {
+      this.#withdrawMetadata(this.#sinks);
       this.#resolveFinished();
       this.onFinished?.();
     });
@@ -344,9 +483,17 @@ export class ScrapeLoop {
       counts = parsed.counts;
       if (parsed.error === undefined) {
         let tracked = 0;
+        let created = 0;
         for (let i = 0; i < pending.size; i++) {
           const entry = pending.entries[i] as SeriesEntry;
-          this.#append(entry, pending.timestamps[i] as number, pending.values[i] as number);
+          const timestampMs = pending.timestamps[i] as number;
+          // The created timestamp goes with the series before its sample does.
+          if (created < pending.createdCount && pending.createdAt[created] === i) this.#setCreated(entry, pending.createdMs[created++] as number);
+          this.#append(entry, timestampMs, pending.values[i] as number);
+          if (parsed.exemplars) {
+            const exemplar = pending.exemplars[i];
+            if (exemplar !== undefined) this.#appendExemplar(entry, exemplar, timestampMs);
+          }
           if (pending.tracked[i] === true) {
             entry.tracked = this.#iteration;
             tracked++;
@@ -354,10 +501,12 @@ export class ScrapeLoop {
         }
         appended = pending.size;
         stale = this.#staleness(tracked, slot);
+        this.#publishMetadata(parsed.metadataLines);
       } else {
         error = parsed.error;
       }
       pending.entries.fill(undefined, 0, pending.size);
+      if (parsed.exemplars) pending.exemplars.fill(undefined, 0, pending.size);
       pending.size = 0;
     }
     if (error !== undefined) stale = this.#staleness(-1, slot);
@@ -445,82 +594,284 @@ export class ScrapeLoop {
   }
 
   /**
-   * Parses a response into a batch, nothing appended yet: a scrape that fails on a limit or a bad series appends
-   * none of its samples, as Prometheus rolls back the scrape's appender.
-   */
-  /**
    * A cache entry for a series not seen before: its final labels (target labels, metric relabeling), checked, and
-   * its references at every sink; the entry of an equal final label set when there is one.
+   * its references at every sink, made with the metadata of `family` when the series belongs to it; the entry of an
+   * equal final label set when there is one.
    *
    * @throws ScrapeFailure for an invalid name or a label limit, which fails the scrape.
    */
-  #newEntry(scraped: Map<string, string>, key: string): SeriesEntry {
+  #newEntry(scraped: Map<string, string>, key: string, family: FamilyState | undefined): SeriesEntry {
     const job = this.#job;
     const labels = mutateSampleLabels({ scraped, targetLabels: this.#targetLabels, honorLabels: job.honorLabels, rules: job.metricRelabelConfigs, scheme: job.metricNameValidationScheme });
-    if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0 };
+    if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0, under: undefined, metadata: undefined, extras: undefined };
     const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
     if (problem !== undefined) throw new ScrapeFailure(problem);
     // In name order: relabeling may leave one label set in different orders for different raw series.
     const fingerprint = labelsFingerprint(new Map(sortedLabelNames(labels).map((name) => [name, labels.get(name) ?? ''])));
     const existing = this.#byLabels.get(fingerprint);
     if (existing !== undefined) return existing;
-    const sinks = this.#sinks;
-    const entry = { key, ref: sinks[0]?.seriesRef(labels, undefined), more: sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels, undefined)) : undefined, seen: 0, tracked: 0 };
+    const entry: SeriesEntry = { key, ref: undefined, more: undefined, seen: 0, tracked: 0, under: family, metadata: familyMetadataOf(labels, family), extras: undefined };
+    this.#bindRefs(entry, labels);
     this.#byLabels.set(fingerprint, entry);
     return entry;
   }
 
-  #parse(response: ScrapeResponse, slot: number): { counts: { scraped: number; kept: number; added: number }; error?: string } {
+  /** Makes `entry`'s references at every sink for its final `labels` and its metadata. */
+  #bindRefs(entry: SeriesEntry, labels: Labels): void {
+    const sinks = this.#sinks;
+    const metadata = entry.metadata;
+    entry.ref = sinks[0]?.seriesRef(labels, metadata);
+    entry.more = sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels, metadata)) : undefined;
+  }
+
+  /**
+   * The series at the parser follows other metadata lines than when its references were made, or its family's
+   * metadata changed: finds its family again and, when its metadata differs, makes its references again (the sinks
+   * then get its created timestamp again too). Costs its labels and relabeling, once per change.
+   */
+  #refreshRefs(entry: SeriesEntry, parser: ExpositionParser, family: FamilyState | undefined): void {
     const job = this.#job;
-    const batch = { counts: { scraped: 0, kept: 0, added: 0 } };
+    const labels = mutateSampleLabels({ scraped: parser.labels(), targetLabels: this.#targetLabels, honorLabels: job.honorLabels, rules: job.metricRelabelConfigs, scheme: job.metricNameValidationScheme });
+    entry.under = family;
+    if (labels === undefined) return;
+    const metadata = familyMetadataOf(labels, family);
+    if (metadata === entry.metadata) return;
+    entry.metadata = metadata;
+    this.#bindRefs(entry, labels);
+    if (entry.extras !== undefined) entry.extras.createdMs = undefined;
+  }
+
+  /**
+   * A HELP, TYPE or UNIT line at position `position` among the scrape's metadata lines: finds its family (the one at
+   * that position last time when the name matches, compared in place), and records what the line says. Returns the
+   * family, which the series after it belong to when their names say so.
+   */
+  #metadataLine(parser: ExpositionParser, kind: Exclude<Entry, 'series' | 'comment'>, position: number): FamilyState {
+    let family = this.#familyOrder[position];
+    if (family === undefined || !parser.metadataNameIs(family.name)) {
+      const [name] = kind === 'help' ? parser.help() : kind === 'type' ? parser.type() : parser.unit();
+      family = this.#families.get(name);
+      if (family === undefined) {
+        family = { name, createdName: `${name}_created`, metadata: undefined, seenAt: 0, type: 'unknown', helpSeen: false, unitSeen: false, help: '', rawHelp: '', unit: '', rawUnit: '', dirty: true, published: undefined, countedAt: 0 };
+        this.#families.set(name, family);
+      }
+      this.#familyOrder[position] = family;
+    }
+    if (family.seenAt !== this.#iteration) {
+      // The first of its lines in this scrape: a line it lacks now is gone, not kept from an earlier scrape.
+      family.seenAt = this.#iteration;
+      family.type = 'unknown';
+      family.helpSeen = false;
+      family.unitSeen = false;
+    }
+    family.dirty = true;
+    switch (kind) {
+      case 'type':
+        family.type = parser.metadataType();
+        break;
+      case 'help':
+        family.helpSeen = true;
+        if (!parser.metadataRawTextIs(family.rawHelp)) {
+          family.help = parser.help()[1];
+          family.rawHelp = rawText(parser, family.help);
+        }
+        break;
+      case 'unit':
+        family.unitSeen = true;
+        if (!parser.metadataRawTextIs(family.rawUnit)) {
+          family.unit = parser.unit()[1];
+          family.rawUnit = rawText(parser, family.unit);
+        }
+        break;
+    }
+    return family;
+  }
+
+  /** The entry's extras, with the raw series' name and metric point key under `type` (made once per series and type). */
+  #extrasOf(entry: SeriesEntry, parser: ExpositionParser, type: MetricType): SeriesExtras {
+    let extras = entry.extras;
+    if (extras === undefined) {
+      extras = { name: parser.metricName(), pointKey: parser.metricPointKey(), pointType: type, createdMs: undefined, exemplar: undefined };
+      entry.extras = extras;
+    } else if (extras.pointType !== type) {
+      extras.name = parser.metricName();
+      extras.pointKey = parser.metricPointKey();
+      extras.pointType = type;
+    }
+    return extras;
+  }
+
+  /**
+   * A `_created` sample of metric point `pointKey`, `seconds` its value: the samples waiting since the family's last
+   * `_created` sample get it when they are of that point, as Prometheus' `StartTimestamp` looks ahead to the next
+   * `_created` line and takes it only when it is the series' own. Others get none.
+   */
+  #createdSample(pointKey: string, seconds: number): void {
+    const ms = Math.trunc(seconds * 1000);
+    // Prometheus takes 0 for no created timestamp; a value beyond int64 has none either.
+    if (ms !== 0 && Number.isFinite(ms)) {
+      for (let w = 0; w < pending.waitingCount; w++) {
+        const at = pending.waiting[w] as number;
+        if ((pending.entries[at] as SeriesEntry).extras?.pointKey !== pointKey) continue;
+        pending.createdAt[pending.createdCount] = at;
+        pending.createdMs[pending.createdCount] = ms;
+        pending.createdCount++;
+      }
+    }
+    pending.waitingCount = 0;
+  }
+
+  /** Parses a response into `pending`, nothing appended yet; see {@link #parseBody}. */
+  #parse(response: ScrapeResponse, slot: number): ParsedScrape {
+    const job = this.#job;
+    const batch: ParsedScrape = { counts: { scraped: 0, kept: 0, added: 0 }, metadataLines: 0, exemplars: false };
     pending.size = 0;
+    pending.createdCount = 0;
+    pending.waitingCount = 0;
     // An empty body is an empty scrape, whatever its Content-Type: every series goes stale (scrapeLoop.append).
     if (response.body === '') return batch;
     const format = formatOf(response.contentType, job.fallbackScrapeProtocol);
     if (format instanceof Error) return { ...batch, error: format.message };
-    const iteration = this.#iteration;
-    // Past sample_limit the scrape has failed, but parsing goes on so the counts are right (scrapeLoop.append).
-    let limitExceeded = false;
-    const order = this.#order;
-    let positions = 0;
+    batch.exemplars = format === 'openmetrics' && this.#sinks.some((s) => s.sendsExemplars);
     try {
-      const parser = createParser({ body: response.body, format });
-      for (let kind = parser.next(); kind !== undefined; kind = parser.next()) {
-        if (kind !== 'series') continue;
-        batch.counts.scraped++;
-        const key = parser.series();
-        const position = positions++;
-        let entry = order[position];
-        if (entry?.key !== key) {
-          entry = this.#cache.get(key);
-          if (entry === undefined) {
-            const detached = parser.detachedSeries();
-            entry = this.#newEntry(parser.labels(), detached);
-            this.#cache.set(detached, entry);
-            if (entry.ref !== DROPPED && entry.seen === 0) batch.counts.added++;
-          }
-          order[position] = entry;
-        }
-        // The same series twice in one scrape (also two raw series relabeling made one): Prometheus keeps the
-        // first and rejects the rest as duplicate samples.
-        if (entry.seen === iteration) continue;
-        entry.seen = iteration;
-        if (entry.ref === DROPPED) continue;
-        batch.counts.kept++;
-        if (job.sampleLimit > 0 && batch.counts.kept > job.sampleLimit) limitExceeded = true;
-        if (limitExceeded) continue;
-        const explicit = job.honorTimestamps ? parser.timestampMs() : undefined;
-        const at = pending.size++;
-        pending.entries[at] = entry;
-        pending.timestamps[at] = explicit ?? slot;
-        pending.values[at] = parser.value();
-        pending.tracked[at] = explicit === undefined || job.trackTimestampsStaleness;
-      }
+      this.#parseBody(createParser({ body: response.body, format }), slot, batch);
     } catch (err) {
       if (err instanceof ScrapeFailure || err instanceof ParseError) return { ...batch, error: err.message };
       throw err;
     }
-    if (limitExceeded) return { ...batch, error: 'sample limit exceeded' };
     return batch;
+  }
+
+  /**
+   * Parses into `pending`, counting in `batch`: a scrape that fails on a limit or a bad series appends none of its
+   * samples, as Prometheus rolls back the scrape's appender. Metadata lines update the families (and the references
+   * of the series whose family's metadata changed) as they come.
+   *
+   * @throws ScrapeFailure or ParseError, which fail the scrape.
+   */
+  #parseBody(parser: ExpositionParser, slot: number, batch: ParsedScrape): void {
+    const job = this.#job;
+    const iteration = this.#iteration;
+    const openMetrics = parser.format === 'openmetrics';
+    // Past sample_limit the scrape has failed, but parsing goes on so the counts are right (scrapeLoop.append).
+    let limitExceeded = false;
+    const order = this.#order;
+    let positions = 0;
+    /** The family of the last metadata line (Prometheus' `lastMeta`), settled before a series uses it. */
+    let family: FamilyState | undefined;
+    for (let kind = parser.next(); kind !== undefined; kind = parser.next()) {
+      if (kind !== 'series') {
+        if (kind === 'comment') continue;
+        family = this.#metadataLine(parser, kind, batch.metadataLines++);
+        pending.waitingCount = 0;
+        continue;
+      }
+      batch.counts.scraped++;
+      if (family?.dirty === true) settle(family);
+      const key = parser.series();
+      const position = positions++;
+      let entry = order[position];
+      if (entry?.key !== key) {
+        entry = this.#cache.get(key);
+        if (entry === undefined) {
+          const detached = parser.detachedSeries();
+          entry = this.#newEntry(parser.labels(), detached, family);
+          this.#cache.set(detached, entry);
+          if (entry.ref !== DROPPED && entry.seen === 0) batch.counts.added++;
+        }
+        order[position] = entry;
+      }
+      // The same series twice in one scrape (also two raw series relabeling made one): Prometheus keeps the
+      // first and rejects the rest as duplicate samples.
+      if (entry.seen === iteration) continue;
+      entry.seen = iteration;
+      const familyType = family?.metadata?.type ?? 'unknown';
+      const withCreated = openMetrics && hasCreated(familyType) ? family : undefined;
+      if (withCreated !== undefined) {
+        // A `_created` sample is matched whether or not relabeling keeps it as a series of its own.
+        const extras = this.#extrasOf(entry, parser, familyType);
+        if (extras.name === withCreated.createdName) this.#createdSample(extras.pointKey, parser.value());
+      }
+      if (entry.ref === DROPPED) continue;
+      if (entry.under !== family || (entry.metadata !== undefined && entry.metadata !== family?.metadata)) this.#refreshRefs(entry, parser, family);
+      batch.counts.kept++;
+      if (job.sampleLimit > 0 && batch.counts.kept > job.sampleLimit) limitExceeded = true;
+      if (limitExceeded) continue;
+      const explicit = job.honorTimestamps ? parser.timestampMs() : undefined;
+      const at = pending.size++;
+      pending.entries[at] = entry;
+      pending.timestamps[at] = explicit ?? slot;
+      pending.values[at] = parser.value();
+      pending.tracked[at] = explicit === undefined || job.trackTimestampsStaleness;
+      if (withCreated !== undefined && entry.metadata !== undefined) pending.waiting[pending.waitingCount++] = at;
+      if (batch.exemplars) pending.exemplars[at] = parser.hasExemplar() ? parser.exemplar() : undefined;
+    }
+    if (limitExceeded) throw new ScrapeFailure('sample limit exceeded');
+  }
+
+  /** Gives the sinks a created timestamp of `entry` when it differs from the last one given. */
+  #setCreated(entry: SeriesEntry, createdMs: number): void {
+    const extras = entry.extras;
+    if (extras === undefined || extras.createdMs === createdMs) return;
+    extras.createdMs = createdMs;
+    this.#sinks.forEach((sink, s) => {
+      const ref = s === 0 ? entry.ref : entry.more?.[s - 1];
+      if (ref !== undefined) sink.setCreatedTimestamp(ref, createdMs);
+    });
+  }
+
+  /**
+   * Gives the sinks that send exemplars the exemplar of `entry`'s sample at `sampleMs`, unless Prometheus' storage
+   * would refuse it (a label set over the limit) or it equals the series' last one.
+   */
+  #appendExemplar(entry: SeriesEntry, scraped: ScrapedExemplar, sampleMs: number): void {
+    const labels = acceptedExemplarLabels(scraped.labels);
+    if (labels === undefined) return;
+    entry.extras ??= { name: '', pointKey: '', pointType: 'unknown', createdMs: undefined, exemplar: undefined };
+    const last = entry.extras.exemplar;
+    if (last !== undefined && sameExemplar(last, labels, scraped)) return;
+    entry.extras.exemplar = { labels, value: scraped.value, timestampMs: scraped.timestampMs };
+    const exemplar: Exemplar = { labels, value: scraped.value, timestampMs: scraped.timestampMs ?? sampleMs };
+    this.#sinks.forEach((sink, s) => {
+      const ref = s === 0 ? entry.ref : entry.more?.[s - 1];
+      if (ref !== undefined && sink.sendsExemplars) sink.appendExemplar(ref, exemplar);
+    });
+  }
+
+  /**
+   * After a successful scrape that read `lines` metadata lines: gives every sink the target's metadata when the set
+   * of families or one of them changed since it was last given. Compares identities only when nothing changed.
+   */
+  #publishMetadata(lines: number): void {
+    const iteration = this.#iteration;
+    let counted = 0;
+    let changed = false;
+    for (let i = 0; i < lines; i++) {
+      const family = this.#familyOrder[i] as FamilyState;
+      if (family.countedAt === iteration) continue;
+      family.countedAt = iteration;
+      counted++;
+      const metadata = family.dirty ? settle(family) : family.metadata;
+      if (family.published !== metadata) changed = true;
+    }
+    if (!changed && counted === (this.#publishedCount ?? 0)) return;
+    const families: FamilyMetadata[] = [];
+    for (const [name, family] of this.#families) {
+      if (family.countedAt === iteration && family.metadata !== undefined) {
+        family.published = family.metadata;
+        families.push(family.metadata);
+      } else {
+        this.#families.delete(name);
+      }
+    }
+    this.#familyOrder = [];
+    this.#publishedCount = families.length;
+    for (const sink of this.#sinks) sink.targetMetadata(this, families);
+  }
+
+  /** Tells `sinks` the loop's metadata is gone, when they were given any. */
+  #withdrawMetadata(sinks: readonly SampleSink[]): void {
+    if (this.#publishedCount === undefined) return;
+    for (const sink of sinks) sink.targetMetadata(this, undefined);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createParser } from './parser.js';
+import { ParserMisuseError, createParser } from './parser.js';
 import { openMetricsExposition, parseFailure, readAll, seriesOf } from './parser-fixtures.js';
 
 const om = (body: string) => readAll(body, 'openmetrics');
@@ -188,5 +188,91 @@ describe('OpenMetrics: labels', () => {
     ['{b="c"} 1\n', 'metric name not set: "{b=\\"c\\"}" has neither a name before "{" nor a quoted name inside'],
   ])('rejects %j', (line, reason) => {
     expect(failure(`${line}# EOF\n`)).toEqual({ line: 1, reason });
+  });
+});
+
+describe('OpenMetrics: exemplar()', () => {
+  /** The exemplar of the first series of `body`. */
+  const exemplarOf = (line: string) => {
+    const parser = createParser({ body: `${line}\n# EOF\n`, format: 'openmetrics' });
+    expect(parser.next()).toBe('series');
+    return parser.exemplar();
+  };
+
+  it.each([
+    ['labels, a value and no timestamp', 'a_total 1 # {trace_id="KOO5S4vxi0o"} 0.67', { labels: new Map([['trace_id', 'KOO5S4vxi0o']]), value: 0.67, timestampMs: undefined }],
+    ['a float-second timestamp, truncated to ms', 'a_bucket{le="1"} 2 # {id="x"} 0.5 1520879607.7899', { labels: new Map([['id', 'x']]), value: 0.5, timestampMs: 1_520_879_607_789 }],
+    ['after the sample’s own timestamp', 'a 1 1520879607 # {id="x",b=""} -Inf 1', { labels: new Map([['id', 'x'], ['b', '']]), value: -Infinity, timestampMs: 1000 }],
+    ['no labels', 'a 1 # {} 2', { labels: new Map(), value: 2, timestampMs: undefined }],
+    ['escapes and a quoted name', 'a 1 # {"span.id"="a\\"b\\\\c\\nd"} 2', { labels: new Map([['span.id', 'a"b\\c\nd']]), value: 2, timestampMs: undefined }],
+  ])('reads %s', (_what, line, exemplar) => {
+    expect(exemplarOf(line)).toEqual(exemplar);
+  });
+
+  it('reads none for a sample without one, and for one with a label name twice (Prometheus’ storage refuses it)', () => {
+    expect(exemplarOf('a 1')).toBeUndefined();
+    expect(exemplarOf('a 1 # {x="1",x="2"} 2')).toBeUndefined();
+  });
+
+  it('reads each sample’s own exemplar', () => {
+    const parser = createParser({ body: 'a 1 # {x="1"} 1\nb 1\nc 1 # {y="2"} 2\n# EOF\n', format: 'openmetrics' });
+    const seen: unknown[] = [];
+    while (parser.next() !== undefined) seen.push(parser.exemplar()?.labels);
+    expect(seen).toEqual([new Map([['x', '1']]), undefined, new Map([['y', '2']])]);
+  });
+
+  it('reads none in the text format', () => {
+    const parser = createParser({ body: 'a 1\n', format: 'text' });
+    parser.next();
+    expect(parser.exemplar()).toBeUndefined();
+  });
+});
+
+describe('metadata comparisons and metric point keys', () => {
+  it('compares a metadata line’s name and raw text in place, in both formats', () => {
+    const om = createParser({ body: '# HELP a_b Text \\"x\\".\n# UNIT a_seconds seconds\n# TYPE "a.b" counter\n# EOF\n', format: 'openmetrics' });
+    expect(om.next()).toBe('help');
+    expect([om.metadataNameIs('a_b'), om.metadataNameIs('a_'), om.metadataNameIs('a_bc')]).toEqual([true, false, false]);
+    expect(om.metadataRawText()).toBe('Text \\"x\\".');
+    expect([om.metadataRawTextIs('Text \\"x\\".'), om.metadataRawTextIs('Text "x".')]).toEqual([true, false]);
+    expect(om.next()).toBe('unit');
+    expect([om.metadataNameIs('a_seconds'), om.metadataRawTextIs('seconds'), om.metadataRawTextIs('second')]).toEqual([true, true, false]);
+    expect(om.next()).toBe('type');
+    expect([om.metadataNameIs('a.b'), om.metadataType()]).toEqual([true, 'counter']);
+    const text = createParser({ body: '# HELP x_total Seconds \\\\ \\n.\n# TYPE x_total untyped\n', format: 'text' });
+    text.next();
+    expect([text.metadataNameIs('x_total'), text.metadataRawTextIs('Seconds \\\\ \\n.'), text.help()[1]]).toEqual([true, true, 'Seconds \\ \n.']);
+    text.next();
+    expect(text.metadataType()).toBe('unknown');
+    expect(() => text.metadataRawTextIs('')).toThrow(ParserMisuseError);
+  });
+
+  it('keys a series by its label pairs without le under a histogram TYPE and quantile under a summary TYPE', () => {
+    const body = [
+      '# TYPE h histogram',
+      'h_bucket{a="1",le="0.5"} 1',
+      'h_count{a="1"} 1',
+      'h_created{a="1"} 1',
+      '# TYPE s summary',
+      's{quantile="0.5",b="x y"} 1',
+      's_created{b="x y"} 1',
+      '# TYPE c counter',
+      'c_total{le="1"} 1',
+      '{"c_created",le="1"} 1',
+      '# EOF',
+      '',
+    ].join('\n');
+    const parser = createParser({ body, format: 'openmetrics' });
+    const keys: [string, string][] = [];
+    for (let entry = parser.next(); entry !== undefined; entry = parser.next()) if (entry === 'series') keys.push([parser.metricName(), parser.metricPointKey()]);
+    expect(keys).toEqual([
+      ['h_bucket', 'a\u00001\u0000'],
+      ['h_count', 'a\u00001\u0000'],
+      ['h_created', 'a\u00001\u0000'],
+      ['s', 'b\u0000x y\u0000'],
+      ['s_created', 'b\u0000x y\u0000'],
+      ['c_total', 'le\u00001\u0000'],
+      ['c_created', 'le\u00001\u0000'],
+    ]);
   });
 });

@@ -9,7 +9,9 @@
  * - a UNIT, when not empty, must be a suffix of the family name after `_` (`unit "u" not a suffix of metric "m"`);
  * - timestamps are float seconds, converted to milliseconds by truncation (`int64(ts * 1000)`); NaN and infinite
  *   timestamps are errors;
- * - an exemplar (` # {labels} value [timestamp]`) is checked as Prometheus checks it, then dropped.
+ * - an exemplar (` # {labels} value [timestamp]`) is checked as Prometheus checks it while scanning, which records
+ *   where its labels are; `exemplar()` makes them strings when asked (the scrape loop asks only when a remote-write
+ *   endpoint sends exemplars).
  *
  * Counters' `_total` suffix is not enforced: Prometheus' parser accepts `foo_total` and `foo` samples alike under
  * `# TYPE foo counter`, and so does this one. `_created` series are ordinary series: Prometheus skips them only when
@@ -18,7 +20,8 @@
  *
  * Where this differs from Prometheus, on purpose: an unquoted label name followed by `,` or `}` is an error
  * (Prometheus' `parseLVals` takes it for a quoted metric name and drops its first and last characters), and a quoted
- * HELP/TYPE/UNIT name has its escapes decoded, so it matches the series' `__name__`.
+ * HELP/TYPE/UNIT name has its escapes decoded, so it matches the series' `__name__`; an exemplar's label values have
+ * their escapes decoded too (Prometheus' `Exemplar` keeps them as written, unlike a series' values).
  */
 import {
   ALLOW_LF,
@@ -133,6 +136,7 @@ export class OpenMetricsParser extends ParserState {
     this.nameQuoted = false;
     this.offsetCount = 0;
     this.sampleHasExemplar = false;
+    this.exemplarOffsetCount = 0;
     if (body.charCodeAt(pos) !== LBRACE) {
       pos = scanClass(body, pos + 1, METRIC_CHAR);
       this.nameStart = start;
@@ -248,11 +252,14 @@ export class OpenMetricsParser extends ParserState {
 
   /**
    * An exemplar from after its `{` (`parseComment`): labels (no metric name, no raw newlines), a space and a value,
-   * optionally a space and a float timestamp. Returns the index after it; nothing is kept.
+   * optionally a space and a float timestamp. Returns the index after it; records the label offsets (quotes
+   * excluded), the value and the timestamp.
    */
   #exemplar(pos: number): number {
     const body = this.body;
     const end = body.length;
+    const offsets = this.exemplarOffsets;
+    let n = 0;
     for (;;) {
       let c = pos < end ? body.charCodeAt(pos) : LF;
       if (c === RBRACE) {
@@ -263,24 +270,35 @@ export class OpenMetricsParser extends ParserState {
       if (isClass(c, LABEL_START)) pos = scanClass(body, pos + 1, LABEL_CHAR);
       else if (c === QUOTE) pos = this.#quoted(pos, 0);
       else throw this.fail(`expected an exemplar label name or "}", got ${this.near(pos)}`);
+      const quotedName = c === QUOTE;
+      offsets[n++] = quotedName ? nameStart + 1 : nameStart;
+      offsets[n++] = quotedName ? pos - 1 : pos;
       if (pos >= end || body.charCodeAt(pos) !== EQUAL) throw this.fail(`expected "=" after exemplar label name ${quote(body.slice(nameStart, pos))}, got ${this.near(pos)}`);
       pos++;
       if (pos >= end || body.charCodeAt(pos) !== QUOTE) throw this.fail(`expected a quoted exemplar label value, got ${this.near(pos)}`);
+      const valueStart = pos;
       pos = this.#quoted(pos, 0);
+      offsets[n++] = valueStart + 1;
+      offsets[n++] = pos - 1;
       c = pos < end ? body.charCodeAt(pos) : LF;
       if (c === COMMA) pos++;
       else if (c !== RBRACE) throw this.fail(`expected "," or "}" after an exemplar label value, got ${this.near(pos)}`);
     }
     const valueEnd = this.#token(pos);
     if (valueEnd < 0) throw this.fail(`expected a space and a value after the exemplar labels, got ${this.near(pos)}`);
-    if (parseFloatToken(body, pos + 1, valueEnd) === undefined) throw this.fail(floatProblem(body.slice(pos + 1, valueEnd), 'exemplar value'));
+    const value = parseFloatToken(body, pos + 1, valueEnd);
+    if (value === undefined) throw this.fail(floatProblem(body.slice(pos + 1, valueEnd), 'exemplar value'));
     pos = valueEnd;
+    let timestampMs: number | undefined;
     if (pos < end && body.charCodeAt(pos) === SP) {
       const tsEnd = this.#token(pos);
       if (tsEnd < 0) throw this.fail(`expected an exemplar timestamp or the end of the line, got ${this.near(pos)}`);
-      this.#timestampMs(pos + 1, tsEnd, 'exemplar timestamp');
+      timestampMs = this.#timestampMs(pos + 1, tsEnd, 'exemplar timestamp');
       pos = tsEnd;
     }
+    this.exemplarOffsetCount = n;
+    this.exemplarValue = value;
+    this.exemplarTimestampMs = timestampMs;
     return pos;
   }
 

@@ -16,6 +16,7 @@ export {
   type ExpositionFormat,
   type ExpositionParser,
   type MetricType,
+  type ScrapedExemplar,
 } from './parser-core.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseRelabelRules, type RelabelRule } from '@promfleet/model';
-import { mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
+import { acceptedExemplarLabels, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 
 const m = (o: Record<string, string>) => new Map(Object.entries(o));
 const target = m({ instance: 'a:9100', job: 'node' });
@@ -62,5 +62,47 @@ describe('mutateSampleLabels and empty values', () => {
     const out = mutateSampleLabels({ scraped: m({ __name__: 'm', a: '' }), targetLabels: m({ job: 'j' }), honorLabels: false, rules: [], scheme: 'utf8' });
     expect(Object.fromEntries(out ?? [])).toEqual({ __name__: 'm', job: 'j' });
     expect(seriesProblem(out ?? new Map(), { limits: { labelLimit: 2, labelNameLengthLimit: 0, labelValueLengthLimit: 0 }, scheme: 'utf8' })).toBeUndefined();
+  });
+});
+
+describe('isSeriesPartOfFamily', () => {
+  it.each([
+    ['foo_total', 'foo', 'counter', true],
+    ['foo_total', 'foo_total', 'counter', true],
+    ['foo', 'foo', 'counter', true],
+    ['foo_created', 'foo', 'counter', false],
+    ['foo_total_total', 'foo', 'counter', false],
+    ['foobar_total', 'foo', 'counter', false],
+    ['h_bucket', 'h', 'histogram', true],
+    ['h_sum', 'h', 'histogram', true],
+    ['h_count', 'h', 'histogram', true],
+    ['h', 'h', 'histogram', true],
+    ['h_created', 'h', 'histogram', false],
+    ['h_gsum', 'h', 'histogram', false],
+    ['g_gsum', 'g', 'gaugehistogram', true],
+    ['g_gcount', 'g', 'gaugehistogram', true],
+    ['g_bucket', 'g', 'gaugehistogram', true],
+    ['g_sum', 'g', 'gaugehistogram', false],
+    ['s_sum', 's', 'summary', true],
+    ['s', 's', 'summary', true],
+    ['s_bucket', 's', 'summary', false],
+    ['build_info', 'build', 'info', true],
+    ['build_info', 'build_info', 'info', true],
+    ['x_total', 'x', 'gauge', false],
+    ['x', 'x', 'gauge', true],
+    ['x', 'x', 'unknown', true],
+    ['x_sum', 'x', 'unknown', false],
+    ['y', 'x', 'unknown', false],
+  ] as const)('%s in family %s of type %s: %s', (name, family, type, expected) => {
+    expect(isSeriesPartOfFamily(name, family, type)).toBe(expected);
+  });
+});
+
+describe('acceptedExemplarLabels', () => {
+  it('drops empty values and refuses a label set over 128 characters (code points, names and values)', () => {
+    expect(acceptedExemplarLabels(new Map([['a', ''], ['id', 'x'.repeat(126)]]))).toEqual(new Map([['id', 'x'.repeat(126)]]));
+    expect(acceptedExemplarLabels(new Map([['id', 'x'.repeat(127)]]))).toBeUndefined();
+    expect(acceptedExemplarLabels(new Map([['id', '😀'.repeat(126)]]))).toEqual(new Map([['id', '😀'.repeat(126)]]));
+    expect(acceptedExemplarLabels(new Map([['id', 'é'.repeat(127)]]))).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
  * validity check, and the label limits (`verifyLabelLimits`). Pure functions, tested without a network.
  */
 import { LabelName, formatLabels, isValidLabelName, isWellFormedUtf16, relabel, sortedLabelNames, type Labels, type NameValidationScheme, type RelabelRule } from '@promfleet/model';
+import type { MetricType } from './parser-core.js';
 
 /** The prefix Prometheus gives a scraped label that collides with a target label (`model.ExportedLabelPrefix`). */
 const exportedPrefix = 'exported_';
@@ -107,4 +108,72 @@ function validMetricName(name: string, scheme: NameValidationScheme): boolean {
  */
 function wellFormed(text: string): boolean {
   return isWellFormedUtf16(text) && !text.includes('\uFFFD');
+}
+
+/** The suffixes a series name may add to its family's name, per type, in the order Prometheus tries them. */
+const familySuffixes: Readonly<Record<MetricType, readonly string[]>> = {
+  counter: ['_total'],
+  gauge: [],
+  histogram: ['_bucket', '_sum', '_count'],
+  gaugehistogram: ['_bucket', '_gsum', '_gcount'],
+  summary: ['_sum', '_count'],
+  info: ['_info'],
+  stateset: [],
+  unknown: [],
+};
+
+/**
+ * Whether a series named `name` belongs to the metric family `family` (the name a HELP/TYPE/UNIT line gave) of type
+ * `type`, as Prometheus' `isSeriesPartOfFamily` (scrape.go) decides which series a family's metadata goes with: the
+ * series name without its type's suffix (`_total`; `_bucket`, `_sum`, `_count`; `_bucket`, `_gsum`, `_gcount`;
+ * `_sum`, `_count`; `_info`) must be the family name, itself without `_total` for a counter and `_info` for an info
+ * (the text format names a counter family `foo_total`, OpenMetrics `foo`). A `_created` series belongs to no family.
+ * Compares lengths and prefixes: nothing is allocated.
+ */
+export function isSeriesPartOfFamily(name: string, family: string, type: MetricType): boolean {
+  if (!name.startsWith(family)) return false;
+  let familyLength = family.length;
+  if (type === 'counter' && family.endsWith('_total')) familyLength -= 6;
+  else if (type === 'info' && family.endsWith('_info')) familyLength -= 5;
+  let nameLength = name.length;
+  for (const suffix of familySuffixes[type]) {
+    if (name.endsWith(suffix)) {
+      nameLength -= suffix.length;
+      break;
+    }
+  }
+  return nameLength === familyLength;
+}
+
+/** OpenMetrics' limit on an exemplar's label set, names and values together, in UTF-8 characters (code points). */
+export const exemplarLabelSetLimit = 128;
+
+/** The number of code points of `text`. */
+function codePoints(text: string): number {
+  let count = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        count--;
+        i++;
+      }
+    }
+  }
+  return count;
+}
+
+/**
+ * An exemplar's labels as Prometheus' storage takes them (`validateExemplar` of the agent's appender): labels with
+ * an empty value removed, then the label set refused (undefined) when its names and values are over
+ * {@link exemplarLabelSetLimit} characters (`ErrExemplarLabelLength`, which drops the exemplar and keeps the sample).
+ */
+export function acceptedExemplarLabels(labels: Map<string, string>): Map<string, string> | undefined {
+  let length = 0;
+  for (const [name, value] of labels) {
+    if (value === '') labels.delete(name);
+    else length += codePoints(name) + codePoints(value);
+  }
+  return length > exemplarLabelSetLimit ? undefined : labels;
 }

@@ -36,9 +36,10 @@ export interface Exemplar {
 export interface SampleSink {
   /**
    * The series' reference at this sink, or undefined when the sink drops it (write relabeling). Called once per
-   * series, and again when the series' family metadata changes (`metadata` is the family's, by Prometheus' rule of
-   * stripping `_total`, `_bucket`, `_count`, `_sum`, `_created`, `_info`, `_gcount`, `_gsum` from the series name to
-   * find it; undefined when the target exposes none for it).
+   * series, and again when the series' family metadata changes (`metadata` is that of the family whose HELP/TYPE/UNIT
+   * lines precede the series, when the series belongs to it by Prometheus' rule (`isSeriesPartOfFamily`): the series
+   * name without its type's suffix (`_total`, `_bucket`, `_count`, `_sum`, `_info`, `_gcount`, `_gsum`) is the family
+   * name; undefined otherwise, also for OpenMetrics `_created` series, which that rule gives none).
    */
   seriesRef(labels: Labels, metadata: FamilyMetadata | undefined): unknown;
   /** Queues a sample; `stale` writes Prometheus' staleness marker instead of `value`. */

@@ -269,3 +269,48 @@ export function v2ToV1(body: Buffer): Converted {
   if (w.pos !== total) throw new WireError(`wrote ${w.pos} bytes of a ${total}-byte request`);
   return { body: w.buf, series: allSeries.length, samples, ...counts };
 }
+
+/** What a remote-write request holds, counted without decoding it. */
+export interface RequestCounts {
+  readonly series: number;
+  readonly samples: number;
+  readonly histograms: number;
+  readonly exemplars: number;
+  /** 1.0: `WriteRequest.metadata` entries; 2.0: series that carry metadata. */
+  readonly metadata: number;
+}
+
+/**
+ * Counts the series, samples, histograms, exemplars and metadata of an uncompressed 1.0 `prometheus.WriteRequest`
+ * (`v2` false) or 2.0 `io.prometheus.write.v2.Request` (`v2` true), walking the wire without decoding strings.
+ *
+ * @throws WireError when `body` is not well-formed protobuf.
+ */
+export function countRequest(body: Buffer, v2: boolean): RequestCounts {
+  const top = new Reader(body, 0, body.length);
+  const counts = { series: 0, samples: 0, histograms: 0, exemplars: 0, metadata: 0 };
+  while (!top.done) {
+    const tag = top.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (wireType === WIRE_LEN && field === (v2 ? 5 : 1)) {
+      counts.series++;
+      const span = top.bytes();
+      const r = new Reader(body, span.start, span.end);
+      while (!r.done) {
+        const inner = r.varint();
+        const innerWire = inner & 7;
+        const innerField = Math.floor(inner / 8);
+        if (innerWire === WIRE_LEN && innerField === 2) counts.samples++;
+        else if (innerWire === WIRE_LEN && innerField === (v2 ? 3 : 4)) counts.histograms++;
+        else if (innerWire === WIRE_LEN && innerField === (v2 ? 4 : 3)) counts.exemplars++;
+        else if (innerWire === WIRE_LEN && innerField === 5 && v2) counts.metadata++;
+        r.skip(innerWire);
+      }
+    } else {
+      if (wireType === WIRE_LEN && field === 3 && !v2) counts.metadata++;
+      top.skip(wireType);
+    }
+  }
+  return counts;
+}

@@ -3,7 +3,7 @@ import { compressSync } from 'snappy';
 import { WriteRequest, writeV2 } from '@promfleet/protocol';
 import { startRemoteWriteReceiver, type RemoteWriteReceiver } from '@promfleet/testkit';
 import { startBridge, type Bridge } from './rw2-bridge.js';
-import { WireError, v2ToV1 } from './rw2-wire.js';
+import { WireError, countRequest, v2ToV1 } from './rw2-wire.js';
 
 const SYMBOLS = ['', '__name__', 'node_cpu_seconds_total', 'cpu', '0', 'mode', 'idle', 'up', 'help text', 'trace_id', 'abc'];
 
@@ -61,6 +61,26 @@ describe('v2ToV1', () => {
 
   it('refuses a truncated request', () => {
     expect(() => v2ToV1(request().subarray(0, 40))).toThrow(WireError);
+  });
+});
+
+describe('countRequest', () => {
+  it('counts a 2.0 request and the 1.0 request made of it alike, metadata as each version carries it', () => {
+    const v2 = request();
+    expect(countRequest(v2, true)).toEqual({ series: 2, samples: 4, histograms: 0, exemplars: 1, metadata: 1 });
+    expect(countRequest(v2ToV1(v2).body, false)).toEqual({ series: 2, samples: 4, histograms: 0, exemplars: 0, metadata: 0 });
+  });
+
+  it('counts 1.0 exemplars, histograms and metadata entries', () => {
+    const body = Buffer.from(
+      WriteRequest.encode(
+        WriteRequest.fromPartial({
+          timeseries: [{ labels: [{ name: '__name__', value: 'a' }], samples: [{ value: 1, timestamp: 1 }], exemplars: [{ value: 1, timestamp: 1 }], histograms: [{ timestamp: 1 }] }],
+          metadata: [{ metricFamilyName: 'a', help: 'h' }, { metricFamilyName: 'b' }],
+        }),
+      ).finish(),
+    );
+    expect(countRequest(body, false)).toEqual({ series: 1, samples: 1, histograms: 1, exemplars: 1, metadata: 2 });
   });
 });
 

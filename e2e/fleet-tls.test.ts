@@ -117,7 +117,8 @@ describe('the fleet link with mutual TLS', () => {
     const workers = new Map<string, { process: DemoChild; url: string }>();
     const startWorker = async (name: string, args: readonly string[]) => {
       const port = await pickPort({ host });
-      workers.set(name, { process: child(name, ['worker', `--web.listen-address=${host}:${port}`, ...args]), url: `http://${host}:${port}` });
+      const queueDir = `--remote-write.queue-dir=${join(dir, `${name}-remote-write`)}`;
+      workers.set(name, { process: child(name, ['worker', `--web.listen-address=${host}:${port}`, queueDir, ...args]), url: `http://${host}:${port}` });
       await wait(`${name} to serve its status page`, ok(`http://${host}:${port}/-/healthy`));
     };
     await startWorker('worker-1', [...tlsToMaster, '--worker.id=worker-1', `--master.tls.cert-file=${pki.worker1.certFile}`, `--master.tls.key-file=${pki.worker1.keyFile}`]);

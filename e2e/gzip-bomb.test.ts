@@ -124,7 +124,7 @@ describe('a gzip bomb target', () => {
     ]);
     await wait('the master to serve its status page', ok(`${masterUrl}/-/healthy`));
     // The worker's own process (node, not a shell), so that /proc/<pid> is the worker's.
-    const worker = child('worker', process.execPath, [bin, 'worker', `--master=${host}:${masterGrpc}`, '--worker.id=worker-1', `--web.listen-address=${host}:${workerWeb}`]);
+    const worker = child('worker', process.execPath, [bin, 'worker', `--master=${host}:${masterGrpc}`, '--worker.id=worker-1', `--web.listen-address=${host}:${workerWeb}`, `--remote-write.queue-dir=${join(dir, 'remote-write')}`]);
     await wait('the worker to serve its status page', ok(`http://${host}:${workerWeb}/-/healthy`));
     const startRssMiB = procStatusMiB(worker.pid, 'VmRSS');
     await wait('the master to be ready', ok(`${masterUrl}/-/ready`));

@@ -128,7 +128,7 @@ async function startWorker(id: string, extraArgs: readonly string[]): Promise<{ 
   const child = startChild({
     name: id,
     command: process.execPath,
-    args: [bin, 'worker', `--master=${master.address}`, `--worker.id=${id}`, `--web.listen-address=127.0.0.1:${port}`, '--worker.drain-timeout=1s', ...extraArgs],
+    args: [bin, 'worker', `--master=${master.address}`, `--worker.id=${id}`, `--web.listen-address=127.0.0.1:${port}`, '--worker.drain-timeout=1s', `--remote-write.queue-dir=${join(dir, `${id}-remote-write`)}`, ...extraArgs],
     logFile,
     cwd: root,
   });

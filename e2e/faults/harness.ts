@@ -173,6 +173,8 @@ export class FaultHarness implements AsyncDisposable {
       `--worker.id=${options.id}`,
       `--web.listen-address=${host}:${port}`,
       '--log.level=debug',
+      // Each worker its own disk queue, kept across its restarts.
+      `--remote-write.queue-dir=${join(this.dir, `${options.id}-remote-write`)}`,
       ...(options.flags ?? []),
     ]);
     await this.wait(`${options.id} to serve its status page`, ok(`${url}/-/healthy`), { children: [worker] });

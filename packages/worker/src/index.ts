@@ -34,7 +34,9 @@ export {
 } from './remote/queue.js';
 export { RemoteWriteMetrics, dropReasons, type DropReason } from './remote/metrics.js';
 export { FRAME_HEADER_BYTES, Spool, SpoolError, type QueueRecord, type SpoolDrop, type SpoolOptions } from './remote/spool.js';
-export type { SeriesRef } from './remote/series.js';
+export { buildSeriesRef, type SeriesRef } from './remote/series.js';
+export { createRequestEncoder, type EncodedBatch, type RequestEncoder } from './remote/encode.js';
+export { ExemplarBuffer, SampleRing } from './remote/ring.js';
 export {
   ContentTypeError,
   ExpositionErrorCode,

@@ -160,6 +160,12 @@ export function encodeMetadataRequest(metadata: readonly FamilyMetadata[]): Buff
  */
 let nextBatch = 1;
 
+/** The epoch of the next string table any 2.0 encoder starts ({@link SeriesRef.symbolEpoch}); unique across encoders. */
+let nextEpoch = 1;
+
+/** The strings a 2.0 encoder's table holds before it starts over: about 100 MB at worst, far above a shard's series. */
+const MAX_STRINGS = 1 << 20;
+
 /**
  * Groups a batch's samples and exemplars by series, as linked lists over their positions: grouping a sample costs a
  * field check on its series rather than a map lookup.
@@ -336,8 +342,20 @@ class WriteRequestEncoder extends GroupingEncoder implements RequestEncoder {
  * its metadata two more.
  */
 class RequestV2Encoder extends GroupingEncoder implements RequestEncoder {
-  readonly #symbolIndex = new Map<string, number>();
-  readonly #symbols: string[] = [];
+  /**
+   * The encoder's string table, kept across requests: each string's number, UTF-8 size and, for the current request,
+   * its symbol index (valid where `#stamp` is the request's number). Started over past {@link MAX_STRINGS} strings,
+   * under a new epoch, so series churn cannot grow it without bound.
+   */
+  #epoch = nextEpoch++;
+  readonly #ids = new Map<string, number>();
+  #strings: string[] = [];
+  #bytes = new Int32Array(1024);
+  #stamp = new Int32Array(1024);
+  #symbolOf = new Int32Array(1024);
+  #request = 0;
+  /** The request's symbols, as string numbers, in symbol order. */
+  #symbols: number[] = [];
   #symbolsSize = 0;
   /** The label refs of every series, then of every exemplar, of the batch, and where each one's start. */
   #refs = new Uint32Array(1024);
@@ -352,26 +370,36 @@ class RequestV2Encoder extends GroupingEncoder implements RequestEncoder {
   encode(ring: SampleRing, count: number, exemplars: ExemplarBuffer): EncodedBatch {
     const groups = this.group(ring, count, exemplars);
     this.#reserve(groups, exemplars.size);
-    this.#symbolIndex.clear();
+    if (this.#strings.length > MAX_STRINGS) this.#startOver();
+    this.#request++;
     this.#symbols.length = 0;
     this.#symbolsSize = 0;
     this.#refsUsed = 0;
-    this.#intern('');
+    this.#symbol(this.#id(''));
     const { timestamps } = ring;
     let total = 0;
     for (let g = 0; g < groups; g++) {
       const ref = this.groupRef(g);
+      const ids = this.#seriesIds(ref);
       this.#seriesRefsStart[g] = this.#refsUsed;
-      const labelsRefsSize = this.#internAll(ref.symbols ?? []);
+      const labelsRefsSize = this.#appendRefs(ids, ref.symbols?.length ?? 0);
       this.#labelsRefsSize[g] = labelsRefsSize;
       let content = fieldSize(labelsRefsSize);
       const startSize = ref.createdTimestampMs === 0 ? 0 : 1 + int64Size(ref.createdTimestampMs);
       for (let i = this.first[g] ?? -1; i >= 0; i = this.next[i] ?? -1) content += fieldSize(sampleSize(timestamps[ring.index(i)] ?? 0) + startSize);
       for (let e = this.exemplarFirst[g] ?? -1; e >= 0; e = this.exemplarNext[e] ?? -1) {
         this.#exemplarRefsStart[e] = this.#refsUsed;
-        content += fieldSize(this.#exemplarSize(exemplars, { e, refsSize: this.#internAll(exemplars.labelStrings[e] ?? []) }));
+        const labels = (exemplars.labelStrings[e] ?? []).map((s) => this.#id(s));
+        content += fieldSize(this.#exemplarSize(exemplars, { e, refsSize: this.#appendRefs(labels, labels.length) }));
       }
-      if (ref.metadata !== undefined) content += fieldSize(this.#metadataSize(ref.metadata, g));
+      if (ref.metadata !== undefined) {
+        const labelCount = ref.symbols?.length ?? 0;
+        const help = this.#symbol(ids[labelCount] ?? 0);
+        const unit = this.#symbol(ids[labelCount + 1] ?? 0);
+        this.#helpRef[g] = help;
+        this.#unitRef[g] = unit;
+        content += fieldSize(metadataContentSize({ type: metricTypeNumber(ref.metadata.type), help, unit }));
+      }
       this.content[g] = content;
       total += fieldSize(content);
     }
@@ -379,10 +407,11 @@ class RequestV2Encoder extends GroupingEncoder implements RequestEncoder {
 
     const body = this.output(total);
     let pos = 0;
-    for (const symbol of this.#symbols) {
+    for (const id of this.#symbols) {
       body[pos++] = TAG_V2_SYMBOLS;
-      pos = writeVarint(body, { pos, value: Buffer.byteLength(symbol, 'utf8') });
-      pos += body.write(symbol, pos, 'utf8');
+      const size = this.#bytes[id] ?? 0;
+      pos = writeVarint(body, { pos, value: size });
+      pos += body.write(this.#strings[id] ?? '', pos, size, 'utf8');
     }
     for (let g = 0; g < groups; g++) pos = this.#writeSeries(body, { pos, ring, exemplars, g });
     return this.finish(body, { groups, exemplars });
@@ -430,32 +459,68 @@ class RequestV2Encoder extends GroupingEncoder implements RequestEncoder {
     return pos;
   }
 
-  /** The index of `symbol` in this request's table, adding it when new. */
-  #intern(symbol: string): number {
-    let index = this.#symbolIndex.get(symbol);
-    if (index === undefined) {
-      index = this.#symbols.length;
-      this.#symbols.push(symbol);
-      this.#symbolIndex.set(symbol, index);
-      this.#symbolsSize += fieldSize(Buffer.byteLength(symbol, 'utf8'));
+  /** The number of `s` in the string table, adding it when new. */
+  #id(s: string): number {
+    let id = this.#ids.get(s);
+    if (id === undefined) {
+      id = this.#strings.length;
+      this.#strings.push(s);
+      this.#ids.set(s, id);
+      if (id >= this.#bytes.length) {
+        this.#bytes = grown(this.#bytes, id * 2);
+        this.#stamp = grown(this.#stamp, id * 2);
+        this.#symbolOf = grown(this.#symbolOf, id * 2);
+      }
+      this.#bytes[id] = Buffer.byteLength(s, 'utf8');
+      this.#stamp[id] = 0;
     }
-    return index;
+    return id;
   }
 
-  /** Interns `strings`, appending their indices to the batch's refs; returns the size of their packed varints. */
-  #internAll(strings: readonly string[]): number {
-    if (this.#refs.length < this.#refsUsed + strings.length) {
-      const grown = new Uint32Array(Math.max(this.#refs.length * 2, this.#refsUsed + strings.length));
-      grown.set(this.#refs);
-      this.#refs = grown;
+  /** The string numbers of `ref`'s labels, then its metadata's help and unit: looked up once per table epoch. */
+  #seriesIds(ref: SeriesRef): readonly number[] {
+    if (ref.symbolEpoch === this.#epoch && ref.symbolIds !== undefined) return ref.symbolIds;
+    const ids = (ref.symbols ?? []).map((s) => this.#id(s));
+    if (ref.metadata !== undefined) ids.push(this.#id(ref.metadata.help), this.#id(ref.metadata.unit));
+    ref.symbolIds = ids;
+    ref.symbolEpoch = this.#epoch;
+    return ids;
+  }
+
+  /** The request's symbol index of string `id`, adding it to the request's symbols when new. */
+  #symbol(id: number): number {
+    if (this.#stamp[id] !== this.#request) {
+      this.#stamp[id] = this.#request;
+      this.#symbolOf[id] = this.#symbols.length;
+      this.#symbols.push(id);
+      this.#symbolsSize += fieldSize(this.#bytes[id] ?? 0);
+    }
+    return this.#symbolOf[id] ?? 0;
+  }
+
+  /** Appends the symbol indices of the first `count` strings `ids` to the batch's refs; returns their packed size. */
+  #appendRefs(ids: readonly number[], count: number): number {
+    if (this.#refs.length < this.#refsUsed + count) {
+      const grownRefs = new Uint32Array(Math.max(this.#refs.length * 2, this.#refsUsed + count));
+      grownRefs.set(this.#refs);
+      this.#refs = grownRefs;
     }
     let size = 0;
-    for (const s of strings) {
-      const index = this.#intern(s);
+    for (let i = 0; i < count; i++) {
+      const index = this.#symbol(ids[i] ?? 0);
       this.#refs[this.#refsUsed++] = index;
       size += varintSize(index);
     }
     return size;
+  }
+
+  /** Forgets the string table; series made under the old epoch look their strings up again. */
+  #startOver(): void {
+    this.#epoch = nextEpoch++;
+    this.#ids.clear();
+    this.#strings = [];
+    this.#request = 0;
+    this.#stamp.fill(0);
   }
 
   #refsSize(start: number, count: number): number {
@@ -479,15 +544,6 @@ class RequestV2Encoder extends GroupingEncoder implements RequestEncoder {
     return labels + exemplarPointSize(exemplars.timestamps[at.e] ?? 0);
   }
 
-  /** Interns the help and unit of series `g`'s metadata; returns the size of its `Metadata` content. */
-  #metadataSize(metadata: FamilyMetadata, g: number): number {
-    const help = this.#intern(metadata.help);
-    const unit = this.#intern(metadata.unit);
-    this.#helpRef[g] = help;
-    this.#unitRef[g] = unit;
-    return metadataContentSize({ type: metricTypeNumber(metadata.type), help, unit });
-  }
-
   #reserve(groups: number, exemplars: number): void {
     if (this.#seriesRefsStart.length < groups) {
       this.#seriesRefsStart = new Int32Array(groups * 2);
@@ -497,6 +553,12 @@ class RequestV2Encoder extends GroupingEncoder implements RequestEncoder {
     }
     if (this.#exemplarRefsStart.length < exemplars) this.#exemplarRefsStart = new Int32Array(exemplars * 2);
   }
+}
+
+function grown(from: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const to = new Int32Array(size);
+  to.set(from);
+  return to;
 }
 
 function metadataContentSize(fields: { readonly type: number; readonly help: number; readonly unit: number }): number {

@@ -139,6 +139,8 @@ interface Shard {
   spool: Spool | undefined;
   /** Why the disk part could not be opened the last time it was tried; logged when it changes. */
   diskError: string | undefined;
+  /** Samples of the disk part's `discarded` (torn or corrupt records) already counted as dropped. */
+  discardedSamples: number;
   /** Cuts a record from the ring at `batch_send_deadline`. */
   cutTimer: NodeJS.Timeout | undefined;
   /** Ends the sender's wait for a record, if it waits. */
@@ -270,6 +272,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       inFlight: undefined,
       spool: undefined,
       diskError: undefined,
+      discardedSamples: 0,
       cutTimer: undefined,
       wake: undefined,
     }));
@@ -388,7 +391,7 @@ export class RemoteWriteQueue implements MeteredQueue {
     for (const shard of this.#shards) {
       memorySamples += shard.ring.size + shard.memorySamples;
       diskSamples += shard.spool?.samples ?? 0;
-      diskBytes += shard.spool?.bytes ?? 0;
+      diskBytes += shard.spool?.diskBytes ?? 0;
     }
     return {
       samplesSent: this.#sent,
@@ -468,10 +471,14 @@ export class RemoteWriteQueue implements MeteredQueue {
     shard.memorySamples = 0;
   }
 
-  /** Writes `record` to the shard's disk queue at stop, or drops it (`shutdown`) when there is none. */
+  /**
+   * Writes `record` to the shard's disk queue at stop; drops it without a disk queue (`shutdown`), or when the disk
+   * queue cannot be opened (`disk_full`).
+   */
   #store(shard: Shard, record: QueueRecord): void {
-    if (shard.spool === undefined) this.#drop('shutdown', record.samples, 'the flush deadline passed');
-    else this.#appendToDisk(shard, record);
+    if (this.#disk === undefined) this.#drop('shutdown', record.samples, 'the flush deadline passed');
+    else if (this.#ensureSpool(shard)) this.#appendToDisk(shard, record);
+    else this.#drop('disk_full', record.samples, shard.diskError ?? 'the disk queue cannot be opened');
   }
 
   #shardOf(ref: SeriesRef): Shard {
@@ -535,7 +542,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       if (refused === undefined) this.#appendToDisk(shard, record);
       else this.#drop('disk_full', record.samples, refused);
     } else {
-      this.#drop('disk_full', record.samples, 'the disk queue cannot be opened');
+      this.#drop('disk_full', record.samples, shard.diskError ?? 'the disk queue cannot be opened');
     }
     shard.wake?.();
   }
@@ -632,7 +639,8 @@ export class RemoteWriteQueue implements MeteredQueue {
       });
       shard.spool = spool;
       shard.diskError = undefined;
-      if (discarded.samples > 0) this.#drop('disk_full', discarded.samples, `the disk queue held ${discarded.records} corrupt records`);
+      shard.discardedSamples = discarded.samples;
+      if (discarded.samples > 0) this.#drop('disk_full', discarded.samples, `the disk queue held ${discarded.records} torn or corrupt records`);
       if (recovered.records > 0 || discarded.samples > 0) {
         this.#log({ kind: 'replaying', samples: recovered.samples, bytes: recovered.bytes, corruptSamples: discarded.samples });
       }
@@ -689,7 +697,13 @@ export class RemoteWriteQueue implements MeteredQueue {
       shard.inFlight = { record: fromMemory, spoolId: undefined, overflowed: false, replayed: false };
       return shard.inFlight;
     }
-    const head = shard.spool?.peek();
+    const spool = shard.spool;
+    const head = spool?.peek();
+    if (spool !== undefined && spool.discarded.samples > shard.discardedSamples) {
+      // Reading found records the disk did not keep intact (corrupt, or unreadable): lost with the disk.
+      this.#drop('disk_full', spool.discarded.samples - shard.discardedSamples, 'the disk queue could not read back some records');
+      shard.discardedSamples = spool.discarded.samples;
+    }
     if (head === undefined) return undefined;
     shard.inFlight = { record: head, spoolId: head.id, overflowed: false, replayed: true };
     return shard.inFlight;

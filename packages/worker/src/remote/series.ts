@@ -34,6 +34,13 @@ export interface SeriesRef {
    */
   createdTimestampMs: number;
   /**
+   * Scratch of the 2.0 encoder that batches this series: its strings' (label names and values, then the metadata's
+   * help and unit) numbers in that encoder's string table, valid while `symbolEpoch` is the table's. Turns a
+   * series' per-request symbol lookups into array reads.
+   */
+  symbolIds: readonly number[] | undefined;
+  symbolEpoch: number;
+  /**
    * Scratch of the encoder that batches this series (a series always goes to the same shard, so one encoder at a
    * time): the batch that last grouped it, and its group in that batch. This replaces a map lookup per sample.
    */
@@ -86,6 +93,8 @@ export function buildSeriesRef(labels: Labels, options: SeriesRefOptions): Serie
     hash: fnv1a(scratch, size) & 0x3fffffff,
     metadata: options.metadata,
     createdTimestampMs: 0,
+    symbolIds: undefined,
+    symbolEpoch: 0,
     batch: 0,
     group: 0,
   };

@@ -72,6 +72,16 @@ describe('Spool', () => {
     expect(statSync(join(dir, 'deeper')).isDirectory()).toBe(true);
   });
 
+  it('opens an existing empty directory empty', () => {
+    fs.mkdirSync(dir, { recursive: true });
+    const { spool, recovered, discarded } = Spool.open(dir, { maxBytes: 1 << 20 });
+    expect([recovered.records, discarded.bytes, spool.records, spool.diskBytes]).toEqual([0, 0, 0, 0]);
+    expect(spool.peek()).toBeUndefined();
+    spool.ack(0);
+    spool.close();
+    expect(readdirSync(dir)).toEqual(['position']);
+  });
+
   it('keeps FIFO order across segment rolls, and deletes segments once read but the tail', () => {
     const { spool } = Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 4 * frameBytes() });
     const written = Array.from({ length: 10 }, (_, n) => record(n));

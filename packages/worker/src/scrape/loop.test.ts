@@ -519,6 +519,21 @@ describe('ScrapeLoop metadata', () => {
     expect(sink.metadata.map((m) => m.families?.length)).toEqual([1, undefined]);
   });
 
+  it('tells a sink a reconfiguration removed that the metadata is gone, and gives the new sinks the metadata again', async () => {
+    const config = job();
+    const [a, b, c] = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
+    const scraper = new ScriptedScraper(['# TYPE m gauge\nm 1\n']);
+    const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: 0, job: config, scraper, sinks: [a, b] });
+    loops.push(loop);
+    loop.start();
+    await until(() => a.metadata.length > 0, 'the metadata');
+    loop.reconfigure({ job: config, scraper, sinks: [b, c], forcedError: '' });
+    expect(a.metadata.map((m) => m.families?.length)).toEqual([1, undefined]);
+    await until(() => c.metadata.length > 0, 'the metadata at the new sink');
+    expect(b.metadata.map((m) => m.families?.length)).toEqual([1, 1]);
+    expect(c.metadata.map((m) => m.families?.map((f) => f.family))).toEqual([['m']]);
+  });
+
   it('changes nothing for the text format without metadata: no metadata, created timestamps or exemplars', async () => {
     const { loop, sink } = start({ bodies: ['a{x="1"} 1\nb_total 2\nb_created 3\n'], sink: new RecordingSink(true) });
     await until(() => sink.named('up').length >= 2, 'two scrapes');

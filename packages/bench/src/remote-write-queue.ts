@@ -1,13 +1,14 @@
 /**
  * The remote-write disk queue benchmark: a real `RemoteWriteQueue` with a disk queue, its receiver down, takes
- * node-exporter samples (the shared harness's payload, `../shared/bench/payloads/node`, 927 series per target, its
- * four value variants in turn, 5 s apart, `job` and `instance` added as the scrape loop adds them, each series with
- * its family's metadata as the scrape loop gives it) until every one is on disk; then the receiver comes up and the
+ * samples of the shared harness's payloads (node-exporter, `../shared/bench/payloads/node`, 927 series per target,
+ * or its kube-state-metrics-like one, `gen-ksm-payload.py`, 10,000), the payload's four value variants in turn, 5 s
+ * apart, `job` and `instance` added as the scrape loop adds them, each series with its family's metadata as the
+ * scrape loop gives it, until every one is on disk; then the receiver comes up and the
  * queue replays them. For Remote-Write 1.0, 2.0, and 2.0 with series given no metadata (what 2.0's per-series
  * metadata costs), in turn, `--repeats` times; prints medians as markdown to stdout. Also the size of 1.0's
  * metadata requests (`metadata_config`: the union of the targets' families, once per `send_interval`).
  *
- *   pnpm build && pnpm --filter @promfleet/bench remote-write-queue [--targets N] [--samples N] [--repeats N] [--dir DIR]
+ *   pnpm build && pnpm --filter @promfleet/bench remote-write-queue [--payload node|ksm] [--targets N] [--samples N] [--repeats N] [--dir DIR]
  *
  * Measured: the queue's append path with the receiver down (samples/s: encode, snappy, spool append, on the
  * caller's thread), the bytes its disk queue's files hold per sample, the spool alone on copies of those files
@@ -15,6 +16,7 @@
  * counting receiver in a worker thread, with the queue's default shards), and from the bytes per sample the minutes
  * of a receiver outage the default `--remote-write.queue-max-size` holds.
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,9 +41,10 @@ import {
 import { TOTALS, Total } from './counting-receiver.js';
 import { SHARED_BENCH_DIR, median } from './measure.js';
 
-const usage = `usage: pnpm --filter @promfleet/bench remote-write-queue [--targets N] [--samples N] [--repeats N] [--dir DIR]
-  --targets N    node-exporter targets (927 series each; default 50)
-  --samples N    samples queued per protocol (default 2000000, rounded up to whole scrapes of every target)
+const usage = `usage: pnpm --filter @promfleet/bench remote-write-queue [--payload node|ksm] [--targets N] [--samples N] [--repeats N] [--dir DIR]
+  --payload P    node (node-exporter, 927 series per target; default) or ksm (kube-state-metrics-like, 10,000)
+  --targets N    targets (default 50 for node, 10 for ksm)
+  --samples N    samples queued per protocol, at least 200000 (default 2000000, rounded up to whole scrapes of every target)
   --repeats N    runs of each protocol, interleaved; medians are shown (default 3)
   --dir DIR      where the temporary queue directories go (default the OS temp dir)`;
 
@@ -58,11 +61,20 @@ class UsageError extends Error {
   readonly code = 'PROMFLEET_BENCH_USAGE';
 }
 
-function options(): { targets: number; samples: number; repeats: number; dir: string } {
+type PayloadKind = 'node' | 'ksm';
+
+function options(): { payload: PayloadKind; targets: number; samples: number; repeats: number; dir: string } {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { targets: { type: 'string' }, samples: { type: 'string' }, repeats: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        payload: { type: 'string' },
+        targets: { type: 'string' },
+        samples: { type: 'string' },
+        repeats: { type: 'string' },
+        dir: { type: 'string' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -72,13 +84,16 @@ function options(): { targets: number; samples: number; repeats: number; dir: st
     process.stdout.write(`${usage}\n`);
     process.exit(0);
   }
-  const targets = Number(values.targets ?? '50');
+  const payload = values.payload ?? 'node';
+  if (payload !== 'node' && payload !== 'ksm') throw new UsageError(`--payload: want node or ksm, got ${payload}\n${usage}`);
+  const targets = Number(values.targets ?? (payload === 'node' ? '50' : '10'));
   const samples = Number(values.samples ?? '2000000');
   if (!Number.isSafeInteger(targets) || targets < 1) throw new UsageError(`--targets: want a positive integer, got ${values.targets}\n${usage}`);
   const repeats = Number(values.repeats ?? '3');
-  if (!Number.isSafeInteger(samples) || samples < 1) throw new UsageError(`--samples: want a positive integer, got ${values.samples}\n${usage}`);
+  // Below a few times the memory part (capacity 10,000 samples per shard) some shards would never spill to disk.
+  if (!Number.isSafeInteger(samples) || samples < 200_000) throw new UsageError(`--samples: want an integer ≥ 200000, got ${values.samples}\n${usage}`);
   if (!Number.isSafeInteger(repeats) || repeats < 1) throw new UsageError(`--repeats: want a positive integer, got ${values.repeats}\n${usage}`);
-  return { targets, samples, repeats, dir: values.dir ?? tmpdir() };
+  return { payload, targets, samples, repeats, dir: values.dir ?? tmpdir() };
 }
 
 /** One series of the payload: its labels, its family's metadata, and its value in each variant. */
@@ -107,11 +122,18 @@ function partOfFamily(name: string, family: FamilyMetadata): boolean {
   return name.slice(0, name.length - suffix.length) === base;
 }
 
+/** One of the four value variants of a payload, as the harness's farm serves it. */
+function payloadText(kind: PayloadKind, variant: number): string {
+  if (kind === 'node') return readFileSync(join(SHARED_BENCH_DIR, 'payloads', 'node', `v${variant}.prom`), 'utf8');
+  const script = join(SHARED_BENCH_DIR, 'gen-ksm-payload.py');
+  return execFileSync('python3', [script, '--series', '10000', '--variant', String(variant)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+}
+
 /** The payload's series, with the value of each of the four variants (a series missing from one keeps v0's). */
-function readPayload(): PayloadSeries[] {
+function readPayload(kind: PayloadKind): PayloadSeries[] {
   const byKey = new Map<string, PayloadSeries>();
   for (let variant = 0; variant < 4; variant++) {
-    const body = readFileSync(join(SHARED_BENCH_DIR, 'payloads', 'node', `v${variant}.prom`), 'utf8');
+    const body = payloadText(kind, variant);
     const parser = createParser({ body, format: 'text' });
     let family: { family: string; type: MetricType; help: string } = { family: '', type: 'unknown', help: '' };
     for (let entry = parser.next(); entry !== undefined; entry = parser.next()) {
@@ -392,10 +414,10 @@ function med(runs: readonly ProtocolFigures[], pick: (f: ProtocolFigures) => num
   return n(low, digits) === n(high, digits) ? n(mid, digits) : `${n(mid, digits)} (${n(low, digits)}–${n(high, digits)})`;
 }
 
-function markdown(byVariant: ReadonlyMap<Variant, readonly ProtocolFigures[]>, o: { targets: number; series: number; repeats: number }): string {
+function markdown(byVariant: ReadonlyMap<Variant, readonly ProtocolFigures[]>, o: { payload: PayloadKind; targets: number; series: number; repeats: number }): string {
   const first = [...byVariant.values()][0]?.[0];
   const lines = [
-    `${o.targets} node-exporter targets × ${o.series} series, one sample per series every 5 s (the harness's v0–v3 in turn), ` +
+    `${o.targets} ${o.payload === 'node' ? 'node-exporter' : 'kube-state-metrics-like'} targets × ${o.series} series, one sample per series every 5 s (the harness's v0–v3 in turn), ` +
       `${n(first?.samples)} samples per run; records of max_samples_per_send (2,000) samples, snappy-compressed; default ` +
       `queue_config (${first?.shards ?? '?'} shards); medians of ${o.repeats} runs per row (range in brackets); Node ${process.version}.`,
     '',
@@ -459,7 +481,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
-  const payload = readPayload();
+  const payload = readPayload(o.payload);
   const byVariant = new Map<Variant, ProtocolFigures[]>(variants.map((v) => [v, []]));
   for (let repeat = 0; repeat < o.repeats; repeat++) {
     // The order turns each repeat, so that warm-up and drifts in the host's load fall on each in turn.
@@ -470,7 +492,7 @@ async function main(): Promise<number> {
     }
   }
   const metadata = await measureMetadata({ targets: 200, payload });
-  process.stdout.write(markdown(byVariant, { targets: o.targets, series: payload.length, repeats: o.repeats }));
+  process.stdout.write(markdown(byVariant, { payload: o.payload, targets: o.targets, series: payload.length, repeats: o.repeats }));
   process.stdout.write(
     `\nRemote-Write 1.0 metadata (metadata_config, every send_interval, 1m by default) for 200 targets: the union of their ${n(metadata.families)} ` +
       `families, ${n(metadata.entries)} entries in ${n(metadata.requests)} request(s), ${n(metadata.bytes)} bytes compressed.\n`,

@@ -492,6 +492,29 @@ describe('RemoteWriteQueue disk queue', () => {
     expect([...queue.stats().samplesDropped.values()].reduce((a, b) => a + b, 0)).toBe(0);
   });
 
+  it('once the record in flight fails, keeps nothing but the rings in memory: a crash in an outage loses no record', async () => {
+    await using receiver = await startReceiver();
+    receiver.script(...Array.from({ length: 10_000 }, () => ({ status: 503 })));
+    const disk = { dir: await queueDir(), maxBytes: 1 << 20 };
+    const { queue } = newQueue(remoteWriteConfig(receiver.url, { queue: { capacity: 100, maxShards: 1, maxSamplesPerSend: 5 } }), { disk });
+    queue.start();
+    const ref = refOf(queue, { __name__: 'up' });
+    appendRange(queue, ref, { from: 1, count: 10 });
+    expect(queue.stats()).toMatchObject({ memorySamples: 10, diskSamples: 0 });
+    await receiver.waitForRequests(1);
+    await waitUntil(() => queue.stats().diskSamples === 10, 'the memory part on disk');
+    appendRange(queue, ref, { from: 11, count: 10 });
+    expect(queue.stats()).toMatchObject({ memorySamples: 0, diskSamples: 20 });
+
+    receiver.clearScript();
+    await drained(queue);
+    expect(receiver.accepted().map((s) => s.timestampMs)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // Sending again, records stay in memory.
+    appendRange(queue, ref, { from: 21, count: 5 });
+    expect(queue.stats()).toMatchObject({ memorySamples: 5, diskSamples: 0 });
+    await drained(queue);
+  });
+
   it('beyond its size limit drops exactly the oldest records, counted queue_full, and sends the rest in order', async () => {
     await using receiver = await startReceiver();
     receiver.script(...Array.from({ length: 10_000 }, () => ({ status: 503 })));
@@ -566,8 +589,10 @@ describe('RemoteWriteQueue disk queue', () => {
     await drained(second.queue);
     expect(receiver.accepted().map((s) => s.timestampMs)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(second.events.find((e) => e.kind === 'replaying')).toMatchObject({ samples: 23, corruptSamples: 0 });
-    // The new samples queued on disk behind the replayed ones, and were read back from it too.
-    expect(second.queue.stats().replayedSamples).toBe(30);
+    // New records queue on disk behind the replayed ones while any are left, and are read back from it too; those
+    // cut after the disk queue has drained go through memory.
+    expect(second.queue.stats().replayedSamples).toBeGreaterThanOrEqual(23);
+    expect(second.queue.stats().replayedSamples).toBeLessThanOrEqual(30);
   });
 
   it('replayed after a long outage, drops records older than sample_age_limit whole and cuts those partly older', async () => {

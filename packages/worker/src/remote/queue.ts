@@ -145,6 +145,8 @@ interface Shard {
   cutTimer: NodeJS.Timeout | undefined;
   /** Ends the sender's wait for a record, if it waits. */
   wake: (() => void) | undefined;
+  /** The record in flight has failed at least once: the receiver is down or slow, so records go to disk. */
+  retrying: boolean;
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
@@ -174,9 +176,10 @@ type SendOutcome = { readonly kind: 'sent' } | { readonly kind: 'rejected'; read
  *
  * **The FIFO of records.** Per shard, a memory part of at most `capacity` samples' worth, followed by a disk part (a
  * `Spool`, bounded by the endpoint's share of `--remote-write.queue-max-size`). A record goes to memory while the
- * disk part is empty and memory has room; when memory is full, every record of the memory part (the one in flight
- * included) moves to disk ahead of it, so at any time the shard's records are all in memory or all on disk, and the
- * sender, taking the head, sends every series in order. Beyond the disk limit the oldest records are dropped
+ * disk part is empty, memory has room and the record in flight has not failed; when memory is full, or the record
+ * in flight fails (the receiver is down or slow), every record of the memory part (the one in flight included)
+ * moves to disk ahead of it, so at any time the shard's records are all in memory or all on disk, and the sender,
+ * taking the head, sends every series in order. During an outage a crash thus loses only what the rings held. Beyond the disk limit the oldest records are dropped
  * (`queue_full`, exact counts); a write the filesystem refuses drops that record (`disk_full`). Without a disk
  * queue, memory holds `capacity × max_shards` samples per endpoint and the oldest records beyond are dropped.
  *
@@ -275,6 +278,7 @@ export class RemoteWriteQueue implements MeteredQueue {
       discardedSamples: 0,
       cutTimer: undefined,
       wake: undefined,
+      retrying: false,
     }));
     this.#http = configureHttpClient(config.httpClient, {
       context: `remote_write ${config.name}`,
@@ -526,7 +530,7 @@ export class RemoteWriteQueue implements MeteredQueue {
     }
     const spool = shard.spool;
     const capacity = this.#disk !== undefined && this.#diskOpen ? this.#memoryCapacity : this.#memoryOnlyCapacity;
-    if ((spool === undefined || spool.records === 0) && shard.memorySamples + record.samples <= capacity) {
+    if ((spool === undefined || spool.records === 0) && !(shard.retrying && spool !== undefined) && shard.memorySamples + record.samples <= capacity) {
       this.#pushMemory(shard, record);
     } else if (this.#disk === undefined || !this.#diskOpen) {
       // Memory only (or the disk queue not open yet): the oldest records not in flight make room.
@@ -681,11 +685,23 @@ export class RemoteWriteQueue implements MeteredQueue {
         await this.#waitForRecord(shard);
         continue;
       }
-      if ((await this.#sendRecord(next)) === 'aborted') break;
+      if ((await this.#sendRecord(shard, next)) === 'aborted') break;
+      shard.retrying = false;
       if (next.spoolId !== undefined) shard.spool?.ack(next.spoolId);
       else shard.memorySamples -= next.record.samples;
       shard.inFlight = undefined;
     }
+  }
+
+  /**
+   * The shard's record in flight failed for the first time: while the receiver does not take it, what memory holds
+   * moves to disk (the record in flight first) and new records follow, so that a crash (`kill -9`) during an outage
+   * loses at most what the ring has not cut yet, not the memory part.
+   */
+  #failing(shard: Shard): void {
+    if (shard.retrying) return;
+    shard.retrying = true;
+    if (this.#diskOpen && this.#ensureSpool(shard) && shard.spool?.records === 0) this.#spill(shard);
   }
 
   /** Makes the shard's head record the one in flight: memory first, then disk. */
@@ -722,7 +738,7 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Sends a record until the receiver takes or rejects it, dropping it (or its older part) once it is older than
    * `sample_age_limit`. Resolves to 'aborted' when the flush deadline ended it first (it is then still queued).
    */
-  async #sendRecord(inFlight: InFlight): Promise<'done' | 'aborted'> {
+  async #sendRecord(shard: Shard, inFlight: InFlight): Promise<'done' | 'aborted'> {
     const ageLimit = this.#config.queueConfig.sampleAgeLimitMs;
     let record: QueueRecord | undefined = inFlight.record;
     const outcome = await this.#sendWithBackoff(() => {
@@ -739,7 +755,7 @@ export class RemoteWriteQueue implements MeteredQueue {
         }
       }
       return record;
-    }, this.#hardStop.signal);
+    }, this.#hardStop.signal, () => this.#failing(shard));
     if (outcome === undefined) return 'done';
     switch (outcome.kind) {
       case 'aborted':
@@ -767,7 +783,7 @@ export class RemoteWriteQueue implements MeteredQueue {
    * Prometheus' `sendWriteRequestWithBackoff`: `prepare` gives the request before each attempt (undefined: nothing
    * left to send, resolves undefined); recoverable failures are retried after the backoff or the `Retry-After`.
    */
-  async #sendWithBackoff(prepare: () => Request | undefined, signal: AbortSignal): Promise<SendOutcome | undefined> {
+  async #sendWithBackoff(prepare: () => Request | undefined, signal: AbortSignal, onFailure?: () => void): Promise<SendOutcome | undefined> {
     const { minBackoffMs, maxBackoffMs } = this.#config.queueConfig;
     let backoffMs = minBackoffMs;
     for (let attempt = 0; !signal.aborted; attempt++) {
@@ -784,6 +800,7 @@ export class RemoteWriteQueue implements MeteredQueue {
         if (!(err instanceof RemoteWriteRecoverableError)) {
           return { kind: 'rejected', error: err instanceof RemoteWriteRejectedError ? err.message : `remote write to ${this.redactedUrl}: ${errorMessage(err)}` };
         }
+        onFailure?.();
         // client.go gives Retry-After only where Prometheus honours it; the wait is not capped by max_backoff.
         const delayMs = err.details.retryAfterMs ?? backoffMs;
         this.#log({ kind: 'retrying', samples: request.samples, attempt: attempt + 1, delayMs, error: err.message });

@@ -60,6 +60,7 @@ const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
   --results FILE         JSON lines of the harness's results (default /tmp/promfleet-bench/peers-<time>.jsonl);
                          promfleet's per-process split goes to FILE.split.jsonl
   --quiet-wait S         seconds the harness waits for a quiet host before each run (default 45)
+  --warmup S             seconds from the collector's start to the window, instead of the scale's (s1 30, s2 60)
   --worker-node-flags F  Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --report FILE          print the tables of an earlier results file (and its .split.jsonl) and exit`;
 
@@ -76,6 +77,7 @@ interface Options {
   readonly harness: string;
   readonly results: string;
   readonly quietWait: number;
+  readonly warmup: number | undefined;
   readonly workerNodeFlags: string;
   readonly report: string | undefined;
 }
@@ -99,6 +101,7 @@ function options(): Options {
       harness: { type: 'string' },
       results: { type: 'string' },
       'quiet-wait': { type: 'string' },
+      warmup: { type: 'string' },
       'worker-node-flags': { type: 'string' },
       report: { type: 'string' },
       help: { type: 'boolean' },
@@ -117,6 +120,8 @@ function options(): Options {
   if (!Number.isSafeInteger(repeats) || repeats < 1 || repeats > 10) throw new UsageError(`--repeats: want 1..10, got ${values.repeats}\n${usage}`);
   const quietWait = Number(values['quiet-wait'] ?? '45');
   if (!Number.isSafeInteger(quietWait) || quietWait < 0) throw new UsageError(`--quiet-wait: want whole seconds ≥ 0, got ${values['quiet-wait']}\n${usage}`);
+  const warmup = values.warmup === undefined ? undefined : Number(values.warmup);
+  if (warmup !== undefined && (!Number.isSafeInteger(warmup) || warmup < 1)) throw new UsageError(`--warmup: want whole seconds ≥ 1, got ${values.warmup}\n${usage}`);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
   return {
     repeats,
@@ -125,6 +130,7 @@ function options(): Options {
     harness: values.harness ?? SHARED_BENCH_DIR,
     results: values.results ?? `/tmp/promfleet-bench/peers-${stamp}.jsonl`,
     quietWait,
+    warmup,
     workerNodeFlags: values['worker-node-flags'] ?? '',
     report: values.report,
   };
@@ -251,6 +257,8 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
     join(o.harness, 'peer-scrape.sh'),
     ...collectorArgs(job.collector),
     ...(scales[job.scale] ?? []),
+    // The harness takes the last value of a flag given twice.
+    ...(o.warmup === undefined ? [] : ['--warmup', String(o.warmup)]),
     '--first-rep', String(job.repeat),
     '--quiet-wait', String(o.quietWait),
     '--results', o.results,

@@ -15,7 +15,10 @@
 # Environment: BENCH_PROM_CONFIG, BENCH_LISTEN_ADDR (the worker's web address: the harness reads its /metrics
 # there) and BENCH_RUN_DIR come from the harness. PROMFLEET_BIN (default: this repository's built CLI),
 # PEERS_GRPC_PORT / PEERS_MASTER_WEB_PORT (default 18430 / 18431), and PEERS_WORKER_NODE_FLAGS (Node flags for
-# the worker alone, split on blanks, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are optional.
+# the worker alone, split on blanks, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are optional. So are
+# PEERS_REMOTE_WRITE_URL (the remote_write URL instead of the harness's receiver) and PEERS_REMOTE_WRITE_KEYS (YAML
+# lines added to the remote_write entry, indented by 4, e.g. "    protobuf_message: io.prometheus.write.v2.Request"):
+# with either, the master reads a copy of the harness's config, $BENCH_RUN_DIR/prometheus-variant.yml.
 #
 # The PIDs go to $BENCH_RUN_DIR/{wrapper,master,worker}.pid, so a driver can read /proc for the worker alone.
 # Each child runs in its own process group (set -m): the harness's SIGTERM to this script's group reaches only
@@ -28,7 +31,15 @@ grpc_port="${PEERS_GRPC_PORT:-18430}"
 web_port="${PEERS_MASTER_WEB_PORT:-18431}"
 run_dir="${BENCH_RUN_DIR:-.}"
 
-node "$bin" master --config.file="$BENCH_PROM_CONFIG" --fleet.grace-period=1s \
+config="$BENCH_PROM_CONFIG"
+if [[ -n "${PEERS_REMOTE_WRITE_URL:-}${PEERS_REMOTE_WRITE_KEYS:-}" ]]; then
+  # The harness's config ends with its one remote_write entry: `  - url: "..."`.
+  config="$run_dir/prometheus-variant.yml"
+  sed "s#^  - url: .*#  - url: \"${PEERS_REMOTE_WRITE_URL:-$BENCH_REMOTE_WRITE_URL}\"#" "$BENCH_PROM_CONFIG" > "$config"
+  if [[ -n "${PEERS_REMOTE_WRITE_KEYS:-}" ]]; then printf '%s\n' "$PEERS_REMOTE_WRITE_KEYS" >> "$config"; fi
+fi
+
+node "$bin" master --config.file="$config" --fleet.grace-period=1s \
   --web.listen-address="127.0.0.1:$web_port" --grpc.listen-address="127.0.0.1:$grpc_port" &
 master=$!
 # shellcheck disable=SC2086 # the flags are split on purpose

@@ -93,10 +93,31 @@ describe('peersMarkdown', () => {
     const splits: ProcessSplit[] = [
       { run_id: 'p', worker_cpu_s: 5.3, master_cpu_s: 0.1, worker_rss_steady_bytes: 185_400 * 500, master_rss_steady_bytes: 100 * MiB, window_s: 60 },
     ];
-    const markdown = peersMarkdown({ runs, splits, promfleet: 'promfleet' });
+    const markdown = peersMarkdown({ runs, splits, promfleet: ['promfleet', 'promfleet-rw2'] });
     expect(markdown).toContain(`| vmagent 1.79.5 | ${scaleOf(runs[1] as HarnessRun)} | 1 (1) | 1.80 |`);
-    expect(markdown).toContain(`| ${scaleOf(runs[0] as HarnessRun)} | vmagent | 2.00 | 2.00 | 1.32 | 1.25 |`);
-    expect(markdown).toContain(`| ${scaleOf(runs[0] as HarnessRun)} | prom-agent | 0.50 | 0.25 | 0.33 | 0.16 |`);
-    expect(markdown).toContain('| 200 × 927 (node) @ 5s | 1 | 2.38 | 0.088 | 88 | 500 | 0.002 | 100 |');
+    expect(markdown).toContain(`| ${scaleOf(runs[0] as HarnessRun)} | promfleet | vmagent | 2.00 | 2.00 | 1.00 | 1.32 | 1.25 |`);
+    expect(markdown).toContain(`| ${scaleOf(runs[0] as HarnessRun)} | promfleet | prom-agent | 0.50 | 0.25 | 1.00 | 0.33 | 0.16 |`);
+    expect(markdown).toContain('| promfleet | 200 × 927 (node) @ 5s | 1 | 2.38 | 0.088 | 88 | 500 | 0.002 | 100 |');
+    expect(markdown).not.toContain('bridge');
+  });
+
+  it('sets each variant beside the peers and beside promfleet, worker by worker, with the bridge apart', () => {
+    const runs = [
+      run({ run_id: 'p', collector: 'promfleet', cpu_us_per_sample: 3.6, rw_bytes_per_sample: 22 }),
+      run({ run_id: 'r', collector: 'promfleet-rw2', cpu_us_per_sample: 2.7, rw_bytes_per_sample: 11 }),
+      run({ run_id: 'v', collector: 'vmagent', cpu_us_per_sample: 1.8, rw_bytes_per_sample: 20 }),
+    ];
+    const split = { master_cpu_s: 0.1, worker_rss_steady_bytes: 185_400 * 500, master_rss_steady_bytes: 100 * MiB, window_s: 60 };
+    const splits: ProcessSplit[] = [
+      { run_id: 'p', worker_cpu_s: 6.6744, ...split },
+      { run_id: 'r', worker_cpu_s: 4.4496, bridge_cpu_s: 0.6, ...split },
+    ];
+    const markdown = peersMarkdown({ runs, splits, promfleet: ['promfleet', 'promfleet-rw2', 'promfleet-nometa'] });
+    const scale = scaleOf(runs[0] as HarnessRun);
+    expect(markdown).toContain(`| ${scale} | promfleet-rw2 | vmagent | 1.50 | 1.00 | 0.55 | 1.11 | 0.88 |`);
+    expect(markdown).toContain(`| ${scale} | promfleet-rw2 | promfleet | 0.75 | 1.00 | 0.50 | 0.67 | 1.00 |`);
+    expect(markdown).toContain(`| promfleet-rw2 | ${scale} | 1 | 2.00 | 0.074 | 88 | 500 | 0.002 | 100 | 0.010 |`);
+    expect(markdown).toContain(`| promfleet | ${scale} | 1 | 3.00 | 0.111 | 88 | 500 | 0.002 | 100 | – |`);
+    expect(markdown).not.toContain('promfleet-nometa');
   });
 });

@@ -47,6 +47,8 @@ export interface ProcessSplit {
   readonly master_rss_steady_bytes: number;
   /** The window the split covers, in seconds; the harness's own window, estimated from its log to within ~1 s. */
   readonly window_s: number;
+  /** CPU seconds of the Remote-Write 2.0 bridge (`rw2-bridge.ts`) over the window, for runs that used it. */
+  readonly bridge_cpu_s?: number;
 }
 
 /** Medians over one collector's runs at one scale. */
@@ -73,6 +75,7 @@ export interface CellSummary {
 
 /** The worker alone (and the master's share), medians over promfleet's runs at one scale. */
 export interface SplitSummary {
+  readonly collector: string;
   readonly scale: string;
   readonly runs: number;
   readonly workerUsPerSample: number | undefined;
@@ -81,6 +84,8 @@ export interface SplitSummary {
   readonly workerBytesPerSeries: number | undefined;
   readonly masterCores: number | undefined;
   readonly masterRssMiB: number | undefined;
+  /** The Remote-Write 2.0 bridge's cores, for runs that used it. */
+  readonly bridgeCores: number | undefined;
 }
 
 /** A scale's name as the table shows it: `200 × 927 (node) @ 5s`. */
@@ -145,6 +150,7 @@ export function summarizeSplits(runs: readonly HarnessRun[], splits: readonly Pr
     groups.set(key, group);
   }
   return [...groups].map(([scale, group]) => ({
+    collector,
     scale,
     runs: group.length,
     workerUsPerSample: median(
@@ -155,6 +161,7 @@ export function summarizeSplits(runs: readonly HarnessRun[], splits: readonly Pr
     workerBytesPerSeries: median(group.map(({ run, split }) => split.worker_rss_steady_bytes / (run.targets * run.series_per_target))),
     masterCores: median(group.map(({ split }) => split.master_cpu_s / split.window_s)),
     masterRssMiB: median(group.map(({ split }) => split.master_rss_steady_bytes / MiB)),
+    bridgeCores: median(defined(group.map(({ split }) => (split.bridge_cpu_s === undefined ? undefined : split.bridge_cpu_s / split.window_s)))),
   }));
 }
 
@@ -171,15 +178,20 @@ function integer(value: number | undefined): string {
   return value === undefined ? '–' : Math.round(value).toLocaleString('en-US');
 }
 
-/** The markdown of one invocation: the table per collector and scale, promfleet's split, and the ratios. */
+/**
+ * The markdown of one invocation: the table per collector and scale, promfleet's split per variant, each variant
+ * over each peer, and each variant over the first (promfleet as it ships).
+ */
 export function peersMarkdown(options: {
   readonly runs: readonly HarnessRun[];
   readonly splits: readonly ProcessSplit[];
-  /** The collector name of promfleet's runs; the others are its peers. */
-  readonly promfleet: string;
+  /** The collector names of promfleet's variants, the baseline first; the other collectors are its peers. */
+  readonly promfleet: readonly string[];
 }): string {
   const cells = summarizeCells(options.runs);
-  const splits = summarizeSplits(options.runs, options.splits, options.promfleet);
+  const present = new Set(cells.map((c) => c.collector));
+  const variants = options.promfleet.filter((name) => present.has(name));
+  const splits = variants.flatMap((name) => summarizeSplits(options.runs, options.splits, name));
   const lines = [
     '| collector | scale | runs (steady) | CPU µs/sample | cores | RSS steady MiB | bytes/series | delivered (lowest) | RW bytes/sample | others\u2019 cores | probe ns |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -192,42 +204,51 @@ export function peersMarkdown(options: {
     );
   }
   if (splits.length > 0) {
+    const bridged = splits.some((s) => s.bridgeCores !== undefined);
     lines.push(
       '',
-      `${options.promfleet}, process by process (\`/proc/<pid>\` over the same windows):`,
+      'promfleet, process by process (`/proc/<pid>` over the same windows):',
       '',
-      '| scale | runs | worker CPU µs/sample | worker cores | worker RSS MiB | worker bytes/series | master cores | master RSS MiB |',
-      '|---|---|---:|---:|---:|---:|---:|---:|',
+      `| collector | scale | runs | worker CPU µs/sample | worker cores | worker RSS MiB | worker bytes/series | master cores | master RSS MiB |${bridged ? ' 2.0 bridge cores |' : ''}`,
+      `|---|---|---|---:|---:|---:|---:|---:|---:|${bridged ? '---:|' : ''}`,
     );
     for (const s of splits) {
       lines.push(
-        `| ${s.scale} | ${s.runs} | ${fixed(s.workerUsPerSample, 2)} | ${fixed(s.workerCores, 3)} | ${integer(s.workerRssMiB)} | ${integer(s.workerBytesPerSeries)} | ` +
-          `${fixed(s.masterCores, 3)} | ${integer(s.masterRssMiB)} |`,
+        `| ${s.collector} | ${s.scale} | ${s.runs} | ${fixed(s.workerUsPerSample, 2)} | ${fixed(s.workerCores, 3)} | ${integer(s.workerRssMiB)} | ${integer(s.workerBytesPerSeries)} | ` +
+          `${fixed(s.masterCores, 3)} | ${integer(s.masterRssMiB)} |${bridged ? ` ${fixed(s.bridgeCores, 3)} |` : ''}`,
       );
     }
   }
-  const peers = [...new Set(cells.map((c) => c.collector))].filter((c) => c !== options.promfleet);
+  const peers = [...present].filter((c) => !options.promfleet.includes(c));
   const scales = [...new Set(cells.map((c) => c.scale))];
-  if (peers.length > 0) {
+  const cell = (collector: string, scale: string): CellSummary | undefined => cells.find((c) => c.collector === collector && c.scale === scale);
+  const split = (collector: string, scale: string): SplitSummary | undefined => splits.find((s) => s.collector === collector && s.scale === scale);
+  const ratioRow = (scale: string, ours: string, theirs: string): string | undefined => {
+    const a = cell(ours, scale);
+    const b = cell(theirs, scale);
+    if (a === undefined || b === undefined) return undefined;
+    const sa = split(ours, scale);
+    const sb = split(theirs, scale);
+    return (
+      `| ${scale} | ${ours} | ${theirs} | ${fixed(ratio(a.usPerSample, b.usPerSample), 2)} | ${fixed(ratio(a.bytesPerSeries, b.bytesPerSeries), 2)} | ` +
+      `${fixed(ratio(a.rwBytesPerSample, b.rwBytesPerSample), 2)} | ${fixed(ratio(sa?.workerUsPerSample, sb?.workerUsPerSample ?? b.usPerSample), 2)} | ` +
+      `${fixed(ratio(sa?.workerBytesPerSeries, sb?.workerBytesPerSeries ?? b.bytesPerSeries), 2)} |`
+    );
+  };
+  const pairs: [string, string][] = [];
+  for (const ours of variants) for (const theirs of peers) pairs.push([ours, theirs]);
+  const [baseline, ...others] = variants;
+  if (baseline !== undefined) for (const ours of others) pairs.push([ours, baseline]);
+  const rows = scales.flatMap((scale) => pairs.map(([ours, theirs]) => ratioRow(scale, ours, theirs))).filter((row): row is string => row !== undefined);
+  if (rows.length > 0) {
     lines.push(
       '',
-      `Ratios, ${options.promfleet} ÷ peer (same invocation; below 1 is better for ${options.promfleet}):`,
+      'Ratios in the same invocation, A ÷ B (below 1: A spends less); "worker alone" divides the worker\u2019s share, by a peer\u2019s whole process:',
       '',
-      '| scale | peer | CPU µs/sample | bytes/series | worker alone: CPU µs/sample | worker alone: bytes/series |',
-      '|---|---|---:|---:|---:|---:|',
+      '| scale | A | B | CPU µs/sample | bytes/series | RW bytes/sample | worker alone: CPU µs/sample | worker alone: bytes/series |',
+      '|---|---|---|---:|---:|---:|---:|---:|',
+      ...rows,
     );
-    for (const scale of scales) {
-      const ours = cells.find((c) => c.collector === options.promfleet && c.scale === scale);
-      const split = splits.find((s) => s.scale === scale);
-      for (const peer of peers) {
-        const theirs = cells.find((c) => c.collector === peer && c.scale === scale);
-        if (ours === undefined || theirs === undefined) continue;
-        lines.push(
-          `| ${scale} | ${peer} | ${fixed(ratio(ours.usPerSample, theirs.usPerSample), 2)} | ${fixed(ratio(ours.bytesPerSeries, theirs.bytesPerSeries), 2)} | ` +
-            `${fixed(ratio(split?.workerUsPerSample, theirs.usPerSample), 2)} | ${fixed(ratio(split?.workerBytesPerSeries, theirs.bytesPerSeries), 2)} |`,
-        );
-      }
-    }
   }
   return `${lines.join('\n')}\n`;
 }

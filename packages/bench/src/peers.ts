@@ -8,11 +8,16 @@
  *
  *   pnpm build && pnpm --filter @promfleet/bench peers [--repeats N] [--scales s1,s2] [--collectors ...]
  *
+ * promfleet variants: `promfleet-rw2` sends Remote-Write 2.0 (`protobuf_message: io.prometheus.write.v2.Request`)
+ * through `rw2-bridge.ts`, which forwards the same samples as 1.0 to the harness's receiver (VictoriaMetrics 1.79
+ * takes no 2.0), so that delivery is counted at the receiver as for every collector; `promfleet-nometa` sends
+ * Remote-Write 1.0 without the metadata requests (`metadata_config: {send: false}`).
+ *
  * Scales (the issue's): s1 = 200 targets × 927 node-exporter series @ 5 s; s2 = 50 × 10,000 kube-state-metrics-like
  * series @ 5 s. One run takes 2–3 minutes (warm-up, a 60 s window, drain); the default 2 repeats of 3 collectors at
  * 2 scales take ~30 minutes. Raw results go to a JSON-lines file outside the repository (`--results`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +28,10 @@ import { peersMarkdown, type HarnessRun, type ProcessSplit } from './peers-repor
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wrapper = resolve(here, '..', 'peers-promfleet.sh');
+const bridgeScript = join(here, 'rw2-bridge-run.js');
+/** Where `promfleet-rw2`'s worker sends, and where the bridge forwards: the harness's receiver (its default address). */
+const BRIDGE_LISTEN = '127.0.0.1:18432';
+const HARNESS_RECEIVER_URL = 'http://127.0.0.1:18428/api/v1/write';
 
 /** The issue's two scales, with the harness's warm-up and window for each (bench/run-matrix.sh). */
 const scales: Readonly<Record<string, readonly string[]>> = {
@@ -30,17 +39,28 @@ const scales: Readonly<Record<string, readonly string[]>> = {
   s2: ['--payload', 'ksm', '--targets', '50', '--interval', '5', '--warmup', '60', '--duration', '60'],
 };
 
-const collectorNames = ['promfleet', 'vmagent', 'prom-agent'] as const;
+const collectorNames = ['promfleet', 'promfleet-rw2', 'promfleet-nometa', 'vmagent', 'prom-agent'] as const;
 type CollectorName = (typeof collectorNames)[number];
+const promfleetNames: readonly string[] = ['promfleet', 'promfleet-rw2', 'promfleet-nometa'];
+const defaultCollectors: readonly CollectorName[] = ['promfleet', 'vmagent', 'prom-agent'];
+
+/** promfleet as measured, and its variants: the lines added to its remote_write entry, and whether it needs the bridge. */
+const promfleetVariants: Readonly<Partial<Record<CollectorName, { readonly keys: string; readonly bridge: boolean }>>> = {
+  promfleet: { keys: '', bridge: false },
+  'promfleet-rw2': { keys: '    protobuf_message: io.prometheus.write.v2.Request', bridge: true },
+  'promfleet-nometa': { keys: '    metadata_config:\n      send: false', bridge: false },
+};
 
 const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
   --repeats N            runs of every collector at every scale, interleaved (default 2)
   --scales LIST          s1 (200 × 927 node @ 5s), s2 (50 × 10k ksm @ 5s); default s1,s2
-  --collectors LIST      promfleet, vmagent, prom-agent (default all three)
+  --collectors LIST      promfleet, promfleet-rw2 (Remote-Write 2.0 through rw2-bridge), promfleet-nometa (1.0
+                         without metadata), vmagent, prom-agent (default promfleet, vmagent, prom-agent)
   --harness DIR          the shared harness (default ../shared/bench, beside the repository)
   --results FILE         JSON lines of the harness's results (default /tmp/promfleet-bench/peers-<time>.jsonl);
                          promfleet's per-process split goes to FILE.split.jsonl
   --quiet-wait S         seconds the harness waits for a quiet host before each run (default 45)
+  --warmup S             seconds from the collector's start to the window, instead of the scale's (s1 30, s2 60)
   --worker-node-flags F  Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --report FILE          print the tables of an earlier results file (and its .split.jsonl) and exit`;
 
@@ -57,6 +77,7 @@ interface Options {
   readonly harness: string;
   readonly results: string;
   readonly quietWait: number;
+  readonly warmup: number | undefined;
   readonly workerNodeFlags: string;
   readonly report: string | undefined;
 }
@@ -80,6 +101,7 @@ function options(): Options {
       harness: { type: 'string' },
       results: { type: 'string' },
       'quiet-wait': { type: 'string' },
+      warmup: { type: 'string' },
       'worker-node-flags': { type: 'string' },
       report: { type: 'string' },
       help: { type: 'boolean' },
@@ -98,14 +120,17 @@ function options(): Options {
   if (!Number.isSafeInteger(repeats) || repeats < 1 || repeats > 10) throw new UsageError(`--repeats: want 1..10, got ${values.repeats}\n${usage}`);
   const quietWait = Number(values['quiet-wait'] ?? '45');
   if (!Number.isSafeInteger(quietWait) || quietWait < 0) throw new UsageError(`--quiet-wait: want whole seconds ≥ 0, got ${values['quiet-wait']}\n${usage}`);
+  const warmup = values.warmup === undefined ? undefined : Number(values.warmup);
+  if (warmup !== undefined && (!Number.isSafeInteger(warmup) || warmup < 1)) throw new UsageError(`--warmup: want whole seconds ≥ 1, got ${values.warmup}\n${usage}`);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
   return {
     repeats,
     scales: list('--scales', values.scales ?? 's1,s2', Object.keys(scales)),
-    collectors: list('--collectors', values.collectors ?? collectorNames.join(','), collectorNames),
+    collectors: list('--collectors', values.collectors ?? defaultCollectors.join(','), collectorNames),
     harness: values.harness ?? SHARED_BENCH_DIR,
     results: values.results ?? `/tmp/promfleet-bench/peers-${stamp}.jsonl`,
     quietWait,
+    warmup,
     workerNodeFlags: values['worker-node-flags'] ?? '',
     report: values.report,
   };
@@ -117,10 +142,10 @@ function progress(message: string): void {
 
 /** The harness's flags for one collector. */
 function collectorArgs(collector: CollectorName): string[] {
-  if (collector !== 'promfleet') return ['--collector', collector];
+  if (promfleetVariants[collector] === undefined) return ['--collector', collector];
   return [
     '--collector', 'custom',
-    '--name', 'promfleet',
+    '--name', collector,
     '--cmd', `bash ${wrapper}`,
     '--version', promfleetVersion(),
     '--scraped-metric', 'promfleet_worker_samples_scraped_total',
@@ -141,13 +166,15 @@ interface ProcSample {
   readonly masterCpu: number;
   readonly workerRss: number;
   readonly masterRss: number;
+  /** The Remote-Write 2.0 bridge's CPU seconds, when it runs. */
+  readonly bridgeCpu: number | undefined;
 }
 
 /**
- * Samples promfleet's worker and master once a second from `/proc`, once the wrapper has written their PIDs into the
- * run directory; stops when `done()` says so or the processes are gone.
+ * Samples promfleet's worker and master (and the bridge, `bridgePid`) once a second from `/proc`, once the wrapper
+ * has written their PIDs into the run directory; stops when `done()` says so or the processes are gone.
  */
-async function sampleProcesses(runDir: string, done: () => boolean): Promise<ProcSample[]> {
+async function sampleProcesses(runDir: string, done: () => boolean, bridgePid: number | undefined): Promise<ProcSample[]> {
   const samples: ProcSample[] = [];
   let pids: { worker: number; master: number } | undefined;
   while (!done()) {
@@ -156,13 +183,14 @@ async function sampleProcesses(runDir: string, done: () => boolean): Promise<Pro
     }
     if (pids !== undefined) {
       try {
-        const [workerCpu, masterCpu, worker, master] = await Promise.all([
+        const [workerCpu, masterCpu, worker, master, bridgeCpu] = await Promise.all([
           procCpuSeconds(pids.worker),
           procCpuSeconds(pids.master),
           procMemory(pids.worker),
           procMemory(pids.master),
+          bridgePid === undefined ? undefined : procCpuSeconds(bridgePid),
         ]);
-        samples.push({ t: Date.now() / 1000, workerCpu, masterCpu, workerRss: worker.rssBytes, masterRss: master.rssBytes });
+        samples.push({ t: Date.now() / 1000, workerCpu, masterCpu, workerRss: worker.rssBytes, masterRss: master.rssBytes, bridgeCpu });
       } catch {
         pids = undefined;
       }
@@ -173,11 +201,14 @@ async function sampleProcesses(runDir: string, done: () => boolean): Promise<Pro
 }
 
 /** The value of `pick` at time `t`, interpolated between the samples around it. */
-function at(samples: readonly ProcSample[], t: number, pick: (s: ProcSample) => number): number | undefined {
+function at(samples: readonly ProcSample[], t: number, pick: (s: ProcSample) => number | undefined): number | undefined {
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1] as ProcSample;
     const b = samples[i] as ProcSample;
-    if (a.t <= t && t <= b.t) return pick(a) + ((pick(b) - pick(a)) * (t - a.t)) / (b.t - a.t || 1);
+    const va = pick(a);
+    const vb = pick(b);
+    if (va === undefined || vb === undefined) return undefined;
+    if (a.t <= t && t <= b.t) return va + ((vb - va) * (t - a.t)) / (b.t - a.t || 1);
   }
   return undefined;
 }
@@ -195,6 +226,8 @@ function splitOf(run: HarnessRun, samples: readonly ProcSample[], doneAt: number
   const w1 = at(samples, end, (s) => s.workerCpu);
   const m0 = at(samples, start, (s) => s.masterCpu);
   const m1 = at(samples, end, (s) => s.masterCpu);
+  const b0 = at(samples, start, (s) => s.bridgeCpu);
+  const b1 = at(samples, end, (s) => s.bridgeCpu);
   const inside = samples.filter((s) => s.t >= start && s.t <= end);
   const workerRss = median(inside.map((s) => s.workerRss));
   const masterRss = median(inside.map((s) => s.masterRss));
@@ -206,6 +239,7 @@ function splitOf(run: HarnessRun, samples: readonly ProcSample[], doneAt: number
     worker_rss_steady_bytes: workerRss,
     master_rss_steady_bytes: masterRss,
     window_s: run.window_wall_s,
+    ...(b0 === undefined || b1 === undefined ? {} : { bridge_cpu_s: b1 - b0 }),
   };
 }
 
@@ -223,11 +257,20 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
     join(o.harness, 'peer-scrape.sh'),
     ...collectorArgs(job.collector),
     ...(scales[job.scale] ?? []),
+    // The harness takes the last value of a flag given twice.
+    ...(o.warmup === undefined ? [] : ['--warmup', String(o.warmup)]),
     '--first-rep', String(job.repeat),
     '--quiet-wait', String(o.quietWait),
     '--results', o.results,
   ];
-  const env = { ...process.env, PEERS_WORKER_NODE_FLAGS: o.workerNodeFlags };
+  const variant = promfleetVariants[job.collector];
+  const env = {
+    ...process.env,
+    PEERS_WORKER_NODE_FLAGS: o.workerNodeFlags,
+    PEERS_REMOTE_WRITE_KEYS: variant?.keys ?? '',
+    PEERS_REMOTE_WRITE_URL: variant?.bridge === true ? `http://${BRIDGE_LISTEN}/api/v1/write` : '',
+  };
+  const bridge = variant?.bridge === true ? await startBridgeProcess() : undefined;
   const child = spawn('bash', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let runId: string | undefined;
   let doneAt: number | undefined;
@@ -244,7 +287,10 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
       const started = /\[(\S+)\] start collector:/.exec(line);
       if (started?.[1] !== undefined && runId === undefined) {
         runId = started[1];
-        if (job.collector === 'promfleet') sampling = sampleProcesses(join('/tmp/bench/runs', runId), () => exited || (doneAt !== undefined && Date.now() / 1000 > doneAt + 2));
+        if (variant !== undefined) {
+          const done = (): boolean => exited || (doneAt !== undefined && Date.now() / 1000 > doneAt + 2);
+          sampling = sampleProcesses(join('/tmp/bench/runs', runId), done, bridge?.process.pid);
+        }
       }
       if (/window done/.test(line)) doneAt = Date.now() / 1000;
     }
@@ -252,14 +298,36 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
   const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
   exited = true;
   const samples = await sampling;
+  if (bridge !== undefined) progress(`rw2-bridge: ${await bridge.stop()}`);
   const run = readJsonLines<HarnessRun>(o.results).find((r) => r.run_id === runId);
   if (code !== 0 || run === undefined) {
     progress(`run failed: ${job.collector} ${job.scale} repeat ${job.repeat} (exit ${String(code)}); see /tmp/bench/runs/${runId ?? '?'}`);
     return undefined;
   }
-  const split = job.collector === 'promfleet' && doneAt !== undefined ? splitOf(run, samples, doneAt) : undefined;
+  const split = variant !== undefined && doneAt !== undefined ? splitOf(run, samples, doneAt) : undefined;
   if (split !== undefined) appendFileSync(`${o.results}.split.jsonl`, `${JSON.stringify(split)}\n`);
   return { run, split };
+}
+
+/** Starts `rw2-bridge-run.js` on {@link BRIDGE_LISTEN}, forwarding to the harness's receiver; `stop` gives its totals. */
+async function startBridgeProcess(): Promise<{ readonly process: ChildProcess; stop(): Promise<string> }> {
+  const child = spawn(process.execPath, [bridgeScript, '--listen', BRIDGE_LISTEN, '--forward', HARNESS_RECEIVER_URL], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  await new Promise<void>((resolveStarted, reject) => {
+    child.stderr?.once('data', () => resolveStarted());
+    child.once('exit', (code) => reject(new Error(`rw2-bridge exited (${String(code)}) before listening on ${BRIDGE_LISTEN}`)));
+  });
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  return {
+    process: child,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      return out.trim();
+    },
+  };
 }
 
 async function main(): Promise<number> {
@@ -273,10 +341,10 @@ async function main(): Promise<number> {
   }
   if (o.report !== undefined) {
     const runs = readJsonLines<HarnessRun>(o.report);
-    process.stdout.write(peersMarkdown({ runs, splits: readJsonLines<ProcessSplit>(`${o.report}.split.jsonl`), promfleet: 'promfleet' }));
+    process.stdout.write(peersMarkdown({ runs, splits: readJsonLines<ProcessSplit>(`${o.report}.split.jsonl`), promfleet: promfleetNames }));
     return 0;
   }
-  if (o.collectors.includes('promfleet') && !existsSync(resolve(here, '..', '..', 'cli', 'dist', 'main.js'))) {
+  if (o.collectors.some((c) => promfleetVariants[c] !== undefined) && !existsSync(resolve(here, '..', '..', 'cli', 'dist', 'main.js'))) {
     throw new Error('packages/cli is not built: run `pnpm build` first');
   }
   mkdirSync(dirname(o.results), { recursive: true });
@@ -302,7 +370,7 @@ async function main(): Promise<number> {
     `Worker benchmark: ${o.repeats} repeat(s) × ${o.scales.join(', ')} × ${o.collectors.join(', ')}, ${((Date.now() - started) / 60_000).toFixed(0)} min, ` +
       `load average ${load.toFixed(2)} before and ${loadAfter.toFixed(2)} after; results ${o.results}\n\n`,
   );
-  process.stdout.write(peersMarkdown({ runs, splits, promfleet: 'promfleet' }));
+  process.stdout.write(peersMarkdown({ runs, splits, promfleet: promfleetNames }));
   return runs.length === o.repeats * o.scales.length * o.collectors.length ? 0 : 1;
 }
 

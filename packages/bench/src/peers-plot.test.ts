@@ -17,7 +17,7 @@ const chart: BarChart = {
       ],
       references: [],
     },
-    { title: 'bytes per series', format: (y) => y.toFixed(0), groups: [{ label: 's1', values: [800, 400] }], references: [{ y: 1024, label: 'goal < 1 KB' }] },
+    { title: 'bytes per series', format: (y) => y.toFixed(0), groups: [{ label: 's1', values: [800, 400] }], references: [{ y: 1024, short: '1 KB', label: 'goal < 1 KB' }] },
   ],
   footnotes: ['medians of 2 runs'],
 };
@@ -49,12 +49,24 @@ describe('renderBarChart', () => {
     for (const label of ['>4.00<', '>2.00<', '>1.00<', '>800<', '>400<']) expect(svg).toContain(label);
   });
 
-  it('scales a panel to hold its reference lines, drawn dashed with their label, and shows legend and footnotes', () => {
+  it('scales a panel to hold its reference lines, drawn dashed behind the bars, and shows legend and footnotes', () => {
     const [, , bytesOurs] = bars(svg)[3] ?? [];
     // The bytes panel's axis holds the 1,024 goal above 800: ticks of 500 up to 1,500, over the full height, 260.
     expect(bytesOurs).toBeCloseTo((800 / 1500) * 260, 0);
     expect(svg).toContain('>1500<');
-    expect(svg).toMatch(/<line [^>]*stroke-dasharray="6 4"\/>\n<text [^>]*>goal &lt; 1 KB</);
+    // Across the panel with its short label, and in the legend with its long one.
+    expect(svg).toMatch(/<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="\1" stroke="#c00" stroke-dasharray="6 4"\/>\n<text [^>]*>1 KB</);
+    expect(svg).toMatch(/<line [^>]*stroke="#c00" stroke-dasharray="6 4"\/>\n<text [^>]*>goal &lt; 1 KB</);
+    expect(svg.indexOf('stroke-dasharray="6 4"')).toBeLessThan(svg.indexOf('fill="#1f5fa8"/>', svg.indexOf('bytes per series')));
     for (const text of ['>promfleet<', '>vmagent<', '>medians of 2 runs<', '>s1<', '>s2<']) expect(svg).toContain(text);
+  });
+});
+
+describe('the legend', () => {
+  it('starts a new row when the names do not fit across the chart', () => {
+    const many: BarChart = { ...chart, series: Array.from({ length: 8 }, (_, i) => ({ name: `collector number ${i}`, color: '#123456' })) };
+    const rows = new Set([...renderBarChart(many).matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="14" height="14"/g)].map((m) => m[1]));
+    expect(rows.size).toBeGreaterThan(1);
+    expect(new Set([...renderBarChart(chart).matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="14" height="14"/g)].map((m) => m[1])).size).toBe(1);
   });
 });

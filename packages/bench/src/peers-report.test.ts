@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
+import { renderBarChart } from './plot-svg.js';
 import {
   goalChecks,
   peersChart,
@@ -250,5 +252,68 @@ describe('peersChart', () => {
     expect(bytes?.references.map((r) => r.y)).toEqual([1228.8, 1024]);
     expect(chart.footnotes.join('\n')).toContain('vmagent 1.79.5');
     expect(chart.footnotes[0]).toContain('fixture');
+  });
+});
+
+/**
+ * Recorded harness results, trimmed to the fields the report reads: 2 interleaved repeats of promfleet,
+ * promfleet-rw2 and vmagent at s1 (2026-12-07, before #13), and the s3 validation run of promfleet and vmagent, with
+ * promfleet's per-process split (`peers-report.fixture.jsonl.split.jsonl`). The host was loaded by other work in
+ * both (others' cores 0.7–1.4), so the figures are not the benchmark's; the arithmetic on them is.
+ */
+function recorded<T>(file: string): T[] {
+  return readFileSync(new URL(file, import.meta.url), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+describe('a recorded results file', () => {
+  const runs = recorded<HarnessRun>('./peers-report.fixture.jsonl');
+  const splits = recorded<ProcessSplit>('./peers-report.fixture.jsonl.split.jsonl');
+  const promfleet = ['promfleet', 'promfleet-rw2', 'promfleet-nometa'];
+  const s1 = '200 × 927 (node) @ 5s';
+  const s3 = '600 × 927 (node) @ 15s';
+
+  it('gives the goals of each variant at each scale, with their figures', () => {
+    const markdown = peersMarkdown({ runs, splits, promfleet });
+    for (const row of [
+      `| promfleet | ${s1} | CPU per sample ≤ vmagent\u2019s | 8.59 µs vs 3.03 µs (2.83×); worker alone 8.34 µs | **not met** |`,
+      `| promfleet | ${s1} | worker RSS per series < 1 KB | 2,150 B (380 MiB) | **not met** |`,
+      `| promfleet | ${s1} | master + worker RSS per series < 1.2 KB | 2,896 B (master 132 MiB) | **not met** |`,
+      `| promfleet | ${s1} | delivery 1.0000 | 1.0000–1.0000 over 2 run(s) | met |`,
+      `| promfleet | ${s1} | no skipped or failed scrape after the warm-up | missed 0, failed 0 of 2,400 per window (\`up\` at the receiver) | met |`,
+      `| promfleet | ${s3} | CPU per sample ≤ vmagent\u2019s | 6.76 µs vs 2.55 µs (2.65×); worker alone 6.63 µs | **not met** |`,
+      `| promfleet | ${s3} | worker RSS per series < 1 KB | 1,175 B (623 MiB) | **not met** |`,
+      `| promfleet | ${s3} | master + worker RSS per series < 1.2 KB | 1,402 B (master 120 MiB) | **not met** |`,
+      `| promfleet | ${s3} | no skipped or failed scrape after the warm-up | missed 0, failed 0 of 3,600 per window (\`up\` at the receiver); worker\u2019s counter: 0 failed after the warm-up | met |`,
+      `| promfleet-rw2 | ${s1} | CPU per sample ≤ vmagent\u2019s | 10.01 µs vs 3.03 µs (3.30×); worker alone 9.67 µs | **not met** |`,
+    ]) {
+      expect(markdown).toContain(row);
+    }
+    expect(markdown).not.toContain('| promfleet-nometa |');
+  });
+
+  it('plots the same medians, a group per scale, and the same bytes every time', () => {
+    const chart = peersChart({ runs, splits, promfleet, source: 'peers-report.fixture.jsonl' });
+    expect(chart.series.map((s) => s.name)).toEqual([
+      'promfleet (master + worker)',
+      'promfleet worker alone',
+      'promfleet-rw2 (master + worker)',
+      'promfleet-rw2 worker alone',
+      'vmagent',
+    ]);
+    const [cpu, bytes] = chart.panels;
+    expect(cpu?.groups.map((g) => [g.label, g.values.map((v) => (v === undefined ? v : Number(v.toFixed(2))))])).toEqual([
+      [s1, [8.59, 8.34, 10.01, 9.67, 3.03]],
+      [s3, [6.76, 6.63, undefined, undefined, 2.55]],
+    ]);
+    expect(bytes?.groups.map((g) => g.values.map((v) => (v === undefined ? v : Math.round(v))))).toEqual([
+      [2896, 2150, 3265, 2626, 416],
+      [1402, 1175, undefined, undefined, 271],
+    ]);
+    const svg = renderBarChart(chart);
+    expect(svg).toContain('>2,896<');
+    expect(renderBarChart(peersChart({ runs, splits, promfleet, source: 'peers-report.fixture.jsonl' }))).toBe(svg);
   });
 });

@@ -460,13 +460,13 @@ export function peersChart(options: {
         format: (y) => Math.round(y).toLocaleString('en-US'),
         groups: groups('bytes'),
         references: variants.length === 0 ? [] : [
-          { y: GOALS.masterWorkerBytesPerSeries, label: 'goal: master + worker < 1.2 KB' },
-          { y: GOALS.workerBytesPerSeries, label: 'goal: worker < 1 KB' },
+          { y: GOALS.masterWorkerBytesPerSeries, short: '1.2 KB', label: 'goal: master + worker < 1.2 KB' },
+          { y: GOALS.workerBytesPerSeries, short: '1 KB', label: 'goal: worker < 1 KB' },
         ],
       },
     ],
     footnotes: [
-      `Medians of ${integer(runsPerCell)} interleaved run(s) per bar on the shared harness (../shared/bench), all in one invocation; ${options.source}.`,
+      `Medians of ${integer(runsPerCell)} run(s) per bar, the collectors interleaved, on the shared harness (../shared/bench); ${options.source}.`,
       'CPU per sample: the collector\u2019s session (for promfleet master + worker + wrapper script) over the samples confirmed at the receiver.',
       'Bytes per series: median RSS over the window ÷ series scraped; promfleet\u2019s from /proc of the master and the worker (wrapper script left out).',
       ...(versions.length === 0 ? [] : [`Versions: ${versions.join('; ')}.`]),

@@ -131,9 +131,10 @@ export interface BarGroup {
   readonly values: readonly (number | undefined)[];
 }
 
-/** A dashed horizontal line across a bar panel, e.g. a goal, labelled at its right end. */
+/** A dashed horizontal line across a bar panel, e.g. a goal: `short` beside its right end, `label` in the legend. */
 export interface ReferenceLine {
   readonly y: number;
+  readonly short: string;
   readonly label: string;
 }
 
@@ -152,6 +153,8 @@ export interface BarChart {
   readonly footnotes: readonly string[];
 }
 
+/** An upper bound of the width of one character of legend text (13 px Helvetica), for laying the legend out. */
+const legendCharWidth = 7.5;
 const barWidth = 30;
 const barGap = 4;
 const groupGap = 36;
@@ -174,6 +177,11 @@ function barPanelSvg(panel: BarPanel, seriesList: readonly BarSeries[], originX:
     out.push(`<line x1="${num(originX)}" y1="${num(py(y))}" x2="${num(originX + width)}" y2="${num(py(y))}" stroke="#ddd"/>`);
     out.push(`<text x="${num(originX - 8)}" y="${num(py(y) + 4)}" text-anchor="end" fill="#444">${escapeXml(panel.format(y))}</text>`);
   }
+  // Behind the bars.
+  for (const reference of panel.references) {
+    out.push(`<line x1="${num(originX)}" y1="${num(py(reference.y))}" x2="${num(originX + width)}" y2="${num(py(reference.y))}" stroke="#c00" stroke-dasharray="6 4"/>`);
+    out.push(`<text x="${num(originX + width + 4)}" y="${num(py(reference.y) + 4)}" font-size="11" fill="#c00">${escapeXml(reference.short)}</text>`);
+  }
   panel.groups.forEach((group, g) => {
     const groupX = originX + groupGap + g * (seriesList.length * (barWidth + barGap) + groupGap);
     group.values.forEach((value, s) => {
@@ -188,10 +196,6 @@ function barPanelSvg(panel: BarPanel, seriesList: readonly BarSeries[], originX:
     const centre = groupX + (seriesList.length * (barWidth + barGap) - barGap) / 2;
     out.push(`<text x="${num(centre)}" y="${bottom + 20}" text-anchor="middle" fill="#222">${escapeXml(group.label)}</text>`);
   });
-  for (const reference of panel.references) {
-    out.push(`<line x1="${num(originX)}" y1="${num(py(reference.y))}" x2="${num(originX + width)}" y2="${num(py(reference.y))}" stroke="#c00" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${num(originX + width - 4)}" y="${num(py(reference.y) - 5)}" text-anchor="end" font-size="11" fill="#c00">${escapeXml(reference.label)}</text>`);
-  }
   out.push(`<line x1="${num(originX)}" y1="${bottom}" x2="${num(originX + width)}" y2="${bottom}" stroke="#444"/>`);
   out.push(`<line x1="${num(originX)}" y1="${margin.top}" x2="${num(originX)}" y2="${bottom}" stroke="#444"/>`);
   return out;
@@ -201,8 +205,26 @@ function barPanelSvg(panel: BarPanel, seriesList: readonly BarSeries[], originX:
 export function renderBarChart(chart: BarChart): string {
   const widths = chart.panels.map((panel) => barPanelWidth(panel, chart.series.length));
   const width = margin.left + widths.reduce((a, b) => a + b, 0) + (chart.panels.length - 1) * margin.between + margin.right;
+  // The legend: the series' swatches, then the reference lines', left to right, a new row when one is full.
+  const entries = [
+    ...chart.series.map((series) => ({ name: series.name, swatch: `fill="${series.color}"`, line: false })),
+    ...chart.panels.flatMap((panel) => panel.references).map((reference) => ({ name: reference.label, swatch: 'stroke="#c00" stroke-dasharray="6 4"', line: true })),
+  ];
+  const legendWidth = width - 2 * margin.left;
+  const placed: { x: number; row: number; entry: (typeof entries)[number] }[] = [];
+  let cursor = 0;
+  let row = 0;
+  for (const entry of entries) {
+    const entryWidth = 20 + entry.name.length * legendCharWidth + 28;
+    if (cursor > 0 && cursor + entryWidth > legendWidth) {
+      row++;
+      cursor = 0;
+    }
+    placed.push({ x: margin.left + cursor, row, entry });
+    cursor += entryWidth;
+  }
   const legendTop = margin.top + panelHeight + 52;
-  const footTop = legendTop + legendHeight + 8;
+  const footTop = legendTop + (row + 1) * legendHeight + 8;
   const height = footTop + chart.footnotes.length * footnoteHeight + 10;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
@@ -214,12 +236,11 @@ export function renderBarChart(chart: BarChart): string {
     out.push(...barPanelSvg(panel, chart.series, originX));
     originX += (widths[i] ?? 0) + margin.between;
   });
-  const slot = (width - 2 * margin.left) / Math.max(1, chart.series.length);
-  chart.series.forEach((series, i) => {
-    const x = margin.left + i * slot;
-    out.push(`<rect x="${num(x)}" y="${legendTop - 7}" width="14" height="14" fill="${series.color}"/>`);
-    out.push(`<text x="${num(x + 20)}" y="${legendTop + 4}">${escapeXml(series.name)}</text>`);
-  });
+  for (const { x, row: entryRow, entry } of placed) {
+    const y = legendTop + entryRow * legendHeight;
+    out.push(entry.line ? `<line x1="${num(x)}" y1="${y}" x2="${num(x + 14)}" y2="${y}" ${entry.swatch}/>` : `<rect x="${num(x)}" y="${y - 7}" width="14" height="14" ${entry.swatch}/>`);
+    out.push(`<text x="${num(x + 20)}" y="${y + 4}">${escapeXml(entry.name)}</text>`);
+  }
   chart.footnotes.forEach((note, i) => {
     out.push(`<text x="${margin.left}" y="${footTop + i * footnoteHeight + 12}" font-size="11.5" fill="#444">${escapeXml(note)}</text>`);
   });

@@ -14,17 +14,24 @@
  * Remote-Write 1.0 without the metadata requests (`metadata_config: {send: false}`).
  *
  * Scales (the issue's): s1 = 200 targets × 927 node-exporter series @ 5 s; s2 = 50 × 10,000 kube-state-metrics-like
- * series @ 5 s. One run takes 2–3 minutes (warm-up, a 60 s window, drain); the default 2 repeats of 3 collectors at
- * 2 scales take ~30 minutes. Raw results go to a JSON-lines file outside the repository (`--results`).
+ * series @ 5 s; s3 = 600 × 927 node-exporter series @ 15 s. One run takes 2–5 minutes (warm-up, a 60 or 90 s window,
+ * drain, queries); the default, 2 repeats of 3 collectors at the 3 scales, takes ~1 hour (printed at start). Raw
+ * results go to a JSON-lines file outside the repository (`--results`); the tables, the issue's goals checked, and a
+ * plot of CPU per sample and bytes per series (`--plot`, else beside the results) come at the end, or from
+ * `--report FILE`.
+ *
+ * `--idle` measures instead the RSS of an idle worker: connected to a master that has no targets, 10 s after start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SHARED_BENCH_DIR, median, procCpuSeconds, procMemory } from './measure.js';
-import { peersMarkdown, type HarnessRun, type ProcessSplit } from './peers-report.js';
+import { peersChart, peersMarkdown, workerScrapeCounts, type HarnessRun, type ProcessSplit, type WorkerScrapeCounts } from './peers-report.js';
+import { estimateSeconds, scaleArgs, scaleNames, scales, type Scale, type ScaleName } from './peers-plan.js';
+import { renderBarChart } from './plot-svg.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wrapper = resolve(here, '..', 'peers-promfleet.sh');
@@ -32,12 +39,8 @@ const bridgeScript = join(here, 'rw2-bridge-run.js');
 /** Where `promfleet-rw2`'s worker sends, and where the bridge forwards: the harness's receiver (its default address). */
 const BRIDGE_LISTEN = '127.0.0.1:18432';
 const HARNESS_RECEIVER_URL = 'http://127.0.0.1:18428/api/v1/write';
-
-/** The issue's two scales, with the harness's warm-up and window for each (bench/run-matrix.sh). */
-const scales: Readonly<Record<string, readonly string[]>> = {
-  s1: ['--payload', 'node', '--targets', '200', '--interval', '5', '--warmup', '30', '--duration', '60'],
-  s2: ['--payload', 'ksm', '--targets', '50', '--interval', '5', '--warmup', '60', '--duration', '60'],
-};
+/** Where the harness tells the collector to serve its /metrics (its default `--listen`): the worker's web address. */
+const HARNESS_LISTEN = '127.0.0.1:18429';
 
 const collectorNames = ['promfleet', 'promfleet-rw2', 'promfleet-nometa', 'vmagent', 'prom-agent'] as const;
 type CollectorName = (typeof collectorNames)[number];
@@ -53,16 +56,20 @@ const promfleetVariants: Readonly<Partial<Record<CollectorName, { readonly keys:
 
 const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
   --repeats N            runs of every collector at every scale, interleaved (default 2)
-  --scales LIST          s1 (200 × 927 node @ 5s), s2 (50 × 10k ksm @ 5s); default s1,s2
+  --scales LIST          s1 (200 × 927 node @ 5s), s2 (50 × 10k ksm @ 5s), s3 (600 × 927 node @ 15s); default all
   --collectors LIST      promfleet, promfleet-rw2 (Remote-Write 2.0 through rw2-bridge), promfleet-nometa (1.0
                          without metadata), vmagent, prom-agent (default promfleet, vmagent, prom-agent)
   --harness DIR          the shared harness (default ../shared/bench, beside the repository)
   --results FILE         JSON lines of the harness's results (default /tmp/promfleet-bench/peers-<time>.jsonl);
                          promfleet's per-process split goes to FILE.split.jsonl
   --quiet-wait S         seconds the harness waits for a quiet host before each run (default 45)
-  --warmup S             seconds from the collector's start to the window, instead of the scale's (s1 30, s2 60)
+  --warmup S             seconds from the collector's start to the window, instead of the scale's (s1 30, s2 60, s3 60)
   --worker-node-flags F  Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
-  --report FILE          print the tables of an earlier results file (and its .split.jsonl) and exit`;
+  --plot FILE            where to write the SVG plot of CPU per sample and bytes per series (default: the results
+                         file with .svg; with --report, only when given). The docs' copy: docs/images/worker-peers.svg
+  --report FILE          print the tables of an earlier results file (and its .split.jsonl), write --plot, and exit
+  --idle                 instead: the RSS of an idle worker (a master with no targets), 10 s after its start, --repeats
+                         times (the harness is not used)`;
 
 /** A flag the benchmark does not know, or a value it cannot use. */
 class UsageError extends Error {
@@ -72,7 +79,7 @@ class UsageError extends Error {
 
 interface Options {
   readonly repeats: number;
-  readonly scales: readonly string[];
+  readonly scales: readonly ScaleName[];
   readonly collectors: readonly CollectorName[];
   readonly harness: string;
   readonly results: string;
@@ -80,6 +87,8 @@ interface Options {
   readonly warmup: number | undefined;
   readonly workerNodeFlags: string;
   readonly report: string | undefined;
+  readonly plot: string | undefined;
+  readonly idle: boolean;
 }
 
 function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
@@ -104,6 +113,8 @@ function options(): Options {
       warmup: { type: 'string' },
       'worker-node-flags': { type: 'string' },
       report: { type: 'string' },
+      plot: { type: 'string' },
+      idle: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -125,7 +136,7 @@ function options(): Options {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
   return {
     repeats,
-    scales: list('--scales', values.scales ?? 's1,s2', Object.keys(scales)),
+    scales: list('--scales', values.scales ?? scaleNames.join(','), scaleNames),
     collectors: list('--collectors', values.collectors ?? defaultCollectors.join(','), collectorNames),
     harness: values.harness ?? SHARED_BENCH_DIR,
     results: values.results ?? `/tmp/promfleet-bench/peers-${stamp}.jsonl`,
@@ -133,6 +144,8 @@ function options(): Options {
     warmup,
     workerNodeFlags: values['worker-node-flags'] ?? '',
     report: values.report,
+    plot: values.plot,
+    idle: values.idle === true,
   };
 }
 
@@ -243,6 +256,17 @@ function splitOf(run: HarnessRun, samples: readonly ProcSample[], doneAt: number
   };
 }
 
+/** The worker's `promfleet_worker_scrapes_total` by result, from its /metrics; undefined when it does not answer. */
+async function workerScrapes(): Promise<WorkerScrapeCounts | undefined> {
+  try {
+    const response = await fetch(`http://${HARNESS_LISTEN}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) return undefined;
+    return workerScrapeCounts(await response.text());
+  } catch {
+    return undefined;
+  }
+}
+
 function readJsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
@@ -252,11 +276,12 @@ function readJsonLines<T>(file: string): T[] {
 }
 
 /** Runs the harness once; resolves to the run's result and, for promfleet, its per-process split. */
-async function runOnce(o: Options, job: { collector: CollectorName; scale: string; repeat: number }): Promise<{ run: HarnessRun; split: ProcessSplit | undefined } | undefined> {
+async function runOnce(o: Options, job: { collector: CollectorName; scale: ScaleName; repeat: number }): Promise<{ run: HarnessRun; split: ProcessSplit | undefined } | undefined> {
+  const scale: Scale = scales[job.scale];
   const args = [
     join(o.harness, 'peer-scrape.sh'),
     ...collectorArgs(job.collector),
-    ...(scales[job.scale] ?? []),
+    ...scaleArgs(scale),
     // The harness takes the last value of a flag given twice.
     ...(o.warmup === undefined ? [] : ['--warmup', String(o.warmup)]),
     '--first-rep', String(job.repeat),
@@ -277,6 +302,10 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
   let exited = false;
   let sampling: Promise<ProcSample[]> = Promise.resolve([]);
   let pending = '';
+  // The worker's scrape counters at the end of the warm-up and after the window (read when the harness says so).
+  let scrapesAtWarmup: Promise<WorkerScrapeCounts | undefined> = Promise.resolve(undefined);
+  let scrapesAtEnd: Promise<WorkerScrapeCounts | undefined> = Promise.resolve(undefined);
+  let warmupTimer: NodeJS.Timeout | undefined;
   child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   child.stderr.on('data', (chunk: Buffer) => {
     process.stderr.write(chunk);
@@ -290,21 +319,33 @@ async function runOnce(o: Options, job: { collector: CollectorName; scale: strin
         if (variant !== undefined) {
           const done = (): boolean => exited || (doneAt !== undefined && Date.now() / 1000 > doneAt + 2);
           sampling = sampleProcesses(join('/tmp/bench/runs', runId), done, bridge?.process.pid);
+          scrapesAtWarmup = new Promise((resolveRead) => {
+            warmupTimer = setTimeout(() => resolveRead(workerScrapes()), (o.warmup ?? scale.warmup) * 1000);
+          });
         }
       }
-      if (/window done/.test(line)) doneAt = Date.now() / 1000;
+      if (/window done/.test(line)) {
+        doneAt = Date.now() / 1000;
+        if (variant !== undefined) scrapesAtEnd = workerScrapes();
+      }
     }
   });
   const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
   exited = true;
+  clearTimeout(warmupTimer);
   const samples = await sampling;
+  const [before, after] = await Promise.all([scrapesAtWarmup, scrapesAtEnd]);
   if (bridge !== undefined) progress(`rw2-bridge: ${await bridge.stop()}`);
   const run = readJsonLines<HarnessRun>(o.results).find((r) => r.run_id === runId);
   if (code !== 0 || run === undefined) {
     progress(`run failed: ${job.collector} ${job.scale} repeat ${job.repeat} (exit ${String(code)}); see /tmp/bench/runs/${runId ?? '?'}`);
     return undefined;
   }
-  const split = variant !== undefined && doneAt !== undefined ? splitOf(run, samples, doneAt) : undefined;
+  const windowSplit = variant !== undefined && doneAt !== undefined ? splitOf(run, samples, doneAt) : undefined;
+  const split =
+    windowSplit === undefined || before === undefined || after === undefined
+      ? windowSplit
+      : { ...windowSplit, worker_scrapes_after_warmup: { success: after.success - before.success, failure: after.failure - before.failure } };
   if (split !== undefined) appendFileSync(`${o.results}.split.jsonl`, `${JSON.stringify(split)}\n`);
   return { run, split };
 }
@@ -330,6 +371,60 @@ async function startBridgeProcess(): Promise<{ readonly process: ChildProcess; s
   };
 }
 
+/** Writes the plot of `runs` to `file` and says so. */
+function writePlot(file: string, data: { runs: readonly HarnessRun[]; splits: readonly ProcessSplit[]; results: string }): void {
+  const days = [...new Set(data.runs.map((r) => `${r.run_id.slice(0, 4)}-${r.run_id.slice(4, 6)}-${r.run_id.slice(6, 8)}`))].sort();
+  const source = `${basename(data.results)}, ${days.length === 0 ? 'no runs' : days.length === 1 ? days[0] : `${days[0]} to ${days[days.length - 1]}`}`;
+  writeFileSync(file, renderBarChart(peersChart({ runs: data.runs, splits: data.splits, promfleet: promfleetNames, source })));
+  progress(`plot: ${file}`);
+}
+
+/** The seconds after the worker's start at which `--idle` reads its RSS. */
+const IDLE_AFTER_S = 10;
+
+/**
+ * `--idle`: a master with no scrape jobs and one worker connected to it, through the same wrapper script as the
+ * benchmark; the worker's and the master's RSS {@link IDLE_AFTER_S} s after the start, `repeats` times.
+ */
+async function idleWorker(repeats: number): Promise<number> {
+  const workerRss: number[] = [];
+  for (let i = 1; i <= repeats; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'promfleet-idle-'));
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(config, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
+    const wrapperProcess = spawn('bash', [wrapper], {
+      env: { ...process.env, BENCH_PROM_CONFIG: config, BENCH_LISTEN_ADDR: HARNESS_LISTEN, BENCH_RUN_DIR: dir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    wrapperProcess.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise((r) => wrapperProcess.once('exit', r));
+    try {
+      await new Promise((r) => setTimeout(r, IDLE_AFTER_S * 1000));
+      if (!existsSync(join(dir, 'worker.pid')) || wrapperProcess.exitCode !== null) {
+        process.stderr.write(`the idle master and worker did not stay up (bash ${wrapper}):\n${stderr}\n`);
+        return 1;
+      }
+      const connected = (await fetch(`http://${HARNESS_LISTEN}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text())).match(/^promfleet_worker_master_connected (\S+)$/m)?.[1];
+      const [worker, master] = await Promise.all([
+        procMemory(Number(readFileSync(join(dir, 'worker.pid'), 'utf8'))),
+        procMemory(Number(readFileSync(join(dir, 'master.pid'), 'utf8'))),
+      ]);
+      workerRss.push(worker.rssBytes);
+      process.stdout.write(
+        `idle ${i}/${repeats}: worker RSS ${(worker.rssBytes / 1024 / 1024).toFixed(1)} MiB, master RSS ${(master.rssBytes / 1024 / 1024).toFixed(1)} MiB ` +
+          `${IDLE_AFTER_S} s after start (worker connected to the master: ${connected === '1' ? 'yes' : 'no'})\n`,
+      );
+    } finally {
+      wrapperProcess.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(`idle worker RSS, median of ${repeats}: ${((median(workerRss) ?? 0) / 1024 / 1024).toFixed(1)} MiB\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   let o: Options;
   try {
@@ -339,15 +434,29 @@ async function main(): Promise<number> {
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
+  if (o.idle) return idleWorker(o.repeats);
   if (o.report !== undefined) {
     const runs = readJsonLines<HarnessRun>(o.report);
-    process.stdout.write(peersMarkdown({ runs, splits: readJsonLines<ProcessSplit>(`${o.report}.split.jsonl`), promfleet: promfleetNames }));
+    const splits = readJsonLines<ProcessSplit>(`${o.report}.split.jsonl`);
+    process.stdout.write(peersMarkdown({ runs, splits, promfleet: promfleetNames }));
+    if (o.plot !== undefined) writePlot(o.plot, { runs, splits, results: o.report });
     return 0;
   }
   if (o.collectors.some((c) => promfleetVariants[c] !== undefined) && !existsSync(resolve(here, '..', '..', 'cli', 'dist', 'main.js'))) {
     throw new Error('packages/cli is not built: run `pnpm build` first');
   }
   mkdirSync(dirname(o.results), { recursive: true });
+  const estimate = estimateSeconds({
+    repeats: o.repeats,
+    scales: o.scales.map((name) => scales[name]),
+    collectors: o.collectors.length,
+    warmup: o.warmup,
+    quietWait: o.quietWait,
+  });
+  progress(
+    `${o.repeats} repeat(s) × ${o.scales.join(', ')} × ${o.collectors.join(', ')}: about ${Math.round(estimate.typical / 60)} min, ` +
+      `up to ${Math.round((estimate.typical + estimate.quietWaitMax) / 60)} min if the host is never quiet; results ${o.results}`,
+  );
   const started = Date.now();
   const load = loadavg()[0] ?? 0;
   const runs: HarnessRun[] = [];
@@ -371,6 +480,7 @@ async function main(): Promise<number> {
       `load average ${load.toFixed(2)} before and ${loadAfter.toFixed(2)} after; results ${o.results}\n\n`,
   );
   process.stdout.write(peersMarkdown({ runs, splits, promfleet: promfleetNames }));
+  writePlot(o.plot ?? o.results.replace(/(\.jsonl)?$/, '.svg'), { runs, splits, results: o.results });
   return runs.length === o.repeats * o.scales.length * o.collectors.length ? 0 : 1;
 }
 

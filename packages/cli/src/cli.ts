@@ -23,113 +23,116 @@ interface Command extends CommandHead {
   load(): Promise<LoadedCommand>;
 }
 
-/** A command whose arguments are all flags of its table. */
-function flagCommand<T extends FlagTable>(head: CommandHead, flags: T, run: (io: CommandIO, flags: FlagValues<T>) => Promise<number>): LoadedCommand {
-  const spec: CommandSpec<T> = { ...head, flags };
+/** What a command whose arguments are all flags runs. */
+type FlagRun<T extends FlagTable> = (io: CommandIO, flags: FlagValues<T>) => Promise<number>;
+
+function parsingFlags<T extends FlagTable>(spec: CommandSpec<T>, run: FlagRun<T>): LoadedCommand {
   return { spec, run: (io, args) => run(io, parseFlags(args, spec)) };
 }
 
-/** A command with the head `head` whose flags and code `load` imports. */
-function lazy(head: CommandHead, load: (head: CommandHead) => Promise<LoadedCommand>): Command {
-  return { ...head, load: () => load(head) };
+/** A command whose arguments are all flags of `spec`; `run` imports the command's code. */
+function flagCommand<T extends FlagTable>(spec: CommandSpec<T>, run: FlagRun<T>): Command {
+  const loaded = parsingFlags(spec, run);
+  return { usage: spec.usage, summary: spec.summary, load: () => Promise.resolve(loaded) };
+}
+
+/** A command whose flag table is in its module (its defaults come from the package it runs), imported with it. */
+function moduleCommand<T extends FlagTable>(head: CommandHead, load: () => Promise<{ flags: T; run: FlagRun<T> }>): Command {
+  return {
+    ...head,
+    load: async () => {
+      const { flags, run } = await load();
+      return parsingFlags({ ...head, flags }, run);
+    },
+  };
 }
 
 const parseUsage = 'promfleet parse [--format text|openmetrics]';
-const checkUsage = 'promfleet check config FILE';
+const checkHead: CommandHead = {
+  usage: 'promfleet check config FILE',
+  summary: 'Validates a Prometheus configuration file: exit 0 when promfleet can run it, 1 with every error as FILE:LINE: key.path: why.',
+};
 
 const commands: Readonly<Record<string, Command>> = {
-  worker: lazy(
+  worker: moduleCommand(
     {
       usage: 'promfleet worker --master=HOST:PORT [FLAGS]',
       summary: 'Runs a worker: scrapes the targets the master assigns and remote-writes the samples. On SIGTERM it hands its targets over, then exits.',
     },
-    async (head) => {
+    async () => {
       const { runWorkerCommand, workerFlags } = await import('./worker-command.js');
-      return flagCommand(head, workerFlags, (io, f) => runWorkerCommand(io, f, VERSION));
+      return { flags: workerFlags, run: (io, f) => runWorkerCommand(io, f, VERSION) };
     },
   ),
-  master: lazy(
+  master: moduleCommand(
     {
       usage: 'promfleet master --config.file=FILE [FLAGS]',
       summary: 'Runs the master: Kubernetes discovery, allocation of targets to workers, the fleet protocol, the status page and API.',
     },
-    async (head) => {
+    async () => {
       const { masterFlags, runMasterCommand } = await import('./master-command.js');
-      return flagCommand(head, masterFlags, (io, f) => runMasterCommand(io, f, VERSION));
+      return { flags: masterFlags, run: (io, f) => runMasterCommand(io, f, VERSION) };
     },
   ),
-  help: lazy({ usage: 'promfleet help', summary: 'Lists the commands (this text).' }, (head) =>
-    Promise.resolve(flagCommand(head, {}, async (io) => (await write(io.stdout, HELP), 0))),
-  ),
-  demo: lazy(
+  help: flagCommand({ usage: 'promfleet help', summary: 'Lists the commands (this text).', flags: {} }, async (io) => (await write(io.stdout, HELP), 0)),
+  demo: flagCommand(
     {
       usage: 'promfleet demo [--offline]',
       summary: 'Runs the whole system on this machine: a fake Kubernetes API, targets, a real Prometheus, one master and three workers (Ctrl-C stops it).',
+      flags: { offline: { help: 'run the offline tools on the shipped example config and objects instead' } },
     },
-    async (head) => {
-      const flags = { offline: { help: 'run the offline tools on the shipped example config and objects instead' } } as const satisfies FlagTable;
+    async (io, f) => {
       const { runDemo, runLiveDemoCommand } = await import('./demo.js');
-      return flagCommand(head, flags, (io, f) => (switchOn('offline', f.offline) ? runDemo(io) : runLiveDemoCommand(io)));
+      return switchOn('offline', f.offline) ? runDemo(io) : runLiveDemoCommand(io);
     },
   ),
-  check: lazy(
-    { usage: checkUsage, summary: 'Validates a Prometheus configuration file: exit 0 when promfleet can run it, 1 with every error as FILE:LINE: key.path: why.' },
-    (head) =>
+  check: {
+    ...checkHead,
+    load: () =>
       Promise.resolve({
-        spec: { ...head, flags: {} },
+        spec: { ...checkHead, flags: {} },
         run: async (io, args) => {
           const [what, file, ...rest] = args;
-          if (what !== 'config' || file === undefined || rest.length > 0) throw new UsageError(`usage: ${checkUsage}`);
+          if (what !== 'config' || file === undefined || rest.length > 0) throw new UsageError(`usage: ${checkHead.usage}`);
           return (await import('./tools.js')).checkConfig(io, file);
         },
       }),
-  ),
-  relabel: lazy(
+  },
+  relabel: flagCommand(
     {
       usage: 'promfleet relabel --rules RULES.yaml',
       summary: 'Relabels JSON label sets from stdin, one per line, with relabel_configs rules; prints each result, or "null" when dropped.',
+      flags: { rules: { value: 'RULES.yaml', required: true, help: 'a YAML list of relabel_configs rules' } },
     },
-    (head) =>
-      Promise.resolve(
-        flagCommand(head, { rules: { value: 'RULES.yaml', required: true, help: 'a YAML list of relabel_configs rules' } } as const, async (io, f) =>
-          (await import('./tools.js')).relabelLines(io, f.rules),
-        ),
-      ),
+    async (io, f) => (await import('./tools.js')).relabelLines(io, f.rules),
   ),
-  parse: lazy(
+  parse: flagCommand(
     {
       usage: parseUsage,
       summary: 'Parses a metrics exposition from stdin, as the worker reads it: one JSON line per sample and per HELP, TYPE or UNIT line.',
+      flags: { format: { value: 'text|openmetrics', default: 'text', help: 'the exposition format' } },
     },
-    (head) =>
-      Promise.resolve(
-        flagCommand(head, { format: { value: 'text|openmetrics', default: 'text', help: 'the exposition format' } } as const, async (io, f) => {
-          const format = f.format;
-          if (format !== 'text' && format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got ${JSON.stringify(format)}; usage: ${parseUsage}`);
-          return (await import('./parse.js')).parseExposition(io, format);
-        }),
-      ),
+    async (io, f) => {
+      const format = f.format;
+      if (format !== 'text' && format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got ${JSON.stringify(format)}; usage: ${parseUsage}`);
+      return (await import('./parse.js')).parseExposition(io, format);
+    },
   ),
-  targets: lazy(
+  targets: flagCommand(
     {
       usage: 'promfleet targets --config FILE --objects FILE [--own-namespace NAME] [--operator.config FILE]',
       summary:
         'Prints the targets a config discovers from a Kubernetes JSON List (kubectl get -o json), before and after relabeling; ' +
         'with the ServiceMonitors, PodMonitors, Probes and ScrapeConfigs in the List too.',
-    },
-    (head) => {
-      const flags = {
+      flags: {
         config: { value: 'FILE', required: true, help: 'the Prometheus configuration file' },
         objects: { value: 'FILE', required: true, help: 'a Kubernetes JSON List of objects; "-" reads stdin' },
         'own-namespace': { value: 'NAME', defaultText: 'none', help: 'the namespace of namespaces.own_namespace' },
         'operator.config': { value: 'FILE', defaultText: 'every resource in the List', help: 'select prometheus-operator resources as this Prometheus resource does (docs/operator.md)' },
-      } as const satisfies FlagTable;
-      return Promise.resolve(
-        flagCommand(head, flags, async (io, f) =>
-          (await import('./targets.js')).listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'], operatorConfigFile: f['operator.config'] }),
-        ),
-      );
+      },
     },
+    async (io, f) =>
+      (await import('./targets.js')).listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'], operatorConfigFile: f['operator.config'] }),
   ),
 };
 

@@ -23,7 +23,8 @@ import {
 } from '../packages/model/src/index.js';
 import { KubernetesDiscovery, discoverFromObjects, parseLeaseRef, readObjectList } from '../packages/master/src/index.js';
 import type { FlagTable } from '../packages/cli/src/flags.js';
-import { masterCommand, workerCommand } from '../packages/cli/src/serve.js';
+import { masterFlags } from '../packages/cli/src/master-command.js';
+import { workerFlags } from '../packages/cli/src/worker-command.js';
 import { VERSION } from '../packages/cli/src/cli.js';
 import { DEFAULT_SECRET_DIRS } from '../packages/worker/src/index.js';
 
@@ -368,7 +369,7 @@ describe(`${base.file}: the master`, () => {
 
     it('runs `promfleet master` with flags the CLI accepts, required ones included', () => {
       expect(master.args[0]).toBe('master');
-      const known: FlagTable = masterCommand.flags;
+      const known: FlagTable = masterFlags;
       expect([...master.flags.keys()].filter((name) => !Object.hasOwn(known, name))).toEqual([]);
       for (const [name, spec] of Object.entries(known)) if (spec.required === true) expect([name, master.flags.has(name)]).toEqual([name, true]);
     });
@@ -755,7 +756,7 @@ describe(`${base.file}: the workers`, () => {
 
     it('runs `promfleet worker` with flags the CLI accepts', () => {
       expect(worker.args[0]).toBe('worker');
-      const known: FlagTable = workerCommand.flags;
+      const known: FlagTable = workerFlags;
       expect([...worker.flags.keys()].filter((name) => !Object.hasOwn(known, name))).toEqual([]);
       for (const [name, spec] of Object.entries(known)) if (spec.required === true) expect([name, worker.flags.has(name)]).toEqual([name, true]);
     });

@@ -1,49 +1,102 @@
 /**
  * `promfleet`: one binary for the whole fleet. This module parses the command line and dispatches; each command
- * lives beside it and takes a `CommandIO`, so the whole CLI runs in tests without spawning a process.
+ * lives beside it and takes a `CommandIO`, so the whole CLI runs in tests without spawning a process. A command's
+ * module is imported only when that command runs or shows its help, so that a process carries only its own
+ * command's code: a worker never loads the master, the Kubernetes client or the offline tools.
  */
 import { type CommandIO, UsageError, write } from './io.js';
-import { checkConfig, relabelLines } from './tools.js';
-import { listTargets } from './targets.js';
-import { runDemo, runLiveDemoCommand } from './demo.js';
 import { type CommandSpec, type FlagTable, type FlagValues, commandHelp, parseFlags, switchOn, wantsHelp } from './flags.js';
-import { masterCommand, runMasterCommand, runWorkerCommand, workerCommand } from './serve.js';
-import { parseExposition } from './parse.js';
 
 /** The version printed by `promfleet --version` and sent in the fleet protocol's hello. */
 export const VERSION = '0.1.0';
 
+/** A command as `promfleet help` lists it. */
+type CommandHead = Omit<CommandSpec, 'flags'>;
 
-interface Command {
+/** A command's flags and code, imported when it runs or shows its help. */
+interface LoadedCommand {
   readonly spec: CommandSpec;
   run(io: CommandIO, args: readonly string[]): Promise<number>;
 }
 
-/** A command whose arguments are all flags of `spec`. */
-function flagCommand<T extends FlagTable>(spec: CommandSpec<T>, run: (io: CommandIO, flags: FlagValues<T>) => Promise<number>): Command {
+interface Command extends CommandHead {
+  load(): Promise<LoadedCommand>;
+}
+
+/** What a command whose arguments are all flags runs. */
+type FlagRun<T extends FlagTable> = (io: CommandIO, flags: FlagValues<T>) => Promise<number>;
+
+function parsingFlags<T extends FlagTable>(spec: CommandSpec<T>, run: FlagRun<T>): LoadedCommand {
   return { spec, run: (io, args) => run(io, parseFlags(args, spec)) };
 }
 
-const demoCommand = {
-  usage: 'promfleet demo [--offline]',
-  summary: 'Runs the whole system on this machine: a fake Kubernetes API, targets, a real Prometheus, one master and three workers (Ctrl-C stops it).',
-  flags: { offline: { help: 'run the offline tools on the shipped example config and objects instead' } },
-} as const satisfies CommandSpec;
+/** A command whose arguments are all flags of `spec`; `run` imports the command's code. */
+function flagCommand<T extends FlagTable>(spec: CommandSpec<T>, run: FlagRun<T>): Command {
+  const loaded = parsingFlags(spec, run);
+  return { usage: spec.usage, summary: spec.summary, load: () => Promise.resolve(loaded) };
+}
+
+/** A command whose flag table is in its module (its defaults come from the package it runs), imported with it. */
+function moduleCommand<T extends FlagTable>(head: CommandHead, load: () => Promise<{ flags: T; run: FlagRun<T> }>): Command {
+  return {
+    ...head,
+    load: async () => {
+      const { flags, run } = await load();
+      return parsingFlags({ ...head, flags }, run);
+    },
+  };
+}
 
 const parseUsage = 'promfleet parse [--format text|openmetrics]';
+const checkHead: CommandHead = {
+  usage: 'promfleet check config FILE',
+  summary: 'Validates a Prometheus configuration file: exit 0 when promfleet can run it, 1 with every error as FILE:LINE: key.path: why.',
+};
 
 const commands: Readonly<Record<string, Command>> = {
-  worker: flagCommand(workerCommand, (io, f) => runWorkerCommand(io, f, VERSION)),
-  master: flagCommand(masterCommand, (io, f) => runMasterCommand(io, f, VERSION)),
-  help: flagCommand({ usage: 'promfleet help', summary: 'Lists the commands (this text).', flags: {} }, async (io) => (await write(io.stdout, HELP), 0)),
-  demo: flagCommand(demoCommand, (io, f) => (switchOn('offline', f.offline) ? runDemo(io) : runLiveDemoCommand(io))),
-  check: {
-    spec: { usage: 'promfleet check config FILE', summary: 'Validates a Prometheus configuration file: exit 0 when promfleet can run it, 1 with every error as FILE:LINE: key.path: why.', flags: {} },
-    run: (io, args) => {
-      const [what, file, ...rest] = args;
-      if (what !== 'config' || file === undefined || rest.length > 0) throw new UsageError('usage: promfleet check config FILE');
-      return checkConfig(io, file);
+  worker: moduleCommand(
+    {
+      usage: 'promfleet worker --master=HOST:PORT [FLAGS]',
+      summary: 'Runs a worker: scrapes the targets the master assigns and remote-writes the samples. On SIGTERM it hands its targets over, then exits.',
     },
+    async () => {
+      const { runWorkerCommand, workerFlags } = await import('./worker-command.js');
+      return { flags: workerFlags, run: (io, f) => runWorkerCommand(io, f, VERSION) };
+    },
+  ),
+  master: moduleCommand(
+    {
+      usage: 'promfleet master --config.file=FILE [FLAGS]',
+      summary: 'Runs the master: Kubernetes discovery, allocation of targets to workers, the fleet protocol, the status page and API.',
+    },
+    async () => {
+      const { masterFlags, runMasterCommand } = await import('./master-command.js');
+      return { flags: masterFlags, run: (io, f) => runMasterCommand(io, f, VERSION) };
+    },
+  ),
+  help: flagCommand({ usage: 'promfleet help', summary: 'Lists the commands (this text).', flags: {} }, async (io) => (await write(io.stdout, HELP), 0)),
+  demo: flagCommand(
+    {
+      usage: 'promfleet demo [--offline]',
+      summary: 'Runs the whole system on this machine: a fake Kubernetes API, targets, a real Prometheus, one master and three workers (Ctrl-C stops it).',
+      flags: { offline: { help: 'run the offline tools on the shipped example config and objects instead' } },
+    },
+    async (io, f) => {
+      const { runDemo, runLiveDemoCommand } = await import('./demo.js');
+      return switchOn('offline', f.offline) ? runDemo(io) : runLiveDemoCommand(io);
+    },
+  ),
+  check: {
+    ...checkHead,
+    load: () =>
+      Promise.resolve({
+        spec: { ...checkHead, flags: {} },
+        run: async (io, args) => {
+          const [what, file, ...rest] = args;
+          if (what !== 'config' || file === undefined || rest.length > 0) throw new UsageError(`usage: ${checkHead.usage}`);
+          return (await import('./tools.js')).checkConfig(io, file);
+        },
+      }),
   },
   relabel: flagCommand(
     {
@@ -51,7 +104,7 @@ const commands: Readonly<Record<string, Command>> = {
       summary: 'Relabels JSON label sets from stdin, one per line, with relabel_configs rules; prints each result, or "null" when dropped.',
       flags: { rules: { value: 'RULES.yaml', required: true, help: 'a YAML list of relabel_configs rules' } },
     },
-    (io, f) => relabelLines(io, f.rules),
+    async (io, f) => (await import('./tools.js')).relabelLines(io, f.rules),
   ),
   parse: flagCommand(
     {
@@ -59,10 +112,10 @@ const commands: Readonly<Record<string, Command>> = {
       summary: 'Parses a metrics exposition from stdin, as the worker reads it: one JSON line per sample and per HELP, TYPE or UNIT line.',
       flags: { format: { value: 'text|openmetrics', default: 'text', help: 'the exposition format' } },
     },
-    (io, f) => {
+    async (io, f) => {
       const format = f.format;
       if (format !== 'text' && format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got ${JSON.stringify(format)}; usage: ${parseUsage}`);
-      return parseExposition(io, format);
+      return (await import('./parse.js')).parseExposition(io, format);
     },
   ),
   targets: flagCommand(
@@ -78,15 +131,23 @@ const commands: Readonly<Record<string, Command>> = {
         'operator.config': { value: 'FILE', defaultText: 'every resource in the List', help: 'select prometheus-operator resources as this Prometheus resource does (docs/operator.md)' },
       },
     },
-    (io, f) => listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'], operatorConfigFile: f['operator.config'] }),
+    async (io, f) =>
+      (await import('./targets.js')).listTargets(io, { configFile: f.config, objectsFile: f.objects, ownNamespace: f['own-namespace'], operatorConfigFile: f['operator.config'] }),
   ),
 };
 
+/** Every command's name. */
+export const commandNames: readonly string[] = Object.keys(commands);
+
+/** A command's usage and flags, as `promfleet COMMAND --help` prints them; imports the command's module. */
+export async function loadCommandSpec(name: string): Promise<CommandSpec> {
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) throw new Error(`no command ${JSON.stringify(name)}`);
+  return (await command.load()).spec;
+}
+
 /** Commands that run until they are stopped: a reader of their output that goes away does not stop them (main.ts). */
 export const longRunningCommands: ReadonlySet<string> = new Set(['master', 'worker', 'demo']);
-
-/** Every command's usage and flags, by name: `promfleet COMMAND --help` prints one. */
-export const commandSpecs: Readonly<Record<string, CommandSpec>> = Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, c.spec]));
 
 /** `promfleet help`: the overview, one entry per command; `promfleet COMMAND --help` has its flags. */
 const HELP = `promfleet ${VERSION}: Prometheus collection for large Kubernetes clusters.
@@ -94,8 +155,8 @@ const HELP = `promfleet ${VERSION}: Prometheus collection for large Kubernetes c
 Usage: promfleet COMMAND [FLAGS]
 
 Commands:
-${Object.values(commandSpecs)
-  .map((spec) => `  ${spec.usage}\n      ${spec.summary}\n`)
+${Object.values(commands)
+  .map((command) => `  ${command.usage}\n      ${command.summary}\n`)
   .join('')}  promfleet --version
       Prints the version.
 
@@ -120,11 +181,12 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
     }
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; run "promfleet help"`);
+    const loaded = await command.load();
     if (wantsHelp(args)) {
-      await write(io.stdout, commandHelp(command.spec));
+      await write(io.stdout, commandHelp(loaded.spec));
       return 0;
     }
-    return await command.run(io, args);
+    return await loaded.run(io, args);
   } catch (err) {
     if (err instanceof UsageError) {
       await write(io.stderr, `promfleet: ${err.message}\n`);

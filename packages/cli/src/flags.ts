@@ -69,6 +69,14 @@ export function switchOn(flag: string, value: string | undefined): boolean {
   throw new UsageError(`--${flag}: want true or false (or the flag alone), got ${JSON.stringify(value)}`);
 }
 
+/** A flag's whole number ≥ 0, or undefined when the flag is not given; a usage error otherwise. */
+export function wholeNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${flag}: want a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** Whether `args` asks for the command's help: `--help` or `-h` anywhere. */
 export function wantsHelp(args: readonly string[]): boolean {
   return args.some((arg) => arg === '--help' || arg === '-h');

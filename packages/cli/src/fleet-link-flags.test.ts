@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PassThrough, Readable } from 'node:stream';
 import { makePki, type Pki } from '@promfleet/testkit';
 import { run } from './cli.js';
-import { masterLinkOptions, workerLinkOptions } from './fleet-link-flags.js';
+import { masterLinkOptions } from './master-link-flags.js';
+import { workerLinkOptions } from './worker-link-flags.js';
 import { type CommandIO, UsageError } from './io.js';
 
 const PASSWORD = 'hunter2-inline';

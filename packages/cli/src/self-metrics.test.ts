@@ -4,14 +4,14 @@
  * through the CLI, with a static job and a remote-write receiver, so that every per-job and per-endpoint series exists.
  * Their status pages link each other.
  */
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { checkSelfMetrics } from '@promfleet/testkit';
-import { run, VERSION } from './cli.js';
+import { loadCommandSpec, run, VERSION } from './cli.js';
 import { httpGet, pickPort, waitFor } from './demo-processes.js';
 import type { CommandIO } from './io.js';
 
@@ -27,6 +27,14 @@ afterAll(async () => {
   receiver?.close();
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 }, 30_000);
+
+// Jest's ESM loader (vm modules) can fail two dynamic imports that share modules when they link at once ("request
+// for './labels.js' is not in cache", nodejs/node#33216); Node's own loader does not. The two commands' modules are
+// imported one after the other here, before both commands start together.
+beforeAll(async () => {
+  await loadCommandSpec('master');
+  await loadCommandSpec('worker');
+});
 
 function start(argv: string[]): void {
   const stop = new AbortController();

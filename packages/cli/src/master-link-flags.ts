@@ -1,12 +1,11 @@
 /**
- * The fleet link's flags, on both commands: TLS, the bearer token and the master's limits
- * (docs/protocol.md, "Authentication and limits"). Parsed here, checked for combinations that cannot work, and
- * turned into the options of `startMaster` and `startWorker`; the files themselves are read at start, where an
- * unreadable one stops the command with a message that names the flag and the file.
+ * The master's fleet link flags: TLS, the bearer token and the limits (docs/protocol.md, "Authentication and
+ * limits"). Parsed here, checked for combinations that cannot work, and turned into `startMaster`'s options; the
+ * files themselves are read at start, where an unreadable one stops the command with a message that names the flag
+ * and the file.
  */
 import { DEFAULT_EXTRA_STREAMS, DEFAULT_MAX_CONNECTION_RATE, DEFAULT_MAX_WORKERS, type FleetLinkOptions } from '@promfleet/master';
-import type { MasterLinkOptions } from '@promfleet/worker';
-import { type FlagTable, switchOn } from './flags.js';
+import { type FlagTable, switchOn, wholeNumber } from './flags.js';
 import { UsageError } from './io.js';
 
 /** The master's fleet link flags (none required). */
@@ -20,15 +19,6 @@ export const masterLinkFlags = {
   'fleet.max-streams': { value: 'N', defaultText: `--fleet.max-workers + ${DEFAULT_EXTRA_STREAMS}`, help: 'open worker streams, those not yet admitted included' },
   'fleet.max-connections': { value: 'N', defaultText: `--fleet.max-streams + ${DEFAULT_EXTRA_STREAMS}`, help: 'open connections with TLS, those in their handshake included' },
   'fleet.max-connection-rate': { value: 'N', default: String(DEFAULT_MAX_CONNECTION_RATE), help: 'new streams (and TLS connections) accepted a second; 0 turns the limit off' },
-} as const satisfies FlagTable;
-
-/** The worker's fleet link flags (none required). */
-export const workerLinkFlags = {
-  'master.tls.ca-file': { value: 'FILE', defaultText: "the system's CAs", help: "CA of the master's certificate; any --master.tls.* flag turns TLS on" },
-  'master.tls.cert-file': { value: 'FILE', defaultText: 'none', help: 'client certificate presented to the master (with --master.tls.key-file)' },
-  'master.tls.key-file': { value: 'FILE', defaultText: 'none', help: 'the private key of --master.tls.cert-file' },
-  'master.tls.server-name': { value: 'NAME', defaultText: 'the --master host', help: "the name the master's certificate must hold" },
-  'master.token-file': { value: 'FILE', defaultText: 'none', help: 'bearer token sent on every stream; re-read when it changes' },
 } as const satisfies FlagTable;
 
 type Values<T> = { readonly [K in keyof T]?: string | undefined };
@@ -58,38 +48,6 @@ export function masterLinkOptions(f: Values<typeof masterLinkFlags>): { maxWorke
       maxConnectionRatePerSecond: rate,
     },
   };
-}
-
-/** The worker's fleet link options, from its flags: TLS is on when any `--master.tls.*` flag is given. */
-export function workerLinkOptions(f: Values<typeof workerLinkFlags>): MasterLinkOptions {
-  const caFile = f['master.tls.ca-file'];
-  const certFile = f['master.tls.cert-file'];
-  const keyFile = f['master.tls.key-file'];
-  const serverName = f['master.tls.server-name'];
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--master.tls.cert-file and --master.tls.key-file go together: give both or neither');
-  const tls = caFile !== undefined || certFile !== undefined || serverName !== undefined;
-  const tokenFile = f['master.token-file'];
-  return {
-    ...(tls
-      ? {
-          tls: {
-            ...(caFile === undefined ? {} : { caFile }),
-            ...(certFile === undefined ? {} : { certFile }),
-            ...(keyFile === undefined ? {} : { keyFile }),
-            ...(serverName === undefined ? {} : { serverName }),
-          },
-        }
-      : {}),
-    ...(tokenFile === undefined ? {} : { tokenFile }),
-  };
-}
-
-/** A flag's whole number ≥ 0, or undefined when the flag is not given; a usage error otherwise. */
-export function wholeNumber(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${flag}: want a whole number ≥ 0, got ${JSON.stringify(value)}`);
-  return n;
 }
 
 function positive(flag: string, value: string | undefined): number | undefined {

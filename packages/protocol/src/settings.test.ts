@@ -590,7 +590,7 @@ describe('targetToProto / targetFromProto', () => {
     ['zone', 'ä'],
     ['Zone', 'b'],
   ]);
-  const target = { id: targetId('web', labels), job: 'web', labels };
+  const target = { id: targetId('web', labels), job: 'web', labels, intervalMs: 30_000, timeoutMs: 10_000 };
 
   it('round-trips through the binary codec with labels sorted by name', () => {
     const msg = wire.target(targetToProto({ target, firstSlotUnixMs: 1_767_225_630_000 }));
@@ -630,7 +630,7 @@ describe('the generated codec', () => {
   it('decodes each encoded message to an equal one', () => {
     const jobMsg = scrapeJobToProto(job);
     const endpointMsg = remoteWriteToProto({ config: endpoint, index: 0, externalLabels: config.global.externalLabels });
-    const targetMsg = targetToProto({ target: { id: targetId('web', labels), job: 'web', labels }, firstSlotUnixMs: 42 });
+    const targetMsg = targetToProto({ target: { id: targetId('web', labels), job: 'web', labels, intervalMs: 15_000, timeoutMs: 5_000 }, firstSlotUnixMs: 42 });
     expect(wire.job(jobMsg)).toEqual(jobMsg);
     expect(wire.endpoint(endpointMsg)).toEqual(endpointMsg);
     expect(wire.target(targetMsg)).toEqual(targetMsg);
@@ -651,7 +651,7 @@ describe('decode errors name the field', () => {
   });
   const endpointMsg = remoteWriteToProto({ config: endpoint, index: 0, externalLabels: config.global.externalLabels });
   const targetMsg = targetToProto({
-    target: { id: '0123456789abcdef', job: 'web', labels: new Map([['__address__', 'a:1']]) },
+    target: { id: '0123456789abcdef', job: 'web', labels: new Map([['__address__', 'a:1']]), intervalMs: 60_000, timeoutMs: 10_000 },
     firstSlotUnixMs: 0,
   });
 

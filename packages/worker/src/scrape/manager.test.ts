@@ -82,7 +82,7 @@ describe('ScrapeManager', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(health()).toMatchObject({ up: false, lastError: expect.stringContaining('add its directory to --worker.secret-dirs') });
-    expect(manager.healthReport()[0]?.lastError).toContain(refused('authorization.credentials_file'));
+    expect(manager.healthReport()[0]?.health.lastError).toContain(refused('authorization.credentials_file'));
   });
 
   it('keeps the queue of an endpoint a remote-write update leaves unchanged, and stops those that left or changed', async () => {

@@ -635,7 +635,9 @@ function checkUniqueNames(items: readonly { readonly name: string }[], field: st
 
 /**
  * The wire bytes of each held job's settings and each held endpoint, as a string: what the next version of it is
- * compared with. Weak, so that nothing outlives the objects.
+ * compared with. Bytes are a sound identity: the generated encoder writes fields in number order and map entries in
+ * insertion order, which decoding the same bytes reproduces (at worst, a map the master rebuilt in another order
+ * counts as a change). Weak, so that nothing outlives the objects.
  */
 const wireKeys = new WeakMap<object, string>();
 

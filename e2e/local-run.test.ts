@@ -65,7 +65,7 @@ async function serve(connection: FakeConnection): Promise<void> {
   connection.welcome({ heartbeatIntervalMs: 500 });
   const job = ScrapeJob.fromPartial({ name: 'node', scrapeIntervalMs: 1_000, scrapeTimeoutMs: 500, metricsPath: '/metrics', scheme: 'http' });
   // Nothing listens on port 9: each scrape fails at once and never holds the worker's stop.
-  const target = { id: targetIdToBytes(targetId), job: 'node', labels: labelsToProto(new Map([['__address__', '127.0.0.1:9'], ['job', 'node']])), firstSlotUnixMs: 0 };
+  const target = { id: targetIdToBytes(targetId), job: 'node', labels: labelsToProto(new Map([['__address__', '127.0.0.1:9'], ['job', 'node']])), firstSlotUnixMs: 0, scrapeIntervalMs: 1_000, scrapeTimeoutMs: 500 };
   connection.snapshot({ generation: 1, jobs: [job], targets: [target] });
   await connection.next('ack', deadlineMs);
   await connection.next('drainRequest', deadlineMs);

@@ -38,6 +38,10 @@ export interface Target {
   readonly job: string;
   /** The final label set, still holding `__address__`, `__scheme__`, `__metrics_path__`, `__param_*` and the like. */
   readonly labels: Labels;
+  /** The scrape interval in ms: the `__scrape_interval__` label, parsed once when the target was built (above 0). */
+  readonly intervalMs: number;
+  /** The scrape timeout in ms: the `__scrape_timeout__` label, parsed once when the target was built (above 0, at most the interval). */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -113,7 +117,7 @@ export function buildTarget(settings: TargetSettings, targetLabels: Labels, grou
   for (const [name, value] of lb) {
     if (!isWellFormedUtf16(value)) return invalid(`invalid label value for ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
   }
-  return { kind: 'kept', target: { id: targetId(settings.jobName, lb), job: settings.jobName, labels: lb }, discoveredLabels: discovered };
+  return { kind: 'kept', target: { id: targetId(settings.jobName, lb), job: settings.jobName, labels: lb, intervalMs, timeoutMs }, discoveredLabels: discovered };
 }
 
 function parseDurationLabel(text: string, what: 'interval' | 'timeout'): number | string {

@@ -36,6 +36,7 @@ export {
   scrapeJobFromProto,
   scrapeJobToProto,
   targetFromProto,
+  targetTimingFromProto,
   targetToProto,
   type RelabelRuleFromProtoOptions,
   type RemoteWriteToProtoOptions,

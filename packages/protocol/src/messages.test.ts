@@ -38,6 +38,8 @@ const nodeTarget: Target = {
     ]),
   ),
   firstSlotUnixMs: 1_767_225_630_000,
+  scrapeIntervalMs: 30_000,
+  scrapeTimeoutMs: 10_000,
 };
 
 const podTarget: Target = {
@@ -57,6 +59,8 @@ const podTarget: Target = {
     ]),
   ),
   firstSlotUnixMs: 0,
+  scrapeIntervalMs: 15_000,
+  scrapeTimeoutMs: 10_000,
 };
 
 const nodesJob: ScrapeJob = {

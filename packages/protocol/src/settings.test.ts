@@ -8,6 +8,7 @@ import {
   ConfigError,
   Re2Regex,
   Secret,
+  buildTarget,
   parseConfig,
   parseRelabelRules,
   relabel,
@@ -590,7 +591,7 @@ describe('targetToProto / targetFromProto', () => {
     ['zone', 'ä'],
     ['Zone', 'b'],
   ]);
-  const target = { id: targetId('web', labels), job: 'web', labels };
+  const target = { id: targetId('web', labels), job: 'web', labels, intervalMs: 30_000, timeoutMs: 10_000 };
 
   it('round-trips through the binary codec with labels sorted by name', () => {
     const msg = wire.target(targetToProto({ target, firstSlotUnixMs: 1_767_225_630_000 }));
@@ -612,6 +613,36 @@ describe('targetToProto / targetFromProto', () => {
     expect(targetFromProto({ ...msg, labels: [...msg.labels].reverse() }).target).toEqual(target);
   });
 
+  it('carries the interval and timeout as numbers', () => {
+    const msg = wire.target(targetToProto({ target, firstSlotUnixMs: 0 }));
+    expect({ interval: msg.scrapeIntervalMs, timeout: msg.scrapeTimeoutMs }).toEqual({ interval: 30_000, timeout: 10_000 });
+  });
+
+  it('refuses to send a target without a positive interval or timeout', () => {
+    expect(() => targetToProto({ target: { ...target, intervalMs: 0 }, firstSlotUnixMs: 0 })).toThrow(
+      expect.objectContaining({ name: 'SettingsEncodeError', field: `targets[${target.id}].scrape_interval_ms` }),
+    );
+    expect(() => targetToProto({ target: { ...target, timeoutMs: 1.5 }, firstSlotUnixMs: 0 })).toThrow(
+      expect.objectContaining({ name: 'SettingsEncodeError', field: `targets[${target.id}].scrape_timeout_ms` }),
+    );
+  });
+
+  it('keeps the labels a worker that predates the numbers reads them from, and a newer worker reads an older master the same way', () => {
+    const built = buildTarget(
+      { jobName: 'web', scrapeIntervalMs: 60_000, scrapeTimeoutMs: 10_000, metricsPath: '/metrics', scheme: 'http', params: new Map(), relabelConfigs: [], metricNameValidationScheme: 'utf8' },
+      new Map([['__address__', 'web-0:9090'], ['__scrape_interval__', '1m30s'], ['__scrape_timeout__', '15s']]),
+      new Map(),
+    );
+    if (built.kind !== 'kept') throw new Error('target');
+    const msg = wire.target(targetToProto({ target: built.target, firstSlotUnixMs: 0 }));
+    const fromNumbers = targetFromProto(msg).target;
+    // What a master before the fields sends: the same labels, the numbers unset.
+    const fromLabels = targetFromProto(wire.target({ ...msg, scrapeIntervalMs: 0, scrapeTimeoutMs: 0 })).target;
+    expect(fromNumbers).toEqual(built.target);
+    expect(fromLabels).toEqual(built.target);
+    expect(fromLabels).toMatchObject({ intervalMs: 90_000, timeoutMs: 15_000 });
+  });
+
   it('refuses to send __meta_* labels', () => {
     const withMeta = { ...target, labels: new Map([...labels, ['__meta_kubernetes_pod_name', 'p']]) };
     expect(() => targetToProto({ target: withMeta, firstSlotUnixMs: 0 })).toThrow(
@@ -630,7 +661,7 @@ describe('the generated codec', () => {
   it('decodes each encoded message to an equal one', () => {
     const jobMsg = scrapeJobToProto(job);
     const endpointMsg = remoteWriteToProto({ config: endpoint, index: 0, externalLabels: config.global.externalLabels });
-    const targetMsg = targetToProto({ target: { id: targetId('web', labels), job: 'web', labels }, firstSlotUnixMs: 42 });
+    const targetMsg = targetToProto({ target: { id: targetId('web', labels), job: 'web', labels, intervalMs: 15_000, timeoutMs: 5_000 }, firstSlotUnixMs: 42 });
     expect(wire.job(jobMsg)).toEqual(jobMsg);
     expect(wire.endpoint(endpointMsg)).toEqual(endpointMsg);
     expect(wire.target(targetMsg)).toEqual(targetMsg);
@@ -651,7 +682,7 @@ describe('decode errors name the field', () => {
   });
   const endpointMsg = remoteWriteToProto({ config: endpoint, index: 0, externalLabels: config.global.externalLabels });
   const targetMsg = targetToProto({
-    target: { id: '0123456789abcdef', job: 'web', labels: new Map([['__address__', 'a:1']]) },
+    target: { id: '0123456789abcdef', job: 'web', labels: new Map([['__address__', 'a:1']]), intervalMs: 60_000, timeoutMs: 10_000 },
     firstSlotUnixMs: 0,
   });
 
@@ -693,6 +724,22 @@ describe('decode errors name the field', () => {
     ['meta label', () => targetFromProto({ ...targetMsg, labels: [...targetMsg.labels, { name: '__meta_x', value: 'y' }] }), 'targets[0123456789abcdef].labels', 'invalid-value'],
     ['no address', () => targetFromProto({ ...targetMsg, labels: [{ name: 'job', value: 'web' }] }), 'targets[0123456789abcdef].labels[__address__]', 'missing'],
     ['negative first slot', () => targetFromProto({ ...targetMsg, firstSlotUnixMs: -1 }), 'targets[0123456789abcdef].first_slot_unix_ms', 'invalid-value'],
+    ['interval without timeout', () => targetFromProto({ ...targetMsg, scrapeTimeoutMs: 0 }), 'targets[0123456789abcdef].scrape_timeout_ms', 'invalid-value'],
+    ['timeout without interval', () => targetFromProto({ ...targetMsg, scrapeIntervalMs: 0 }), 'targets[0123456789abcdef].scrape_interval_ms', 'invalid-value'],
+    ['timeout above interval', () => targetFromProto({ ...targetMsg, scrapeTimeoutMs: 60_001 }), 'targets[0123456789abcdef].scrape_timeout_ms', 'invalid-value'],
+    ['no interval from an older master', () => targetFromProto({ ...targetMsg, scrapeIntervalMs: 0, scrapeTimeoutMs: 0 }), 'targets[0123456789abcdef].labels[__scrape_interval__]', 'missing'],
+    [
+      'an invalid interval label from an older master',
+      () => targetFromProto({ ...targetMsg, scrapeIntervalMs: 0, scrapeTimeoutMs: 0, labels: [...targetMsg.labels, { name: '__scrape_interval__', value: '1x' }, { name: '__scrape_timeout__', value: '1s' }] }),
+      'targets[0123456789abcdef].labels[__scrape_interval__]',
+      'invalid-value',
+    ],
+    [
+      'a zero timeout label from an older master',
+      () => targetFromProto({ ...targetMsg, scrapeIntervalMs: 0, scrapeTimeoutMs: 0, labels: [...targetMsg.labels, { name: '__scrape_interval__', value: '1m' }, { name: '__scrape_timeout__', value: '0s' }] }),
+      'targets[0123456789abcdef].labels[__scrape_timeout__]',
+      'invalid-value',
+    ],
   ])('%s', (_name, fn, field, problem) => {
     const err = decodeError(fn);
     expect({ code: err.code, field: err.field, problem: err.problem }).toEqual({

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import {
   LabelName,
   Secret,
+  parseDuration,
   parseRelabelRules,
   type HttpClientConfig,
   type Labels,
@@ -90,12 +91,15 @@ export class SettingsDecodeError extends Error {
   readonly field: string;
   /** What was wrong with it. */
   readonly problem: SettingsDecodeProblem;
+  /** What is wrong, without the field: the message is `<field>: <detail>`. */
+  readonly detail: string;
 
   /** Creates the error for `field`; `detail` says what is wrong without quoting secrets. */
   constructor(options: { field: string; problem: SettingsDecodeProblem; detail: string; cause?: unknown }) {
     super(`${options.field}: ${options.detail}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.field = options.field;
     this.problem = options.problem;
+    this.detail = options.detail;
   }
 }
 
@@ -683,8 +687,8 @@ export interface TargetToProtoOptions {
  * order) without empty values. Called for every target the master sends, so it does no more than that and the
  * `__meta_*` check.
  *
- * @throws SettingsEncodeError if the target still has a `__meta_*` label (fleet.proto forbids them) or the slot
- *   is not a non-negative integer.
+ * @throws SettingsEncodeError if the target still has a `__meta_*` label (fleet.proto forbids them), the slot
+ *   is not a non-negative integer, or the interval or timeout is not a positive integer.
  * @throws InvalidTargetIdError if the id is not 16 lowercase hex digits.
  */
 export function targetToProto(options: TargetToProtoOptions): ProtoTarget {
@@ -703,7 +707,58 @@ export function targetToProto(options: TargetToProtoOptions): ProtoTarget {
       detail: `${firstSlotUnixMs} is not a non-negative integer of Unix milliseconds`,
     });
   }
-  return { id: targetIdToBytes(target.id), job: target.job, labels: labelsToProto(target.labels), firstSlotUnixMs };
+  for (const [value, name] of [[target.intervalMs, 'scrape_interval_ms'], [target.timeoutMs, 'scrape_timeout_ms']] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new SettingsEncodeError({ field: `targets[${target.id}].${name}`, detail: `${value} is not a positive integer of milliseconds` });
+    }
+  }
+  return {
+    id: targetIdToBytes(target.id),
+    job: target.job,
+    labels: labelsToProto(target.labels),
+    firstSlotUnixMs,
+    scrapeIntervalMs: target.intervalMs,
+    scrapeTimeoutMs: target.timeoutMs,
+  };
+}
+
+/**
+ * A wire target's scrape interval and timeout, in ms: its `scrape_interval_ms` and `scrape_timeout_ms`. When both are
+ * 0 the master predates the fields (fleet.proto, `Target.scrape_interval_ms`), and they are parsed from `labels`'
+ * `__scrape_interval__` and `__scrape_timeout__` as that master's target building did; this is the only place a
+ * worker parses those labels. `field` names the target in errors, for example `assignment_snapshot.targets[3]`.
+ *
+ * @throws SettingsDecodeError naming the field for only one of the two set, a timeout above the interval, or (for an
+ *   older master) a missing, invalid or zero label.
+ */
+export function targetTimingFromProto(options: { readonly msg: ProtoTarget; readonly labels: Labels; readonly field: string }): { intervalMs: number; timeoutMs: number } {
+  const { msg, labels, field } = options;
+  let intervalMs = msg.scrapeIntervalMs;
+  let timeoutMs = msg.scrapeTimeoutMs;
+  if (intervalMs === 0 && timeoutMs === 0) {
+    intervalMs = durationLabel({ labels, name: LabelName.scrapeInterval, field });
+    timeoutMs = durationLabel({ labels, name: LabelName.scrapeTimeout, field });
+  } else if (intervalMs === 0) {
+    throw invalid(`${field}.scrape_interval_ms`, `is 0, but scrape_timeout_ms is ${timeoutMs}`);
+  } else if (timeoutMs === 0) {
+    throw invalid(`${field}.scrape_timeout_ms`, `is 0, but scrape_interval_ms is ${intervalMs}`);
+  }
+  if (timeoutMs > intervalMs) throw invalid(`${field}.scrape_timeout_ms`, `${timeoutMs} ms is above the interval of ${intervalMs} ms`);
+  return { intervalMs, timeoutMs };
+}
+
+function durationLabel(options: { readonly labels: Labels; readonly name: string; readonly field: string }): number {
+  const at = `${options.field}.labels[${options.name}]`;
+  const text = options.labels.get(options.name);
+  if (text === undefined) throw new SettingsDecodeError({ field: at, problem: 'missing', detail: 'required when scrape_interval_ms and scrape_timeout_ms are 0 (a master that predates them)' });
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new SettingsDecodeError({ field: at, problem: 'invalid-value', detail: err instanceof Error ? err.message : String(err), cause: err });
+  }
+  if (ms <= 0) throw invalid(at, `${JSON.stringify(text)} is not above 0`);
+  return ms;
 }
 
 /**
@@ -711,7 +766,8 @@ export function targetToProto(options: TargetToProtoOptions): ProtoTarget {
  * (see `labelsFromProto`). The id is taken as sent, not recomputed from the labels.
  *
  * @throws SettingsDecodeError naming the field (`targets[<id>].<field>`) for an id that is not 8 bytes, a missing
- *   job, a label named twice, a `__meta_*` label, a missing `__address__`, or a negative first slot.
+ *   job, a label named twice, a `__meta_*` label, a missing `__address__`, a negative first slot, or an interval or
+ *   timeout {@link targetTimingFromProto} refuses.
  * @returns A new target and label map owned by the caller.
  */
 export function targetFromProto(msg: ProtoTarget): { target: ModelTarget; firstSlotUnixMs: number } {
@@ -732,7 +788,8 @@ export function targetFromProto(msg: ProtoTarget): { target: ModelTarget; firstS
   }
   if (!labels.has(LabelName.address)) throw missing(`${field}.labels[${LabelName.address}]`);
   if (msg.firstSlotUnixMs < 0) throw invalid(`${field}.first_slot_unix_ms`, `${msg.firstSlotUnixMs} is negative`);
-  return { target: { id, job: msg.job, labels }, firstSlotUnixMs: msg.firstSlotUnixMs };
+  const { intervalMs, timeoutMs } = targetTimingFromProto({ msg, labels, field });
+  return { target: { id, job: msg.job, labels, intervalMs, timeoutMs }, firstSlotUnixMs: msg.firstSlotUnixMs };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,16 +1,15 @@
 /**
- * The targets the master knows: each discovered target with its scrape interval, what its workers reported about
+ * The targets the master knows: each discovered target, what its workers reported about
  * it (health, cost) and its owner history, by id and by job; and the cost averages that stand in for targets not
  * reported yet. Who owns a target is the allocation strategy's to know, not the catalog's.
  */
-import { LabelName, parseDuration, type Target, type TargetId } from '@promfleet/model';
+import type { Target, TargetId } from '@promfleet/model';
 import { truncateError, type TargetHealth } from '@promfleet/protocol';
 import type { TargetHealthStatus, TargetMove } from './status.js';
 
 /** One known target. */
 export interface TargetEntry {
   readonly target: Target;
-  readonly intervalMs: number;
   /** The current owner's first slot (Unix ms), 0 when it started at once; a handover in flight has it ahead. */
   firstSlotUnixMs: number;
   sinceUnixMs: number;
@@ -25,13 +24,6 @@ export interface TargetEntry {
 interface JobCosts {
   sum: number;
   count: number;
-}
-
-function intervalOf(target: Target): number {
-  const text = target.labels.get(LabelName.scrapeInterval);
-  const ms = text === undefined ? 0 : parseDuration(text);
-  // buildTarget rejected targets without a positive interval; 1 m is Prometheus' default should one slip through.
-  return ms > 0 ? ms : 60_000;
 }
 
 export class TargetCatalog {
@@ -78,7 +70,7 @@ export class TargetCatalog {
     if (ids.has(target.id)) return undefined;
     ids.add(target.id);
     const cost = this.defaultCost(target.job);
-    this.#entries.set(target.id, { target, intervalMs: intervalOf(target), firstSlotUnixMs: 0, sinceUnixMs: nowMs, history: [], health: undefined, cost, reported: false });
+    this.#entries.set(target.id, { target, firstSlotUnixMs: 0, sinceUnixMs: nowMs, history: [], health: undefined, cost, reported: false });
     return cost;
   }
 

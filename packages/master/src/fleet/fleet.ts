@@ -709,7 +709,7 @@ export class Fleet implements FleetStatusSource {
       }
       const plan = planHandover({
         target: change.target,
-        intervalMs: entry.intervalMs,
+        intervalMs: entry.target.intervalMs,
         nowMs: now,
         leadMs: lead,
         pendingFirstSlotUnixMs: entry.firstSlotUnixMs > now ? entry.firstSlotUnixMs : 0,

@@ -9,7 +9,7 @@ function target(i: number, padding = 0): Target {
     ['job', 'node'],
     ['pod', `pod-${i}-${'x'.repeat(padding)}`],
   ]);
-  return { id: targetId('node', labels), job: 'node', labels };
+  return { id: targetId('node', labels), job: 'node', labels, intervalMs: 15_000, timeoutMs: 10_000 };
 }
 
 const settings = { jobs: [], remoteWrite: [] };

@@ -60,10 +60,11 @@ const MESSAGE_OVERHEAD_BYTES = 48;
 /**
  * An upper bound of a target's encoded size inside a snapshot or delta: the entry's tag and length (1 + 5), the id
  * (1 + 1 + 8), the job and every label name and value (tag 1 + widest length varint 5 + at most 3 bytes of UTF-8
- * per UTF-16 unit) with each label's own tag and length (1 + 5), and the first slot (1 + 10).
+ * per UTF-16 unit) with each label's own tag and length (1 + 5), the first slot (1 + 10), and the interval and
+ * timeout (2 · (1 + 10)).
  */
 function targetMaxBytes(target: ProtoTarget): number {
-  let size = 6 + 10 + 6 + target.job.length * 3 + 11;
+  let size = 6 + 10 + 6 + target.job.length * 3 + 11 + 22;
   for (const label of target.labels) size += 6 + 12 + (label.name.length + label.value.length) * 3;
   return size;
 }

@@ -12,24 +12,18 @@ import {
   MAX_MESSAGE_BYTES,
   WorkerMessage,
   targetIdFromBytes,
-  targetIdToBytes,
   type HeldTargets,
-  type TargetHealth,
 } from '@promfleet/protocol';
+import type { TargetHealthRecord } from './state.js';
 import { A, B, Resources, assignAB, disconnects, job, startClient, startMaster, target, waitFor } from './client-fixtures.js';
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
 
-function failing(index: number, lastError: string): TargetHealth {
+function failing(index: number, lastError: string): TargetHealthRecord {
   return {
-    targetId: targetIdToBytes(index.toString(16).padStart(16, '0')),
-    lastScrapeUnixMs: 1_767_225_600_000,
-    lastScrapeDurationSeconds: 0.01,
-    samplesScraped: 0,
-    samplesPostMetricRelabeling: 0,
-    up: false,
-    lastError,
+    id: index.toString(16).padStart(16, '0'),
+    health: { lastScrapeUnixMs: 1_767_225_600_000, durationSeconds: 0.01, samplesScraped: 0, samplesPostMetricRelabeling: 0, up: false, lastError },
   };
 }
 

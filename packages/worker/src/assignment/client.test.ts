@@ -83,8 +83,12 @@ describe('AssignmentClient stream', () => {
     expect(client.state.targets.size).toBe(3);
   });
 
-  it('sends heartbeats numbered from 1 and complete health reports at the welcomed intervals', async () => {
+  it('sends heartbeats numbered from 1 and complete health reports at the welcomed intervals, in their wire form', async () => {
     const master = await startMaster(resources);
+    const record = {
+      id: A,
+      health: { lastScrapeUnixMs: 1_767_225_600_000, durationSeconds: 0.012, samplesScraped: 420, samplesPostMetricRelabeling: 400, up: true, lastError: '' },
+    };
     const health: TargetHealth = {
       targetId: targetIdToBytes(A),
       lastScrapeUnixMs: 1_767_225_600_000,
@@ -94,7 +98,7 @@ describe('AssignmentClient stream', () => {
       up: true,
       lastError: '',
     };
-    startClient(resources, master, { now: () => 1_767_225_612_345, healthReport: () => [health] });
+    startClient(resources, master, { now: () => 1_767_225_612_345, healthReport: () => [record] });
     const connection = await master.connection(0);
     await connection.next('hello');
     connection.welcome({ heartbeatIntervalMs: 30, healthReportIntervalMs: 40 });

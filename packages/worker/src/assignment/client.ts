@@ -24,7 +24,7 @@ import {
 import { backoffDelayMs } from './backoff.js';
 import { errorMessage } from '@promfleet/model';
 import { PartialSnapshotTooLargeError } from './errors.js';
-import { AssignmentState, type AssignmentChange } from './state.js';
+import { AssignmentState, type AssignmentChange, type TargetHealthRecord } from './state.js';
 
 /** Settings of an {@link AssignmentClient}. */
 export interface AssignmentClientOptions {
@@ -50,10 +50,11 @@ export interface AssignmentClientOptions {
   readonly channelOptions?: Partial<ClientOptions>;
   /**
    * The health of every held target, called every `Welcome.health_report_interval_ms`. When absent, reports carry
-   * no targets. It must not throw; if it does, that report is skipped. Errors may be of any length: the client cuts
-   * them and splits the report into messages under the gRPC limit (`healthReportParts` in @promfleet/protocol).
+   * no targets. It must not throw; if it does, that report is skipped. Errors may be of any length: the client turns
+   * the records into `TargetHealth` messages, cuts the errors and splits the report into messages under the gRPC
+   * limit (`healthReportParts` in @promfleet/protocol).
    */
-  readonly healthReport?: () => TargetHealth[];
+  readonly healthReport?: () => TargetHealthRecord[];
   /**
    * The most a snapshot split into parts may hold before its last part arrives, in estimated bytes (see
    * {@link AssignmentState}); 256 MiB by default. A larger one is dropped and the client reconnects.
@@ -564,7 +565,7 @@ export class AssignmentClient {
     let targets: TargetHealth[] = [];
     if (this.#options.healthReport !== undefined) {
       try {
-        targets = this.#options.healthReport();
+        targets = this.#options.healthReport().map(targetHealthToProto);
       } catch (err) {
         // A report is complete by definition (fleet.proto), so an empty one would claim nothing was scraped.
         this.#log({ kind: 'callbackFailed', callback: 'healthReport', error: errorMessage(err) });
@@ -613,6 +614,19 @@ export class AssignmentClient {
   #log(event: ClientEvent): void {
     this.#options.log?.(event);
   }
+}
+
+/** A target's health record in its wire form. */
+function targetHealthToProto({ id, health }: TargetHealthRecord): TargetHealth {
+  return {
+    targetId: targetIdToBytes(id),
+    lastScrapeUnixMs: health.lastScrapeUnixMs,
+    lastScrapeDurationSeconds: health.durationSeconds,
+    samplesScraped: health.samplesScraped,
+    samplesPostMetricRelabeling: health.samplesPostMetricRelabeling,
+    up: health.up,
+    lastError: health.lastError,
+  };
 }
 
 /** Why a Welcome cannot be followed, or `undefined` when it can. */

@@ -3,7 +3,8 @@
  * pending removals, pruning, and malformed messages that must leave the state as it was.
  */
 import { describe, expect, it } from '@jest/globals';
-import { RemovalReason, RemoteWriteProtocol, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint } from '@promfleet/protocol';
+import { parseConfig, type ScrapeConfig } from '@promfleet/model';
+import { RemovalReason, RemoteWriteProtocol, labelsToProto, remoteWriteToProto, scrapeJobToProto, type AssignmentDelta, type AssignmentSnapshot, type RemoteWriteEndpoint, type ScrapeJob } from '@promfleet/protocol';
 import { A, B, C, delta, gone, job, moved, snapshot, target } from './client-fixtures.js';
 import { AssignmentErrorCode, AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './errors.js';
 import { AssignmentState, DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES } from './state.js';
@@ -49,6 +50,8 @@ describe('AssignmentState snapshots', () => {
           id: A,
           job: 'node',
           labels: new Map([['__address__', '10.0.0.1:9100'], ['job', 'node']]),
+          intervalMs: 15_000,
+          timeoutMs: 10_000,
           firstSlotUnixMs: 1_767_225_600_123,
         },
       ],
@@ -433,6 +436,19 @@ describe('AssignmentState rejects malformed messages and stays unchanged', () =>
     ['a snapshot target with a duplicate label', (st) => st.applySnapshot(s({ targets: [duplicateLabel] })), 'assignment_snapshot.targets[0].labels'],
     ['a snapshot naming a job twice', (st) => st.applySnapshot(s({ jobs: [job('node'), job('node')] })), 'assignment_snapshot.jobs[1].name'],
     ['a snapshot naming an empty unsynced job', (st) => st.applySnapshot(s({ unsyncedJobs: ['api', ''] })), 'assignment_snapshot.unsynced_jobs[1]'],
+    ['an interval without a timeout', (st) => st.applyDelta(d({ addedTargets: [{ ...target(C), scrapeTimeoutMs: 0 }] })), 'assignment_delta.added_targets[0].scrape_timeout_ms'],
+    ['a timeout without an interval', (st) => st.applyDelta(d({ addedTargets: [{ ...target(C), scrapeIntervalMs: 0 }] })), 'assignment_delta.added_targets[0].scrape_interval_ms'],
+    ['a timeout above the interval', (st) => st.applySnapshot(s({ targets: [{ ...target(A), scrapeTimeoutMs: 15_001 }] })), 'assignment_snapshot.targets[0].scrape_timeout_ms'],
+    [
+      'a target of an older master without __scrape_interval__',
+      (st) => st.applyDelta(d({ addedTargets: [{ ...target(C), scrapeIntervalMs: 0, scrapeTimeoutMs: 0 }] })),
+      'assignment_delta.added_targets[0].labels[__scrape_interval__]',
+    ],
+    [
+      'a target of an older master with an invalid __scrape_timeout__',
+      (st) => st.applyDelta(d({ addedTargets: [olderMasterTarget(C, { interval: '1m', timeout: '10x' })] })),
+      'assignment_delta.added_targets[0].labels[__scrape_timeout__]',
+    ],
     [
       'a snapshot keeping held targets of an unsynced job it has no settings for',
       (st) => st.applySnapshot(s({ jobs: [job('api')], unsyncedJobs: ['node'] })),
@@ -466,5 +482,102 @@ describe('AssignmentState rejects malformed messages and stays unchanged', () =>
     expect(summary(state)).toEqual(before);
     expect(state.applySnapshot(snapshot({ generation: 2, targets: [target(B)] }))?.added).toEqual([]);
     expect([...state.targets.keys()]).toEqual([A, B]);
+  });
+});
+
+/** A target as a master that predates `scrape_interval_ms` sends it: the interval and timeout only in its labels. */
+function olderMasterTarget(id: string, durations: { interval: string; timeout: string }): ReturnType<typeof target> {
+  const wire = target(id);
+  return {
+    ...wire,
+    labels: labelsToProto(new Map([['__address__', '10.0.0.9:9100'], ['__scrape_interval__', durations.interval], ['__scrape_timeout__', durations.timeout], ['job', 'node']])),
+    scrapeIntervalMs: 0,
+    scrapeTimeoutMs: 0,
+  };
+}
+
+/** A job as the master sends it, from a real configuration, so that it decodes. */
+function configuredJob(name: string, settings = ''): ScrapeJob {
+  const parsed = parseConfig(`scrape_configs:\n  - job_name: ${name}\n${settings}`, { file: 'p.yml' });
+  const config = parsed.ok ? parsed.config.scrapeConfigs[0] : undefined;
+  if (config === undefined) throw new Error('no job');
+  return scrapeJobToProto(config);
+}
+
+/** An endpoint as the master sends it, from a real configuration, so that it decodes. */
+function configuredEndpoint(name: string, url: string): RemoteWriteEndpoint {
+  const parsed = parseConfig(`remote_write:\n  - {name: ${name}, url: '${url}'}\n`, { file: 'p.yml' });
+  const config = parsed.ok ? parsed.config.remoteWrite[0] : undefined;
+  if (config === undefined) throw new Error('no endpoint');
+  return remoteWriteToProto({ config, index: 0, externalLabels: new Map([['cluster', 'eu']]) });
+}
+
+function configOf(state: AssignmentState, name: string): ScrapeConfig | undefined {
+  const settings = state.jobs.get(name)?.settings;
+  return settings?.kind === 'usable' ? settings.config : undefined;
+}
+
+describe('AssignmentState decodes each message once, into model types', () => {
+  it('gives each target the interval and timeout the master sent, without reading its labels', () => {
+    const state = new AssignmentState();
+    const labelled = olderMasterTarget(A, { interval: '1m', timeout: '30s' });
+    state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], targets: [{ ...labelled, scrapeIntervalMs: 90_000, scrapeTimeoutMs: 5_000 }] }));
+    expect(state.targets.get(A)).toMatchObject({ intervalMs: 90_000, timeoutMs: 5_000 });
+  });
+
+  it.each([
+    ['1m30s', '15s', 90_000, 15_000],
+    ['90000ms', '1m', 90_000, 60_000],
+    ['1h', '1h', 3_600_000, 3_600_000],
+  ])('parses a target of an older master once, on receipt: %s / %s', (interval, timeout, intervalMs, timeoutMs) => {
+    const state = new AssignmentState();
+    state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], targets: [olderMasterTarget(A, { interval, timeout })] }));
+    expect(state.targets.get(A)).toMatchObject({ intervalMs, timeoutMs });
+  });
+
+  it('decodes jobs to ScrapeConfig, keeps the same object while nothing changed, and shares the settings when only the forced error did', () => {
+    const state = new AssignmentState();
+    state.applySnapshot(snapshot({ generation: 1, jobs: [configuredJob('node', '    scrape_interval: 20s\n')] }));
+    const first = state.jobs.get('node');
+    expect(configOf(state, 'node')).toMatchObject({ jobName: 'node', scrapeIntervalMs: 20_000 });
+
+    const same = state.applyDelta(delta({ generation: 2, baseGeneration: 1, upsertedJobs: [configuredJob('node', '    scrape_interval: 20s\n')] }));
+    expect(same.jobsChanged).toBe(false);
+    expect(state.jobs.get('node')).toBe(first);
+
+    const forced = state.applyDelta(
+      delta({ generation: 3, baseGeneration: 2, upsertedJobs: [{ ...configuredJob('node', '    scrape_interval: 20s\n'), forcedError: 'target_limit exceeded' }] }),
+    );
+    expect(forced.jobsChanged).toBe(true);
+    expect(state.jobs.get('node')).toMatchObject({ forcedError: 'target_limit exceeded' });
+    expect(state.jobs.get('node')?.settings).toBe(first?.settings);
+
+    const other = state.applySnapshot(snapshot({ generation: 4, jobs: [configuredJob('node', '    scrape_interval: 30s\n')] }));
+    expect(other?.jobsChanged).toBe(true);
+    expect(state.jobs.get('node')?.settings).not.toBe(first?.settings);
+    expect(configOf(state, 'node')?.scrapeIntervalMs).toBe(30_000);
+  });
+
+  it('holds a job whose settings do not decode as rejected, with the reason, and still applies the message', () => {
+    const state = new AssignmentState();
+    const change = state.applySnapshot(snapshot({ generation: 1, jobs: [{ ...configuredJob('node'), scheme: 'ftp' }], targets: [target(A)] }));
+    expect(change?.added.map((t) => t.id)).toEqual([A]);
+    expect(state.jobs.get('node')?.settings).toEqual({ kind: 'rejected', error: expect.stringContaining('jobs[node].scheme') });
+  });
+
+  it('decodes endpoints to RemoteWriteConfig, keeps an unchanged one as the same object, and counts a new order as a change', () => {
+    const state = new AssignmentState();
+    state.applySnapshot(snapshot({ generation: 1, jobs: [job('node')], remoteWrite: [configuredEndpoint('a', 'http://a/w'), configuredEndpoint('b', 'http://b/w')] }));
+    const [a, b] = state.remoteWrite;
+    expect(a?.settings).toMatchObject({ kind: 'usable', config: { name: 'a', url: 'http://a/w' }, externalLabels: new Map([['cluster', 'eu']]) });
+
+    const same = state.applySnapshot(snapshot({ generation: 2, jobs: [job('node')], remoteWrite: [configuredEndpoint('a', 'http://a/w'), configuredEndpoint('b', 'http://b/w')] }));
+    expect(same?.remoteWriteChanged).toBe(false);
+    expect(state.remoteWrite[0]).toBe(a);
+
+    const swapped = state.applySnapshot(snapshot({ generation: 3, jobs: [job('node')], remoteWrite: [configuredEndpoint('b', 'http://b/w'), configuredEndpoint('a', 'http://a/w')] }));
+    expect(swapped?.remoteWriteChanged).toBe(true);
+    expect(state.remoteWrite).toEqual([b, a]);
+    expect(state.remoteWrite[0]).toBe(b);
   });
 });

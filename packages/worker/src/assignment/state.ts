@@ -2,19 +2,28 @@
  * The worker's assignment as the master last gave it, and the rules for changing it (docs/protocol.md,
  * "Generations" and "Slots and handover"). Pure: no I/O and no timers; the caller passes the time to `prune`.
  *
+ * This is the edge of the worker: each message is decoded here once into model types (targets with their interval,
+ * timeout and first slot as numbers, jobs as `ScrapeConfig`, endpoints as `RemoteWriteConfig`), and nothing past the
+ * state sees a protobuf message.
+ *
  * The state outlives every stream: nothing here is cleared because the master went away (static stability).
  */
-import { errorMessage, type Target, type TargetId } from '@promfleet/model';
+import { errorMessage, type Labels, type RemoteWriteConfig, type ScrapeConfig, type Target, type TargetId } from '@promfleet/model';
 import {
   RemoteWriteEndpoint,
   RemovalReason,
   ScrapeJob,
+  SettingsDecodeError,
   labelsFromProto,
+  remoteWriteFromProto,
+  scrapeJobFromProto,
   targetIdFromBytes,
+  targetTimingFromProto,
   type AssignmentDelta,
   type AssignmentSnapshot,
   type Target as WireTarget,
 } from '@promfleet/protocol';
+import type { ScrapeHealth } from '../scrape/loop.js';
 import { AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLargeError } from './errors.js';
 
 /**
@@ -24,13 +33,51 @@ import { AssignmentOutOfSyncError, AssignmentProtocolError, PartialSnapshotTooLa
  */
 export const DEFAULT_MAX_PARTIAL_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
-/** A target the worker holds: the target and the first slot (Unix ms, inclusive) it owns it from. */
+/**
+ * A target the worker holds: the target, with the interval and timeout the master computed its slots with, and the
+ * first slot (Unix ms, inclusive) it owns it from.
+ */
 export interface HeldTarget extends Target {
   /**
    * The first scheduled scrape this worker owns, in Unix milliseconds; 0 means from the first slot at or after the
    * moment the scrape manager schedules the target (see `nextScrapeSlotMs` in @promfleet/model).
    */
   readonly firstSlotUnixMs: number;
+}
+
+/** A job's settings as decoded from the master: the config to scrape with, or why it could not be decoded. */
+export type JobSettings = { readonly kind: 'usable'; readonly config: ScrapeConfig } | { readonly kind: 'rejected'; readonly error: string };
+
+/** A scrape job the worker holds. */
+export interface AssignedJob {
+  readonly name: string;
+  /**
+   * Decoded once, when they arrive changed: the very same object for as long as the job's settings stay equal, so a
+   * consumer tells a change of settings from a change of `forcedError` alone by identity.
+   */
+  readonly settings: JobSettings;
+  /** While not empty, the job's targets are not scraped and report `up` 0 with this error (its target_limit). */
+  readonly forcedError: string;
+}
+
+/**
+ * A remote-write endpoint the worker holds: the same object for as long as its settings stay equal, so a consumer
+ * keeps whatever it runs for an endpoint by identity.
+ */
+export interface AssignedEndpoint {
+  /** Unique within the assignment. */
+  readonly name: string;
+  /** The receiver's URL as sent (secret: may carry user info), known even when the settings were rejected. */
+  readonly url: string;
+  readonly settings:
+    | { readonly kind: 'usable'; readonly config: RemoteWriteConfig; readonly externalLabels: Labels }
+    | { readonly kind: 'rejected'; readonly error: string };
+}
+
+/** The outcome of a target's most recent scrape, as the worker reports it to the master. */
+export interface TargetHealthRecord {
+  readonly id: TargetId;
+  readonly health: ScrapeHealth;
 }
 
 /** A target moved to another worker that this worker still scrapes up to and including its last slot. */
@@ -60,9 +107,9 @@ export interface AssignmentChange {
   readonly added: readonly HeldTarget[];
   /** Targets leaving, in the order the message listed them (a snapshot lists its GONE targets in held order). */
   readonly removed: readonly TargetRemoval[];
-  /** Whether `jobs` differs from before: a job was added, removed or has other settings. */
+  /** Whether `jobs` differs from before: a job was added or removed, or has other settings or another forced error. */
   readonly jobsChanged: boolean;
-  /** Whether `remoteWrite` differs from before. */
+  /** Whether `remoteWrite` differs from before: an endpoint was added, removed or changed, or the order changed. */
   readonly remoteWriteChanged: boolean;
 }
 
@@ -107,14 +154,14 @@ function estimatedPartBytes(part: AssignmentSnapshot): number {
  */
 export class AssignmentState {
   #generation = 0;
-  readonly #jobs = new Map<string, ScrapeJob>();
+  readonly #jobs = new Map<string, AssignedJob>();
   /**
    * Jobs the master removed that a pending MOVED removal still scrapes with. They stay in `jobs` until the last such
    * target is pruned: the protocol lets the master remove a job in the same delta that moves its targets away, but
    * the worker keeps scraping those targets up to their last slot and needs the job's settings to do so.
    */
   readonly #retiredJobs = new Set<string>();
-  #remoteWrite: readonly RemoteWriteEndpoint[] = [];
+  #remoteWrite: readonly AssignedEndpoint[] = [];
   readonly #targets = new Map<TargetId, HeldTarget>();
   readonly #pending = new Map<TargetId, PendingRemoval>();
   #partial: PartialSnapshot | undefined;
@@ -137,12 +184,12 @@ export class AssignmentState {
    * The scrape jobs by name: those of the assignment, plus removed jobs that targets under a pending MOVED removal
    * still use.
    */
-  get jobs(): ReadonlyMap<string, ScrapeJob> {
+  get jobs(): ReadonlyMap<string, AssignedJob> {
     return this.#jobs;
   }
 
   /** The remote-write endpoints, in the master's order. */
-  get remoteWrite(): readonly RemoteWriteEndpoint[] {
+  get remoteWrite(): readonly AssignedEndpoint[] {
     return this.#remoteWrite;
   }
 
@@ -353,7 +400,7 @@ export class AssignmentState {
   #commitSnapshot(snapshot: {
     generation: number;
     jobs: Map<string, ScrapeJob>;
-    remoteWrite: RemoteWriteEndpoint[];
+    remoteWrite: readonly RemoteWriteEndpoint[];
     targets: Map<TargetId, HeldTarget>;
     unsyncedJobs: ReadonlySet<string>;
   }): AssignmentChange {
@@ -372,7 +419,8 @@ export class AssignmentState {
       added.push(target);
     }
 
-    const jobs = new Map(snapshot.jobs);
+    const jobs = new Map<string, AssignedJob>();
+    for (const [name, wire] of snapshot.jobs) jobs.set(name, this.#decodeJob(wire));
     const retired = new Set<string>();
     for (const { target } of this.#pending.values()) {
       const job = this.#jobs.get(target.job);
@@ -381,14 +429,15 @@ export class AssignmentState {
         retired.add(target.job);
       }
     }
-    const jobsChanged = !sameMessages(this.#jobs, jobs, ScrapeJob);
+    const jobsChanged = jobs.size !== this.#jobs.size || [...jobs].some(([name, job]) => this.#jobs.get(name) !== job);
     this.#jobs.clear();
     for (const [name, job] of jobs) this.#jobs.set(name, job);
     this.#retiredJobs.clear();
     for (const name of retired) this.#retiredJobs.add(name);
 
-    const remoteWriteChanged = !sameMessages(byName(this.#remoteWrite), byName(snapshot.remoteWrite), RemoteWriteEndpoint);
-    this.#remoteWrite = snapshot.remoteWrite;
+    const remoteWrite = this.#decodeEndpoints(snapshot.remoteWrite);
+    const remoteWriteChanged = this.#remoteWrite.length !== remoteWrite.length || this.#remoteWrite.some((e, i) => e !== remoteWrite[i]);
+    this.#remoteWrite = remoteWrite;
     this.#generation = snapshot.generation;
     return { generation: snapshot.generation, added, removed, jobsChanged, remoteWriteChanged };
   }
@@ -400,12 +449,12 @@ export class AssignmentState {
     additions: Map<TargetId, HeldTarget>;
     removedJobs: readonly string[];
     /** The whole new list when the delta carried one. */
-    remoteWrite: RemoteWriteEndpoint[] | undefined;
+    remoteWrite: readonly RemoteWriteEndpoint[] | undefined;
   }): AssignmentChange {
     let jobsChanged = false;
-    for (const [name, job] of delta.upserted) {
-      const old = this.#jobs.get(name);
-      if (old === undefined || !sameMessage(old, job, ScrapeJob)) jobsChanged = true;
+    for (const [name, wire] of delta.upserted) {
+      const job = this.#decodeJob(wire);
+      if (this.#jobs.get(name) !== job) jobsChanged = true;
       this.#jobs.set(name, job);
       this.#retiredJobs.delete(name);
     }
@@ -437,12 +486,53 @@ export class AssignmentState {
 
     let remoteWriteChanged = false;
     if (delta.remoteWrite !== undefined) {
-      remoteWriteChanged = !sameMessages(byName(this.#remoteWrite), byName(delta.remoteWrite), RemoteWriteEndpoint) || this.#remoteWrite.some((e, i) => e.name !== delta.remoteWrite?.[i]?.name);
-      this.#remoteWrite = delta.remoteWrite;
+      const remoteWrite = this.#decodeEndpoints(delta.remoteWrite);
+      remoteWriteChanged = this.#remoteWrite.length !== remoteWrite.length || this.#remoteWrite.some((e, i) => e !== remoteWrite[i]);
+      this.#remoteWrite = remoteWrite;
     }
 
     this.#generation = delta.generation;
     return { generation: delta.generation, added, removed, jobsChanged, remoteWriteChanged };
+  }
+
+  /**
+   * The held job `wire` describes: the held object itself when nothing changed, one sharing the held settings when
+   * only the forced error changed, else one with newly decoded settings. The settings are compared once, by their
+   * wire bytes (the forced error left out), and decoded only when they changed.
+   */
+  #decodeJob(wire: ScrapeJob): AssignedJob {
+    const key = wireKey(ScrapeJob.encode(wire.forcedError === '' ? wire : { ...wire, forcedError: '' }).finish());
+    const held = this.#jobs.get(wire.name);
+    if (held !== undefined && wireKeys.get(held.settings) === key) {
+      return held.forcedError === wire.forcedError ? held : { name: wire.name, settings: held.settings, forcedError: wire.forcedError };
+    }
+    let settings: JobSettings;
+    try {
+      settings = { kind: 'usable', config: scrapeJobFromProto(wire) };
+    } catch (err) {
+      settings = { kind: 'rejected', error: errorMessage(err) };
+    }
+    wireKeys.set(settings, key);
+    return { name: wire.name, settings, forcedError: wire.forcedError };
+  }
+
+  /** The held endpoints `wires` describe, in order: a held one itself when its settings are equal, judged by bytes. */
+  #decodeEndpoints(wires: readonly RemoteWriteEndpoint[]): AssignedEndpoint[] {
+    const held = new Map(this.#remoteWrite.map((e) => [e.name, e]));
+    return wires.map((wire) => {
+      const key = wireKey(RemoteWriteEndpoint.encode(wire).finish());
+      const same = held.get(wire.name);
+      if (same !== undefined && wireKeys.get(same) === key) return same;
+      let settings: AssignedEndpoint['settings'];
+      try {
+        settings = { kind: 'usable', ...remoteWriteFromProto(wire) };
+      } catch (err) {
+        settings = { kind: 'rejected', error: errorMessage(err) };
+      }
+      const endpoint: AssignedEndpoint = { name: wire.name, url: wire.url, settings };
+      wireKeys.set(endpoint, key);
+      return endpoint;
+    });
   }
 
   /** Deletes the retired jobs no pending removal uses; returns how many. */
@@ -481,7 +571,14 @@ function decodeTargets(
     } catch (err) {
       throw new AssignmentProtocolError(`${field}.labels`, errorMessage(err), { cause: err });
     }
-    out.set(id, { id, job: wire.job, labels, firstSlotUnixMs: wire.firstSlotUnixMs });
+    let timing: { intervalMs: number; timeoutMs: number };
+    try {
+      timing = targetTimingFromProto({ msg: wire, labels, field });
+    } catch (err) {
+      if (!(err instanceof SettingsDecodeError)) throw err;
+      throw new AssignmentProtocolError(err.field, err.detail, { cause: err });
+    }
+    out.set(id, { id, job: wire.job, labels, intervalMs: timing.intervalMs, timeoutMs: timing.timeoutMs, firstSlotUnixMs: wire.firstSlotUnixMs });
   });
   return out;
 }
@@ -536,28 +633,15 @@ function checkUniqueNames(items: readonly { readonly name: string }[], field: st
   });
 }
 
-function byName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
-  return new Map(items.map((item) => [item.name, item]));
-}
-
-/** Something that encodes a message to its wire bytes, as every generated message type does. */
-interface Encoder<T> {
-  encode(message: T): { finish(): Uint8Array };
-}
-
 /**
- * Whether two messages are equal, judged by their wire bytes: the generated encoder writes fields in number order
- * and map entries in insertion order, which decoding the same bytes reproduces.
+ * The wire bytes of each held job's settings and each held endpoint, as a string: what the next version of it is
+ * compared with. Bytes are a sound identity: the generated encoder writes fields in number order and map entries in
+ * insertion order, which decoding the same bytes reproduces (at worst, a map the master rebuilt in another order
+ * counts as a change). Weak, so that nothing outlives the objects.
  */
-function sameMessage<T>(a: T, b: T, type: Encoder<T>): boolean {
-  return a === b || Buffer.from(type.encode(a).finish()).equals(type.encode(b).finish());
-}
+const wireKeys = new WeakMap<object, string>();
 
-function sameMessages<T>(a: ReadonlyMap<string, T>, b: ReadonlyMap<string, T>, type: Encoder<T>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [name, message] of a) {
-    const other = b.get(name);
-    if (other === undefined || !sameMessage(message, other, type)) return false;
-  }
-  return true;
+/** Bytes as a string that compares equal exactly when the bytes do. */
+function wireKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }

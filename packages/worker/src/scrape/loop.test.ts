@@ -249,6 +249,22 @@ describe('ScrapeLoop', () => {
     expect(sink.samples.filter((s) => s.stale)).toEqual([]);
   });
 
+  it('scrapes at the interval and with the timeout its target carries, not the job’s, and never reads its labels', async () => {
+    const config = job();
+    const built = target(config);
+    const labels = new Map([...built.labels, ['__scrape_interval__', '1h'], ['__scrape_timeout__', '30m']]);
+    const sink = new RecordingSink();
+    const scraper = new ScriptedScraper(['a 1\n']);
+    const loop = new ScrapeLoop({ target: { ...built, labels, intervalMs: 100, timeoutMs: 40 }, firstSlotUnixMs: 0, job: config, scraper, sinks: [sink] });
+    loops.push(loop);
+    loop.start();
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const ups = sink.named('up');
+    expect((ups[1]?.t ?? 0) - (ups[0]?.t ?? 0)).toBe(100);
+    expect(((ups[0]?.t ?? 0) - scrapeOffsetMs(built.id, 100)) % 100).toBe(0);
+    expect(scraper.requests[0]?.timeoutMs).toBe(40);
+  });
+
   it('starts at its first slot, not before', async () => {
     const config = job();
     const firstSlotUnixMs = Date.now() + 3 * intervalMs;

@@ -19,7 +19,7 @@
  * metadata (HELP, TYPE, UNIT), exemplars go to the sinks that send them (an exemplar equal to the series' last one
  * is not sent again), and OpenMetrics `_created` samples give their metric points' series a created timestamp.
  */
-import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
+import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError, type Entry, type ExpositionParser, type MetricType, type ScrapedExemplar } from './parser.js';
 import { acceptedExemplarLabels, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
@@ -69,6 +69,7 @@ export interface ScrapeObserver {
 
 /** Options of {@link ScrapeLoop}. */
 export interface ScrapeLoopOptions {
+  /** The target, scraped every `intervalMs` with `timeoutMs` (the master's numbers: its labels are not parsed again). */
   readonly target: Target;
   /** The first slot the loop owns (Unix ms); 0 for the next slot from now. */
   readonly firstSlotUnixMs: number;
@@ -219,17 +220,6 @@ class ScrapeFailure extends Error {
   readonly code = 'PROMFLEET_SCRAPE_FAILED';
 }
 
-function labelDuration(labels: Labels, name: string, fallback: number): number {
-  const text = labels.get(name);
-  if (text === undefined) return fallback;
-  try {
-    const ms = parseDuration(text);
-    return ms > 0 ? ms : fallback;
-  } catch {
-    return fallback;
-  }
-}
-
 /** Scrapes one target at its slots until stopped. */
 export class ScrapeLoop {
   readonly target: Target;
@@ -295,8 +285,8 @@ export class ScrapeLoop {
     this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     this.#targetLabels = publicLabels(options.target.labels);
     this.#url = scrapeUrl(options.target.labels, options.job.params);
-    this.#intervalMs = labelDuration(options.target.labels, LabelName.scrapeInterval, options.job.scrapeIntervalMs);
-    this.#timeoutMs = Math.min(this.#intervalMs, labelDuration(options.target.labels, LabelName.scrapeTimeout, options.job.scrapeTimeoutMs));
+    this.#intervalMs = options.target.intervalMs;
+    this.#timeoutMs = options.target.timeoutMs;
   }
 
   /** The scrape URL (may carry credentials in its user info: never log it as is). */

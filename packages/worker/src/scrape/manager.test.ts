@@ -82,7 +82,44 @@ describe('ScrapeManager', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(health()).toMatchObject({ up: false, lastError: expect.stringContaining('add its directory to --worker.secret-dirs') });
-    expect(manager.healthReport()[0]?.lastError).toContain(refused('authorization.credentials_file'));
+    expect(manager.healthReport()[0]?.health.lastError).toContain(refused('authorization.credentials_file'));
+  });
+
+  it('gives the loops a forced error that came alone, and keeps the settings of a job the state rejected', async () => {
+    const parsed = parseConfig('scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n    scrape_timeout: 50ms\n', { file: '/x/prometheus.yml' });
+    const job = parsed.ok ? parsed.config.scrapeConfigs[0] : undefined;
+    if (job === undefined) throw new Error('no job');
+    const built = buildTarget(job, new Map([['__address__', '127.0.0.1:9']]), new Map());
+    if (built.kind !== 'kept') throw new Error('target dropped');
+    const events: ScrapeManagerEvent[] = [];
+    const manager = new ScrapeManager({
+      userAgent: 'promfleet/test',
+      secretFiles: SecretFilePolicy.allowDirs([], { flag: '--worker.secret-dirs' }),
+      remoteWriteMetrics: new RemoteWriteMetrics(new Registry()),
+      log: (event) => events.push(event),
+    });
+    cleanups.push(() => manager.stop());
+    const state = new AssignmentState();
+    const jobMsg = scrapeJobToProto(job);
+    const first = state.applySnapshot({ generation: 1, jobs: [jobMsg], remoteWrite: [], targets: [targetToProto({ target: built.target, firstSlotUnixMs: 0 })], continued: false, leaderTerm: 1, unsyncedJobs: [] });
+    if (first === undefined) throw new Error('snapshot not applied');
+    manager.apply(first, state);
+    const settings = state.jobs.get('j')?.settings;
+    const upsert = (generation: number, upserted: typeof jobMsg) =>
+      manager.apply(state.applyDelta({ generation, baseGeneration: generation - 1, upsertedJobs: [upserted], removedJobs: [], addedTargets: [], removedTargets: [], leaderTerm: 1 }), state);
+
+    upsert(2, { ...jobMsg, forcedError: 'target_limit exceeded (number of targets: 2, limit: 1)' });
+    expect(state.jobs.get('j')?.settings).toBe(settings);
+    const deadline = Date.now() + 5_000;
+    while (manager.healthReport()[0]?.health.lastError !== 'target_limit exceeded (number of targets: 2, limit: 1)') {
+      if (Date.now() > deadline) throw new Error('the forced error did not reach the loop');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(manager.healthReport()).toEqual([{ id: built.target.id, health: expect.objectContaining({ up: false }) }]);
+
+    upsert(3, { ...jobMsg, scheme: 'ftp' });
+    expect(events).toEqual([{ kind: 'job-rejected', job: 'j', error: expect.stringContaining('jobs[j].scheme') }]);
+    expect([...manager.loops()].map((l) => l.url)).toEqual(['http://127.0.0.1:9/metrics']);
   });
 
   it('keeps the queue of an endpoint a remote-write update leaves unchanged, and stops those that left or changed', async () => {

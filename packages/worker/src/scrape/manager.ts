@@ -7,8 +7,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type ScrapeConfig, type TargetId } from '@promfleet/model';
-import { remoteWriteFromProto, scrapeJobFromProto, targetIdToBytes, type RemoteWriteEndpoint, type ScrapeJob, type TargetHealth } from '@promfleet/protocol';
-import type { AssignmentChange, AssignmentState, HeldTarget } from '../assignment/state.js';
+import type { AssignedEndpoint, AssignedJob, AssignmentChange, AssignmentState, HeldTarget, TargetHealthRecord } from '../assignment/state.js';
 import type { RemoteWriteMetrics } from '../remote/metrics.js';
 import { RemoteWriteQueue, endpointQueueDirName, type RemoteWriteEvent } from '../remote/queue.js';
 import { Spool } from '../remote/spool.js';
@@ -52,9 +51,9 @@ export interface ScrapeManagerOptions {
 }
 
 interface JobRuntime {
+  /** The job as the state held it when the runtime was last brought up to date. */
+  readonly job: AssignedJob;
   readonly config: ScrapeConfig;
-  readonly forcedError: string;
-  readonly encoded: string;
   readonly scraper: JobScraper;
 }
 
@@ -78,14 +77,9 @@ class UnusableJobScraper implements JobScraper {
   }
 }
 
-/** A protobuf message's identity for change detection: its JSON (jobs and endpoints are small). */
-function identity(message: ScrapeJob | RemoteWriteEndpoint): string {
-  return JSON.stringify(message, (_key, value: unknown) => (value instanceof Map ? [...value] : value instanceof Uint8Array ? [...value] : value));
-}
-
-/** A running remote-write endpoint: its queue, its identity for change detection and the URL it sends to. */
+/** A running remote-write endpoint: the endpoint it runs for (unchanged while the same object), its queue and URL. */
 interface RunningEndpoint {
-  readonly identity: string;
+  readonly endpoint: AssignedEndpoint;
   readonly url: string;
   /** Its directory's name in the queue dir. */
   readonly dirName: string;
@@ -163,20 +157,9 @@ export class ScrapeManager {
   }
 
   /** The health of every target with a loop, for the master's HealthReport. */
-  healthReport(): TargetHealth[] {
-    const out: TargetHealth[] = [];
-    for (const [id, loop] of this.#loops) {
-      const h = loop.health();
-      out.push({
-        targetId: targetIdToBytes(id),
-        lastScrapeUnixMs: h.lastScrapeUnixMs,
-        lastScrapeDurationSeconds: h.durationSeconds,
-        samplesScraped: h.samplesScraped,
-        samplesPostMetricRelabeling: h.samplesPostMetricRelabeling,
-        up: h.up,
-        lastError: h.lastError,
-      });
-    }
+  healthReport(): TargetHealthRecord[] {
+    const out: TargetHealthRecord[] = [];
+    for (const [id, loop] of this.#loops) out.push({ id, health: loop.health() });
     return out;
   }
 
@@ -214,7 +197,7 @@ export class ScrapeManager {
       job: job.config,
       scraper: job.scraper,
       sinks: this.#queues,
-      forcedError: job.forcedError,
+      forcedError: job.job.forcedError,
       ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
       ...(this.options.now === undefined ? {} : { now: this.options.now }),
     });
@@ -225,31 +208,27 @@ export class ScrapeManager {
     loop.start();
   }
 
-  /** Builds each changed job's client and reconfigures its loops; a job that fails to decode keeps its old settings. */
-  #setJobs(jobs: ReadonlyMap<string, ScrapeJob>): void {
-    for (const [name, message] of jobs) {
-      const encoded = identity({ ...message, forcedError: '' });
+  /** Builds each changed job's client and reconfigures its loops; a job whose settings were rejected keeps its old ones. */
+  #setJobs(jobs: ReadonlyMap<string, AssignedJob>): void {
+    for (const [name, job] of jobs) {
       const current = this.#jobs.get(name);
-      if (current?.encoded === encoded) {
+      if (current?.job === job) continue;
+      if (current?.job.settings === job.settings) {
         // Only the forced error (target_limit) changed: the loops keep their caches, so the staleness markers
         // of a forced error cover every series, as in Prometheus.
-        if (current.forcedError !== message.forcedError) {
-          this.#jobs.set(name, { ...current, forcedError: message.forcedError });
-          for (const loop of this.#loops.values()) if (loop.target.job === name) loop.setForcedError(message.forcedError);
-        }
+        this.#jobs.set(name, { ...current, job });
+        for (const loop of this.#loops.values()) if (loop.target.job === name) loop.setForcedError(job.forcedError);
         continue;
       }
-      let config: ScrapeConfig;
-      try {
-        config = scrapeJobFromProto(message);
-      } catch (err) {
-        this.options.log?.({ kind: 'job-rejected', job: name, error: errorMessage(err) });
+      const settings = job.settings;
+      if (settings.kind === 'rejected') {
+        this.options.log?.({ kind: 'job-rejected', job: name, error: settings.error });
         continue;
       }
-      const runtime = { config, encoded, forcedError: message.forcedError, scraper: this.#scraper(config) };
+      const runtime: JobRuntime = { job, config: settings.config, scraper: this.#scraper(settings.config) };
       this.#jobs.set(name, runtime);
       for (const loop of this.#loops.values()) {
-        if (loop.target.job === name) loop.reconfigure({ job: config, scraper: runtime.scraper, sinks: this.#queues, forcedError: runtime.forcedError });
+        if (loop.target.job === name) loop.reconfigure({ job: runtime.config, scraper: runtime.scraper, sinks: this.#queues, forcedError: job.forcedError });
       }
       if (current !== undefined) void current.scraper.close();
     }
@@ -286,23 +265,26 @@ export class ScrapeManager {
    * old queue's samples as out of order after newer ones of the same series, as Prometheus, which stops the old queue
    * before it starts the new, never has it do.
    */
-  #setEndpoints(endpoints: readonly RemoteWriteEndpoint[]): void {
-    const encoded = endpoints.map(identity);
-    if (encoded.join('\n') === this.#endpoints.map((e) => e.identity).join('\n')) return;
-    const leaving = new Map(this.#endpoints.map((e) => [e.identity, e]));
+  #setEndpoints(endpoints: readonly AssignedEndpoint[]): void {
+    if (endpoints.length === this.#endpoints.length && endpoints.every((e, i) => this.#endpoints[i]?.endpoint === e)) return;
+    const leaving = new Map(this.#endpoints.map((e) => [e.endpoint, e]));
     const next: RunningEndpoint[] = [];
     const started: RunningEndpoint[] = [];
     this.#configuredDirs = new Set(endpoints.filter((e) => e.name !== '' && e.url !== '').map((e) => endpointQueueDirName(e.name, e.url)));
-    endpoints.forEach((endpoint, i) => {
-      const key = encoded[i] ?? '';
-      const kept = leaving.get(key);
+    for (const endpoint of endpoints) {
+      const kept = leaving.get(endpoint);
       if (kept !== undefined) {
-        leaving.delete(key);
+        leaving.delete(endpoint);
         next.push(kept);
-        return;
+        continue;
+      }
+      const settings = endpoint.settings;
+      if (settings.kind === 'rejected') {
+        this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: settings.error });
+        continue;
       }
       try {
-        const { config, externalLabels } = remoteWriteFromProto(endpoint);
+        const { config, externalLabels } = settings;
         const dirName = endpointQueueDirName(config.name, config.url);
         const queueDir = this.options.queueDir ?? '';
         const queue = new RemoteWriteQueue({
@@ -315,18 +297,18 @@ export class ScrapeManager {
           log: (event) => this.options.log?.({ kind: 'remote-write', endpoint: config.name, event }),
           ...(this.options.now === undefined ? {} : { now: this.options.now }),
         });
-        const entry = { identity: key, url: config.url, dirName, queue };
+        const entry = { endpoint, url: config.url, dirName, queue };
         next.push(entry);
         started.push(entry);
       } catch (err) {
         this.options.log?.({ kind: 'endpoint-rejected', endpoint: endpoint.name, error: errorMessage(err) });
       }
-    });
+    }
     this.#endpoints = next;
     const queues = this.#queues;
     for (const loop of this.#loops.values()) {
       const job = this.#jobs.get(loop.target.job);
-      if (job !== undefined) loop.reconfigure({ job: job.config, scraper: job.scraper, sinks: queues, forcedError: job.forcedError });
+      if (job !== undefined) loop.reconfigure({ job: job.config, scraper: job.scraper, sinks: queues, forcedError: job.job.forcedError });
     }
     for (const endpoint of leaving.values()) this.#retire(endpoint);
     for (const { url, queue } of started) {

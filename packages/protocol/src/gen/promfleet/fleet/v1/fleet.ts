@@ -590,9 +590,10 @@ export interface Target {
   /**
    * The final label set after target relabeling, sorted by name, unique by name,
    * with no empty values. It still includes the reserved labels the worker derives
-   * the scrape from: `__address__`, `__scheme__`, `__metrics_path__`, `__param_*`,
-   * `__scrape_interval__` and `__scrape_timeout__`. `__meta_*` labels are not
-   * included. The worker drops all `__`-prefixed labels from the series it writes,
+   * the scrape from: `__address__`, `__scheme__`, `__metrics_path__` and `__param_*`;
+   * and `__scrape_interval__` and `__scrape_timeout__`, which are part of the target's
+   * identity but which the worker reads from scrape_interval_ms and scrape_timeout_ms
+   * instead. `__meta_*` labels are not included. The worker drops all `__`-prefixed labels from the series it writes,
    * as Prometheus does.
    */
   labels: Label[];
@@ -602,6 +603,23 @@ export interface Target {
    * applies the assignment.
    */
   firstSlotUnixMs: number;
+  /**
+   * The target's scrape interval in milliseconds: the value of its
+   * `__scrape_interval__` label as the master parsed it when it built the target, and
+   * the interval the master computes the target's slots and handovers with. The
+   * worker scrapes at this interval and never parses the label itself, so both tiers
+   * agree on every slot. Always above 0 from a master that sends it; 0 means the
+   * master predates the field (docs/protocol.md, "Compatibility rules"): the worker
+   * then parses `__scrape_interval__` once, on receipt, and treats a missing or
+   * invalid label as a protocol error. 64-bit because a label may say "100d".
+   */
+  scrapeIntervalMs: number;
+  /**
+   * The target's scrape timeout in milliseconds, from its `__scrape_timeout__` label
+   * in the same way; above 0 and at most scrape_interval_ms from a master that sends
+   * it, 0 from a master that predates the field (see scrape_interval_ms).
+   */
+  scrapeTimeoutMs: number;
 }
 
 /** Label is one name/value pair. */
@@ -615,9 +633,9 @@ export interface Label {
 /**
  * ScrapeJob holds the settings of one Prometheus scrape_config that a worker needs to
  * scrape that job's targets. Target discovery and target relabeling stay on the
- * master. A target's own `__scrape_interval__`, `__scrape_timeout__`, `__scheme__`
- * and `__metrics_path__` labels take precedence over the job's values, as in
- * Prometheus.
+ * master. A target's own `__scheme__` and `__metrics_path__` labels, and its own
+ * interval and timeout (Target.scrape_interval_ms and scrape_timeout_ms), take
+ * precedence over the job's values, as in Prometheus.
  */
 export interface ScrapeJob {
   /** The job_name, unique within the assignment. */
@@ -2591,7 +2609,7 @@ export const RemovedTarget: MessageFns<RemovedTarget> = {
 };
 
 function createBaseTarget(): Target {
-  return { id: new Uint8Array(0), job: "", labels: [], firstSlotUnixMs: 0 };
+  return { id: new Uint8Array(0), job: "", labels: [], firstSlotUnixMs: 0, scrapeIntervalMs: 0, scrapeTimeoutMs: 0 };
 }
 
 export const Target: MessageFns<Target> = {
@@ -2607,6 +2625,12 @@ export const Target: MessageFns<Target> = {
     }
     if (message.firstSlotUnixMs !== 0) {
       writer.uint32(32).int64(message.firstSlotUnixMs);
+    }
+    if (message.scrapeIntervalMs !== 0) {
+      writer.uint32(40).uint64(message.scrapeIntervalMs);
+    }
+    if (message.scrapeTimeoutMs !== 0) {
+      writer.uint32(48).uint64(message.scrapeTimeoutMs);
     }
     return writer;
   },
@@ -2656,6 +2680,22 @@ export const Target: MessageFns<Target> = {
             message.firstSlotUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.scrapeIntervalMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.scrapeTimeoutMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2677,6 +2717,8 @@ export const Target: MessageFns<Target> = {
     message.job = object.job ?? "";
     message.labels = object.labels?.map((e) => Label.fromPartial(e)) || [];
     message.firstSlotUnixMs = object.firstSlotUnixMs ?? 0;
+    message.scrapeIntervalMs = object.scrapeIntervalMs ?? 0;
+    message.scrapeTimeoutMs = object.scrapeTimeoutMs ?? 0;
     return message;
   },
 };

@@ -92,9 +92,8 @@ const DROPPED: unique symbol = Symbol('dropped by metric relabeling');
  * costs string comparisons and no allocation.
  */
 interface FamilyState {
+  /** The shared metadata's `family` when another loop has the family ({@link sharedFamily}). */
   readonly name: string;
-  /** The name of its OpenMetrics `_created` series. */
-  readonly createdName: string;
   /** Undefined until its first lines were read through. */
   metadata: FamilyMetadata | undefined;
   /** The iteration whose lines `type`, `helpSeen` and `unitSeen` are of. */
@@ -122,8 +121,38 @@ function settle(family: FamilyState): FamilyMetadata {
   const help = family.helpSeen ? family.help : '';
   const unit = family.unitSeen ? family.unit : '';
   if (old !== undefined && old.type === family.type && old.help === help && old.unit === unit) return old;
-  family.metadata = Object.freeze({ family: family.name, type: family.type, help, unit });
+  family.metadata = sharedMetadata({ family: family.name, type: family.type, help, unit });
   return family.metadata;
+}
+
+/**
+ * Family metadata by family name, shared by every loop while some loop uses it: the targets of a job expose the
+ * same families, and each loop holding its own copy of every name and HELP text cost node-exporter targets ~120
+ * bytes per series. Weak, so a family no loop uses any more is forgotten.
+ */
+const sharedFamilies = new Map<string, WeakRef<FamilyMetadata>>();
+const forgetFamily = new FinalizationRegistry<string>((name) => {
+  if (sharedFamilies.get(name)?.deref() === undefined) sharedFamilies.delete(name);
+});
+
+/** The metadata another loop has for the family `name`, whose strings a loop takes instead of its own copies. */
+function sharedFamily(name: string): FamilyMetadata | undefined {
+  return sharedFamilies.get(name)?.deref();
+}
+
+/** The shared metadata equal to `metadata`, made (and shared from then on) when there is none. */
+function sharedMetadata(metadata: FamilyMetadata): FamilyMetadata {
+  const known = sharedFamily(metadata.family);
+  if (known !== undefined && known.type === metadata.type && known.help === metadata.help && known.unit === metadata.unit) return known;
+  const made = Object.freeze({ ...metadata });
+  sharedFamilies.set(made.family, new WeakRef(made));
+  forgetFamily.register(made, made.family);
+  return made;
+}
+
+/** Whether the raw metric name `name` is the family's OpenMetrics `_created` series (no string made per check). */
+function isCreatedOf(name: string, family: FamilyState): boolean {
+  return name.length === family.name.length + 8 && name.endsWith('_created') && name.startsWith(family.name);
 }
 
 /** The raw text of the parser's HELP or UNIT line: `decoded` itself when the line holds no escapes. */
@@ -649,10 +678,11 @@ export class ScrapeLoop {
   #metadataLine(parser: ExpositionParser, kind: Exclude<Entry, 'series' | 'comment'>, position: number): FamilyState {
     let family = this.#familyOrder[position];
     if (family === undefined || !parser.metadataNameIs(family.name)) {
-      const [name] = kind === 'help' ? parser.help() : kind === 'type' ? parser.type() : parser.unit();
-      family = this.#families.get(name);
+      const [read] = kind === 'help' ? parser.help() : kind === 'type' ? parser.type() : parser.unit();
+      family = this.#families.get(read);
       if (family === undefined) {
-        family = { name, createdName: `${name}_created`, metadata: undefined, seenAt: 0, type: 'unknown', helpSeen: false, unitSeen: false, help: '', rawHelp: '', unit: '', rawUnit: '', dirty: true, published: undefined, countedAt: 0 };
+        const name = sharedFamily(read)?.family ?? read;
+        family = { name, metadata: undefined, seenAt: 0, type: 'unknown', helpSeen: false, unitSeen: false, help: '', rawHelp: '', unit: '', rawUnit: '', dirty: true, published: undefined, countedAt: 0 };
         this.#families.set(name, family);
       }
       this.#familyOrder[position] = family;
@@ -672,14 +702,18 @@ export class ScrapeLoop {
       case 'help':
         family.helpSeen = true;
         if (!parser.metadataRawTextIs(family.rawHelp)) {
-          family.help = parser.help()[1];
+          const help = parser.help()[1];
+          const shared = sharedFamily(family.name)?.help;
+          family.help = shared === help ? shared : help;
           family.rawHelp = rawText(parser, family.help);
         }
         break;
       case 'unit':
         family.unitSeen = true;
         if (!parser.metadataRawTextIs(family.rawUnit)) {
-          family.unit = parser.unit()[1];
+          const unit = parser.unit()[1];
+          const shared = sharedFamily(family.name)?.unit;
+          family.unit = shared === unit ? shared : unit;
           family.rawUnit = rawText(parser, family.unit);
         }
         break;
@@ -790,7 +824,7 @@ export class ScrapeLoop {
       if (withCreated !== undefined) {
         // A `_created` sample is matched whether or not relabeling keeps it as a series of its own.
         const extras = this.#extrasOf(entry, parser, familyType);
-        if (extras.name === withCreated.createdName) this.#createdSample(extras.pointKey, parser.value());
+        if (isCreatedOf(extras.name, withCreated)) this.#createdSample(extras.pointKey, parser.value());
       }
       if (entry.ref === DROPPED) continue;
       if (entry.under !== family || (entry.metadata !== undefined && entry.metadata !== family?.metadata)) this.#refreshRefs(entry, parser, family);

@@ -501,6 +501,18 @@ describe('ScrapeLoop metadata', () => {
     expect(sink.metadata.at(-1)).toEqual({ owner: loop, families: undefined });
   });
 
+
+  it('shares one metadata object between loops whose targets expose the same family, and keeps a differing one apart', async () => {
+    const body = (help: string) => `# HELP shared_family ${help}\n# TYPE shared_family gauge\nshared_family 1\n`;
+    const one = start({ bodies: [body('Same.')] });
+    const two = start({ bodies: [body('Same.')] });
+    const three = start({ bodies: [body('Other.')] });
+    await until(() => [one, two, three].every(({ sink }) => sink.metadata.length >= 1), 'the metadata of three loops');
+    const of = (sink: RecordingSink) => sink.metadataOf(seriesText('shared_family'));
+    expect(of(one.sink)).toEqual({ family: 'shared_family', type: 'gauge', help: 'Same.', unit: '' });
+    expect(of(two.sink)).toBe(of(one.sink));
+    expect(of(three.sink)).toEqual({ family: 'shared_family', type: 'gauge', help: 'Other.', unit: '' });
+  });
   it('tells the sinks the metadata is gone when its target is', async () => {
     const { loop, sink } = start({ bodies: ['# TYPE a gauge\na 1\n'] });
     await until(() => sink.metadata.length > 0, 'the metadata');

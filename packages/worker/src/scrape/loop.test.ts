@@ -353,6 +353,34 @@ describe('ScrapeLoop review cases', () => {
     expect(m[0]?.v).toBe(1);
   });
 
+  it.each([
+    ['label order, the canonical text first', 'a{x="1",y="2"} 1\na{y="2",x="1"} 2\n', '', 'a', { x: '1', y: '2' }],
+    ['label order, the canonical text second', 'a{y="2",x="1"} 1\na{x="1",y="2"} 2\n', '', 'a', { x: '1', y: '2' }],
+    ['an empty value, the canonical text second', 'b{z=""} 1\nb 2\n', '', 'b', {}],
+    ['an empty value, the canonical text first', 'b 1\nb{z=""} 2\nb{} 3\n', '', 'b', {}],
+    ['honor_labels and the target’s own value', 'c 1\nc{job="node"} 2\n', '    honor_labels: true\n', 'c', {}],
+    ['honor_labels and the target’s own value, the other way round', 'c{job="node"} 1\nc 2\n', '    honor_labels: true\n', 'c', {}],
+    ['a renamed clash and its exported_ name', 'd{job="x"} 1\nd{exported_job="x"} 2\n', '', 'd', { exported_job: 'x' }],
+    ['an escaped value', 'e{v="q\\"\\\\"} 1\ne{v="q\\"\\\\",w=""} 2\n', '', 'e', { v: 'q"\\' }],
+    ['a histogram bucket, normalised', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1.0"} 2\n', '', 'h_bucket', { le: '1.0' }],
+  ])('keeps the first of two raw series that are one label set without relabeling: %s', async (_, body, extra, name, labels) => {
+    const { sink } = start({ bodies: [body], config: job(extra) });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const samples = sink.named(name);
+    expect(samples.map((s) => s.series)).toEqual([seriesText(name, labels), seriesText(name, labels)]);
+    expect(samples.map((s) => s.v)).toEqual([1, 1]);
+  });
+
+  it('keeps apart a series with its own value of a target label under honor_labels and one without it', async () => {
+    const { sink } = start({ bodies: ['f{job="other"} 1\nf 2\n'], config: job('    honor_labels: true\n') });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const first = sink.named('up')[0]?.t;
+    expect(sink.named('f').filter((s) => s.t === first).map((s) => [s.series, s.v])).toEqual([
+      [formatLabels(new Map([['__name__', 'f'], ['instance', 'a:9100'], ['job', 'other']])), 1],
+      [seriesText('f'), 2],
+    ]);
+  });
+
   it('counts every sample of a scrape over sample_limit, and appends none', async () => {
     const { sink } = start({ bodies: ['a 1\nb 2\nc 3\nd 4\n'], config: job('    sample_limit: 2\n') });
     await until(() => sink.named('up').length > 0, 'a scrape');

@@ -21,7 +21,7 @@
  */
 import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, parseDuration, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError, type Entry, type ExpositionParser, type MetricType, type ScrapedExemplar } from './parser.js';
-import { acceptedExemplarLabels, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
+import { acceptedExemplarLabels, canonicalSeriesText, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
 import type { Exemplar, FamilyMetadata, SampleSink } from './sink.js';
 
@@ -280,7 +280,11 @@ export class ScrapeLoop {
    * costs a string comparison rather than hashing the series text.
    */
   #order: SeriesEntry[] = [];
-  /** Final-label fingerprint → entry, for the raw series relabeling merges into one. */
+  /**
+   * Final-label fingerprint → entry, for the raw series that give one final label set (relabeling, honor_labels,
+   * empty values, label order): the entries of series not written in their canonical text
+   * ({@link canonicalSeriesText}). The others are found by that text in the cache, so most loops keep this empty.
+   */
   #byLabels = new Map<number, SeriesEntry>();
   #report = new Map<string, unknown[]>();
   /** Metric family name → what the loop knows of its metadata. */
@@ -635,13 +639,22 @@ export class ScrapeLoop {
     if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0, under: undefined, metadata: undefined, extras: undefined };
     const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
     if (problem !== undefined) throw new ScrapeFailure(problem);
-    // In name order: relabeling may leave one label set in different orders for different raw series.
-    const fingerprint = labelsFingerprint(new Map(sortedLabelNames(labels).map((name) => [name, labels.get(name) ?? ''])));
-    const existing = this.#byLabels.get(fingerprint);
-    if (existing !== undefined) return existing;
+    const canonical = job.metricRelabelConfigs.length === 0 ? canonicalSeriesText(labels, this.#targetLabels) : undefined;
+    // A series whose text is another's canonical text: the cache holds that one's entry under it, if it was seen.
+    const same = canonical === undefined || canonical === key ? undefined : this.#cache.get(canonical);
+    if (same !== undefined) return same;
+    // A series written canonically is indexed by its cache key; only others by fingerprint, looked up while any is.
+    const indexed = canonical !== key;
+    let fingerprint = 0;
+    if (indexed || this.#byLabels.size > 0) {
+      // In name order: relabeling may leave one label set in different orders for different raw series.
+      fingerprint = labelsFingerprint(new Map(sortedLabelNames(labels).map((name) => [name, labels.get(name) ?? ''])));
+      const existing = this.#byLabels.get(fingerprint);
+      if (existing !== undefined) return existing;
+    }
     const entry: SeriesEntry = { key, ref: undefined, more: undefined, seen: 0, tracked: 0, under: family, metadata: familyMetadataOf(labels, family), extras: undefined };
     this.#bindRefs(entry, labels);
-    this.#byLabels.set(fingerprint, entry);
+    if (indexed) this.#byLabels.set(fingerprint, entry);
     return entry;
   }
 

@@ -160,6 +160,11 @@ function rawText(parser: ExpositionParser, decoded: string): string {
   return parser.metadataRawTextIs(decoded) ? decoded : parser.metadataRawText();
 }
 
+/** Extras with nothing in them yet (`pointType` unknown: the name and point key are read when first needed). */
+function newExtras(): SeriesExtras {
+  return { more: undefined, name: '', pointKey: '', pointType: 'unknown', createdMs: undefined, exemplar: undefined };
+}
+
 /** The types whose series OpenMetrics gives a `_created` sample (Prometheus' `typeRequiresST`). */
 function hasCreated(type: MetricType): boolean {
   return type === 'counter' || type === 'histogram' || type === 'summary';
@@ -184,8 +189,13 @@ function sameExemplar(last: LastExemplar, labels: Map<string, string>, scraped: 
   return true;
 }
 
-/** What the loop keeps of an OpenMetrics series besides its references; made the first time one is needed. */
+/**
+ * What only some series need: the references at further sinks, and for OpenMetrics series their created timestamp
+ * and last exemplar. Made the first time one is needed, so that most entries have none.
+ */
 interface SeriesExtras {
+  /** The references at the second and further sinks; undefined with one sink. */
+  more: readonly unknown[] | undefined;
   /** The raw metric name and {@link ExpositionParser.metricPointKey} under the type `pointType`. */
   name: string;
   pointKey: string;
@@ -197,7 +207,7 @@ interface SeriesExtras {
 
 /**
  * One series as the loop knows it: its references at each sink (undefined: dropped there), or dropped entirely. The
- * first sink's reference is held directly and only further sinks' in an array: one remote_write endpoint is the
+ * first sink's reference is held directly and only further sinks' in its extras: one remote_write endpoint is the
  * common case, and a one-element array would cost more than the rest of the entry (kept per cached series).
  */
 interface SeriesEntry {
@@ -205,8 +215,6 @@ interface SeriesEntry {
   readonly key: string;
   /** The reference at the first sink, or {@link DROPPED} when metric relabeling dropped the series. */
   ref: unknown;
-  /** The references at the second and further sinks; undefined with one sink. */
-  more: readonly unknown[] | undefined;
   /** The scrape iteration that last saw it. */
   seen: number;
   /** The iteration of the last successful scrape that tracked it for staleness; 0 when none or after its marker. */
@@ -573,9 +581,10 @@ export class ScrapeLoop {
 
   /** Hands one sample of `entry` to every sink that keeps the series (per sample: no options object). */
   #append(entry: SeriesEntry, timestampMs: number, value: number): void {
-    const { ref, more } = entry;
+    const ref = entry.ref;
     if (ref === DROPPED) return;
     if (ref !== undefined) this.#sinks[0]?.append(ref, timestampMs, value);
+    const more = entry.extras?.more;
     if (more === undefined) return;
     for (let s = 0; s < more.length; s++) {
       const other = more[s];
@@ -585,9 +594,10 @@ export class ScrapeLoop {
 
   /** Hands a staleness marker of `entry` to every sink that keeps the series. */
   #appendMarker(entry: SeriesEntry, timestampMs: number): void {
-    const { ref, more } = entry;
+    const ref = entry.ref;
     if (ref === DROPPED) return;
     if (ref !== undefined) this.#sinks[0]?.append(ref, timestampMs, 0, true);
+    const more = entry.extras?.more;
     if (more === undefined) return;
     for (let s = 0; s < more.length; s++) {
       const other = more[s];
@@ -636,7 +646,7 @@ export class ScrapeLoop {
   #newEntry(scraped: Map<string, string>, key: string, family: FamilyState | undefined): SeriesEntry {
     const job = this.#job;
     const labels = mutateSampleLabels({ scraped, targetLabels: this.#targetLabels, honorLabels: job.honorLabels, rules: job.metricRelabelConfigs, scheme: job.metricNameValidationScheme });
-    if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0, under: undefined, metadata: undefined, extras: undefined };
+    if (labels === undefined) return { key, ref: DROPPED, seen: 0, tracked: 0, under: undefined, metadata: undefined, extras: undefined };
     const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
     if (problem !== undefined) throw new ScrapeFailure(problem);
     const canonical = job.metricRelabelConfigs.length === 0 ? canonicalSeriesText(labels, this.#targetLabels) : undefined;
@@ -652,7 +662,7 @@ export class ScrapeLoop {
       const existing = this.#byLabels.get(fingerprint);
       if (existing !== undefined) return existing;
     }
-    const entry: SeriesEntry = { key, ref: undefined, more: undefined, seen: 0, tracked: 0, under: family, metadata: familyMetadataOf(labels, family), extras: undefined };
+    const entry: SeriesEntry = { key, ref: undefined, seen: 0, tracked: 0, under: family, metadata: familyMetadataOf(labels, family), extras: undefined };
     this.#bindRefs(entry, labels);
     if (indexed) this.#byLabels.set(fingerprint, entry);
     return entry;
@@ -663,7 +673,8 @@ export class ScrapeLoop {
     const sinks = this.#sinks;
     const metadata = entry.metadata;
     entry.ref = sinks[0]?.seriesRef(labels, metadata);
-    entry.more = sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels, metadata)) : undefined;
+    if (sinks.length > 1) (entry.extras ??= newExtras()).more = sinks.slice(1).map((s) => s.seriesRef(labels, metadata));
+    else if (entry.extras !== undefined) entry.extras.more = undefined;
   }
 
   /**
@@ -738,7 +749,7 @@ export class ScrapeLoop {
   #extrasOf(entry: SeriesEntry, parser: ExpositionParser, type: MetricType): SeriesExtras {
     let extras = entry.extras;
     if (extras === undefined) {
-      extras = { name: parser.metricName(), pointKey: parser.metricPointKey(), pointType: type, createdMs: undefined, exemplar: undefined };
+      extras = { more: undefined, name: parser.metricName(), pointKey: parser.metricPointKey(), pointType: type, createdMs: undefined, exemplar: undefined };
       entry.extras = extras;
     } else if (extras.pointType !== type) {
       extras.name = parser.metricName();
@@ -862,7 +873,7 @@ export class ScrapeLoop {
     if (extras === undefined || extras.createdMs === createdMs) return;
     extras.createdMs = createdMs;
     this.#sinks.forEach((sink, s) => {
-      const ref = s === 0 ? entry.ref : entry.more?.[s - 1];
+      const ref = s === 0 ? entry.ref : entry.extras?.more?.[s - 1];
       if (ref !== undefined) sink.setCreatedTimestamp(ref, createdMs);
     });
   }
@@ -874,13 +885,13 @@ export class ScrapeLoop {
   #appendExemplar(entry: SeriesEntry, scraped: ScrapedExemplar, sampleMs: number): void {
     const labels = acceptedExemplarLabels(scraped.labels);
     if (labels === undefined) return;
-    entry.extras ??= { name: '', pointKey: '', pointType: 'unknown', createdMs: undefined, exemplar: undefined };
+    entry.extras ??= newExtras();
     const last = entry.extras.exemplar;
     if (last !== undefined && sameExemplar(last, labels, scraped)) return;
     entry.extras.exemplar = { labels, value: scraped.value, timestampMs: scraped.timestampMs };
     const exemplar: Exemplar = { labels, value: scraped.value, timestampMs: scraped.timestampMs ?? sampleMs };
     this.#sinks.forEach((sink, s) => {
-      const ref = s === 0 ? entry.ref : entry.more?.[s - 1];
+      const ref = s === 0 ? entry.ref : entry.extras?.more?.[s - 1];
       if (ref !== undefined && sink.sendsExemplars) sink.appendExemplar(ref, exemplar);
     });
   }

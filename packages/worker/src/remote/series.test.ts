@@ -42,6 +42,20 @@ describe('buildSeriesRef', () => {
     expect(decodedLabels(ref?.labels ?? '')).toEqual(['Zone=a', '__name__=up', 'instance=h:9100', 'job=node', 'é=x']);
   });
 
+  it('gives a 1.0 reference none of the fields only 2.0 uses, and a 2.0 reference its symbols and metadata', () => {
+    const labels = new Map([['__name__', 'up'], ['job', 'node']]);
+    const metadata = { family: 'up', type: 'gauge', help: 'Up.', unit: '' } as const;
+    const v1 = buildSeriesRef(labels, { ...none, metadata });
+    expect(Object.keys(v1 ?? {}).sort()).toEqual(['batch', 'createdTimestampMs', 'group', 'hash', 'labels']);
+    expect(v1?.symbols).toBeUndefined();
+    expect(v1?.metadata).toBeUndefined();
+    const v2 = buildSeriesRef(labels, { ...none, protocol: 'io.prometheus.write.v2.Request', metadata });
+    expect(v2?.symbols).toEqual(['__name__', 'up', 'job', 'node']);
+    expect(v2?.metadata).toBe(metadata);
+    expect(v2?.labels).toBe('');
+    expect(v2?.hash).toBe(v1?.hash);
+  });
+
   it('leaves out labels with empty values', () => {
     const ref = buildSeriesRef(new Map([['__name__', 'up'], ['empty', '']]), none);
     expect(decodedLabels(ref?.labels ?? '')).toEqual(['__name__=up']);

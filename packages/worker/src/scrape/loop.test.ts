@@ -369,6 +369,34 @@ describe('ScrapeLoop review cases', () => {
     expect(m[0]?.v).toBe(1);
   });
 
+  it.each([
+    ['label order, the canonical text first', 'a{x="1",y="2"} 1\na{y="2",x="1"} 2\n', '', 'a', { x: '1', y: '2' }],
+    ['label order, the canonical text second', 'a{y="2",x="1"} 1\na{x="1",y="2"} 2\n', '', 'a', { x: '1', y: '2' }],
+    ['an empty value, the canonical text second', 'b{z=""} 1\nb 2\n', '', 'b', {}],
+    ['an empty value, the canonical text first', 'b 1\nb{z=""} 2\nb{} 3\n', '', 'b', {}],
+    ['honor_labels and the target’s own value', 'c 1\nc{job="node"} 2\n', '    honor_labels: true\n', 'c', {}],
+    ['honor_labels and the target’s own value, the other way round', 'c{job="node"} 1\nc 2\n', '    honor_labels: true\n', 'c', {}],
+    ['a renamed clash and its exported_ name', 'd{job="x"} 1\nd{exported_job="x"} 2\n', '', 'd', { exported_job: 'x' }],
+    ['an escaped value', 'e{v="q\\"\\\\"} 1\ne{v="q\\"\\\\",w=""} 2\n', '', 'e', { v: 'q"\\' }],
+    ['a histogram bucket, normalised', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1.0"} 2\n', '', 'h_bucket', { le: '1.0' }],
+  ])('keeps the first of two raw series that are one label set without relabeling: %s', async (_, body, extra, name, labels) => {
+    const { sink } = start({ bodies: [body], config: job(extra) });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const samples = sink.named(name);
+    expect(samples.map((s) => s.series)).toEqual([seriesText(name, labels), seriesText(name, labels)]);
+    expect(samples.map((s) => s.v)).toEqual([1, 1]);
+  });
+
+  it('keeps apart a series with its own value of a target label under honor_labels and one without it', async () => {
+    const { sink } = start({ bodies: ['f{job="other"} 1\nf 2\n'], config: job('    honor_labels: true\n') });
+    await until(() => sink.named('up').length >= 2, 'two scrapes');
+    const first = sink.named('up')[0]?.t;
+    expect(sink.named('f').filter((s) => s.t === first).map((s) => [s.series, s.v])).toEqual([
+      [formatLabels(new Map([['__name__', 'f'], ['instance', 'a:9100'], ['job', 'other']])), 1],
+      [seriesText('f'), 2],
+    ]);
+  });
+
   it('counts every sample of a scrape over sample_limit, and appends none', async () => {
     const { sink } = start({ bodies: ['a 1\nb 2\nc 3\nd 4\n'], config: job('    sample_limit: 2\n') });
     await until(() => sink.named('up').length > 0, 'a scrape');
@@ -517,6 +545,18 @@ describe('ScrapeLoop metadata', () => {
     expect(sink.metadata.at(-1)).toEqual({ owner: loop, families: undefined });
   });
 
+
+  it('shares one metadata object between loops whose targets expose the same family, and keeps a differing one apart', async () => {
+    const body = (help: string) => `# HELP shared_family ${help}\n# TYPE shared_family gauge\nshared_family 1\n`;
+    const one = start({ bodies: [body('Same.')] });
+    const two = start({ bodies: [body('Same.')] });
+    const three = start({ bodies: [body('Other.')] });
+    await until(() => [one, two, three].every(({ sink }) => sink.metadata.length >= 1), 'the metadata of three loops');
+    const of = (sink: RecordingSink) => sink.metadataOf(seriesText('shared_family'));
+    expect(of(one.sink)).toEqual({ family: 'shared_family', type: 'gauge', help: 'Same.', unit: '' });
+    expect(of(two.sink)).toBe(of(one.sink));
+    expect(of(three.sink)).toEqual({ family: 'shared_family', type: 'gauge', help: 'Other.', unit: '' });
+  });
   it('tells the sinks the metadata is gone when its target is', async () => {
     const { loop, sink } = start({ bodies: ['# TYPE a gauge\na 1\n'] });
     await until(() => sink.metadata.length > 0, 'the metadata');

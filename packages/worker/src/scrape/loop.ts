@@ -21,7 +21,7 @@
  */
 import { LabelName, errorMessage, labelsFingerprint, nextScrapeSlotMs, redactedUrl, sortedLabelNames, publicLabels, scrapeUrl, type Labels, type ScrapeConfig, type Target } from '@promfleet/model';
 import { createParser, formatOf, ParseError, type Entry, type ExpositionParser, type MetricType, type ScrapedExemplar } from './parser.js';
-import { acceptedExemplarLabels, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
+import { acceptedExemplarLabels, canonicalSeriesText, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 import { ScrapeError, type ScrapeRequest, type ScrapeResponse } from './scraper.js';
 import type { Exemplar, FamilyMetadata, SampleSink } from './sink.js';
 
@@ -93,9 +93,8 @@ const DROPPED: unique symbol = Symbol('dropped by metric relabeling');
  * costs string comparisons and no allocation.
  */
 interface FamilyState {
+  /** The shared metadata's `family` when another loop has the family ({@link sharedFamily}). */
   readonly name: string;
-  /** The name of its OpenMetrics `_created` series. */
-  readonly createdName: string;
   /** Undefined until its first lines were read through. */
   metadata: FamilyMetadata | undefined;
   /** The iteration whose lines `type`, `helpSeen` and `unitSeen` are of. */
@@ -123,13 +122,48 @@ function settle(family: FamilyState): FamilyMetadata {
   const help = family.helpSeen ? family.help : '';
   const unit = family.unitSeen ? family.unit : '';
   if (old !== undefined && old.type === family.type && old.help === help && old.unit === unit) return old;
-  family.metadata = Object.freeze({ family: family.name, type: family.type, help, unit });
+  family.metadata = sharedMetadata({ family: family.name, type: family.type, help, unit });
   return family.metadata;
+}
+
+/**
+ * Family metadata by family name, shared by every loop while some loop uses it: the targets of a job expose the
+ * same families, and each loop holding its own copy of every name and HELP text cost node-exporter targets ~120
+ * bytes per series. Weak, so a family no loop uses any more is forgotten.
+ */
+const sharedFamilies = new Map<string, WeakRef<FamilyMetadata>>();
+const forgetFamily = new FinalizationRegistry<string>((name) => {
+  if (sharedFamilies.get(name)?.deref() === undefined) sharedFamilies.delete(name);
+});
+
+/** The metadata another loop has for the family `name`, whose strings a loop takes instead of its own copies. */
+function sharedFamily(name: string): FamilyMetadata | undefined {
+  return sharedFamilies.get(name)?.deref();
+}
+
+/** The shared metadata equal to `metadata`, made (and shared from then on) when there is none. */
+function sharedMetadata(metadata: FamilyMetadata): FamilyMetadata {
+  const known = sharedFamily(metadata.family);
+  if (known !== undefined && known.type === metadata.type && known.help === metadata.help && known.unit === metadata.unit) return known;
+  const made = Object.freeze({ ...metadata });
+  sharedFamilies.set(made.family, new WeakRef(made));
+  forgetFamily.register(made, made.family);
+  return made;
+}
+
+/** Whether the raw metric name `name` is the family's OpenMetrics `_created` series (no string made per check). */
+function isCreatedOf(name: string, family: FamilyState): boolean {
+  return name.length === family.name.length + 8 && name.endsWith('_created') && name.startsWith(family.name);
 }
 
 /** The raw text of the parser's HELP or UNIT line: `decoded` itself when the line holds no escapes. */
 function rawText(parser: ExpositionParser, decoded: string): string {
   return parser.metadataRawTextIs(decoded) ? decoded : parser.metadataRawText();
+}
+
+/** Extras with nothing in them yet (`pointType` unknown: the name and point key are read when first needed). */
+function newExtras(): SeriesExtras {
+  return { more: undefined, name: '', pointKey: '', pointType: 'unknown', createdMs: undefined, exemplar: undefined };
 }
 
 /** The types whose series OpenMetrics gives a `_created` sample (Prometheus' `typeRequiresST`). */
@@ -156,8 +190,13 @@ function sameExemplar(last: LastExemplar, labels: Map<string, string>, scraped: 
   return true;
 }
 
-/** What the loop keeps of an OpenMetrics series besides its references; made the first time one is needed. */
+/**
+ * What only some series need: the references at further sinks, and for OpenMetrics series their created timestamp
+ * and last exemplar. Made the first time one is needed, so that most entries have none.
+ */
 interface SeriesExtras {
+  /** The references at the second and further sinks; undefined with one sink. */
+  more: readonly unknown[] | undefined;
   /** The raw metric name and {@link ExpositionParser.metricPointKey} under the type `pointType`. */
   name: string;
   pointKey: string;
@@ -169,7 +208,7 @@ interface SeriesExtras {
 
 /**
  * One series as the loop knows it: its references at each sink (undefined: dropped there), or dropped entirely. The
- * first sink's reference is held directly and only further sinks' in an array: one remote_write endpoint is the
+ * first sink's reference is held directly and only further sinks' in its extras: one remote_write endpoint is the
  * common case, and a one-element array would cost more than the rest of the entry (kept per cached series).
  */
 interface SeriesEntry {
@@ -177,8 +216,6 @@ interface SeriesEntry {
   readonly key: string;
   /** The reference at the first sink, or {@link DROPPED} when metric relabeling dropped the series. */
   ref: unknown;
-  /** The references at the second and further sinks; undefined with one sink. */
-  more: readonly unknown[] | undefined;
   /** The scrape iteration that last saw it. */
   seen: number;
   /** The iteration of the last successful scrape that tracked it for staleness; 0 when none or after its marker. */
@@ -241,7 +278,11 @@ export class ScrapeLoop {
    * costs a string comparison rather than hashing the series text.
    */
   #order: SeriesEntry[] = [];
-  /** Final-label fingerprint → entry, for the raw series relabeling merges into one. */
+  /**
+   * Final-label fingerprint → entry, for the raw series that give one final label set (relabeling, honor_labels,
+   * empty values, label order): the entries of series not written in their canonical text
+   * ({@link canonicalSeriesText}). The others are found by that text in the cache, so most loops keep this empty.
+   */
   #byLabels = new Map<number, SeriesEntry>();
   #report = new Map<string, unknown[]>();
   /** Metric family name → what the loop knows of its metadata. */
@@ -530,9 +571,10 @@ export class ScrapeLoop {
 
   /** Hands one sample of `entry` to every sink that keeps the series (per sample: no options object). */
   #append(entry: SeriesEntry, timestampMs: number, value: number): void {
-    const { ref, more } = entry;
+    const ref = entry.ref;
     if (ref === DROPPED) return;
     if (ref !== undefined) this.#sinks[0]?.append(ref, timestampMs, value);
+    const more = entry.extras?.more;
     if (more === undefined) return;
     for (let s = 0; s < more.length; s++) {
       const other = more[s];
@@ -542,9 +584,10 @@ export class ScrapeLoop {
 
   /** Hands a staleness marker of `entry` to every sink that keeps the series. */
   #appendMarker(entry: SeriesEntry, timestampMs: number): void {
-    const { ref, more } = entry;
+    const ref = entry.ref;
     if (ref === DROPPED) return;
     if (ref !== undefined) this.#sinks[0]?.append(ref, timestampMs, 0, true);
+    const more = entry.extras?.more;
     if (more === undefined) return;
     for (let s = 0; s < more.length; s++) {
       const other = more[s];
@@ -593,16 +636,25 @@ export class ScrapeLoop {
   #newEntry(scraped: Map<string, string>, key: string, family: FamilyState | undefined): SeriesEntry {
     const job = this.#job;
     const labels = mutateSampleLabels({ scraped, targetLabels: this.#targetLabels, honorLabels: job.honorLabels, rules: job.metricRelabelConfigs, scheme: job.metricNameValidationScheme });
-    if (labels === undefined) return { key, ref: DROPPED, more: undefined, seen: 0, tracked: 0, under: undefined, metadata: undefined, extras: undefined };
+    if (labels === undefined) return { key, ref: DROPPED, seen: 0, tracked: 0, under: undefined, metadata: undefined, extras: undefined };
     const problem = seriesProblem(labels, { limits: job, scheme: job.metricNameValidationScheme });
     if (problem !== undefined) throw new ScrapeFailure(problem);
-    // In name order: relabeling may leave one label set in different orders for different raw series.
-    const fingerprint = labelsFingerprint(new Map(sortedLabelNames(labels).map((name) => [name, labels.get(name) ?? ''])));
-    const existing = this.#byLabels.get(fingerprint);
-    if (existing !== undefined) return existing;
-    const entry: SeriesEntry = { key, ref: undefined, more: undefined, seen: 0, tracked: 0, under: family, metadata: familyMetadataOf(labels, family), extras: undefined };
+    const canonical = job.metricRelabelConfigs.length === 0 ? canonicalSeriesText(labels, this.#targetLabels) : undefined;
+    // A series whose text is another's canonical text: the cache holds that one's entry under it, if it was seen.
+    const same = canonical === undefined || canonical === key ? undefined : this.#cache.get(canonical);
+    if (same !== undefined) return same;
+    // A series written canonically is indexed by its cache key; only others by fingerprint, looked up while any is.
+    const indexed = canonical !== key;
+    let fingerprint = 0;
+    if (indexed || this.#byLabels.size > 0) {
+      // In name order: relabeling may leave one label set in different orders for different raw series.
+      fingerprint = labelsFingerprint(new Map(sortedLabelNames(labels).map((name) => [name, labels.get(name) ?? ''])));
+      const existing = this.#byLabels.get(fingerprint);
+      if (existing !== undefined) return existing;
+    }
+    const entry: SeriesEntry = { key, ref: undefined, seen: 0, tracked: 0, under: family, metadata: familyMetadataOf(labels, family), extras: undefined };
     this.#bindRefs(entry, labels);
-    this.#byLabels.set(fingerprint, entry);
+    if (indexed) this.#byLabels.set(fingerprint, entry);
     return entry;
   }
 
@@ -611,7 +663,8 @@ export class ScrapeLoop {
     const sinks = this.#sinks;
     const metadata = entry.metadata;
     entry.ref = sinks[0]?.seriesRef(labels, metadata);
-    entry.more = sinks.length > 1 ? sinks.slice(1).map((s) => s.seriesRef(labels, metadata)) : undefined;
+    if (sinks.length > 1) (entry.extras ??= newExtras()).more = sinks.slice(1).map((s) => s.seriesRef(labels, metadata));
+    else if (entry.extras !== undefined) entry.extras.more = undefined;
   }
 
   /**
@@ -639,10 +692,11 @@ export class ScrapeLoop {
   #metadataLine(parser: ExpositionParser, kind: Exclude<Entry, 'series' | 'comment'>, position: number): FamilyState {
     let family = this.#familyOrder[position];
     if (family === undefined || !parser.metadataNameIs(family.name)) {
-      const [name] = kind === 'help' ? parser.help() : kind === 'type' ? parser.type() : parser.unit();
-      family = this.#families.get(name);
+      const [read] = kind === 'help' ? parser.help() : kind === 'type' ? parser.type() : parser.unit();
+      family = this.#families.get(read);
       if (family === undefined) {
-        family = { name, createdName: `${name}_created`, metadata: undefined, seenAt: 0, type: 'unknown', helpSeen: false, unitSeen: false, help: '', rawHelp: '', unit: '', rawUnit: '', dirty: true, published: undefined, countedAt: 0 };
+        const name = sharedFamily(read)?.family ?? read;
+        family = { name, metadata: undefined, seenAt: 0, type: 'unknown', helpSeen: false, unitSeen: false, help: '', rawHelp: '', unit: '', rawUnit: '', dirty: true, published: undefined, countedAt: 0 };
         this.#families.set(name, family);
       }
       this.#familyOrder[position] = family;
@@ -662,14 +716,18 @@ export class ScrapeLoop {
       case 'help':
         family.helpSeen = true;
         if (!parser.metadataRawTextIs(family.rawHelp)) {
-          family.help = parser.help()[1];
+          const help = parser.help()[1];
+          const shared = sharedFamily(family.name)?.help;
+          family.help = shared === help ? shared : help;
           family.rawHelp = rawText(parser, family.help);
         }
         break;
       case 'unit':
         family.unitSeen = true;
         if (!parser.metadataRawTextIs(family.rawUnit)) {
-          family.unit = parser.unit()[1];
+          const unit = parser.unit()[1];
+          const shared = sharedFamily(family.name)?.unit;
+          family.unit = shared === unit ? shared : unit;
           family.rawUnit = rawText(parser, family.unit);
         }
         break;
@@ -681,7 +739,7 @@ export class ScrapeLoop {
   #extrasOf(entry: SeriesEntry, parser: ExpositionParser, type: MetricType): SeriesExtras {
     let extras = entry.extras;
     if (extras === undefined) {
-      extras = { name: parser.metricName(), pointKey: parser.metricPointKey(), pointType: type, createdMs: undefined, exemplar: undefined };
+      extras = { more: undefined, name: parser.metricName(), pointKey: parser.metricPointKey(), pointType: type, createdMs: undefined, exemplar: undefined };
       entry.extras = extras;
     } else if (extras.pointType !== type) {
       extras.name = parser.metricName();
@@ -780,7 +838,7 @@ export class ScrapeLoop {
       if (withCreated !== undefined) {
         // A `_created` sample is matched whether or not relabeling keeps it as a series of its own.
         const extras = this.#extrasOf(entry, parser, familyType);
-        if (extras.name === withCreated.createdName) this.#createdSample(extras.pointKey, parser.value());
+        if (isCreatedOf(extras.name, withCreated)) this.#createdSample(extras.pointKey, parser.value());
       }
       if (entry.ref === DROPPED) continue;
       if (entry.under !== family || (entry.metadata !== undefined && entry.metadata !== family?.metadata)) this.#refreshRefs(entry, parser, family);
@@ -805,7 +863,7 @@ export class ScrapeLoop {
     if (extras === undefined || extras.createdMs === createdMs) return;
     extras.createdMs = createdMs;
     this.#sinks.forEach((sink, s) => {
-      const ref = s === 0 ? entry.ref : entry.more?.[s - 1];
+      const ref = s === 0 ? entry.ref : entry.extras?.more?.[s - 1];
       if (ref !== undefined) sink.setCreatedTimestamp(ref, createdMs);
     });
   }
@@ -817,13 +875,13 @@ export class ScrapeLoop {
   #appendExemplar(entry: SeriesEntry, scraped: ScrapedExemplar, sampleMs: number): void {
     const labels = acceptedExemplarLabels(scraped.labels);
     if (labels === undefined) return;
-    entry.extras ??= { name: '', pointKey: '', pointType: 'unknown', createdMs: undefined, exemplar: undefined };
+    entry.extras ??= newExtras();
     const last = entry.extras.exemplar;
     if (last !== undefined && sameExemplar(last, labels, scraped)) return;
     entry.extras.exemplar = { labels, value: scraped.value, timestampMs: scraped.timestampMs };
     const exemplar: Exemplar = { labels, value: scraped.value, timestampMs: scraped.timestampMs ?? sampleMs };
     this.#sinks.forEach((sink, s) => {
-      const ref = s === 0 ? entry.ref : entry.more?.[s - 1];
+      const ref = s === 0 ? entry.ref : entry.extras?.more?.[s - 1];
       if (ref !== undefined && sink.sendsExemplars) sink.appendExemplar(ref, exemplar);
     });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseRelabelRules, type RelabelRule } from '@promfleet/model';
-import { acceptedExemplarLabels, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
+import { acceptedExemplarLabels, canonicalSeriesText, isSeriesPartOfFamily, mutateSampleLabels, reportLabels, seriesProblem } from './sample-labels.js';
 
 const m = (o: Record<string, string>) => new Map(Object.entries(o));
 const target = m({ instance: 'a:9100', job: 'node' });
@@ -104,5 +104,20 @@ describe('acceptedExemplarLabels', () => {
     expect(acceptedExemplarLabels(new Map([['id', 'x'.repeat(127)]]))).toBeUndefined();
     expect(acceptedExemplarLabels(new Map([['id', '😀'.repeat(126)]]))).toEqual(new Map([['id', '😀'.repeat(126)]]));
     expect(acceptedExemplarLabels(new Map([['id', 'é'.repeat(127)]]))).toBeUndefined();
+  });
+});
+
+describe('canonicalSeriesText', () => {
+  it.each([
+    ['the name alone', { __name__: 'x', instance: 'a:9100', job: 'node' }, 'x'],
+    ['labels sorted, the target’s left out', { __name__: 'x', mode: 'idle', instance: 'a:9100', cpu: '0', job: 'node' }, 'x{cpu="0",mode="idle"}'],
+    ['a target label with another value kept', { __name__: 'x', instance: 'a:9100', job: 'other' }, 'x{job="other"}'],
+    ['values escaped as the text format does', { __name__: 'x', v: 'a"b\\c\nd', instance: 'a:9100', job: 'node' }, 'x{v="a\\"b\\\\c\\nd"}'],
+    ['no text for a name that needs quotes', { __name__: 'x.y', instance: 'a:9100', job: 'node' }, undefined],
+    ['no text for a label name that needs quotes', { __name__: 'x', 'a.b': '1', instance: 'a:9100', job: 'node' }, undefined],
+    ['no text with le, which the parser normalises', { __name__: 'x_bucket', le: '1.0', instance: 'a:9100', job: 'node' }, undefined],
+    ['no text with quantile, which the parser normalises', { __name__: 'x', quantile: '0.5', instance: 'a:9100', job: 'node' }, undefined],
+  ])('%s', (_, labels, text) => {
+    expect(canonicalSeriesText(m(labels), target)).toBe(text);
   });
 });

@@ -48,6 +48,43 @@ export function mutateSampleLabels(options: {
   return result.keep && result.labels.size > 0 ? result.labels : undefined;
 }
 
+/** A label name as the text format writes it unquoted. */
+const legacyLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** The characters the text format escapes in a label value. */
+const escaped = /[\\"\n]/;
+
+/**
+ * The series text of the final label set `labels` of a loop without metric_relabel_configs, written one way only:
+ * its labels but those equal to a target label (`targetLabels`), sorted by name, each value escaped as the text
+ * format does, and no braces when none is left (`node_load1`, `node_cpu_seconds_total{cpu="0",mode="idle"}`).
+ *
+ * Two final label sets have the same text only when they are equal: without relabeling rules every target label
+ * with a value is in the final set (the target's value, or the series' own under honor_labels), so leaving out the
+ * pairs equal to the target's loses nothing. And an exporter that writes its series this way (sorted, as client
+ * libraries do) writes exactly this text, which the loop then uses both as the scrape cache key and as the index
+ * of final label sets. Undefined when the text could mean another label set elsewhere in an exposition: names that
+ * need quotes, and `le` or `quantile`, whose values the parser normalises by the last TYPE line.
+ */
+export function canonicalSeriesText(labels: Labels, targetLabels: Labels): string | undefined {
+  const name = labels.get(LabelName.metricName);
+  if (name === undefined || !legacyMetricName.test(name) || labels.has('le') || labels.has('quantile')) return undefined;
+  const names: string[] = [];
+  for (const [label, value] of labels) {
+    if (label === LabelName.metricName || targetLabels.get(label) === value) continue;
+    if (!legacyLabelName.test(label)) return undefined;
+    names.push(label);
+  }
+  if (names.length === 0) return name;
+  names.sort();
+  let text = `${name}{`;
+  for (let i = 0; i < names.length; i++) {
+    const label = names[i] as string;
+    const value = labels.get(label) ?? '';
+    text += `${i === 0 ? '' : ','}${label}="${escaped.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`)) : value}"`;
+  }
+  return `${text}}`;
+}
+
 /** The labels of a synthetic report series (`up`, `scrape_*`): the target's labels and the name (`mutateReportSampleLabels`). */
 export function reportLabels(name: string, targetLabels: Labels): Map<string, string> {
   const out = new Map<string, string>([[LabelName.metricName, name]]);

@@ -65,22 +65,6 @@ function skipBlanks(body: string, pos: number): number {
   return pos;
 }
 
-/**
- * `HELP` or `TYPE` at `pos`, by character codes: a third of node-exporter's lines start with one, and `startsWith`
- * at an offset costs more than the four comparisons.
- */
-function metadataKeyword(body: string, pos: number): 'help' | 'type' | undefined {
-  if (pos + 4 > body.length) return undefined;
-  const c = body.charCodeAt(pos);
-  if (c === 0x48) {
-    return body.charCodeAt(pos + 1) === 0x45 && body.charCodeAt(pos + 2) === 0x4c && body.charCodeAt(pos + 3) === 0x50 ? 'help' : undefined;
-  }
-  if (c === 0x54) {
-    return body.charCodeAt(pos + 1) === 0x59 && body.charCodeAt(pos + 2) === 0x50 && body.charCodeAt(pos + 3) === 0x45 ? 'type' : undefined;
-  }
-  return undefined;
-}
-
 /** Reads one exposition in the Prometheus text format; see the module comment for the grammar. */
 export class TextParser extends ParserState {
   readonly format = 'text';
@@ -224,7 +208,7 @@ export class TextParser extends ParserState {
     const c = pos < body.length ? body.charCodeAt(pos) : LF;
     if (c === SP || c === TAB) {
       pos = skipBlanks(body, pos);
-      const keyword = metadataKeyword(body, pos);
+      const keyword = body.startsWith('HELP', pos) ? 'help' : body.startsWith('TYPE', pos) ? 'type' : undefined;
       const after = pos + 4 < body.length ? body.charCodeAt(pos + 4) : LF;
       if (keyword !== undefined && (after === SP || after === TAB)) return this.#metadata(keyword, skipBlanks(body, pos + 4));
     }

@@ -115,21 +115,6 @@ export function acceptHeader(protocols: ScrapeConfig['scrapeProtocols'], escapin
   return values.join(',');
 }
 
-/** A scrape URL as {@link TargetScraper} uses it; never changed once made. */
-interface ParsedUrl {
-  readonly origin: string;
-  /** The path and query. */
-  readonly path: string;
-  /** The URL with its password redacted, for error messages. */
-  readonly shown: string;
-  /** The URL's user info, percent-encoded ("" when none). */
-  readonly username: string;
-  readonly password: string;
-}
-
-/** How many scrape URLs a {@link TargetScraper} keeps parsed. */
-const PARSED_URLS = 65_536;
-
 /**
  * Scrapes the targets of one scrape job: one instance per job, holding the job's HTTP client (connections are kept
  * alive between scrapes, as Prometheus' transport keeps them for 5 minutes). Concurrent scrapes are fine.
@@ -140,7 +125,6 @@ export class TargetScraper {
   readonly #acceptEncoding: string;
   readonly #userAgent: string;
   readonly #bodySizeLimit: number;
-  readonly #urls = new Map<string, ParsedUrl>();
 
   /**
    * Builds the job's HTTP client from `job.httpClient`; `userAgent` is sent as `User-Agent`; `secretFiles` says which
@@ -176,22 +160,19 @@ export class TargetScraper {
   async scrape(request: ScrapeRequest): Promise<ScrapeResponse> {
     const { timeoutMs, signal } = request;
     signal?.throwIfAborted();
-    // One controller ends the request on the timeout or on the caller's abort: `AbortSignal.any` would make a
-    // composite signal per scrape, tracked by weak references until collected.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException('scrape timeout', 'TimeoutError')), timeoutMs);
-    const onAbort = (): void => deadline.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const target = this.#parsedUrl(request.url);
-    const { shown } = target;
+    const combined = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+    const target = new URL(request.url);
+    const shown = redactedUrl(target.href);
     try {
       const headers = await this.#headers(target, timeoutMs);
       const response = await this.#client.dispatcher.request({
         origin: target.origin,
-        path: target.path,
+        path: `${target.pathname}${target.search}`,
         method: 'GET',
         headers,
-        signal: deadline.signal,
+        signal: combined,
         // The scrape timeout covers everything; undici's own timers would only cut it short for long timeouts.
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -221,23 +202,7 @@ export class TargetScraper {
       throw new ScrapeError({ reason: 'network', message: `Get ${JSON.stringify(shown)}: ${text}`, cause: err });
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
     }
-  }
-
-  /**
-   * The parsed scrape URL and its redacted form, kept per URL: a loop scrapes the same URL every interval. The cache
-   * holds at most {@link PARSED_URLS} URLs and starts over when full (targets come and go).
-   */
-  #parsedUrl(url: string): ParsedUrl {
-    let parsed = this.#urls.get(url);
-    if (parsed === undefined) {
-      if (this.#urls.size >= PARSED_URLS) this.#urls.clear();
-      const target = new URL(url);
-      parsed = { origin: target.origin, path: `${target.pathname}${target.search}`, shown: redactedUrl(target.href), username: target.username, password: target.password };
-      this.#urls.set(url, parsed);
-    }
-    return parsed;
   }
 
   /** Closes the job's connections once the scrapes in flight have finished. */
@@ -245,7 +210,7 @@ export class TargetScraper {
     return this.#client.close();
   }
 
-  async #headers(target: ParsedUrl, timeoutMs: number): Promise<Record<string, string>> {
+  async #headers(target: URL, timeoutMs: number): Promise<Record<string, string>> {
     const headers = await this.#client.headers();
     // An Accept in http_headers is added to Prometheus' own (Header.Add), not put in its place.
     const extraAccept = headers['accept'];

@@ -81,6 +81,39 @@ describe('the 1.0 encoder', () => {
     expect(v1(8).encode(ring, 2, new ExemplarBuffer()).body).toEqual(Buffer.from(WriteRequest.encode(decoded).finish()));
   });
 
+  it('writes each batch whole into its reused buffer, whatever the batch before it left there', () => {
+    const encoder = v1(64);
+    const many = Array.from({ length: 40 }, (_, i) => series('node_cpu_seconds_total', { cpu: String(i), mode: 'idle', instance: 'a-long-host-name:9100' }));
+    const first = encoder.encode(ringOf(many.map((ref, i): Row => [ref, 1_700_000_000_000, i])), 40, new ExemplarBuffer());
+    expect(WriteRequest.decode(first.body).timeseries).toHaveLength(40);
+    const ring = ringOf([
+      [up, 1_700_000_000_000, 1],
+      [load, 1_700_000_000_000, 0.25],
+    ]);
+    const second = encoder.encode(ring, 2, new ExemplarBuffer());
+    expect(second.body).toEqual(v1(8).encode(ring, 2, new ExemplarBuffer()).body);
+  });
+
+  it('writes the length of a series of any size: one byte, two, and three past 16 KiB', () => {
+    const small = series('a');
+    const medium = series('b', { text: 'x'.repeat(200) });
+    const large = series('c', { text: 'y'.repeat(20_000) });
+    const rows: Row[] = [
+      [small, 1_700_000_000_000, 1],
+      [medium, 1_700_000_000_000, 2],
+      [large, 1_700_000_000_000, 3],
+      [small, 1_700_000_015_000, 4],
+    ];
+    const body = v1(8).encode(ringOf(rows), 4, new ExemplarBuffer()).body;
+    const decoded = WriteRequest.decode(body);
+    expect(decoded.timeseries.map((ts) => [ts.labels.at(-1)?.value.length, ts.samples.map((s) => s.value)])).toEqual([
+      [1, [1, 4]],
+      [200, [2]],
+      [20_000, [3]],
+    ]);
+    expect(body).toEqual(Buffer.from(WriteRequest.encode(decoded).finish()));
+  });
+
   it('puts a series\u2019 samples in timestamp order even when they were queued out of order', () => {
     const ring = ringOf([
       [up, 3000, 3],

@@ -436,7 +436,7 @@ export class AssignmentState {
     for (const name of retired) this.#retiredJobs.add(name);
 
     const remoteWrite = this.#decodeEndpoints(snapshot.remoteWrite);
-    const remoteWriteChanged = this.#remoteWrite.length !== remoteWrite.length || this.#remoteWrite.some((e, i) => e !== remoteWrite[i]);
+    const remoteWriteChanged = !sameItems(this.#remoteWrite, remoteWrite);
     this.#remoteWrite = remoteWrite;
     this.#generation = snapshot.generation;
     return { generation: snapshot.generation, added, removed, jobsChanged, remoteWriteChanged };
@@ -487,7 +487,7 @@ export class AssignmentState {
     let remoteWriteChanged = false;
     if (delta.remoteWrite !== undefined) {
       const remoteWrite = this.#decodeEndpoints(delta.remoteWrite);
-      remoteWriteChanged = this.#remoteWrite.length !== remoteWrite.length || this.#remoteWrite.some((e, i) => e !== remoteWrite[i]);
+      remoteWriteChanged = !sameItems(this.#remoteWrite, remoteWrite);
       this.#remoteWrite = remoteWrite;
     }
 
@@ -639,6 +639,11 @@ function checkUniqueNames(items: readonly { readonly name: string }[], field: st
  * insertion order, which decoding the same bytes reproduces (at worst, a map the master rebuilt in another order
  * counts as a change). Weak, so that nothing outlives the objects.
  */
+/** Whether `a` and `b` hold the very same objects in the same order (decoded endpoints keep their identity while unchanged). */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
 const wireKeys = new WeakMap<object, string>();
 
 /** Bytes as a string that compares equal exactly when the bytes do. */

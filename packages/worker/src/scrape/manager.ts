@@ -7,7 +7,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretFilePolicy } from '@promfleet/credentials';
 import { errorMessage, type ScrapeConfig, type TargetId } from '@promfleet/model';
-import type { AssignedEndpoint, AssignedJob, AssignmentChange, AssignmentState, HeldTarget, TargetHealthRecord } from '../assignment/state.js';
+import { sameItems, type AssignedEndpoint, type AssignedJob, type AssignmentChange, type AssignmentState, type HeldTarget, type TargetHealthRecord } from '../assignment/state.js';
 import type { RemoteWriteMetrics } from '../remote/metrics.js';
 import { RemoteWriteQueue, endpointQueueDirName, type RemoteWriteEvent } from '../remote/queue.js';
 import { Spool } from '../remote/spool.js';
@@ -266,7 +266,7 @@ export class ScrapeManager {
    * before it starts the new, never has it do.
    */
   #setEndpoints(endpoints: readonly AssignedEndpoint[]): void {
-    if (endpoints.length === this.#endpoints.length && endpoints.every((e, i) => this.#endpoints[i]?.endpoint === e)) return;
+    if (sameItems(endpoints, this.#endpoints.map((e) => e.endpoint))) return;
     const leaving = new Map(this.#endpoints.map((e) => [e.endpoint, e]));
     const next: RunningEndpoint[] = [];
     const started: RunningEndpoint[] = [];

@@ -252,6 +252,9 @@ describe('peersChart', () => {
     expect(bytes?.references.map((r) => r.y)).toEqual([1228.8, 1024]);
     expect(chart.footnotes.join('\n')).toContain('vmagent 1.79.5');
     expect(chart.footnotes[0]).toContain('fixture');
+    expect(chart.title).toBe('Worker benchmark: CPU per sample and memory per series, beside vmagent');
+    const withAgent = peersChart({ runs: [...runs, run({ run_id: 'a1', collector: 'prom-agent' })], splits, promfleet: ['promfleet'], source: 'fixture' });
+    expect(withAgent.title).toBe('Worker benchmark: CPU per sample and memory per series, beside vmagent and Prometheus (agent)');
   });
 });
 

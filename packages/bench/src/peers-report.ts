@@ -399,6 +399,11 @@ const palette: Readonly<Record<string, string>> = {
 };
 const workerPalette: Readonly<Record<string, string>> = { promfleet: '#8fb8e6', 'promfleet-rw2': '#c2a5dc', 'promfleet-nometa': '#8fd1d1' };
 
+/** How the plot's title names a peer collector. */
+function peerTitle(collector: string): string {
+  return collector === 'prom-agent' ? 'Prometheus (agent)' : collector;
+}
+
 /**
  * The plot of one invocation: CPU µs per sample and RSS bytes per series, a group of bars per scale and a bar per
  * collector (promfleet's whole session, then its worker alone, then the peers), with the memory goals as lines.
@@ -451,7 +456,7 @@ export function peersChart(options: {
   const runsPerCell = median(cells.map((c) => c.steadyRuns || c.runs)) ?? 0;
   const versions = cells.filter((c, i) => c.version !== '' && cells.findIndex((d) => d.collector === c.collector) === i).map((c) => `${c.collector} ${c.version}`);
   return {
-    title: 'Worker benchmark: CPU per sample and memory per series, beside vmagent and Prometheus (agent)',
+    title: `Worker benchmark: CPU per sample and memory per series${peers.length === 0 ? '' : `, beside ${peers.map(peerTitle).join(' and ')}`}`,
     series: bars.map((bar) => bar.series),
     panels: [
       { title: 'CPU µs per sample (lower is better)', format: (y) => y.toFixed(2), groups: groups('cpu'), references: [] },

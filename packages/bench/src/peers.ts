@@ -64,7 +64,8 @@ const usage = `usage: pnpm --filter @promfleet/bench peers [flags]
                          promfleet's per-process split goes to FILE.split.jsonl
   --quiet-wait S         seconds the harness waits for a quiet host before each run (default 45)
   --warmup S             seconds from the collector's start to the window, instead of the scale's (s1 30, s2 60, s3 60)
-  --worker-node-flags F  Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --worker-node-flags=F  Node flags for the worker, e.g. --worker-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"
+                         (with "=": a value that starts with "-" is otherwise read as a flag)
   --plot FILE            where to write the SVG plot of CPU per sample and bytes per series (default: the results
                          file with .svg; with --report, only when given). The docs' copy: docs/images/worker-peers.svg
   --report FILE          print the tables of an earlier results file (and its .split.jsonl), write --plot, and exit

@@ -16,7 +16,7 @@
  *     [--profile DIR]
  *
  * `--profile DIR` writes a V8 CPU profile (`.cpuprofile`) and a sampling heap profile (`.heapprofile`, bytes
- * allocated by function) of each measured window into DIR, for Chrome DevTools or `worker-cpu-profile`.
+ * allocated by function) of each measured window into DIR, for Chrome DevTools (Performance and Memory panels).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,6 +76,9 @@ const usage = `usage: pnpm --filter @promfleet/bench worker-cpu [flags]
   --worker LIST     comma-separated worker entry points (dist/index.js) to compare; "current" is this checkout's (default current)
   --profile DIR     write a CPU profile and a sampling heap profile of each window into DIR`;
 
+/** How long the targets and the receiver keep an idle connection open. */
+const KEEP_ALIVE_MS = 300_000;
+
 const CURRENT_WORKER = fileURLToPath(new URL('../../worker/dist/index.js', import.meta.url));
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -116,6 +119,9 @@ async function serve(kind: PayloadKind, targets: number): Promise<void> {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Encoding': 'gzip', 'Content-Length': body.length });
       res.end(body);
     });
+    // As the shared harness's nginx (keepalive_timeout 300s): Node's default of 5 s would close every connection
+    // between scrapes at intervals of 5 s and more, and the worker would measure a TCP connect per scrape.
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     servers.push(server);
     ports.push((server.address() as AddressInfo).port);
@@ -124,6 +130,7 @@ async function serve(kind: PayloadKind, targets: number): Promise<void> {
     req.on('data', () => undefined);
     req.on('end', () => res.writeHead(204).end());
   });
+  receiver.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
   process.stdout.write(`${JSON.stringify({ ports, receiverUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v1/write` })}\n`);
   process.stdin.resume();

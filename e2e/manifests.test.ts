@@ -233,7 +233,7 @@ const configText = masterManifest.object('ConfigMap', configMapName).get('data')
 async function resourcesDiscoveryReads(): Promise<Set<string>> {
   const roles = ['pod', 'service', 'endpoints', 'endpointslice', 'node', 'ingress'];
   const text = `scrape_configs:\n${roles
-    .map((role) => `  - job_name: ${role}\n    kubernetes_sd_configs:\n      - role: ${role}\n        attach_metadata: {node: true, namespace: true}\n`)
+    .map((role) => `  - job_name: ${role}\n    kubernetes_sd_configs:\n      - role: ${role}\n        attach_metadata: {node: true, namespace: true, deployment: true, job: true, cronjob: true}\n`)
     .join('')}`;
   const parsed = parseConfig(text, { file: 'every-role.yml' });
   if (!parsed.ok) throw new Error(parsed.errors.map(formatConfigIssue).join('\n'));

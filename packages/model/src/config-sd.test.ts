@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { defaultHttpClient, errors, job, y } from './config-fixtures.js';
+import { defaultHttpClient, errors, job, notices, y } from './config-fixtures.js';
 
 describe('file_sd_configs', () => {
   it('joins patterns with the config directory and defaults refresh_interval to 5m', () => {
@@ -48,7 +48,7 @@ describe('kubernetes_sd_configs', () => {
           { role: 'pod', label: 'app in (checkout), tier!=db' },
           { role: 'service', field: 'metadata.name=checkout' },
         ],
-        attachMetadata: { node: true, namespace: false },
+        attachMetadata: { node: true, namespace: false, deployment: false, job: false, cronjob: false },
         httpClient: {
           ...defaultHttpClient,
           authorization: { type: 'Bearer', credentialsFile: '/etc/prometheus/token' },
@@ -60,7 +60,7 @@ describe('kubernetes_sd_configs', () => {
         kubeconfigFile: '/etc/prometheus/kube/config',
         namespaces: { ownNamespace: false, names: [] },
         selectors: [],
-        attachMetadata: { node: false, namespace: false },
+        attachMetadata: { node: false, namespace: false, deployment: false, job: false, cronjob: false },
         httpClient: defaultHttpClient,
       },
       expect.objectContaining({ role: 'node', namespaces: { ownNamespace: true, names: [] } }),
@@ -77,10 +77,10 @@ describe('kubernetes_sd_configs', () => {
     [['- {role: pod, api_server: "https://a", namespaces: {own_namespace: true}}'], ".namespaces.own_namespace: cannot use 'api_server' and 'namespaces.own_namespace' simultaneously"],
     [['- {role: pod, api_server: "10.0.0.1:6443"}'], '.api_server: invalid api_server URL "10.0.0.1:6443"'],
     [['- {role: pod, selectors: [{role: pod}, {role: pod}]}'], '.selectors[1].role: duplicated selector role: pod'],
-    [['- {role: pod, selectors: [{role: node}]}'], '.selectors[0].role: pod role supports only pod selectors'],
+    [['- {role: pod, selectors: [{role: service}]}'], '.selectors[0].role: pod role supports only pod, node selectors'],
     [['- {role: node, selectors: [{role: pod}]}'], '.selectors[0].role: node role supports only node selectors'],
     [['- {role: endpoints, selectors: [{role: node}]}'], '.selectors[0].role: endpoints role supports only pod, service, endpoints selectors'],
-    [['- {role: pod, selectors: [{label: a}]}'], '.selectors[0].role: pod role supports only pod selectors'],
+    [['- {role: pod, selectors: [{label: a}]}'], '.selectors[0].role: pod role supports only pod, node selectors'],
     [['- {role: pod, selectors: [{role: pod, label: "app in (a"}]}'], '.selectors[0].label: invalid label selector "app in (a": missing )'],
     [['- {role: pod, selectors: [{role: pod, label: "a/b/c=x"}]}'], '.selectors[0].label: invalid label selector "a/b/c=x": invalid label key "a/b/c": at most one "/"'],
     [['- {role: pod, selectors: [{role: pod, label: "app=x y"}]}'], '.selectors[0].label: invalid label selector "app=x y": requirements must be separated by ","'],
@@ -104,6 +104,26 @@ describe('kubernetes_sd_configs', () => {
 
   it('lets the pod role select nodes when it attaches node metadata', () => {
     expect(sdErrors('- {role: pod, attach_metadata: {node: true}, selectors: [{role: node, label: "zone=a"}, {role: pod}]}')).toEqual([]);
+    expect(notices(sd('- {role: pod, attach_metadata: {node: true}, selectors: [{role: node, label: "zone=a"}]}'))).toEqual([]);
+  });
+
+  it('accepts a node selector of the pod role without node metadata, as Prometheus does, and says it does nothing', () => {
+    const text = sd('- {role: pod, selectors: [{role: pod, label: "a=b"}, {role: node, label: "zone=a"}]}');
+    expect(errors(text)).toEqual([]);
+    expect(notices(text)).toEqual([
+      'p.yml:4: scrape_configs[0].kubernetes_sd_configs[0].selectors[1].role: a node selector of the pod role acts only with attach_metadata: {node: true}; without it, as in Prometheus, it selects nothing',
+    ]);
+  });
+
+  it("reads Prometheus 3.11's attach_metadata keys for the owning workload", () => {
+    expect(job(sd('- {role: pod, attach_metadata: {deployment: true, cronjob: true}}')).kubernetesSdConfigs[0]?.attachMetadata).toEqual({
+      node: false,
+      namespace: false,
+      deployment: true,
+      job: false,
+      cronjob: true,
+    });
+    expect(sdErrors('- {role: pod, attach_metadata: {job: true, daemonset: true}}')).toEqual([expect.stringContaining('daemonset')]);
   });
 
   it.each(['', 'app', '!app', 'app=x', 'app==x', 'app!=x', 'app=', 'app in (a, b)', 'app notin ()', 'n>3', 'app.kubernetes.io/name=x,tier'])(

@@ -53,7 +53,7 @@ export interface KubernetesSDConfig {
   /** No names and no own namespace means all namespaces. */
   readonly namespaces: { readonly ownNamespace: boolean; readonly names: readonly string[] };
   readonly selectors: readonly KubernetesSelector[];
-  readonly attachMetadata: { readonly node: boolean; readonly namespace: boolean };
+  readonly attachMetadata: KubernetesAttachMetadata;
   /** Used only with `apiServer`, as in Prometheus. */
   readonly httpClient: HttpClientConfig;
 }
@@ -132,9 +132,23 @@ export function fileSdSchema(dir: string) {
   });
 }
 
+/**
+ * `attach_metadata`: which other objects' metadata the role's targets carry. `deployment`, `job` and `cronjob` (the
+ * owning workload's name through the pod's controller chain) are Prometheus 3.11's, documented for the pod role.
+ */
+export interface KubernetesAttachMetadata {
+  readonly node: boolean;
+  readonly namespace: boolean;
+  readonly deployment: boolean;
+  readonly job: boolean;
+  readonly cronjob: boolean;
+}
+
 /** The selector roles each Kubernetes SD role accepts (kubernetes.go `allowedSelectors`). */
 const allowedSelectors: Readonly<Record<KubernetesRole, readonly KubernetesRole[]>> = {
-  pod: ['pod'],
+  // Prometheus 3.11 lets the pod role select the nodes whose pods it keeps; the selector acts only with
+  // attach_metadata.node (config.ts notices it otherwise).
+  pod: ['pod', 'node'],
   service: ['service'],
   endpointslice: ['pod', 'service', 'endpointslice'],
   endpoints: ['pod', 'service', 'endpoints'],
@@ -152,7 +166,7 @@ export function kubernetesSdSchema(dir: string) {
     kubeconfig_file: text,
     namespaces: goObject({ own_namespace: bool, names: goList(text) }),
     selectors: goList(goObject({ role: text, label: text, field: text })),
-    attach_metadata: goObject({ node: bool, namespace: bool }),
+    attach_metadata: goObject({ node: bool, namespace: bool, deployment: bool, job: bool, cronjob: bool }),
     ...httpClientShape,
   }).transform((raw, ctx): KubernetesSDConfig => {
     const report = reporter(ctx);
@@ -202,9 +216,7 @@ export function kubernetesSdSchema(dir: string) {
         return;
       }
       seenRoles.add(selectorRole);
-      // Prometheus 3 also lets the pod role select the nodes it attaches metadata from.
-      const allowed: readonly KubernetesRole[] =
-        role === 'pod' && attachNode ? ['pod', 'node'] : allowedSelectors[role];
+      const allowed = allowedSelectors[role];
       if (!isOneOf(selectorRole, allowed)) {
         report(at('role'), `${role} role supports only ${allowed.join(', ')} selectors`);
         return;
@@ -226,7 +238,13 @@ export function kubernetesSdSchema(dir: string) {
       ...optional('kubeconfigFile', kubeconfig === undefined ? undefined : joinDir(dir, kubeconfig)),
       namespaces: { ownNamespace, names: raw.namespaces?.names ?? [] },
       selectors,
-      attachMetadata: { node: attachNode, namespace: raw.attach_metadata?.namespace ?? false },
+      attachMetadata: {
+        node: attachNode,
+        namespace: raw.attach_metadata?.namespace ?? false,
+        deployment: raw.attach_metadata?.deployment ?? false,
+        job: raw.attach_metadata?.job ?? false,
+        cronjob: raw.attach_metadata?.cronjob ?? false,
+      },
       httpClient,
     };
   });

@@ -28,7 +28,7 @@ export { Secret } from './secret.js';
 export type { ConfigIssue } from './config-report.js';
 export type { EscapingScheme, GlobalConfig, ScrapeLimits, ScrapeProtocol } from './config-global.js';
 export type { ScrapeConfig } from './config-scrape.js';
-export type { FileSDConfig, KubernetesRole, KubernetesSDConfig, KubernetesSelector, StaticConfig } from './config-sd.js';
+export type { FileSDConfig, KubernetesAttachMetadata, KubernetesRole, KubernetesSDConfig, KubernetesSelector, StaticConfig } from './config-sd.js';
 export type { Authorization, BasicAuth, HttpClientConfig, HttpHeader, OAuth2Config, TlsConfig, TlsVersion } from './config-http.js';
 export type { MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteMessage } from './config-remote-write.js';
 
@@ -194,6 +194,15 @@ function parseScrapeConfigs(report: Reporter, { root, schemas, global, globalVal
       });
     }
     if (draft === undefined) return;
+    draft.settled.kubernetesSdConfigs.forEach((sd, j) => {
+      const nodeSelector = sd.selectors.findIndex((selector) => selector.role === 'node');
+      if (sd.role === 'pod' && nodeSelector >= 0 && !sd.attachMetadata.node) {
+        report.notice(
+          [...path, 'kubernetes_sd_configs', j, 'selectors', nodeSelector, 'role'],
+          'a node selector of the pod role acts only with attach_metadata: {node: true}; without it, as in Prometheus, it selects nothing',
+        );
+      }
+    });
     const line = report.lineOf(path);
     const seen = firstLine.get(draft.jobName);
     if (seen !== undefined) {

@@ -67,6 +67,7 @@ export {
   type FileSDConfig,
   type GlobalConfig,
   type HttpClientConfig,
+  type KubernetesAttachMetadata,
   type KubernetesRole,
   type KubernetesSDConfig,
   type KubernetesSelector,

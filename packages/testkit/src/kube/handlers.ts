@@ -297,6 +297,10 @@ function statusOnCreate(d: ResourceDescriptor): CreateStatus {
     case 'services':
     case 'ingresses':
       return { keep: false, status: { loadBalancer: {} } };
+    case 'replicasets':
+    case 'jobs':
+      // The workload strategies reset the status a client sends on create; the controllers fill it in.
+      return { keep: false, status: {} };
     case 'endpoints':
     case 'endpointslices':
     case 'leases':

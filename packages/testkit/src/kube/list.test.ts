@@ -203,7 +203,8 @@ describe('get and non-resource paths', () => {
     const core = (await send(api.url, { path: '/api/v1' })).json as { resources: { name: string; namespaced: boolean }[] };
     expect(core.resources.map((r) => r.name)).toEqual(['pods', 'pods/status', 'services', 'services/status', 'endpoints', 'nodes', 'nodes/status', 'namespaces', 'namespaces/status', 'secrets', 'configmaps']);
     const groups = (await send(api.url, { path: '/apis' })).json as { groups: { name: string }[] };
-    expect(groups.groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'networking.k8s.io', 'coordination.k8s.io', 'monitoring.coreos.com']);
+    expect(groups.groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'networking.k8s.io', 'apps', 'batch', 'coordination.k8s.io', 'monitoring.coreos.com']);
+    expect((await send(api.url, { path: '/apis/apps/v1' })).json).toMatchObject({ groupVersion: 'apps/v1', resources: [{ name: 'replicasets', kind: 'ReplicaSet' }, { name: 'replicasets/status' }] });
     expect((await send(api.url, { path: '/apis/coordination.k8s.io/v1' })).json).toMatchObject({ groupVersion: 'coordination.k8s.io/v1', resources: [{ name: 'leases', kind: 'Lease' }] });
     expect((await send(api.url, { path: '/apis/networking.k8s.io' })).json).toMatchObject({ kind: 'APIGroup', preferredVersion: { groupVersion: 'networking.k8s.io/v1' } });
     expect((await send(api.url, { path: '/apis/monitoring.coreos.com' })).json).toMatchObject({

@@ -76,7 +76,7 @@ function offline(config: KubernetesSDConfig, objects: readonly KubeObject[]): un
 }
 
 function allObjects(server: FakeApiServer): KubeObject[] {
-  return ['namespaces', 'nodes', 'pods', 'services', 'endpointslices', 'endpoints', 'ingresses'].flatMap((r) => server.store.list(r));
+  return ['namespaces', 'nodes', 'pods', 'services', 'endpointslices', 'endpoints', 'ingresses', 'replicasets', 'jobs'].flatMap((r) => server.store.list(r));
 }
 
 describe('KubernetesDiscovery', () => {
@@ -97,6 +97,29 @@ describe('KubernetesDiscovery', () => {
       expect(expected.length).toBeGreaterThan(0);
       expect(plain(sinks[i]?.groups.values() ?? [])).toEqual(expected);
     });
+  });
+
+  it('names the Deployment of each pod through its ReplicaSet, and follows the ReplicaSet\'s changes', async () => {
+    api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
+    api.store.load(generateCluster({ nodes: 1, pods: 6, namespaces: 1, servicesPerNamespace: 1, seed: 11 }).objects());
+    const pod = api.store.list('pods').find((p) => p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet');
+    const rsName = pod?.metadata.ownerReferences?.[0]?.name;
+    const namespace = pod?.metadata.namespace;
+    if (pod === undefined || rsName === undefined || namespace === undefined) throw new Error('no pod of a ReplicaSet');
+    const owner = (name: string) => [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }];
+    api.store.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: rsName, namespace, ownerReferences: owner('web') } });
+    const configs = sdConfigs({ role: 'pod', attach_metadata: { deployment: true } });
+    const { sinks, discovery } = await startDiscovery(configs);
+    const sink = sinks[0];
+    if (sink === undefined) throw new Error('no sink');
+    const source = `pod/${namespace}/${pod.metadata.name ?? ''}`;
+    expect(sink.groups.get(source)?.labels.get('__meta_kubernetes_pod_deployment_name')).toBe('web');
+    expect(plain(sink.groups.values())).toEqual(offline(configs[0] as KubernetesSDConfig, allObjects(api)));
+    expect(discovery.watches.map((w) => w.kind).sort()).toEqual(['Pod', 'ReplicaSet']);
+    api.store.modify({ resource: 'replicasets', namespace, name: rsName }, (rs) => ({ ...rs, metadata: { ...rs.metadata, ownerReferences: owner('web-v2') } }));
+    await until(() => sink.groups.get(source)?.labels.get('__meta_kubernetes_pod_deployment_name') === 'web-v2', 'the new Deployment name');
+    api.store.delete({ resource: 'replicasets', namespace, name: rsName });
+    await until(() => sink.groups.get(source)?.labels.has('__meta_kubernetes_pod_deployment_name') === false, 'no Deployment name once the ReplicaSet is gone');
   });
 
   it('holds one watch per kind however many jobs use it, and the request count does not grow with jobs', async () => {

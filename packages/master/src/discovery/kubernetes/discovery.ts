@@ -16,7 +16,7 @@ import { whenAborted, type ApiClient } from './client.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { deletedGroup, groupSource, nodeGroupSource, type DiscoveryContext } from './meta.js';
-import type { SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService } from './objects.js';
+import type { SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService, SlimWorkload } from './objects.js';
 import { Reflector, type ReflectorOptions, type RestartReason } from './reflector.js';
 import { needKey, needsOf, planWatches, type ServedNeed, type WatchNeed, type WatchSpec } from './watches.js';
 
@@ -547,6 +547,7 @@ class RoleView {
       service: (ns, name) => lookup('Service', `${ns}/${name}`) as SlimService | undefined,
       node: (name) => lookup('Node', `/${name}`) as SlimNode | undefined,
       namespace: (name) => lookup('Namespace', `/${name}`) as SlimNamespace | undefined,
+      workload: (kind, ns, name) => lookup(kind, `${ns}/${name}`) as SlimWorkload | undefined,
       attachMetadata: this.config.attachMetadata,
     };
   }
@@ -555,6 +556,6 @@ class RoleView {
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    return this.#kind === 'Node' ? nodeGroupSource(name) : groupSource(this.#kind as Exclude<KubernetesKind, 'Node' | 'Namespace'>, namespace, name);
+    return this.#kind === 'Node' ? nodeGroupSource(name) : groupSource(this.#kind as Exclude<KubernetesKind, 'Node' | 'Namespace' | 'ReplicaSet' | 'Job'>, namespace, name);
   }
 }

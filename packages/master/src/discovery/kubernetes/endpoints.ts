@@ -66,7 +66,7 @@ export function endpointsGroup(endpoints: SlimEndpoints, context: DiscoveryConte
       return;
     }
     markSeen(seenPods, pod, port.port);
-    targets.push(withPodLabels(target, { pod, port: port.port, endpointProtocol: port.protocol }));
+    targets.push(withPodLabels(target, { pod, port: port.port, endpointProtocol: port.protocol, context }));
   };
 
   for (const subset of endpoints.subsets) {
@@ -76,6 +76,6 @@ export function endpointsGroup(endpoints: SlimEndpoints, context: DiscoveryConte
       for (const address of subset.notReadyAddresses) add(address, port, 'false');
     }
   }
-  targets.push(...uncoveredPortTargets(seenPods));
+  targets.push(...uncoveredPortTargets(seenPods, context));
   return { source: groupSource('Endpoints', namespace, name), targets, labels };
 }

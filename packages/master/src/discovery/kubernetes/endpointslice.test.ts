@@ -145,6 +145,37 @@ describe('endpointSliceGroup', () => {
     expect(endpointSliceGroup(slimEndpointSlice(rawSlice()), context)).toEqual(group(expected, sliceTargets));
   });
 
+  describe('a dual-stack service (Prometheus 3.11 and later): only its primary family\'s slice has targets', () => {
+    function service(spec: Record<string, unknown>): ReturnType<typeof slimService> {
+      const raw = rawService();
+      raw['spec'] = { ...(raw['spec'] as Record<string, unknown>), ...spec };
+      return slimService(raw);
+    }
+    function slice(addressType: string): ReturnType<typeof slimEndpointSlice> {
+      return slimEndpointSlice({ ...rawSlice(), addressType });
+    }
+    it.each([
+      ['PreferDualStack, IPv4 first: the IPv6 slice', { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] }, 'IPv6', false],
+      ['PreferDualStack, IPv4 first: the IPv4 slice', { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] }, 'IPv4', true],
+      ['RequireDualStack, IPv6 first: the IPv4 slice', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] }, 'IPv4', false],
+      ['RequireDualStack, IPv6 first: the IPv6 slice', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] }, 'IPv6', true],
+      ['RequireDualStack: an FQDN slice is not the primary family', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] }, 'FQDN', false],
+      ['SingleStack IPv4: an IPv6 slice still counts', { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv4'] }, 'IPv6', true],
+      ['no ipFamilyPolicy', { ipFamilies: ['IPv4', 'IPv6'] }, 'IPv6', true],
+      ['PreferDualStack without ipFamilies', { ipFamilyPolicy: 'PreferDualStack' }, 'IPv6', true],
+    ])('%s', (_name, spec, addressType, kept) => {
+      const context = createStaticContext({ services: [service(spec)] });
+      const built = endpointSliceGroup(slice(addressType), context);
+      expect(built.targets).toHaveLength(kept ? 4 : 0);
+      expect(built.labels.get('__meta_kubernetes_endpointslice_address_type')).toBe(addressType);
+      expect(built.labels.get('__meta_kubernetes_service_name')).toBe('web');
+    });
+
+    it('filters nothing when the service is unknown', () => {
+      expect(endpointSliceGroup(slice('IPv6'), none).targets).toHaveLength(4);
+    });
+  });
+
   it('joins a pod-backed endpoint with its pod, taking the protocol from the container port', () => {
     const context = createStaticContext({ pods: [slimPod(rawPod())] });
     const raw = podBackedSlice([{ name: 'metrics', port: 9000, protocol: 'SCTP' }]);

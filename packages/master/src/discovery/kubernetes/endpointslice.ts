@@ -11,7 +11,7 @@ import {
   sanitizeLabelName,
   type DiscoveryContext,
 } from './meta.js';
-import type { SlimEndpointSlice, SlimEndpointSliceEndpoint, SlimEndpointSlicePort } from './objects.js';
+import type { SlimEndpointSlice, SlimEndpointSliceEndpoint, SlimEndpointSlicePort, SlimService } from './objects.js';
 import { markSeen, uncoveredPortTargets, withPodLabels, type SeenPods } from './podports.js';
 import { serviceLabels } from './service.js';
 
@@ -57,6 +57,9 @@ export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryC
   if (service !== undefined) labels = new Map([...labels, ...serviceLabels(service)]);
   if (context.attachMetadata.namespace) addNamespaceLabels(labels, context, namespace);
 
+  // A dual-stack service has a slice per address family; Prometheus 3.11 and later keep only the primary family's
+  // (`spec.ipFamilies[0]`) targets, so the same endpoints are not scraped twice. The other slice's group stays, empty.
+  if (service !== undefined && secondaryFamily(slice, service)) return { source: groupSource('EndpointSlice', namespace, name), targets: [], labels };
   const targets: Labels[] = [];
   const seenPods: SeenPods = new Map();
   for (const endpoint of slice.endpoints) {
@@ -70,12 +73,19 @@ export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryC
           continue;
         }
         markSeen(seenPods, pod, port.port);
-        targets.push(withPodLabels(target, { pod, port: port.port }));
+        targets.push(withPodLabels(target, { pod, port: port.port, context }));
       }
     }
   }
-  targets.push(...uncoveredPortTargets(seenPods));
+  targets.push(...uncoveredPortTargets(seenPods, context));
   return { source: groupSource('EndpointSlice', namespace, name), targets, labels };
+}
+
+/** Whether `slice` holds the addresses of a dual-stack `service`'s secondary family (`nonPrimaryIPFamilySlice`). */
+function secondaryFamily(slice: SlimEndpointSlice, service: SlimService): boolean {
+  const dualStack = service.ipFamilyPolicy === 'PreferDualStack' || service.ipFamilyPolicy === 'RequireDualStack';
+  const primary = service.ipFamilies[0];
+  return dualStack && primary !== undefined && slice.addressType !== primary;
 }
 
 function endpointTarget(options: {

@@ -14,7 +14,7 @@ export const KubernetesErrorCode = {
 } as const;
 
 /** The Kubernetes kinds discovery reads. */
-export type KubernetesKind = 'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node' | 'Ingress' | 'Namespace';
+export type KubernetesKind = 'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node' | 'Ingress' | 'Namespace' | 'ReplicaSet' | 'Job';
 
 /** The prometheus-operator kinds the master reads (monitoring.coreos.com), which become scrape jobs. */
 export type OperatorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe' | 'ScrapeConfig';

@@ -10,7 +10,7 @@ import type { KubernetesKind } from './errors.js';
 import { ingressGroup } from './ingress.js';
 import type { DiscoveryContext } from './meta.js';
 import { nodeGroup } from './node.js';
-import { slimEndpointSlice, slimEndpoints, slimIngress, slimNamespace, slimNode, slimPod, slimService, type SlimObject } from './objects.js';
+import { slimEndpointSlice, slimEndpoints, slimIngress, slimJob, slimNamespace, slimNode, slimPod, slimReplicaSet, slimService, type SlimObject } from './objects.js';
 import { podGroup } from './pod.js';
 import { serviceGroup } from './service.js';
 
@@ -23,6 +23,8 @@ export const slimConverters: Readonly<Record<KubernetesKind, (raw: unknown) => S
   Node: slimNode,
   Ingress: slimIngress,
   Namespace: slimNamespace,
+  ReplicaSet: slimReplicaSet,
+  Job: slimJob,
 };
 
 /** The kind of object each role turns into groups (and whose selectors use the role's name). */
@@ -37,7 +39,7 @@ export const kindOfRole: Readonly<Record<KubernetesRole, KubernetesKind>> = {
 
 /**
  * The group of one object, by its kind's role. `undefined` where Prometheus sends nothing: a node without a known
- * address, and namespaces (which only add metadata to other groups).
+ * address, and namespaces, ReplicaSets and Jobs (which only add metadata to other groups).
  */
 export function objectGroup(object: SlimObject, context: DiscoveryContext): TargetGroup | undefined {
   switch (object.kind) {
@@ -54,6 +56,8 @@ export function objectGroup(object: SlimObject, context: DiscoveryContext): Targ
     case 'Ingress':
       return ingressGroup(object, context);
     case 'Namespace':
+    case 'ReplicaSet':
+    case 'Job':
       return undefined;
   }
 }

@@ -67,7 +67,7 @@ describe('createStaticContext', () => {
   });
 
   it('defaults attach_metadata members to false', () => {
-    expect(context.attachMetadata).toEqual({ node: true, namespace: false });
-    expect(createStaticContext({}).attachMetadata).toEqual({ node: false, namespace: false });
+    expect(context.attachMetadata).toEqual({ node: true, namespace: false, deployment: false, job: false, cronjob: false });
+    expect(createStaticContext({}).attachMetadata).toEqual({ node: false, namespace: false, deployment: false, job: false, cronjob: false });
   });
 });

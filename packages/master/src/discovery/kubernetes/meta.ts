@@ -4,7 +4,7 @@
  * (`addObjectMetaLabels`, `namespacedName`) and the `addNodeLabels`/`addNamespaceLabels` helpers of Prometheus 3.
  */
 import type { Labels, TargetGroup } from '@promfleet/model';
-import type { SlimMeta, SlimNamespace, SlimNode, SlimPod, SlimService } from './objects.js';
+import type { SlimMeta, SlimNamespace, SlimNode, SlimPod, SlimService, SlimWorkload } from './objects.js';
 
 /** The prefix of every Kubernetes discovery meta label. */
 export const metaLabelPrefix = '__meta_kubernetes_';
@@ -21,6 +21,12 @@ export interface AttachMetadata {
   readonly node: boolean;
   /** Namespace labels and annotations on pod, service, endpoints, endpointslice and ingress groups. */
   readonly namespace: boolean;
+  /** The Deployment of a pod controlled by a ReplicaSet (looked up), on pod, endpoints and endpointslice targets. */
+  readonly deployment: boolean;
+  /** The Job of a pod controlled by one (its controller name). */
+  readonly job: boolean;
+  /** The CronJob of a pod controlled by a Job (looked up). */
+  readonly cronjob: boolean;
 }
 
 /**
@@ -33,6 +39,8 @@ export interface DiscoveryContext {
   service(namespace: string, name: string): SlimService | undefined;
   node(name: string): SlimNode | undefined;
   namespace(name: string): SlimNamespace | undefined;
+  /** A ReplicaSet or a Job, by kind, namespace and name. */
+  workload(kind: SlimWorkload['kind'], namespace: string, name: string): SlimWorkload | undefined;
   readonly attachMetadata: AttachMetadata;
 }
 
@@ -42,6 +50,7 @@ export interface StaticContextOptions {
   readonly services?: readonly SlimService[];
   readonly nodes?: readonly SlimNode[];
   readonly namespaces?: readonly SlimNamespace[];
+  readonly workloads?: readonly SlimWorkload[];
   readonly attachMetadata?: Partial<AttachMetadata>;
 }
 
@@ -56,15 +65,20 @@ export function createStaticContext(options: StaticContextOptions): DiscoveryCon
   const services = index(options.services);
   const nodes = index(options.nodes);
   const namespaces = index(options.namespaces);
+  const workloads = new Map((options.workloads ?? []).map((w) => [`${w.kind}|${namespacedName(w.meta.namespace, w.meta.name)}`, w]));
   const attachMetadata: AttachMetadata = {
     node: options.attachMetadata?.node ?? false,
     namespace: options.attachMetadata?.namespace ?? false,
+    deployment: options.attachMetadata?.deployment ?? false,
+    job: options.attachMetadata?.job ?? false,
+    cronjob: options.attachMetadata?.cronjob ?? false,
   };
   return {
     pod: (namespace, name) => pods.get(namespacedName(namespace, name)),
     service: (namespace, name) => services.get(namespacedName(namespace, name)),
     node: (name) => nodes.get(namespacedName('', name)),
     namespace: (name) => namespaces.get(namespacedName('', name)),
+    workload: (kind, namespace, name) => workloads.get(`${kind}|${namespacedName(namespace, name)}`),
     attachMetadata,
   };
 }

@@ -37,6 +37,36 @@ describe('nodeGroup', () => {
   });
 
   it.each([
+    ['Ready true', [{ type: 'Ready', status: 'True' }], { __meta_kubernetes_node_condition_ready: 'true' }],
+    ['Ready false', [{ type: 'Ready', status: 'False' }], { __meta_kubernetes_node_condition_ready: 'false' }],
+    ['Ready unknown', [{ type: 'Ready', status: 'Unknown' }], { __meta_kubernetes_node_condition_ready: 'unknown' }],
+    ['no conditions', [], {}],
+    [
+      'several, lowercased without splitting words, custom types too',
+      [
+        { type: 'MemoryPressure', status: 'False' },
+        { type: 'PIDPressure', status: 'False' },
+        { type: 'Ready', status: 'True' },
+        { type: 'KernelDeadlock', status: 'False' },
+      ],
+      {
+        __meta_kubernetes_node_condition_memorypressure: 'false',
+        __meta_kubernetes_node_condition_pidpressure: 'false',
+        __meta_kubernetes_node_condition_ready: 'true',
+        __meta_kubernetes_node_condition_kerneldeadlock: 'false',
+      },
+    ],
+    ['a type with other characters, sanitized', [{ type: 'example.com/Network-OK', status: 'True' }], { __meta_kubernetes_node_condition_example_com_network_ok: 'true' }],
+    ['a type listed twice: the last one', [{ type: 'Ready', status: 'True' }, { type: 'Ready', status: 'False' }], { __meta_kubernetes_node_condition_ready: 'false' }],
+  ])('labels the group with the node conditions: %s', (_name, conditions, expected) => {
+    const raw = rawNode('node-a');
+    (raw['status'] as Record<string, unknown>)['conditions'] = conditions;
+    const labels = nodeGroup(slimNode(raw))?.labels ?? new Map<string, string>();
+    const found = Object.fromEntries([...labels].filter(([name]) => name.startsWith('__meta_kubernetes_node_condition_')));
+    expect(found).toEqual(expected);
+  });
+
+  it.each([
     ['InternalIP over everything', ['Hostname', 'ExternalDNS', 'ExternalIP', 'InternalDNS', 'InternalIP'], 'InternalIP'],
     ['InternalDNS over ExternalIP', ['Hostname', 'ExternalIP', 'InternalDNS'], 'InternalDNS'],
     ['ExternalIP over ExternalDNS', ['Hostname', 'LegacyHostIP', 'ExternalDNS', 'ExternalIP'], 'ExternalIP'],

@@ -82,6 +82,12 @@ export interface SlimService {
   readonly clusterIP: string;
   readonly externalName: string;
   readonly loadBalancerIP: string;
+  /** The non-empty `status.loadBalancer.ingress[].ip`, in order (hostnames are not kept). */
+  readonly loadBalancerIngressIPs: readonly string[];
+  /** `spec.ipFamilyPolicy` (`SingleStack`, `PreferDualStack`, `RequireDualStack`), "" when unset. */
+  readonly ipFamilyPolicy: string;
+  /** `spec.ipFamilies`, the primary family first (`IPv4`, `IPv6`). */
+  readonly ipFamilies: readonly string[];
   readonly ports: readonly SlimServicePort[];
 }
 
@@ -158,6 +164,14 @@ export interface SlimNode {
   readonly addresses: readonly SlimNodeAddress[];
   /** `status.daemonEndpoints.kubeletEndpoint.Port`, `0` when absent. */
   readonly kubeletPort: number;
+  /** `status.conditions`: each condition's type and status, in order. */
+  readonly conditions: readonly SlimNodeCondition[];
+}
+
+/** One entry of `status.conditions` of a Node. */
+export interface SlimNodeCondition {
+  readonly type: string;
+  readonly status: string;
 }
 
 /** One rule of an Ingress. `paths` is `undefined` when the rule has no `http` block. */
@@ -183,7 +197,17 @@ export interface SlimNamespace {
 }
 
 /** Any slim object. */
-export type SlimObject = SlimPod | SlimService | SlimEndpoints | SlimEndpointSlice | SlimNode | SlimIngress | SlimNamespace;
+/**
+ * A ReplicaSet (apps/v1) or a Job (batch/v1), read only for its controller: the Deployment or CronJob that owns it,
+ * which `attach_metadata` `deployment` and `cronjob` put on the pods it controls.
+ */
+export interface SlimWorkload {
+  readonly kind: 'ReplicaSet' | 'Job';
+  readonly meta: SlimMeta;
+  readonly controller?: SlimObjectRef;
+}
+
+export type SlimObject = SlimPod | SlimService | SlimEndpoints | SlimEndpointSlice | SlimNode | SlimIngress | SlimNamespace | SlimWorkload;
 
 const portRange = { min: 0, max: 65_535 } as const;
 const int32Range = { min: -2_147_483_648, max: 2_147_483_647 } as const;
@@ -211,10 +235,30 @@ export function slimPod(raw: unknown): SlimPod {
   });
 }
 
+/** Converts a raw ReplicaSet. */
+export function slimReplicaSet(raw: unknown): SlimWorkload {
+  return slimWorkload('ReplicaSet', raw);
+}
+
+/** Converts a raw Job. */
+export function slimJob(raw: unknown): SlimWorkload {
+  return slimWorkload('Job', raw);
+}
+
+function slimWorkload(kind: SlimWorkload['kind'], raw: unknown): SlimWorkload {
+  return convert({ kind, raw, namespaced: true }, (obj, meta) => {
+    const controller = controllerOf(obj);
+    return { kind, meta, ...(controller === undefined ? {} : { controller }) };
+  });
+}
+
 /** Converts a raw Service. */
 export function slimService(raw: unknown): SlimService {
   return convert({ kind: 'Service', raw, namespaced: true }, (obj, meta) => {
     const spec = optObject(obj, 'spec', '') ?? {};
+    const status = optObject(obj, 'status', '') ?? {};
+    const loadBalancer = optObject(status, 'loadBalancer', 'status') ?? {};
+    const ingress = objects(loadBalancer, 'ingress', { path: 'status.loadBalancer', read: (i, path) => str(i, 'ip', path) });
     return {
       kind: 'Service',
       meta,
@@ -222,6 +266,9 @@ export function slimService(raw: unknown): SlimService {
       clusterIP: str(spec, 'clusterIP', 'spec'),
       externalName: str(spec, 'externalName', 'spec'),
       loadBalancerIP: str(spec, 'loadBalancerIP', 'spec'),
+      loadBalancerIngressIPs: ingress.filter((ip) => ip !== ''),
+      ipFamilyPolicy: str(spec, 'ipFamilyPolicy', 'spec'),
+      ipFamilies: strings(spec, 'ipFamilies', 'spec'),
       ports: objects(spec, 'ports', {
         path: 'spec',
         read: (p, path) => ({ name: str(p, 'name', path), port: requiredPort(p, 'port', path), protocol: str(p, 'protocol', path) }),
@@ -281,6 +328,10 @@ export function slimNode(raw: unknown): SlimNode {
       }),
       // The API's DaemonEndpoint serialises its port as `Port`, capitalised.
       kubeletPort: optInt(kubelet, 'Port', { path: 'status.daemonEndpoints.kubeletEndpoint', ...int32Range }) ?? 0,
+      conditions: objects(status, 'conditions', {
+        path: 'status',
+        read: (c, path) => ({ type: str(c, 'type', path), status: str(c, 'status', path) }),
+      }),
     };
   });
 }

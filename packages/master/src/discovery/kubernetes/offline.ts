@@ -9,7 +9,7 @@ import { BadResourceError, isOperatorKind, readAssetData, readOperatorResource, 
 import { BadObjectError, type KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { createStaticContext } from './meta.js';
-import type { SlimEndpointSlice, SlimEndpoints, SlimIngress, SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService } from './objects.js';
+import type { SlimEndpointSlice, SlimEndpoints, SlimIngress, SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService, SlimWorkload } from './objects.js';
 import { compileObjectFilter } from './selector.js';
 
 /** Every object discovery reads, by kind. */
@@ -21,6 +21,8 @@ export interface ObjectSet {
   readonly nodes: readonly SlimNode[];
   readonly ingresses: readonly SlimIngress[];
   readonly namespaces: readonly SlimNamespace[];
+  /** ReplicaSets and Jobs: only their controllers are read (`attach_metadata` `deployment` and `cronjob`). */
+  readonly workloads: readonly SlimWorkload[];
 }
 
 /**
@@ -67,7 +69,7 @@ export function readObjectList(doc: unknown): { objects: ObjectSet; operator: Op
   if (!Array.isArray(record['items']) && typeof record['kind'] === 'string' && record['kind'].endsWith('List')) {
     throw new ObjectListError(`a ${record['kind']} without an "items" array`);
   }
-  const out = { pods: [] as SlimPod[], services: [] as SlimService[], endpoints: [] as SlimEndpoints[], endpointSlices: [] as SlimEndpointSlice[], nodes: [] as SlimNode[], ingresses: [] as SlimIngress[], namespaces: [] as SlimNamespace[] };
+  const out = { pods: [] as SlimPod[], services: [] as SlimService[], endpoints: [] as SlimEndpoints[], endpointSlices: [] as SlimEndpointSlice[], nodes: [] as SlimNode[], ingresses: [] as SlimIngress[], namespaces: [] as SlimNamespace[], workloads: [] as SlimWorkload[] };
   const skipped: SkippedItem[] = [];
   const operator = { resources: [] as OperatorResource[], assets: new Map<string, ReadonlyMap<string, string>>() };
   items.forEach((item, index) => {
@@ -125,6 +127,10 @@ export function readObjectList(doc: unknown): { objects: ObjectSet; operator: Op
       case 'Namespace':
         out.namespaces.push(object);
         break;
+      case 'ReplicaSet':
+      case 'Job':
+        out.workloads.push(object);
+        break;
     }
   });
   return { objects: out, operator, skipped };
@@ -160,6 +166,7 @@ export function discoverFromObjects(config: KubernetesSDConfig, objects: ObjectS
     services: select(objects.services, 'service'),
     nodes: select(objects.nodes, 'node'),
     namespaces: objects.namespaces,
+    workloads: objects.workloads.filter(inScope),
     attachMetadata: config.attachMetadata,
   });
   const primary: Record<KubernetesRole, readonly SlimObject[]> = {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { labelsFromObject, type TargetGroup } from '@promfleet/model';
 import { rawNamespace, rawNode, rawPod } from './fixtures.js';
 import { createStaticContext, type StaticContextOptions } from './meta.js';
-import { slimNamespace, slimNode, slimPod } from './objects.js';
+import { slimJob, slimNamespace, slimNode, slimPod, slimReplicaSet } from './objects.js';
 import { podGroup } from './pod.js';
 
 const none = createStaticContext({});
@@ -214,9 +214,58 @@ describe('podGroup', () => {
       expect(podGroup(slimPod(rawPod()), context)).toEqual(group(source, { ...podGroupLabels, ...extra }, podTargets));
     });
 
-    it('attaches nothing when the node or namespace is not known', () => {
-      const context = createStaticContext({ attachMetadata: { node: true, namespace: true } });
+    it('attaches nothing when the namespace is not known', () => {
+      const context = createStaticContext({ attachMetadata: { node: false, namespace: true } });
       expect(podGroup(slimPod(rawPod()), context)).toEqual(group(source, podGroupLabels, podTargets));
+    });
+
+    it('gives no targets for a pod whose node is not watched (a node selector excluded it, or it is gone), as Prometheus 3.11', () => {
+      const elsewhere = createStaticContext({ nodes: [slimNode(rawNode('node-b'))], attachMetadata: { node: true, namespace: true } });
+      expect(podGroup(slimPod(rawPod()), elsewhere)).toEqual({ source, targets: [], labels: new Map() });
+      const unscheduled = slimPod(rawPod());
+      expect(podGroup({ ...unscheduled, nodeName: '' }, elsewhere)).toEqual({ source, targets: [], labels: new Map() });
+    });
+
+    it('keeps the pods of unknown nodes without attach_metadata.node, whatever the selectors', () => {
+      const context = createStaticContext({ nodes: [], attachMetadata: { node: false, namespace: false } });
+      expect(podGroup(slimPod(rawPod()), context)).toEqual(group(source, podGroupLabels, podTargets));
+    });
+  });
+
+  describe('attach_metadata deployment, job and cronjob (Prometheus 3.11)', () => {
+    /** A workload object owned by `owner` (as its controller unless `controller` is false). */
+    function owned(kind: 'ReplicaSet' | 'Job', name: string, owner?: { kind: string; name: string; controller?: boolean }): Record<string, unknown> {
+      const ownerReferences = owner === undefined ? [] : [{ apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: 'o1', controller: owner.controller ?? true }];
+      return { kind, metadata: { name, namespace: 'shop', ownerReferences } };
+    }
+    /** {@link rawPod} controlled by `kind`/`name`. */
+    function podOf(kind: string, name: string): ReturnType<typeof slimPod> {
+      const raw = rawPod();
+      (raw['metadata'] as Record<string, unknown>)['ownerReferences'] = [{ apiVersion: 'batch/v1', kind, name, uid: 'c1', controller: true }];
+      return slimPod(raw);
+    }
+    const workloadLabels = (group: TargetGroup) =>
+      Object.fromEntries([...group.labels].filter(([name]) => /^__meta_kubernetes_pod_(deployment|job|cronjob)_name$/.test(name)));
+    const all = { deployment: true, job: true, cronjob: true };
+    const rs = slimReplicaSet(owned('ReplicaSet', 'web-7d4b9c', { kind: 'Deployment', name: 'web' }));
+    const job = slimJob(owned('Job', 'backup-29012345', { kind: 'CronJob', name: 'backup' }));
+
+    it.each([
+      ['the Deployment of the controlling ReplicaSet', slimPod(rawPod()), [rs], all, { __meta_kubernetes_pod_deployment_name: 'web' }],
+      ['nothing without the deployment key', slimPod(rawPod()), [rs], { job: true, cronjob: true }, {}],
+      ['nothing when the ReplicaSet is not known', slimPod(rawPod()), [], all, {}],
+      ['nothing for a bare ReplicaSet', slimPod(rawPod()), [slimReplicaSet(owned('ReplicaSet', 'web-7d4b9c'))], all, {}],
+      ['nothing when the ReplicaSet\'s owner is not its controller', slimPod(rawPod()), [slimReplicaSet(owned('ReplicaSet', 'web-7d4b9c', { kind: 'Deployment', name: 'web', controller: false }))], all, {}],
+      ['nothing when the ReplicaSet\'s controller is another kind', slimPod(rawPod()), [slimReplicaSet(owned('ReplicaSet', 'web-7d4b9c', { kind: 'Rollout', name: 'web' }))], all, {}],
+      ['the Job and its CronJob', podOf('Job', 'backup-29012345'), [job], all, { __meta_kubernetes_pod_job_name: 'backup-29012345', __meta_kubernetes_pod_cronjob_name: 'backup' }],
+      ['the Job alone with job only, even when the Job is not known', podOf('Job', 'backup-29012345'), [], { job: true }, { __meta_kubernetes_pod_job_name: 'backup-29012345' }],
+      ['the CronJob alone with cronjob only', podOf('Job', 'backup-29012345'), [job], { cronjob: true }, { __meta_kubernetes_pod_cronjob_name: 'backup' }],
+      ['no CronJob for a Job that no CronJob made', podOf('Job', 'once'), [slimJob(owned('Job', 'once'))], all, { __meta_kubernetes_pod_job_name: 'once' }],
+      ['nothing for a pod a StatefulSet controls', podOf('StatefulSet', 'db'), [rs, job], all, {}],
+      ['nothing for a Job of the same name in another kind\'s slot', podOf('Job', 'web-7d4b9c'), [rs], { cronjob: true }, {}],
+    ])('labels %s', (_name, pod, workloads, attachMetadata, expected) => {
+      const context = createStaticContext({ workloads, attachMetadata });
+      expect(workloadLabels(podGroup(pod, context))).toEqual(expected);
     });
   });
 });

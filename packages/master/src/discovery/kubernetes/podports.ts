@@ -4,7 +4,7 @@
  * `buildEndpoints` and `buildEndpointSlice`).
  */
 import { LabelName, type Labels } from '@promfleet/model';
-import { joinHostPort } from './meta.js';
+import { joinHostPort, type DiscoveryContext } from './meta.js';
 import type { SlimPod } from './objects.js';
 import { PodLabel, podContainers, podLabels } from './pod.js';
 
@@ -27,10 +27,10 @@ export function markSeen(seenPods: SeenPods, pod: SlimPod, port: number | undefi
  */
 export function withPodLabels(
   target: ReadonlyMap<string, string>,
-  options: { pod: SlimPod; port: number | undefined; endpointProtocol?: string },
+  options: { pod: SlimPod; port: number | undefined; endpointProtocol?: string; context: DiscoveryContext },
 ): Map<string, string> {
   const { pod, port } = options;
-  const out = new Map([...target, ...podLabels(pod)]);
+  const out = new Map([...target, ...podLabels(pod, options.context)]);
   if (port === undefined) return out;
   // Prometheus breaks out of the port loop only, so when several containers declare the port the last one wins.
   for (const { container, isInit } of podContainers(pod)) {
@@ -50,7 +50,7 @@ export function withPodLabels(
  * One target per container port (containers, then init containers) of each seen pod that no endpoint port of that
  * pod covered, addressed at the pod IP. Pods without an IP give none.
  */
-export function uncoveredPortTargets(seenPods: SeenPods): Labels[] {
+export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryContext): Labels[] {
   const targets: Labels[] = [];
   for (const { pod, coveredPorts } of seenPods.values()) {
     if (pod.podIP === '') continue;
@@ -66,7 +66,7 @@ export function uncoveredPortTargets(seenPods: SeenPods): Labels[] {
           [PodLabel.containerPortProtocol, cport.protocol],
           [PodLabel.containerInit, String(isInit)],
         ]);
-        targets.push(new Map([...target, ...podLabels(pod)]));
+        targets.push(new Map([...target, ...podLabels(pod, context)]));
       }
     }
   }

@@ -32,6 +32,8 @@ export const kubeResources = {
   nodes: { kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false },
   namespaces: { kind: 'Namespace', group: '', version: 'v1', plural: 'namespaces', namespaced: false },
   ingresses: { kind: 'Ingress', group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
+  replicasets: { kind: 'ReplicaSet', group: 'apps', version: 'v1', plural: 'replicasets', namespaced: true },
+  jobs: { kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', namespaced: true },
 } as const satisfies Record<string, KubeResource>;
 
 /** The collection path: `/api/v1/pods`, `/api/v1/namespaces/shop/pods`, `/apis/discovery.k8s.io/v1/...`. */

@@ -27,6 +27,8 @@ export function objectFields(object: SlimObject): ReadonlyMap<string, string> {
     case 'Endpoints':
     case 'EndpointSlice':
     case 'Ingress':
+    case 'ReplicaSet':
+    case 'Job':
       fields.set('metadata.namespace', object.meta.namespace);
       return fields;
   }
@@ -40,6 +42,8 @@ const supportedFields: Readonly<Record<KubernetesKind, readonly string[]>> = {
   Ingress: ['metadata.name', 'metadata.namespace'],
   Node: ['metadata.name'],
   Namespace: ['metadata.name'],
+  ReplicaSet: ['metadata.name', 'metadata.namespace'],
+  Job: ['metadata.name', 'metadata.namespace'],
 };
 
 /** A role's selectors as written in a `kubernetes_sd_config` `selectors` entry. */

@@ -120,6 +120,25 @@ describe('serviceGroup', () => {
     expect(serviceGroup(slimService(raw), none)).toEqual(group(serviceLabels, targets));
   });
 
+  it.each([
+    ['the ingress IPs, comma-separated in order, over spec.loadBalancerIP', '198.51.100.7', [{ ip: '192.168.1.15' }, { ip: '2001:db8::1' }], '192.168.1.15,2001:db8::1'],
+    ['one ingress IP', '', [{ ip: '192.168.1.15', ipMode: 'VIP' }], '192.168.1.15'],
+    ['no hostname: only IPs count, so spec.loadBalancerIP', '198.51.100.7', [{ hostname: 'lb.example.com' }], '198.51.100.7'],
+    ['the IPs among hostnames', '', [{ hostname: 'lb.example.com' }, { ip: '203.0.113.9' }], '203.0.113.9'],
+    ['an empty ingress list: spec.loadBalancerIP', '198.51.100.7', [], '198.51.100.7'],
+    ['neither: empty', undefined, [{ hostname: 'lb.example.com' }], ''],
+  ])('labels a LoadBalancer service with %s', (_name, specIP, ingress, expected) => {
+    const raw = withSpec({ type: 'LoadBalancer', clusterIP: '10.96.0.9', loadBalancerIP: specIP, ports: [{ name: 'https', port: 443, protocol: 'TCP' }] });
+    raw['status'] = { loadBalancer: { ingress } };
+    expect(serviceGroup(slimService(raw), none).targets[0]?.get('__meta_kubernetes_service_loadbalancer_ip')).toBe(expected);
+  });
+
+  it('gives a ClusterIP service no load-balancer label, whatever its status says', () => {
+    const raw = withSpec({ type: 'ClusterIP', clusterIP: '10.96.0.9', ports: [{ port: 80 }] });
+    raw['status'] = { loadBalancer: { ingress: [{ ip: '192.168.1.15' }] } };
+    expect(serviceGroup(slimService(raw), none).targets[0]?.has('__meta_kubernetes_service_loadbalancer_ip')).toBe(false);
+  });
+
   it('attaches the namespace labels and annotations with attach_metadata.namespace', () => {
     const context = createStaticContext({ namespaces: [slimNamespace(rawNamespace('shop'))], attachMetadata: { namespace: true } });
     const labels = serviceGroup(slimService(rawService()), context).labels;

@@ -26,7 +26,7 @@ export const ServiceLabel = {
 /**
  * The group of one service, source `svc/<ns>/<name>`: one target per service port with `__address__` set to
  * `<name>.<namespace>.svc:<port>`. ExternalName services carry the external name instead of the cluster IP;
- * LoadBalancer services also carry `spec.loadBalancerIP` (empty when unset).
+ * LoadBalancer services also carry their load-balancer IPs ({@link loadBalancerIP}).
  */
 export function serviceGroup(service: SlimService, context: DiscoveryContext): TargetGroup {
   const { namespace, name } = service.meta;
@@ -43,7 +43,7 @@ export function serviceGroup(service: SlimService, context: DiscoveryContext): T
     ]);
     if (service.type === 'ExternalName') target.set(ServiceLabel.externalName, service.externalName);
     else target.set(ServiceLabel.clusterIP, service.clusterIP);
-    if (service.type === 'LoadBalancer') target.set(ServiceLabel.loadBalancerIP, service.loadBalancerIP);
+    if (service.type === 'LoadBalancer') target.set(ServiceLabel.loadBalancerIP, loadBalancerIP(service));
     return target;
   });
   return { source: groupSource('Service', namespace, name), targets, labels };
@@ -57,4 +57,13 @@ export function serviceLabels(service: SlimService): Map<string, string> {
   const labels = new Map<string, string>([[namespaceLabel, service.meta.namespace]]);
   addObjectMetaLabels(labels, service.meta, 'service');
   return labels;
+}
+
+/**
+ * `__meta_kubernetes_service_loadbalancer_ip`, as current Prometheus (`loadBalancerIPs` in `service.go`): the IPs the
+ * load balancer reports in `status.loadBalancer.ingress`, comma-separated in order, else `spec.loadBalancerIP`
+ * (empty when unset). Ingress hostnames are not IPs and are left out, as upstream does.
+ */
+export function loadBalancerIP(service: SlimService): string {
+  return service.loadBalancerIngressIPs.length > 0 ? service.loadBalancerIngressIPs.join(',') : service.loadBalancerIP;
 }

@@ -20,6 +20,10 @@ describe('needsOf', () => {
     ['pod with node and namespace metadata', { role: 'pod', attach_metadata: { node: true, namespace: true } }, ['Namespace:*::', 'Node:*::', 'Pod:*::']],
     ['endpointslice, which joins pods and services', { role: 'endpointslice' }, ['EndpointSlice:*::', 'Pod:*::', 'Service:*::']],
     ['endpoints in two namespaces', { role: 'endpoints', namespaces: { names: ['b', 'a'] } }, ['Endpoints:a::', 'Endpoints:b::', 'Pod:a::', 'Pod:b::', 'Service:a::', 'Service:b::']],
+    ['pod with deployment, job and cronjob metadata: ReplicaSets and Jobs (a Job\'s own name needs no watch)', { role: 'pod', attach_metadata: { deployment: true, job: true, cronjob: true } }, ['Job:*::', 'Pod:*::', 'ReplicaSet:*::']],
+    ['pod with job metadata only: no watch beyond pods', { role: 'pod', attach_metadata: { job: true } }, ['Pod:*::']],
+    ['endpointslice with deployment metadata, in a namespace', { role: 'endpointslice', namespaces: { names: ['a'] }, attach_metadata: { deployment: true } }, ['EndpointSlice:a::', 'Pod:a::', 'ReplicaSet:a::', 'Service:a::']],
+    ['service: the workload keys do nothing', { role: 'service', attach_metadata: { deployment: true, cronjob: true } }, ['Service:*::']],
     ['node, cluster-scoped whatever the namespaces', { role: 'node', namespaces: { names: ['a'] } }, ['Node:*::']],
     ['selectors of each joined role', { role: 'endpoints', selectors: [{ role: 'pod', label: 'app=x' }, { role: 'service', field: 'metadata.name=s' }] }, ['Endpoints:*::', 'Pod:*:app=x:', 'Service:*::metadata.name=s']],
   ])('%s', (_what, fields, expected) => {

@@ -51,6 +51,8 @@ export const resourceOfKind: Readonly<Record<KubernetesKind, KubeResource>> = {
   Node: kubeResources.nodes,
   Namespace: kubeResources.namespaces,
   Ingress: kubeResources.ingresses,
+  ReplicaSet: kubeResources.replicasets,
+  Job: kubeResources.jobs,
 };
 
 
@@ -88,8 +90,9 @@ export function canonical(value: unknown): string {
 
 /**
  * The kinds one SD config reads, as Prometheus' `kubernetes.go` `Run` sets up its informers: the role's own kind,
- * plus pods and services for endpoints and endpointslice, nodes for `attach_metadata.node`, and namespaces for
- * `attach_metadata.namespace`. Each kind in each namespace of the config, filtered by its role's selector.
+ * plus pods and services for endpoints and endpointslice, nodes for `attach_metadata.node`, namespaces for
+ * `attach_metadata.namespace`, ReplicaSets for `deployment` and Jobs for `cronjob`. Each kind in each namespace of
+ * the config, filtered by its role's selector (ReplicaSets and Jobs have none).
  */
 export function needsOf(config: KubernetesSDConfig, options: { ownNamespace?: string } = {}): Map<KubernetesKind, WatchNeed[]> {
   const connection = connectionOf(config);
@@ -102,6 +105,12 @@ export function needsOf(config: KubernetesSDConfig, options: { ownNamespace?: st
   }
   if (config.attachMetadata.node && ['pod', 'endpoints', 'endpointslice'].includes(config.role)) kinds.add('Node');
   if (config.attachMetadata.namespace && config.role !== 'node') kinds.add('Namespace');
+  // The owning workload's name: through ReplicaSets to the Deployment, through Jobs to the CronJob (a Job's own name
+  // is the pod's controller name). Wherever pods are joined, as Prometheus 3.11 sets up these informers.
+  if (['pod', 'endpoints', 'endpointslice'].includes(config.role)) {
+    if (config.attachMetadata.deployment) kinds.add('ReplicaSet');
+    if (config.attachMetadata.cronjob) kinds.add('Job');
+  }
 
   const out = new Map<KubernetesKind, WatchNeed[]>();
   for (const kind of kinds) {

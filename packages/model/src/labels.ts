@@ -42,7 +42,7 @@ export function isValidLabelName(name: string, scheme: NameValidationScheme): bo
  * surrogate is the only thing that cannot become valid UTF-8.
  */
 export function isWellFormedUtf16(s: string): boolean {
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+  return s.isWellFormed();
 }
 
 /** Builds a label set from a JSON-style object, keeping only string values. */

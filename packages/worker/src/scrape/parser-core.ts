@@ -3,9 +3,10 @@
  * pieces of Prometheus' `model/textparse` both formats use (float values, escapes, the `le`/`quantile` normalisation,
  * the labels of a series built from offsets recorded while scanning).
  *
- * The body is a JS string: the scraper decodes the response's UTF-8 once, and invalid UTF-8 has become U+FFFD by
- * then. Prometheus reads bytes and rejects a label value or HELP text that is not valid UTF-8 (`invalid UTF-8 label
- * value`, `help text ... is not a valid utf8 string`); here such text arrives as U+FFFD and is accepted.
+ * The body is a JS string: the scraper decodes the response's UTF-8 once (`decodeBody`), turning each byte of an
+ * invalid sequence into a lone surrogate, which valid UTF-8 never decodes to. Prometheus reads bytes and rejects a
+ * label value or HELP text that is not valid UTF-8 (`invalid UTF-8 label value`, `help text ... is not a valid utf8
+ * string`), and so do these parsers, by that mark; elsewhere (comments) it passes, as in Prometheus.
  */
 import { LabelName, isWellFormedUtf16 } from '@promfleet/model';
 
@@ -446,7 +447,8 @@ export function unescape(s: string, quotes: boolean): string {
 
 /** `s` as a JSON string, cut to 40 characters, for error messages. */
 export function quote(s: string): string {
-  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+  // A byte of invalid UTF-8 (a lone surrogate U+DC80–U+DCFF from `decodeBody`) shows as Go's %q shows it: \xff.
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s).replace(/\\udc([89a-f][0-9a-f])/g, '\\x$1');
 }
 
 /**
@@ -557,9 +559,31 @@ export abstract class ParserState implements ExpositionParser {
   /** The metric name {@link labels} last returned: consecutive series of a family share one string. */
   #lastName = '';
 
+  /** Whether the body holds bytes that were not valid UTF-8 (lone surrogates): only then are values checked. */
+  readonly #illFormed: boolean;
+
   /** Creates the state for one body. */
   constructor(body: string) {
     this.body = body;
+    // Native, and O(1) for one-byte strings (an ASCII or Latin-1 body cannot hold a surrogate).
+    this.#illFormed = !body.isWellFormed();
+  }
+
+  /**
+   * Fails as Prometheus' `parseLVals` does when the label value `body[start, end)` (quotes included) was not valid
+   * UTF-8 in the response.
+   */
+  protected checkLabelValue(start: number, end: number): void {
+    if (!this.#illFormed) return;
+    const raw = this.body.slice(start, end);
+    if (!raw.isWellFormed()) throw this.fail(`invalid UTF-8 label value: ${quote(raw)}`);
+  }
+
+  /** Fails as Prometheus does when the HELP text `body[start, end)` was not valid UTF-8 in the response. */
+  protected checkHelpText(start: number, end: number): void {
+    if (!this.#illFormed) return;
+    const raw = this.body.slice(start, end);
+    if (!raw.isWellFormed()) throw this.fail(`help text ${quote(raw)} is not a valid utf8 string`);
   }
 
   /** Scans the next entry from {@link pos}, or returns undefined at the end; throws what {@link fail} made. */

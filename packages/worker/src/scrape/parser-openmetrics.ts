@@ -25,6 +25,7 @@
  */
 import {
   ALLOW_LF,
+  ALLOW_NUL,
   COMMA,
   EQUAL,
   HASH,
@@ -111,6 +112,7 @@ export class OpenMetricsParser extends ParserState {
     this.metaTextEnd = eol;
     this.metaTextDecodesQuotes = true;
     this.pos = eol + 1;
+    if (kind === 'help') this.checkHelpText(pos + 1, eol);
     if (kind === 'type') {
       const type = openMetricsTypes[lineWord(body, pos + 1, openMetricsTypes)];
       if (type === undefined) throw this.fail(`invalid metric type ${quote(body.slice(pos + 1, eol))}`);
@@ -237,7 +239,10 @@ export class OpenMetricsParser extends ParserState {
       pos++;
       if (pos >= end || body.charCodeAt(pos) !== QUOTE) throw this.fail(`expected a quoted label value, got ${this.near(pos)}`);
       const valueStart = pos;
-      pos = this.#quoted(pos, 0);
+      // NUL bytes are kept in a series' label values, as Prometheus' lexer skips over them inside a value (an
+      // exemplar's label values refuse them, as there).
+      pos = this.#quoted(pos, ALLOW_NUL);
+      this.checkLabelValue(valueStart, pos);
       let n = this.offsetCount;
       offsets[n++] = quoted ? nameStart + 1 : nameStart;
       offsets[n++] = quoted ? nameEnd - 1 : nameEnd;
@@ -277,7 +282,9 @@ export class OpenMetricsParser extends ParserState {
       pos++;
       if (pos >= end || body.charCodeAt(pos) !== QUOTE) throw this.fail(`expected a quoted exemplar label value, got ${this.near(pos)}`);
       const valueStart = pos;
+      // Unlike a series' label value, an exemplar's refuses NUL bytes, as Prometheus' lexer does.
       pos = this.#quoted(pos, 0);
+      this.checkLabelValue(valueStart, pos);
       offsets[n++] = valueStart + 1;
       offsets[n++] = pos - 1;
       c = pos < end ? body.charCodeAt(pos) : LF;

@@ -183,6 +183,7 @@ export class TextParser extends ParserState {
       if (pos >= end || body.charCodeAt(pos) !== QUOTE) throw this.fail(`expected a quoted label value, got ${this.near(pos)}`);
       const valueStart = pos;
       pos = this.#quoted(pos, ALLOW_LF | ALLOW_NUL);
+      this.checkLabelValue(valueStart, pos);
       let n = this.offsetCount;
       offsets[n++] = quoted ? nameStart + 1 : nameStart;
       offsets[n++] = quoted ? nameEnd - 1 : nameEnd;
@@ -240,6 +241,7 @@ export class TextParser extends ParserState {
     this.metaTextEnd = eol;
     this.metaTextDecodesQuotes = false;
     this.pos = eol + 1;
+    if (kind === 'help') this.checkHelpText(this.metaTextStart, eol);
     if (kind === 'type') {
       const type = textTypes[lineWord(body, this.metaTextStart, textTypeWords)];
       if (type === undefined) throw this.fail(`invalid metric type ${quote(body.slice(this.metaTextStart, eol))}`);

@@ -3,6 +3,7 @@
  * `readResponse`): the request headers Prometheus sends, the status check, gzip, the body size limit, and the
  * scrape timeout over the whole exchange.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -242,7 +243,7 @@ export class TargetScraper {
     const limit = this.#bodySizeLimit;
     const gunzip = firstValue(response.headers, 'content-encoding') === 'gzip' ? createGunzip({ chunkSize: gunzipChunkSize(sizeHintBytes, limit) }) : undefined;
     const body = await readWithin(response.body, gunzip, limit);
-    return { body: body.toString('utf8'), contentType: firstValue(response.headers, 'content-type'), bytes: body.length };
+    return { body: decodeBody(body), contentType: firstValue(response.headers, 'content-type'), bytes: body.length };
   }
 }
 
@@ -306,4 +307,49 @@ function firstValue(headers: IncomingHttpHeaders, name: string): string | undefi
 /** zlib's errors carry a `Z_` code; checked by shape, since errors made inside Node may come from another realm. */
 function isZlibError(err: unknown): err is { code: string; message: string } {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && err.code.startsWith('Z_') && 'message' in err && typeof err.message === 'string';
+}
+
+/**
+ * A body as text. Valid UTF-8, the norm, decodes natively. Otherwise each byte that is not part of a valid UTF-8
+ * sequence (as Go's `utf8.Valid` judges: no overlong forms, no surrogates, nothing above U+10FFFF) becomes the lone
+ * surrogate U+DC00 + byte, a mark no valid UTF-8 decodes to: the parsers then reject a label value or HELP text that
+ * holds one, as Prometheus rejects invalid UTF-8 there, where decoding to U+FFFD would have accepted it.
+ */
+export function decodeBody(bytes: Buffer): string {
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const length = utf8SequenceLength(bytes, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    out += bytes.toString('utf8', from, i) + String.fromCharCode(0xdc00 | (bytes[i] ?? 0));
+    from = ++i;
+  }
+  return out + bytes.toString('utf8', from);
+}
+
+/** The length of the valid UTF-8 sequence starting at `bytes[i]`, or 0 when none starts there. */
+function utf8SequenceLength(bytes: Buffer, i: number): number {
+  const b0 = bytes[i] ?? 0;
+  if (b0 < 0x80) return 1;
+  const continuation = (at: number, low = 0x80, high = 0xbf): boolean => {
+    const b = bytes[i + at];
+    return b !== undefined && b >= low && b <= high;
+  };
+  if (b0 >= 0xc2 && b0 <= 0xdf) return continuation(1) ? 2 : 0;
+  if (b0 >= 0xe0 && b0 <= 0xef) {
+    // E0 needs A0–BF (no overlong form), ED needs 80–9F (no surrogate).
+    const second = b0 === 0xe0 ? continuation(1, 0xa0) : b0 === 0xed ? continuation(1, 0x80, 0x9f) : continuation(1);
+    return second && continuation(2) ? 3 : 0;
+  }
+  if (b0 >= 0xf0 && b0 <= 0xf4) {
+    // F0 needs 90–BF (no overlong form), F4 needs 80–8F (nothing above U+10FFFF).
+    const second = b0 === 0xf0 ? continuation(1, 0x90) : b0 === 0xf4 ? continuation(1, 0x80, 0x8f) : continuation(1);
+    return second && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
 }

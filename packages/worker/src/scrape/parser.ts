@@ -20,8 +20,8 @@ export {
 } from './parser-core.js';
 
 /**
- * Creates a parser over `body`, the whole response decoded from UTF-8 (invalid bytes have become U+FFFD, see
- * parser-core.ts). Parsing happens as the caller pulls with `next()`; nothing is read here.
+ * Creates a parser over `body`, the whole response decoded from UTF-8 (invalid bytes marked as lone surrogates, see
+ * `decodeBody` and parser-core.ts). Parsing happens as the caller pulls with `next()`; nothing is read here.
  */
 export function createParser(options: { readonly body: string; readonly format: ExpositionFormat }): ExpositionParser {
   return options.format === 'openmetrics' ? new OpenMetricsParser(options.body) : new TextParser(options.body);

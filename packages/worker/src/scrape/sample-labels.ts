@@ -140,8 +140,9 @@ function validMetricName(name: string, scheme: NameValidationScheme): boolean {
 }
 
 /**
- * Valid UTF-8, as Prometheus requires of names and values. The scraper decoded the body with U+FFFD for invalid
- * bytes, so U+FFFD stands for invalid input here: a series that really contains U+FFFD is refused too (rare).
+ * Valid UTF-8, as Prometheus requires of names and values. The scraper marks invalid bytes as lone surrogates
+ * (`decodeBody`); U+FFFD is still refused too, a leftover of the earlier decoding that refuses a series really
+ * containing U+FFFD (rare; Prometheus accepts it).
  */
 function wellFormed(text: string): boolean {
   return isWellFormedUtf16(text) && !text.includes('\uFFFD');

@@ -15,7 +15,7 @@ export { ObjectStore, type DeletePreconditions, type ObjectStoreOptions, type St
 export { KubeApiError, type KubeStatus, type StatusCause, type StatusDetails, type StatusReason } from './kube/status.js';
 export type { KubeObject, ObjectMeta, ObjectRef, OwnerReference } from './kube/objects.js';
 export { resourceNames, type ResourceName } from './kube/resources.js';
-export type { RequestCount } from './kube/accounting.js';
+export type { RequestCount, TrafficRow } from './kube/accounting.js';
 export type { Verb } from './kube/routing.js';
 export type { WatchEventType, WatchInfo } from './kube/watch.js';
 export type { FailNextOptions, LatencyOptions, RequestMatch } from './kube/faults.js';
@@ -50,3 +50,5 @@ export {
   type RemoteWriteReceiverOptions,
   type WrittenCounts,
 } from './remote-write-receiver.js';
+export { encodeObject as encodeKubeProtobuf, encodeStatus as encodeKubeProtobufStatus, protobufMediaType, watchFrame as kubeProtobufWatchFrame } from './kube/protobuf.js';
+export type { ResponseEncoding } from './kube/negotiation.js';

@@ -4,9 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeContinue, encodeContinue, encodeStart } from './continue-token.js';
-import { mediaType, parseJsonBody, readJsonBody, readText, sendJson, streamList } from './http.js';
+import { mediaType, parseJsonBody, readJsonBody, readText, sendObject, streamList, streamProtobufList, type EncodedItemCache } from './http.js';
+import type { ResponseEncoding } from './negotiation.js';
 import { isRecord, omitKeys, type KubeObject, type ObjectMeta, type ObjectRef } from './objects.js';
 import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
+import { kindSchema } from './protobuf.js';
 import type { ResourceDescriptor } from './resources.js';
 import { parseBool, type ResourceRequest } from './routing.js';
 import { parseFieldSelector, parseLabelSelector, scopePrefix, filterMatches, type ObjectFilter } from './selectors.js';
@@ -23,6 +25,7 @@ import {
   tooLargeResourceVersion,
   unprocessable,
   unsupportedMediaType,
+  type KubeStatus,
 } from './status.js';
 import type { ObjectStore } from './store.js';
 import type { WatchStart } from './watch.js';
@@ -35,6 +38,10 @@ export interface HandlerContext {
   readonly url: URL;
   readonly request: ResourceRequest;
   readonly descriptor: ResourceDescriptor;
+  /** The negotiated response encoding. */
+  readonly encoding: ResponseEncoding;
+  /** Where list items' encodings are kept between lists, when the server keeps them. */
+  readonly itemCache: EncodedItemCache | undefined;
   /** Aborts when the server stops, ending waits for a future resourceVersion. */
   readonly signal: AbortSignal;
   /** How long a read waits for a resourceVersion the store has not reached before answering 504. */
@@ -69,6 +76,11 @@ export async function handleResource(ctx: HandlerContext): Promise<void> {
     case 'deletecollection':
       throw methodNotAllowed();
   }
+}
+
+/** Answers with an object or a Status in the negotiated encoding. */
+function reply(ctx: HandlerContext, code: number, body: KubeObject | KubeStatus): void {
+  sendObject(ctx.res, { code, body, encoding: ctx.encoding });
 }
 
 function requestFilter(ctx: HandlerContext): ObjectFilter {
@@ -191,8 +203,13 @@ async function list(ctx: HandlerContext): Promise<void> {
     // The count is only known when every object matches (`storage.PrepareContinueToken`).
     if (selection.remaining !== undefined) metadata['remainingItemCount'] = selection.remaining;
   }
+  const itemSchema = kindSchema(d.apiVersion, d.kind);
+  if (ctx.encoding === 'protobuf' && itemSchema !== undefined) {
+    await streamProtobufList(ctx.res, { apiVersion: d.apiVersion, listKind: d.listKind, itemSchema, metadata, items: selection.items }, ctx.itemCache);
+    return;
+  }
   const head = `{"kind":"${d.listKind}","apiVersion":"${d.apiVersion}","metadata":${JSON.stringify(metadata)},"items":[`;
-  await streamList(ctx.res, head, selection.items);
+  await streamList(ctx.res, { head, items: selection.items, cache: ctx.itemCache });
 }
 
 async function get(ctx: HandlerContext): Promise<void> {
@@ -200,7 +217,7 @@ async function get(ctx: HandlerContext): Promise<void> {
   if (rv !== '') await awaitResourceVersion(ctx, parseResourceVersion(rv));
   const obj = ctx.store.get(ref(ctx));
   if (obj === undefined) throw notFound(ctx.descriptor, ctx.request.name ?? '');
-  sendJson(ctx.res, 200, obj);
+  reply(ctx, 200, obj);
 }
 
 /** `validateWatchOptions` for the streaming-list parameters. */
@@ -328,7 +345,7 @@ async function create(ctx: HandlerContext): Promise<void> {
   const prepared: KubeObject = onCreate.keep
     ? { ...obj, metadata: clientMeta }
     : { ...omitKeys(obj, ['status']), metadata: clientMeta, ...(onCreate.status === undefined ? {} : { status: onCreate.status }) };
-  sendJson(ctx.res, 201, ctx.store.create(prepared));
+  reply(ctx, 201, ctx.store.create(prepared));
 }
 
 /** Clears `resourceVersion` when the client sent none, which makes the write unconditional. */
@@ -359,10 +376,10 @@ async function update(ctx: HandlerContext): Promise<void> {
   const current = ctx.store.get(ref(ctx));
   if (current === undefined) {
     if (ctx.request.subresource !== undefined || !ctx.descriptor.allowCreateOnUpdate) throw notFound(ctx.descriptor, urlName);
-    sendJson(ctx.res, 201, ctx.store.update(obj));
+    reply(ctx, 201, ctx.store.update(obj));
     return;
   }
-  sendJson(ctx.res, 200, ctx.store.update(applyStatusStrategy(ctx, current, obj)));
+  reply(ctx, 200, ctx.store.update(applyStatusStrategy(ctx, current, obj)));
 }
 
 const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
@@ -383,7 +400,7 @@ async function patch(ctx: HandlerContext): Promise<void> {
     const next = { ...patched, apiVersion: current.apiVersion, kind: current.kind, metadata: patched['metadata'] as ObjectMeta };
     return applyStatusStrategy(ctx, current, next);
   });
-  sendJson(ctx.res, 200, updated);
+  reply(ctx, 200, updated);
 }
 
 async function remove(ctx: HandlerContext): Promise<void> {
@@ -396,5 +413,5 @@ async function remove(ctx: HandlerContext): Promise<void> {
     ...(typeof resourceVersion === 'string' ? { resourceVersion } : {}),
   });
   const d = ctx.descriptor;
-  sendJson(ctx.res, 200, d.returnDeletedObject ? deleted : success(d, deleted.metadata.name ?? '', deleted.metadata.uid ?? ''));
+  reply(ctx, 200, d.returnDeletedObject ? deleted : success(d, deleted.metadata.name ?? '', deleted.metadata.uid ?? ''));
 }

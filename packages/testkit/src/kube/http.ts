@@ -1,7 +1,12 @@
-/** Small HTTP helpers of the fake API server: JSON answers, `Status` errors, request bodies and streamed lists. */
+/**
+ * Small HTTP helpers of the fake API server: answers in the negotiated encoding (JSON or Kubernetes protobuf),
+ * `Status` errors, request bodies and streamed lists.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponseEncoding } from './negotiation.js';
 import type { KubeObject } from './objects.js';
-import { badRequest, unsupportedMediaType, type KubeApiError } from './status.js';
+import { encodeListChunks, encodeObject, encodeStatus, kindSchema, protobufMediaType, type ProtobufList } from './protobuf.js';
+import { badRequest, unsupportedMediaType, type KubeApiError, type KubeStatus } from './status.js';
 
 /** Sends a JSON answer with an exact `Content-Length`. */
 export function sendJson(res: ServerResponse, code: number, body: unknown): void {
@@ -10,11 +15,33 @@ export function sendJson(res: ServerResponse, code: number, body: unknown): void
   res.end(text);
 }
 
-/** Sends an API error as its `Status`; a 429 also gets the `Retry-After` header, as API Priority and Fairness sends it. */
-export function sendError(res: ServerResponse, error: KubeApiError): void {
+function isStatus(body: KubeObject | KubeStatus): body is KubeStatus {
+  return body.kind === 'Status' && body.apiVersion === 'v1';
+}
+
+/**
+ * Sends an object or a `Status` in `encoding`. A kind without a protobuf message (a custom resource, for which
+ * negotiation never chooses protobuf) goes out as JSON.
+ */
+export function sendObject(res: ServerResponse, answer: { readonly code: number; readonly body: KubeObject | KubeStatus; readonly encoding: ResponseEncoding }): void {
+  const { code, body, encoding } = answer;
+  if (encoding === 'json' || (!isStatus(body) && kindSchema(body.apiVersion, body.kind) === undefined)) {
+    sendJson(res, code, body);
+    return;
+  }
+  const bytes = isStatus(body) ? encodeStatus(body) : encodeObject(body);
+  res.writeHead(code, { 'Content-Type': protobufMediaType, 'Cache-Control': 'no-cache, private', 'Content-Length': bytes.length });
+  res.end(bytes);
+}
+
+/**
+ * Sends an API error as its `Status` in the negotiated encoding (a 406, whose negotiation failed, always as JSON);
+ * a 429 also gets the `Retry-After` header, as API Priority and Fairness sends it.
+ */
+export function sendError(res: ServerResponse, error: KubeApiError, encoding: ResponseEncoding = 'json'): void {
   const retryAfter = error.status.details?.retryAfterSeconds;
   if (retryAfter !== undefined && error.httpStatus === 429) res.setHeader('Retry-After', String(retryAfter));
-  sendJson(res, error.httpStatus, error.status);
+  sendObject(res, { code: error.httpStatus, body: error.status, encoding: error.httpStatus === 406 ? 'json' : encoding });
 }
 
 /** The media type of a request body, without parameters; '' when absent. */
@@ -65,20 +92,36 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+/** Each stored object's list-item encodings, kept while the object lives (stored objects are never mutated). */
+export interface EncodedItemCache {
+  readonly json: WeakMap<KubeObject, string>;
+  readonly protobuf: WeakMap<KubeObject, Buffer>;
+}
+
+/** An object's JSON as a list item: without its `kind` and `apiVersion`, which a list carries only at the top. */
+export function listItemJson(item: KubeObject, cache?: EncodedItemCache): string {
+  const cached = cache?.json.get(item);
+  if (cached !== undefined) return cached;
+  const bare: Record<string, unknown> = {};
+  for (const key of Object.keys(item)) if (key !== 'kind' && key !== 'apiVersion') bare[key] = item[key];
+  const json = JSON.stringify(bare);
+  cache?.json.set(item, json);
+  return json;
+}
+
 /**
  * Streams a list: `head` (the envelope up to `"items":[`), the items without their `kind` and `apiVersion` (a real
  * list carries them only at the top), then `]}`. Large lists go out in chunks that respect backpressure, so no
  * response is ever one giant string.
  */
-export async function streamList(res: ServerResponse, head: string, items: readonly KubeObject[]): Promise<void> {
+export async function streamList(res: ServerResponse, list: { readonly head: string; readonly items: readonly KubeObject[]; readonly cache: EncodedItemCache | undefined }): Promise<void> {
+  const { head, items, cache } = list;
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
   let chunk = head;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (item === undefined) continue;
-    const bare: Record<string, unknown> = {};
-    for (const key of Object.keys(item)) if (key !== 'kind' && key !== 'apiVersion') bare[key] = item[key];
-    chunk += (i === 0 ? '' : ',') + JSON.stringify(bare);
+    chunk += (i === 0 ? '' : ',') + listItemJson(item, cache);
     if (chunk.length >= chunkChars) {
       if (!res.write(chunk)) await drained(res);
       if (res.destroyed) return;
@@ -86,4 +129,19 @@ export async function streamList(res: ServerResponse, head: string, items: reado
     }
   }
   res.end(`${chunk}]}`);
+}
+
+/**
+ * Streams a list in Kubernetes protobuf: the envelope, the `ListMeta`, then the items in chunks that respect
+ * backpressure, as {@link streamList} does for JSON.
+ */
+export async function streamProtobufList(res: ServerResponse, list: ProtobufList, cache?: EncodedItemCache): Promise<void> {
+  res.writeHead(200, { 'Content-Type': protobufMediaType, 'Cache-Control': 'no-cache, private' });
+  let previous: Buffer | undefined;
+  for (const chunk of encodeListChunks(list, chunkChars, cache?.protobuf)) {
+    if (previous !== undefined && !res.write(previous)) await drained(res);
+    if (res.destroyed) return;
+    previous = chunk;
+  }
+  res.end(previous);
 }

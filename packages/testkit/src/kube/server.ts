@@ -5,15 +5,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RequestLog, type RequestCount } from './accounting.js';
+import { countResponseBytes, RequestLog, type RequestCount, type TrafficRow } from './accounting.js';
 import { discoveryDocument } from './discovery.js';
 import { FaultInjector, type FailNextOptions, type LatencyOptions } from './faults.js';
 import { handleResource } from './handlers.js';
-import { sendError, sendJson } from './http.js';
+import { listItemJson, sendError, sendJson, type EncodedItemCache } from './http.js';
 import { kubeconfigOptions, kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
+import { negotiate, supportedMediaTypes, type ResponseEncoding } from './negotiation.js';
+import { encodeMessage, kindSchema } from './protobuf.js';
 import { accountingResource, parseBool, parseRequest, type NonResourceRequest } from './routing.js';
-import { internalError, KubeApiError, pathNotFound } from './status.js';
-import type { ResourceName } from './resources.js';
+import { internalError, KubeApiError, notAcceptable, pathNotFound } from './status.js';
+import { resourceByName, type ResourceName } from './resources.js';
 import { ObjectStore } from './store.js';
 import { WatchStream, type WatchInfo } from './watch.js';
 
@@ -40,6 +42,13 @@ export interface FakeApiServerOptions {
    * {@link FakeApiServer.installResource} serves them. Defaults to none.
    */
   readonly withoutResources?: readonly ResourceName[];
+  /**
+   * Keep each stored object's encoded list item (JSON text and protobuf bytes) for later lists, as long as the
+   * object lives. Costs memory about the size of the lists served; benchmarks use it, with
+   * {@link FakeApiServer.warmListEncodings}, so list latency measures the client rather than the fake's encoder.
+   * Defaults to false.
+   */
+  readonly cacheListEncodings?: boolean;
 }
 
 /** Which watches a watch fault applies to. */
@@ -80,6 +89,11 @@ export interface RestartOptions {
   readonly downtimeMs?: number;
 }
 
+/** What the error path of a request needs to know: the encoding negotiated for it, JSON until then. */
+interface Reply {
+  encoding: ResponseEncoding;
+}
+
 const healthPaths = new Set(['/healthz', '/livez', '/readyz']);
 
 /**
@@ -104,6 +118,7 @@ export class FakeApiServer implements AsyncDisposable {
   readonly #resourceVersionWaitMs: number;
   #nextWatchId = 1;
   readonly #unserved: Set<ResourceName>;
+  readonly #itemCache: EncodedItemCache | undefined;
 
   /** Prepares a server without starting it; {@link startFakeApiServer} is the usual way in. */
   constructor(options: FakeApiServerOptions = {}) {
@@ -115,6 +130,7 @@ export class FakeApiServer implements AsyncDisposable {
     this.#maxPendingWatchEvents = options.maxPendingWatchEvents ?? 10_000;
     this.#resourceVersionWaitMs = options.resourceVersionWaitMs ?? 3000;
     this.#unserved = new Set(options.withoutResources ?? []);
+    this.#itemCache = options.cacheListEncodings === true ? { json: new WeakMap(), protobuf: new WeakMap() } : undefined;
     this.faults = {
       failNext: (o) => this.#injector.failNext(o),
       addLatency: (o) => this.#injector.addLatency(o),
@@ -155,9 +171,34 @@ export class FakeApiServer implements AsyncDisposable {
     return this.#log.rows();
   }
 
-  /** Forgets the request counts. */
+  /**
+   * Requests and response body bytes (after compression, without headers and chunk framing) by user agent, verb and
+   * resource since the start or the last {@link resetRequests}; a watch's bytes count as they are written.
+   */
+  traffic(): TrafficRow[] {
+    return this.#log.traffic();
+  }
+
+  /** Forgets the request counts and byte counts. */
   resetRequests(): void {
     this.#log.reset();
+  }
+
+  /**
+   * Encodes every stored object of the `resources` as a list item in `encodings` now, so the first lists are
+   * served from the cache; needs `cacheListEncodings`.
+   */
+  warmListEncodings(resources: readonly ResourceName[], encodings: readonly ResponseEncoding[]): void {
+    const cache = this.#itemCache;
+    if (cache === undefined) throw new Error('warmListEncodings needs the cacheListEncodings option');
+    for (const name of resources) {
+      const d = resourceByName(name);
+      const schema = d === undefined ? undefined : kindSchema(d.apiVersion, d.kind);
+      for (const obj of this.store.list(name)) {
+        if (encodings.includes('json')) listItemJson(obj, cache);
+        if (encodings.includes('protobuf') && schema !== undefined && !cache.protobuf.has(obj)) cache.protobuf.set(obj, encodeMessage(schema, obj));
+      }
+    }
   }
 
   /** The watches open right now. */
@@ -218,25 +259,34 @@ export class FakeApiServer implements AsyncDisposable {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.#handle(req, res).catch((error: unknown) => {
+    const reply: Reply = { encoding: 'json' };
+    this.#handle(req, res, reply).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      sendError(res, error instanceof KubeApiError ? error : internalError(error instanceof Error ? error.message : String(error)));
+      sendError(res, error instanceof KubeApiError ? error : internalError(error instanceof Error ? error.message : String(error)), reply.encoding);
     });
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     if (url.pathname === '/debug/requests') {
-      sendJson(res, 200, { requests: this.requests(), watches: this.watches() });
+      sendJson(res, 200, { requests: this.requests(), traffic: this.traffic(), watches: this.watches() });
       return;
     }
     const request = parseRequest(req.method ?? 'GET', url);
     const resource = accountingResource(request);
     const userAgent = req.headers['user-agent'] ?? '';
-    this.#log.record(userAgent, request.verb, resource);
+    countResponseBytes(res, this.#log.record(userAgent, request.verb, resource));
+    if (request.kind === 'resource') {
+      // Custom resources have no protobuf form; a path the fake does not serve answers its Status in either.
+      const d = request.descriptor;
+      const watch = request.verb === 'watch';
+      const encoding = negotiate(req.headers.accept, { protobuf: d === undefined || kindSchema(d.apiVersion, d.kind) !== undefined, watch });
+      if (encoding === undefined) throw notAcceptable(supportedMediaTypes(watch));
+      reply.encoding = encoding;
+    }
     const signal = this.#run.signal;
     const decision = this.#injector.decide(request.verb, resource);
     if (decision.delayMs > 0) {
@@ -260,6 +310,8 @@ export class FakeApiServer implements AsyncDisposable {
       url,
       request,
       descriptor,
+      encoding: reply.encoding,
+      itemCache: this.#itemCache,
       signal,
       resourceVersionWaitMs: this.#resourceVersionWaitMs,
       startWatch: ({ filter, start, timeoutSeconds }) => {
@@ -274,6 +326,7 @@ export class FakeApiServer implements AsyncDisposable {
           labelSelector: q.get('labelSelector') ?? '',
           fieldSelector: q.get('fieldSelector') ?? '',
           resourceVersion: q.get('resourceVersion') ?? '',
+          encoding: reply.encoding,
           bookmarkIntervalMs: parseBool(q.get('allowWatchBookmarks')) ? this.#bookmarkIntervalMs : undefined,
           // `timeoutSeconds=0` means "the server's default", as in the real server.
           timeoutMs: timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.#defaultWatchTimeoutMs,

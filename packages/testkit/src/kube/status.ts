@@ -13,6 +13,7 @@ export type StatusReason =
   | 'Invalid'
   | 'Expired'
   | 'MethodNotAllowed'
+  | 'NotAcceptable'
   | 'UnsupportedMediaType'
   | 'TooManyRequests'
   | 'InternalError'
@@ -169,6 +170,11 @@ export function tooOldResourceVersion(requested: number, oldest: number): KubeAp
 /** 405 for a verb the resource does not support. */
 export function methodNotAllowed(): KubeApiError {
   return failure({ code: 405, reason: 'MethodNotAllowed', message: 'the server does not allow this method on the requested resource' });
+}
+
+/** 406 when no media type of the Accept header can be served (apiserver `negotiation.NewNotAcceptableError`). */
+export function notAcceptable(accepted: readonly string[]): KubeApiError {
+  return failure({ code: 406, reason: 'NotAcceptable', message: `only the following media types are accepted: ${accepted.join(', ')}` });
 }
 
 /** 415 for a request body in a format the fake does not read. */

@@ -1,9 +1,12 @@
 /**
- * One watch response: a chunked `application/json` stream of `{"type":…,"object":…}` lines, fed first from a
- * snapshot or the event history and then live from the store, as the real server's `cacheWatcher` does.
+ * One watch response, fed first from a snapshot or the event history and then live from the store, as the real
+ * server's `cacheWatcher` does: a chunked `application/json` stream of `{"type":…,"object":…}` lines, or in
+ * protobuf an `application/vnd.kubernetes.protobuf;stream=watch` stream of length-prefixed `WatchEvent` frames.
  */
 import type { ServerResponse } from 'node:http';
+import type { ResponseEncoding } from './negotiation.js';
 import type { KubeObject } from './objects.js';
+import { encodeObject, encodeStatus, protobufMediaType, watchFrame } from './protobuf.js';
 import type { ResourceDescriptor } from './resources.js';
 import { filterMatches, type ObjectFilter } from './selectors.js';
 import type { KubeStatus } from './status.js';
@@ -47,6 +50,8 @@ export interface WatchStreamOptions {
   readonly labelSelector: string;
   readonly fieldSelector: string;
   readonly resourceVersion: string;
+  /** The negotiated encoding of the stream. */
+  readonly encoding: ResponseEncoding;
   /** Send a BOOKMARK this often (only when the client allowed bookmarks). */
   readonly bookmarkIntervalMs: number | undefined;
   /** End the stream cleanly after this long (`timeoutSeconds`). */
@@ -60,7 +65,7 @@ export interface WatchStreamOptions {
 interface Outgoing {
   readonly type: WatchEventType;
   readonly object: unknown;
-  /** The store event whose object this is, so its JSON is built once for all watchers. */
+  /** The store event whose object this is, so its JSON or protobuf is built once for all watchers. */
   readonly event?: StoreEvent;
 }
 
@@ -75,6 +80,25 @@ function serialize(item: Outgoing): string {
     objectJson.set(item.event, json);
   }
   return `{"type":"${item.type}","object":${json}}\n`;
+}
+
+const objectProtobuf = new WeakMap<StoreEvent, Buffer>();
+
+function isStatus(object: unknown): object is KubeStatus {
+  const o = object as { kind?: unknown; apiVersion?: unknown };
+  return o.kind === 'Status' && o.apiVersion === 'v1';
+}
+
+/** One protobuf frame; an ERROR event carries a `Status`, every other event an object of the watched kind. */
+function serializeProtobuf(item: Outgoing): Buffer {
+  let enveloped: Buffer;
+  if (item.event !== undefined) {
+    enveloped = objectProtobuf.get(item.event) ?? encodeObject(item.event.object);
+    objectProtobuf.set(item.event, enveloped);
+  } else {
+    enveloped = isStatus(item.object) ? encodeStatus(item.object) : encodeObject(item.object as KubeObject);
+  }
+  return watchFrame(item.type, enveloped);
 }
 
 /**
@@ -151,7 +175,8 @@ export class WatchStream {
    */
   start(start: WatchStart): void {
     const { res } = this.#options;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    const contentType = this.#options.encoding === 'protobuf' ? `${protobufMediaType};stream=watch` : 'application/json';
+    res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     if (start.kind === 'error') {
       this.#queue.push({ type: 'ERROR', object: start.status });
@@ -198,17 +223,21 @@ export class WatchStream {
     this.#pump();
   }
 
-  #nextLine(): string | undefined {
+  #serialize(item: Outgoing): string | Buffer {
+    return this.#options.encoding === 'protobuf' ? serializeProtobuf(item) : serialize(item);
+  }
+
+  #nextLine(): string | Buffer | undefined {
     const snapshotItem = this.#snapshot[this.#snapshotIndex];
     if (snapshotItem !== undefined) {
       this.#snapshotIndex++;
       if (this.#snapshotIndex === this.#snapshot.length) this.#snapshot = [];
-      return serialize({ type: 'ADDED', object: snapshotItem });
+      return this.#serialize({ type: 'ADDED', object: snapshotItem });
     }
     if (this.#pendingEndBookmark !== undefined) {
       const resourceVersion = this.#pendingEndBookmark;
       this.#pendingEndBookmark = undefined;
-      return serialize({ type: 'BOOKMARK', object: this.#bookmarkObject(resourceVersion, true) });
+      return this.#serialize({ type: 'BOOKMARK', object: this.#bookmarkObject(resourceVersion, true) });
     }
     const queued = this.#queue[this.#queueIndex];
     if (queued === undefined) return undefined;
@@ -217,18 +246,21 @@ export class WatchStream {
       this.#queue = [];
       this.#queueIndex = 0;
     }
-    return serialize(queued);
+    return this.#serialize(queued);
   }
 
   #pump(): void {
     if (this.#closed || this.#waitingForDrain) return;
     for (;;) {
-      let chunk = '';
-      for (let line = this.#nextLine(); line !== undefined; line = chunk.length < chunkChars ? this.#nextLine() : undefined) {
-        chunk += line;
+      const parts: (string | Buffer)[] = [];
+      let length = 0;
+      for (let line = this.#nextLine(); line !== undefined; line = length < chunkChars ? this.#nextLine() : undefined) {
+        parts.push(line);
+        length += line.length;
         this.#eventsSent++;
       }
-      if (chunk === '') return;
+      if (parts.length === 0) return;
+      const chunk = typeof parts[0] === 'string' ? parts.join('') : Buffer.concat(parts as Buffer[]);
       if (!this.#options.res.write(chunk)) {
         this.#waitingForDrain = true;
         this.#options.res.once('drain', () => {

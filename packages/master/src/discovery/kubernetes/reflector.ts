@@ -261,7 +261,9 @@ export class Reflector<T> {
     const timeoutSeconds = Math.floor(min + (max - min + 1) * this.#o.random());
     const watch = new AbortController();
     const stop = () => watch.abort(signal.reason);
-    signal.addEventListener('abort', stop, { once: true });
+    // An owner may abort from a callback (onSynced) just before the watch starts.
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
     let inactive = false;
     const arm = () =>
       setTimeout(() => {

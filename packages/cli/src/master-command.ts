@@ -32,7 +32,7 @@ export const masterFlags = {
   'grpc.listen-address': { value: 'ADDRESS', default: '0.0.0.0:9096', help: 'the fleet protocol, for workers' },
   kubeconfig: { value: 'FILE', defaultText: 'in-cluster', help: 'credentials for kubernetes_sd_configs naming neither api_server nor kubeconfig_file, and for the Lease' },
   'master.id': { value: 'NAME', defaultText: '$POD_NAME, else the hostname', help: "this master's name: in Welcome, and its identity in the Lease" },
-  'kubernetes.api-encoding': { value: 'protobuf|json', default: 'protobuf', help: 'how kubernetes_sd_configs read built-in kinds: protobuf as client-go (JSON when the server answers JSON), or json' },
+  'kubernetes.api-encoding': { value: 'ENCODING', default: 'protobuf', help: 'how kubernetes_sd_configs read built-in kinds: protobuf as client-go (JSON when the server answers JSON), or json' },
   'kubernetes.own-namespace': { value: 'NAMESPACE', defaultText: "the pod's namespace", help: 'the namespace of namespaces.own_namespace in kubernetes_sd_configs' },
   'fleet.grace-period': { value: 'DURATION', default: '10s', help: 'how long a worker whose stream broke may take to come back before its targets move' },
   'fleet.startup-grace': { value: 'DURATION', default: '15s', help: "how long a starting master waits, from the first worker's return, for the others to report what they hold" },

@@ -11,7 +11,7 @@
  * Usage (forked by discovery.ts and reload.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms>`.
  */
 import { readFile } from 'node:fs/promises';
-import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type Discoverer } from '@promfleet/master';
+import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type ApiWatchEvent, type Discoverer } from '@promfleet/master';
 import { formatConfigIssue, parseConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { heapUsedAfterGc, wallClockMs } from './measure.js';
@@ -21,17 +21,16 @@ import type { MasterCommands, MasterReload, MasterSynced, MasterWindow, PodWrite
 const clientQps = 5;
 const clientBurst = 10;
 
-/** Counts the watch lines the master receives; bookmarks apart. Counting is all it adds. */
+/** Counts the watch events the master receives; bookmarks apart. Counting is all it adds. */
 class CountingApiClient extends ApiClient {
   events = 0;
   bookmarks = 0;
 
-  override async *watch(pathAndQuery: string, options: { resource: string; signal: AbortSignal }): AsyncGenerator<string> {
-    for await (const line of super.watch(pathAndQuery, options)) {
-      // The API server writes the type first: {"type":"BOOKMARK","object":…}.
-      if (line.startsWith('{"type":"BOOKMARK"')) this.bookmarks++;
+  override async *watch(...args: Parameters<ApiClient['watch']>): AsyncGenerator<ApiWatchEvent> {
+    for await (const event of super.watch(...args)) {
+      if (event.type === 'BOOKMARK') this.bookmarks++;
       else this.events++;
-      yield line;
+      yield event;
     }
   }
 }

@@ -65,6 +65,7 @@ describe('promfleet', () => {
       'promfleet: --remote-write.queue-max-size: must be above 0 (for no disk queue, set --remote-write.queue-dir="")\n',
     ],
     [['master', '--config.file=p.yml', '--leader-election.lease=promfleet'], 'promfleet: --leader-election.lease: want NAMESPACE/NAME (lowercase letters, digits and "-"; "." too in the name), got "promfleet"\n'],
+    [['master', '--config.file=p.yml', '--kubernetes.api-encoding=yaml'], 'promfleet: --kubernetes.api-encoding must be protobuf or json, got "yaml"\n'],
     [['master', '--config.file=p.yml', '--leader-election.retry-period=1s'], 'promfleet: --leader-election.retry-period needs --leader-election.lease=NAMESPACE/NAME\n'],
     [
       ['master', '--config.file=p.yml', '--leader-election.lease=ns/m', '--leader-election.renew-deadline=15s'],

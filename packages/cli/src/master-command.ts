@@ -15,6 +15,7 @@ import {
   DEFAULT_RETRY_PERIOD_MS,
   parseLeaseRef,
   startMaster,
+  type ApiEncoding,
   type LeaderElectionOptions,
 } from '@promfleet/master';
 import { type FlagTable, type FlagValues, switchOn, wholeNumber } from './flags.js';
@@ -31,6 +32,7 @@ export const masterFlags = {
   'grpc.listen-address': { value: 'ADDRESS', default: '0.0.0.0:9096', help: 'the fleet protocol, for workers' },
   kubeconfig: { value: 'FILE', defaultText: 'in-cluster', help: 'credentials for kubernetes_sd_configs naming neither api_server nor kubeconfig_file, and for the Lease' },
   'master.id': { value: 'NAME', defaultText: '$POD_NAME, else the hostname', help: "this master's name: in Welcome, and its identity in the Lease" },
+  'kubernetes.api-encoding': { value: 'ENCODING', default: 'protobuf', help: 'how kubernetes_sd_configs read built-in kinds: protobuf as client-go (JSON when the server answers JSON), or json' },
   'kubernetes.own-namespace': { value: 'NAMESPACE', defaultText: "the pod's namespace", help: 'the namespace of namespaces.own_namespace in kubernetes_sd_configs' },
   'fleet.grace-period': { value: 'DURATION', default: '10s', help: 'how long a worker whose stream broke may take to come back before its targets move' },
   'fleet.startup-grace': { value: 'DURATION', default: '15s', help: "how long a starting master waits, from the first worker's return, for the others to report what they hold" },
@@ -60,6 +62,12 @@ async function podNamespace(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** `--kubernetes.api-encoding`. */
+function apiEncoding(text: string): ApiEncoding {
+  if (text === 'protobuf' || text === 'json') return text;
+  throw new UsageError(`--kubernetes.api-encoding must be protobuf or json, got ${JSON.stringify(text)}`);
 }
 
 /**
@@ -133,6 +141,7 @@ async function pollConfigFile(context: { io: CommandIO; file: string; intervalMs
  */
 export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: string): Promise<number> {
   const election = leaderElection(f);
+  const kubernetesEncoding = apiEncoding(f['kubernetes.api-encoding']);
   const configFile = f['config.file'];
   const enableLifecycle = switchOn('web.enable-lifecycle', f['web.enable-lifecycle']);
   const autoReloadMs = duration('config.auto-reload-interval', f['config.auto-reload-interval']);
@@ -186,6 +195,7 @@ export async function runMasterCommand(io: CommandIO, f: MasterFlags, version: s
     grpcListenAddress: f['grpc.listen-address'],
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(ownNamespace === undefined ? {} : { ownNamespace }),
+    kubernetesEncoding,
     ...(operatorSelection === undefined ? {} : { operator: operatorSelection }),
     fleetLink,
     ...(election === undefined ? {} : { leaderElection: election }),

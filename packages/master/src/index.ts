@@ -32,7 +32,7 @@ export { DiscoveryManager, type ConfigChanges, type DiscoveryManagerOptions, typ
 export { DiscoveryMetrics } from './discovery/metrics.js';
 export { FileDiscoverer, type FileDiscovererOptions } from './discovery/file.js';
 export { FileSDError, matchGlob, parseFileSD, staticGroups } from './discovery/static.js';
-export { ApiClient, ApiError, RateLimiter, type ApiConnection, type ApiRequestRecord } from './discovery/kubernetes/client.js';
+export { ApiClient, ApiError, RateLimiter, type ApiClientOptions, type ApiConnection, type ApiEncoding, type ApiRequestRecord, type ApiWatchEvent } from './discovery/kubernetes/client.js';
 export { KubernetesAccessError, checkKubernetesAccess, inCluster, kubeConnection, type InClusterEnvironment } from './discovery/kubernetes/connection.js';
 export { KubernetesDiscovery, type KubernetesDiscoveryObserver, type KubernetesDiscoveryOptions } from './discovery/kubernetes/discovery.js';
 export { discoverFromObjects, dumpAssetLookup, readObjectList, ObjectListError, type ObjectSet, type OperatorObjects, type SkippedItem } from './discovery/kubernetes/offline.js';

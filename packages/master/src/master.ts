@@ -14,7 +14,7 @@ import { errorMessage, redactingLog, type KubernetesSDConfig, type PrometheusCon
 import { Registry } from 'prom-client';
 import { DiscoveryManager, type ConfigChanges } from './discovery/manager.js';
 import { DiscoveryMetrics } from './discovery/metrics.js';
-import { ApiClient, RateLimiter } from './discovery/kubernetes/client.js';
+import { ApiClient, RateLimiter, type ApiEncoding } from './discovery/kubernetes/client.js';
 import { kubeConnection, kubeconfigConnection } from './discovery/kubernetes/connection.js';
 import { KubernetesDiscovery } from './discovery/kubernetes/discovery.js';
 import { connectionOf } from './discovery/kubernetes/watches.js';
@@ -58,6 +58,8 @@ export interface MasterOptions {
   readonly kubeconfig?: string;
   /** The namespace the master runs in, for `own_namespace`. */
   readonly ownNamespace?: string;
+  /** How kubernetes_sd_configs ask the API server for built-in kinds; protobuf (JSON when answered JSON) by default. */
+  readonly kubernetesEncoding?: ApiEncoding;
   /**
    * The fleet's settings (grace period, limits, ...); masterId (the identity in the Lease too) and softwareVersion
    * are required. `leaderTerm` is ignored with leader election: each term's fleet gets the Lease's.
@@ -158,7 +160,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       ? undefined
       : new OperatorJobSource({
           // client-go's defaults, as every discovery connection: 5 requests/s, bursts of 10.
-          client: new ApiClient(kubeconfigConnection(options.kubeconfig, { userAgent }), new RateLimiter(5, 10), discoveryMetrics.onRequest),
+          client: new ApiClient(kubeconfigConnection(options.kubeconfig, { userAgent }), new RateLimiter(5, 10), { onRequest: discoveryMetrics.onRequest }),
           selection: options.operator,
           global: config.global,
           ...(options.ownNamespace === undefined ? {} : { ownNamespace: options.ownNamespace }),
@@ -559,7 +561,7 @@ function kubernetesDiscovery(context: { options: MasterOptions; sdConfigs: Reado
       const useFlag = key === 'in-cluster' && options.kubeconfig !== undefined;
       const connection = kubeConnection(useFlag ? { ...sd, kubeconfigFile: options.kubeconfig } : sd, { userAgent });
       // client-go's defaults: 5 requests/s, bursts of 10, per connection.
-      return new ApiClient(connection, new RateLimiter(5, 10), metrics.onRequest);
+      return new ApiClient(connection, new RateLimiter(5, 10), { onRequest: metrics.onRequest, ...(options.kubernetesEncoding === undefined ? {} : { encoding: options.kubernetesEncoding }) });
     },
     ...(options.ownNamespace === undefined ? {} : { ownNamespace: options.ownNamespace }),
     throttleMs: context.throttleMs,

@@ -88,10 +88,13 @@ export function compareLabelNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** `name="value", ...` in sorted order, for messages and logs. */
+/**
+ * `name="value", ...` in sorted order, for messages and logs. A byte of invalid UTF-8 in a scraped value (the
+ * worker's body decoder marks it as a lone surrogate U+DC80–U+DCFF) shows as Go's %q shows it: `\xff`.
+ */
 export function formatLabels(labels: Labels): string {
   return `{${sortedLabelNames(labels)
-    .map((n) => `${n}=${JSON.stringify(labels.get(n))}`)
+    .map((n) => `${n}=${JSON.stringify(labels.get(n)).replace(/\\udc([89a-f][0-9a-f])/g, '\\x$1')}`)
     .join(', ')}}`;
 }
 

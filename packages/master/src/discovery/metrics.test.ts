@@ -23,7 +23,7 @@ describe('DiscoveryMetrics', () => {
     const registry = new Registry();
     const metrics = new DiscoveryMetrics(registry);
     const kubernetes = new KubernetesDiscovery({
-      clientFor: () => new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 't' }, new RateLimiter(100, 100), metrics.onRequest),
+      clientFor: () => new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 't' }, new RateLimiter(100, 100), { onRequest: metrics.onRequest }),
       throttleMs: 20,
       observer: metrics.observer,
     });

@@ -89,7 +89,7 @@ function startSource(server: FakeApiServer, options: SourceOptions = {}) {
   const logs: { level: string; message: string; fields: Readonly<Record<string, string | number>> }[] = [];
   const log: OperatorLog = (level, message, fields = {}) => logs.push({ level, message, fields });
   const requests: ApiRequestRecord[] = [];
-  const client = new TroubledClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/test' }, new RateLimiter(100, 100), (r) => requests.push(r));
+  const client = new TroubledClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: 'promfleet-master/test' }, new RateLimiter(100, 100), { onRequest: (r) => requests.push(r) });
   for (const r of options.forbidden ?? []) client.forbidden.add(r);
   for (const name of options.buggy ?? []) client.buggy.add(name);
   const source = new OperatorJobSource({

@@ -140,12 +140,11 @@ function validMetricName(name: string, scheme: NameValidationScheme): boolean {
 }
 
 /**
- * Valid UTF-8, as Prometheus requires of names and values. The scraper marks invalid bytes as lone surrogates
- * (`decodeBody`); U+FFFD is still refused too, a leftover of the earlier decoding that refuses a series really
- * containing U+FFFD (rare; Prometheus accepts it).
+ * Valid UTF-8, as Prometheus requires of names and values: the scraper marks a body's invalid bytes as lone
+ * surrogates (`decodeBody`), so a real U+FFFD in the body is text like any other.
  */
 function wellFormed(text: string): boolean {
-  return isWellFormedUtf16(text) && !text.includes('\uFFFD');
+  return isWellFormedUtf16(text);
 }
 
 /** The suffixes a series name may add to its family's name, per type, in the order Prometheus tries them. */

@@ -1,14 +1,29 @@
 /**
- * The master's HTTP access to the Kubernetes API server: JSON GETs and watch streams, behind one client-side rate
- * limit. Authentication and TLS come from the caller (client-node's KubeConfig in production), so this module
+ * The master's HTTP access to the Kubernetes API server: lists, watch streams and GETs, behind one client-side rate
+ * limit. Built-in kinds are asked for in protobuf, as client-go asks (`Accept: application/vnd.kubernetes.protobuf,
+ * application/json`), and read in whatever encoding the answer's Content-Type names; custom resources, which the API
+ * server serves only in JSON, are asked for in JSON. Authentication and TLS come from the caller (client-node's KubeConfig in production), so this module
  * holds no credentials of its own and never logs a header.
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { errorMessage } from '@promfleet/model';
-import { BadObjectError } from './errors.js';
+import { BadObjectError, type KubernetesKind, type OperatorKind } from './errors.js';
 import { ListStreamParser } from './list-stream.js';
+import {
+  decodeStatus,
+  decodeWatchEvent,
+  isProtobufContentType,
+  mediaType,
+  ProtobufDecodeError,
+  ProtobufListReader,
+  protobufKind,
+  PROTOBUF_MEDIA_TYPE,
+  WatchFrameReader,
+  type DecodedWatchEvent,
+} from './protobuf.js';
 
 /** A request the API server refused or that failed on the way; `status` is 0 for a network error. */
 export class ApiError extends Error {
@@ -106,31 +121,75 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * How the master asks for built-in kinds: `protobuf` (the default, as client-go) falls back to JSON when the server
+ * answers JSON; `json` never asks for protobuf.
+ */
+export type ApiEncoding = 'protobuf' | 'json';
+
+/** Options of {@link ApiClient}. */
+export interface ApiClientOptions {
+  /** Called for every answered or failed request. */
+  readonly onRequest?: (record: ApiRequestRecord) => void;
+  readonly encoding?: ApiEncoding;
+}
+
+/** A watch event as the API server sent it, in the shape of the JSON encoding: `type` and the `object`. */
+export type ApiWatchEvent = DecodedWatchEvent;
+
+/** What a list or watch reads: the resource's plural for metrics and errors, and the kind its items have. */
+export interface ApiResourceRef {
+  readonly resource: string;
+  readonly kind: KubernetesKind | OperatorKind;
+}
+
 /** The API client the reflectors share: one connection setting, one rate limit, one request counter. */
 export class ApiClient {
+  readonly #onRequest: (record: ApiRequestRecord) => void;
+  readonly #encoding: ApiEncoding;
+
   constructor(
     private readonly connection: ApiConnection,
     private readonly limiter: RateLimiter,
-    private readonly onRequest: (record: ApiRequestRecord) => void = () => undefined,
-  ) {}
+    options: ApiClientOptions = {},
+  ) {
+    this.#onRequest = options.onRequest ?? (() => undefined);
+    this.#encoding = options.encoding ?? 'protobuf';
+  }
+
+  /** The Accept header for reading `kind`: protobuf first for a built-in kind unless JSON was chosen. */
+  #accept(kind: KubernetesKind | OperatorKind): string {
+    return this.#encoding === 'protobuf' && protobufKind(kind) ? `${PROTOBUF_MEDIA_TYPE}, application/json` : 'application/json';
+  }
 
   /**
-   * GETs a List, handing each item to `onItem` as it arrives (a large list never sits in memory as text), and
-   * returns the List's other fields (`metadata` with `resourceVersion` and `continue`). Asks for gzip. Throws
-   * ApiError for any status but 200 or a body that is not a List.
+   * GETs a List, handing each item to `onItem` as it arrives (a large list never sits in memory whole), and
+   * returns the List's other fields in the JSON shape (`metadata` with `resourceVersion` and `continue`). Asks for
+   * gzip. Throws ApiError for any status but 200 or a body that is not a List.
    */
-  async list(pathAndQuery: string, options: { resource: string; signal: AbortSignal; timeoutMs: number; onItem: (item: unknown) => void }): Promise<Record<string, unknown>> {
+  async list(pathAndQuery: string, options: ApiResourceRef & { signal: AbortSignal; timeoutMs: number; onItem: (item: unknown) => void }): Promise<Record<string, unknown>> {
     await this.limiter.take(options.signal);
-    const res = await this.#send(pathAndQuery, { ...options, verb: 'list', gzip: true });
+    const res = await this.#send(pathAndQuery, { ...options, verb: 'list', gzip: true, accept: this.#accept(options.kind) });
     if (res.statusCode !== 200) throw statusError(res, await readBody(res, options.signal));
-    const body: AsyncIterable<string> = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()).setEncoding('utf8') : res.setEncoding('utf8');
-    const parser = new ListStreamParser(options.onItem);
+    const unzipped: AsyncIterable<Buffer> = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+    const contentType = res.headers['content-type'];
     try {
-      for await (const chunk of body) parser.push(chunk);
+      if (isProtobufContentType(contentType)) {
+        const kind = options.kind;
+        if (!protobufKind(kind)) throw new ApiError(`list ${options.resource}: the server answered protobuf for ${kind}, which has no protobuf form`, { status: 200 });
+        const reader = new ProtobufListReader(kind, options.onItem);
+        for await (const chunk of unzipped) reader.push(chunk);
+        return reader.finish();
+      }
+      checkJson(contentType, `list ${options.resource}`);
+      const parser = new ListStreamParser(options.onItem);
+      const decoder = new StringDecoder('utf8');
+      for await (const chunk of unzipped) parser.push(decoder.write(chunk));
+      parser.push(decoder.end());
       return parser.finish();
     } catch (err) {
       if (options.signal.aborted) throw options.signal.reason as Error;
-      if (err instanceof SyntaxError) throw new ApiError(`list ${options.resource}: not a List: ${err.message}`, { status: 200, cause: err });
+      if (err instanceof SyntaxError || err instanceof ProtobufDecodeError) throw new ApiError(`list ${options.resource}: not a List: ${err.message}`, { status: 200, cause: err });
       if (err instanceof ApiError || err instanceof BadObjectError) throw err;
       throw new ApiError(`list ${options.resource}: response broke: ${errorMessage(err)}`, { status: 0, cause: err });
     } finally {
@@ -139,33 +198,41 @@ export class ApiClient {
   }
 
   /**
-   * Opens a watch and yields its lines (one JSON event each) as they arrive. The iteration ends when the server
-   * closes the stream; it throws ApiError on a non-200 answer or a broken stream, and stops on abort.
+   * Opens a watch and yields its events, in the JSON shape, as they arrive. The iteration ends when the server
+   * closes the stream; it throws ApiError on a non-200 answer, an event it cannot read or a broken stream, and stops
+   * on abort.
    */
-  async *watch(pathAndQuery: string, options: { resource: string; signal: AbortSignal }): AsyncGenerator<string> {
+  async *watch(pathAndQuery: string, options: ApiResourceRef & { signal: AbortSignal }): AsyncGenerator<ApiWatchEvent> {
     await this.limiter.take(options.signal);
-    const res = await this.#send(pathAndQuery, { ...options, verb: 'watch', timeoutMs: 0 });
+    const res = await this.#send(pathAndQuery, { ...options, verb: 'watch', timeoutMs: 0, accept: this.#accept(options.kind) });
     if (res.statusCode !== 200) throw statusError(res, await readBody(res, options.signal));
-    res.setEncoding('utf8');
-    let pending = '';
+    const where = `watch ${options.resource}`;
+    const contentType = res.headers['content-type'];
+    const protobuf = isProtobufContentType(contentType);
+    if (!protobuf) checkJson(contentType, where);
+    const kind = options.kind;
+    if (protobuf && !protobufKind(kind)) throw new ApiError(`${where}: the server answered protobuf for ${kind}, which has no protobuf form`, { status: 200 });
+    const frames = new WatchFrameReader();
+    const lines = new LineReader();
     try {
-      for await (const chunk of res as AsyncIterable<string>) {
-        pending += chunk;
-        let nl = pending.indexOf('\n');
-        while (nl >= 0) {
-          const line = pending.slice(0, nl).trim();
-          pending = pending.slice(nl + 1);
-          if (line !== '') yield line;
-          nl = pending.indexOf('\n');
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        if (protobuf) {
+          for (const frame of frames.push(chunk)) yield decodeWatchEvent(frame, kind as KubernetesKind);
+        } else {
+          for (const line of lines.push(chunk)) yield jsonEvent(line, where);
         }
       }
     } catch (err) {
       if (options.signal.aborted) return;
-      throw new ApiError(`watch ${options.resource}: stream broke: ${errorMessage(err)}`, { status: 0, cause: err });
+      if (err instanceof ProtobufDecodeError) throw new ApiError(`${where}: ${err.message}`, { status: 200, cause: err });
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(`${where}: stream broke: ${errorMessage(err)}`, { status: 0, cause: err });
     } finally {
       res.destroy();
     }
-    if (pending.trim() !== '') yield pending.trim();
+    if (protobuf && frames.leftover > 0) throw new ApiError(`${where}: the stream ended inside an event`, { status: 0 });
+    const last = lines.end();
+    if (last !== undefined) yield jsonEvent(last, where);
   }
 
   /**
@@ -174,18 +241,18 @@ export class ApiClient {
    */
   async get(pathAndQuery: string, options: { resource: string; signal: AbortSignal; timeoutMs: number }): Promise<unknown> {
     await this.limiter.take(options.signal);
-    const res = await this.#send(pathAndQuery, { ...options, verb: 'get' });
+    const res = await this.#send(pathAndQuery, { ...options, verb: 'get', accept: 'application/json' });
     const body = await readBody(res, options.signal);
     if (res.statusCode === 404) return undefined;
     if (res.statusCode !== 200) throw statusError(res, body);
     try {
-      return JSON.parse(body) as unknown;
+      return JSON.parse(body.toString('utf8')) as unknown;
     } catch (err) {
       throw new ApiError(`get ${options.resource}: not JSON`, { status: 200, cause: err });
     }
   }
 
-  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch' | 'get'; resource: string; signal: AbortSignal; timeoutMs: number; gzip?: boolean }): Promise<IncomingMessage> {
+  async #send(pathAndQuery: string, options: { verb: 'list' | 'watch' | 'get'; resource: string; signal: AbortSignal; timeoutMs: number; accept: string; gzip?: boolean }): Promise<IncomingMessage> {
     const url = new URL(pathAndQuery, this.connection.server);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     let base: RequestOptions;
@@ -203,13 +270,13 @@ export class ApiClient {
           signal: options.signal,
           headers: {
             ...base.headers,
-            accept: 'application/json',
+            accept: options.accept,
             'user-agent': this.connection.userAgent,
             ...(options.gzip === true ? { 'accept-encoding': 'gzip' } : {}),
           },
         },
         (res) => {
-          this.onRequest({ verb: options.verb, resource: options.resource, status: res.statusCode ?? 0 });
+          this.#onRequest({ verb: options.verb, resource: options.resource, status: res.statusCode ?? 0 });
           resolve(res);
         },
       );
@@ -217,7 +284,7 @@ export class ApiClient {
         req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no response within ${options.timeoutMs} ms`)));
       }
       req.on('error', (err) => {
-        if (!options.signal.aborted) this.onRequest({ verb: options.verb, resource: options.resource, status: 0 });
+        if (!options.signal.aborted) this.#onRequest({ verb: options.verb, resource: options.resource, status: 0 });
         reject(options.signal.aborted ? (options.signal.reason as Error) : new ApiError(`${options.verb} ${options.resource}: ${errorMessage(err)}`, { status: 0, cause: err }));
       });
       req.end();
@@ -225,27 +292,76 @@ export class ApiClient {
   }
 }
 
-async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<string> {
-  res.setEncoding('utf8');
-  let body = '';
+async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
   try {
-    for await (const chunk of res as AsyncIterable<string>) body += chunk;
+    for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
   } catch (err) {
     if (signal.aborted) throw signal.reason as Error;
     throw new ApiError(`response broke: ${errorMessage(err)}`, { status: 0, cause: err });
   }
-  return body;
+  return Buffer.concat(chunks);
 }
 
-/** An ApiError from a non-200 answer, with the Status message and `Retry-After` when the server sent them. */
-function statusError(res: IncomingMessage, body: string): ApiError {
+/** Refuses an answer in neither encoding (an HTML error page from a proxy, say); no Content-Type is read as JSON. */
+function checkJson(contentType: string | undefined, where: string): void {
+  const type = mediaType(contentType);
+  if (type !== '' && type !== 'application/json') throw new ApiError(`${where}: unexpected Content-Type ${JSON.stringify(type)}`, { status: 200 });
+}
+
+/** Splits a JSON watch stream into its lines, one event each. */
+class LineReader {
+  readonly #decoder = new StringDecoder('utf8');
+  #pending = '';
+
+  push(chunk: Buffer): string[] {
+    this.#pending += this.#decoder.write(chunk);
+    const lines: string[] = [];
+    let nl = this.#pending.indexOf('\n');
+    while (nl >= 0) {
+      const line = this.#pending.slice(0, nl).trim();
+      this.#pending = this.#pending.slice(nl + 1);
+      if (line !== '') lines.push(line);
+      nl = this.#pending.indexOf('\n');
+    }
+    return lines;
+  }
+
+  /** The last line when the stream ended without a newline after it. */
+  end(): string | undefined {
+    const last = (this.#pending + this.#decoder.end()).trim();
+    this.#pending = '';
+    return last === '' ? undefined : last;
+  }
+}
+
+function jsonEvent(line: string, where: string): ApiWatchEvent {
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    throw new ApiError(`${where}: an event is not JSON`, { status: 200 });
+  }
+  const { type, object } = (typeof event === 'object' && event !== null ? event : {}) as { type?: unknown; object?: unknown };
+  return { type: typeof type === 'string' ? type : '', object };
+}
+
+/**
+ * An ApiError from a non-200 answer, with the Status message (in protobuf or JSON, as the Content-Type says) and
+ * `Retry-After` when the server sent them.
+ */
+function statusError(res: IncomingMessage, body: Buffer): ApiError {
   const status = res.statusCode ?? 0;
   let message = res.statusMessage ?? '';
-  try {
-    const parsed = JSON.parse(body) as { message?: unknown };
-    if (typeof parsed.message === 'string') message = parsed.message;
-  } catch {
-    // Not a Status object: the status line says enough.
+  if (isProtobufContentType(res.headers['content-type'])) {
+    message = decodeStatus(body)?.message ?? message;
+  } else {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { message?: unknown };
+      if (typeof parsed.message === 'string') message = parsed.message;
+    } catch {
+      // Not a Status object: the status line says enough.
+    }
   }
   const retryAfter = Number(res.headers['retry-after']);
   return new ApiError(`HTTP ${status}: ${message}`, Number.isFinite(retryAfter) && retryAfter >= 0 ? { status, retryAfterMs: retryAfter * 1000 } : { status });

@@ -42,9 +42,9 @@ describe('kubeConnection', () => {
     const connection = kubeConnection(sd({ api_server: url, authorization: { credentials_file: tokenFile } }), { userAgent: 'promfleet-master/test' });
     const client = new ApiClient(connection, new RateLimiter(100, 100));
     const signal = new AbortController().signal;
-    await client.list('/api/v1/pods', { resource: 'pods', signal, timeoutMs: 5000, onItem: () => undefined });
+    await client.list('/api/v1/pods', { resource: 'pods', kind: 'Pod', signal, timeoutMs: 5000, onItem: () => undefined });
     await writeFile(tokenFile, 'rotated-token\n');
-    await client.list('/api/v1/pods', { resource: 'pods', signal, timeoutMs: 5000, onItem: () => undefined });
+    await client.list('/api/v1/pods', { resource: 'pods', kind: 'Pod', signal, timeoutMs: 5000, onItem: () => undefined });
     expect(seen.map((h) => h.authorization)).toEqual(['Bearer first-token', 'Bearer rotated-token']);
     expect(seen[0]?.['user-agent']).toBe('promfleet-master/test');
     expect(seen[0]?.['accept-encoding']).toBe('gzip');
@@ -76,7 +76,7 @@ describe('kubeConnection', () => {
       ].join('\n'),
     );
     const client = new ApiClient(kubeConnection(sd({ kubeconfig_file: file }), { userAgent: 't' }), new RateLimiter(100, 100));
-    await client.list('/api/v1/pods', { resource: 'pods', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
+    await client.list('/api/v1/pods', { resource: 'pods', kind: 'Pod', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
     expect(seen.map((h) => h.authorization)).toEqual(['Bearer kube-token']);
   });
 
@@ -107,7 +107,7 @@ describe('kubeConnection', () => {
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const config = sd({ api_server: url, tls_config: { ca_file: caFile, server_name: 'api.test' }, authorization: { credentials_file: join(dir, 'token') } });
     const client = new ApiClient(kubeConnection(config, { userAgent: 't' }), new RateLimiter(100, 100));
-    const list = () => client.list('/api/v1/pods', { resource: 'pods', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
+    const list = () => client.list('/api/v1/pods', { resource: 'pods', kind: 'Pod', signal: new AbortController().signal, timeoutMs: 5000, onItem: () => undefined });
     await list();
     expect(seen.map((h) => h.authorization)).toEqual(['Bearer tls-token']);
     await replaceCa(other);

@@ -12,7 +12,7 @@
  * - skips objects it cannot read, reporting them, and keeps the last good version of an object that turns bad.
  */
 import { BadObjectError, type KubernetesKind, type OperatorKind } from './errors.js';
-import { ApiError, sleep, type ApiClient } from './client.js';
+import { ApiError, sleep, type ApiClient, type ApiWatchEvent } from './client.js';
 
 /** A Kubernetes resource as the API paths name it. */
 export interface KubeResource {
@@ -216,7 +216,7 @@ export class Reflector<T> {
       try {
         page = await this.#o.client.list(
           this.#query(token === undefined ? { ...first, limit: String(this.#o.pageSize) } : { limit: String(this.#o.pageSize), continue: token }),
-          { resource: this.#o.resource.plural, signal, timeoutMs: this.#o.listTimeoutMs, onItem },
+          { resource: this.#o.resource.plural, kind: this.#o.resource.kind, signal, timeoutMs: this.#o.listTimeoutMs, onItem },
         );
       } catch (err) {
         // The version we had seen is gone as well (or our continue token expired): next time, start afresh.
@@ -261,7 +261,9 @@ export class Reflector<T> {
     const timeoutSeconds = Math.floor(min + (max - min + 1) * this.#o.random());
     const watch = new AbortController();
     const stop = () => watch.abort(signal.reason);
-    signal.addEventListener('abort', stop, { once: true });
+    // An owner may abort from a callback (onSynced) just before the watch starts.
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
     let inactive = false;
     const arm = () =>
       setTimeout(() => {
@@ -273,11 +275,11 @@ export class Reflector<T> {
     let events = 0;
     try {
       const path = this.#query({ watch: 'true', resourceVersion: this.#resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
-      for await (const line of this.#o.client.watch(path, { resource: this.#o.resource.plural, signal: watch.signal })) {
+      for await (const event of this.#o.client.watch(path, { resource: this.#o.resource.plural, kind: this.#o.resource.kind, signal: watch.signal })) {
         clearTimeout(timer);
         timer = arm();
         events++;
-        this.#apply(line);
+        this.#apply(event);
       }
     } catch (err) {
       if (inactive) return 'inactive';
@@ -294,14 +296,8 @@ export class Reflector<T> {
     return 'closed';
   }
 
-  /** Applies one watch event line to the store. */
-  #apply(line: string): void {
-    let event: { type?: unknown; object?: unknown };
-    try {
-      event = JSON.parse(line) as typeof event;
-    } catch {
-      throw new ApiError(`watch ${this.#o.resource.plural}: an event is not JSON`, { status: 200 });
-    }
+  /** Applies one watch event to the store. */
+  #apply(event: ApiWatchEvent): void {
     const { type, object } = event;
     if (type === 'ERROR') {
       const status = object as { code?: unknown; message?: unknown } | undefined;
@@ -318,7 +314,7 @@ export class Reflector<T> {
       return;
     }
     if (meta === undefined) {
-      this.#o.events.onBadObject?.(new BadObjectError({ kind: this.#o.resource.kind, reason: `${String(type)} event without metadata.name` }));
+      this.#o.events.onBadObject?.(new BadObjectError({ kind: this.#o.resource.kind, reason: `${type} event without metadata.name` }));
       return;
     }
     if (meta.resourceVersion !== '') {

@@ -9,6 +9,8 @@ export interface HttpResult {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly text: string;
+  /** The body's bytes. */
+  readonly bytes: Buffer;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   readonly json: unknown;
 }
@@ -20,6 +22,8 @@ export interface RequestSpec {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly userAgent?: string;
+  /** The Accept header; none when undefined. */
+  readonly accept?: string;
 }
 
 function tryJson(text: string): unknown {
@@ -41,6 +45,7 @@ export function send(base: string, spec: RequestSpec): Promise<HttpResult> {
         agent: false,
         headers: {
           'User-Agent': spec.userAgent ?? 'testkit-test',
+          ...(spec.accept === undefined ? {} : { Accept: spec.accept }),
           ...(body === undefined ? {} : { 'Content-Type': spec.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }),
         },
       },
@@ -49,8 +54,9 @@ export function send(base: string, spec: RequestSpec): Promise<HttpResult> {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: tryJson(text) });
+          const bytes = Buffer.concat(chunks);
+          const text = bytes.toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, bytes, json: tryJson(text) });
         });
       },
     );

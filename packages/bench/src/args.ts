@@ -2,6 +2,7 @@
  * The discovery benchmark's command-line flags: `--name value` pairs, every one optional, each checked once here
  * with a message that names the flag, the value and what it accepts.
  */
+import { benchEncodings, type BenchEncoding } from './traffic.js';
 
 /** What the discovery benchmark runs. */
 export interface DiscoveryBenchOptions {
@@ -30,6 +31,8 @@ export interface DiscoveryBenchOptions {
   /** Write a V8 CPU profile of every measured master process into this directory (`node --cpu-prof`). */
   readonly cpuProfileDir: string | undefined;
   readonly seed: number;
+  /** The encodings promfleet's master asks the API server for, one scale comparison each, in this order. */
+  readonly encodings: readonly BenchEncoding[];
 }
 
 /**
@@ -52,6 +55,7 @@ export const defaultOptions: DiscoveryBenchOptions = {
   jsonFile: undefined,
   cpuProfileDir: undefined,
   seed: 1,
+  encodings: benchEncodings,
 };
 
 /** A flag the benchmark does not know, or a value it cannot use. */
@@ -76,7 +80,10 @@ export const usage = `usage: node dist/discovery.js [flags]
   --budget N            seconds for the whole benchmark (default ${defaultOptions.budgetSeconds})
   --json FILE           also write the JSON summary to FILE
   --cpu-prof-dir DIR    write a V8 CPU profile of each measured master process into DIR
-  --seed N              cluster seed (default ${defaultOptions.seed})`;
+  --seed N              cluster seed (default ${defaultOptions.seed})
+  --encodings LIST      what promfleet's master asks the API server for, comma-separated json,protobuf: one scale
+                        comparison each (vmagent, which asks for JSON, measured with the first); the jobs
+                        comparison uses the first (default ${defaultOptions.encodings.join(',')})`;
 
 function integer(flag: string, text: string, range: { readonly min: number; readonly max: number }): number {
   const n = Number(text);
@@ -84,6 +91,16 @@ function integer(flag: string, text: string, range: { readonly min: number; read
     throw new UsageError(`${flag} ${JSON.stringify(text)}: expected an integer from ${range.min} to ${range.max}`);
   }
   return n;
+}
+
+function encodingList(flag: string, text: string): BenchEncoding[] {
+  const out: BenchEncoding[] = [];
+  for (const part of text.split(',')) {
+    const found = benchEncodings.find((e) => e === part.trim());
+    if (found === undefined) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected json and/or protobuf, comma-separated`);
+    if (!out.includes(found)) out.push(found);
+  }
+  return out;
 }
 
 const anyCount = { min: 0, max: 10_000_000 };
@@ -142,6 +159,9 @@ export function parseArgs(argv: readonly string[]): DiscoveryBenchOptions {
         break;
       case '--cpu-prof-dir':
         o.cpuProfileDir = value;
+        break;
+      case '--encodings':
+        o.encodings = encodingList(flag, value);
         break;
       case '--seed':
         o.seed = integer(flag, value, { min: 0, max: 2 ** 31 - 1 });

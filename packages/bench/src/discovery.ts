@@ -7,7 +7,9 @@
  *
  * Two comparisons, each in fresh processes per run:
  * 1. scale (`--pods`, `--nodes`): the typical three jobs (pod, endpointslice and node roles). Time to the full
- *    target set, memory, requests, then for promfleet a churn window (CPU per 1,000 watch events, change latency).
+ *    target set, memory, requests, then for promfleet a churn window (CPU per 1,000 watch events, change latency);
+ *    once per encoding the master asks the API server for (`--encodings`), with the bytes the fake sent each
+ *    discoverer at start-up and per churn watch event.
  * 2. jobs (`--jobs-pods`, `--jobs-nodes`): N jobs on the endpointslice role (which reads EndpointSlices, Pods and
  *    Services) for each N in `--jobs`, to show whether API requests grow with jobs.
  */
@@ -21,6 +23,7 @@ import { wallClockMs } from './measure.js';
 import { runPromfleet, type PromfleetRun } from './promfleet-run.js';
 import { freePort, progress, startFake, type Fake } from './processes.js';
 import { markdownReport, type Comparison, type Summary, type VmagentResult } from './report.js';
+import { trafficSection, vmagentTraffic, type BenchEncoding, type TrafficColumn, type TrafficFigures } from './traffic.js';
 import { runVmagent } from './vmagent.js';
 import { scrapeConfigText, typicalRoles, type BenchRole } from './workload.js';
 
@@ -55,6 +58,10 @@ interface CompareOptions {
   readonly deadline: number;
   readonly vmagentProblem: string | undefined;
   readonly skipped: string[];
+  /** The encoding promfleet's master asks for. */
+  readonly encoding: BenchEncoding;
+  /** vmagent's runs of an earlier comparison on the same cluster and configuration, used instead of running it again. */
+  readonly vmagentMeasured: readonly VmagentResult[] | undefined;
 }
 
 /** Every run of both discoverers on one cluster and configuration. */
@@ -83,6 +90,7 @@ async function compare(c: CompareOptions): Promise<Comparison> {
         settleMs,
         cpuProfileDir: options.cpuProfileDir,
         churn: c.churn ? { eventsPerSecond: options.churnEventsPerSecond, seconds: options.churnSeconds } : undefined,
+        encoding: c.encoding,
       });
     } catch (err) {
       c.skipped.push(`${c.label}, run ${i}: promfleet failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -90,13 +98,14 @@ async function compare(c: CompareOptions): Promise<Comparison> {
     }
     promfleet.push(ours);
     progress(`${c.label}, run ${i}: promfleet ${ours.targets} targets in ${(ours.spawnToFullSetMs / 1000).toFixed(2)} s, RSS ${(ours.rssBytes / 2 ** 20).toFixed(0)} MiB`);
-    if (options.vmagent === undefined || vmagentSkipped !== undefined) continue;
+    if (options.vmagent === undefined || vmagentSkipped !== undefined || c.vmagentMeasured !== undefined) continue;
     progress(`${c.label}, run ${i}/${options.runs}: vmagent`);
     try {
       await c.fake.handle.call('resetRequests', null);
       const configFile = join(c.dir, `vmagent-${c.roles.length}-jobs.json`);
       await writeFile(configFile, scrapeConfigText({ apiServer: c.fake.ready.url, roles: c.roles }));
       const vmDir = await mkdtemp(join(c.dir, 'vmagent-'));
+      let traffic: TrafficFigures | undefined;
       const result = await runVmagent({
         binary: options.vmagent,
         configFile,
@@ -105,10 +114,14 @@ async function compare(c: CompareOptions): Promise<Comparison> {
         expectedTargets: ours.targets,
         timeoutMs,
         settleMs,
+        whileRunning: async () => {
+          traffic = await vmagentTraffic(c.fake.handle, c.churn ? { eventsPerSecond: options.churnEventsPerSecond, seconds: options.churnSeconds } : undefined);
+        },
       });
       // vmagent's Go HTTP client sends Go's default user agent; nothing else talks to the fake meanwhile.
       const requests = await c.fake.handle.call('requests', null);
-      vmagent.push({ ...result, expectedTargets: ours.targets, requests });
+      if (traffic === undefined) throw new Error('vmagent exited before its traffic was read');
+      vmagent.push({ ...result, expectedTargets: ours.targets, requests, traffic });
       if (result.discoveredMs === undefined) {
         c.skipped.push(`${c.label}, run ${i}: vmagent reached ${result.scrapeWorks} of ${ours.targets} targets within ${options.fullSetTimeoutSeconds} s`);
       }
@@ -120,7 +133,30 @@ async function compare(c: CompareOptions): Promise<Comparison> {
       c.skipped.push(`${c.label}, run ${i}: ${vmagentSkipped}`);
     }
   }
-  return { label: c.label, roles: c.roles, cluster: c.fake.ready.objects, promfleet, vmagent, vmagentSkipped: vmagent.length > 0 ? undefined : vmagentSkipped };
+  const measured = c.vmagentMeasured ?? vmagent;
+  return { label: c.label, roles: c.roles, cluster: c.fake.ready.objects, promfleet, vmagent: measured, vmagentSkipped: measured.length > 0 ? undefined : vmagentSkipped };
+}
+
+/** The scale comparison once per encoding; vmagent (JSON whatever promfleet asks for) is run with the first only. */
+async function compareEncodings(c: Omit<CompareOptions, 'encoding' | 'vmagentMeasured' | 'label'>): Promise<Comparison[]> {
+  const out: Comparison[] = [];
+  for (const encoding of c.options.encodings) {
+    const first = out[0];
+    out.push(await compare({ ...c, label: `Scale, ${encoding}`, encoding, vmagentMeasured: first?.vmagent }));
+  }
+  return out;
+}
+
+/** The bytes tables: per cluster, promfleet's runs by encoding and vmagent's. */
+function trafficReport(scale: readonly Comparison[], jobs: readonly Comparison[]): string {
+  const groups: { label: string; columns: TrafficColumn[] }[] = [];
+  const vmagentColumn = (c: Comparison): TrafficColumn[] => (c.vmagent.length === 0 ? [] : [{ title: 'vmagent (JSON)', runs: c.vmagent.map((r) => r.traffic) }]);
+  const promfleetColumn = (c: Comparison): TrafficColumn[] =>
+    [...new Set(c.promfleet.map((r) => r.encoding))].map((e) => ({ title: `promfleet, ${e}`, runs: c.promfleet.filter((r) => r.encoding === e).map((r) => r.traffic) }));
+  const firstScale = scale[0];
+  if (firstScale !== undefined) groups.push({ label: 'scale', columns: [...scale.flatMap(promfleetColumn), ...vmagentColumn(firstScale)] });
+  for (const j of jobs) groups.push({ label: j.label, columns: [...promfleetColumn(j), ...vmagentColumn(j)] });
+  return trafficSection(groups);
 }
 
 async function main(): Promise<number> {
@@ -144,22 +180,27 @@ async function main(): Promise<number> {
   const vm = await vmagentVersion(options.vmagent);
   if (vm.problem !== undefined && options.vmagent !== undefined) progress(`vmagent unusable: ${vm.problem}`);
   try {
-    let scale: Comparison | undefined;
+    // vmagent asks for JSON, whatever the master is set to.
+    const served = [...new Set<BenchEncoding>([...options.encodings, 'json'])];
+    let scales: Comparison[] = [];
     {
-      const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed });
+      const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed, encodings: served });
       try {
-        scale = await compare({ fake, label: 'Scale', roles: typicalRoles, churn: true, dir, options, deadline, vmagentProblem: vm.problem, skipped });
+        scales = await compareEncodings({ fake, roles: typicalRoles, churn: true, dir, options, deadline, vmagentProblem: vm.problem, skipped });
       } finally {
         await fake.handle.stop();
       }
     }
+    const [scale, ...otherEncodings] = scales;
+    const jobsEncoding = options.encodings[0] ?? 'protobuf';
     const jobs: Comparison[] = [];
     if (options.jobs.length > 0 && wallClockMs() < deadline) {
-      const fake = await startFake({ pods: options.jobsPods, nodes: options.jobsNodes, seed: options.seed });
+      const fake = await startFake({ pods: options.jobsPods, nodes: options.jobsNodes, seed: options.seed, encodings: [...new Set<BenchEncoding>([jobsEncoding, 'json'])] });
       try {
         for (const n of options.jobs) {
           const roles: BenchRole[] = Array.from({ length: n }, () => 'endpointslice');
-          jobs.push(await compare({ fake, label: `${n} job${n === 1 ? '' : 's'}`, roles, churn: false, dir, options, deadline, vmagentProblem: vm.problem, skipped }));
+          const label = `${n} job${n === 1 ? '' : 's'}, ${jobsEncoding}`;
+          jobs.push(await compare({ fake, label, roles, churn: false, dir, options, deadline, vmagentProblem: vm.problem, skipped, encoding: jobsEncoding, vmagentMeasured: undefined }));
         }
       } finally {
         await fake.handle.stop();
@@ -174,11 +215,12 @@ async function main(): Promise<number> {
       startedAt: new Date(started).toISOString(),
       wallSeconds: (wallClockMs() - started) / 1000,
       scale,
+      otherEncodings,
       jobs,
       skipped,
     };
     const json = JSON.stringify(summary, null, 2);
-    process.stdout.write(`${json}\n\n${markdownReport(summary)}`);
+    process.stdout.write(`${json}\n\n${markdownReport(summary)}\n${trafficReport(scales, jobs)}\n`);
     if (options.jsonFile !== undefined) await writeFile(options.jsonFile, `${json}\n`);
     return 0;
   } finally {

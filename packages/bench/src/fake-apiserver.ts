@@ -3,7 +3,11 @@
  * measured process's. It generates the synthetic cluster, serves it on loopback, and on command churns it or reports
  * request counts by user agent. It exits on SIGTERM or when the parent goes away.
  *
- * Usage (forked by discovery.ts): `node fake-apiserver.js <pods> <nodes> <seed>`.
+ * It keeps each object's encoded list item, filled at start-up in the encodings the benchmark will ask for, so a
+ * list's time is the client's and the network's rather than this fake's encoder (a JavaScript protobuf encoder
+ * slower than the native `JSON.stringify`; a real API server encodes protobuf faster than JSON).
+ *
+ * Usage (forked by discovery.ts): `node fake-apiserver.js <pods> <nodes> <seed> [<encodings, comma-separated>]`.
  */
 import {
   churn,
@@ -13,6 +17,7 @@ import {
   type DeletePreconditions,
   type KubeObject,
   type ObjectRef,
+  type ResponseEncoding,
 } from '@promfleet/testkit';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { wallClockMs } from './measure.js';
@@ -59,6 +64,15 @@ class RecordingStore extends ObjectStore {
   }
 }
 
+function encodingsArg(text: string | undefined): ResponseEncoding[] {
+  const out: ResponseEncoding[] = [];
+  for (const part of (text ?? 'json').split(',')) {
+    if (part !== 'json' && part !== 'protobuf') throw new RangeError(`fake-apiserver: unknown encoding ${JSON.stringify(part)}`);
+    out.push(part);
+  }
+  return out;
+}
+
 function positiveInt(text: string | undefined, what: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`fake-apiserver: ${what} must be a non-negative integer, got ${String(text)}`);
@@ -66,7 +80,8 @@ function positiveInt(text: string | undefined, what: string): number {
 }
 
 async function main(): Promise<void> {
-  const [podsArg, nodesArg, seedArg] = process.argv.slice(2);
+  const [podsArg, nodesArg, seedArg, encodingsText] = process.argv.slice(2);
+  const encodings = encodingsArg(encodingsText);
   const scale = { pods: positiveInt(podsArg, 'pods'), nodes: positiveInt(nodesArg, 'nodes') };
   const seed = positiveInt(seedArg, 'seed');
   const t0 = performance.now();
@@ -74,7 +89,8 @@ async function main(): Promise<void> {
   const t1 = performance.now();
   const store = new RecordingStore();
   store.load(cluster.objects());
-  const api = await startFakeApiServer({ store, bookmarkIntervalMs });
+  const api = await startFakeApiServer({ store, bookmarkIntervalMs, cacheListEncodings: true });
+  api.warmListEncodings(['pods', 'endpointslices', 'services', 'nodes', 'namespaces'], encodings);
   let churns = 0;
 
   const stop = async () => {
@@ -91,6 +107,7 @@ async function main(): Promise<void> {
       return { stats, podWrites: store.stopRecording() };
     },
     requests: () => Promise.resolve(api.requests()),
+    traffic: () => Promise.resolve(api.traffic()),
     resetRequests: () => {
       api.resetRequests();
       return Promise.resolve(null);

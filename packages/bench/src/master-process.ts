@@ -8,10 +8,11 @@
  *
  * `reload` reads the config file again and applies it as the master's reload does (`DiscoveryManager.applyConfig`).
  *
- * Usage (forked by discovery.ts and reload.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms>`.
+ * Usage (forked by discovery.ts and reload.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms> [json|protobuf]`
+ * (the encoding the master asks the API server for; its default, protobuf, when left out).
  */
 import { readFile } from 'node:fs/promises';
-import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type ApiWatchEvent, type Discoverer } from '@promfleet/master';
+import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type ApiEncoding, type ApiWatchEvent, type Discoverer } from '@promfleet/master';
 import { formatConfigIssue, parseConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { heapUsedAfterGc, wallClockMs } from './measure.js';
@@ -100,6 +101,12 @@ class TappedKubernetesDiscovery extends KubernetesDiscovery {
   }
 }
 
+function apiEncoding(text: string | undefined): ApiEncoding {
+  if (text === undefined || text === 'protobuf') return 'protobuf';
+  if (text === 'json') return 'json';
+  throw new Error(`master-process.js: the encoding must be json or protobuf, got ${JSON.stringify(text)}`);
+}
+
 async function loadConfig(file: string): Promise<PrometheusConfig> {
   const result = parseConfig(await readFile(file, 'utf8'), { file });
   if (!result.ok) throw new Error(result.errors.map(formatConfigIssue).join('\n'));
@@ -107,7 +114,8 @@ async function loadConfig(file: string): Promise<PrometheusConfig> {
 }
 
 async function main(): Promise<void> {
-  const [configFile, userAgent, throttleArg] = process.argv.slice(2);
+  const [configFile, userAgent, throttleArg, encodingArg] = process.argv.slice(2);
+  const encoding = apiEncoding(encodingArg);
   if (configFile === undefined || userAgent === undefined) throw new Error('usage: master-process.js <config-file> <user-agent> <throttle-ms>');
   const throttleMs = Number(throttleArg ?? '1000');
   const baselineHeapBytes = heapUsedAfterGc();
@@ -120,7 +128,7 @@ async function main(): Promise<void> {
     let client = clients.get(connection);
     if (client === undefined) {
       const server = connection.slice('api:'.length);
-      client = new CountingApiClient({ server, requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(clientQps, clientBurst));
+      client = new CountingApiClient({ server, requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(clientQps, clientBurst), { encoding });
       clients.set(connection, client);
     }
     return client;

@@ -24,12 +24,12 @@ export interface Fake {
   readonly ready: FakeReady;
 }
 
-export async function startFake(options: { readonly pods: number; readonly nodes: number; readonly seed: number }): Promise<Fake> {
+export async function startFake(options: { readonly pods: number; readonly nodes: number; readonly seed: number; readonly encodings: readonly string[] }): Promise<Fake> {
   progress(`fake API server: generating ${options.pods} pods on ${options.nodes} nodes`);
   const handle = ChildHandle.fork<FakeCommands>({
     module: new URL('./fake-apiserver.js', import.meta.url),
     name: 'fake-apiserver',
-    args: [String(options.pods), String(options.nodes), String(options.seed)],
+    args: [String(options.pods), String(options.nodes), String(options.seed), options.encodings.join(',')],
     execArgv: ['--max-old-space-size=12288'],
   });
   try {

@@ -11,6 +11,7 @@ import { ChildHandle } from './ipc.js';
 import { changeLatencies } from './latency.js';
 import { procCpuSeconds, procMemory, quantile, wallClockMs } from './measure.js';
 import type { FakeCommands, JobTargets, MasterCommands, MasterSynced, MasterWindow } from './protocol.js';
+import { trafficOf, watchDelta, type BenchEncoding, type TrafficFigures } from './traffic.js';
 import { scrapeConfigText, type BenchRole } from './workload.js';
 
 /** The user agent the measured master sends, by which the fake counts its requests. */
@@ -62,6 +63,10 @@ export interface PromfleetRun {
   /** The master's requests, counted by the fake: a few seconds after the full set, or after the churn window. */
   readonly requests: readonly RequestCount[];
   readonly churn: ChurnResult | undefined;
+  /** The encoding the master asked the API server for. */
+  readonly encoding: BenchEncoding;
+  /** Bytes the fake sent the master: until a few seconds after the full set, and in the churn window. */
+  readonly traffic: TrafficFigures;
 }
 
 /** Options of {@link runPromfleet}. */
@@ -80,6 +85,8 @@ export interface PromfleetRunOptions {
   readonly cpuProfileDir: string | undefined;
   /** Churn to measure under, or undefined for none. */
   readonly churn: { readonly eventsPerSecond: number; readonly seconds: number } | undefined;
+  /** The encoding the master asks the API server for. */
+  readonly encoding: BenchEncoding;
 }
 
 function summarize(values: readonly number[]): LatencySummary {
@@ -95,7 +102,7 @@ export async function runPromfleet(options: PromfleetRunOptions): Promise<Promfl
   await using master = ChildHandle.fork<MasterCommands>({
     module: new URL('./master-process.js', import.meta.url),
     name: 'master',
-    args: [configFile, masterUserAgent, String(options.throttleMs)],
+    args: [configFile, masterUserAgent, String(options.throttleMs), options.encoding],
     // The default old-space limit (about 4 GiB on this machine) is not a promfleet setting; a master at this scale
     // would be deployed with a larger one, so the limit must not be what is measured.
     execArgv: [
@@ -113,8 +120,7 @@ export async function runPromfleet(options: PromfleetRunOptions): Promise<Promfl
   const memory = await procMemory(master.pid);
   const heapHeldBytes = synced.heldHeapBytes - synced.baselineHeapBytes;
 
-  let churn: ChurnResult | undefined;
-  if (options.churn !== undefined) churn = await churnWindow(options.fake, master, { ...options.churn, throttleMs: options.throttleMs });
+  const { churn, traffic } = await churnWithTraffic(options, master);
   const requests = (await options.fake.call('requests', null)).filter((r) => r.userAgent === masterUserAgent);
   return {
     spawnToFullSetMs,
@@ -128,7 +134,22 @@ export async function runPromfleet(options: PromfleetRunOptions): Promise<Promfl
     peakRssBytes: memory.peakRssBytes,
     requests,
     churn,
+    encoding: options.encoding,
+    traffic,
   };
+}
+
+const isMaster = (userAgent: string): boolean => userAgent === masterUserAgent;
+
+/** The churn window (when asked for), with the master's start-up traffic read before it and its watch traffic in it. */
+async function churnWithTraffic(
+  options: PromfleetRunOptions,
+  master: ChildHandle<MasterCommands>,
+): Promise<{ readonly churn: ChurnResult | undefined; readonly traffic: TrafficFigures }> {
+  const startup = await trafficOf(options.fake, isMaster);
+  if (options.churn === undefined) return { churn: undefined, traffic: { startup, churn: undefined } };
+  const churn = await churnWindow(options.fake, master, { ...options.churn, throttleMs: options.throttleMs });
+  return { churn, traffic: { startup, churn: watchDelta(startup, await trafficOf(options.fake, isMaster)) } };
 }
 
 async function churnWindow(

@@ -2,7 +2,7 @@
  * What the benchmark's processes say to each other: the commands of the fake API server's process and of the
  * measured master's process, and the events they send when ready.
  */
-import type { ChurnStats, RequestCount } from '@promfleet/testkit';
+import type { ChurnStats, RequestCount, TrafficRow } from '@promfleet/testkit';
 
 /** One pod write in the fake API server: `namespace/name` and when it happened ({@link wallClockMs}). */
 export interface PodWrite {
@@ -25,6 +25,8 @@ export type FakeCommands = {
   /** Request counts by user agent, verb and resource since the start or the last reset. */
   requests: { request: null; reply: RequestCount[] };
   resetRequests: { request: null; reply: null };
+  /** Requests, response bytes and watch events by user agent, verb and resource since the start or the last reset. */
+  traffic: { request: null; reply: TrafficRow[] };
 };
 
 /** One job's outcome once the master holds the full target set. */

@@ -207,7 +207,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const dir = await mkdtemp(join(tmpdir(), 'promfleet-reload-bench-'));
-  const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed });
+  // The master asks for protobuf (its default), vmagent for JSON.
+  const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed, encodings: ['protobuf', 'json'] });
   const promfleet: ReloadMeasure[] = [];
   const vmagent: ReloadMeasure[] = [];
   const skipped: string[] = [];

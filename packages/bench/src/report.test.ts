@@ -22,6 +22,8 @@ function ours(overrides: Partial<PromfleetRun>): PromfleetRun {
       ['watch', 'pods', 1],
     ]),
     churn: undefined,
+    encoding: 'protobuf',
+    traffic: { startup: { responseBytes: 3 * 2 ** 20, listBytes: 2 * 2 ** 20, watchBytes: 2 ** 20, watchEvents: 10 }, churn: undefined },
     ...overrides,
   };
 }
@@ -35,6 +37,7 @@ function theirs(overrides: Partial<VmagentResult>): VmagentResult {
     cpuSeconds: 2,
     memory: { rssBytes: 100 * 2 ** 20, peakRssBytes: 100 * 2 ** 20 },
     expectedTargets: 100,
+    traffic: { startup: { responseBytes: 6 * 2 ** 20, listBytes: 4 * 2 ** 20, watchBytes: 2 * 2 ** 20, watchEvents: 10 }, churn: undefined },
     requests: requests([
       ['list', 'pods', 1],
       ['watch', 'pods', 2],
@@ -130,6 +133,7 @@ describe('markdownReport', () => {
       startedAt: '2026-01-01T00:00:00.000Z',
       wallSeconds: 12,
       scale: { ...comparison([ours({})], []), vmagentSkipped: 'disabled with --vmagent none' },
+      otherEncodings: [],
       jobs: [],
       skipped: ['Scale: runs 2..2 (time budget of 10 s spent)'],
     };

@@ -5,6 +5,7 @@
 import type { RequestCount } from '@promfleet/testkit';
 import { median } from './measure.js';
 import type { PromfleetRun } from './promfleet-run.js';
+import type { TrafficFigures } from './traffic.js';
 import type { FakeReady } from './protocol.js';
 import type { VmagentRun } from './vmagent.js';
 
@@ -12,6 +13,8 @@ import type { VmagentRun } from './vmagent.js';
 export interface VmagentResult extends VmagentRun {
   readonly expectedTargets: number;
   readonly requests: readonly RequestCount[];
+  /** Bytes the fake sent vmagent (which asks for JSON). */
+  readonly traffic: TrafficFigures;
 }
 
 /** The measurements on one cluster for one configuration, every run of both discoverers. */
@@ -33,6 +36,8 @@ export interface Summary {
   readonly startedAt: string;
   readonly wallSeconds: number;
   readonly scale: Comparison | undefined;
+  /** The scale comparison again for each further encoding of promfleet's master (`--encodings`). */
+  readonly otherEncodings: readonly Comparison[];
   readonly jobs: readonly Comparison[];
   /** Measurements not taken, and why (out of budget, a failure). */
   readonly skipped: readonly string[];
@@ -142,7 +147,7 @@ export function markdownReport(summary: Summary): string {
     `Machine: ${m.cpus} × ${m.cpuModel}, ${fmt(m.memoryBytes / 1024 ** 3, 0)} GiB, Node ${m.node}, vmagent ${m.vmagent}. Wall time ${fmt(summary.wallSeconds, 0)} s.`,
     `Command: \`${summary.command}\``,
   ];
-  for (const c of [...(summary.scale === undefined ? [] : [summary.scale]), ...summary.jobs]) {
+  for (const c of [...(summary.scale === undefined ? [] : [summary.scale]), ...summary.otherEncodings, ...summary.jobs]) {
     const cl = c.cluster;
     parts.push(
       `### ${c.label}: ${cl.pods.toLocaleString('en-US')} pods, ${cl.nodes.toLocaleString('en-US')} nodes, ${cl.services} services, ${cl.endpointSlices} EndpointSlices (median of ${c.promfleet.length} run${c.promfleet.length === 1 ? '' : 's'})`,
@@ -150,7 +155,7 @@ export function markdownReport(summary: Summary): string {
     );
     if (c.vmagentSkipped !== undefined) parts.push(`vmagent not measured: ${c.vmagentSkipped}`);
   }
-  const all = [...(summary.scale === undefined ? [] : [summary.scale]), ...summary.jobs];
+  const all = [...(summary.scale === undefined ? [] : [summary.scale]), ...summary.otherEncodings, ...summary.jobs];
   if (all.length > 0) parts.push('### API requests by verb and resource (first run of each)', requestsTable(all));
   if (summary.skipped.length > 0) parts.push(`Skipped:\n${summary.skipped.map((s) => `- ${s}`).join('\n')}`);
   return `${parts.join('\n\n')}\n`;

@@ -23,6 +23,14 @@ export interface TrafficRow {
   readonly resource: string;
   readonly requests: number;
   readonly responseBytes: number;
+  /** Watch events written (bookmarks and ERROR events included); 0 for other verbs. */
+  readonly watchEvents: number;
+}
+
+/** Where one request's response bytes and watch events are counted. */
+export interface TrafficCounter {
+  bytes(n: number): void;
+  watchEvents(n: number): void;
 }
 
 interface Row {
@@ -31,6 +39,7 @@ interface Row {
   readonly resource: string;
   count: number;
   responseBytes: number;
+  watchEvents: number;
 }
 
 function byClientAndResource(a: { userAgent: string; resource: string; verb: Verb }, b: { userAgent: string; resource: string; verb: Verb }): number {
@@ -41,18 +50,24 @@ function byClientAndResource(a: { userAgent: string; resource: string; verb: Ver
 export class RequestLog {
   readonly #rows = new Map<string, Row>();
 
-  /** Counts one request; the returned function adds response bytes to the same row (a no-op after a reset). */
-  record(userAgent: string, verb: Verb, resource: string): (bytes: number) => void {
+  /** Counts one request; the returned counter adds to the same row (and does nothing after a reset). */
+  record(userAgent: string, verb: Verb, resource: string): TrafficCounter {
     const key = `${userAgent}\u0000${verb}\u0000${resource}`;
     let row = this.#rows.get(key);
     if (row === undefined) {
-      row = { userAgent, verb, resource, count: 0, responseBytes: 0 };
+      row = { userAgent, verb, resource, count: 0, responseBytes: 0, watchEvents: 0 };
       this.#rows.set(key, row);
     }
     row.count++;
     const counted = row;
-    return (bytes) => {
-      if (this.#rows.get(key) === counted) counted.responseBytes += bytes;
+    const live = () => this.#rows.get(key) === counted;
+    return {
+      bytes: (n) => {
+        if (live()) counted.responseBytes += n;
+      },
+      watchEvents: (n) => {
+        if (live()) counted.watchEvents += n;
+      },
     };
   }
 
@@ -64,7 +79,7 @@ export class RequestLog {
   /** Requests and response bytes so far, as fresh rows. */
   traffic(): TrafficRow[] {
     return [...this.#rows.values()]
-      .map(({ userAgent, verb, resource, count, responseBytes }) => ({ userAgent, verb, resource, requests: count, responseBytes }))
+      .map(({ userAgent, verb, resource, count, responseBytes, watchEvents }) => ({ userAgent, verb, resource, requests: count, responseBytes, watchEvents }))
       .sort(byClientAndResource);
   }
 

@@ -191,11 +191,11 @@ describe('protobuf over HTTP', () => {
     api.store.create(pod('ns', 'b'));
     await w.until((x) => x.events().length >= 2);
     const watchRow = () => api.traffic().find((r) => r.userAgent === 'pb-client' && r.verb === 'watch');
-    expect(watchRow()).toEqual({ userAgent: 'pb-client', verb: 'watch', resource: 'pods', requests: 1, responseBytes: w.bytes.length });
+    expect(watchRow()).toEqual({ userAgent: 'pb-client', verb: 'watch', resource: 'pods', requests: 1, responseBytes: w.bytes.length, watchEvents: 2 });
     w.close();
     expect(api.traffic().filter((r) => r.verb === 'list')).toEqual([
-      { userAgent: 'json-client', verb: 'list', resource: 'pods', requests: 1, responseBytes: asJson.bytes.length },
-      { userAgent: 'pb-client', verb: 'list', resource: 'pods', requests: 1, responseBytes: asProtobuf.bytes.length },
+      { userAgent: 'json-client', verb: 'list', resource: 'pods', requests: 1, responseBytes: asJson.bytes.length, watchEvents: 0 },
+      { userAgent: 'pb-client', verb: 'list', resource: 'pods', requests: 1, responseBytes: asProtobuf.bytes.length, watchEvents: 0 },
     ]);
     expect(asProtobuf.bytes.length).toBeLessThan(asJson.bytes.length);
     expect(api.requests().find((r) => r.userAgent === 'json-client')).toEqual({ userAgent: 'json-client', verb: 'list', resource: 'pods', count: 1 });

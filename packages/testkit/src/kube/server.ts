@@ -278,7 +278,8 @@ export class FakeApiServer implements AsyncDisposable {
     const request = parseRequest(req.method ?? 'GET', url);
     const resource = accountingResource(request);
     const userAgent = req.headers['user-agent'] ?? '';
-    countResponseBytes(res, this.#log.record(userAgent, request.verb, resource));
+    const counter = this.#log.record(userAgent, request.verb, resource);
+    countResponseBytes(res, (n) => counter.bytes(n));
     if (request.kind === 'resource') {
       // Custom resources have no protobuf form; a path the fake does not serve answers its Status in either.
       const d = request.descriptor;
@@ -327,6 +328,7 @@ export class FakeApiServer implements AsyncDisposable {
           fieldSelector: q.get('fieldSelector') ?? '',
           resourceVersion: q.get('resourceVersion') ?? '',
           encoding: reply.encoding,
+          onEvents: (n) => counter.watchEvents(n),
           bookmarkIntervalMs: parseBool(q.get('allowWatchBookmarks')) ? this.#bookmarkIntervalMs : undefined,
           // `timeoutSeconds=0` means "the server's default", as in the real server.
           timeoutMs: timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.#defaultWatchTimeoutMs,

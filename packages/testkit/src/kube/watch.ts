@@ -52,6 +52,8 @@ export interface WatchStreamOptions {
   readonly resourceVersion: string;
   /** The negotiated encoding of the stream. */
   readonly encoding: ResponseEncoding;
+  /** Told how many events each write carried. */
+  readonly onEvents: (count: number) => void;
   /** Send a BOOKMARK this often (only when the client allowed bookmarks). */
   readonly bookmarkIntervalMs: number | undefined;
   /** End the stream cleanly after this long (`timeoutSeconds`). */
@@ -260,6 +262,7 @@ export class WatchStream {
         this.#eventsSent++;
       }
       if (parts.length === 0) return;
+      this.#options.onEvents(parts.length);
       const chunk = typeof parts[0] === 'string' ? parts.join('') : Buffer.concat(parts as Buffer[]);
       if (!this.#options.res.write(chunk)) {
         this.#waitingForDrain = true;

@@ -23,7 +23,7 @@ function ours(overrides: Partial<PromfleetRun>): PromfleetRun {
     ]),
     churn: undefined,
     encoding: 'protobuf',
-    traffic: { startup: { responseBytes: 3 * 2 ** 20, listBytes: 2 * 2 ** 20, watchBytes: 2 ** 20, watchEvents: 10 }, churn: undefined },
+    traffic: { startup: { responseBytes: 3 * 2 ** 20, listBytes: 2 * 2 ** 20, watchBytes: 2 ** 20, watchEvents: 10, watchByResource: {} }, churn: undefined },
     ...overrides,
   };
 }
@@ -37,7 +37,7 @@ function theirs(overrides: Partial<VmagentResult>): VmagentResult {
     cpuSeconds: 2,
     memory: { rssBytes: 100 * 2 ** 20, peakRssBytes: 100 * 2 ** 20 },
     expectedTargets: 100,
-    traffic: { startup: { responseBytes: 6 * 2 ** 20, listBytes: 4 * 2 ** 20, watchBytes: 2 * 2 ** 20, watchEvents: 10 }, churn: undefined },
+    traffic: { startup: { responseBytes: 6 * 2 ** 20, listBytes: 4 * 2 ** 20, watchBytes: 2 * 2 ** 20, watchEvents: 10, watchByResource: {} }, churn: undefined },
     requests: requests([
       ['list', 'pods', 1],
       ['watch', 'pods', 2],

@@ -14,12 +14,18 @@ export type BenchEncoding = 'json' | 'protobuf';
 
 export const benchEncodings: readonly BenchEncoding[] = ['json', 'protobuf'];
 
-/** A client's traffic summed over its rows. */
-export interface TrafficTotals {
-  readonly responseBytes: number;
-  readonly listBytes: number;
+/** Watch bytes and events. */
+export interface WatchTraffic {
   readonly watchBytes: number;
   readonly watchEvents: number;
+}
+
+/** A client's traffic summed over its rows. */
+export interface TrafficTotals extends WatchTraffic {
+  readonly responseBytes: number;
+  readonly listBytes: number;
+  /** Watch traffic by resource (`pods`, `endpointslices`...): events of different kinds differ much in size. */
+  readonly watchByResource: Readonly<Record<string, WatchTraffic>>;
 }
 
 /** What one discoverer run received. */
@@ -27,7 +33,7 @@ export interface TrafficFigures {
   /** From the first request until a few seconds after the full target set. */
   readonly startup: TrafficTotals;
   /** Watch bytes and events written to it during the churn window, when there was one. */
-  readonly churn: { readonly watchBytes: number; readonly watchEvents: number } | undefined;
+  readonly churn: (WatchTraffic & { readonly watchByResource: Readonly<Record<string, WatchTraffic>> }) | undefined;
 }
 
 /** Sums the rows whose user agent `matches`. */
@@ -36,6 +42,7 @@ export function sumTraffic(rows: readonly TrafficRow[], matches: (userAgent: str
   let listBytes = 0;
   let watchBytes = 0;
   let watchEvents = 0;
+  const watchByResource: Record<string, WatchTraffic> = {};
   for (const r of rows) {
     if (!matches(r.userAgent)) continue;
     responseBytes += r.responseBytes;
@@ -43,9 +50,11 @@ export function sumTraffic(rows: readonly TrafficRow[], matches: (userAgent: str
     if (r.verb === 'watch') {
       watchBytes += r.responseBytes;
       watchEvents += r.watchEvents;
+      const before = watchByResource[r.resource] ?? { watchBytes: 0, watchEvents: 0 };
+      watchByResource[r.resource] = { watchBytes: before.watchBytes + r.responseBytes, watchEvents: before.watchEvents + r.watchEvents };
     }
   }
-  return { responseBytes, listBytes, watchBytes, watchEvents };
+  return { responseBytes, listBytes, watchBytes, watchEvents, watchByResource };
 }
 
 /** The fake's traffic to the clients `matches` selects. */
@@ -54,8 +63,13 @@ export async function trafficOf(fake: ChildHandle<FakeCommands>, matches: (userA
 }
 
 /** The watch traffic between two readings. */
-export function watchDelta(before: TrafficTotals, after: TrafficTotals): { readonly watchBytes: number; readonly watchEvents: number } {
-  return { watchBytes: after.watchBytes - before.watchBytes, watchEvents: after.watchEvents - before.watchEvents };
+export function watchDelta(before: TrafficTotals, after: TrafficTotals): NonNullable<TrafficFigures['churn']> {
+  const watchByResource: Record<string, WatchTraffic> = {};
+  for (const [resource, a] of Object.entries(after.watchByResource)) {
+    const b = before.watchByResource[resource] ?? { watchBytes: 0, watchEvents: 0 };
+    watchByResource[resource] = { watchBytes: a.watchBytes - b.watchBytes, watchEvents: a.watchEvents - b.watchEvents };
+  }
+  return { watchBytes: after.watchBytes - before.watchBytes, watchEvents: after.watchEvents - before.watchEvents, watchByResource };
 }
 
 /** One column of the traffic table: a discoverer, its encoding, and its runs' figures. */
@@ -68,9 +82,10 @@ function cell(value: number | undefined, digits: number): string {
   return value === undefined ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-/** Bytes per watch event in a churn window, or undefined without one. */
-export function bytesPerChurnEvent(t: TrafficFigures): number | undefined {
-  return t.churn === undefined || t.churn.watchEvents === 0 ? undefined : t.churn.watchBytes / t.churn.watchEvents;
+/** Bytes per watch event in a churn window (of one resource, or all), or undefined without one. */
+export function bytesPerChurnEvent(t: TrafficFigures, resource?: string): number | undefined {
+  const w = resource === undefined ? t.churn : t.churn?.watchByResource[resource];
+  return w === undefined || w.watchEvents === 0 ? undefined : w.watchBytes / w.watchEvents;
 }
 
 /** The traffic table (medians over runs), one column per discoverer and encoding. */
@@ -80,7 +95,9 @@ export function trafficTable(columns: readonly TrafficColumn[]): string {
     ['… of which LIST responses (MiB)', (t) => t.startup.listBytes / 2 ** 20, 1],
     ['churn: watch events sent in the window', (t) => t.churn?.watchEvents, 0],
     ['churn: watch bytes sent in the window (MiB)', (t) => (t.churn === undefined ? undefined : t.churn.watchBytes / 2 ** 20), 1],
-    ['bytes per watch event in the churn window', bytesPerChurnEvent, 0],
+    ['bytes per Pod watch event in the churn window', (t) => bytesPerChurnEvent(t, 'pods'), 0],
+    ['bytes per EndpointSlice watch event in the churn window', (t) => bytesPerChurnEvent(t, 'endpointslices'), 0],
+    ['bytes per watch event in the churn window, all kinds (depends on the mix sent)', (t) => bytesPerChurnEvent(t), 0],
   ];
   const lines = [`| bytes from the API server | ${columns.map((c) => c.title).join(' | ')} |`, `|---|${columns.map(() => '---:').join('|')}|`];
   for (const [label, pick, digits] of rows) {

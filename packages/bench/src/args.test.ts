@@ -15,6 +15,7 @@ describe('parseArgs', () => {
     [['--runs', '3', '--churn-rate', '200', '--churn-seconds', '10'], { runs: 3, churnEventsPerSecond: 200, churnSeconds: 10 }],
     [['--throttle-ms', '0'], { throttleMs: 0 }],
     [['--encodings', 'protobuf'], { encodings: ['protobuf'] }],
+    [['--gzip-lists', 'off'], { gzipLists: false }],
     [['--encodings', 'protobuf,json,protobuf'], { encodings: ['protobuf', 'json'] }],
     [['--json', '/tmp/out.json', '--cpu-prof-dir', '/tmp/prof'], { jsonFile: '/tmp/out.json', cpuProfileDir: '/tmp/prof' }],
   ])('reads %j', (argv, expected) => {
@@ -30,6 +31,7 @@ describe('parseArgs', () => {
     [['--runs', '6'], '--runs "6": expected an integer from 1 to 5'],
     [['--jobs', '1,,40'], '--jobs "": expected an integer from 1 to 200'],
     [['--jobs', '0'], '--jobs "0"'],
+    [['--gzip-lists', 'yes'], '--gzip-lists "yes": expected on or off'],
     [['--encodings', 'json,cbor'], '--encodings "json,cbor": expected json and/or protobuf, comma-separated'],
     [['--scale', '10k'], 'unknown flag "--scale"'],
   ])('rejects %j', (argv, message) => {

@@ -33,6 +33,8 @@ export interface DiscoveryBenchOptions {
   readonly seed: number;
   /** The encodings promfleet's master asks the API server for, one scale comparison each, in this order. */
   readonly encodings: readonly BenchEncoding[];
+  /** Whether the fake gzips lists over 128 KiB for clients that accept gzip, as kube-apiserver does by default. */
+  readonly gzipLists: boolean;
 }
 
 /**
@@ -56,6 +58,7 @@ export const defaultOptions: DiscoveryBenchOptions = {
   cpuProfileDir: undefined,
   seed: 1,
   encodings: benchEncodings,
+  gzipLists: true,
 };
 
 /** A flag the benchmark does not know, or a value it cannot use. */
@@ -83,7 +86,9 @@ export const usage = `usage: node dist/discovery.js [flags]
   --seed N              cluster seed (default ${defaultOptions.seed})
   --encodings LIST      what promfleet's master asks the API server for, comma-separated json,protobuf: one scale
                         comparison each (vmagent, which asks for JSON, measured with the first); the jobs
-                        comparison uses the first (default ${defaultOptions.encodings.join(',')})`;
+                        comparison uses the first (default ${defaultOptions.encodings.join(',')})
+  --gzip-lists on|off   the fake gzips lists over 128 KiB for clients that accept gzip, as kube-apiserver does
+                        (default ${defaultOptions.gzipLists ? 'on' : 'off'}; off answers every list uncompressed)`;
 
 function integer(flag: string, text: string, range: { readonly min: number; readonly max: number }): number {
   const n = Number(text);
@@ -159,6 +164,10 @@ export function parseArgs(argv: readonly string[]): DiscoveryBenchOptions {
         break;
       case '--cpu-prof-dir':
         o.cpuProfileDir = value;
+        break;
+      case '--gzip-lists':
+        if (value !== 'on' && value !== 'off') throw new UsageError(`${flag} ${JSON.stringify(value)}: expected on or off`);
+        o.gzipLists = value === 'on';
         break;
       case '--encodings':
         o.encodings = encodingList(flag, value);

@@ -184,7 +184,7 @@ async function main(): Promise<number> {
     const served = [...new Set<BenchEncoding>([...options.encodings, 'json'])];
     let scales: Comparison[] = [];
     {
-      const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed, encodings: served });
+      const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed, encodings: served, gzipLists: options.gzipLists });
       try {
         scales = await compareEncodings({ fake, roles: typicalRoles, churn: true, dir, options, deadline, vmagentProblem: vm.problem, skipped });
       } finally {
@@ -195,7 +195,7 @@ async function main(): Promise<number> {
     const jobsEncoding = options.encodings[0] ?? 'protobuf';
     const jobs: Comparison[] = [];
     if (options.jobs.length > 0 && wallClockMs() < deadline) {
-      const fake = await startFake({ pods: options.jobsPods, nodes: options.jobsNodes, seed: options.seed, encodings: [...new Set<BenchEncoding>([jobsEncoding, 'json'])] });
+      const fake = await startFake({ pods: options.jobsPods, nodes: options.jobsNodes, seed: options.seed, encodings: [...new Set<BenchEncoding>([jobsEncoding, 'json'])], gzipLists: options.gzipLists });
       try {
         for (const n of options.jobs) {
           const roles: BenchRole[] = Array.from({ length: n }, () => 'endpointslice');

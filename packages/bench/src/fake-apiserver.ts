@@ -7,7 +7,9 @@
  * list's time is the client's and the network's rather than this fake's encoder (a JavaScript protobuf encoder
  * slower than the native `JSON.stringify`; a real API server encodes protobuf faster than JSON).
  *
- * Usage (forked by discovery.ts): `node fake-apiserver.js <pods> <nodes> <seed> [<encodings, comma-separated>]`.
+ * Usage (forked by discovery.ts and reload.ts):
+ * `node fake-apiserver.js <pods> <nodes> <seed> [<encodings, comma-separated> [gzip|plain]]` (gzip: lists over 128 KiB
+ * are gzipped for clients that accept it, as kube-apiserver does).
  */
 import {
   churn,
@@ -80,7 +82,7 @@ function positiveInt(text: string | undefined, what: string): number {
 }
 
 async function main(): Promise<void> {
-  const [podsArg, nodesArg, seedArg, encodingsText] = process.argv.slice(2);
+  const [podsArg, nodesArg, seedArg, encodingsText, listCompression] = process.argv.slice(2);
   const encodings = encodingsArg(encodingsText);
   const scale = { pods: positiveInt(podsArg, 'pods'), nodes: positiveInt(nodesArg, 'nodes') };
   const seed = positiveInt(seedArg, 'seed');
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   const t1 = performance.now();
   const store = new RecordingStore();
   store.load(cluster.objects());
-  const api = await startFakeApiServer({ store, bookmarkIntervalMs, cacheListEncodings: true });
+  const api = await startFakeApiServer({ store, bookmarkIntervalMs, cacheListEncodings: true, gzipLists: listCompression === 'gzip' });
   api.warmListEncodings(['pods', 'endpointslices', 'services', 'nodes', 'namespaces'], encodings);
   let churns = 0;
 

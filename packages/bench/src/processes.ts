@@ -24,12 +24,20 @@ export interface Fake {
   readonly ready: FakeReady;
 }
 
-export async function startFake(options: { readonly pods: number; readonly nodes: number; readonly seed: number; readonly encodings: readonly string[] }): Promise<Fake> {
+export async function startFake(options: {
+  readonly pods: number;
+  readonly nodes: number;
+  readonly seed: number;
+  /** The encodings whose list items the fake prepares at start-up. */
+  readonly encodings: readonly string[];
+  /** Whether the fake gzips lists over 128 KiB for clients that accept gzip. */
+  readonly gzipLists: boolean;
+}): Promise<Fake> {
   progress(`fake API server: generating ${options.pods} pods on ${options.nodes} nodes`);
   const handle = ChildHandle.fork<FakeCommands>({
     module: new URL('./fake-apiserver.js', import.meta.url),
     name: 'fake-apiserver',
-    args: [String(options.pods), String(options.nodes), String(options.seed), options.encodings.join(',')],
+    args: [String(options.pods), String(options.nodes), String(options.seed), options.encodings.join(','), options.gzipLists ? 'gzip' : 'plain'],
     execArgv: ['--max-old-space-size=12288'],
   });
   try {

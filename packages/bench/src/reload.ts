@@ -207,8 +207,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const dir = await mkdtemp(join(tmpdir(), 'promfleet-reload-bench-'));
-  // The master asks for protobuf (its default), vmagent for JSON.
-  const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed, encodings: ['protobuf', 'json'] });
+  // The master asks for protobuf (its default), vmagent for JSON; lists as before, uncompressed.
+  const fake = await startFake({ pods: options.pods, nodes: options.nodes, seed: options.seed, encodings: ['protobuf', 'json'], gzipLists: false });
   const promfleet: ReloadMeasure[] = [];
   const vmagent: ReloadMeasure[] = [];
   const skipped: string[] = [];

@@ -1,6 +1,6 @@
 /**
- * Bytes on the wire from the fake API server to a discoverer, as the fake counts them (response bodies, after any
- * compression, without headers and chunk framing): at start-up until the full target set, and per watch event
+ * Bytes on the wire from the fake API server to a discoverer, as the fake counts them (response bodies, which the
+ * fake does not gzip, without headers and chunk framing): at start-up until the full target set, and per watch event
  * during a churn window. promfleet's master runs once per encoding it can ask for; vmagent asks for JSON.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

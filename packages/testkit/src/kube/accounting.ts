@@ -1,6 +1,6 @@
 /**
  * Request counting by client, verb and resource: how tests check that a component is gentle with the API server.
- * Beside the counts, the response body bytes the server wrote to each client (after any compression, without
+ * Beside the counts, the response body bytes the server wrote to each client (as written to the socket, without
  * headers and chunk framing); a watch's bytes count as they are written.
  */
 import type { ServerResponse } from 'node:http';

@@ -42,6 +42,8 @@ export interface HandlerContext {
   readonly encoding: ResponseEncoding;
   /** Where list items' encodings are kept between lists, when the server keeps them. */
   readonly itemCache: EncodedItemCache | undefined;
+  /** Whether a list larger than 128 KiB is gzipped (the server compresses and the client accepts gzip). */
+  readonly gzip: boolean;
   /** Aborts when the server stops, ending waits for a future resourceVersion. */
   readonly signal: AbortSignal;
   /** How long a read waits for a resourceVersion the store has not reached before answering 504. */
@@ -205,11 +207,11 @@ async function list(ctx: HandlerContext): Promise<void> {
   }
   const itemSchema = kindSchema(d.apiVersion, d.kind);
   if (ctx.encoding === 'protobuf' && itemSchema !== undefined) {
-    await streamProtobufList(ctx.res, { apiVersion: d.apiVersion, listKind: d.listKind, itemSchema, metadata, items: selection.items }, ctx.itemCache);
+    await streamProtobufList({ res: ctx.res, gzip: ctx.gzip }, { apiVersion: d.apiVersion, listKind: d.listKind, itemSchema, metadata, items: selection.items }, ctx.itemCache);
     return;
   }
   const head = `{"kind":"${d.listKind}","apiVersion":"${d.apiVersion}","metadata":${JSON.stringify(metadata)},"items":[`;
-  await streamList(ctx.res, { head, items: selection.items, cache: ctx.itemCache });
+  await streamList({ res: ctx.res, gzip: ctx.gzip }, { head, items: selection.items, cache: ctx.itemCache });
 }
 
 async function get(ctx: HandlerContext): Promise<void> {

@@ -3,6 +3,8 @@
  * `Status` errors, request bodies and streamed lists.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { ResponseEncoding } from './negotiation.js';
 import type { KubeObject } from './objects.js';
 import { encodeListChunks, encodeObject, encodeStatus, kindSchema, protobufMediaType, type ProtobufList } from './protobuf.js';
@@ -79,15 +81,15 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 
 const chunkChars = 64 * 1024;
 
-/** Resolves when the response can take more data, or when the connection is gone. */
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves when `out` can take more data, or when the connection is gone. */
+function drained(out: Writable, res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off('drain', done);
+      out.off('drain', done);
       res.off('close', done);
       resolve();
     };
-    res.on('drain', done);
+    out.on('drain', done);
     res.on('close', done);
   });
 }
@@ -109,39 +111,122 @@ export function listItemJson(item: KubeObject, cache?: EncodedItemCache): string
   return json;
 }
 
+/** kube-apiserver compresses a response once more than this much of it has been written (`defaultGzipThresholdBytes`). */
+export const gzipThresholdBytes = 128 * 1024;
+
+/** Whether a request's `Accept-Encoding` names gzip. */
+export function acceptsGzip(req: IncomingMessage): boolean {
+  return /(^|,)\s*gzip\s*(;|,|$)/i.test(req.headers['accept-encoding'] ?? '');
+}
+
+/** How a list answer goes out. */
+export interface ListAnswer {
+  readonly res: ServerResponse;
+  /** Whether to gzip a body larger than {@link gzipThresholdBytes} (the client accepts gzip and the server compresses). */
+  readonly gzip: boolean;
+}
+
+/**
+ * A list's body, written chunk by chunk with backpressure. With `gzip`, the first chunks are held until more than
+ * 128 KiB has come, then the body goes through gzip level 1 (`Content-Encoding: gzip`), as kube-apiserver's
+ * `deferredResponseWriter` decides; a smaller body goes out as it is.
+ */
+class ListBody {
+  readonly #answer: ListAnswer;
+  readonly #contentType: string;
+  #held: (string | Buffer)[] = [];
+  #heldBytes = 0;
+  #out: Writable | undefined;
+
+  constructor(answer: ListAnswer, contentType: string) {
+    this.#answer = answer;
+    this.#contentType = contentType;
+    if (!answer.gzip) this.#out = this.#open(false);
+  }
+
+  /** Whether the client went away. */
+  get gone(): boolean {
+    return this.#answer.res.destroyed;
+  }
+
+  async write(chunk: string | Buffer): Promise<void> {
+    let out = this.#out;
+    let next = chunk;
+    if (out === undefined) {
+      this.#hold(chunk);
+      if (this.#heldBytes <= gzipThresholdBytes) return;
+      out = this.#out = this.#open(true);
+      next = this.#takeHeld();
+    }
+    if (!out.write(next)) await drained(out, this.#answer.res);
+  }
+
+  end(last: string | Buffer): void {
+    let out = this.#out;
+    let next = last;
+    if (out === undefined) {
+      this.#hold(last);
+      out = this.#out = this.#open(this.#heldBytes > gzipThresholdBytes);
+      next = this.#takeHeld();
+    }
+    out.end(next);
+  }
+
+  #hold(chunk: string | Buffer): void {
+    this.#held.push(chunk);
+    this.#heldBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+  }
+
+  #takeHeld(): string | Buffer {
+    const held = this.#held;
+    this.#held = [];
+    return held.every((h) => typeof h === 'string') ? held.join('') : Buffer.concat(held.map((h) => (typeof h === 'string' ? Buffer.from(h) : h)));
+  }
+
+  #open(gzip: boolean): Writable {
+    const res = this.#answer.res;
+    res.writeHead(200, { 'Content-Type': this.#contentType, 'Cache-Control': 'no-cache, private', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+    if (!gzip) return res;
+    const zip = createGzip({ level: 1 });
+    zip.pipe(res);
+    res.once('close', () => zip.destroy());
+    return zip;
+  }
+}
+
 /**
  * Streams a list: `head` (the envelope up to `"items":[`), the items without their `kind` and `apiVersion` (a real
  * list carries them only at the top), then `]}`. Large lists go out in chunks that respect backpressure, so no
  * response is ever one giant string.
  */
-export async function streamList(res: ServerResponse, list: { readonly head: string; readonly items: readonly KubeObject[]; readonly cache: EncodedItemCache | undefined }): Promise<void> {
+export async function streamList(answer: ListAnswer, list: { readonly head: string; readonly items: readonly KubeObject[]; readonly cache: EncodedItemCache | undefined }): Promise<void> {
   const { head, items, cache } = list;
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  const body = new ListBody(answer, 'application/json');
   let chunk = head;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (item === undefined) continue;
     chunk += (i === 0 ? '' : ',') + listItemJson(item, cache);
     if (chunk.length >= chunkChars) {
-      if (!res.write(chunk)) await drained(res);
-      if (res.destroyed) return;
+      await body.write(chunk);
+      if (body.gone) return;
       chunk = '';
     }
   }
-  res.end(`${chunk}]}`);
+  body.end(`${chunk}]}`);
 }
 
 /**
  * Streams a list in Kubernetes protobuf: the envelope, the `ListMeta`, then the items in chunks that respect
  * backpressure, as {@link streamList} does for JSON.
  */
-export async function streamProtobufList(res: ServerResponse, list: ProtobufList, cache?: EncodedItemCache): Promise<void> {
-  res.writeHead(200, { 'Content-Type': protobufMediaType, 'Cache-Control': 'no-cache, private' });
+export async function streamProtobufList(answer: ListAnswer, list: ProtobufList, cache?: EncodedItemCache): Promise<void> {
+  const body = new ListBody(answer, protobufMediaType);
   let previous: Buffer | undefined;
   for (const chunk of encodeListChunks(list, chunkChars, cache?.protobuf)) {
-    if (previous !== undefined && !res.write(previous)) await drained(res);
-    if (res.destroyed) return;
+    if (previous !== undefined) await body.write(previous);
+    if (body.gone) return;
     previous = chunk;
   }
-  res.end(previous);
+  body.end(previous ?? Buffer.alloc(0));
 }

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { startFakeApiServer, type FakeApiServer } from './server.js';
 import { pod, send } from './test-http.js';
@@ -97,8 +98,29 @@ describe('protobuf over HTTP', () => {
     expect(cold.bytes.length).toBeGreaterThan(128 * 1024);
     expect(readPodList(cold.bytes).names).toHaveLength(600);
     api.warmListEncodings(['pods'], ['json', 'protobuf']);
-    expect((await send(api.url, { path: '/api/v1/pods', accept })).bytes).toEqual(cold.bytes);
+    expect((await send(api.url, { path: '/api/v1/pods', accept })).bytes.equals(cold.bytes)).toBe(true);
     expect(api.traffic().find((r) => r.verb === 'list')).toMatchObject({ requests: 2, responseBytes: 2 * cold.bytes.length });
+  });
+
+  it('gzips a list over 128 KiB when asked and configured to, as kube-apiserver; smaller ones and others go plain', async () => {
+    await using api = await startFakeApiServer({ gzipLists: true });
+    for (let i = 0; i < 600; i++) api.store.create({ ...pod('big', `p${i}`), metadata: { name: `p${i}`, namespace: 'big', annotations: { note: `${i}`.repeat(100) } } });
+    api.store.create(pod('small', 'only'));
+    let received = 0;
+    for (const type of [accept, 'application/json']) {
+      const plain = await send(api.url, { path: '/api/v1/namespaces/big/pods', accept: type });
+      const zipped = await send(api.url, { path: '/api/v1/namespaces/big/pods', accept: type, acceptEncoding: 'gzip, deflate' });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      // Buffer.equals: a deep equality of 300 KB byte by byte is slow.
+      expect(gunzipSync(zipped.bytes).equals(plain.bytes)).toBe(true);
+      expect(zipped.bytes.length).toBeLessThan(plain.bytes.length / 4);
+      const small = await send(api.url, { path: '/api/v1/namespaces/small/pods', accept: type, acceptEncoding: 'gzip' });
+      expect(small.headers['content-encoding']).toBeUndefined();
+      received += plain.bytes.length + zipped.bytes.length + small.bytes.length;
+    }
+    // Bytes are counted as sent: the compressed sizes for the compressed answers.
+    expect(api.traffic().filter((r) => r.verb === 'list')).toEqual([expect.objectContaining({ requests: 6, responseBytes: received })]);
   });
 
   it('gets, creates and deletes with protobuf answers', async () => {

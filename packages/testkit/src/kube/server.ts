@@ -9,7 +9,7 @@ import { countResponseBytes, RequestLog, type RequestCount, type TrafficRow } fr
 import { discoveryDocument } from './discovery.js';
 import { FaultInjector, type FailNextOptions, type LatencyOptions } from './faults.js';
 import { handleResource } from './handlers.js';
-import { listItemJson, sendError, sendJson, type EncodedItemCache } from './http.js';
+import { acceptsGzip, listItemJson, sendError, sendJson, type EncodedItemCache } from './http.js';
 import { kubeconfigOptions, kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
 import { negotiate, supportedMediaTypes, type ResponseEncoding } from './negotiation.js';
 import { encodeMessage, kindSchema } from './protobuf.js';
@@ -49,6 +49,11 @@ export interface FakeApiServerOptions {
    * Defaults to false.
    */
   readonly cacheListEncodings?: boolean;
+  /**
+   * Gzip (level 1) a list answer larger than 128 KiB when the request accepts gzip, as kube-apiserver's
+   * `APIResponseCompression` does. Defaults to false: answers are not compressed.
+   */
+  readonly gzipLists?: boolean;
 }
 
 /** Which watches a watch fault applies to. */
@@ -119,6 +124,7 @@ export class FakeApiServer implements AsyncDisposable {
   #nextWatchId = 1;
   readonly #unserved: Set<ResourceName>;
   readonly #itemCache: EncodedItemCache | undefined;
+  readonly #gzipLists: boolean;
 
   /** Prepares a server without starting it; {@link startFakeApiServer} is the usual way in. */
   constructor(options: FakeApiServerOptions = {}) {
@@ -130,6 +136,7 @@ export class FakeApiServer implements AsyncDisposable {
     this.#maxPendingWatchEvents = options.maxPendingWatchEvents ?? 10_000;
     this.#resourceVersionWaitMs = options.resourceVersionWaitMs ?? 3000;
     this.#unserved = new Set(options.withoutResources ?? []);
+    this.#gzipLists = options.gzipLists ?? false;
     this.#itemCache = options.cacheListEncodings === true ? { json: new WeakMap(), protobuf: new WeakMap() } : undefined;
     this.faults = {
       failNext: (o) => this.#injector.failNext(o),
@@ -172,8 +179,9 @@ export class FakeApiServer implements AsyncDisposable {
   }
 
   /**
-   * Requests and response body bytes (after compression, without headers and chunk framing) by user agent, verb and
-   * resource since the start or the last {@link resetRequests}; a watch's bytes count as they are written.
+   * Requests, response body bytes and watch events by user agent, verb and resource since the start or the last
+   * {@link resetRequests}. Bytes are as written (the fake does not gzip), without headers and chunk framing; a
+   * watch's count as they are written.
    */
   traffic(): TrafficRow[] {
     return this.#log.traffic();
@@ -313,6 +321,7 @@ export class FakeApiServer implements AsyncDisposable {
       descriptor,
       encoding: reply.encoding,
       itemCache: this.#itemCache,
+      gzip: this.#gzipLists && acceptsGzip(req),
       signal,
       resourceVersionWaitMs: this.#resourceVersionWaitMs,
       startWatch: ({ filter, start, timeoutSeconds }) => {

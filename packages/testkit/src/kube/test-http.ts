@@ -24,6 +24,8 @@ export interface RequestSpec {
   readonly userAgent?: string;
   /** The Accept header; none when undefined. */
   readonly accept?: string;
+  /** The Accept-Encoding header; none when undefined. The body is returned as it came, not decompressed. */
+  readonly acceptEncoding?: string;
 }
 
 function tryJson(text: string): unknown {
@@ -46,6 +48,7 @@ export function send(base: string, spec: RequestSpec): Promise<HttpResult> {
         headers: {
           'User-Agent': spec.userAgent ?? 'testkit-test',
           ...(spec.accept === undefined ? {} : { Accept: spec.accept }),
+          ...(spec.acceptEncoding === undefined ? {} : { 'Accept-Encoding': spec.acceptEncoding }),
           ...(body === undefined ? {} : { 'Content-Type': spec.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }),
         },
       },

@@ -123,6 +123,13 @@ describe('requestsTable', () => {
     expect(row(table, 'watch pods')).toEqual(['1', '2']);
     expect(row(table, '**total**')).toEqual(['**2**', '**3**']);
   });
+
+  it('shows a vmagent measurement shared by comparisons once', () => {
+    const vm = theirs({});
+    const json = { ...comparison([ours({ encoding: 'json' })], [vm]), label: 'Scale, json' };
+    const protobuf = { ...comparison([ours({})], [vm]), label: 'Scale, protobuf' };
+    expect(requestsTable([json, protobuf]).split('\n')[0]).toBe('| request | promfleet, Scale, json | vmagent, Scale, json | promfleet, Scale, protobuf |');
+  });
 });
 
 describe('markdownReport', () => {

@@ -126,11 +126,14 @@ export function comparisonTable(c: Comparison): string {
 /** Requests by verb and resource for every comparison, one column per discoverer and job count. */
 export function requestsTable(comparisons: readonly Comparison[]): string {
   const columns: { readonly title: string; readonly rows: readonly RequestCount[] }[] = [];
+  // A comparison per encoding of the master shares one vmagent measurement; it gets one column.
+  const vmagentShown = new Set<VmagentResult>();
   for (const c of comparisons) {
     const first = c.promfleet[0];
     if (first !== undefined) columns.push({ title: `promfleet, ${c.label}`, rows: first.requests });
     const vm = c.vmagent[0];
-    if (vm !== undefined) columns.push({ title: `vmagent, ${c.label}`, rows: vm.requests });
+    if (vm !== undefined && !vmagentShown.has(vm)) columns.push({ title: `vmagent, ${c.label}`, rows: vm.requests });
+    if (vm !== undefined) vmagentShown.add(vm);
   }
   const counted = columns.map((col) => requestsByVerbResource(col.rows));
   const keys = [...new Set(counted.flatMap((m) => [...m.keys()]))].sort();

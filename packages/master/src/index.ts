@@ -36,7 +36,7 @@ export { ApiClient, ApiError, RateLimiter, type ApiClientOptions, type ApiConnec
 export { KubernetesAccessError, checkKubernetesAccess, inCluster, kubeConnection, type InClusterEnvironment } from './discovery/kubernetes/connection.js';
 export { KubernetesDiscovery, type KubernetesDiscoveryObserver, type KubernetesDiscoveryOptions } from './discovery/kubernetes/discovery.js';
 export { discoverFromObjects, dumpAssetLookup, readObjectList, ObjectListError, type ObjectSet, type OperatorObjects, type SkippedItem } from './discovery/kubernetes/offline.js';
-export { BadObjectError, SelectorError } from './discovery/kubernetes/index.js';
+export { BadObjectError, SelectorError, slimPod } from './discovery/kubernetes/index.js';
 export type { WatchSpec } from './discovery/kubernetes/watches.js';
 export {
   Allocator,

@@ -56,6 +56,14 @@ export interface ApiRequestRecord {
   readonly status: number;
 }
 
+/** The time a {@link RateLimiter} reads and waits on: ms, monotonic. */
+export interface LimiterClock {
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+const realClock: LimiterClock = { now: () => performance.now(), sleep: (ms, signal) => sleep(ms, signal) };
+
 /**
  * A token bucket: `qps` tokens a second, at most `burst` saved up, as client-go's default limiter (QPS 5, burst
  * 10). `take()` waits for a token; it never lets a caller through faster than the rate, however many callers wait.
@@ -68,11 +76,11 @@ export class RateLimiter {
   constructor(
     readonly qps: number,
     readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly clock: LimiterClock = realClock,
   ) {
     if (!(qps > 0) || !(burst >= 1)) throw new RangeError(`rate limit needs qps > 0 and burst >= 1, got qps=${qps} burst=${burst}`);
     this.#tokens = burst;
-    this.#last = now();
+    this.#last = clock.now();
   }
 
   /** Resolves when the caller may send one request; rejects if `signal` aborts first. */
@@ -84,13 +92,13 @@ export class RateLimiter {
 
   async #wait(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
-    const t = this.now();
+    const t = this.clock.now();
     this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#last) / 1000) * this.qps);
     this.#last = t;
     if (this.#tokens < 1) {
-      await sleep(((1 - this.#tokens) / this.qps) * 1000, signal);
+      await this.clock.sleep(((1 - this.#tokens) / this.qps) * 1000, signal);
       this.#tokens = 1;
-      this.#last = this.now();
+      this.#last = this.clock.now();
     }
     this.#tokens -= 1;
   }

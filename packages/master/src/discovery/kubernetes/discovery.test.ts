@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { parseConfig, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';
 import { generateCluster, startFakeApiServer, type FakeApiServer, type KubeObject } from '@promfleet/testkit';
-import { ApiClient, RateLimiter } from './client.js';
+import { ApiClient, RateLimiter, type ApiEncoding } from './client.js';
 import { KubernetesDiscovery } from './discovery.js';
 import { discoverFromObjects, readObjectList } from './offline.js';
 
@@ -55,11 +55,14 @@ afterEach(async () => {
   api = undefined;
 });
 
-async function startDiscovery(configs: KubernetesSDConfig[], options: { throttleMs?: number } = {}) {
+async function startDiscovery(configs: KubernetesSDConfig[], options: { throttleMs?: number; encoding?: ApiEncoding; userAgent?: string } = {}) {
   const server = api;
   if (server === undefined) throw new Error('no api server');
   const discovery = new KubernetesDiscovery({
-    clientFor: () => new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent }, new RateLimiter(100, 100)),
+    clientFor: () =>
+      new ApiClient({ server: server.url, requestOptions: () => Promise.resolve({}), userAgent: options.userAgent ?? userAgent }, new RateLimiter(100, 100), {
+        encoding: options.encoding ?? 'protobuf',
+      }),
     throttleMs: options.throttleMs ?? 50,
     reflector: { initialBackoffMs: 20, maxBackoffMs: 200, minWatchMs: 20 },
   });
@@ -80,7 +83,7 @@ function allObjects(server: FakeApiServer): KubeObject[] {
 }
 
 describe('KubernetesDiscovery', () => {
-  it('discovers exactly what the offline tool finds, for every role', async () => {
+  it('discovers exactly what the offline tool finds, for every role, in protobuf and in JSON', async () => {
     api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
     api.store.load(generateCluster({ nodes: 3, pods: 40, namespaces: 2, servicesPerNamespace: 2, seed: 7 }).objects());
     const configs = sdConfigs(
@@ -90,13 +93,19 @@ describe('KubernetesDiscovery', () => {
       { role: 'node' },
       { role: 'pod', namespaces: { names: ['kube-system'] }, selectors: [{ role: 'pod', label: 'app.kubernetes.io/name' }] },
     );
-    const { sinks } = await startDiscovery(configs);
     const objects = allObjects(api);
-    configs.forEach((config, i) => {
-      const expected = offline(config, objects);
-      expect(expected.length).toBeGreaterThan(0);
-      expect(plain(sinks[i]?.groups.values() ?? [])).toEqual(expected);
-    });
+    for (const encoding of ['protobuf', 'json'] as const) {
+      const { sinks } = await startDiscovery(configs, { encoding, userAgent: `promfleet-master/${encoding}` });
+      configs.forEach((config, i) => {
+        const expected = offline(config, objects);
+        expect(expected.length).toBeGreaterThan(0);
+        expect({ encoding, groups: plain(sinks[i]?.groups.values() ?? []) }).toEqual({ encoding, groups: expected });
+      });
+    }
+    // The same lists cost fewer bytes in protobuf: the server did answer in it.
+    const listBytes = (agent: string) => api?.traffic().filter((t) => t.userAgent === agent && t.verb === 'list' && t.resource === 'pods')[0]?.responseBytes ?? 0;
+    expect(listBytes('promfleet-master/protobuf')).toBeGreaterThan(0);
+    expect(listBytes('promfleet-master/protobuf')).toBeLessThan(listBytes('promfleet-master/json') * 0.8);
   });
 
   it('names the Deployment of each pod through its ReplicaSet, and follows the ReplicaSet\'s changes', async () => {

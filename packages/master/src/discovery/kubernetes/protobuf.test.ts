@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiClient, ApiError, RateLimiter, type ApiEncoding } from './client.js';
-import { slimEndpointSlice, slimIngress, slimNode, slimPod, slimService, type SlimPod } from './objects.js';
+import { slimEndpoints, slimEndpointSlice, slimIngress, slimNode, slimPod, slimService, type SlimPod } from './objects.js';
 import { decodeStatus, decodeWatchEvent, MAX_PROTOBUF_MESSAGE_BYTES, ProtobufDecodeError, ProtobufListReader, WatchFrameReader } from './protobuf.js';
 import { kubeResources, Reflector } from './reflector.js';
 
@@ -158,6 +158,31 @@ describe('protobuf objects read as their JSON does', () => {
     const slim = slimIngress(decodeWatchEvent(frame('ADDED', envelope('networking.k8s.io/v1', 'Ingress', ingress)).subarray(4), 'Ingress').object);
     expect(slim).toMatchObject({ ingressClassName: 'nginx', tlsHosts: ['a.example'], rules: [{ host: 'a.example', paths: ['/', '/api'] }, { host: 'b.example' }] });
     expect(slim.rules[1]).toEqual({ host: 'b.example' });
+  });
+
+  it('an Endpoints object: subsets with ready and not-ready addresses, target refs, node names and ports', () => {
+    const endpoints = Buffer.concat([
+      len(1, objectMeta({ name: 'web', namespace: 'shop' })),
+      len(
+        2,
+        len(1, len(1, '10.1.2.3'), len(2, len(1, 'Pod'), len(2, 'shop'), len(3, 'web-1'), len(4, 'uid'), len(6, '7')), len(3, ''), len(4, 'node-1')),
+        len(2, len(1, '10.1.2.4'), len(3, 'web-2')),
+        len(3, len(1, 'metrics'), int(2, 9100), len(3, 'TCP'), len(4, 'http')),
+      ),
+    ]);
+    const decoded = decodeWatchEvent(frame('ADDED', envelope('v1', 'Endpoints', endpoints)).subarray(4), 'Endpoints').object;
+    expect(slimEndpoints(decoded)).toEqual(
+      slimEndpoints({
+        metadata: { name: 'web', namespace: 'shop', uid: 'uid-web', resourceVersion: '1', annotations: { 'prometheus.io/scrape': 'true' } },
+        subsets: [
+          {
+            addresses: [{ ip: '10.1.2.3', nodeName: 'node-1', targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'uid', resourceVersion: '7' } }],
+            notReadyAddresses: [{ ip: '10.1.2.4', hostname: 'web-2' }],
+            ports: [{ name: 'metrics', port: 9100, protocol: 'TCP', appProtocol: 'http' }],
+          },
+        ],
+      }),
+    );
   });
 
   it('a Node: addresses, conditions, provider id and the kubelet port', () => {

@@ -22,7 +22,7 @@ import { parseArgs, usage, UsageError, type DiscoveryBenchOptions } from './args
 import { wallClockMs } from './measure.js';
 import { runPromfleet, type PromfleetRun } from './promfleet-run.js';
 import { freePort, progress, startFake, type Fake } from './processes.js';
-import { markdownReport, type Comparison, type Summary, type VmagentResult } from './report.js';
+import { markdownReport, targetSetsReport, type Comparison, type Summary, type VmagentResult } from './report.js';
 import { trafficSection, vmagentTraffic, type BenchEncoding, type TrafficColumn, type TrafficFigures } from './traffic.js';
 import { runVmagent } from './vmagent.js';
 import { scrapeConfigText, typicalRoles, type BenchRole } from './workload.js';
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
       skipped,
     };
     const json = JSON.stringify(summary, null, 2);
-    process.stdout.write(`${json}\n\n${markdownReport(summary)}\n${trafficReport(scales, jobs)}\n`);
+    process.stdout.write(`${json}\n\n${markdownReport(summary)}\n${trafficReport(scales, jobs)}\n${targetSetsReport(scales)}\n`);
     if (options.jsonFile !== undefined) await writeFile(options.jsonFile, `${json}\n`);
     return 0;
   } finally {

@@ -11,9 +11,10 @@
  * Usage (forked by discovery.ts and reload.ts): `node --expose-gc master-process.js <config-file> <user-agent> <throttle-ms> [json|protobuf]`
  * (the encoding the master asks the API server for; its default, protobuf, when left out).
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ApiClient, DiscoveryManager, KubernetesDiscovery, RateLimiter, type ApiEncoding, type ApiWatchEvent, type Discoverer } from '@promfleet/master';
-import { formatConfigIssue, parseConfig, type KubernetesSDConfig, type PrometheusConfig } from '@promfleet/model';
+import { formatConfigIssue, formatLabels, parseConfig, type KubernetesSDConfig, type Labels, type PrometheusConfig } from '@promfleet/model';
 import { emitToParent, serveParent, type Handlers } from './ipc.js';
 import { heapUsedAfterGc, wallClockMs } from './measure.js';
 import type { MasterCommands, MasterReload, MasterSynced, MasterWindow, PodWrite } from './protocol.js';
@@ -107,6 +108,13 @@ function apiEncoding(text: string | undefined): ApiEncoding {
   throw new Error(`master-process.js: the encoding must be json or protobuf, got ${JSON.stringify(text)}`);
 }
 
+/** SHA-256 over a job's targets' label sets, sorted, so that two masters' sets compare by one string. */
+function targetsDigest(targets: Iterable<{ readonly labels: Labels }>): string {
+  const hash = createHash('sha256');
+  for (const text of [...targets].map((t) => formatLabels(t.labels)).sort()) hash.update(`${text}\n`);
+  return hash.digest('hex');
+}
+
 async function loadConfig(file: string): Promise<PrometheusConfig> {
   const result = parseConfig(await readFile(file, 'utf8'), { file });
   if (!result.ok) throw new Error(result.errors.map(formatConfigIssue).join('\n'));
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
     role: j.job.kubernetesSdConfigs[0]?.role ?? 'none',
     discovered: j.discovered,
     targets: j.targets.size,
+    digest: targetsDigest(j.targets.values()),
     dropped: j.dropped,
     invalid: j.invalid,
   }));

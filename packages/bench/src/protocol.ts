@@ -39,6 +39,8 @@ export interface JobTargets {
   readonly targets: number;
   readonly dropped: number;
   readonly invalid: number;
+  /** SHA-256 of the job's targets (their label sets in canonical text, sorted): equal digests, equal target sets. */
+  readonly digest: string;
 }
 
 /** The measured master's `synced` event: it holds every job's full target set. */

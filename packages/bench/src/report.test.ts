@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RequestCount } from '@promfleet/testkit';
 import type { ChurnResult, PromfleetRun } from './promfleet-run.js';
-import { comparisonTable, markdownReport, medianOf, ratio, requestsTable, type Comparison, type Summary, type VmagentResult } from './report.js';
+import { comparisonTable, markdownReport, medianOf, ratio, requestsTable, targetSetsReport, type Comparison, type Summary, type VmagentResult } from './report.js';
 
 const requests = (rows: [verb: RequestCount['verb'], resource: string, count: number][]): RequestCount[] =>
   rows.map(([verb, resource, count]) => ({ userAgent: 'x', verb, resource, count }));
@@ -150,5 +150,19 @@ describe('markdownReport', () => {
     expect(text).toContain('### Scale: 1,000 pods, 10 nodes, 5 services, 7 EndpointSlices (median of 1 run)');
     expect(text).toContain('vmagent not measured: disabled with --vmagent none');
     expect(text).toContain('- Scale: runs 2..2 (time budget of 10 s spent)');
+  });
+});
+
+describe('targetSetsReport', () => {
+  const job = (name: string, digest: string) => ({ job: name, role: 'pod', discovered: 5, targets: 4, dropped: 1, invalid: 0, digest });
+  it('says a job built identical targets in every run of every encoding', () => {
+    const json = comparison([ours({ encoding: 'json', jobs: [job('pods', 'a'.repeat(64))] })], []);
+    const protobuf = comparison([ours({ encoding: 'protobuf', jobs: [job('pods', 'a'.repeat(64))] }), ours({ encoding: 'protobuf', jobs: [job('pods', 'a'.repeat(64))] })], []);
+    expect(targetSetsReport([json, protobuf])).toContain('- pods: identical in json run 1, protobuf run 1, protobuf run 2 (4 targets, SHA-256 aaaaaaaaaaaaaaaa…)');
+  });
+
+  it('flags a job whose target sets differ, naming the runs of each', () => {
+    const report = targetSetsReport([comparison([ours({ encoding: 'json', jobs: [job('pods', 'a'.repeat(64))] })], []), comparison([ours({ encoding: 'protobuf', jobs: [job('pods', 'b'.repeat(64))] })], [])]);
+    expect(report).toContain('- pods: **DIFFERENT** — json run 1: 4 targets, aaaaaaaaaaaaaaaa…; protobuf run 1: 4 targets, bbbbbbbbbbbbbbbb…');
   });
 });

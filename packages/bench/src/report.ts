@@ -163,3 +163,28 @@ export function markdownReport(summary: Summary): string {
   if (summary.skipped.length > 0) parts.push(`Skipped:\n${summary.skipped.map((s) => `- ${s}`).join('\n')}`);
   return `${parts.join('\n\n')}\n`;
 }
+
+/**
+ * Whether every promfleet run of the scale comparisons, in every encoding, built the same targets, job by job: the
+ * runs' digests of their target sets (see master-process.ts) must be one per job.
+ */
+export function targetSetsReport(scale: readonly Comparison[]): string {
+  const byJob = new Map<string, Map<string, { digest: string; targets: number; runs: string[] }>>();
+  for (const c of scale) {
+    c.promfleet.forEach((run, i) => {
+      for (const job of run.jobs) {
+        const digests = byJob.get(job.job) ?? new Map<string, { digest: string; targets: number; runs: string[] }>();
+        byJob.set(job.job, digests);
+        const seen = digests.get(job.digest) ?? { digest: job.digest, targets: job.targets, runs: [] };
+        seen.runs.push(`${run.encoding} run ${i + 1}`);
+        digests.set(job.digest, seen);
+      }
+    });
+  }
+  const lines = [...byJob].map(([job, digests]) => {
+    const sets = [...digests.values()];
+    if (sets.length === 1) return `- ${job}: identical in ${sets[0]?.runs.join(', ') ?? ''} (${(sets[0]?.targets ?? 0).toLocaleString('en')} targets, SHA-256 ${sets[0]?.digest.slice(0, 16) ?? ''}…)`;
+    return `- ${job}: **DIFFERENT** — ${sets.map((d) => `${d.runs.join(', ')}: ${d.targets.toLocaleString('en')} targets, ${d.digest.slice(0, 16)}…`).join('; ')}`;
+  });
+  return ['### Target sets by encoding', '', ...lines, ''].join('\n');
+}

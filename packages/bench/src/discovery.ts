@@ -101,6 +101,7 @@ async function compare(c: CompareOptions): Promise<Comparison> {
     if (options.vmagent === undefined || vmagentSkipped !== undefined || c.vmagentMeasured !== undefined) continue;
     progress(`${c.label}, run ${i}/${options.runs}: vmagent`);
     try {
+      await c.fake.handle.call('resetCluster', null);
       await c.fake.handle.call('resetRequests', null);
       const configFile = join(c.dir, `vmagent-${c.roles.length}-jobs.json`);
       await writeFile(configFile, scrapeConfigText({ apiServer: c.fake.ready.url, roles: c.roles }));

@@ -87,12 +87,13 @@ async function main(): Promise<void> {
   const scale = { pods: positiveInt(podsArg, 'pods'), nodes: positiveInt(nodesArg, 'nodes') };
   const seed = positiveInt(seedArg, 'seed');
   const t0 = performance.now();
-  const cluster = generateCluster(clusterOptions(scale, seed));
+  let cluster = generateCluster(clusterOptions(scale, seed));
   const t1 = performance.now();
   const store = new RecordingStore();
   store.load(cluster.objects());
   const api = await startFakeApiServer({ store, bookmarkIntervalMs, cacheListEncodings: true, gzipLists: listCompression === 'gzip' });
-  api.warmListEncodings(['pods', 'endpointslices', 'services', 'nodes', 'namespaces'], encodings);
+  const warmedResources = ['pods', 'endpointslices', 'services', 'nodes', 'namespaces'] as const;
+  api.warmListEncodings(warmedResources, encodings);
   let churns = 0;
 
   const stop = async () => {
@@ -112,6 +113,13 @@ async function main(): Promise<void> {
     traffic: () => Promise.resolve(api.traffic()),
     resetRequests: () => {
       api.resetRequests();
+      return Promise.resolve(null);
+    },
+    resetCluster: () => {
+      cluster = generateCluster(clusterOptions(scale, seed));
+      store.clear();
+      store.load(cluster.objects());
+      api.warmListEncodings(warmedResources, encodings);
       return Promise.resolve(null);
     },
   };

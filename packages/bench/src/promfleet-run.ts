@@ -95,6 +95,8 @@ function summarize(values: readonly number[]): LatencySummary {
 
 /** Runs the master once; see the module comment. The master process is always stopped, also on failure. */
 export async function runPromfleet(options: PromfleetRunOptions): Promise<PromfleetRun> {
+  // Every run starts from the generated cluster, so runs (and encodings) can be compared target for target.
+  await options.fake.call('resetCluster', null);
   await options.fake.call('resetRequests', null);
   const configFile = join(options.dir, `promfleet-${options.roles.length}-jobs.json`);
   await writeFile(configFile, scrapeConfigText({ apiServer: options.apiServer, roles: options.roles }));

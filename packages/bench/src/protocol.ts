@@ -25,6 +25,11 @@ export type FakeCommands = {
   /** Request counts by user agent, verb and resource since the start or the last reset. */
   requests: { request: null; reply: RequestCount[] };
   resetRequests: { request: null; reply: null };
+  /**
+   * Puts the cluster back as it was generated (the same objects from the same seed, with new resourceVersions), so
+   * that every measured run starts from the same state whatever earlier runs' churn changed.
+   */
+  resetCluster: { request: null; reply: null };
   /** Requests, response bytes and watch events by user agent, verb and resource since the start or the last reset. */
   traffic: { request: null; reply: TrafficRow[] };
 };

@@ -13,6 +13,7 @@
  * The schema is the project's own subset (proto/promfleet/kubernetes/v1/objects.proto): fields it does not declare
  * are skipped, whatever the Kubernetes version.
  */
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import {
   Endpoints,
   EndpointSlice,
@@ -65,9 +66,33 @@ export interface DecodedWatchEvent {
 
 type ObjectDecoder = (bytes: Uint8Array) => unknown;
 
+/** Strings up to this many characters are shared between objects, as V8's JSON.parse shares them. */
+const SHARED_STRING_MAX_LENGTH = 25;
+/** The most distinct short strings remembered; the table starts afresh beyond it (pod names alone can be 150,000). */
+const SHARED_STRINGS_MAX = 100_000;
+
+/**
+ * A reader that hands out one string object for each short value (`TCP`, `Running`, a namespace, an app name), so
+ * that 150,000 pods hold each repeated value once. V8's JSON.parse does the same for values of at most 25 characters;
+ * without it the protobuf path held 30 % more heap per slim pod than the JSON path.
+ */
+class SharingReader extends BinaryReader {
+  static readonly #shared = new Map<string, string>();
+
+  override string(): string {
+    const value = super.string();
+    if (value.length > SHARED_STRING_MAX_LENGTH) return value;
+    const shared = SharingReader.#shared.get(value);
+    if (shared !== undefined) return shared;
+    if (SharingReader.#shared.size >= SHARED_STRINGS_MAX) SharingReader.#shared.clear();
+    SharingReader.#shared.set(value, value);
+    return value;
+  }
+}
+
 /** Reads an Ingress and moves each rule's `ingressRuleValue.http` up beside `host`, where JSON inlines it. */
 function ingress(bytes: Uint8Array): unknown {
-  const decoded = Ingress.decode(bytes);
+  const decoded = Ingress.decode(new SharingReader(bytes));
   const rules = decoded.spec?.rules ?? [];
   return {
     ...decoded,
@@ -76,15 +101,15 @@ function ingress(bytes: Uint8Array): unknown {
 }
 
 const decoders: Readonly<Record<KubernetesKind, ObjectDecoder>> = {
-  Pod: (b) => Pod.decode(b),
-  Service: (b) => Service.decode(b),
-  Endpoints: (b) => Endpoints.decode(b),
-  EndpointSlice: (b) => EndpointSlice.decode(b),
-  Node: (b) => Node.decode(b),
+  Pod: (b) => Pod.decode(new SharingReader(b)),
+  Service: (b) => Service.decode(new SharingReader(b)),
+  Endpoints: (b) => Endpoints.decode(new SharingReader(b)),
+  EndpointSlice: (b) => EndpointSlice.decode(new SharingReader(b)),
+  Node: (b) => Node.decode(new SharingReader(b)),
   Ingress: ingress,
-  Namespace: (b) => PartialObject.decode(b),
-  ReplicaSet: (b) => PartialObject.decode(b),
-  Job: (b) => PartialObject.decode(b),
+  Namespace: (b) => PartialObject.decode(new SharingReader(b)),
+  ReplicaSet: (b) => PartialObject.decode(new SharingReader(b)),
+  Job: (b) => PartialObject.decode(new SharingReader(b)),
 };
 
 /** Whether the API server can send `kind` in protobuf: built-in kinds can, custom resources (the operator's) cannot. */

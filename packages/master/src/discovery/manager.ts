@@ -6,6 +6,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { buildTarget, discoveredLabels, labelsFingerprint, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
+import { fingerprintOf } from './deferred-labels.js';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
 import { whenAborted } from './kubernetes/client.js';
@@ -190,7 +191,7 @@ class JobState implements JobTargets {
     }
     const fingerprints = new Float64Array(group.targets.length);
     const outcomes = group.targets.map((labels, i): Outcome => {
-      const f = labelsFingerprint(labels);
+      const f = fingerprintOf(labels);
       fingerprints[i] = f;
       return previous.get(f) ?? this.#build(labels, group.labels);
     });

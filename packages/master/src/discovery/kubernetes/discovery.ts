@@ -16,6 +16,7 @@ import { whenAborted, type ApiClient } from './client.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { deletedGroup, groupSource, nodeGroupSource, type DiscoveryContext } from './meta.js';
+import { TargetMemo } from './memo.js';
 import type { SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService, SlimWorkload } from './objects.js';
 import { Reflector, type ReflectorOptions, type RestartReason } from './reflector.js';
 import { needKey, needsOf, planWatches, type ServedNeed, type WatchNeed, type WatchSpec } from './watches.js';
@@ -304,6 +305,8 @@ class RoleView {
   /** primary key → the `kind|key`s its group looked up. */
   readonly #lookups = new Map<string, string[]>();
   readonly #dirty = new Set<string>();
+  /** primary key → what its group's last build was made of, for the roles that rebuild a group incrementally. */
+  readonly #memos = new Map<string, TargetMemo>();
   /** Primary keys whose last group sent had targets: only those need a deleting group when they go away. */
   readonly #sent = new Set<string>();
   #dirtySince: number | undefined;
@@ -527,6 +530,7 @@ class RoleView {
     const object = this.#get(this.#kind, key);
     if (object === undefined) {
       this.#lookups.delete(key);
+      this.#memos.delete(key);
       return deletedGroup(this.#sourceOf(key));
     }
     const lookup = (kind: KubernetesKind, k: string): SlimObject | undefined => {
@@ -537,7 +541,9 @@ class RoleView {
       set.add(key);
       return this.#get(kind, k);
     };
-    return objectGroup(object, this.#context(lookup));
+    let memo = this.#memos.get(key);
+    if (memo === undefined && (object.kind === 'EndpointSlice' || object.kind === 'Endpoints')) this.#memos.set(key, (memo = new TargetMemo()));
+    return objectGroup(object, this.#context(lookup), memo);
   }
 
   /** The lookups a group build makes, each through `lookup` (by kind and `namespace/name` key). */

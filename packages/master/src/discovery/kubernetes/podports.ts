@@ -5,6 +5,7 @@
  */
 import { LabelName, type Labels } from '@promfleet/model';
 import { joinHostPort, type DiscoveryContext } from './meta.js';
+import { partTargets, type TargetMemo } from './memo.js';
 import type { SlimPod } from './objects.js';
 import { PodLabel, podContainers, podLabels } from './pod.js';
 
@@ -48,26 +49,35 @@ export function withPodLabels(
 
 /**
  * One target per container port (containers, then init containers) of each seen pod that no endpoint port of that
- * pod covered, addressed at the pod IP. Pods without an IP give none.
+ * pod covered, addressed at the pod IP. Pods without an IP give none. With a `memo`, a pod whose targets cannot
+ * differ from the memo's last build hands on the same label sets.
  */
-export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryContext): Labels[] {
+export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryContext, memo?: TargetMemo): Labels[] {
   const targets: Labels[] = [];
-  for (const { pod, coveredPorts } of seenPods.values()) {
+  for (const [key, { pod, coveredPorts }] of seenPods) {
     if (pod.podIP === '') continue;
-    for (const { container, isInit } of podContainers(pod)) {
-      for (const cport of container.ports) {
-        if (coveredPorts.includes(cport.containerPort)) continue;
-        const target = new Map<string, string>([
-          [LabelName.address, joinHostPort(pod.podIP, cport.containerPort)],
-          [PodLabel.containerName, container.name],
-          [PodLabel.containerImage, container.image],
-          [PodLabel.containerPortName, cport.name],
-          [PodLabel.containerPortNumber, String(cport.containerPort)],
-          [PodLabel.containerPortProtocol, cport.protocol],
-          [PodLabel.containerInit, String(isInit)],
-        ]);
-        targets.push(new Map([...target, ...podLabels(pod, context)]));
-      }
+    const part = { key: `p:${key}`, input: [pod, coveredPorts], build: (ctx: DiscoveryContext) => podUncoveredTargets({ pod, coveredPorts, context: ctx }) };
+    targets.push(...partTargets(memo, part, context));
+  }
+  return targets;
+}
+
+function podUncoveredTargets(options: { pod: SlimPod; coveredPorts: readonly number[]; context: DiscoveryContext }): Labels[] {
+  const { pod, coveredPorts, context } = options;
+  const targets: Labels[] = [];
+  for (const { container, isInit } of podContainers(pod)) {
+    for (const cport of container.ports) {
+      if (coveredPorts.includes(cport.containerPort)) continue;
+      const target = new Map<string, string>([
+        [LabelName.address, joinHostPort(pod.podIP, cport.containerPort)],
+        [PodLabel.containerName, container.name],
+        [PodLabel.containerImage, container.image],
+        [PodLabel.containerPortName, cport.name],
+        [PodLabel.containerPortNumber, String(cport.containerPort)],
+        [PodLabel.containerPortProtocol, cport.protocol],
+        [PodLabel.containerInit, String(isInit)],
+      ]);
+      targets.push(new Map([...target, ...podLabels(pod, context)]));
     }
   }
   return targets;

@@ -3,15 +3,16 @@
  * `kubernetes_sd_config`, and per SD config a role view that turns the shared stores into target groups.
  *
  * Updates are level-triggered and coalesced, as Prometheus' `process()` and the discovery manager's throttled
- * sender: an event only marks a group source dirty; at most once per `throttleMs` each view rebuilds its dirty
- * groups from the current objects and hands them on. A burst of 10,000 events on one pod costs one rebuild of
- * that pod's group. Joins follow the lookups a group actually made: when a group is built, every object it looked
+ * sender: an event only marks a group source dirty; at most once per `throttleMs` the views rebuild their dirty
+ * groups from the current objects and hand them on, all in one turn (they share one throttle: see throttle.ts). A
+ * burst of 10,000 events on one pod costs one rebuild of that pod's group. Joins follow the lookups a group actually made: when a group is built, every object it looked
  * up (the pod behind an endpoint, the node of a pod, the namespace) is recorded, and a change to any of them marks
  * the group dirty again — also for lookups that found nothing yet.
  */
 import { setMaxListeners } from 'node:events';
 import { errorMessage, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';
 import type { Discoverer } from '../discoverer.js';
+import { Throttle } from '../throttle.js';
 import { whenAborted, type ApiClient } from './client.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
@@ -41,7 +42,7 @@ export interface KubernetesDiscoveryOptions {
   readonly clientFor: (connection: string) => ApiClient;
   /** Stands in for `own_namespace: true`: the namespace the master runs in. */
   readonly ownNamespace?: string;
-  /** Minimum time between two updates of one view; 1 s by default. */
+  /** Minimum time between two updates of the views, which share one throttle; 1 s by default. */
   readonly throttleMs?: number;
   /** Reflector tuning (timeouts, backoff); the defaults suit a production API server. */
   readonly reflector?: Partial<Pick<ReflectorOptions<unknown>, 'pageSize' | 'watchTimeoutSeconds' | 'inactivityTimeoutMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'minWatchMs' | 'listTimeoutMs'>>;
@@ -78,8 +79,12 @@ export class KubernetesDiscovery {
   /** The signal of `run`, once it started. */
   #signal: AbortSignal | undefined;
   readonly #syncWaiters = new Set<() => void>();
+  /** Shared by every view, so that the batches of all views dirtied within one interval go out in the same turn. */
+  readonly #throttle: Throttle;
 
-  constructor(private readonly options: KubernetesDiscoveryOptions) {}
+  constructor(private readonly options: KubernetesDiscoveryOptions) {
+    this.#throttle = new Throttle(options.throttleMs ?? 1000);
+  }
 
   /**
    * A Discoverer for one `kubernetes_sd_config`, registered before or during `run`. Jobs whose SD configs are the
@@ -92,7 +97,7 @@ export class KubernetesDiscovery {
     let view = this.#views.get(key);
     if (view === undefined) {
       const created = new RoleView(config, needs, {
-        throttleMs: this.options.throttleMs ?? 1000,
+        throttle: this.#throttle,
         whenSynced: (v, signal) => this.#whenSynced(v, signal),
         idle: (v) => this.#viewIdle(key, v),
         ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
@@ -150,6 +155,7 @@ export class KubernetesDiscovery {
     for (const wake of [...this.#syncWaiters]) wake();
     await whenAborted(signal);
     while (this.#running.size > 0) await Promise.all([...this.#running]);
+    this.#throttle.stop();
   }
 
   #track(running: Promise<void>): void {
@@ -316,7 +322,7 @@ class RoleView {
     readonly config: KubernetesSDConfig,
     private readonly needsByKind: Map<KubernetesKind, WatchNeed[]>,
     private readonly options: {
-      throttleMs: number;
+      throttle: Throttle;
       /** Resolves once the view's watches have listed, or when `signal` aborts. */
       whenSynced: (v: RoleView, signal: AbortSignal) => Promise<void>;
       /** The last subscriber left. */
@@ -456,11 +462,7 @@ class RoleView {
     this.#send(this.#fullSet());
     this.#started = true;
 
-    let last = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     const flushNow = () => {
-      timer = undefined;
-      last = performance.now();
       const keys = [...this.#dirty];
       this.#dirty.clear();
       const groups = keys.flatMap((k) => this.#tryBuild(k) ?? []);
@@ -470,12 +472,11 @@ class RoleView {
       if (since !== undefined) this.options.observer?.groupsUpdated?.((performance.now() - since) / 1000, groups.length);
     };
     this.#flush = () => {
-      if (timer !== undefined || signal.aborted) return;
-      timer = setTimeout(flushNow, Math.max(0, last + this.options.throttleMs - performance.now()));
+      if (!signal.aborted) this.options.throttle.request(flushNow);
     };
     if (this.#dirty.size > 0) this.#flush();
     await whenAborted(signal);
-    clearTimeout(timer);
+    this.options.throttle.cancel(flushNow);
     this.#flush = undefined;
   }
 

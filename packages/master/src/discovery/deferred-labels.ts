@@ -14,19 +14,24 @@ export class DeferredLabels implements ReadonlyMap<string, string> {
   /** `labelsFingerprint` of the labels. */
   readonly fingerprint: number;
   #labels: WeakRef<ReadonlyMap<string, string>>;
-  readonly #rebuild: () => ReadonlyMap<string, string>;
+  readonly #rebuild: (index: number) => ReadonlyMap<string, string>;
+  readonly #index: number;
 
-  /** `labels` as just built, and how to build them again: a pure function giving equal labels in equal order. */
-  constructor(labels: ReadonlyMap<string, string>, rebuild: () => ReadonlyMap<string, string>) {
+  /**
+   * `labels` as just built, and how to build them again: `rebuild(index)`, a pure function giving equal labels in
+   * equal order (one function serves the label sets built together, each with its index).
+   */
+  constructor(labels: ReadonlyMap<string, string>, rebuild: (index: number) => ReadonlyMap<string, string>, index: number) {
     this.fingerprint = labelsFingerprint(labels);
     this.#labels = new WeakRef(labels);
     this.#rebuild = rebuild;
+    this.#index = index;
   }
 
   #current(): ReadonlyMap<string, string> {
     let labels = this.#labels.deref();
     if (labels === undefined) {
-      labels = this.#rebuild();
+      labels = this.#rebuild(this.#index);
       this.#labels = new WeakRef(labels);
     }
     return labels;

@@ -509,10 +509,9 @@ class RoleView {
 
   /** The object of `kind` at `key` as this view sees it (its namespaces and selectors), or undefined. */
   #get(kind: KubernetesKind, key: string): SlimObject | undefined {
-    const namespace = key.slice(0, key.indexOf('/'));
     for (const s of this.#sources) {
       if (s.need.kind !== kind) continue;
-      if (s.need.namespace !== undefined && s.need.namespace !== namespace) continue;
+      if (s.need.namespace !== undefined && !key.startsWith(`${s.need.namespace}/`)) continue;
       const object = s.shared.reflector?.store.get(key);
       if (object !== undefined && (s.served.filter === undefined || s.served.filter(object))) return object;
     }

@@ -10,7 +10,7 @@ import {
   namespaceLabel,
   type DiscoveryContext,
 } from './meta.js';
-import { partTargets, type TargetMemo } from './memo.js';
+import { partTargets, type PartSpec, type TargetMemo } from './memo.js';
 import type { SlimEndpointAddress, SlimEndpointPort, SlimEndpoints, SlimPod } from './objects.js';
 import { markSeen, uncoveredPortTargets, withPodLabels, type SeenPods } from './podports.js';
 import { serviceLabels } from './service.js';
@@ -48,8 +48,9 @@ export function endpointsGroup(endpoints: SlimEndpoints, context: DiscoveryConte
   const add = (address: SlimEndpointAddress, port: SlimEndpointPort, ready: string): void => {
     const pod = address.targetRef?.kind === 'Pod' ? context.pod(address.targetRef.namespace, address.targetRef.name) : undefined;
     if (pod !== undefined) markSeen(seenPods, pod, port.port);
-    const part = {
-      key: `a:${address.ip}/${port.name}/${port.port}/${ready}`,
+    const part: PartSpec = {
+      kind: 'endpoint',
+      key: pod ?? address.ip,
       input: [address, port, ready, pod],
       build: (ctx: DiscoveryContext) => [addressTarget({ address, port, ready, pod, context: ctx })],
     };

@@ -11,7 +11,7 @@ import {
   sanitizeLabelName,
   type DiscoveryContext,
 } from './meta.js';
-import { partTargets, type TargetMemo } from './memo.js';
+import { partTargets, type PartSpec, type TargetMemo } from './memo.js';
 import type { SlimEndpointSlice, SlimEndpointSliceEndpoint, SlimEndpointSlicePort, SlimPod, SlimService } from './objects.js';
 import { markSeen, uncoveredPortTargets, withPodLabels, type SeenPods } from './podports.js';
 import { serviceLabels } from './service.js';
@@ -73,8 +73,9 @@ export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryC
     const pod = hasTargets && ref?.kind === 'Pod' ? context.pod(ref.namespace, ref.name) : undefined;
     if (pod !== undefined) for (const port of ports) for (let i = 0; i < endpoint.addresses.length; i++) markSeen(seenPods, pod, port.port);
     if (!hasTargets) continue;
-    const part = {
-      key: `e:${endpoint.addresses[0] ?? ''}/${ref?.name ?? ''}`,
+    const part: PartSpec = {
+      kind: 'endpoint',
+      key: pod ?? endpoint.addresses[0] ?? '',
       input: [endpoint, ports, pod],
       build: (ctx: DiscoveryContext) => endpointTargets({ endpoint, ports, pod, context: ctx }),
     };

@@ -24,10 +24,17 @@ interface Part {
   readonly targets: readonly Labels[];
 }
 
+/** The kinds of part: an endpoint (or address), and a pod's uncovered container ports. */
+export type PartKind = 'endpoint' | 'pod';
+
 /** What a part's targets are built from: its key in the group, its value, and a pure build over the context. */
 export interface PartSpec {
-  /** Names the part within its group (`e:` endpoints, `p:` pods); parts with the same key are compared by value. */
-  readonly key: string;
+  readonly kind: PartKind;
+  /**
+   * Finds the part's previous build among the group's parts of its kind: a pod object or an address. Only a previous
+   * part with the same key is compared (by value), so two parts sharing a key are only rebuilt more often.
+   */
+  readonly key: unknown;
   /** Everything the build reads besides the context's lookups and `attachMetadata`, compared with {@link sameValue}. */
   readonly input: unknown;
   readonly build: (context: DiscoveryContext) => Labels[];
@@ -35,13 +42,13 @@ export interface PartSpec {
 
 /** The parts of one group's last build. Used by one group only; `begin` starts each build of it. */
 export class TargetMemo {
-  #parts = new Map<string, Part>();
-  #next = new Map<string, Part>();
+  #parts = parts();
+  #next = parts();
 
   /** Starts a build of the group: parts not asked for again before the next `begin` are forgotten. */
   begin(): void {
     this.#parts = this.#next;
-    this.#next = new Map();
+    this.#next = parts();
   }
 
   /**
@@ -49,24 +56,28 @@ export class TargetMemo {
    * lookups are made again, through `context`, so that a caller recording them sees each one), else built now.
    */
   targets(spec: PartSpec, context: DiscoveryContext): readonly Labels[] {
-    const previous = this.#next.get(spec.key) ?? this.#parts.get(spec.key);
+    const next = this.#next[spec.kind];
+    const previous = next.get(spec.key) ?? this.#parts[spec.kind].get(spec.key);
     if (previous !== undefined && sameValue(previous.input, spec.input) && previous.lookups.every((l) => lookUp(context, l) === l.result)) {
-      this.#next.set(spec.key, previous);
+      next.set(spec.key, previous);
       return previous.targets;
     }
     const lookups: Lookup[] = [];
     const built = spec.build(recording(context, lookups));
-    const replay = replaying(lookups, context.attachMetadata);
-    const targets = built.map((labels, i) => new DeferredLabels(labels, () => rebuilt(spec.build(replay), i)));
-    this.#next.set(spec.key, { input: spec.input, lookups, targets });
+    const { attachMetadata } = context;
+    const rebuild = (i: number): Labels => {
+      const labels = spec.build(replaying(lookups, attachMetadata))[i];
+      if (labels === undefined) throw new Error(`a memoized part built again gave fewer than ${i + 1} targets`);
+      return labels;
+    };
+    const targets = built.map((labels, i) => new DeferredLabels(labels, rebuild, i));
+    next.set(spec.key, { input: spec.input, lookups, targets });
     return targets;
   }
 }
 
-function rebuilt(targets: readonly Labels[], i: number): Labels {
-  const labels = targets[i];
-  if (labels === undefined) throw new Error(`a memoized part rebuilt with ${targets.length} targets, not more than ${i}`);
-  return labels;
+function parts(): Record<PartKind, Map<unknown, Part>> {
+  return { endpoint: new Map(), pod: new Map() };
 }
 
 /** The targets of `spec`: through `memo` when there is one, else built directly (the offline tool, read-only walks). */
@@ -145,7 +156,11 @@ function replaying(lookups: readonly Lookup[], attachMetadata: DiscoveryContext[
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
   if (a instanceof Map) {
     // In order: a later key may win over an earlier one that sanitizes to the same label name.
     if (!(b instanceof Map) || a.size !== b.size) return false;
@@ -157,7 +172,14 @@ export function sameValue(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b) || b instanceof Map) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k)) continue;
+    keys++;
+    if (!Object.hasOwn(y, k) || !sameValue(x[k], y[k])) return false;
+  }
+  for (const k in y) if (Object.hasOwn(y, k)) keys--;
+  return keys === 0;
 }

@@ -5,19 +5,21 @@
  */
 import { LabelName, type Labels } from '@promfleet/model';
 import { joinHostPort, type DiscoveryContext } from './meta.js';
-import { partTargets, type TargetMemo } from './memo.js';
+import { partTargets, type PartSpec, type TargetMemo } from './memo.js';
 import type { SlimPod } from './objects.js';
 import { PodLabel, podContainers, podLabels } from './pod.js';
 
-/** The pods an endpoints object referenced, by `<ns>/<name>` in first-seen order, with the endpoint ports seen. */
-export type SeenPods = Map<string, { readonly pod: SlimPod; readonly coveredPorts: number[] }>;
+/**
+ * The pods an endpoints object referenced, in first-seen order, each with the endpoint ports seen. Keyed by the pod
+ * object: one build looks each pod up in one store, so one `<ns>/<name>` is one object.
+ */
+export type SeenPods = Map<SlimPod, number[]>;
 
 /** Records that an endpoint port (`undefined` for an EndpointSlice port without a number) pointed at `pod`. */
 export function markSeen(seenPods: SeenPods, pod: SlimPod, port: number | undefined): void {
-  const key = `${pod.meta.namespace}/${pod.meta.name}`;
-  const seen = seenPods.get(key) ?? { pod, coveredPorts: [] };
-  if (port !== undefined) seen.coveredPorts.push(port);
-  seenPods.set(key, seen);
+  let covered = seenPods.get(pod);
+  if (covered === undefined) seenPods.set(pod, (covered = []));
+  if (port !== undefined) covered.push(port);
 }
 
 /**
@@ -54,9 +56,9 @@ export function withPodLabels(
  */
 export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryContext, memo?: TargetMemo): Labels[] {
   const targets: Labels[] = [];
-  for (const [key, { pod, coveredPorts }] of seenPods) {
+  for (const [pod, coveredPorts] of seenPods) {
     if (pod.podIP === '') continue;
-    const part = { key: `p:${key}`, input: [pod, coveredPorts], build: (ctx: DiscoveryContext) => podUncoveredTargets({ pod, coveredPorts, context: ctx }) };
+    const part: PartSpec = { kind: 'pod', key: pod, input: [pod, coveredPorts], build: (ctx: DiscoveryContext) => podUncoveredTargets({ pod, coveredPorts, context: ctx }) };
     targets.push(...partTargets(memo, part, context));
   }
   return targets;

@@ -41,7 +41,10 @@ export interface DiscoveryManagerOptions {
   readonly config: PrometheusConfig;
   /** The shared Kubernetes discovery; required when a job has kubernetes_sd_configs. Run by the manager. */
   readonly kubernetes?: KubernetesDiscovery;
-  /** Minimum time between two updates to the consumer; 1 s by default. */
+  /**
+   * Minimum time between two updates to the consumer; 1 s by default. With `kubernetes`, the manager sends on that
+   * discovery's throttle instead (see throttle.ts), whose interval the master sets to the same.
+   */
   readonly throttleMs?: number;
   readonly onFileError?: (file: string, err: Error) => void;
   /** A target could not be built because of a bug (never bad input, which is counted as invalid). */
@@ -519,7 +522,9 @@ export class DiscoveryManager {
     // Every discoverer waits on this one signal: dozens of listeners are expected, not a leak.
     setMaxListeners(0, signal);
     const changed = new Set<JobState>();
-    const throttle = new Throttle(throttleMs);
+    // With Kubernetes discovery, its views' throttle: a batch they rebuild goes out in the same run.
+    const kubernetes = this.options.kubernetes;
+    const throttle = kubernetes?.throttle ?? new Throttle(throttleMs);
     const send = () => {
       const jobs = [...changed];
       changed.clear();
@@ -539,11 +544,11 @@ export class DiscoveryManager {
     };
     this.#running = { signal, changed, schedule, flush };
     for (const p of this.#providers) this.#startProvider(p);
-    if (this.options.kubernetes !== undefined) this.#track(this.options.kubernetes.run(signal));
+    if (kubernetes !== undefined) this.#track(kubernetes.run(signal));
     if (this.#providers.length === 0) onUpdate([]);
     await whenAborted(signal);
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
-    throttle.stop();
+    throttle.cancel(send);
   }
 }
 

@@ -48,6 +48,26 @@ describe('Throttle', () => {
     expect(runs).toEqual([600, 1050]);
   });
 
+  it('runs a task requested by a task of the run in that run, and one that ran already in the next', () => {
+    const throttle = new Throttle(1000);
+    const runs: string[] = [];
+    const send = () => runs.push(`send@${now()}`);
+    const view = () => {
+      runs.push(`view@${now()}`);
+      throttle.request(send);
+      throttle.request(view);
+    };
+    const start = now();
+    throttle.request(view);
+    jest.advanceTimersByTime(0);
+    expect(runs).toEqual([`view@${start}`, `send@${start}`]);
+    jest.advanceTimersByTime(999);
+    expect(runs).toHaveLength(2);
+    jest.advanceTimersByTime(1);
+    expect(runs).toEqual([`view@${start}`, `send@${start}`, `view@${start + 1000}`, `send@${start + 1000}`]);
+    throttle.stop();
+  });
+
   it('counts the interval from a restart, and keeps what was requested', () => {
     const throttle = new Throttle(1000);
     const runs: number[] = [];

@@ -79,11 +79,14 @@ export class KubernetesDiscovery {
   /** The signal of `run`, once it started. */
   #signal: AbortSignal | undefined;
   readonly #syncWaiters = new Set<() => void>();
-  /** Shared by every view, so that the batches of all views dirtied within one interval go out in the same turn. */
-  readonly #throttle: Throttle;
+  /**
+   * Shared by every view, so that the batches of all views dirtied within one interval go out in the same turn, and
+   * by the discovery manager that runs this discovery, which sends them on in that turn.
+   */
+  readonly throttle: Throttle;
 
   constructor(private readonly options: KubernetesDiscoveryOptions) {
-    this.#throttle = new Throttle(options.throttleMs ?? 1000);
+    this.throttle = new Throttle(options.throttleMs ?? 1000);
   }
 
   /**
@@ -97,7 +100,7 @@ export class KubernetesDiscovery {
     let view = this.#views.get(key);
     if (view === undefined) {
       const created = new RoleView(config, needs, {
-        throttle: this.#throttle,
+        throttle: this.throttle,
         whenSynced: (v, signal) => this.#whenSynced(v, signal),
         idle: (v) => this.#viewIdle(key, v),
         ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
@@ -155,7 +158,7 @@ export class KubernetesDiscovery {
     for (const wake of [...this.#syncWaiters]) wake();
     await whenAborted(signal);
     while (this.#running.size > 0) await Promise.all([...this.#running]);
-    this.#throttle.stop();
+    this.throttle.stop();
   }
 
   #track(running: Promise<void>): void {

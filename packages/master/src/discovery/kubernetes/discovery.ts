@@ -5,9 +5,10 @@
  * Updates are level-triggered and coalesced, as Prometheus' `process()` and the discovery manager's throttled
  * sender: an event only marks a group source dirty; at most once per `throttleMs` the views rebuild their dirty
  * groups from the current objects and hand them on, all in one turn (they share one throttle: see throttle.ts). A
- * burst of 10,000 events on one pod costs one rebuild of that pod's group. Joins follow the lookups a group actually made: when a group is built, every object it looked
- * up (the pod behind an endpoint, the node of a pod, the namespace) is recorded, and a change to any of them marks
- * the group dirty again — also for lookups that found nothing yet.
+ * burst of 10,000 events on one pod costs one rebuild of that pod's group. Joins follow the lookups a group
+ * actually made: when a group is built, every object it looked up (the pod behind an endpoint, the node of a pod,
+ * the namespace) is recorded, and a change to any of them marks the group dirty again — also for lookups that found
+ * nothing yet. EndpointSlice and Endpoints groups are rebuilt per endpoint (memo.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { errorMessage, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';

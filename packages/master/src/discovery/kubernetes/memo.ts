@@ -18,6 +18,8 @@ type Lookup =
   | { readonly method: 'node' | 'namespace'; readonly name: string; readonly result: SlimObject | undefined }
   | { readonly method: 'workload'; readonly kind: SlimWorkload['kind']; readonly namespace: string; readonly name: string; readonly result: SlimObject | undefined };
 
+const noLookups: readonly Lookup[] = [];
+
 interface Part {
   readonly input: unknown;
   readonly lookups: readonly Lookup[];
@@ -71,7 +73,7 @@ export class TargetMemo {
       return labels;
     };
     const targets = built.map((labels, i) => new DeferredLabels(labels, rebuild, i));
-    next.set(spec.key, { input: spec.input, lookups, targets });
+    next.set(spec.key, { input: spec.input, lookups: lookups.length === 0 ? noLookups : lookups, targets });
     return targets;
   }
 }

@@ -48,13 +48,7 @@ export function endpointsGroup(endpoints: SlimEndpoints, context: DiscoveryConte
   const add = (address: SlimEndpointAddress, port: SlimEndpointPort, ready: string): void => {
     const pod = address.targetRef?.kind === 'Pod' ? context.pod(address.targetRef.namespace, address.targetRef.name) : undefined;
     if (pod !== undefined) markSeen(seenPods, pod, port.port);
-    const part: PartSpec = {
-      kind: 'endpoint',
-      key: pod ?? address.ip,
-      input: [address, port, ready, pod],
-      build: (ctx: DiscoveryContext) => [addressTarget({ address, port, ready, pod, context: ctx })],
-    };
-    targets.push(...partTargets(memo, part, context));
+    targets.push(...partTargets(memo, addressPart({ address, port, ready, pod }), context));
   };
 
   for (const subset of endpoints.subsets) {
@@ -66,6 +60,20 @@ export function endpointsGroup(endpoints: SlimEndpoints, context: DiscoveryConte
   }
   targets.push(...uncoveredPortTargets(seenPods, context, memo));
   return { source: groupSource('Endpoints', namespace, name), targets, labels };
+}
+
+/**
+ * The part of one address and port. Made here, not inline, so that its build, which the memo keeps, holds these
+ * values and not the rest of the group's build.
+ */
+function addressPart(values: { address: SlimEndpointAddress; port: SlimEndpointPort; ready: string; pod: SlimPod | undefined }): PartSpec {
+  const { address, port, ready, pod } = values;
+  return {
+    kind: 'endpoint',
+    key: pod ?? address.ip,
+    input: [address, port, ready, pod],
+    build: (context: DiscoveryContext) => [addressTarget({ address, port, ready, pod, context })],
+  };
 }
 
 /** The target of one address and port, joined with its pod when it has one. */

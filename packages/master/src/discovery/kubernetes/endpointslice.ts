@@ -73,16 +73,24 @@ export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryC
     const pod = hasTargets && ref?.kind === 'Pod' ? context.pod(ref.namespace, ref.name) : undefined;
     if (pod !== undefined) for (const port of ports) for (let i = 0; i < endpoint.addresses.length; i++) markSeen(seenPods, pod, port.port);
     if (!hasTargets) continue;
-    const part: PartSpec = {
-      kind: 'endpoint',
-      key: pod ?? endpoint.addresses[0] ?? '',
-      input: [endpoint, ports, pod],
-      build: (ctx: DiscoveryContext) => endpointTargets({ endpoint, ports, pod, context: ctx }),
-    };
-    targets.push(...partTargets(memo, part, context));
+    targets.push(...partTargets(memo, endpointPart({ endpoint, ports, pod }), context));
   }
   targets.push(...uncoveredPortTargets(seenPods, context, memo));
   return { source: groupSource('EndpointSlice', namespace, name), targets, labels };
+}
+
+/**
+ * The part of one endpoint. Made here, not inline, so that its build, which the memo keeps, holds these values and
+ * not the rest of the group's build.
+ */
+function endpointPart(values: { endpoint: SlimEndpointSliceEndpoint; ports: readonly SlimEndpointSlicePort[]; pod: SlimPod | undefined }): PartSpec {
+  const { endpoint, ports, pod } = values;
+  return {
+    kind: 'endpoint',
+    key: pod ?? endpoint.addresses[0] ?? '',
+    input: [endpoint, ports, pod],
+    build: (context: DiscoveryContext) => endpointTargets({ endpoint, ports, pod, context }),
+  };
 }
 
 /** The targets of one endpoint: one per port and address, in that order, joined with its pod when it has one. */

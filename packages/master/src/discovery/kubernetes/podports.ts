@@ -58,10 +58,14 @@ export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryConte
   const targets: Labels[] = [];
   for (const [pod, coveredPorts] of seenPods) {
     if (pod.podIP === '') continue;
-    const part: PartSpec = { kind: 'pod', key: pod, input: [pod, coveredPorts], build: (ctx: DiscoveryContext) => podUncoveredTargets({ pod, coveredPorts, context: ctx }) };
-    targets.push(...partTargets(memo, part, context));
+    targets.push(...partTargets(memo, uncoveredPart(pod, coveredPorts), context));
   }
   return targets;
+}
+
+/** The part of one pod's uncovered ports; its build holds only these values (see endpointslice.ts' `endpointPart`). */
+function uncoveredPart(pod: SlimPod, coveredPorts: readonly number[]): PartSpec {
+  return { kind: 'pod', key: pod, input: [pod, coveredPorts], build: (context: DiscoveryContext) => podUncoveredTargets({ pod, coveredPorts, context }) };
 }
 
 function podUncoveredTargets(options: { pod: SlimPod; coveredPorts: readonly number[]; context: DiscoveryContext }): Labels[] {

@@ -5,6 +5,11 @@
  */
 import { labelsFingerprint, type Labels } from '@promfleet/model';
 
+/** Builds label sets again: a pure function of its inputs, giving equal labels in equal order each time. */
+export interface LabelsSource {
+  rebuild(index: number): ReadonlyMap<string, string>;
+}
+
 /**
  * A label set whose fingerprint ({@link labelsFingerprint}) is known up front and whose labels are built again
  * from their inputs when read after the garbage collector reclaimed them. Held for long by the discoverer that made
@@ -14,24 +19,21 @@ export class DeferredLabels implements ReadonlyMap<string, string> {
   /** `labelsFingerprint` of the labels. */
   readonly fingerprint: number;
   #labels: WeakRef<ReadonlyMap<string, string>>;
-  readonly #rebuild: (index: number) => ReadonlyMap<string, string>;
+  readonly #source: LabelsSource;
   readonly #index: number;
 
-  /**
-   * `labels` as just built, and how to build them again: `rebuild(index)`, a pure function giving equal labels in
-   * equal order (one function serves the label sets built together, each with its index).
-   */
-  constructor(labels: ReadonlyMap<string, string>, rebuild: (index: number) => ReadonlyMap<string, string>, index: number) {
+  /** `labels` as just built, and the source that builds them again as its label set number `index`. */
+  constructor(labels: ReadonlyMap<string, string>, source: LabelsSource, index: number) {
     this.fingerprint = labelsFingerprint(labels);
     this.#labels = new WeakRef(labels);
-    this.#rebuild = rebuild;
+    this.#source = source;
     this.#index = index;
   }
 
   #current(): ReadonlyMap<string, string> {
     let labels = this.#labels.deref();
     if (labels === undefined) {
-      labels = this.#rebuild(this.#index);
+      labels = this.#source.rebuild(this.#index);
       this.#labels = new WeakRef(labels);
     }
     return labels;

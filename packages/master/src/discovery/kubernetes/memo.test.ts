@@ -276,14 +276,13 @@ describe('DeferredLabels', () => {
     const gc = runInNewContext('gc') as () => void;
     let rebuilds = 0;
     const make = (): Labels => new Map([['__address__', '10.0.0.1:9000'], ['job', 'x']]);
-    const deferred = new DeferredLabels(
-      make(),
-      () => {
+    const source = {
+      rebuild: () => {
         rebuilds++;
         return make();
       },
-      0,
-    );
+    };
+    const deferred = new DeferredLabels(make(), source, 0);
     expect(deferred.fingerprint).toBe(labelsFingerprint(make()));
     // Objects a WeakRef was made to in this turn stay until it ends.
     await new Promise((resolve) => setImmediate(resolve));

@@ -8,7 +8,7 @@
  * now answers another object (compared by identity: the stores replace an object on every change).
  */
 import type { Labels } from '@promfleet/model';
-import { DeferredLabels } from '../deferred-labels.js';
+import { DeferredLabels, type LabelsSource } from '../deferred-labels.js';
 import type { DiscoveryContext } from './meta.js';
 import type { SlimObject, SlimWorkload } from './objects.js';
 
@@ -20,10 +20,26 @@ type Lookup =
 
 const noLookups: readonly Lookup[] = [];
 
-interface Part {
+/** One part's last build: what it was built from, and its targets, which it builds again when asked. */
+class Part implements LabelsSource {
   readonly input: unknown;
   readonly lookups: readonly Lookup[];
-  readonly targets: readonly Labels[];
+  readonly #build: PartSpec['build'];
+  readonly #attachMetadata: DiscoveryContext['attachMetadata'];
+  targets: readonly Labels[] = [];
+
+  constructor(from: { spec: PartSpec; lookups: readonly Lookup[]; attachMetadata: DiscoveryContext['attachMetadata'] }) {
+    this.input = from.spec.input;
+    this.lookups = from.lookups;
+    this.#build = from.spec.build;
+    this.#attachMetadata = from.attachMetadata;
+  }
+
+  rebuild(index: number): Labels {
+    const labels = this.#build(replaying(this.lookups, this.#attachMetadata))[index];
+    if (labels === undefined) throw new Error(`a memoized part built again gave fewer than ${index + 1} targets`);
+    return labels;
+  }
 }
 
 /** The kinds of part: an endpoint (or address), and a pod's uncovered container ports. */
@@ -66,14 +82,10 @@ export class TargetMemo {
     }
     const lookups: Lookup[] = [];
     const built = spec.build(recording(context, lookups));
-    const { attachMetadata } = context;
-    const rebuild = (i: number): Labels => {
-      const labels = spec.build(replaying(lookups, attachMetadata))[i];
-      if (labels === undefined) throw new Error(`a memoized part built again gave fewer than ${i + 1} targets`);
-      return labels;
-    };
-    const targets = built.map((labels, i) => new DeferredLabels(labels, rebuild, i));
-    next.set(spec.key, { input: spec.input, lookups: lookups.length === 0 ? noLookups : lookups, targets });
+    const part = new Part({ spec, lookups: lookups.length === 0 ? noLookups : lookups, attachMetadata: context.attachMetadata });
+    const targets = built.map((labels, i) => new DeferredLabels(labels, part, i));
+    part.targets = targets;
+    next.set(spec.key, part);
     return targets;
   }
 }

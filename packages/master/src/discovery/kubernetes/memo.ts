@@ -4,7 +4,7 @@
  * kept per group remembers, per part of the object (an endpoint, a pod's uncovered ports), what its targets were
  * built from: the part's value and the objects the build looked up. While both are unchanged the part's targets are
  * handed on again as the same {@link DeferredLabels}, which the discovery manager recognises without reading them.
- * A part is rebuilt exactly when a fresh build could differ: its value changed (compared structurally) or a lookup
+ * A part is rebuilt whenever a fresh build could differ: its value changed (compared structurally) or a lookup
  * now answers another object (compared by identity: the stores replace an object on every change).
  */
 import type { Labels } from '@promfleet/model';

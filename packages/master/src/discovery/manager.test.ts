@@ -153,6 +153,43 @@ scrape_configs:
     expect(job?.dropped).toBe(1);
   });
 
+  it('relabels a rebuilt group again when a group label its rules read changed, and not for `__meta_*` labels no rule reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promfleet-manager-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'g.json');
+    const group = { __meta_read: 'r1', __meta_mapped_zone: 'z1', __meta_equal: 'x:1', __meta_unread: 'u1' };
+    const write = (labels: Record<string, string>) => writeFile(file, JSON.stringify([{ targets: ['x:1', 'y:2'], labels }]));
+    await write(group);
+    const manager = new DiscoveryManager({
+      throttleMs: 20,
+      config: config(`
+scrape_configs:
+  - job_name: files
+    file_sd_configs: [{files: [${dir}/*.json]}]
+    relabel_configs:
+      - {source_labels: [__meta_read], target_label: read}
+      - {action: labelmap, regex: "__meta_mapped_(.+)", replacement: "mapped_$1"}
+      - {action: keepequal, source_labels: [__address__], target_label: __meta_equal}
+`),
+    });
+    const updates = run(manager);
+    const job = manager.jobs()[0];
+    const seen = () => [...(job?.targets.values() ?? [])].map((t) => ['instance', 'read', 'mapped_zone'].map((n) => t.labels.get(n) ?? '').join(' ')).sort();
+    await until(() => updates.length > 0 && job?.synced === true, 'sync');
+    expect(seen()).toEqual(['x:1 r1 z1']);
+    await write({ ...group, __meta_read: 'r2' });
+    await until(() => seen().join() === 'x:1 r2 z1', 'the changed source label');
+    await write({ ...group, __meta_read: 'r2', __meta_mapped_zone: 'z2' });
+    await until(() => seen().join() === 'x:1 r2 z2', 'the changed label labelmap copies');
+    await write({ ...group, __meta_read: 'r2', __meta_mapped_zone: 'z2', __meta_equal: 'y:2' });
+    await until(() => seen().join() === 'y:2 r2 z2', 'the changed label keepequal compares');
+    const count = updates.length;
+    await write({ ...group, __meta_read: 'r2', __meta_mapped_zone: 'z2', __meta_equal: 'y:2', __meta_unread: 'u2' });
+    await until(() => updates.length > count, 'the group with only an unread label changed');
+    expect(seen()).toEqual(['y:2 r2 z2']);
+    expect([job?.discovered, job?.dropped]).toEqual([2, 1]);
+  });
+
   it('rebuilds each job’s discovered label sets on demand, with the outcome and id relabeling gives them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'promfleet-manager-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

@@ -5,13 +5,15 @@
  * consumer is told which jobs changed at most once per `throttleMs` (Prometheus' `sender` throttles the same way).
  */
 import { setMaxListeners } from 'node:events';
-import { buildTarget, discoveredLabels, labelsFingerprint, type Labels, type PrometheusConfig, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
+import { buildTarget, discoveredLabels, LabelName, labelsFingerprint, type Labels, type PrometheusConfig, type RelabelRule, type ScrapeConfig, type Target, type TargetBuildResult, type TargetGroup, type TargetId } from '@promfleet/model';
+import { fingerprintOf } from './deferred-labels.js';
 import type { Discoverer } from './discoverer.js';
 import { FileDiscoverer } from './file.js';
 import { whenAborted } from './kubernetes/client.js';
 import type { KubernetesDiscovery } from './kubernetes/discovery.js';
 import { canonical } from './kubernetes/watches.js';
 import { staticGroups } from './static.js';
+import { Throttle } from './throttle.js';
 
 /** One job's discovery outcome. `targets` are distinct: targets with the same id (same labels) are one. */
 export interface JobTargets {
@@ -39,7 +41,10 @@ export interface DiscoveryManagerOptions {
   readonly config: PrometheusConfig;
   /** The shared Kubernetes discovery; required when a job has kubernetes_sd_configs. Run by the manager. */
   readonly kubernetes?: KubernetesDiscovery;
-  /** Minimum time between two updates to the consumer; 1 s by default. */
+  /**
+   * Minimum time between two updates to the consumer; 1 s by default. With `kubernetes`, the manager sends on that
+   * discovery's throttle instead (see throttle.ts), whose interval the master sets to the same.
+   */
   readonly throttleMs?: number;
   readonly onFileError?: (file: string, err: Error) => void;
   /** A target could not be built because of a bug (never bad input, which is counted as invalid). */
@@ -87,6 +92,7 @@ const INVALID = 1;
  * 10^11 for the largest groups).
  */
 interface GroupOutcomes {
+  /** Of the group labels relabeling can read (see JobState's `#readFingerprint`). */
   readonly groupFingerprint: number;
   readonly fingerprints: Float64Array;
   readonly outcomes: readonly Outcome[];
@@ -95,6 +101,8 @@ interface GroupOutcomes {
 class JobState implements JobTargets {
   #results = new Map<string, GroupOutcomes>();
   #refs = new Map<TargetId, number>();
+  /** Label name → whether the job's relabeling can read it ({@link #isRead}); for the job's current rules. */
+  #reads = new Map<string, boolean>();
   readonly targets = new Map<TargetId, Target>();
   readonly added = new Set<TargetId>();
   readonly removed = new Set<TargetId>();
@@ -118,6 +126,7 @@ class JobState implements JobTargets {
     const told = this.#told();
     this.job = job;
     this.key = jobKey(job);
+    this.#reads = new Map();
     this.#clear();
     for (const { provider, group } of groups) this.apply(provider, group);
     this.#tellSince(told);
@@ -180,7 +189,7 @@ class JobState implements JobTargets {
       this.#results.delete(key);
       return;
     }
-    const groupFingerprint = labelsFingerprint(group.labels);
+    const groupFingerprint = this.#readFingerprint(group.labels);
     const previous = new Map<number, Outcome>();
     if (old !== undefined && old.groupFingerprint === groupFingerprint) {
       old.fingerprints.forEach((f, i) => {
@@ -190,7 +199,7 @@ class JobState implements JobTargets {
     }
     const fingerprints = new Float64Array(group.targets.length);
     const outcomes = group.targets.map((labels, i): Outcome => {
-      const f = labelsFingerprint(labels);
+      const f = fingerprintOf(labels);
       fingerprints[i] = f;
       return previous.get(f) ?? this.#build(labels, group.labels);
     });
@@ -198,6 +207,27 @@ class JobState implements JobTargets {
     for (const o of outcomes) this.#count(o, +1);
     for (const o of old?.outcomes ?? []) this.#count(o, -1);
     this.#results.set(key, { groupFingerprint, fingerprints, outcomes });
+  }
+
+  /**
+   * The fingerprint of the group labels relabeling can tell apart: all but the `__meta_*` labels no rule of the job
+   * reads, which are deleted after relabeling and so cannot change an outcome. Kubernetes rewrites an EndpointSlice's
+   * `endpoints.kubernetes.io/last-change-trigger-time` annotation with every endpoint change; a group whose only
+   * change is such a label keeps the outcomes of its unchanged label sets.
+   */
+  #readFingerprint(groupLabels: Labels): number {
+    const read = new Map<string, string>();
+    for (const [name, value] of groupLabels) if (this.#isRead(name)) read.set(name, value);
+    return labelsFingerprint(read);
+  }
+
+  #isRead(name: string): boolean {
+    let read = this.#reads.get(name);
+    if (read === undefined) {
+      read = !name.startsWith(LabelName.metaPrefix) || this.job.relabelConfigs.some((rule) => ruleReads(rule, name));
+      this.#reads.set(name, read);
+    }
+    return read;
   }
 
   #build(labels: Labels, groupLabels: Labels): Outcome {
@@ -232,6 +262,28 @@ class JobState implements JobTargets {
         this.#refs.set(outcome, n);
       }
     }
+  }
+}
+
+/** Whether `rule` reads the value or the presence of label `name`. */
+function ruleReads(rule: RelabelRule, name: string): boolean {
+  if (rule.sourceLabels.includes(name)) return true;
+  switch (rule.action) {
+    case 'keepequal':
+    case 'dropequal':
+      return rule.targetLabel === name;
+    case 'labelmap':
+      return rule.regex.test(name);
+    case 'drop':
+    case 'keep':
+    case 'replace':
+    case 'lowercase':
+    case 'uppercase':
+    case 'hashmod':
+    case 'labeldrop':
+    case 'labelkeep':
+      // labeldrop and labelkeep remove labels by name; a `__meta_*` label nobody reads is deleted afterwards anyway.
+      return false;
   }
 }
 
@@ -461,7 +513,7 @@ export class DiscoveryManager {
 
   /**
    * Runs all discoverers until `signal` aborts. `onUpdate` gets the jobs whose targets changed, at most once per
-   * throttle interval, from the first update on: a job whose API server is unreachable does not hold back the
+   * throttle interval ({@link Throttle}: at once when the last update was due an interval ago), from the first update on: a job whose API server is unreachable does not hold back the
    * others (see {@link JobTargets.synced}). Runs once.
    */
   async run(signal: AbortSignal, onUpdate: (changed: readonly JobTargets[]) => void): Promise<void> {
@@ -470,12 +522,10 @@ export class DiscoveryManager {
     // Every discoverer waits on this one signal: dozens of listeners are expected, not a leak.
     setMaxListeners(0, signal);
     const changed = new Set<JobState>();
-    let timer: NodeJS.Timeout | undefined;
-    let last = -Infinity;
-    const flush = () => {
-      clearTimeout(timer);
-      timer = undefined;
-      last = performance.now();
+    // With Kubernetes discovery, its views' throttle: a batch they rebuild goes out in the same run.
+    const kubernetes = this.options.kubernetes;
+    const throttle = kubernetes?.throttle ?? new Throttle(throttleMs);
+    const send = () => {
       const jobs = [...changed];
       changed.clear();
       onUpdate(jobs);
@@ -484,17 +534,21 @@ export class DiscoveryManager {
         job.removed.clear();
       }
     };
+    const flush = () => {
+      throttle.cancel(send);
+      throttle.restart();
+      send();
+    };
     const schedule = () => {
-      if (timer !== undefined || signal.aborted) return;
-      timer = setTimeout(flush, Math.max(0, last + throttleMs - performance.now()));
+      if (!signal.aborted) throttle.request(send);
     };
     this.#running = { signal, changed, schedule, flush };
     for (const p of this.#providers) this.#startProvider(p);
-    if (this.options.kubernetes !== undefined) this.#track(this.options.kubernetes.run(signal));
+    if (kubernetes !== undefined) this.#track(kubernetes.run(signal));
     if (this.#providers.length === 0) onUpdate([]);
     await whenAborted(signal);
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
-    clearTimeout(timer);
+    throttle.cancel(send);
   }
 }
 

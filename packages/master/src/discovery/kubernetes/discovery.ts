@@ -3,19 +3,22 @@
  * `kubernetes_sd_config`, and per SD config a role view that turns the shared stores into target groups.
  *
  * Updates are level-triggered and coalesced, as Prometheus' `process()` and the discovery manager's throttled
- * sender: an event only marks a group source dirty; at most once per `throttleMs` each view rebuilds its dirty
- * groups from the current objects and hands them on. A burst of 10,000 events on one pod costs one rebuild of
- * that pod's group. Joins follow the lookups a group actually made: when a group is built, every object it looked
- * up (the pod behind an endpoint, the node of a pod, the namespace) is recorded, and a change to any of them marks
- * the group dirty again — also for lookups that found nothing yet.
+ * sender: an event only marks a group source dirty; at most once per `throttleMs` the views rebuild their dirty
+ * groups from the current objects and hand them on, all in one turn (they share one throttle: see throttle.ts). A
+ * burst of 10,000 events on one pod costs one rebuild of that pod's group. Joins follow the lookups a group
+ * actually made: when a group is built, every object it looked up (the pod behind an endpoint, the node of a pod,
+ * the namespace) is recorded, and a change to any of them marks the group dirty again — also for lookups that found
+ * nothing yet. EndpointSlice and Endpoints groups are rebuilt per endpoint (memo.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { errorMessage, type KubernetesSDConfig, type TargetGroup } from '@promfleet/model';
 import type { Discoverer } from '../discoverer.js';
+import { Throttle } from '../throttle.js';
 import { whenAborted, type ApiClient } from './client.js';
 import type { BadObjectError, KubernetesKind } from './errors.js';
 import { kindOfRole, objectGroup, slimConverters } from './groups.js';
 import { deletedGroup, groupSource, nodeGroupSource, type DiscoveryContext } from './meta.js';
+import { TargetMemo } from './memo.js';
 import type { SlimNamespace, SlimNode, SlimObject, SlimPod, SlimService, SlimWorkload } from './objects.js';
 import { Reflector, type ReflectorOptions, type RestartReason } from './reflector.js';
 import { needKey, needsOf, planWatches, type ServedNeed, type WatchNeed, type WatchSpec } from './watches.js';
@@ -40,7 +43,7 @@ export interface KubernetesDiscoveryOptions {
   readonly clientFor: (connection: string) => ApiClient;
   /** Stands in for `own_namespace: true`: the namespace the master runs in. */
   readonly ownNamespace?: string;
-  /** Minimum time between two updates of one view; 1 s by default. */
+  /** Minimum time between two updates of the views, which share one throttle; 1 s by default. */
   readonly throttleMs?: number;
   /** Reflector tuning (timeouts, backoff); the defaults suit a production API server. */
   readonly reflector?: Partial<Pick<ReflectorOptions<unknown>, 'pageSize' | 'watchTimeoutSeconds' | 'inactivityTimeoutMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'minWatchMs' | 'listTimeoutMs'>>;
@@ -77,8 +80,15 @@ export class KubernetesDiscovery {
   /** The signal of `run`, once it started. */
   #signal: AbortSignal | undefined;
   readonly #syncWaiters = new Set<() => void>();
+  /**
+   * Shared by every view, so that the batches of all views dirtied within one interval go out in the same turn, and
+   * by the discovery manager that runs this discovery, which sends them on in that turn.
+   */
+  readonly throttle: Throttle;
 
-  constructor(private readonly options: KubernetesDiscoveryOptions) {}
+  constructor(private readonly options: KubernetesDiscoveryOptions) {
+    this.throttle = new Throttle(options.throttleMs ?? 1000);
+  }
 
   /**
    * A Discoverer for one `kubernetes_sd_config`, registered before or during `run`. Jobs whose SD configs are the
@@ -91,7 +101,7 @@ export class KubernetesDiscovery {
     let view = this.#views.get(key);
     if (view === undefined) {
       const created = new RoleView(config, needs, {
-        throttleMs: this.options.throttleMs ?? 1000,
+        throttle: this.throttle,
         whenSynced: (v, signal) => this.#whenSynced(v, signal),
         idle: (v) => this.#viewIdle(key, v),
         ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
@@ -149,6 +159,7 @@ export class KubernetesDiscovery {
     for (const wake of [...this.#syncWaiters]) wake();
     await whenAborted(signal);
     while (this.#running.size > 0) await Promise.all([...this.#running]);
+    this.throttle.stop();
   }
 
   #track(running: Promise<void>): void {
@@ -304,6 +315,8 @@ class RoleView {
   /** primary key → the `kind|key`s its group looked up. */
   readonly #lookups = new Map<string, string[]>();
   readonly #dirty = new Set<string>();
+  /** primary key → what its group's last build was made of, for the roles that rebuild a group incrementally. */
+  readonly #memos = new Map<string, TargetMemo>();
   /** Primary keys whose last group sent had targets: only those need a deleting group when they go away. */
   readonly #sent = new Set<string>();
   #dirtySince: number | undefined;
@@ -313,7 +326,7 @@ class RoleView {
     readonly config: KubernetesSDConfig,
     private readonly needsByKind: Map<KubernetesKind, WatchNeed[]>,
     private readonly options: {
-      throttleMs: number;
+      throttle: Throttle;
       /** Resolves once the view's watches have listed, or when `signal` aborts. */
       whenSynced: (v: RoleView, signal: AbortSignal) => Promise<void>;
       /** The last subscriber left. */
@@ -453,11 +466,7 @@ class RoleView {
     this.#send(this.#fullSet());
     this.#started = true;
 
-    let last = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     const flushNow = () => {
-      timer = undefined;
-      last = performance.now();
       const keys = [...this.#dirty];
       this.#dirty.clear();
       const groups = keys.flatMap((k) => this.#tryBuild(k) ?? []);
@@ -467,12 +476,11 @@ class RoleView {
       if (since !== undefined) this.options.observer?.groupsUpdated?.((performance.now() - since) / 1000, groups.length);
     };
     this.#flush = () => {
-      if (timer !== undefined || signal.aborted) return;
-      timer = setTimeout(flushNow, Math.max(0, last + this.options.throttleMs - performance.now()));
+      if (!signal.aborted) this.options.throttle.request(flushNow);
     };
     if (this.#dirty.size > 0) this.#flush();
     await whenAborted(signal);
-    clearTimeout(timer);
+    this.options.throttle.cancel(flushNow);
     this.#flush = undefined;
   }
 
@@ -505,10 +513,9 @@ class RoleView {
 
   /** The object of `kind` at `key` as this view sees it (its namespaces and selectors), or undefined. */
   #get(kind: KubernetesKind, key: string): SlimObject | undefined {
-    const namespace = key.slice(0, key.indexOf('/'));
     for (const s of this.#sources) {
       if (s.need.kind !== kind) continue;
-      if (s.need.namespace !== undefined && s.need.namespace !== namespace) continue;
+      if (s.need.namespace !== undefined && !key.startsWith(`${s.need.namespace}/`)) continue;
       const object = s.shared.reflector?.store.get(key);
       if (object !== undefined && (s.served.filter === undefined || s.served.filter(object))) return object;
     }
@@ -527,6 +534,7 @@ class RoleView {
     const object = this.#get(this.#kind, key);
     if (object === undefined) {
       this.#lookups.delete(key);
+      this.#memos.delete(key);
       return deletedGroup(this.#sourceOf(key));
     }
     const lookup = (kind: KubernetesKind, k: string): SlimObject | undefined => {
@@ -537,7 +545,9 @@ class RoleView {
       set.add(key);
       return this.#get(kind, k);
     };
-    return objectGroup(object, this.#context(lookup));
+    let memo = this.#memos.get(key);
+    if (memo === undefined && (object.kind === 'EndpointSlice' || object.kind === 'Endpoints')) this.#memos.set(key, (memo = new TargetMemo()));
+    return objectGroup(object, this.#context(lookup), memo);
   }
 
   /** The lookups a group build makes, each through `lookup` (by kind and `namespace/name` key). */

@@ -11,7 +11,8 @@ import {
   sanitizeLabelName,
   type DiscoveryContext,
 } from './meta.js';
-import type { SlimEndpointSlice, SlimEndpointSliceEndpoint, SlimEndpointSlicePort, SlimService } from './objects.js';
+import { partTargets, type PartSpec, type TargetMemo } from './memo.js';
+import type { SlimEndpointSlice, SlimEndpointSliceEndpoint, SlimEndpointSlicePort, SlimPod, SlimService } from './objects.js';
 import { markSeen, uncoveredPortTargets, withPodLabels, type SeenPods } from './podports.js';
 import { serviceLabels } from './service.js';
 
@@ -44,8 +45,10 @@ const serviceNameLabel = 'kubernetes.io/service-name';
  * target (`__address__` without a port when the slice port has no number); optional fields become labels only when
  * set. Pod-backed endpoints carry the pod's and the matching container's labels, and every seen pod adds targets for
  * its uncovered container ports. The group carries the labels of the Service named by `kubernetes.io/service-name`.
+ * With a `memo` (the group's, from its previous build), endpoints and pods whose targets cannot differ from that
+ * build's hand on the same label sets.
  */
-export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryContext): TargetGroup {
+export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryContext, memo?: TargetMemo): TargetGroup {
   const { namespace, name } = slice.meta;
   let labels = new Map<string, string>([
     [namespaceLabel, namespace],
@@ -57,28 +60,55 @@ export function endpointSliceGroup(slice: SlimEndpointSlice, context: DiscoveryC
   if (service !== undefined) labels = new Map([...labels, ...serviceLabels(service)]);
   if (context.attachMetadata.namespace) addNamespaceLabels(labels, context, namespace);
 
+  memo?.begin();
   // A dual-stack service has a slice per address family; Prometheus 3.11 and later keep only the primary family's
   // (`spec.ipFamilies[0]`) targets, so the same endpoints are not scraped twice. The other slice's group stays, empty.
   if (service !== undefined && secondaryFamily(slice, service)) return { source: groupSource('EndpointSlice', namespace, name), targets: [], labels };
   const targets: Labels[] = [];
   const seenPods: SeenPods = new Map();
+  const { ports } = slice;
   for (const endpoint of slice.endpoints) {
-    for (const port of slice.ports) {
-      for (const address of endpoint.addresses) {
-        const target = endpointTarget({ address, endpoint, port, context });
-        const ref = endpoint.targetRef;
-        const pod = ref?.kind === 'Pod' ? context.pod(ref.namespace, ref.name) : undefined;
-        if (pod === undefined) {
-          targets.push(target);
-          continue;
-        }
-        markSeen(seenPods, pod, port.port);
-        targets.push(withPodLabels(target, { pod, port: port.port, context }));
-      }
+    const ref = endpoint.targetRef;
+    const hasTargets = ports.length > 0 && endpoint.addresses.length > 0;
+    const pod = hasTargets && ref?.kind === 'Pod' ? context.pod(ref.namespace, ref.name) : undefined;
+    if (pod !== undefined) for (const port of ports) for (let i = 0; i < endpoint.addresses.length; i++) markSeen(seenPods, pod, port.port);
+    if (!hasTargets) continue;
+    targets.push(...partTargets(memo, endpointPart({ endpoint, ports, pod }), context));
+  }
+  targets.push(...uncoveredPortTargets(seenPods, context, memo));
+  return { source: groupSource('EndpointSlice', namespace, name), targets, labels };
+}
+
+/**
+ * The part of one endpoint. Made here, not inline, so that its build, which the memo keeps, holds these values and
+ * not the rest of the group's build.
+ */
+function endpointPart(values: { endpoint: SlimEndpointSliceEndpoint; ports: readonly SlimEndpointSlicePort[]; pod: SlimPod | undefined }): PartSpec {
+  const { endpoint, ports, pod } = values;
+  return {
+    kind: 'endpoint',
+    key: pod ?? endpoint.addresses[0] ?? '',
+    input: [endpoint, ports, pod],
+    build: (context: DiscoveryContext) => endpointTargets({ endpoint, ports, pod, context }),
+  };
+}
+
+/** The targets of one endpoint: one per port and address, in that order, joined with its pod when it has one. */
+function endpointTargets(options: {
+  endpoint: SlimEndpointSliceEndpoint;
+  ports: readonly SlimEndpointSlicePort[];
+  pod: SlimPod | undefined;
+  context: DiscoveryContext;
+}): Labels[] {
+  const { endpoint, ports, pod, context } = options;
+  const targets: Labels[] = [];
+  for (const port of ports) {
+    for (const address of endpoint.addresses) {
+      const target = endpointTarget({ address, endpoint, port, context });
+      targets.push(pod === undefined ? target : withPodLabels(target, { pod, port: port.port, context }));
     }
   }
-  targets.push(...uncoveredPortTargets(seenPods, context));
-  return { source: groupSource('EndpointSlice', namespace, name), targets, labels };
+  return targets;
 }
 
 /** Whether `slice` holds the addresses of a dual-stack `service`'s secondary family (`nonPrimaryIPFamilySlice`). */

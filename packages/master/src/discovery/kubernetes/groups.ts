@@ -9,6 +9,7 @@ import { endpointSliceGroup } from './endpointslice.js';
 import type { KubernetesKind } from './errors.js';
 import { ingressGroup } from './ingress.js';
 import type { DiscoveryContext } from './meta.js';
+import type { TargetMemo } from './memo.js';
 import { nodeGroup } from './node.js';
 import { slimEndpointSlice, slimEndpoints, slimIngress, slimJob, slimNamespace, slimNode, slimPod, slimReplicaSet, slimService, type SlimObject } from './objects.js';
 import { podGroup } from './pod.js';
@@ -39,18 +40,19 @@ export const kindOfRole: Readonly<Record<KubernetesRole, KubernetesKind>> = {
 
 /**
  * The group of one object, by its kind's role. `undefined` where Prometheus sends nothing: a node without a known
- * address, and namespaces, ReplicaSets and Jobs (which only add metadata to other groups).
+ * address, and namespaces, ReplicaSets and Jobs (which only add metadata to other groups). `memo`, the object's
+ * own from its previous build, lets the endpoints and endpointslice roles rebuild only the endpoints that changed.
  */
-export function objectGroup(object: SlimObject, context: DiscoveryContext): TargetGroup | undefined {
+export function objectGroup(object: SlimObject, context: DiscoveryContext, memo?: TargetMemo): TargetGroup | undefined {
   switch (object.kind) {
     case 'Pod':
       return podGroup(object, context);
     case 'Service':
       return serviceGroup(object, context);
     case 'Endpoints':
-      return endpointsGroup(object, context);
+      return endpointsGroup(object, context, memo);
     case 'EndpointSlice':
-      return endpointSliceGroup(object, context);
+      return endpointSliceGroup(object, context, memo);
     case 'Node':
       return nodeGroup(object);
     case 'Ingress':

@@ -5,18 +5,21 @@
  */
 import { LabelName, type Labels } from '@promfleet/model';
 import { joinHostPort, type DiscoveryContext } from './meta.js';
+import { partTargets, type PartSpec, type TargetMemo } from './memo.js';
 import type { SlimPod } from './objects.js';
 import { PodLabel, podContainers, podLabels } from './pod.js';
 
-/** The pods an endpoints object referenced, by `<ns>/<name>` in first-seen order, with the endpoint ports seen. */
-export type SeenPods = Map<string, { readonly pod: SlimPod; readonly coveredPorts: number[] }>;
+/**
+ * The pods an endpoints object referenced, in first-seen order, each with the endpoint ports seen. Keyed by the pod
+ * object: one build looks each pod up in one store, so one `<ns>/<name>` is one object.
+ */
+export type SeenPods = Map<SlimPod, number[]>;
 
 /** Records that an endpoint port (`undefined` for an EndpointSlice port without a number) pointed at `pod`. */
 export function markSeen(seenPods: SeenPods, pod: SlimPod, port: number | undefined): void {
-  const key = `${pod.meta.namespace}/${pod.meta.name}`;
-  const seen = seenPods.get(key) ?? { pod, coveredPorts: [] };
-  if (port !== undefined) seen.coveredPorts.push(port);
-  seenPods.set(key, seen);
+  let covered = seenPods.get(pod);
+  if (covered === undefined) seenPods.set(pod, (covered = []));
+  if (port !== undefined) covered.push(port);
 }
 
 /**
@@ -48,26 +51,39 @@ export function withPodLabels(
 
 /**
  * One target per container port (containers, then init containers) of each seen pod that no endpoint port of that
- * pod covered, addressed at the pod IP. Pods without an IP give none.
+ * pod covered, addressed at the pod IP. Pods without an IP give none. With a `memo`, a pod whose targets cannot
+ * differ from the memo's last build hands on the same label sets.
  */
-export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryContext): Labels[] {
+export function uncoveredPortTargets(seenPods: SeenPods, context: DiscoveryContext, memo?: TargetMemo): Labels[] {
   const targets: Labels[] = [];
-  for (const { pod, coveredPorts } of seenPods.values()) {
+  for (const [pod, coveredPorts] of seenPods) {
     if (pod.podIP === '') continue;
-    for (const { container, isInit } of podContainers(pod)) {
-      for (const cport of container.ports) {
-        if (coveredPorts.includes(cport.containerPort)) continue;
-        const target = new Map<string, string>([
-          [LabelName.address, joinHostPort(pod.podIP, cport.containerPort)],
-          [PodLabel.containerName, container.name],
-          [PodLabel.containerImage, container.image],
-          [PodLabel.containerPortName, cport.name],
-          [PodLabel.containerPortNumber, String(cport.containerPort)],
-          [PodLabel.containerPortProtocol, cport.protocol],
-          [PodLabel.containerInit, String(isInit)],
-        ]);
-        targets.push(new Map([...target, ...podLabels(pod, context)]));
-      }
+    targets.push(...partTargets(memo, uncoveredPart(pod, coveredPorts), context));
+  }
+  return targets;
+}
+
+/** The part of one pod's uncovered ports; its build holds only these values (see endpointslice.ts' `endpointPart`). */
+function uncoveredPart(pod: SlimPod, coveredPorts: readonly number[]): PartSpec {
+  return { kind: 'pod', key: pod, input: [pod, coveredPorts], build: (context: DiscoveryContext) => podUncoveredTargets({ pod, coveredPorts, context }) };
+}
+
+function podUncoveredTargets(options: { pod: SlimPod; coveredPorts: readonly number[]; context: DiscoveryContext }): Labels[] {
+  const { pod, coveredPorts, context } = options;
+  const targets: Labels[] = [];
+  for (const { container, isInit } of podContainers(pod)) {
+    for (const cport of container.ports) {
+      if (coveredPorts.includes(cport.containerPort)) continue;
+      const target = new Map<string, string>([
+        [LabelName.address, joinHostPort(pod.podIP, cport.containerPort)],
+        [PodLabel.containerName, container.name],
+        [PodLabel.containerImage, container.image],
+        [PodLabel.containerPortName, cport.name],
+        [PodLabel.containerPortNumber, String(cport.containerPort)],
+        [PodLabel.containerPortProtocol, cport.protocol],
+        [PodLabel.containerInit, String(isInit)],
+      ]);
+      targets.push(new Map([...target, ...podLabels(pod, context)]));
     }
   }
   return targets;

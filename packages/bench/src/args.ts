@@ -53,7 +53,7 @@ export const defaultOptions: DiscoveryBenchOptions = {
   throttleMs: 1_000,
   vmagent: 'vmagent',
   fullSetTimeoutSeconds: 240,
-  budgetSeconds: 900,
+  budgetSeconds: 2400,
   jsonFile: undefined,
   cpuProfileDir: undefined,
   seed: 1,

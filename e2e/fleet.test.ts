@@ -53,8 +53,24 @@ async function rawSamples(s: DemoSystem, selector: string, atMs: number): Promis
   return parsed.data.result;
 }
 
-/** Adds the owner changes of the targets named in `found` (as the master recorded them), to explain a gap. */
-async function withMoves(s: DemoSystem, found: readonly string[]): Promise<string[]> {
+/** A worker's `promfleet_worker_scrape_slots_skipped_total` by reason. */
+async function skippedSlots(workerUrl: string): Promise<Record<string, number>> {
+  const metrics = (await httpGet(`${workerUrl}/metrics`)).body;
+  const lines = metrics.matchAll(/^promfleet_worker_scrape_slots_skipped_total\{reason="([a-z_]+)"\} (\S+)$/gm);
+  return Object.fromEntries([...lines].map((m): [string, number] => [m[1] ?? '', Number(m[2])]));
+}
+
+/** Every worker's skipped slots: those of the running ones, and `gone` (read before they stopped). */
+async function allSkippedSlots(s: DemoSystem, gone: Record<string, Record<string, number>>): Promise<Record<string, Record<string, number>>> {
+  const running = await Promise.all([...s.workers.values()].map(async (w) => [w.id, await skippedSlots(w.url)] as const));
+  return { ...gone, ...Object.fromEntries(running) };
+}
+
+/**
+ * Adds the owner changes of the targets named in `found` (as the master recorded them) and the slots each worker
+ * says it skipped, to explain a gap.
+ */
+async function withMoves(s: DemoSystem, found: readonly string[], gone: Record<string, Record<string, number>>): Promise<string[]> {
   if (found.length === 0) return [];
   const targets = await masterTargets(s);
   const instances = new Set(found.map((line) => /^\S+ of (\S+):/.exec(line)?.[1]));
@@ -66,7 +82,7 @@ async function withMoves(s: DemoSystem, found: readonly string[]): Promise<strin
         return `moves of ${t.labels['instance'] ?? ''}: ${body.data.history.map((m) => `${m.at} ${m.from || '-'}→${m.to || '-'} (${m.reason})`).join(', ')}`;
       }),
   );
-  return [...found, ...moves];
+  return [...moves, `slots the workers skipped: ${JSON.stringify(await allSkippedSlots(s, gone))}`, ...found];
 }
 
 /**
@@ -175,6 +191,7 @@ describe('promfleet on real parts', () => {
     await sleep(3 * intervalMs);
 
     // It leaves with SIGTERM: it hands its targets back, scrapes each through its last slot, and exits 0.
+    const gone = { 'worker-3': await skippedSlots(worker3?.url ?? '') };
     expect(await s.stopWorker('worker-3')).toEqual({ code: 0 });
     await waitFor(
       async () => {
@@ -206,10 +223,13 @@ describe('promfleet on real parts', () => {
       () => rawSamples(s, selector, whole.endMs),
       (matrix) => matrix.length >= expectedSeries && problems(matrix).length === 0,
     );
-    expect(await withMoves(s, problems(farmSamples))).toEqual([]);
+    expect(await withMoves(s, problems(farmSamples), gone)).toEqual([]);
     // Five report series per target besides the farm's own.
     expect(farmSamples).toHaveLength(expectedSeries + 5 * farmTargets.length);
-    expect(await withMoves(s, problems(await rawSamples(s, `up{job="kubernetes-pods"}[${whole.lengthMs}ms]`, whole.endMs)))).toEqual([]);
+    expect(await withMoves(s, problems(await rawSamples(s, `up{job="kubernetes-pods"}[${whole.lengthMs}ms]`, whole.endMs)), gone)).toEqual([]);
+    // The workers agree: none skipped a slot it owned (the master's handover lead left them time).
+    const none = { assignment_late: 0, overrun: 0 };
+    expect(await allSkippedSlots(s, gone)).toEqual({ 'worker-1': none, 'worker-2': none, 'worker-3': none });
 
     const counterSteps = farmSamples
       .filter((series) => series.metric['__name__'] === 'http_requests_total')

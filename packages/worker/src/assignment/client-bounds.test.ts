@@ -51,7 +51,7 @@ describe('AssignmentClient bounds', () => {
       expect(Buffer.byteLength(entry.lastError)).toBeLessThanOrEqual(MAX_ERROR_BYTES);
       expect(entry.lastError).toMatch(/…\(\d+ bytes truncated\)$/);
     }
-  });
+  }, 30_000);
 
   it('lists 120,000 held targets in a Hello and HeldTargets parts under the budget, in order, before the Welcome', async () => {
     const master = await startMaster(resources);
@@ -95,7 +95,7 @@ describe('AssignmentClient bounds', () => {
     second.welcome({ heartbeatIntervalMs: 5_000 });
     second.snapshot({ generation: 2, jobs: [job('node')], targets: [target(A), target(B)] });
     expect((await second.next('ack', 10_000)).ack.generation).toBe(2);
-  }, 60_000);
+  }, 120_000);
 
   it('drops a snapshot in parts that outgrows its buffer, keeps what it holds, and reconnects', async () => {
     const master = await startMaster(resources);
@@ -113,7 +113,7 @@ describe('AssignmentClient bounds', () => {
     expect(disconnects(events)[0]?.reason).toMatch(/^assignment rejected: snapshot 2 in parts holds about \d+ bytes/);
     expect(client.state.generation).toBe(1);
     expect([...client.state.targets.keys()]).toEqual([A, B]);
-  });
+  }, 30_000);
 
   it('logs a stream cut for an oversized message with the limit, and tells the master in the next Hello', async () => {
     const master = await startMaster(resources);
@@ -134,5 +134,5 @@ describe('AssignmentClient bounds', () => {
     second.end();
     const third = await master.connection(2);
     expect((await third.next('hello')).hello.previousStreamResourceExhausted).toBe('');
-  });
+  }, 30_000);
 });

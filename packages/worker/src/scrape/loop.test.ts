@@ -433,6 +433,77 @@ describe('ScrapeLoop review cases', () => {
     expect(sink.named('up').map((s) => s.t).filter((t) => t > last && t < resume)).toEqual([]);
   });
 
+  describe('skipped slots', () => {
+    /** A loop on a clock the test moves (its timers are real: a slot is at most one 200 ms interval away). */
+    function onClock(options: { firstSlotUnixMs: (nowMs: number) => number; stallMs?: number }) {
+      const config = job();
+      const { id } = target(config);
+      let clock = Date.now();
+      const skipped: [number, string][] = [];
+      const scraper = new ScriptedScraper(['a 1\n']);
+      const stalling: Scraper = {
+        scrape: (request) => {
+          // The first scrape stalls the process for `stallMs`, as a long GC pause or a blocked event loop would.
+          if (scraper.requests.length === 0 && options.stallMs !== undefined) clock = nextScrapeSlotMs({ id, intervalMs, nowMs: clock }) + options.stallMs;
+          return scraper.scrape(request);
+        },
+      };
+      const sink = new RecordingSink();
+      const observer = { slotsSkipped: (slots: number, reason: string) => skipped.push([slots, reason]) };
+      const loop = new ScrapeLoop({ target: target(config), firstSlotUnixMs: options.firstSlotUnixMs(clock), job: config, scraper: stalling, sinks: [sink], observer, now: () => clock });
+      loops.push(loop);
+      loop.start();
+      return { loop, sink, skipped };
+    }
+
+    it('scrapes at once the first slot of an assignment applied late, and reports the slots before it as skipped', async () => {
+      const { id } = target(job());
+      let next = 0;
+      // Applied three slots after its first slot: the last of those passed less than an interval ago.
+      const { sink, skipped } = onClock({ firstSlotUnixMs: (now) => (next = nextScrapeSlotMs({ id, intervalMs, nowMs: now })) - 3 * intervalMs });
+      await until(() => sink.named('up').length >= 2, 'two scrapes');
+      expect(sink.named('up').map((s) => s.t).slice(0, 2)).toEqual([next - intervalMs, next]);
+      expect(skipped).toEqual([[2, 'assignment_late']]);
+    });
+
+    it('scrapes at once the slot a stalled scrape ran past by less than an interval, and reports the ones before it', async () => {
+      const steps = (times: number[]) => times.slice(1, 3).map((t, i) => t - (times[i] ?? 0));
+      const late = onClock({ firstSlotUnixMs: () => 0, stallMs: intervalMs + 10 });
+      await until(() => late.sink.named('up').length >= 3, 'three scrapes');
+      expect(steps(late.sink.named('up').map((s) => s.t))).toEqual([intervalMs, intervalMs]);
+      expect(late.skipped).toEqual([]);
+
+      const stalled = onClock({ firstSlotUnixMs: () => 0, stallMs: 3 * intervalMs + 10 });
+      await until(() => stalled.sink.named('up').length >= 3, 'three scrapes');
+      expect(steps(stalled.sink.named('up').map((s) => s.t))).toEqual([3 * intervalMs, intervalMs]);
+      expect(stalled.skipped).toEqual([[2, 'overrun']]);
+    });
+
+    it('catches up nothing when started without a first slot: an earlier process may have scraped the slot before', async () => {
+      const { id } = target(job());
+      let started = 0;
+      const { sink } = onClock({ firstSlotUnixMs: (now) => ((started = now), 0) });
+      await until(() => sink.named('up').length > 0, 'a scrape');
+      expect(sink.named('up')[0]?.t).toBe(nextScrapeSlotMs({ id, intervalMs, nowMs: started }));
+    });
+
+    it('does not count the slots another worker owns while a target is away', async () => {
+      const { loop, sink, skipped } = onClock({ firstSlotUnixMs: () => 0 });
+      await until(() => sink.named('up').length > 0, 'a scrape');
+      const last = (sink.named('up')[0]?.t ?? 0) + intervalMs;
+      loop.handOver(last);
+      expect(loop.keep(last + 3 * intervalMs)).toBe(true);
+      await until(() => sink.named('up').some((s) => s.t >= last + 3 * intervalMs), 'the scrape at the resume slot');
+      expect(skipped).toEqual([]);
+    });
+
+    it('reports nothing while every slot is scraped', async () => {
+      const { sink, skipped } = onClock({ firstSlotUnixMs: () => 0 });
+      await until(() => sink.named('up').length >= 3, 'three scrapes');
+      expect(skipped).toEqual([]);
+    });
+  });
+
   it('writes staleness markers when the job goes over its target_limit, keeping its cache', async () => {
     const { loop, sink } = start({ bodies: ['a 1\n'] });
     await until(() => sink.named('a').length > 0, 'a scrape');
@@ -547,15 +618,23 @@ describe('ScrapeLoop metadata', () => {
 
 
   it('shares one metadata object between loops whose targets expose the same family, and keeps a differing one apart', async () => {
-    const body = (help: string) => `# HELP shared_family ${help}\n# TYPE shared_family gauge\nshared_family 1\n`;
-    const one = start({ bodies: [body('Same.')] });
-    const two = start({ bodies: [body('Same.')] });
-    const three = start({ bodies: [body('Other.')] });
-    await until(() => [one, two, three].every(({ sink }) => sink.metadata.length >= 1), 'the metadata of three loops');
-    const of = (sink: RecordingSink) => sink.metadataOf(seriesText('shared_family'));
-    expect(of(one.sink)).toEqual({ family: 'shared_family', type: 'gauge', help: 'Same.', unit: '' });
-    expect(of(two.sink)).toBe(of(one.sink));
-    expect(of(three.sink)).toEqual({ family: 'shared_family', type: 'gauge', help: 'Other.', unit: '' });
+    // Every order in which the three loops read their first scrape, each with a family of its own: which variant
+    // came first must not decide what is shared.
+    const orders = [['one', 'two', 'three'], ['one', 'three', 'two'], ['three', 'one', 'two']] as const;
+    for (const [i, order] of orders.entries()) {
+      const family = `shared_family_${i}`;
+      const body = (help: string) => `# HELP ${family} ${help}\n# TYPE ${family} gauge\n${family} 1\n`;
+      const sinks = new Map<string, RecordingSink>();
+      for (const name of order) {
+        const { sink } = start({ bodies: [body(name === 'three' ? 'Other.' : 'Same.')] });
+        sinks.set(name, sink);
+        await until(() => sink.metadata.length >= 1, `the metadata of loop ${name}`);
+      }
+      const of = (name: string) => sinks.get(name)?.metadataOf(seriesText(family));
+      expect(of('one')).toEqual({ family, type: 'gauge', help: 'Same.', unit: '' });
+      expect({ order, shared: of('two') === of('one') }).toEqual({ order, shared: true });
+      expect(of('three')).toEqual({ family, type: 'gauge', help: 'Other.', unit: '' });
+    }
   });
   it('tells the sinks the metadata is gone when its target is', async () => {
     const { loop, sink } = start({ bodies: ['# TYPE a gauge\na 1\n'] });

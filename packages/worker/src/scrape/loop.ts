@@ -65,7 +65,15 @@ export interface ScrapeObserver {
   appended?(samples: number, staleMarkers: number): void;
   /** A scrape failed on the body size limit (Prometheus counts these apart too). */
   bodySizeLimitExceeded?(): void;
+  /**
+   * Slots the loop owned and will not scrape: its assignment came after its first slot, or the previous scrape (or
+   * a stalled process) ran past them. Such slots are gaps in every series of the target.
+   */
+  slotsSkipped?(slots: number, reason: SkippedSlotsReason): void;
 }
+
+/** Why a loop did not scrape a slot it owned. */
+export type SkippedSlotsReason = 'assignment_late' | 'overrun';
 
 /** Options of {@link ScrapeLoop}. */
 export interface ScrapeLoopOptions {
@@ -129,24 +137,41 @@ function settle(family: FamilyState): FamilyMetadata {
 /**
  * Family metadata by family name, shared by every loop while some loop uses it: the targets of a job expose the
  * same families, and each loop holding its own copy of every name and HELP text cost node-exporter targets ~120
- * bytes per series. Weak, so a family no loop uses any more is forgotten.
+ * bytes per series. A name holds every variant some loop uses (two versions of an exporter may word a HELP
+ * differently), so that which variant was read first does not decide what is shared. Weak, so a variant no loop
+ * uses any more is forgotten.
  */
-const sharedFamilies = new Map<string, WeakRef<FamilyMetadata>>();
+const sharedFamilies = new Map<string, WeakRef<FamilyMetadata>[]>();
+const MAX_SHARED_VARIANTS = 16;
 const forgetFamily = new FinalizationRegistry<string>((name) => {
-  if (sharedFamilies.get(name)?.deref() === undefined) sharedFamilies.delete(name);
+  const live = sharedFamilies.get(name)?.filter((ref) => ref.deref() !== undefined) ?? [];
+  if (live.length === 0) sharedFamilies.delete(name);
+  else sharedFamilies.set(name, live);
 });
 
-/** The metadata another loop has for the family `name`, whose strings a loop takes instead of its own copies. */
-function sharedFamily(name: string): FamilyMetadata | undefined {
-  return sharedFamilies.get(name)?.deref();
+/** A variant another loop has of the family `name` for which `matches` holds, whose strings a loop takes instead of its own copies. */
+function sharedFamily(name: string, matches: (known: FamilyMetadata) => boolean = () => true): FamilyMetadata | undefined {
+  for (const ref of sharedFamilies.get(name) ?? []) {
+    const known = ref.deref();
+    if (known !== undefined && matches(known)) return known;
+  }
+  return undefined;
 }
 
 /** The shared metadata equal to `metadata`, made (and shared from then on) when there is none. */
 function sharedMetadata(metadata: FamilyMetadata): FamilyMetadata {
-  const known = sharedFamily(metadata.family);
-  if (known !== undefined && known.type === metadata.type && known.help === metadata.help && known.unit === metadata.unit) return known;
+  const known = sharedFamily(metadata.family, (k) => k.type === metadata.type && k.help === metadata.help && k.unit === metadata.unit);
+  if (known !== undefined) return known;
   const made = Object.freeze({ ...metadata });
-  sharedFamilies.set(made.family, new WeakRef(made));
+  const variants = sharedFamilies.get(made.family) ?? [];
+  if (variants.length >= MAX_SHARED_VARIANTS) {
+    const live = variants.filter((ref) => ref.deref() !== undefined);
+    // A family whose HELP differs in every target (a HELP naming its host) is not worth sharing, nor scanning.
+    if (live.length >= MAX_SHARED_VARIANTS) return made;
+    variants.splice(0, variants.length, ...live);
+  }
+  variants.push(new WeakRef(made));
+  sharedFamilies.set(made.family, variants);
   forgetFamily.register(made, made.family);
   return made;
 }
@@ -298,6 +323,12 @@ export class ScrapeLoop {
   #lastTracked = 0;
   #iteration = 0;
   #earliest: number;
+  /**
+   * The next slot the loop owes (undefined: none yet, for a target added to start whenever it is applied), to tell
+   * a slot it skipped from one it never owned.
+   */
+  #due: number | undefined;
+  #scheduledOnce = false;
   #lastSlot: number | undefined;
   /** Slots after `after` and before `resume` belong to another worker (a target handed away and back). */
   #gap: { readonly after: number; readonly resume: number } | undefined;
@@ -323,6 +354,7 @@ export class ScrapeLoop {
     this.#now = options.now ?? Date.now;
     this.#observer = options.observer;
     this.#earliest = options.firstSlotUnixMs;
+    this.#due = options.firstSlotUnixMs > 0 ? nextScrapeSlotMs({ id: options.target.id, intervalMs: options.target.intervalMs, nowMs: options.firstSlotUnixMs }) : undefined;
     this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     this.#targetLabels = publicLabels(options.target.labels);
     this.#url = scrapeUrl(options.target.labels, options.job.params);
@@ -441,13 +473,32 @@ export class ScrapeLoop {
     this.#withdrawMetadata(this.#sinks);
   }
 
+  /**
+   * The next slot to scrape: the first the loop owns at or after now, or the one before it when that one is owed
+   * and passed less than an interval ago (the previous scrape, a stalled process or a late assignment ran past it).
+   * Prometheus' ticker likewise keeps the one tick that fell during a scrape and fires it at once, and drops the
+   * ticks before it. The sample is stamped with its slot, so the series stay on the target's grid. A loop started
+   * without a first slot catches up nothing: the slot before may be one an earlier process of this worker scraped.
+   */
   #nextSlot(): number {
-    const slot = nextScrapeSlotMs({ id: this.target.id, intervalMs: this.#intervalMs, nowMs: Math.max(this.#now(), this.#earliest) });
     const gap = this.#gap;
+    const inGap = (slot: number) => gap !== undefined && slot > gap.after && slot < gap.resume;
+    let slot = nextScrapeSlotMs({ id: this.target.id, intervalMs: this.#intervalMs, nowMs: Math.max(this.#now(), this.#earliest) });
+    const previous = slot - this.#intervalMs;
+    if (this.#earliest > 0 && previous >= this.#earliest && !inGap(previous)) slot = previous;
     if (gap === undefined) return slot;
-    if (slot > gap.after && slot < gap.resume) return gap.resume;
+    if (inGap(slot)) return gap.resume;
     if (slot >= gap.resume) this.#gap = undefined;
     return slot;
+  }
+
+  /** Reports the owned slots before `slot` that were not scraped; the slots of `gap` were another worker's. */
+  #countSkipped(slot: number, gap: { readonly after: number; readonly resume: number } | undefined): void {
+    let due = this.#due;
+    if (due === undefined || slot <= due) return;
+    if (gap !== undefined && due > gap.after && due < gap.resume) due = gap.resume;
+    const skipped = Math.round((slot - due) / this.#intervalMs);
+    if (skipped > 0) this.#observer?.slotsSkipped?.(skipped, this.#scheduledOnce ? 'overrun' : 'assignment_late');
   }
 
   #finish(): void {
@@ -464,11 +515,15 @@ export class ScrapeLoop {
 
   #schedule(): void {
     if (this.#stopped) return;
+    const gap = this.#gap;
     const slot = this.#nextSlot();
     if (this.#lastSlot !== undefined && slot > this.#lastSlot) {
       this.#finish();
       return;
     }
+    this.#countSkipped(slot, gap);
+    this.#due = slot + this.#intervalMs;
+    this.#scheduledOnce = true;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#scraping = true;
@@ -717,8 +772,7 @@ export class ScrapeLoop {
         family.helpSeen = true;
         if (!parser.metadataRawTextIs(family.rawHelp)) {
           const help = parser.help()[1];
-          const shared = sharedFamily(family.name)?.help;
-          family.help = shared === help ? shared : help;
+          family.help = sharedFamily(family.name, (k) => k.help === help)?.help ?? help;
           family.rawHelp = rawText(parser, family.help);
         }
         break;
@@ -726,8 +780,7 @@ export class ScrapeLoop {
         family.unitSeen = true;
         if (!parser.metadataRawTextIs(family.rawUnit)) {
           const unit = parser.unit()[1];
-          const shared = sharedFamily(family.name)?.unit;
-          family.unit = shared === unit ? shared : unit;
+          family.unit = sharedFamily(family.name, (k) => k.unit === unit)?.unit ?? unit;
           family.rawUnit = rawText(parser, family.unit);
         }
         break;

@@ -22,6 +22,7 @@ export class ScrapeMetrics {
   readonly #samples: Counter;
   readonly #stale: Counter;
   readonly #bodySizeLimit: Counter;
+  readonly #skipped: Counter<'reason'>;
 
   constructor(registry: Registry, targets: () => number) {
     const registers = [registry];
@@ -52,6 +53,13 @@ export class ScrapeMetrics {
       help: 'Scrapes that failed because the body reached its size limit (body_size_limit, else --scrape.max-body-size).',
       registers,
     });
+    this.#skipped = new Counter({
+      name: 'promfleet_worker_scrape_slots_skipped_total',
+      help: 'Scrape slots the worker owned and did not scrape, by reason: assignment_late (it applied the assignment after its first slot), overrun (the previous scrape or a stalled process ran past the slot).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['assignment_late', 'overrun']) this.#skipped.inc({ reason }, 0);
     new Gauge({
       name: 'promfleet_worker_targets',
       help: 'Targets the worker scrapes, those handed over and scraped until their last slot included.',
@@ -74,6 +82,9 @@ export class ScrapeMetrics {
     },
     bodySizeLimitExceeded: () => {
       this.#bodySizeLimit.inc();
+    },
+    slotsSkipped: (slots, reason) => {
+      this.#skipped.inc({ reason }, slots);
     },
   };
 }

@@ -435,7 +435,7 @@ describe('ScrapeLoop review cases', () => {
 
   describe('skipped slots', () => {
     /** A loop on a clock the test moves (its timers are real: a slot is at most one 200 ms interval away). */
-    function onClock(options: { firstSlotUnixMs: (nowMs: number) => number; stallMs?: number }) {
+    function onClock(options: { firstSlotUnixMs: (nowMs: number) => number; stallMs?: number; duringStall?: (slot: number) => void }) {
       const config = job();
       const { id } = target(config);
       let clock = Date.now();
@@ -444,7 +444,11 @@ describe('ScrapeLoop review cases', () => {
       const stalling: Scraper = {
         scrape: (request) => {
           // The first scrape stalls the process for `stallMs`, as a long GC pause or a blocked event loop would.
-          if (scraper.requests.length === 0 && options.stallMs !== undefined) clock = nextScrapeSlotMs({ id, intervalMs, nowMs: clock }) + options.stallMs;
+          if (scraper.requests.length === 0 && options.stallMs !== undefined) {
+            const slot = nextScrapeSlotMs({ id, intervalMs, nowMs: clock });
+            clock = slot + options.stallMs;
+            options.duringStall?.(slot);
+          }
           return scraper.scrape(request);
         },
       };
@@ -477,6 +481,23 @@ describe('ScrapeLoop review cases', () => {
       await until(() => stalled.sink.named('up').length >= 3, 'three scrapes');
       expect(steps(stalled.sink.named('up').map((s) => s.t))).toEqual([3 * intervalMs, intervalMs]);
       expect(stalled.skipped).toEqual([[2, 'overrun']]);
+    });
+
+    it('reports the owned slots up to its last one that a stall ran past, when handing over', async () => {
+      const handingOver: { loop?: ScrapeLoop } = {};
+      let last = 0;
+      const { loop, sink, skipped } = onClock({
+        firstSlotUnixMs: () => 0,
+        stallMs: 3 * intervalMs + 10,
+        // Handed over mid-scrape with a last slot two slots on, which the stall runs past.
+        duringStall: (slot) => handingOver.loop?.handOver((last = slot + 2 * intervalMs)),
+      });
+      handingOver.loop = loop;
+      let finished = false;
+      loop.onFinished = () => (finished = true);
+      await until(() => finished, 'the hand-over to end');
+      expect(sink.named('up').map((s) => s.t)).toEqual([last - 2 * intervalMs]);
+      expect(skipped).toEqual([[2, 'overrun']]);
     });
 
     it('catches up nothing when started without a first slot: an earlier process may have scraped the slot before', async () => {

@@ -400,7 +400,15 @@ export class ScrapeLoop {
   /** The target moved away: scrape up to and including `lastSlotUnixMs`, then end without staleness markers (0: now). */
   handOver(lastSlotUnixMs: number): void {
     this.#lastSlot = lastSlotUnixMs;
-    if (lastSlotUnixMs === 0 || this.#nextSlot() > lastSlotUnixMs) this.#finish();
+    if (lastSlotUnixMs === 0) {
+      this.#finish();
+      return;
+    }
+    const gap = this.#gap;
+    if (this.#nextSlot() <= lastSlotUnixMs) return;
+    // Its owned slots through the last one that it did not reach (a stall ran past them) are skipped.
+    this.#countSkipped(lastSlotUnixMs + this.#intervalMs, gap);
+    this.#finish();
   }
 
   /**
@@ -518,6 +526,7 @@ export class ScrapeLoop {
     const gap = this.#gap;
     const slot = this.#nextSlot();
     if (this.#lastSlot !== undefined && slot > this.#lastSlot) {
+      this.#countSkipped(this.#lastSlot + this.#intervalMs, gap);
       this.#finish();
       return;
     }

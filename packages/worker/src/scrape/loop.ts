@@ -75,6 +75,16 @@ export interface ScrapeObserver {
 /** Why a loop did not scrape a slot it owned. */
 export type SkippedSlotsReason = 'assignment_late' | 'overrun';
 
+/** Slots after `after` and before `resume`, which belong to another worker (a target handed away and back). */
+interface SlotGap {
+  readonly after: number;
+  readonly resume: number;
+}
+
+function inGap(gap: SlotGap | undefined, slot: number): boolean {
+  return gap !== undefined && slot > gap.after && slot < gap.resume;
+}
+
 /** Options of {@link ScrapeLoop}. */
 export interface ScrapeLoopOptions {
   /** The target, scraped every `intervalMs` with `timeoutMs` (the master's numbers: its labels are not parsed again). */
@@ -330,8 +340,7 @@ export class ScrapeLoop {
   #due: number | undefined;
   #scheduledOnce = false;
   #lastSlot: number | undefined;
-  /** Slots after `after` and before `resume` belong to another worker (a target handed away and back). */
-  #gap: { readonly after: number; readonly resume: number } | undefined;
+  #gap: SlotGap | undefined;
   #scraping = false;
   /** The decompressed size of the last body scraped, the scraper's size hint for the next one (0 before any). */
   #lastBodyBytes = 0;
@@ -490,21 +499,20 @@ export class ScrapeLoop {
    */
   #nextSlot(): number {
     const gap = this.#gap;
-    const inGap = (slot: number) => gap !== undefined && slot > gap.after && slot < gap.resume;
     let slot = nextScrapeSlotMs({ id: this.target.id, intervalMs: this.#intervalMs, nowMs: Math.max(this.#now(), this.#earliest) });
     const previous = slot - this.#intervalMs;
-    if (this.#earliest > 0 && previous >= this.#earliest && !inGap(previous)) slot = previous;
+    if (this.#earliest > 0 && previous >= this.#earliest && !inGap(gap, previous)) slot = previous;
     if (gap === undefined) return slot;
-    if (inGap(slot)) return gap.resume;
+    if (inGap(gap, slot)) return gap.resume;
     if (slot >= gap.resume) this.#gap = undefined;
     return slot;
   }
 
   /** Reports the owned slots before `slot` that were not scraped; the slots of `gap` were another worker's. */
-  #countSkipped(slot: number, gap: { readonly after: number; readonly resume: number } | undefined): void {
+  #countSkipped(slot: number, gap: SlotGap | undefined): void {
     let due = this.#due;
     if (due === undefined || slot <= due) return;
-    if (gap !== undefined && due > gap.after && due < gap.resume) due = gap.resume;
+    if (gap !== undefined && inGap(gap, due)) due = gap.resume;
     const skipped = Math.round((slot - due) / this.#intervalMs);
     if (skipped > 0) this.#observer?.slotsSkipped?.(skipped, this.#scheduledOnce ? 'overrun' : 'assignment_late');
   }
